@@ -1,0 +1,9 @@
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum RandomiseCmd {}
+
+pub fn run(c: RandomiseCmd) -> anyhow::Result<ExitCode> {
+    match c {}
+}
+
