@@ -1,3 +1,3 @@
 //! See ARCHITECTURE.md.
-pub mod rules;
 pub mod protocol;
+pub mod rules;

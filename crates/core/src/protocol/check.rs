@@ -125,29 +125,26 @@ impl<'a> Checker<'a> {
         }
         let mut bad: Vec<(String, usize)> = Vec::new();
         expr.walk(&mut |e| match &e.kind {
-            rules::ExprKind::Name { name, .. } => {
-                if name != rules::SCREENING_DATE && !names.contains(name) {
-                    bad.push((
-                        format!("names undefined fact or field `{name}`"),
-                        e.span.start,
-                    ));
-                }
+            rules::ExprKind::Name { name, .. }
+                if name != rules::SCREENING_DATE && !names.contains(name) =>
+            {
+                bad.push((
+                    format!("names undefined fact or field `{name}`"),
+                    e.span.start,
+                ));
             }
-            rules::ExprKind::Call { name, .. } => {
-                if !rules::is_builtin(name) && !SCORE_FUNCTIONS.contains(&name.as_str()) {
-                    bad.push((
-                        format!(
-                            "calls unknown function `{name}` (built-ins: {}; scores: {})",
-                            rules::BUILTINS
-                                .iter()
-                                .map(|b| b.0)
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            SCORE_FUNCTIONS.join(", ")
-                        ),
-                        e.span.start,
-                    ));
-                }
+            rules::ExprKind::Call { name, .. }
+                if !rules::is_builtin(name) && !SCORE_FUNCTIONS.contains(&name.as_str()) =>
+            {
+                let builtins: Vec<&str> = rules::BUILTINS.iter().map(|b| b.0).collect();
+                bad.push((
+                    format!(
+                        "calls unknown function `{name}` (built-ins: {}; scores: {})",
+                        builtins.join(", "),
+                        SCORE_FUNCTIONS.join(", ")
+                    ),
+                    e.span.start,
+                ));
             }
             _ => {}
         });

@@ -95,7 +95,7 @@ mod tests {
         assert_eq!(idx.position(0), (1, 1));
         assert_eq!(idx.position(3), (2, 1));
         assert_eq!(idx.position(5), (2, 2)); // after the two-byte ç
-        assert_eq!(idx.position(8), (3, 1));
+        assert_eq!(idx.position(7), (3, 1));
         assert_eq!(idx.position(999), (3, 2));
     }
 }

@@ -440,8 +440,14 @@ impl fmt::Display for Expr {
                 f.write_str(")")
             }
             ExprKind::Of { amount, anchor } => write!(f, "{amount} of {anchor}"),
-            ExprKind::Unary { op: UnOp::Neg, expr } => write!(f, "-({expr})"),
-            ExprKind::Unary { op: UnOp::Not, expr } => write!(f, "not ({expr})"),
+            ExprKind::Unary {
+                op: UnOp::Neg,
+                expr,
+            } => write!(f, "-({expr})"),
+            ExprKind::Unary {
+                op: UnOp::Not,
+                expr,
+            } => write!(f, "not ({expr})"),
             ExprKind::Binary { op, lhs, rhs } => write!(f, "({lhs} {} {rhs})", op.symbol()),
             ExprKind::In {
                 negated,

@@ -215,7 +215,11 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, RuleError> {
             let mut s = String::new();
             loop {
                 if i >= n {
-                    return Err(err(start, "a closing '\"' for this string", "end of rule".into()));
+                    return Err(err(
+                        start,
+                        "a closing '\"' for this string",
+                        "end of rule".into(),
+                    ));
                 }
                 match chars[i].1 {
                     '"' => {
@@ -277,7 +281,11 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, RuleError> {
             ('*', _) => (Tok::Star, 1),
             ('/', _) => (Tok::Slash, 1),
             ('=', _) => {
-                return Err(err(i, "'==' (comparison is written with two '=')", "'='".into()))
+                return Err(err(
+                    i,
+                    "'==' (comparison is written with two '=')",
+                    "'='".into(),
+                ))
             }
             ('!', _) => return Err(err(i, "'!=' or 'not'", "'!'".into())),
             (other, _) => {

@@ -15,12 +15,14 @@
 
 mod ast;
 pub mod builtins;
+mod eval;
 mod lexer;
 mod parser;
 pub mod units;
 
 pub use ast::{column_of, Attr, BinOp, Duration, Expr, ExprKind, Span, UnOp, SCREENING_DATE};
 pub use builtins::{is_builtin, BUILTINS};
+pub use eval::{eval, Env, EvalError, Evaluation, Fact, MapEnv, Truth, Value};
 pub use parser::parse;
 
 /// A rule that does not parse (or names a unit the protocol does not declare).
