@@ -399,7 +399,7 @@ fn selena_scores(p: &Finding<Proteinuria>) -> Result<(bool, String), ScoreError>
         ScoreError::Missing {
         score: SCORE,
         fields: vec![
-            "descriptors.proteinuria.previous_g_per_24h (or new_or_increased): the SELENA rule scores proteinuria only when new or increased by > 0.5 g/24h"
+            "descriptors.proteinuria.previous_g_per_24h (or new_or_increased; the SELENA rule scores proteinuria only when new or increased by > 0.5 g/24h)"
                 .to_string(),
         ],
     }
