@@ -1,3 +1,4 @@
 //! See ARCHITECTURE.md.
+pub mod eligibility;
 pub mod protocol;
 pub mod rules;
