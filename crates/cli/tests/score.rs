@@ -123,7 +123,9 @@ fn fss_prorated_and_allow_missing() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("fss.json"))
-        .stderr(predicate::str::contains("missing field: item 5"));
+        .stderr(predicate::str::contains(
+            "missing field: item 5 (all 9 items are required",
+        ));
 }
 
 #[test]

@@ -424,6 +424,10 @@ pub fn score(input: &EularInput) -> Result<EularResult, ScoreError> {
         return Err(ScoreError::Missing {
             score: SCORE,
             fields: vec!["ana".to_string()],
+            hint: Some(
+                "the entry criterion needs the ANA result: true/false, 160 or \"1:160\""
+                    .to_string(),
+            ),
         });
     };
     let items = &input.items;

@@ -47,8 +47,12 @@ fn item_value(i: usize, n: &serde_json::Number) -> Result<u8, ScoreError> {
         value: n.to_string(),
         expected: "a whole number from 1 to 7".to_string(),
     };
-    let v = n.as_u64().ok_or_else(out_of_range)?;
-    if (1..=7).contains(&v) {
+    // whole numbers only, written as 5 or 5.0
+    let v = n
+        .as_f64()
+        .filter(|x| x.fract() == 0.0)
+        .ok_or_else(out_of_range)?;
+    if (1.0..=7.0).contains(&v) {
         Ok(v as u8)
     } else {
         Err(out_of_range())
@@ -81,16 +85,18 @@ pub fn score(input: &FssInput) -> Result<FssResult, ScoreError> {
         .collect();
     let answered = ITEMS - missing.len();
     if answered == 0 || missing.len() > input.max_missing {
-        let mut fields = missing;
-        if input.max_missing > 0 || answered == 0 {
-            fields.push(format!(
-                "(at most {} may be missing)",
-                input.max_missing.min(ITEMS - 1)
-            ));
-        }
+        let hint = if answered == 0 {
+            "no item answered".to_string()
+        } else if input.max_missing == 0 {
+            "all 9 items are required unless proration is allowed (max_missing, --allow-missing)"
+                .to_string()
+        } else {
+            format!("at most {} may be missing", input.max_missing)
+        };
         return Err(ScoreError::Missing {
             score: SCORE,
-            fields,
+            fields: missing,
+            hint: Some(hint),
         });
     }
     let sum: u32 = items.iter().flatten().map(|&v| u32::from(v)).sum();
@@ -194,8 +200,8 @@ mod tests {
             json!({"items": [4, 5, null, null, 5, 4, 6, 7, 5], "max_missing": 1}),
         ))
         .unwrap_err();
-        let f = e.missing_fields().unwrap();
-        assert_eq!(f[..2], ["item 3", "item 4"]);
+        assert_eq!(e.missing_fields().unwrap(), ["item 3", "item 4"]);
+        assert!(e.to_string().contains("at most 1 may be missing"), "{e}");
     }
 
     #[test]
@@ -207,7 +213,9 @@ mod tests {
 
     #[test]
     fn out_of_range_item_is_named() {
-        for bad in [json!(0), json!(8), json!(4.5), json!(-1)] {
+        let r = score(&input(json!({"items": [4.0, 5, 6, 3, 5, 4, 6, 7, 5]}))).unwrap();
+        assert_eq!(r.score, 5.0);
+        for bad in [json!(0), json!(8), json!(4.5), json!(-1), json!(1e300)] {
             let e = score(&input(json!({"items": [4, 5, 6, 3, bad, 4, 6, 7, 5]}))).unwrap_err();
             assert!(matches!(e, ScoreError::OutOfRange { .. }), "{e}");
             assert!(e.to_string().contains("item 5"), "{e}");

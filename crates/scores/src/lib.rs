@@ -54,10 +54,17 @@ pub enum ScoreError {
         message: String,
     },
     /// Fields the score needs were not given. Nothing is assumed absent.
-    #[error("{score}: missing {}: {}", if fields.len() == 1 { "field" } else { "fields" }, fields.join(", "))]
+    #[error(
+        "{score}: missing {}: {}{}",
+        if fields.len() == 1 { "field" } else { "fields" },
+        fields.join(", "),
+        hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
+    )]
     Missing {
         score: &'static str,
         fields: Vec<String>,
+        /// What to do about it.
+        hint: Option<String>,
     },
     /// A value lies outside the range the instrument allows.
     #[error("{score}: `{field}` is {value}; expected {expected}")]
@@ -269,6 +276,7 @@ pub(crate) fn require_all(
         Err(ScoreError::Missing {
             score,
             fields: missing,
+            hint: Some("nothing is assumed absent: give each, false when absent".to_string()),
         })
     }
 }

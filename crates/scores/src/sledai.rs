@@ -399,9 +399,12 @@ fn selena_scores(p: &Finding<Proteinuria>) -> Result<(bool, String), ScoreError>
         ScoreError::Missing {
         score: SCORE,
         fields: vec![
-            "descriptors.proteinuria.previous_g_per_24h (or new_or_increased; the SELENA rule scores proteinuria only when new or increased by > 0.5 g/24h)"
-                .to_string(),
+            "descriptors.proteinuria.previous_g_per_24h".to_string(),
         ],
+        hint: Some(
+            "the SELENA rule scores proteinuria only when new or increased by > 0.5 g/24h: give previous_g_per_24h, or new_or_increased"
+                .to_string(),
+        ),
     }
     };
     let Finding::Measured(m) = p else {

@@ -113,6 +113,7 @@ pub fn score(input: &SliccInput) -> Result<SliccResult, ScoreError> {
         return Err(ScoreError::Missing {
             score: SCORE,
             fields: vec!["biopsy_proven_lupus_nephritis".to_string()],
+            hint: Some("give false when there is no biopsy-proven lupus nephritis".to_string()),
         });
     };
     let haemolysis = c.haemolytic_anaemia == Some(true);
