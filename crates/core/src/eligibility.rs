@@ -244,9 +244,9 @@ pub fn screen(p: &Protocol, person: &Person) -> Result<Screening, ScreenError> {
 /// "date": "2025-02-20"}, "pet_substudy": true}}`. Values are checked against
 /// the protocol's fact types; `null` means missing.
 pub fn person_from_json(p: &Protocol, v: &serde_json::Value) -> Result<Person, ScreenError> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ScreenError::Input("expected a JSON object with screening_date and facts".into()))?;
+    let obj = v.as_object().ok_or_else(|| {
+        ScreenError::Input("expected a JSON object with screening_date and facts".into())
+    })?;
     for k in obj.keys() {
         if !matches!(k.as_str(), "id" | "screening_date" | "facts") {
             return Err(ScreenError::Input(format!(
@@ -258,21 +258,28 @@ pub fn person_from_json(p: &Protocol, v: &serde_json::Value) -> Result<Person, S
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s.clone()),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        Some(other) => return Err(ScreenError::Input(format!("id: expected a string, found {other}"))),
+        Some(other) => {
+            return Err(ScreenError::Input(format!(
+                "id: expected a string, found {other}"
+            )))
+        }
     };
     let screening_date = obj
         .get("screening_date")
         .and_then(|d| d.as_str())
         .ok_or_else(|| ScreenError::Input("screening_date: required, as \"YYYY-MM-DD\"".into()))
         .and_then(|s| {
-            s.parse::<NaiveDate>()
-                .map_err(|_| ScreenError::Input(format!("screening_date: `{s}` is not a date; write YYYY-MM-DD")))
+            s.parse::<NaiveDate>().map_err(|_| {
+                ScreenError::Input(format!(
+                    "screening_date: `{s}` is not a date; write YYYY-MM-DD"
+                ))
+            })
         })?;
     let mut facts = BTreeMap::new();
     if let Some(f) = obj.get("facts") {
-        let f = f
-            .as_object()
-            .ok_or_else(|| ScreenError::Input("facts: expected an object of fact id to value".into()))?;
+        let f = f.as_object().ok_or_else(|| {
+            ScreenError::Input("facts: expected an object of fact id to value".into())
+        })?;
         for (k, raw) in f {
             if let Some(fact) = fact_from_json(p, k, raw)? {
                 facts.insert(k.clone(), fact);
@@ -286,11 +293,20 @@ pub fn person_from_json(p: &Protocol, v: &serde_json::Value) -> Result<Person, S
     })
 }
 
-fn fact_from_json(p: &Protocol, id: &str, raw: &serde_json::Value) -> Result<Option<Fact>, ScreenError> {
+fn fact_from_json(
+    p: &Protocol,
+    id: &str,
+    raw: &serde_json::Value,
+) -> Result<Option<Fact>, ScreenError> {
     let def = p.fact(id).ok_or_else(|| ScreenError::UnknownFact {
         fact: id.to_string(),
         protocol: p.trial.id.get_ref().clone(),
-        expected: p.facts.iter().map(|f| f.id.get_ref().as_str()).collect::<Vec<_>>().join(", "),
+        expected: p
+            .facts
+            .iter()
+            .map(|f| f.id.get_ref().as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
     })?;
     let bad = |message: String| ScreenError::BadValue {
         fact: id.to_string(),
@@ -301,7 +317,9 @@ fn fact_from_json(p: &Protocol, id: &str, raw: &serde_json::Value) -> Result<Opt
         serde_json::Value::Object(o) => {
             for k in o.keys() {
                 if !matches!(k.as_str(), "value" | "date" | "unit" | "uln" | "lln") {
-                    return Err(bad(format!("unknown key `{k}`: expected value, date, unit, uln, lln")));
+                    return Err(bad(format!(
+                        "unknown key `{k}`: expected value, date, unit, uln, lln"
+                    )));
                 }
             }
             let date = match o.get("date") {
@@ -309,13 +327,18 @@ fn fact_from_json(p: &Protocol, id: &str, raw: &serde_json::Value) -> Result<Opt
                 Some(d) => Some(
                     d.as_str()
                         .and_then(|s| s.parse::<NaiveDate>().ok())
-                        .ok_or_else(|| bad(format!("date: `{d}` is not a date; write YYYY-MM-DD")))?,
+                        .ok_or_else(|| {
+                            bad(format!("date: `{d}` is not a date; write YYYY-MM-DD"))
+                        })?,
                 ),
             };
             let num = |k: &str| -> Result<Option<f64>, ScreenError> {
                 match o.get(k) {
                     None | Some(serde_json::Value::Null) => Ok(None),
-                    Some(v) => v.as_f64().map(Some).ok_or_else(|| bad(format!("{k}: expected a number, found {v}"))),
+                    Some(v) => v
+                        .as_f64()
+                        .map(Some)
+                        .ok_or_else(|| bad(format!("{k}: expected a number, found {v}"))),
                 }
             };
             let unit = match o.get("unit") {
@@ -331,25 +354,47 @@ fn fact_from_json(p: &Protocol, id: &str, raw: &serde_json::Value) -> Result<Opt
         v => (v.clone(), None, None, None, None),
     };
     let value = match def.kind {
-        ValueType::Boolean => Value::Bool(value.as_bool().ok_or_else(|| bad(format!("expected true or false, found {value}")))?),
+        ValueType::Boolean => Value::Bool(
+            value
+                .as_bool()
+                .ok_or_else(|| bad(format!("expected true or false, found {value}")))?,
+        ),
         ValueType::Number | ValueType::Integer => {
-            let x = value.as_f64().ok_or_else(|| bad(format!("expected a number, found {value}")))?;
+            let x = value
+                .as_f64()
+                .ok_or_else(|| bad(format!("expected a number, found {value}")))?;
             if def.kind == ValueType::Integer && x.fract() != 0.0 {
                 return Err(bad(format!("expected a whole number, found {x}")));
             }
             Value::Number(x)
         }
         ValueType::Date => {
-            let s = value.as_str().ok_or_else(|| bad(format!("expected a date \"YYYY-MM-DD\", found {value}")))?;
-            Value::Date(s.parse().map_err(|_| bad(format!("`{s}` is not a date; write YYYY-MM-DD")))?)
+            let s = value
+                .as_str()
+                .ok_or_else(|| bad(format!("expected a date \"YYYY-MM-DD\", found {value}")))?;
+            Value::Date(
+                s.parse()
+                    .map_err(|_| bad(format!("`{s}` is not a date; write YYYY-MM-DD")))?,
+            )
         }
         ValueType::Text | ValueType::Choice => {
-            let s = value.as_str().ok_or_else(|| bad(format!("expected a string, found {value}")))?;
+            let s = value
+                .as_str()
+                .ok_or_else(|| bad(format!("expected a string, found {value}")))?;
             if let Some(list) = &def.code_list {
-                if let Some(cl) = p.code_lists.iter().find(|l| l.id.get_ref() == list.get_ref()) {
+                if let Some(cl) = p
+                    .code_lists
+                    .iter()
+                    .find(|l| l.id.get_ref() == list.get_ref())
+                {
                     if !cl.items.iter().any(|i| i.code.get_ref() == s) {
-                        let codes: Vec<&str> = cl.items.iter().map(|i| i.code.get_ref().as_str()).collect();
-                        return Err(bad(format!("`{s}` is not in code list `{}` ({})", list.get_ref(), codes.join(", "))));
+                        let codes: Vec<&str> =
+                            cl.items.iter().map(|i| i.code.get_ref().as_str()).collect();
+                        return Err(bad(format!(
+                            "`{s}` is not in code list `{}` ({})",
+                            list.get_ref(),
+                            codes.join(", ")
+                        )));
                     }
                 }
             }
@@ -360,17 +405,31 @@ fn fact_from_json(p: &Protocol, id: &str, raw: &serde_json::Value) -> Result<Opt
     let unit = match (unit, declared) {
         (Some(u), Some(d)) => {
             if rules::units::conversion_factor(&u, &d).is_err() {
-                return Err(bad(format!("unit `{u}` does not convert to the protocol's unit `{d}`")));
+                return Err(bad(format!(
+                    "unit `{u}` does not convert to the protocol's unit `{d}`"
+                )));
             }
             Some(u)
         }
-        (Some(u), None) => return Err(bad(format!("has no unit in the protocol, but `{u}` was given"))),
+        (Some(u), None) => {
+            return Err(bad(format!(
+                "has no unit in the protocol, but `{u}` was given"
+            )))
+        }
         (None, d) => d,
     };
     if uln.is_some() && !def.uln {
-        return Err(bad("carries a uln, which the protocol does not define for it".into()));
+        return Err(bad(
+            "carries a uln, which the protocol does not define for it".into(),
+        ));
     }
-    Ok(Some(Fact { value, date, unit, uln, lln }))
+    Ok(Some(Fact {
+        value,
+        date,
+        unit,
+        uln,
+        lln,
+    }))
 }
 
 /// CONSORT screening counts over many people.

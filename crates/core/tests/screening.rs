@@ -131,8 +131,16 @@ fn check_every_criterion(p: &Protocol, ok: Value, fail: fn(&str) -> Value) {
         // Fails it: the patch makes exactly this criterion exclude.
         let s = screen(p, &person(p, &with(&ok, &fail(id)))).unwrap();
         assert_eq!(s.verdict, Verdict::Ineligible, "{id}");
-        let failing: Vec<&str> = s.criteria.iter().filter(|x| x.excludes()).map(|x| x.id.as_str()).collect();
-        assert!(failing.contains(&id.as_str()), "{id} should fail, failing: {failing:?}");
+        let failing: Vec<&str> = s
+            .criteria
+            .iter()
+            .filter(|x| x.excludes())
+            .map(|x| x.id.as_str())
+            .collect();
+        assert!(
+            failing.contains(&id.as_str()),
+            "{id} should fail, failing: {failing:?}"
+        );
     }
 }
 
@@ -160,18 +168,28 @@ fn one_missing_fact_gives_incomplete_naming_it() {
             // is met): then Kleene logic rightly stays eligible. Check it is
             // truly redundant: the opposite value must also be eligible.
             match s.verdict {
-                Verdict::Incomplete => assert!(s.missing.contains(&f), "{file} without {f}: {:?}", s.missing),
+                Verdict::Incomplete => assert!(
+                    s.missing.contains(&f),
+                    "{file} without {f}: {:?}",
+                    s.missing
+                ),
                 Verdict::Eligible => {
                     let flipped = match &ok["facts"][&f] {
                         Value::Bool(b) => json!(!b),
                         Value::Number(_) if f == "fev1_pct_predicted" => json!(30),
                         Value::String(_) if f == "pet_scan_date" => json!("2025-01-01"),
                         Value::String(_) if f == "sex" => json!("male"),
-                        other => panic!("{file}: removing {f} (= {other}) should make the screening incomplete"),
+                        other => panic!(
+                            "{file}: removing {f} (= {other}) should make the screening incomplete"
+                        ),
                     };
                     let v = with(&ok, &json!({ f.clone(): flipped }));
                     let s2 = screen(&p, &person(&p, &v)).unwrap();
-                    assert_eq!(s2.verdict, Verdict::Eligible, "{file}: {f} is not redundant, yet its absence gave eligible");
+                    assert_eq!(
+                        s2.verdict,
+                        Verdict::Eligible,
+                        "{file}: {f} is not redundant, yet its absence gave eligible"
+                    );
                 }
                 Verdict::Ineligible => panic!("{file}: removing {f} made the person ineligible"),
             }
@@ -182,7 +200,10 @@ fn one_missing_fact_gives_incomplete_naming_it() {
 #[test]
 fn substudy_criteria_do_not_apply_to_those_who_did_not_opt_in() {
     let p = load("lupex.toml");
-    let v = with(&lupex_ok(), &json!({"pet_substudy": false, "heart_transplant": true}));
+    let v = with(
+        &lupex_ok(),
+        &json!({"pet_substudy": false, "heart_transplant": true}),
+    );
     let s = screen(&p, &person(&p, &v)).unwrap();
     assert_eq!(s.verdict, Verdict::Eligible);
     let c = s.criteria.iter().find(|c| c.id == "P1b").unwrap();
@@ -198,9 +219,20 @@ fn substudy_criteria_do_not_apply_to_those_who_did_not_opt_in() {
 #[test]
 fn theophylline_is_judged_relative_to_the_scan_date() {
     let p = load("lupex.toml");
-    for (dose, verdict) in [("2025-03-13", Verdict::Ineligible), ("2025-03-12", Verdict::Eligible), ("2025-03-27", Verdict::Ineligible)] {
-        let v = with(&lupex_ok(), &json!({"theophylline_ever": true, "theophylline_last_dose": dose}));
-        assert_eq!(screen(&p, &person(&p, &v)).unwrap().verdict, verdict, "dose {dose}, scan 2025-03-20");
+    for (dose, verdict) in [
+        ("2025-03-13", Verdict::Ineligible),
+        ("2025-03-12", Verdict::Eligible),
+        ("2025-03-27", Verdict::Ineligible),
+    ] {
+        let v = with(
+            &lupex_ok(),
+            &json!({"theophylline_ever": true, "theophylline_last_dose": dose}),
+        );
+        assert_eq!(
+            screen(&p, &person(&p, &v)).unwrap().verdict,
+            verdict,
+            "dose {dose}, scan 2025-03-20"
+        );
     }
 }
 
@@ -208,23 +240,47 @@ fn theophylline_is_judged_relative_to_the_scan_date() {
 fn the_selena_sledai_threshold_is_strict() {
     let p = load("lupex.toml");
     let at10 = with(&lupex_ok(), &json!({"sledai_2k_selena": 10}));
-    assert_eq!(screen(&p, &person(&p, &at10)).unwrap().verdict, Verdict::Eligible);
+    assert_eq!(
+        screen(&p, &person(&p, &at10)).unwrap().verdict,
+        Verdict::Eligible
+    );
 }
 
 #[test]
 fn bad_facts_are_clear_errors() {
     let p = load("lupex.toml");
     let e = person_from_json(&p, &with(&lupex_ok(), &json!({"pregnnt": true}))).unwrap_err();
-    assert!(e.to_string().starts_with("facts.pregnnt: not a fact of protocol `lupex`"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("facts.pregnnt: not a fact of protocol `lupex`"),
+        "{e}"
+    );
     let e = person_from_json(&p, &with(&lupex_ok(), &json!({"pregnant": "no"}))).unwrap_err();
-    assert_eq!(e.to_string(), "facts.pregnant: expected true or false, found \"no\"");
+    assert_eq!(
+        e.to_string(),
+        "facts.pregnant: expected true or false, found \"no\""
+    );
     let e = person_from_json(&p, &with(&lupex_ok(), &json!({"sex": "f"}))).unwrap_err();
-    assert!(e.to_string().contains("not in code list `sex` (female, male)"), "{e}");
-    let e = person_from_json(&p, &with(&lupex_ok(), &json!({"prednisolone_dose": {"value": 5, "unit": "mmol/L"}}))).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("not in code list `sex` (female, male)"),
+        "{e}"
+    );
+    let e = person_from_json(
+        &p,
+        &with(
+            &lupex_ok(),
+            &json!({"prednisolone_dose": {"value": 5, "unit": "mmol/L"}}),
+        ),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("does not convert"), "{e}");
     let mut v = lupex_ok();
     v["screening_date"] = json!("yesterday");
-    assert!(person_from_json(&p, &v).unwrap_err().to_string().contains("screening_date"));
+    assert!(person_from_json(&p, &v)
+        .unwrap_err()
+        .to_string()
+        .contains("screening_date"));
 }
 
 /// Arbitrary LUPEX people: each fact present or absent with a random value.

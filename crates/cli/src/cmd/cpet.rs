@@ -6,4 +6,3 @@ pub enum CpetCmd {}
 pub fn run(c: CpetCmd) -> anyhow::Result<ExitCode> {
     match c {}
 }
-

@@ -6,4 +6,3 @@ pub enum HrCmd {}
 pub fn run(c: HrCmd) -> anyhow::Result<ExitCode> {
     match c {}
 }
-

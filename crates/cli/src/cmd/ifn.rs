@@ -6,4 +6,3 @@ pub enum IfnCmd {}
 pub fn run(c: IfnCmd) -> anyhow::Result<ExitCode> {
     match c {}
 }
-

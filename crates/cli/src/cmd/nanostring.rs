@@ -6,4 +6,3 @@ pub enum NanostringCmd {}
 pub fn run(c: NanostringCmd) -> anyhow::Result<ExitCode> {
     match c {}
 }
-

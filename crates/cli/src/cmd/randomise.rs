@@ -6,4 +6,3 @@ pub enum RandomiseCmd {}
 pub fn run(c: RandomiseCmd) -> anyhow::Result<ExitCode> {
     match c {}
 }
-

@@ -6,4 +6,3 @@ pub enum SimulateCmd {}
 pub fn run(c: SimulateCmd) -> anyhow::Result<ExitCode> {
     match c {}
 }
-
