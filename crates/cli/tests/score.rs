@@ -102,7 +102,9 @@ fn slicc_and_acr_classify() {
         .args(["score", "acr-1997", "-i", &example("acr-1997")])
         .assert()
         .success()
-        .stdout(predicate::str::contains("classified: yes"));
+        .stdout(predicate::str::contains(
+            "classified: 4 of 11 criteria (>= 4)",
+        ));
 }
 
 #[test]

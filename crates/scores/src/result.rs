@@ -79,8 +79,9 @@ impl ScoreResult {
             fmt_num(self.total),
             fmt_num(self.max_total)
         );
-        if let Some(c) = self.classified {
-            let _ = writeln!(s, "classified: {}", if c { "yes" } else { "no" });
+        // classification summaries start with "classified:" / "not classified:"
+        if self.classified.is_some() {
+            let _ = writeln!(s, "{}", self.summary);
         }
         if let Some(c) = &self.category {
             let _ = writeln!(s, "category: {c}");
@@ -91,7 +92,9 @@ impl ScoreResult {
         if self.prorated {
             let _ = writeln!(s, "prorated: yes");
         }
-        let _ = writeln!(s, "{}", self.summary);
+        if self.classified.is_none() {
+            let _ = writeln!(s, "{}", self.summary);
+        }
         if !self.groups.is_empty() {
             let _ = writeln!(s);
             let w = self
