@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, Criterion};
-use rct_core::eligibility::{screen, Person, Verdict};
+use rct_core::eligibility::{Person, Screener, Verdict};
 use rct_core::protocol::{parse, ValueType};
 use rct_core::rules::{Fact, Value};
 
@@ -54,9 +54,10 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("lupex_100k_people", |b| {
         b.iter(|| {
+            let screener = Screener::new(&p).unwrap();
             let mut eligible = 0usize;
             for person in &people {
-                if screen(&p, person).unwrap().verdict == Verdict::Eligible {
+                if screener.screen(person).unwrap().verdict == Verdict::Eligible {
                     eligible += 1;
                 }
             }

@@ -141,9 +141,46 @@ impl Env for PersonEnv<'_> {
 
 /// Screens `person` against the protocol's criteria.
 pub fn screen(p: &Protocol, person: &Person) -> Result<Screening, ScreenError> {
+    Screener::new(p)?.screen(person)
+}
+
+/// A protocol's criteria with their rules parsed once, for screening many people.
+#[derive(Debug, Clone)]
+pub struct Screener<'p> {
+    protocol: &'p Protocol,
+    rules: Vec<rules::Expr>,
+}
+
+impl<'p> Screener<'p> {
+    /// Parses every criterion's rule.
+    pub fn new(protocol: &'p Protocol) -> Result<Self, ScreenError> {
+        let rules = protocol
+            .criteria
+            .iter()
+            .map(|c| {
+                rules::parse(c.rule.get_ref()).map_err(|e| ScreenError::Rule {
+                    criterion: c.id.get_ref().clone(),
+                    message: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Screener { protocol, rules })
+    }
+
+    /// Screens one person.
+    pub fn screen(&self, person: &Person) -> Result<Screening, ScreenError> {
+        screen_with(self.protocol, &self.rules, person)
+    }
+}
+
+fn screen_with(
+    p: &Protocol,
+    parsed: &[rules::Expr],
+    person: &Person,
+) -> Result<Screening, ScreenError> {
     let env = PersonEnv(person);
     let mut criteria = Vec::with_capacity(p.criteria.len());
-    for c in &p.criteria {
+    for (c, expr) in p.criteria.iter().zip(parsed) {
         let src = c.rule.get_ref();
         let rule_err = |message: String| ScreenError::Rule {
             criterion: c.id.get_ref().clone(),
@@ -179,8 +216,7 @@ pub fn screen(p: &Protocol, person: &Person) -> Result<Screening, ScreenError> {
         let result = if applicable == Truth::False {
             CriterionResult::NotApplicable
         } else {
-            let expr = rules::parse(src).map_err(|e| rule_err(e.to_string()))?;
-            let ev = rules::eval(&expr, src, &env).map_err(|e| rule_err(e.to_string()))?;
+            let ev = rules::eval(expr, src, &env).map_err(|e| rule_err(e.to_string()))?;
             let truth = ev.truth().map_err(rule_err)?;
             values.extend(ev.used);
             missing.extend(ev.missing);

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use rct_core::eligibility::{
-    person_from_json, screen, CriterionResult, Person, Screening, ScreeningLog,
+    person_from_json, CriterionResult, Person, Screener, Screening, ScreeningLog,
 };
 use rct_core::protocol::{CriterionKind, Protocol};
 
@@ -43,8 +43,11 @@ pub struct ScreenArgs {
 pub fn run(a: ScreenArgs) -> anyhow::Result<ExitCode> {
     let p = super::protocol::load(&a.protocol)?;
     let people = read_people(&p, &a.facts)?;
+    let screener = Screener::new(&p)?;
     if people.len() == 1 && !is_many(&a.facts) {
-        let s = screen(&p, &people[0].1).with_context(|| people[0].0.clone())?;
+        let s = screener
+            .screen(&people[0].1)
+            .with_context(|| people[0].0.clone())?;
         if a.json {
             super::print_json(&s)?;
         } else {
@@ -55,7 +58,7 @@ pub fn run(a: ScreenArgs) -> anyhow::Result<ExitCode> {
     let mut log = ScreeningLog::default();
     let mut all = Vec::with_capacity(people.len());
     for (at, person) in &people {
-        let s = screen(&p, person).with_context(|| at.clone())?;
+        let s = screener.screen(person).with_context(|| at.clone())?;
         log.add(&s);
         all.push(s);
     }
