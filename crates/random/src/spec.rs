@@ -144,7 +144,12 @@ fn parse_prob(input: &str, what: &str, text: &str, lo: f64) -> Result<f64, Rando
     Ok(p)
 }
 
-fn params<'a>(input: &str, name: &str, rest: Option<&'a str>, expect: &str) -> Result<&'a str, RandomError> {
+fn params<'a>(
+    input: &str,
+    name: &str,
+    rest: Option<&'a str>,
+    expect: &str,
+) -> Result<&'a str, RandomError> {
     match rest {
         Some(r) if !r.trim().is_empty() => Ok(r),
         _ => Err(spec_err(
@@ -196,7 +201,12 @@ impl FromStr for DesignSpec {
                 Ok(DesignSpec::PermutedBlock { size })
             }
             "rpbr" => {
-                let r = params(input, name, rest, "rpbr:B1,B2[:uniform|:pascal], e.g. rpbr:4,6")?;
+                let r = params(
+                    input,
+                    name,
+                    rest,
+                    "rpbr:B1,B2[:uniform|:pascal], e.g. rpbr:4,6",
+                )?;
                 let (list, weighting) = match r.split_once(':') {
                     None => (r, BlockWeighting::Uniform),
                     Some((l, w)) => match w.trim() {
@@ -226,7 +236,10 @@ impl FromStr for DesignSpec {
                 let r = params(input, name, rest, &format!("{name}:A, e.g. {name}:3"))?;
                 let a = parse_u32(input, "maximum tolerated imbalance", r)?;
                 if a < 1 {
-                    return Err(spec_err(input, "maximum tolerated imbalance must be at least 1"));
+                    return Err(spec_err(
+                        input,
+                        "maximum tolerated imbalance must be at least 1",
+                    ));
                 }
                 Ok(if name == "bsd" {
                     DesignSpec::BigStick { a }
@@ -244,7 +257,10 @@ impl FromStr for DesignSpec {
                 let (a, p) = two(input, r, "chen:A,P")?;
                 let a = parse_u32(input, "maximum tolerated imbalance", a)?;
                 if a < 1 {
-                    return Err(spec_err(input, "maximum tolerated imbalance must be at least 1"));
+                    return Err(spec_err(
+                        input,
+                        "maximum tolerated imbalance must be at least 1",
+                    ));
                 }
                 let p = parse_prob(input, "the coin's bias p", p, 0.5)?;
                 Ok(DesignSpec::Chen { a, p })
@@ -260,20 +276,29 @@ impl FromStr for DesignSpec {
                 Ok(DesignSpec::Urn { alpha, beta })
             }
             "psm" => {
-                let r = params(input, name, rest, "psm:range:P or psm:variance:P, e.g. psm:range:0.8")?;
+                let r = params(
+                    input,
+                    name,
+                    rest,
+                    "psm:range:P or psm:variance:P, e.g. psm:range:0.8",
+                )?;
                 let (m, p) = r.split_once(':').ok_or_else(|| {
-                    spec_err(input, "expected `psm:range:P` or `psm:variance:P`, e.g. psm:range:0.8")
+                    spec_err(
+                        input,
+                        "expected `psm:range:P` or `psm:variance:P`, e.g. psm:range:0.8",
+                    )
                 })?;
-                let measure = match m.trim() {
-                    "range" => ImbalanceMeasure::Range,
-                    "variance" => ImbalanceMeasure::Variance,
-                    other => {
-                        return Err(spec_err(
+                let measure =
+                    match m.trim() {
+                        "range" => ImbalanceMeasure::Range,
+                        "variance" => ImbalanceMeasure::Variance,
+                        other => return Err(spec_err(
                             input,
-                            format!("imbalance measure must be `range` or `variance`, found `{other}`"),
-                        ))
-                    }
-                };
+                            format!(
+                                "imbalance measure must be `range` or `variance`, found `{other}`"
+                            ),
+                        )),
+                    };
                 let p = parse_prob(input, "the random element p", p, 0.0)?;
                 if p <= 0.0 {
                     return Err(spec_err(input, "the random element p must be above 0"));
@@ -281,7 +306,10 @@ impl FromStr for DesignSpec {
                 Ok(DesignSpec::Minimisation { measure, p })
             }
             "" => Err(spec_err(input, format!("empty design; {SYNTAX}"))),
-            other => Err(spec_err(input, format!("unknown design `{other}`; {SYNTAX}"))),
+            other => Err(spec_err(
+                input,
+                format!("unknown design `{other}`; {SYNTAX}"),
+            )),
         }
     }
 }
@@ -388,7 +416,10 @@ impl DesignSpec {
     /// True when the design needs the length of the list in advance (random
     /// allocation rule, maximal procedure).
     pub fn needs_list_length(&self) -> bool {
-        matches!(self, DesignSpec::RandomAllocation | DesignSpec::Maximal { .. })
+        matches!(
+            self,
+            DesignSpec::RandomAllocation | DesignSpec::Maximal { .. }
+        )
     }
 
     /// True for list-based designs (every design except minimisation): the
@@ -411,8 +442,12 @@ impl DesignSpec {
                 };
                 format!("permuted blocks of random size {} ({w})", list.join(", "))
             }
-            DesignSpec::BigStick { a } => format!("big stick design, maximum tolerated imbalance {a}"),
-            DesignSpec::Maximal { a } => format!("maximal procedure, maximum tolerated imbalance {a}"),
+            DesignSpec::BigStick { a } => {
+                format!("big stick design, maximum tolerated imbalance {a}")
+            }
+            DesignSpec::Maximal { a } => {
+                format!("maximal procedure, maximum tolerated imbalance {a}")
+            }
             DesignSpec::Efron { p } => format!("Efron's biased coin, p = {p}"),
             DesignSpec::Chen { a, p } => {
                 format!("Chen's biased coin with imbalance intolerance, a = {a}, p = {p}")
