@@ -6,6 +6,7 @@
 //! Pure: no I/O, no clock; randomness comes only from the trial seed.
 
 pub mod allocate;
+pub mod assess;
 pub mod error;
 pub mod kit;
 pub mod list;
@@ -15,6 +16,7 @@ pub mod spec;
 pub mod stream;
 
 pub use allocate::{allocate, stratum_key, Allocation, AllocationRequest, PriorAllocation};
+pub use assess::{assess_exact, assess_simulated, Assessment, Method};
 pub use error::RandomError;
 pub use list::{
     canonical_csv, generate_list, list_sha256, parse_arms, Arm, ListRequest, ListRow, RandomList,

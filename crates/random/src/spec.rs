@@ -288,17 +288,18 @@ impl FromStr for DesignSpec {
                         "expected `psm:range:P` or `psm:variance:P`, e.g. psm:range:0.8",
                     )
                 })?;
-                let measure =
-                    match m.trim() {
-                        "range" => ImbalanceMeasure::Range,
-                        "variance" => ImbalanceMeasure::Variance,
-                        other => return Err(spec_err(
+                let measure = match m.trim() {
+                    "range" => ImbalanceMeasure::Range,
+                    "variance" => ImbalanceMeasure::Variance,
+                    other => {
+                        return Err(spec_err(
                             input,
                             format!(
                                 "imbalance measure must be `range` or `variance`, found `{other}`"
                             ),
-                        )),
-                    };
+                        ))
+                    }
+                };
                 let p = parse_prob(input, "the random element p", p, 0.0)?;
                 if p <= 0.0 {
                     return Err(spec_err(input, "the random element p must be above 0"));
