@@ -7,6 +7,7 @@
 
 pub mod allocate;
 pub mod assess;
+pub mod bias;
 pub mod error;
 pub mod kit;
 pub mod list;

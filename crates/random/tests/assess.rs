@@ -119,3 +119,57 @@ fn exact_needs_two_arms() {
     assert!(e.contains("simulation"), "{e}");
     assert!(assess_simulated(&d("pbr:3"), &[1, 1, 1], 30, 100, 1, 1, &|_| {}).is_ok());
 }
+
+/// Without bias every sequence's test has exactly level alpha; with
+/// selection bias under permuted blocks of 2 the type-I error is inflated
+/// (the second patient of every block is predictable), under complete
+/// randomisation it stays near alpha.
+#[test]
+fn bias_type_one_error() {
+    use rct_random::bias::assess_bias_simulated;
+    let none = assess_bias_simulated(
+        &d("pbr:4"),
+        &[1, 1],
+        24,
+        2000,
+        1,
+        Some(0.0),
+        Some(0.0),
+        0.05,
+        2,
+        &|_| {},
+    )
+    .unwrap();
+    assert!((none.type1_error_selection_bias.unwrap() - 0.05).abs() < 1e-9);
+    assert!((none.type1_error_chronological_bias.unwrap() - 0.05).abs() < 1e-9);
+    let pbr = assess_bias_simulated(
+        &d("pbr:2"),
+        &[1, 1],
+        24,
+        2000,
+        1,
+        Some(0.5),
+        None,
+        0.05,
+        2,
+        &|_| {},
+    )
+    .unwrap();
+    let cr = assess_bias_simulated(
+        &d("cr"),
+        &[1, 1],
+        24,
+        2000,
+        1,
+        Some(0.5),
+        None,
+        0.05,
+        2,
+        &|_| {},
+    )
+    .unwrap();
+    assert!(
+        pbr.type1_error_selection_bias.unwrap() > cr.type1_error_selection_bias.unwrap() + 0.02
+    );
+    assert!(pbr.type1_error_chronological_bias.is_none());
+}

@@ -336,15 +336,38 @@ fn run_assessment(
     }
 }
 
+#[allow(clippy::disallowed_methods)]
+fn run_bias(
+    design: &DesignSpec,
+    ratio: &[u32],
+    n: u32,
+    sims: u64,
+    seed: u64,
+    eta: Option<f64>,
+    theta: Option<f64>,
+) -> anyhow::Result<rct_random::bias::BiasAssessment> {
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| indicatif::ProgressBar::new(sims));
+    let threads = std::thread::available_parallelism().map_or(2, |x| x.get());
+    let progress = |d: u64| {
+        if let Some(b) = &bar {
+            b.set_position(d);
+        }
+    };
+    let r = rct_random::bias::assess_bias_simulated(
+        design, ratio, n, sims, seed, eta, theta, 0.05, threads, &progress,
+    )
+    .map_err(|e| anyhow!("{e}"));
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    r
+}
+
 fn assess(a: AssessArgs) -> anyhow::Result<ExitCode> {
     let design = parse_design(&a.design)?;
     let ratio = ratio_for(a.ratio.as_deref(), a.arms)?;
-    if a.selection_bias.is_some() || a.chronological_bias.is_some() {
-        bail!(
-            "--selection-bias and --chronological-bias are not implemented yet in this build; \
-             run without them"
-        );
-    }
     if a.exact && ratio.len() != 2 {
         bail!(
             "--exact is available for two arms only; use --sims M --seed S for {} arms",
@@ -357,8 +380,27 @@ fn assess(a: AssessArgs) -> anyhow::Result<ExitCode> {
         (None, _) => Some(100_000),
     };
     let r = run_assessment(&design, &ratio, a.n, sims, a.seed)?;
+    let bias = if a.selection_bias.is_some() || a.chronological_bias.is_some() {
+        Some(run_bias(
+            &design,
+            &ratio,
+            a.n,
+            a.sims.unwrap_or(10_000),
+            a.seed,
+            a.selection_bias,
+            a.chronological_bias,
+        )?)
+    } else {
+        None
+    };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        let mut v = serde_json::to_value(&r)?;
+        if let (Some(b), Some(obj)) = (&bias, v.as_object_mut()) {
+            if let serde_json::Value::Object(bm) = serde_json::to_value(b)? {
+                obj.insert("bias".into(), serde_json::Value::Object(bm));
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("design   {} ({})", r.design, design.describe());
         println!(
@@ -382,6 +424,26 @@ fn assess(a: AssessArgs) -> anyhow::Result<ExitCode> {
             match se {
                 Some(s) => println!("{name:<30} {v:>10.5}  (MC s.e. {:.5})", s[i]),
                 None => println!("{name:<30} {v:>10.5}"),
+            }
+        }
+        if let Some(b) = &bias {
+            println!(
+                "type-I error of the t-test at alpha {} (simulation, {} sequences, seed {}):",
+                b.alpha, b.sims, a.seed
+            );
+            if let (Some(v), Some(se), Some(eta)) = (
+                b.type1_error_selection_bias,
+                b.type1_error_selection_bias_se,
+                a.selection_bias,
+            ) {
+                println!("  selection bias eta = {eta:<10} {v:>10.5}  (MC s.e. {se:.5})");
+            }
+            if let (Some(v), Some(se), Some(th)) = (
+                b.type1_error_chronological_bias,
+                b.type1_error_chronological_bias_se,
+                a.chronological_bias,
+            ) {
+                println!("  linear time trend theta = {th:<5} {v:>10.5}  (MC s.e. {se:.5})");
             }
         }
     }
