@@ -1,1 +1,42 @@
-//! See ARCHITECTURE.md.
+//! Exercise data: heart-rate recordings from FIT and CSV files, and the
+//! compliance of a recorded session with a protocol's heart-rate template
+//! (LUPEX: a 4-minute bout is compliant when the pulse is above 85 % HRmax for
+//! more than half of it). Readers take bytes and a file name for errors; no
+//! I/O and no clock.
+
+pub mod compliance;
+pub mod recording;
+
+pub use compliance::{
+    compliance, Alignment, ComplianceReport, PhaseResult, PlannedPhase, SessionTemplate,
+};
+pub use recording::{read_csv, read_fit, Recording, Sample};
+
+/// What can go wrong reading exercise files or assessing a session.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExerciseError {
+    /// A FIT file the decoder rejects (bad CRC, corrupt header, truncated).
+    #[error("{file}: not a readable FIT file: {message}. Export the activity again from the watch or its app; damaged files cannot be repaired here")]
+    Fit {
+        /// The file.
+        file: String,
+        /// The decoder's reason.
+        message: String,
+    },
+    /// A CSV file that cannot be read as time and heart rate.
+    #[error("{file}:{line}: {message}")]
+    Csv {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What was expected.
+        message: String,
+    },
+    /// A recording with no heart-rate samples.
+    #[error("{0}: the recording has no heart-rate samples")]
+    NoHeartRate(String),
+    /// Bad parameters.
+    #[error("{0}")]
+    Invalid(String),
+}
