@@ -4,11 +4,14 @@
 //! more than half of it). Readers take bytes and a file name for errors; no
 //! I/O and no clock.
 
+pub mod adherence;
 pub mod compliance;
+pub mod plot;
 pub mod recording;
 
+pub use adherence::{adherence, AdherenceReport};
 pub use compliance::{
-    compliance, Alignment, ComplianceReport, PhaseResult, PlannedPhase, SessionTemplate,
+    compliance, Alignment, ComplianceReport, PhaseResult, PhaseSpec, PlannedPhase, SessionTemplate,
 };
 pub use recording::{read_csv, read_fit, Recording, Sample};
 
