@@ -1,1 +1,15 @@
-//! See ARCHITECTURE.md.
+//! `rct-stats`: the statistics engine. Formulas in R/patsy notation
+//! ([`formula`]), a data frame of numeric and text columns ([`frame`]),
+//! ordinary least squares by Householder QR with classical and
+//! heteroskedasticity-consistent inference and Wald tests ([`ols`]), and the
+//! distribution functions they need ([`dist`]). Pure: no I/O, no clock.
+
+pub mod dist;
+pub mod error;
+pub mod formula;
+pub mod frame;
+pub mod ols;
+
+pub use error::StatsError;
+pub use formula::{Design, Formula};
+pub use frame::{Column, Frame};
