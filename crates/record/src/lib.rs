@@ -1,1 +1,34 @@
-//! See ARCHITECTURE.md.
+//! `rct-record`: the trial record as events (pure: no I/O, no clock).
+//!
+//! Every change to a trial is an [`Event`]; the state is a fold over events
+//! ([`TrialState::apply`]); each event carries the SHA-256 of the previous one,
+//! so any edit of history is detectable ([`verify_chain`]).
+//!
+//! # Canonical encoding (what the hash covers)
+//! An event's hash is the lower-case hex SHA-256 of its *canonical body*: the
+//! event serialised as a JSON object with every field except `hash`
+//! (`actor`, `at`, `payload`, `prev_hash`, `reason`, `role`, `seq`, `site`,
+//! `trial`), written in canonical JSON:
+//! - object keys sorted by their UTF-8 bytes, no whitespace anywhere;
+//! - strings with minimal escaping (`\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`,
+//!   other control characters as `\u00XX`; all else literal UTF-8);
+//! - integers in plain decimal; other numbers as the shortest text that reads
+//!   back to the same `f64`; `true`, `false`, `null` (absent options are `null`);
+//! - `at` as RFC 3339 UTC with a `Z` suffix; `payload` is an object tagged by
+//!   `type` (snake_case); `prev_hash` of the first event is 64 zeros.
+//!
+//! Stores keep the canonical body text and the hash; verification re-hashes
+//! the stored text, checks that it is canonical, that sequence numbers run
+//! 1, 2, 3... without gaps and that every `prev_hash` names the event before.
+
+pub mod canonical;
+pub mod chain;
+pub mod event;
+pub mod state;
+
+pub use chain::{verify_chain, BreakKind, ChainBreak, ChainSummary, StoredEvent};
+pub use event::{
+    sha256_hex, stratum_key, Arm, CriterionResult, Event, EventDraft, Payload, Role, Sites,
+    Verdict, GENESIS_HASH,
+};
+pub use state::{ApplyError, Participant, Query, QueryStatus, TrialConfig, TrialState};

@@ -1,0 +1,246 @@
+//! Verifying the hash chain of one trial's stored events.
+
+use serde::Serialize;
+
+use crate::event::{sha256_hex, Event, GENESIS_HASH};
+
+/// An event as a store keeps it: its sequence number column, the canonical
+/// body text and the hash column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// The store's sequence number column.
+    pub seq: u64,
+    /// Canonical JSON body (see [`Event::canonical_body`]).
+    pub body: String,
+    /// Stored SHA-256 hex.
+    pub hash: String,
+}
+
+impl StoredEvent {
+    /// The stored form of an event.
+    pub fn from_event(event: &Event) -> StoredEvent {
+        StoredEvent {
+            seq: event.seq,
+            body: event.canonical_body(),
+            hash: event.hash.clone(),
+        }
+    }
+}
+
+/// How the chain is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakKind {
+    /// Content changed after it was written.
+    Edited,
+    /// An event is missing.
+    Deleted,
+    /// Events are out of order.
+    Reordered,
+    /// An event was added that was not written in order.
+    Inserted,
+    /// The stored body is not a valid event.
+    Malformed,
+}
+
+/// The first place where the chain fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("event {seq}: {kind:?}: {detail}")]
+pub struct ChainBreak {
+    /// Sequence number of the event named as broken.
+    pub seq: u64,
+    /// What kind of break.
+    pub kind: BreakKind,
+    /// Explanation for a person.
+    pub detail: String,
+}
+
+/// Summary of an intact chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainSummary {
+    /// Number of events.
+    pub events: u64,
+    /// Hash of the last event (publish it to anchor the chain).
+    pub head: String,
+}
+
+/// Walks the stored events of one trial in the store's order (by sequence
+/// column), recomputing each hash and link, and returns the decoded events,
+/// or names the first broken event.
+pub fn verify_chain(
+    trial: &str,
+    stored: &[StoredEvent],
+) -> Result<(ChainSummary, Vec<Event>), ChainBreak> {
+    let mut events: Vec<Event> = Vec::with_capacity(stored.len());
+    let mut prev_hash = GENESIS_HASH.to_string();
+    for (i, row) in stored.iter().enumerate() {
+        let position = i as u64 + 1;
+        let brk = |seq: u64, kind: BreakKind, detail: String| ChainBreak { seq, kind, detail };
+        let event = match Event::from_body(&row.body, &row.hash) {
+            Ok(e) => e,
+            Err(err) => {
+                return Err(brk(
+                    row.seq,
+                    BreakKind::Malformed,
+                    format!(
+                        "stored content is not a valid event ({err}); it was edited or corrupted"
+                    ),
+                ))
+            }
+        };
+        let content_hash = sha256_hex(row.body.as_bytes());
+        let canonical = event.canonical_body();
+        if canonical != row.body || content_hash != row.hash {
+            return Err(brk(
+                row.seq,
+                BreakKind::Edited,
+                format!(
+                    "content does not match its hash (stored {}, content hashes to {}): the event was edited",
+                    short(&row.hash),
+                    short(&content_hash)
+                ),
+            ));
+        }
+        if event.trial != trial {
+            return Err(brk(
+                row.seq,
+                BreakKind::Inserted,
+                format!("event belongs to trial `{}`, not `{trial}`", event.trial),
+            ));
+        }
+        if event.seq != row.seq {
+            return Err(reorder_or_insert(stored, i, &event, &prev_hash));
+        }
+        if row.seq != position {
+            // The stored numbering skips: the event(s) in between are gone.
+            return Err(brk(
+                position,
+                BreakKind::Deleted,
+                format!(
+                    "event {position} is missing (the next stored event is {}): deleted",
+                    row.seq
+                ),
+            ));
+        }
+        if event.prev_hash != prev_hash {
+            return Err(link_break(stored, i, &event, &prev_hash));
+        }
+        prev_hash = row.hash.clone();
+        events.push(event);
+    }
+    Ok((
+        ChainSummary {
+            events: events.len() as u64,
+            head: prev_hash,
+        },
+        events,
+    ))
+}
+
+/// The stored sequence column and the event's own sequence number disagree.
+fn reorder_or_insert(
+    stored: &[StoredEvent],
+    i: usize,
+    event: &Event,
+    prev_hash: &str,
+) -> ChainBreak {
+    let row = &stored[i];
+    let position = i as u64 + 1;
+    if event.seq > position {
+        // A later row claims this position: events were moved.
+        let moved = stored[i + 1..]
+            .iter()
+            .position(|r| Event::from_body(&r.body, &r.hash).is_ok_and(|e| e.seq == position));
+        if let Some(j) = moved {
+            return ChainBreak {
+                seq: position,
+                kind: BreakKind::Reordered,
+                detail: format!(
+                    "stored in place of event {position} is event {} (event {position} is stored at place {}): events were reordered",
+                    event.seq,
+                    i + j + 2
+                ),
+            };
+        }
+        return ChainBreak {
+            seq: position,
+            kind: BreakKind::Deleted,
+            detail: format!(
+                "event {position} is missing: the event stored in its place is event {} and the rest were renumbered: deleted",
+                event.seq
+            ),
+        };
+    }
+    if event.seq + 1 == position && i >= 2 && event.prev_hash == stored[i - 2].hash {
+        // From here on everything was renumbered up by one: the event before
+        // this one was inserted.
+        return ChainBreak {
+            seq: position - 1,
+            kind: BreakKind::Inserted,
+            detail: format!(
+                "event {} was inserted: the event stored after it says it is event {} and links to event {}",
+                position - 1,
+                event.seq,
+                position - 2
+            ),
+        };
+    }
+    let _ = prev_hash;
+    ChainBreak {
+        seq: row.seq,
+        kind: BreakKind::Reordered,
+        detail: format!(
+            "stored as event {} but its content says it is event {}: events were reordered or duplicated",
+            row.seq, event.seq
+        ),
+    }
+}
+
+/// The event's previous-hash does not name the event stored before it.
+fn link_break(stored: &[StoredEvent], i: usize, event: &Event, prev_hash: &str) -> ChainBreak {
+    let position = i as u64 + 1;
+    // Does it link to the event two back? Then the one before was inserted.
+    if i >= 2 && event.prev_hash == stored[i - 2].hash {
+        return ChainBreak {
+            seq: position - 1,
+            kind: BreakKind::Inserted,
+            detail: format!(
+                "event {} was inserted: event {position} links to event {}",
+                position - 1,
+                position - 2
+            ),
+        };
+    }
+    if i == 1 && event.prev_hash == GENESIS_HASH {
+        return ChainBreak {
+            seq: 1,
+            kind: BreakKind::Inserted,
+            detail: "event 1 was inserted: event 2 claims to be the first event".into(),
+        };
+    }
+    if i >= 1 {
+        return ChainBreak {
+            seq: position - 1,
+            kind: BreakKind::Edited,
+            detail: format!(
+                "event {position} links to {} but event {} now hashes to {}: event {} was edited and its hash rewritten, or an event was replaced",
+                short(&event.prev_hash),
+                position - 1,
+                short(prev_hash),
+                position - 1
+            ),
+        };
+    }
+    ChainBreak {
+        seq: position,
+        kind: BreakKind::Deleted,
+        detail: format!(
+            "the first stored event links to {} instead of the genesis hash: earlier events were deleted",
+            short(&event.prev_hash)
+        ),
+    }
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}

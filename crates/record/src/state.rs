@@ -1,0 +1,443 @@
+//! The trial state: a fold over the events.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::event::{Arm, CriterionResult, Event, Payload, Role, Sites, Verdict, GENESIS_HASH};
+
+/// Configuration carried by the trial's first event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrialConfig {
+    /// Title.
+    pub title: String,
+    /// Whether blinded roles must not see arms.
+    pub blinded: bool,
+    /// Arms.
+    pub arms: Vec<Arm>,
+    /// Randomisation design (concealed).
+    pub design: Value,
+    /// Seed (concealed).
+    pub seed: u64,
+}
+
+/// Screening outcome held in the state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Screening {
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Per-criterion summary.
+    pub criteria: Vec<CriterionResult>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// An allocation held in the state (never shown to blinded roles as is).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Allocation {
+    /// Arm.
+    pub arm: String,
+    /// Kit code.
+    pub kit: Option<String>,
+    /// 1-based position within the stratum's sequence.
+    pub position: u64,
+    /// Stratum key.
+    pub stratum: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Sequence number of the randomised event.
+    pub seq: u64,
+}
+
+/// A recorded intervention session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Session {
+    /// Identifier.
+    pub session: String,
+    /// Summary.
+    pub summary: Value,
+    /// When recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// One participant's record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Participant {
+    /// Identifier.
+    pub id: String,
+    /// Site (from the first event about the participant).
+    pub site: Option<String>,
+    /// Latest screening.
+    pub screening: Option<Screening>,
+    /// When consent was recorded.
+    pub consented: Option<DateTime<Utc>>,
+    /// Allocation.
+    pub allocation: Option<Allocation>,
+    /// Withdrawal: when and why.
+    pub withdrawn: Option<(DateTime<Utc>, Option<String>)>,
+    /// Current values keyed by `visit/form/field`.
+    pub values: BTreeMap<String, Value>,
+    /// Sessions.
+    pub sessions: Vec<Session>,
+}
+
+impl Participant {
+    fn new(id: &str, site: Option<&str>) -> Participant {
+        Participant {
+            id: id.into(),
+            site: site.map(str::to_string),
+            screening: None,
+            consented: None,
+            allocation: None,
+            withdrawn: None,
+            values: BTreeMap::new(),
+            sessions: Vec::new(),
+        }
+    }
+}
+
+/// Status of a data query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryStatus {
+    /// Raised, not answered.
+    Open,
+    /// Answered, not closed.
+    Answered,
+    /// Closed.
+    Closed,
+}
+
+/// A data query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Query {
+    /// Identifier.
+    pub id: String,
+    /// Participant.
+    pub participant: String,
+    /// Item (`visit/form/field`), if any.
+    pub item: Option<String>,
+    /// Question.
+    pub text: String,
+    /// Who raised it.
+    pub raised_by: String,
+    /// Answers in order.
+    pub answers: Vec<String>,
+    /// Status.
+    pub status: QueryStatus,
+}
+
+/// Why an event cannot be folded into the state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// The event belongs to another trial.
+    #[error("event {seq} belongs to trial `{found}`, the state is trial `{expected}`")]
+    WrongTrial {
+        /// Sequence number.
+        seq: u64,
+        /// The state's trial.
+        expected: String,
+        /// The event's trial.
+        found: String,
+    },
+    /// Out of sequence.
+    #[error("event {found} applied out of order: the state expects event {expected}")]
+    OutOfOrder {
+        /// Next expected sequence number.
+        expected: u64,
+        /// Event's sequence number.
+        found: u64,
+    },
+    /// Does not link to the previous event.
+    #[error("event {seq} does not link to the previous event's hash")]
+    BrokenLink {
+        /// Sequence number.
+        seq: u64,
+    },
+    /// The first event is not a trial registration, or a later one is.
+    #[error("event {seq}: {message}")]
+    Invalid {
+        /// Sequence number.
+        seq: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The state of one trial, folded from its events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrialState {
+    /// Trial identifier.
+    pub trial: String,
+    /// Sequence number of the last applied event (0 before any).
+    pub seq: u64,
+    /// Hash of the last applied event.
+    pub head: String,
+    /// Configuration (after registration).
+    pub config: Option<TrialConfig>,
+    /// Participants by identifier.
+    pub participants: BTreeMap<String, Participant>,
+    /// Queries by identifier.
+    pub queries: BTreeMap<String, Query>,
+    /// Whether the database is locked.
+    pub locked: bool,
+    /// Role grants: user -> role -> sites.
+    pub grants: BTreeMap<String, BTreeMap<Role, Sites>>,
+    /// Allocation history in order: (stratum, arm).
+    pub allocations: Vec<(String, String)>,
+    /// Per stratum: the number of positions used.
+    pub stratum_positions: BTreeMap<String, u64>,
+    /// Emergency code-breaks: (user, participant).
+    pub unblinded: BTreeSet<(String, String)>,
+}
+
+impl TrialState {
+    /// The empty state of a trial before its first event.
+    pub fn new(trial: &str) -> TrialState {
+        TrialState {
+            trial: trial.into(),
+            seq: 0,
+            head: GENESIS_HASH.into(),
+            config: None,
+            participants: BTreeMap::new(),
+            queries: BTreeMap::new(),
+            locked: false,
+            grants: BTreeMap::new(),
+            allocations: Vec::new(),
+            stratum_positions: BTreeMap::new(),
+            unblinded: BTreeSet::new(),
+        }
+    }
+
+    /// Folds events in order into a new state.
+    pub fn from_events<'a>(
+        trial: &str,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Result<TrialState, ApplyError> {
+        let mut state = TrialState::new(trial);
+        for e in events {
+            state.apply(e)?;
+        }
+        Ok(state)
+    }
+
+    /// Folds one event. The event must be the next in sequence and link to
+    /// the current head. Events are not re-checked against business rules
+    /// here (that is [`TrialState::check`]'s job before writing); history is
+    /// applied as recorded.
+    pub fn apply(&mut self, e: &Event) -> Result<(), ApplyError> {
+        if e.trial != self.trial {
+            return Err(ApplyError::WrongTrial {
+                seq: e.seq,
+                expected: self.trial.clone(),
+                found: e.trial.clone(),
+            });
+        }
+        if e.seq != self.seq + 1 {
+            return Err(ApplyError::OutOfOrder {
+                expected: self.seq + 1,
+                found: e.seq,
+            });
+        }
+        if e.prev_hash != self.head {
+            return Err(ApplyError::BrokenLink { seq: e.seq });
+        }
+        let is_registration = matches!(e.payload, Payload::TrialRegistered { .. });
+        if (self.seq == 0) != is_registration {
+            return Err(ApplyError::Invalid {
+                seq: e.seq,
+                message: if is_registration {
+                    "a trial is registered only once, by its first event".into()
+                } else {
+                    "the first event of a trial must be trial_registered".into()
+                },
+            });
+        }
+        self.fold(e);
+        self.seq = e.seq;
+        self.head = e.hash.clone();
+        Ok(())
+    }
+
+    fn participant_mut(&mut self, id: &str, site: Option<&str>) -> &mut Participant {
+        self.participants
+            .entry(id.to_string())
+            .or_insert_with(|| Participant::new(id, site))
+    }
+
+    fn fold(&mut self, e: &Event) {
+        let site = e.site.as_deref();
+        match &e.payload {
+            Payload::TrialRegistered {
+                title,
+                blinded,
+                arms,
+                design,
+                seed,
+            } => {
+                self.config = Some(TrialConfig {
+                    title: title.clone(),
+                    blinded: *blinded,
+                    arms: arms.clone(),
+                    design: design.clone(),
+                    seed: *seed,
+                });
+                self.grants
+                    .entry(e.actor.clone())
+                    .or_default()
+                    .insert(Role::Admin, Sites::All);
+            }
+            Payload::Screened {
+                participant,
+                verdict,
+                criteria,
+            } => {
+                self.participant_mut(participant, site).screening = Some(Screening {
+                    verdict: *verdict,
+                    criteria: criteria.clone(),
+                    at: e.at,
+                });
+            }
+            Payload::Consented { participant } => {
+                self.participant_mut(participant, site).consented = Some(e.at);
+            }
+            Payload::Randomised {
+                participant,
+                arm,
+                kit,
+                position,
+                stratum,
+            } => {
+                self.participant_mut(participant, site).allocation = Some(Allocation {
+                    arm: arm.clone(),
+                    kit: kit.clone(),
+                    position: *position,
+                    stratum: stratum.clone(),
+                    at: e.at,
+                    seq: e.seq,
+                });
+                self.allocations.push((stratum.clone(), arm.clone()));
+                let used = self.stratum_positions.entry(stratum.clone()).or_insert(0);
+                *used = (*used).max(*position);
+            }
+            Payload::ValueEntered {
+                participant,
+                visit,
+                form,
+                field,
+                value,
+            } => {
+                let key = item_key(visit, form, field);
+                self.participant_mut(participant, site)
+                    .values
+                    .insert(key, value.clone());
+            }
+            Payload::ValueChanged {
+                participant,
+                visit,
+                form,
+                field,
+                new,
+                ..
+            } => {
+                let key = item_key(visit, form, field);
+                self.participant_mut(participant, site)
+                    .values
+                    .insert(key, new.clone());
+            }
+            Payload::QueryRaised {
+                query,
+                participant,
+                item,
+                text,
+            } => {
+                self.queries.insert(
+                    query.clone(),
+                    Query {
+                        id: query.clone(),
+                        participant: participant.clone(),
+                        item: item.clone(),
+                        text: text.clone(),
+                        raised_by: e.actor.clone(),
+                        answers: Vec::new(),
+                        status: QueryStatus::Open,
+                    },
+                );
+            }
+            Payload::QueryAnswered { query, text } => {
+                if let Some(q) = self.queries.get_mut(query) {
+                    q.answers.push(text.clone());
+                    q.status = QueryStatus::Answered;
+                }
+            }
+            Payload::QueryClosed { query } => {
+                if let Some(q) = self.queries.get_mut(query) {
+                    q.status = QueryStatus::Closed;
+                }
+            }
+            Payload::SessionRecorded {
+                participant,
+                session,
+                summary,
+            } => {
+                self.participant_mut(participant, site)
+                    .sessions
+                    .push(Session {
+                        session: session.clone(),
+                        summary: summary.clone(),
+                        at: e.at,
+                    });
+            }
+            Payload::Withdrawn { participant } => {
+                self.participant_mut(participant, site).withdrawn = Some((e.at, e.reason.clone()));
+            }
+            Payload::EmergencyUnblinded { participant } => {
+                self.unblinded
+                    .insert((e.actor.clone(), participant.clone()));
+            }
+            Payload::DatabaseLocked => self.locked = true,
+            Payload::DatabaseUnlocked => self.locked = false,
+            Payload::RoleGranted { user, role, sites } => {
+                self.grants
+                    .entry(user.clone())
+                    .or_default()
+                    .insert(*role, sites.clone());
+            }
+            Payload::RoleRevoked { user, role } => {
+                if let Some(roles) = self.grants.get_mut(user) {
+                    roles.remove(role);
+                }
+            }
+            Payload::LoggedIn { .. } | Payload::LoggedOut { .. } | Payload::LoginFailed { .. } => {}
+        }
+    }
+
+    /// Whether `user` holds `role`, and for which sites.
+    pub fn grant(&self, user: &str, role: Role) -> Option<&Sites> {
+        self.grants.get(user).and_then(|roles| roles.get(&role))
+    }
+
+    /// Arm identifiers in order.
+    pub fn arm_ids(&self) -> Vec<String> {
+        self.config
+            .as_ref()
+            .map(|c| c.arms.iter().map(|a| a.id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Arms allocated so far in one stratum, in order.
+    pub fn stratum_history(&self, stratum: &str) -> Vec<String> {
+        self.allocations
+            .iter()
+            .filter(|(s, _)| s == stratum)
+            .map(|(_, a)| a.clone())
+            .collect()
+    }
+}
+
+/// The key of a data item: `visit/form/field`.
+pub fn item_key(visit: &str, form: &str, field: &str) -> String {
+    format!("{visit}/{form}/{field}")
+}
