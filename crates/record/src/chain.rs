@@ -244,3 +244,91 @@ fn link_break(stored: &[StoredEvent], i: usize, event: &Event, prev_hash: &str) 
 fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{EventDraft, Payload, Role};
+
+    fn chain(n: u64) -> Vec<StoredEvent> {
+        let mut prev = GENESIS_HASH.to_string();
+        (1..=n)
+            .map(|seq| {
+                let e = EventDraft {
+                    trial: "t".into(),
+                    at: "2026-01-02T03:04:05Z".parse().unwrap(),
+                    actor: "ann".into(),
+                    role: Role::ResearchNurse,
+                    site: None,
+                    reason: None,
+                    payload: Payload::Consented {
+                        participant: format!("P{seq}"),
+                    },
+                }
+                .seal(seq, &prev);
+                prev = e.hash.clone();
+                StoredEvent::from_event(&e)
+            })
+            .collect()
+    }
+
+    fn brk(rows: &[StoredEvent]) -> ChainBreak {
+        verify_chain("t", rows).unwrap_err()
+    }
+
+    #[test]
+    fn intact_chain_verifies() {
+        let (summary, events) = verify_chain("t", &chain(8)).unwrap();
+        assert_eq!(summary.events, 8);
+        assert_eq!(summary.head, events[7].hash);
+    }
+
+    #[test]
+    fn one_byte_edit_is_named() {
+        let mut rows = chain(8);
+        rows[4].body = rows[4].body.replace("P5", "P6");
+        let b = brk(&rows);
+        assert_eq!((b.seq, b.kind), (5, BreakKind::Edited));
+    }
+
+    #[test]
+    fn deletion_is_named() {
+        let mut rows = chain(8);
+        rows.remove(4);
+        let b = brk(&rows);
+        assert_eq!((b.seq, b.kind), (5, BreakKind::Deleted));
+    }
+
+    #[test]
+    fn swap_is_named() {
+        let mut rows = chain(8);
+        let (a, b) = (rows[4].clone(), rows[5].clone());
+        rows[4] = StoredEvent { seq: 5, ..b };
+        rows[5] = StoredEvent { seq: 6, ..a };
+        let b = brk(&rows);
+        assert_eq!((b.seq, b.kind), (5, BreakKind::Reordered));
+    }
+
+    #[test]
+    fn insertion_is_named() {
+        let mut rows = chain(8);
+        let forged = EventDraft {
+            trial: "t".into(),
+            at: "2026-01-02T03:04:05Z".parse().unwrap(),
+            actor: "eve".into(),
+            role: Role::ResearchNurse,
+            site: None,
+            reason: None,
+            payload: Payload::Consented {
+                participant: "X".into(),
+            },
+        }
+        .seal(6, &rows[4].hash);
+        rows.insert(5, StoredEvent::from_event(&forged));
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.seq = i as u64 + 1;
+        }
+        let b = brk(&rows);
+        assert_eq!((b.seq, b.kind), (6, BreakKind::Inserted));
+    }
+}
