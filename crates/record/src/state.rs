@@ -441,3 +441,53 @@ impl TrialState {
 pub fn item_key(visit: &str, form: &str, field: &str) -> String {
     format!("{visit}/{form}/{field}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventDraft;
+    use serde_json::json;
+
+    fn draft(payload: Payload) -> EventDraft {
+        EventDraft {
+            trial: "t".into(),
+            at: "2026-01-02T03:04:05Z".parse().unwrap(),
+            actor: "ann".into(),
+            role: Role::Admin,
+            site: Some("rh".into()),
+            reason: None,
+            payload,
+        }
+    }
+
+    #[test]
+    fn folds_in_order_and_refuses_out_of_order() {
+        let mut s = TrialState::new("t");
+        let e1 = draft(Payload::TrialRegistered {
+            title: "T".into(),
+            blinded: true,
+            arms: vec![],
+            design: json!("pbr(4)"),
+            seed: 1,
+        })
+        .seal(1, GENESIS_HASH);
+        s.apply(&e1).unwrap();
+        assert_eq!(s.grant("ann", Role::Admin), Some(&Sites::All));
+        let e2 = draft(Payload::Randomised {
+            participant: "P1".into(),
+            arm: "a".into(),
+            kit: None,
+            position: 1,
+            stratum: "sex=f".into(),
+        })
+        .seal(2, &e1.hash);
+        let wrong_link = draft(Payload::DatabaseLocked).seal(2, GENESIS_HASH);
+        assert_eq!(s.apply(&wrong_link), Err(ApplyError::BrokenLink { seq: 2 }));
+        assert!(matches!(s.apply(&e1), Err(ApplyError::OutOfOrder { .. })));
+        s.apply(&e2).unwrap();
+        assert_eq!(s.stratum_history("sex=f"), vec!["a".to_string()]);
+        assert_eq!(s.stratum_positions["sex=f"], 1);
+        assert_eq!(s.seq, 2);
+        assert_eq!(s.head, e2.hash);
+    }
+}
