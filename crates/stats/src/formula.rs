@@ -568,7 +568,7 @@ impl ModelSpec {
                 context: "the response".into(),
             });
         }
-        for (name, _) in reference {
+        for name in reference.keys() {
             if !formula.factors.iter().any(|f| &f.var == name) {
                 return Err(StatsError::Invalid(format!(
                     "--reference names `{name}`, which is not a variable of the model"

@@ -13,3 +13,4 @@ pub mod ols;
 pub use error::StatsError;
 pub use formula::{Design, Formula};
 pub use frame::{Column, Frame};
+pub use ols::{fit, CovType, OlsFit};
