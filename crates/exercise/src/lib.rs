@@ -6,6 +6,7 @@
 
 pub mod adherence;
 pub mod compliance;
+pub mod cpet;
 pub mod plot;
 pub mod recording;
 
