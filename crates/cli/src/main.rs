@@ -35,27 +35,6 @@ enum Command {
     /// Cardiopulmonary exercise tests.
     #[command(subcommand)]
     Cpet(cmd::cpet::CpetCmd),
-    /// NanoString nCounter files: QC and normalisation.
-    #[command(subcommand)]
-    Nanostring(cmd::nanostring::NanostringCmd),
-    /// Interferon gene signature scores.
-    #[command(subcommand)]
-    Ifn(cmd::ifn::IfnCmd),
-    /// Fit a pre-specified model to a data file.
-    Analyse(cmd::analyse::AnalyseArgs),
-    /// Power simulation.
-    #[command(subcommand)]
-    Simulate(cmd::simulate::SimulateCmd),
-    /// The audit trail: verify the hash chain, print the log.
-    #[command(subcommand)]
-    Audit(cmd::audit::AuditCmd),
-    /// Online, consistent backup of a trial database.
-    Backup(cmd::audit::BackupArgs),
-    /// Restore a trial database from a backup.
-    Restore(cmd::audit::RestoreArgs),
-    /// Export trial data.
-    #[command(subcommand)]
-    Export(cmd::audit::ExportCmd),
 }
 
 fn main() -> ExitCode {
@@ -67,14 +46,6 @@ fn main() -> ExitCode {
         Command::Randomise(c) => cmd::randomise::run(c),
         Command::Hr(c) => cmd::hr::run(c),
         Command::Cpet(c) => cmd::cpet::run(c),
-        Command::Nanostring(c) => cmd::nanostring::run(c),
-        Command::Ifn(c) => cmd::ifn::run(c),
-        Command::Analyse(a) => cmd::analyse::run(a),
-        Command::Simulate(c) => cmd::simulate::run(c),
-        Command::Audit(c) => cmd::audit::run(c),
-        Command::Backup(a) => cmd::audit::backup(a),
-        Command::Restore(a) => cmd::audit::restore(a),
-        Command::Export(c) => cmd::audit::export(c),
     };
     match result {
         Ok(code) => code,

@@ -1,17 +1,12 @@
 //! One module per subcommand family. Each owns its clap arguments and a
 //! `run` function returning the process exit code.
 
-pub mod analyse;
-pub mod audit;
 pub mod cpet;
 pub mod hr;
-pub mod ifn;
-pub mod nanostring;
 pub mod protocol;
 pub mod randomise;
 pub mod score;
 pub mod screen;
-pub mod simulate;
 
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {

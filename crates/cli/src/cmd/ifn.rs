@@ -1,8 +1,0 @@
-use std::process::ExitCode;
-
-#[derive(clap::Subcommand, Debug)]
-pub enum IfnCmd {}
-
-pub fn run(c: IfnCmd) -> anyhow::Result<ExitCode> {
-    match c {}
-}
