@@ -35,6 +35,32 @@ enum Command {
     /// Cardiopulmonary exercise tests.
     #[command(subcommand)]
     Cpet(cmd::cpet::CpetCmd),
+    /// NanoString nCounter files: QC and normalisation.
+    #[command(subcommand)]
+    Nanostring(cmd::nanostring::NanostringCmd),
+    /// Interferon gene signature scores.
+    #[command(subcommand)]
+    Ifn(cmd::ifn::IfnCmd),
+    /// Fit a regression model, or run a protocol's analysis plan.
+    Analyse(cmd::analyse::AnalyseArgs),
+    /// Simulate designs: power.
+    #[command(subcommand)]
+    Simulate(cmd::simulate::SimulateCmd),
+    /// Check and read the audit trail.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCmd),
+    /// Copy a trial database online, consistently, to a file.
+    Backup(cmd::backup::BackupArgs),
+    /// Restore a trial database from a backup.
+    Restore(cmd::backup::RestoreArgs),
+    /// Export the trial record.
+    #[command(subcommand)]
+    Export(cmd::export::ExportCmd),
+    /// Import from other systems.
+    #[command(subcommand)]
+    Import(cmd::import::ImportCmd),
+    /// Run the web application.
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +72,16 @@ fn main() -> ExitCode {
         Command::Randomise(c) => cmd::randomise::run(c),
         Command::Hr(c) => cmd::hr::run(c),
         Command::Cpet(c) => cmd::cpet::run(c),
+        Command::Nanostring(c) => cmd::nanostring::run(c),
+        Command::Ifn(c) => cmd::ifn::run(c),
+        Command::Analyse(a) => cmd::analyse::run(a),
+        Command::Simulate(c) => cmd::simulate::run(c),
+        Command::Audit(c) => cmd::audit::run(c),
+        Command::Backup(a) => cmd::backup::run(a),
+        Command::Restore(a) => cmd::backup::run_restore(a),
+        Command::Export(c) => cmd::export::run(c),
+        Command::Import(c) => cmd::import::run(c),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     match result {
         Ok(code) => code,

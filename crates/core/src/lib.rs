@@ -1,4 +1,6 @@
 //! See ARCHITECTURE.md.
 pub mod eligibility;
+pub mod forms;
 pub mod protocol;
 pub mod rules;
+pub mod schedule;

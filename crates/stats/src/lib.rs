@@ -8,7 +8,11 @@ pub mod dist;
 pub mod error;
 pub mod formula;
 pub mod frame;
+pub mod mi;
+pub mod multiplicity;
+pub mod nonparam;
 pub mod ols;
+pub mod power;
 
 pub use error::StatsError;
 pub use formula::{Design, Formula};

@@ -1,12 +1,24 @@
 //! One module per subcommand family. Each owns its clap arguments and a
 //! `run` function returning the process exit code.
 
+pub mod analyse;
+pub mod audit;
+pub mod backup;
 pub mod cpet;
+pub mod export;
+pub mod export_csv;
+pub mod export_events;
+pub mod export_odm;
 pub mod hr;
+pub mod ifn;
+pub mod import;
+pub mod nanostring;
 pub mod protocol;
 pub mod randomise;
 pub mod score;
 pub mod screen;
+pub mod serve;
+pub mod simulate;
 
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
