@@ -15,10 +15,18 @@ Spec as implemented here:
     Counts are floored at 1 inside geometric means and logs.
   * PlexSet: each lane is split into rows 1..8 (classes Endogenous<n>s); a row's
     sample id is <file stem>_<n>; the lane's NEG_1..8 together give T.
+  * Housekeeping signal (QC): geometric mean of the raw housekeeping counts.
+  * Background variants: "threshold" (above, full matrix), "subtract"
+    (max(count - T, 0); factors for both folders, matrix for skmel) and "none"
+    (no background step; factors only).
+  * RLF files: read with configparser (keys kept as written); record count,
+    columns, classes (ClassKeyN -> ClassNameN) and, per record, its index,
+    class name and GeneName.
 
 Usage: python3 tools/omics/nanostring_reference.py ../shared/data/nanostring \
           > crates/omics/tests/fixtures/nanostring_reference.json
 """
+import configparser
 import json
 import os
 import re
@@ -57,7 +65,7 @@ def conc(name):
     return float(m.group(1)) if m else None
 
 
-def folder(path):
+def folder(path, background="threshold", matrix=True):
     files = sorted(f for f in os.listdir(path) if f.upper().endswith(".RCC"))
     lanes = {}
     samples = []  # (id, genes{(kind,name): count}, positive list, negative list)
@@ -70,11 +78,19 @@ def folder(path):
         plexrows = sorted({int(m.group(1)) for k, _, _ in probes
                            for m in [re.fullmatch(r"Endogenous(\d+)s", k)] if m})
         fov = int(lane["FovCounted"]) / int(lane["FovCount"])
+        hk_raw = [c for k, n, c in probes
+                  if k == "Housekeeping" or re.fullmatch(r"Housekeeping\d+s", k)]
+        pos_e = [c for k, n, c in probes if k == "Positive" and n.startswith("POS_E")]
         entry = {
+            "fov_count": int(lane["FovCount"]),
+            "fov_counted": int(lane["FovCounted"]),
             "fov_ratio": fov,
             "binding_density": float(lane["BindingDensity"]),
             "neg_mean": float(neg.mean()),
+            "neg_sd": float(neg.std(ddof=1)),
             "lod_limit": float(neg.mean() + 2 * neg.std(ddof=1)),
+            "pos_e": float(pos_e[0]) if pos_e else None,
+            "hk_geomean": geomean(hk_raw) if hk_raw else None,
             "pos_r2": None,
         }
         if len(pos_ae) >= 3:
@@ -97,33 +113,90 @@ def folder(path):
     keys = list(samples[0][1].keys())
     raw = np.array([[s[1][k] for k in keys] for s in samples], dtype=float)  # sample x gene
     bg = np.array([s[3].mean() + 2 * s[3].std(ddof=1) for s in samples])
-    x = np.maximum(raw, bg[:, None])
+    if background == "threshold":
+        x = np.maximum(raw, bg[:, None])
+    elif background == "subtract":
+        x = np.maximum(raw - bg[:, None], 0.0)
+    else:
+        bg = np.zeros(len(samples))
+        x = raw.copy()
     pg = np.array([geomean(s[2]) for s in samples])
     pf = pg.mean() / pg
     x = x * pf[:, None]
     hk_cols = [i for i, k in enumerate(keys) if k[0] == "Housekeeping"]
     hf = [None] * len(samples)
+    hgl = [None] * len(samples)
     if hk_cols:
         hg = np.array([geomean(row[hk_cols]) for row in x])
         hf = hg.mean() / hg
         x = x * hf[:, None]
         hf = [float(v) for v in hf]
+        hgl = [float(v) for v in hg]
     out_samples = {}
     for i, s in enumerate(samples):
         out_samples[s[0]] = {
             "background": float(bg[i]),
             "pos_factor": float(pf[i]),
+            "pos_geomean": float(pg[i]),
             "hk_factor": hf[i],
-            "normalised": {f"{k[0]}/{k[1]}": float(x[i, j]) for j, k in enumerate(keys)},
+            "hk_geomean": hgl[i],
         }
+        if matrix:
+            out_samples[s[0]]["normalised"] = {
+                f"{k[0]}/{k[1]}": float(x[i, j]) for j, k in enumerate(keys)}
     return {"lanes": lanes, "samples": out_samples}
+
+
+def read_rlf(path):
+    cp = configparser.ConfigParser(interpolation=None, comment_prefixes=(";", "#"),
+                                   strict=True)
+    cp.optionxform = str  # keep key case
+    with open(path, newline="") as f:
+        cp.read_string(f.read())
+    head, content = cp["Header"], cp["Content"]
+    classes = {int(head[f"ClassKey{i}"]): head[f"ClassName{i}"]
+               for i in range(int(head["ClassCount"]))}
+    columns = content["Columns"].split(",")
+    records = []
+    for key, value in content.items():
+        m = re.fullmatch(r"Record(\d+)", key)
+        if not m:
+            continue
+        fields = dict(zip(columns, value.split(",")))
+        records.append([int(m.group(1)), classes[int(fields["Classification"])],
+                        fields["GeneName"]])
+    assert len(records) == int(content["RecordCount"])
+    return {
+        "record_count": len(records),
+        "columns": columns,
+        "classes": [[k, v] for k, v in classes.items()],
+        "records": records,
+    }
 
 
 def main():
     root = sys.argv[1]
+    folders = {}
+    for d in sorted(os.listdir(root)):
+        path = os.path.join(root, d)
+        if not os.path.isdir(path) or not any(f.upper().endswith(".RCC") for f in os.listdir(path)):
+            continue
+        entry = folder(path)
+        entry["variants"] = {
+            "subtract": folder(path, "subtract", matrix=(d == "skmel"))["samples"],
+            "none": folder(path, "none", matrix=False)["samples"],
+        }
+        folders[d] = entry
+    rlf = {}
+    for dirpath, _, files in sorted(os.walk(root)):
+        for f in sorted(files):
+            if f.lower().endswith(".rlf"):
+                rel = os.path.relpath(os.path.join(dirpath, f), root)
+                rlf[rel] = read_rlf(os.path.join(dirpath, f))
     out = {
         "generator": "tools/omics/nanostring_reference.py (numpy %s)" % np.__version__,
-        "folders": {d: folder(os.path.join(root, d)) for d in ("skmel", "plexset")},
+        "folders": folders,
+        "rlf": rlf,
     }
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")

@@ -40,6 +40,8 @@ pub enum RccErrorKind {
     },
     #[error("the file ends inside section <{section}> (opened at line {opened_line}): it looks truncated; copy the whole file from the instrument again")]
     Truncated { section: String, opened_line: usize },
+    #[error("not an nCounter RCC file: it should start with <Header>, found {found:?} (an RLF probe file or a CSV sheet given as an RCC file?)")]
+    NotRcc { found: String },
     #[error("text outside any section: {text:?}")]
     OutsideSection { text: String },
     #[error("expected the table header CodeClass,Name,Accession,Count, found {found:?}")]
@@ -315,6 +317,10 @@ pub fn parse_rcc(text: &str, file: &str) -> Result<Rcc, RccError> {
                 s.lines.push((n, t));
             }
         } else if !t.is_empty() {
+            if sections.is_empty() {
+                let found: String = t.chars().take(60).collect();
+                return Err(err(n, RccErrorKind::NotRcc { found }));
+            }
             return Err(err(
                 n,
                 RccErrorKind::OutsideSection {
