@@ -80,8 +80,10 @@ fn p1(g: &str) -> f64 {
     }
 }
 
+type Fold = Box<dyn Fn(&str) -> f64>;
+
 fn batch(lane_scale: &dyn Fn(usize) -> f64, genes: &[&str]) -> Vec<Rcc> {
-    let mut lanes: Vec<(String, Box<dyn Fn(&str) -> f64>)> = CONTROLS
+    let mut lanes: Vec<(String, Fold)> = CONTROLS
         .iter()
         .map(|(id, m)| {
             let m = *m;
