@@ -28,12 +28,14 @@ enum Transform {
     Log10,
     Exp,
     Sqrt,
+    /// `C(x)`: treat the variable as categorical (text or numbers).
+    Cat,
 }
 
 impl Transform {
     fn apply(self, v: f64) -> f64 {
         match self {
-            Transform::Id => v,
+            Transform::Id | Transform::Cat => v,
             Transform::Log => v.ln(),
             Transform::Log2 => v.log2(),
             Transform::Log10 => v.log10(),
@@ -48,6 +50,7 @@ impl Transform {
             "log10" | "np.log10" => Transform::Log10,
             "exp" | "np.exp" => Transform::Exp,
             "sqrt" | "np.sqrt" => Transform::Sqrt,
+            "C" => Transform::Cat,
             _ => return None,
         })
     }
@@ -196,7 +199,7 @@ impl Parser<'_> {
             let Some(tr) = Transform::from_name(&n) else {
                 self.pos -= 1;
                 return self.err(format!(
-                    "unknown function `{n}`; supported: log, log2, log10, exp, sqrt"
+                    "unknown function `{n}`; supported: log, log2, log10, exp, sqrt, C"
                 ));
             };
             let Some(Tok::Name(v)) = self.peek().cloned() else {
@@ -583,7 +586,7 @@ impl ModelSpec {
         for f in &formula.factors {
             match frame.column(&f.var) {
                 Some(Column::Text(v)) => {
-                    if f.transform != Transform::Id {
+                    if !matches!(f.transform, Transform::Id | Transform::Cat) {
                         return Err(StatsError::NotNumeric {
                             column: f.var.clone(),
                             context: format!("the transform `{}`", f.name),
@@ -592,6 +595,24 @@ impl ModelSpec {
                     let mut lv: Vec<String> = complete.iter().map(|&i| v[i].clone()).collect();
                     lv.sort();
                     lv.dedup();
+                    if let Some(r) = reference.get(&f.var) {
+                        let Some(pos) = lv.iter().position(|l| l == r) else {
+                            return Err(StatsError::UnknownLevel {
+                                column: f.var.clone(),
+                                level: r.clone(),
+                                levels: lv.join(", "),
+                            });
+                        };
+                        let l = lv.remove(pos);
+                        lv.insert(0, l);
+                    }
+                    levels.push(Some(lv));
+                }
+                Some(Column::Num(v)) if f.transform == Transform::Cat => {
+                    let mut vals: Vec<f64> = complete.iter().map(|&i| v[i]).collect();
+                    vals.sort_by(f64::total_cmp);
+                    vals.dedup();
+                    let mut lv: Vec<String> = vals.iter().map(|x| num_level(*x)).collect();
                     if let Some(r) = reference.get(&f.var) {
                         let Some(pos) = lv.iter().position(|l| l == r) else {
                             return Err(StatsError::UnknownLevel {
@@ -758,6 +779,21 @@ impl ModelSpec {
                             .collect(),
                     ));
                 }
+                (Some(Column::Num(v)), Some(lv)) => {
+                    num.push(None);
+                    cat.push(Some(
+                        v.iter()
+                            .map(|x| {
+                                if x.is_nan() {
+                                    usize::MAX
+                                } else {
+                                    let s = num_level(*x);
+                                    lv.iter().position(|l| *l == s).unwrap_or(usize::MAX)
+                                }
+                            })
+                            .collect(),
+                    ));
+                }
                 _ => {
                     return Err(StatsError::Invalid(format!(
                         "column `{}` changed type since the model was compiled",
@@ -836,6 +872,11 @@ impl ModelSpec {
             dropped: n - m,
         })
     }
+}
+
+/// The label of a numeric level of `C(x)` (`1`, `0.5`).
+fn num_level(x: f64) -> String {
+    format!("{x}")
 }
 
 /// All index combinations with the left-most index varying fastest.
