@@ -225,3 +225,91 @@ fn missing_rows_are_dropped_and_counted() {
     let d = design("y ~ arm + baseline", &frame, &BTreeMap::new()).unwrap();
     assert_eq!((d.nobs, d.dropped), (83, 7));
 }
+
+#[test]
+fn holm_matches_statsmodels_multipletests() {
+    let r = reference();
+    for case in r["holm"].as_array().unwrap() {
+        let p: Vec<f64> = case["p"].as_array().unwrap().iter().map(num).collect();
+        let got = rct_stats::multiplicity::holm(&p).unwrap();
+        for (g, w) in got.iter().zip(case["adjusted"].as_array().unwrap()) {
+            close("Holm adjusted p", *g, num(w));
+        }
+    }
+}
+
+fn dunnett_alt(s: &str) -> rct_stats::multiplicity::Alternative {
+    use rct_stats::multiplicity::Alternative;
+    match s {
+        "two-sided" => Alternative::TwoSided,
+        "greater" => Alternative::Greater,
+        _ => Alternative::Less,
+    }
+}
+
+/// Checks p-values against scipy: `pvalue` is scipy.stats.dunnett's own
+/// (randomised lattice, good to ~1e-5; `pvalue_spread` over three seeds),
+/// `pvalue_precise` the same multivariate t probability with 200x the
+/// lattice points (spread ~1e-7).
+fn check_dunnett(case: &Value, stat: &[f64], p: &[f64]) {
+    for (j, (g, w)) in stat
+        .iter()
+        .zip(case["statistic"].as_array().unwrap())
+        .enumerate()
+    {
+        close(&format!("Dunnett statistic {j}"), *g, num(w));
+    }
+    let spread = num(&case["pvalue_spread"]);
+    let precise_spread = num(&case["pvalue_precise_spread"]);
+    for (j, g) in p.iter().enumerate() {
+        let w = num(&case["pvalue"][j]);
+        let wp = num(&case["pvalue_precise"][j]);
+        assert!(
+            (g - w).abs() <= 2.0 * spread + 1e-6,
+            "Dunnett p {j}: rct {g:e} vs scipy.stats.dunnett {w:e}"
+        );
+        assert!(
+            (g - wp).abs() <= 3.0 * precise_spread + 2e-8,
+            "Dunnett p {j}: rct {g:e} vs scipy multivariate_t (precise) {wp:e}"
+        );
+    }
+}
+
+#[test]
+fn dunnett_matches_scipy() {
+    use rct_stats::multiplicity::{dunnett_fit, dunnett_samples};
+    let r = reference();
+    let cases = r["dunnett"].as_array().unwrap();
+    let frame = read_csv("ols_four_arm.csv");
+    let mut refm = BTreeMap::new();
+    refm.insert("arm".to_string(), "placebo".to_string());
+    let d = design("y ~ arm", &frame, &refm).unwrap();
+    for case in cases {
+        let alt = dunnett_alt(case["alternative"].as_str().unwrap());
+        if case.get("data").is_some() {
+            // From the fitted one-way model y ~ arm with placebo as reference.
+            let f = fit(&d, CovType::NonRobust).unwrap();
+            let got = dunnett_fit(&f, &[1, 2, 3], alt).unwrap();
+            assert_eq!(
+                got.names,
+                ["arm[T.il2_0_2]", "arm[T.il2_0_5]", "arm[T.il2_1_0]"]
+            );
+            check_dunnett(case, &got.statistic, &got.p);
+        } else {
+            let ctl: Vec<f64> = case["control_sample"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(num)
+                .collect();
+            let samples: Vec<Vec<f64>> = case["samples"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_array().unwrap().iter().map(num).collect())
+                .collect();
+            let got = dunnett_samples(&ctl, &samples, alt).unwrap();
+            check_dunnett(case, &got.statistic, &got.p);
+        }
+    }
+}
