@@ -117,6 +117,39 @@ pub enum Verdict {
     Undetermined,
 }
 
+impl Verdict {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Eligible => "eligible",
+            Verdict::Ineligible => "ineligible",
+            Verdict::Undetermined => "undetermined",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who may write a form, and whether it belongs to one arm (carried by the
+/// trial registration, from the protocol's `[[forms]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormRule {
+    /// Form identifier.
+    pub form: String,
+    /// Arm-specific forms (e.g. exercise sessions) exist only for the
+    /// participants of this arm and are invisible to blinded roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm: Option<String>,
+    /// The only role that may enter and change the form's values (e.g.
+    /// `outcome_assessor`); `None`: the site's data-entry roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entered_by: Option<Role>,
+}
+
 /// One line of a screening summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CriterionResult {
@@ -159,7 +192,8 @@ pub enum Payload {
         blinded: bool,
         /// Arms.
         arms: Vec<Arm>,
-        /// Randomisation design, as `rct_random::Design` serialises it.
+        /// Randomisation design and form rules: a [`crate::TrialDesign`] as
+        /// JSON (or a bare design text such as `"pbr:4"`).
         design: Value,
         /// Seed of the allocation sequence (concealed).
         seed: u64,
@@ -188,8 +222,13 @@ pub enum Payload {
         kit: Option<String>,
         /// 1-based position in the stratum's allocation sequence.
         position: u64,
-        /// Stratum key, e.g. `sex=female` (empty when unstratified).
+        /// Stratum key as `rct_random::stratum_key` computes it, e.g.
+        /// `sex=female;site=rh` (`all` when unstratified).
         stratum: String,
+        /// The participant's factor levels given at randomisation (strata and
+        /// minimisation factors). Omitted from the canonical body when empty.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        factors: BTreeMap<String, String>,
     },
     /// A value entered for the first time.
     ValueEntered {
@@ -296,6 +335,40 @@ pub enum Payload {
         /// User name tried.
         user: String,
     },
+    /// A user account created. The password hash is an argon2 PHC string
+    /// computed at the web edge; views and exports never show it.
+    UserCreated {
+        /// User name (login).
+        user: String,
+        /// Name shown to people.
+        display_name: String,
+        /// Argon2 PHC string.
+        password_hash: String,
+    },
+    /// A user's password replaced.
+    PasswordChanged {
+        /// User.
+        user: String,
+        /// Argon2 PHC string.
+        password_hash: String,
+    },
+    /// A user account locked (e.g. after repeated failed logins); it cannot log in.
+    UserLocked {
+        /// User.
+        user: String,
+    },
+    /// A user account unlocked.
+    UserUnlocked {
+        /// User.
+        user: String,
+    },
+    /// A site taking part in the trial.
+    SiteAdded {
+        /// Site identifier.
+        site: String,
+        /// Name.
+        name: String,
+    },
 }
 
 impl Payload {
@@ -321,6 +394,11 @@ impl Payload {
             Payload::LoggedIn { .. } => "logged_in",
             Payload::LoggedOut { .. } => "logged_out",
             Payload::LoginFailed { .. } => "login_failed",
+            Payload::UserCreated { .. } => "user_created",
+            Payload::PasswordChanged { .. } => "password_changed",
+            Payload::UserLocked { .. } => "user_locked",
+            Payload::UserUnlocked { .. } => "user_unlocked",
+            Payload::SiteAdded { .. } => "site_added",
         }
     }
 
@@ -336,6 +414,23 @@ impl Payload {
             | Payload::SessionRecorded { participant, .. }
             | Payload::Withdrawn { participant }
             | Payload::EmergencyUnblinded { participant } => Some(participant),
+            _ => None,
+        }
+    }
+
+    /// The user account this event is about, if any (account, role and
+    /// login events).
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Payload::RoleGranted { user, .. }
+            | Payload::RoleRevoked { user, .. }
+            | Payload::LoggedIn { user }
+            | Payload::LoggedOut { user }
+            | Payload::LoginFailed { user }
+            | Payload::UserCreated { user, .. }
+            | Payload::PasswordChanged { user, .. }
+            | Payload::UserLocked { user }
+            | Payload::UserUnlocked { user } => Some(user),
             _ => None,
         }
     }

@@ -23,12 +23,19 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod command;
+pub mod design;
 pub mod event;
 pub mod state;
 
 pub use chain::{verify_chain, BreakKind, ChainBreak, ChainSummary, StoredEvent};
+pub use command::{Action, Actor, Command, CommandError};
+pub use design::{DesignError, TrialDesign};
 pub use event::{
-    sha256_hex, stratum_key, Arm, CriterionResult, Event, EventDraft, Payload, Role, Sites,
-    Verdict, GENESIS_HASH,
+    sha256_hex, stratum_key, Arm, CriterionResult, Event, EventDraft, FormRule, Payload, Role,
+    Sites, Verdict, GENESIS_HASH,
 };
-pub use state::{ApplyError, Participant, Query, QueryStatus, TrialConfig, TrialState};
+pub use state::{
+    item_key, Allocation, ApplyError, Participant, Query, QueryStatus, Screening, Session,
+    TrialConfig, TrialState, Unblinding, UserAccount,
+};

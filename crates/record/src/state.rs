@@ -6,7 +6,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::event::{Arm, CriterionResult, Event, Payload, Role, Sites, Verdict, GENESIS_HASH};
+use rct_random::PriorAllocation;
+
+use crate::design::TrialDesign;
+use crate::event::{
+    Arm, CriterionResult, Event, FormRule, Payload, Role, Sites, Verdict, GENESIS_HASH,
+};
 
 /// Configuration carried by the trial's first event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,6 +26,31 @@ pub struct TrialConfig {
     pub design: Value,
     /// Seed (concealed).
     pub seed: u64,
+    /// Form rules read from the design (empty when the design has none or
+    /// cannot be read).
+    pub forms: Vec<FormRule>,
+}
+
+impl TrialConfig {
+    /// The design, parsed.
+    pub fn trial_design(&self) -> Result<TrialDesign, crate::design::DesignError> {
+        TrialDesign::from_value(&self.design)
+    }
+
+    /// The rule of a form, if any.
+    pub fn form_rule(&self, form: &str) -> Option<&FormRule> {
+        self.forms.iter().find(|f| f.form == form)
+    }
+
+    /// The arm a form belongs to, if it is arm-specific.
+    pub fn form_arm(&self, form: &str) -> Option<&str> {
+        self.form_rule(form).and_then(|f| f.arm.as_deref())
+    }
+
+    /// The arm with this identifier.
+    pub fn arm(&self, id: &str) -> Option<&Arm> {
+        self.arms.iter().find(|a| a.id == id)
+    }
 }
 
 /// Screening outcome held in the state.
@@ -45,6 +75,8 @@ pub struct Allocation {
     pub position: u64,
     /// Stratum key.
     pub stratum: String,
+    /// Factor levels given at randomisation.
+    pub factors: BTreeMap<String, String>,
     /// When.
     pub at: DateTime<Utc>,
     /// Sequence number of the randomised event.
@@ -127,6 +159,41 @@ pub struct Query {
     pub answers: Vec<String>,
     /// Status.
     pub status: QueryStatus,
+    /// When raised.
+    pub raised_at: DateTime<Utc>,
+}
+
+/// A user account (the password hash is never serialised).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserAccount {
+    /// User name.
+    pub user: String,
+    /// Name shown to people.
+    pub display_name: String,
+    /// Argon2 PHC string; skipped when serialised.
+    #[serde(skip_serializing)]
+    pub password_hash: String,
+    /// Whether the account is locked.
+    pub locked: bool,
+    /// Failed logins since the last successful one (or the last unlock).
+    pub failed_logins: u32,
+    /// Last successful login.
+    pub last_login: Option<DateTime<Utc>>,
+}
+
+/// An emergency code-break, as administrators are told of it (no arm).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unblinding {
+    /// Who broke the code.
+    pub user: String,
+    /// For which participant.
+    pub participant: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Why.
+    pub reason: Option<String>,
+    /// Sequence number of the event.
+    pub seq: u64,
 }
 
 /// Why an event cannot be folded into the state.
@@ -191,6 +258,16 @@ pub struct TrialState {
     pub stratum_positions: BTreeMap<String, u64>,
     /// Emergency code-breaks: (user, participant).
     pub unblinded: BTreeSet<(String, String)>,
+    /// Emergency code-breaks in order, with when and why.
+    pub unblindings: Vec<Unblinding>,
+    /// Allocation history as `rct_random::allocate` takes it, in order.
+    pub history: Vec<PriorAllocation>,
+    /// Sequence numbers of randomised events -> participant.
+    pub allocation_seqs: BTreeMap<u64, String>,
+    /// User accounts by user name.
+    pub users: BTreeMap<String, UserAccount>,
+    /// Sites: identifier -> name.
+    pub sites: BTreeMap<String, String>,
 }
 
 impl TrialState {
@@ -208,6 +285,11 @@ impl TrialState {
             allocations: Vec::new(),
             stratum_positions: BTreeMap::new(),
             unblinded: BTreeSet::new(),
+            unblindings: Vec::new(),
+            history: Vec::new(),
+            allocation_seqs: BTreeMap::new(),
+            users: BTreeMap::new(),
+            sites: BTreeMap::new(),
         }
     }
 
@@ -277,12 +359,16 @@ impl TrialState {
                 design,
                 seed,
             } => {
+                let forms = TrialDesign::from_value(design)
+                    .map(|d| d.forms)
+                    .unwrap_or_default();
                 self.config = Some(TrialConfig {
                     title: title.clone(),
                     blinded: *blinded,
                     arms: arms.clone(),
                     design: design.clone(),
                     seed: *seed,
+                    forms,
                 });
                 self.grants
                     .entry(e.actor.clone())
@@ -309,16 +395,25 @@ impl TrialState {
                 kit,
                 position,
                 stratum,
+                factors,
             } => {
                 self.participant_mut(participant, site).allocation = Some(Allocation {
                     arm: arm.clone(),
                     kit: kit.clone(),
                     position: *position,
                     stratum: stratum.clone(),
+                    factors: factors.clone(),
                     at: e.at,
                     seq: e.seq,
                 });
                 self.allocations.push((stratum.clone(), arm.clone()));
+                self.history.push(PriorAllocation {
+                    arm: arm.clone(),
+                    stratum: stratum.clone(),
+                    factors: factors.clone(),
+                    kit: kit.clone(),
+                });
+                self.allocation_seqs.insert(e.seq, participant.clone());
                 let used = self.stratum_positions.entry(stratum.clone()).or_insert(0);
                 *used = (*used).max(*position);
             }
@@ -363,6 +458,7 @@ impl TrialState {
                         raised_by: e.actor.clone(),
                         answers: Vec::new(),
                         status: QueryStatus::Open,
+                        raised_at: e.at,
                     },
                 );
             }
@@ -396,6 +492,13 @@ impl TrialState {
             Payload::EmergencyUnblinded { participant } => {
                 self.unblinded
                     .insert((e.actor.clone(), participant.clone()));
+                self.unblindings.push(Unblinding {
+                    user: e.actor.clone(),
+                    participant: participant.clone(),
+                    at: e.at,
+                    reason: e.reason.clone(),
+                    seq: e.seq,
+                });
             }
             Payload::DatabaseLocked => self.locked = true,
             Payload::DatabaseUnlocked => self.locked = false,
@@ -410,7 +513,57 @@ impl TrialState {
                     roles.remove(role);
                 }
             }
-            Payload::LoggedIn { .. } | Payload::LoggedOut { .. } | Payload::LoginFailed { .. } => {}
+            Payload::LoggedIn { user } => {
+                if let Some(account) = self.users.get_mut(user) {
+                    account.failed_logins = 0;
+                    account.last_login = Some(e.at);
+                }
+            }
+            Payload::LoginFailed { user } => {
+                if let Some(account) = self.users.get_mut(user) {
+                    account.failed_logins = account.failed_logins.saturating_add(1);
+                }
+            }
+            Payload::LoggedOut { .. } => {}
+            Payload::UserCreated {
+                user,
+                display_name,
+                password_hash,
+            } => {
+                self.users.insert(
+                    user.clone(),
+                    UserAccount {
+                        user: user.clone(),
+                        display_name: display_name.clone(),
+                        password_hash: password_hash.clone(),
+                        locked: false,
+                        failed_logins: 0,
+                        last_login: None,
+                    },
+                );
+            }
+            Payload::PasswordChanged {
+                user,
+                password_hash,
+            } => {
+                if let Some(account) = self.users.get_mut(user) {
+                    account.password_hash = password_hash.clone();
+                }
+            }
+            Payload::UserLocked { user } => {
+                if let Some(account) = self.users.get_mut(user) {
+                    account.locked = true;
+                }
+            }
+            Payload::UserUnlocked { user } => {
+                if let Some(account) = self.users.get_mut(user) {
+                    account.locked = false;
+                    account.failed_logins = 0;
+                }
+            }
+            Payload::SiteAdded { site, name } => {
+                self.sites.insert(site.clone(), name.clone());
+            }
         }
     }
 
@@ -479,6 +632,7 @@ mod tests {
             kit: None,
             position: 1,
             stratum: "sex=f".into(),
+            factors: BTreeMap::new(),
         })
         .seal(2, &e1.hash);
         let wrong_link = draft(Payload::DatabaseLocked).seal(2, GENESIS_HASH);

@@ -1,0 +1,894 @@
+//! Each rule accepted and refused, with its message.
+
+use super::*;
+use crate::event::FormRule;
+use serde_json::json;
+
+pub(crate) fn at(minute: u32) -> DateTime<Utc> {
+    format!("2026-03-01T09:{:02}:00Z", minute % 60)
+        .parse()
+        .unwrap()
+}
+
+pub(crate) fn arms() -> Vec<Arm> {
+    vec![
+        Arm {
+            id: "hiit".into(),
+            name: "High-intensity interval training".into(),
+        },
+        Arm {
+            id: "usual".into(),
+            name: "Usual care".into(),
+        },
+    ]
+}
+
+pub(crate) fn design() -> TrialDesign {
+    let mut d = TrialDesign::new("pbr:4");
+    d.stratify_by = vec!["site".into()];
+    d.forms = vec![
+        FormRule {
+            form: "hiit_session".into(),
+            arm: Some("hiit".into()),
+            entered_by: None,
+        },
+        FormRule {
+            form: "fss".into(),
+            arm: None,
+            entered_by: Some(Role::OutcomeAssessor),
+        },
+    ];
+    d
+}
+
+pub(crate) fn admin() -> Actor {
+    Actor::new("ada", Role::Admin, None)
+}
+pub(crate) fn inv() -> Actor {
+    Actor::new("ian", Role::Investigator, Some("rh"))
+}
+pub(crate) fn inv2() -> Actor {
+    Actor::new("ivy", Role::Investigator, Some("gh"))
+}
+pub(crate) fn monitor() -> Actor {
+    Actor::new("mo", Role::Monitor, None)
+}
+pub(crate) fn dm() -> Actor {
+    Actor::new("dan", Role::DataManager, None)
+}
+pub(crate) fn oa() -> Actor {
+    Actor::new("oli", Role::OutcomeAssessor, Some("rh"))
+}
+pub(crate) fn physio() -> Actor {
+    Actor::new("phil", Role::InterventionStaff, Some("rh"))
+}
+
+/// A registered blinded trial with sites rh and gh and one user per role.
+pub(crate) fn trial() -> TrialState {
+    let mut s = TrialState::new("lupex");
+    let ok = |s: &mut TrialState, a: &Actor, c: Command| {
+        s.execute(a, at(0), None, &c).unwrap();
+    };
+    ok(
+        &mut s,
+        &admin(),
+        Command::RegisterTrial {
+            title: "LUPEX".into(),
+            blinded: true,
+            arms: arms(),
+            design: design(),
+            seed: 20260301,
+        },
+    );
+    for (site, name) in [("rh", "Royal Hospital"), ("gh", "General Hospital")] {
+        ok(
+            &mut s,
+            &admin(),
+            Command::AddSite {
+                site: site.into(),
+                name: name.into(),
+            },
+        );
+    }
+    let only = |s: &str| Sites::Only(vec![s.to_string()]);
+    for (user, role, sites) in [
+        ("ian", Role::Investigator, only("rh")),
+        ("ivy", Role::Investigator, only("gh")),
+        ("nina", Role::ResearchNurse, only("rh")),
+        ("mo", Role::Monitor, Sites::All),
+        ("dan", Role::DataManager, Sites::All),
+        ("oli", Role::OutcomeAssessor, only("rh")),
+        ("phil", Role::InterventionStaff, only("rh")),
+        ("pam", Role::Pharmacist, Sites::All),
+        ("stan", Role::Statistician, Sites::All),
+    ] {
+        ok(
+            &mut s,
+            &admin(),
+            Command::GrantRole {
+                user: user.into(),
+                role,
+                sites,
+            },
+        );
+    }
+    s
+}
+
+pub(crate) fn screen(s: &mut TrialState, a: &Actor, id: &str, verdict: Verdict) {
+    s.execute(
+        a,
+        at(1),
+        None,
+        &Command::Screen {
+            participant: id.into(),
+            site: None,
+            verdict,
+            criteria: vec![CriterionResult {
+                criterion: "age".into(),
+                result: "met".into(),
+            }],
+        },
+    )
+    .unwrap();
+}
+
+pub(crate) fn enrol(s: &mut TrialState, a: &Actor, id: &str) -> crate::event::Event {
+    screen(s, a, id, Verdict::Eligible);
+    s.execute(
+        a,
+        at(2),
+        None,
+        &Command::Consent {
+            participant: id.into(),
+        },
+    )
+    .unwrap();
+    s.execute(
+        a,
+        at(3),
+        None,
+        &Command::Randomise {
+            participant: id.into(),
+            strata: BTreeMap::new(),
+        },
+    )
+    .unwrap()
+    .remove(0)
+}
+
+fn refuse(s: &TrialState, a: &Actor, reason: Option<&str>, c: Command) -> String {
+    s.check(a, at(5), reason, &c).unwrap_err().to_string()
+}
+
+fn randomise(id: &str) -> Command {
+    Command::Randomise {
+        participant: id.into(),
+        strata: BTreeMap::new(),
+    }
+}
+
+fn enter(id: &str, form: &str, value: Value) -> Command {
+    Command::EnterValue {
+        participant: id.into(),
+        visit: "week12".into(),
+        form: form.into(),
+        field: "x".into(),
+        value,
+    }
+}
+
+fn change(id: &str, form: &str, value: Value) -> Command {
+    Command::ChangeValue {
+        participant: id.into(),
+        visit: "week12".into(),
+        form: form.into(),
+        field: "x".into(),
+        value,
+    }
+}
+
+#[test]
+fn registration_once_by_an_admin_with_a_valid_design() {
+    let s = TrialState::new("t");
+    let reg = |design: TrialDesign| Command::RegisterTrial {
+        title: "T".into(),
+        blinded: true,
+        arms: arms(),
+        design,
+        seed: 1,
+    };
+    assert_eq!(
+        refuse(&s, &inv(), None, reg(design())),
+        "the role investigator may not register the trial (allowed: admin)"
+    );
+    assert!(refuse(&s, &admin(), None, reg(TrialDesign::new("pbr:3"))).contains("pbr:3"));
+    assert_eq!(
+        refuse(
+            &s,
+            &inv(),
+            None,
+            Command::Consent {
+                participant: "P1".into()
+            }
+        ),
+        "trial `t` is not registered yet; register it first"
+    );
+    let t = trial();
+    assert_eq!(
+        refuse(&t, &admin(), None, reg(design())),
+        "trial `lupex` is already registered"
+    );
+    assert_eq!(t.grant("ada", Role::Admin), Some(&Sites::All));
+    assert_eq!(t.config.as_ref().unwrap().forms.len(), 2);
+}
+
+#[test]
+fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
+    let mut s = trial();
+    assert_eq!(
+        refuse(&s, &inv(), None, randomise("P1")),
+        "participant P1 has not been screened; screen them before you randomise"
+    );
+    screen(&mut s, &inv(), "P7", Verdict::Undetermined);
+    assert_eq!(
+        refuse(&s, &inv(), None, randomise("P7")),
+        "participant P7 is not eligible (verdict: undetermined); screening must say eligible before randomisation"
+    );
+    screen(&mut s, &inv(), "P8", Verdict::Ineligible);
+    assert!(refuse(&s, &inv(), None, randomise("P8")).contains("(verdict: ineligible)"));
+    screen(&mut s, &inv(), "P7", Verdict::Eligible);
+    assert_eq!(
+        refuse(&s, &inv(), None, randomise("P7")),
+        "participant P7 has not consented; record consent before randomisation"
+    );
+    s.execute(
+        &inv(),
+        at(2),
+        None,
+        &Command::Consent {
+            participant: "P7".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        refuse(
+            &s,
+            &inv(),
+            None,
+            Command::Consent {
+                participant: "P7".into()
+            }
+        ),
+        "participant P7 consented on 2026-03-01 09:02:00 UTC; consent is recorded once"
+    );
+    let e = s.execute(&inv(), at(3), None, &randomise("P7")).unwrap();
+    let Payload::Randomised {
+        arm,
+        position,
+        stratum,
+        factors,
+        kit,
+        ..
+    } = &e[0].payload
+    else {
+        panic!("{:?}", e[0].payload)
+    };
+    assert!(arm == "hiit" || arm == "usual");
+    assert_eq!((*position, stratum.as_str(), kit), (1, "site=rh", &None));
+    assert_eq!(factors.get("site").map(String::as_str), Some("rh"));
+    assert_eq!(e[0].site.as_deref(), Some("rh"));
+    assert_eq!(
+        refuse(&s, &inv(), None, randomise("P7")),
+        "participant P7 was already randomised on 2026-03-01 09:03:00 UTC; a participant is randomised once"
+    );
+    assert_eq!(
+        refuse(
+            &s,
+            &inv(),
+            None,
+            Command::Screen {
+                participant: "P7".into(),
+                site: None,
+                verdict: Verdict::Eligible,
+                criteria: vec![]
+            }
+        ),
+        "participant P7 is already randomised; screening cannot be repeated"
+    );
+    // Withdrawn before randomisation.
+    screen(&mut s, &inv(), "P9", Verdict::Eligible);
+    s.execute(
+        &inv(),
+        at(2),
+        None,
+        &Command::Consent {
+            participant: "P9".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        refuse(
+            &s,
+            &inv(),
+            None,
+            Command::Withdraw {
+                participant: "P9".into()
+            }
+        ),
+        "a reason is required to withdraw a participant"
+    );
+    s.execute(
+        &inv(),
+        at(4),
+        Some("moved away"),
+        &Command::Withdraw {
+            participant: "P9".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        refuse(&s, &inv(), None, randomise("P9")),
+        "participant P9 was withdrawn on 2026-03-01 09:04:00 UTC; a withdrawn participant cannot randomise"
+    );
+}
+
+#[test]
+fn stratum_levels_must_match_the_site_and_be_complete() {
+    let mut s = trial();
+    screen(&mut s, &inv(), "P1", Verdict::Eligible);
+    s.execute(
+        &inv(),
+        at(2),
+        None,
+        &Command::Consent {
+            participant: "P1".into(),
+        },
+    )
+    .unwrap();
+    let c = Command::Randomise {
+        participant: "P1".into(),
+        strata: BTreeMap::from([("site".to_string(), "gh".to_string())]),
+    };
+    assert_eq!(
+        refuse(&s, &inv(), None, c),
+        "participant P1 belongs to site `rh`, but the strata give site `gh`"
+    );
+}
+
+#[test]
+fn values_enter_once_change_with_reason() {
+    let mut s = trial();
+    enrol(&mut s, &inv(), "P1");
+    assert_eq!(
+        refuse(&s, &inv(), Some("typo"), change("P1", "vitals", json!(1))),
+        "participant P1 has no value for week12/vitals/x; enter it first (change is for values already entered)"
+    );
+    s.execute(&inv(), at(6), None, &enter("P1", "vitals", json!(72.5)))
+        .unwrap();
+    assert_eq!(
+        refuse(&s, &inv(), None, enter("P1", "vitals", json!(73))),
+        "participant P1 already has a value for week12/vitals/x (72.5); change it with a reason instead"
+    );
+    assert_eq!(
+        refuse(&s, &inv(), None, change("P1", "vitals", json!(73))),
+        "a reason is required to change a value"
+    );
+    assert_eq!(
+        refuse(&s, &inv(), Some("  "), change("P1", "vitals", json!(73))),
+        "a reason is required to change a value"
+    );
+    assert_eq!(
+        refuse(&s, &inv(), Some("typo"), change("P1", "vitals", json!(72.5))),
+        "the new value of week12/vitals/x for participant P1 equals the current one; nothing to change"
+    );
+    let e = s
+        .execute(
+            &inv(),
+            at(7),
+            Some("transcription error"),
+            &change("P1", "vitals", json!(73)),
+        )
+        .unwrap();
+    assert_eq!(
+        e[0].payload,
+        Payload::ValueChanged {
+            participant: "P1".into(),
+            visit: "week12".into(),
+            form: "vitals".into(),
+            field: "x".into(),
+            old: json!(72.5),
+            new: json!(73),
+        }
+    );
+    assert_eq!(e[0].reason.as_deref(), Some("transcription error"));
+    assert_eq!(s.participants["P1"].values["week12/vitals/x"], json!(73));
+}
+
+#[test]
+fn form_rules_narrow_data_entry() {
+    let mut s = trial();
+    let hiit_arm = {
+        let e = enrol(&mut s, &inv(), "P1");
+        let Payload::Randomised { arm, .. } = e.payload else {
+            panic!()
+        };
+        arm
+    };
+    // Outcome assessor: only the forms it enters.
+    assert_eq!(
+        refuse(&s, &oa(), None, enter("P1", "vitals", json!(1))),
+        "form `vitals` is entered by the site (investigator, research_nurse); the outcome_assessor may not write it"
+    );
+    assert_eq!(
+        refuse(&s, &inv(), None, enter("P1", "fss", json!(1))),
+        "form `fss` is entered by the outcome_assessor only; the investigator may not write it"
+    );
+    s.execute(&oa(), at(6), None, &enter("P1", "fss", json!(4.2)))
+        .unwrap();
+    // Arm-specific form: blinded roles never; unblinded only for that arm.
+    assert_eq!(
+        refuse(&s, &inv(), None, enter("P1", "hiit_session", json!(1))),
+        "form `hiit_session` is arm-specific; in a blinded trial only unblinded roles (intervention_staff, pharmacist) write it"
+    );
+    let r = s.check(
+        &physio(),
+        at(6),
+        None,
+        &enter("P1", "hiit_session", json!(1)),
+    );
+    if hiit_arm == "hiit" {
+        assert!(r.is_ok());
+    } else {
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "form `hiit_session` belongs to arm `hiit`; participant P1 is not allocated to it"
+        );
+    }
+    assert_eq!(
+        refuse(&s, &physio(), None, enter("P1", "vitals", json!(1))),
+        "form `vitals` is entered by the site (investigator, research_nurse); the intervention_staff may not write it"
+    );
+}
+
+#[test]
+fn roles_and_sites_are_enforced() {
+    let mut s = trial();
+    enrol(&mut s, &inv(), "P1");
+    assert_eq!(
+        refuse(&s, &monitor(), None, randomise("P1")),
+        "the role monitor may not randomise (allowed: investigator, research_nurse)"
+    );
+    assert_eq!(
+        refuse(&s, &Actor::new("eve", Role::Investigator, Some("rh")), None, randomise("P1")),
+        "user `eve` does not hold the role investigator in this trial; an administrator grants roles"
+    );
+    // ivy holds site gh only.
+    assert_eq!(
+        refuse(&s, &inv2(), None, enter("P1", "vitals", json!(1))),
+        "user `ivy` (investigator) has no access to site `rh`"
+    );
+    let screen_rh = Command::Screen {
+        participant: "P2".into(),
+        site: Some("rh".into()),
+        verdict: Verdict::Eligible,
+        criteria: vec![],
+    };
+    assert_eq!(
+        refuse(&s, &inv2(), None, screen_rh),
+        "user `ivy` (investigator) has no access to site `rh`"
+    );
+    let screen_xx = Command::Screen {
+        participant: "P2".into(),
+        site: Some("xx".into()),
+        verdict: Verdict::Eligible,
+        criteria: vec![],
+    };
+    assert_eq!(
+        refuse(&s, &inv2(), None, screen_xx),
+        "site `xx` is not a site of this trial (sites: gh, rh); an administrator adds sites"
+    );
+    let no_site = Command::Screen {
+        participant: "P3".into(),
+        site: None,
+        verdict: Verdict::Eligible,
+        criteria: vec![],
+    };
+    assert_eq!(
+        refuse(
+            &s,
+            &Actor::new("ivy", Role::Investigator, None),
+            None,
+            no_site
+        ),
+        "screening participant P3 needs a site: name one, or act from a site"
+    );
+    // Revoked roles stop working.
+    s.execute(
+        &admin(),
+        at(9),
+        None,
+        &Command::RevokeRole {
+            user: "ian".into(),
+            role: Role::Investigator,
+        },
+    )
+    .unwrap();
+    assert!(refuse(&s, &inv(), None, enter("P1", "vitals", json!(1))).contains("does not hold"));
+    assert_eq!(
+        refuse(
+            &s,
+            &admin(),
+            None,
+            Command::RevokeRole {
+                user: "ian".into(),
+                role: Role::Investigator
+            }
+        ),
+        "user `ian` does not hold the role investigator"
+    );
+    assert_eq!(
+        refuse(
+            &s,
+            &admin(),
+            None,
+            Command::GrantRole {
+                user: "x".into(),
+                role: Role::System,
+                sites: Sites::All
+            }
+        ),
+        "the role system is not granted to people"
+    );
+}
+
+#[test]
+fn queries_raise_answer_close() {
+    let mut s = trial();
+    enrol(&mut s, &inv(), "P1");
+    let raise = Command::RaiseQuery {
+        participant: "P1".into(),
+        item: Some("week12/vitals/x".into()),
+        text: "Please confirm".into(),
+    };
+    assert_eq!(
+        refuse(&s, &inv(), None, raise.clone()),
+        "the role investigator may not raise a query (allowed: monitor, data_manager)"
+    );
+    let e = s.execute(&monitor(), at(10), None, &raise).unwrap();
+    assert!(matches!(&e[0].payload, Payload::QueryRaised { query, .. } if query == "Q1"));
+    assert_eq!(
+        refuse(
+            &s,
+            &monitor(),
+            None,
+            Command::AnswerQuery {
+                query: "Q1".into(),
+                text: "ok".into()
+            }
+        ),
+        "the role monitor may not answer a query (allowed: investigator, research_nurse)"
+    );
+    assert_eq!(
+        refuse(
+            &s,
+            &inv2(),
+            None,
+            Command::AnswerQuery {
+                query: "Q1".into(),
+                text: "ok".into()
+            }
+        ),
+        "user `ivy` (investigator) has no access to site `rh`"
+    );
+    assert_eq!(
+        refuse(
+            &s,
+            &inv(),
+            None,
+            Command::AnswerQuery {
+                query: "Q9".into(),
+                text: "ok".into()
+            }
+        ),
+        "there is no query Q9"
+    );
+    s.execute(
+        &inv(),
+        at(11),
+        None,
+        &Command::AnswerQuery {
+            query: "Q1".into(),
+            text: "confirmed".into(),
+        },
+    )
+    .unwrap();
+    s.execute(
+        &dm(),
+        at(12),
+        None,
+        &Command::CloseQuery { query: "Q1".into() },
+    )
+    .unwrap();
+    assert_eq!(s.queries["Q1"].status, QueryStatus::Closed);
+    assert_eq!(
+        refuse(
+            &s,
+            &inv(),
+            None,
+            Command::AnswerQuery {
+                query: "Q1".into(),
+                text: "again".into()
+            }
+        ),
+        "query Q1 is closed"
+    );
+    let bad = Command::RaiseQuery {
+        participant: "P1".into(),
+        item: Some("vitals".into()),
+        text: "?".into(),
+    };
+    assert_eq!(
+        refuse(&s, &monitor(), None, bad),
+        "query item `vitals` must be written visit/form/field"
+    );
+}
+
+#[test]
+fn lock_stops_data_writes_until_unlocked_with_a_reason() {
+    let mut s = trial();
+    enrol(&mut s, &inv(), "P1");
+    assert_eq!(
+        refuse(&s, &inv(), None, Command::Lock),
+        "the role investigator may not lock the database (allowed: data_manager)"
+    );
+    s.grants
+        .get_mut("dan")
+        .unwrap()
+        .insert(Role::DataManager, Sites::Only(vec!["rh".into()]));
+    assert_eq!(
+        refuse(&s, &dm(), None, Command::Lock),
+        "user `dan` (data_manager) may lock the database only with a grant for all sites"
+    );
+    s.grants
+        .get_mut("dan")
+        .unwrap()
+        .insert(Role::DataManager, Sites::All);
+    s.execute(&dm(), at(20), None, &Command::Lock).unwrap();
+    assert_eq!(
+        refuse(&s, &dm(), None, Command::Lock),
+        "the database is already locked"
+    );
+    assert_eq!(
+        refuse(&s, &inv(), None, enter("P1", "vitals", json!(1))),
+        "the database is locked; you cannot enter a value until a data manager unlocks it with a reason"
+    );
+    assert!(refuse(
+        &s,
+        &inv(),
+        None,
+        Command::Screen {
+            participant: "P2".into(),
+            site: None,
+            verdict: Verdict::Eligible,
+            criteria: vec![]
+        }
+    )
+    .starts_with("the database is locked; you cannot screen"));
+    assert_eq!(
+        refuse(&s, &dm(), None, Command::Unlock),
+        "a reason is required to unlock the database"
+    );
+    s.execute(&dm(), at(21), Some("late lab values"), &Command::Unlock)
+        .unwrap();
+    assert_eq!(
+        refuse(&s, &dm(), Some("x"), Command::Unlock),
+        "the database is not locked"
+    );
+    s.execute(&inv(), at(22), None, &enter("P1", "vitals", json!(1)))
+        .unwrap();
+}
+
+#[test]
+fn emergency_unblinding_needs_reason_and_randomised_participant() {
+    let mut s = trial();
+    screen(&mut s, &inv(), "P1", Verdict::Eligible);
+    let c = Command::EmergencyUnblind {
+        participant: "P1".into(),
+    };
+    assert_eq!(
+        refuse(&s, &inv(), None, c.clone()),
+        "a reason is required to unblind in an emergency"
+    );
+    assert_eq!(
+        refuse(&s, &inv(), Some("anaphylaxis"), c.clone()),
+        "participant P1 has not been randomised; you cannot unblind in an emergency before randomisation"
+    );
+    s.execute(
+        &inv(),
+        at(2),
+        None,
+        &Command::Consent {
+            participant: "P1".into(),
+        },
+    )
+    .unwrap();
+    s.execute(&inv(), at(3), None, &randomise("P1")).unwrap();
+    assert_eq!(
+        refuse(&s, &monitor(), Some("x"), c.clone()),
+        "the role monitor may not unblind in an emergency (allowed: investigator)"
+    );
+    s.execute(&inv(), at(4), Some("anaphylaxis"), &c).unwrap();
+    assert!(s.unblinded.contains(&("ian".to_string(), "P1".to_string())));
+    assert_eq!(s.unblindings[0].reason.as_deref(), Some("anaphylaxis"));
+    assert_eq!(
+        refuse(&s, &inv(), Some("again"), c),
+        "participant P1 is already unblinded to user `ian`"
+    );
+}
+
+#[test]
+fn sessions_need_intervention_staff_and_randomisation() {
+    let mut s = trial();
+    screen(&mut s, &inv(), "P1", Verdict::Eligible);
+    let c = Command::RecordSession {
+        participant: "P1".into(),
+        session: "S1".into(),
+        summary: json!({"compliance": 0.92}),
+    };
+    assert_eq!(
+        refuse(&s, &inv(), None, c.clone()),
+        "the role investigator may not record a session (allowed: intervention_staff)"
+    );
+    assert_eq!(
+        refuse(&s, &physio(), None, c.clone()),
+        "participant P1 has not been randomised; you cannot record a session before randomisation"
+    );
+    s.execute(
+        &inv(),
+        at(2),
+        None,
+        &Command::Consent {
+            participant: "P1".into(),
+        },
+    )
+    .unwrap();
+    s.execute(&inv(), at(3), None, &randomise("P1")).unwrap();
+    s.execute(&physio(), at(4), None, &c).unwrap();
+    assert_eq!(s.participants["P1"].sessions.len(), 1);
+}
+
+#[test]
+fn accounts_and_logins() {
+    let mut s = trial();
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+    let create = Command::CreateUser {
+        user: "ian".into(),
+        display_name: "Ian Investigator".into(),
+        password_hash: hash.into(),
+    };
+    assert_eq!(
+        refuse(&s, &inv(), None, create.clone()),
+        "the role investigator may not create a user (allowed: admin)"
+    );
+    assert_eq!(
+        refuse(&s, &admin(), None, Command::CreateUser { user: "x".into(), display_name: "X".into(), password_hash: "secret".into() }),
+        "the password hash must be an argon2 PHC string ($argon2id$...), computed by the server; never store a password itself"
+    );
+    s.execute(&admin(), at(1), None, &create).unwrap();
+    assert_eq!(
+        refuse(&s, &admin(), None, create),
+        "user `ian` already exists"
+    );
+    // A user changes their own password; not someone else's.
+    let own = Command::ChangePassword {
+        user: "ian".into(),
+        password_hash: hash.into(),
+    };
+    s.execute(&inv(), at(2), None, &own).unwrap();
+    assert_eq!(
+        refuse(
+            &s,
+            &inv(),
+            None,
+            Command::ChangePassword {
+                user: "ada".into(),
+                password_hash: hash.into()
+            }
+        ),
+        "the role investigator may not change a password (allowed: admin)"
+    );
+    let system = Actor::new("rct", Role::System, None);
+    for _ in 0..3 {
+        s.execute(
+            &system,
+            at(3),
+            None,
+            &Command::LoginFailed { user: "ian".into() },
+        )
+        .unwrap();
+    }
+    assert_eq!(s.users["ian"].failed_logins, 3);
+    s.execute(
+        &system,
+        at(4),
+        Some("3 failed logins"),
+        &Command::LockUser { user: "ian".into() },
+    )
+    .unwrap();
+    assert_eq!(
+        refuse(&s, &system, None, Command::Login { user: "ian".into() }),
+        "user `ian` is locked; an administrator can unlock the account"
+    );
+    assert_eq!(
+        refuse(&s, &inv2(), None, Command::Login { user: "ian".into() }),
+        "user `ivy` cannot record a login for user `ian`"
+    );
+    s.execute(
+        &admin(),
+        at(5),
+        None,
+        &Command::UnlockUser { user: "ian".into() },
+    )
+    .unwrap();
+    assert_eq!(
+        refuse(
+            &s,
+            &admin(),
+            None,
+            Command::UnlockUser { user: "ian".into() }
+        ),
+        "user `ian` is not locked"
+    );
+    s.execute(&system, at(6), None, &Command::Login { user: "ian".into() })
+        .unwrap();
+    assert_eq!(s.users["ian"].failed_logins, 0);
+    assert_eq!(s.users["ian"].last_login, Some(at(6)));
+    // The hash is never serialised with the state.
+    let text = serde_json::to_string(&s).unwrap();
+    assert!(!text.contains("argon2"), "{text}");
+}
+
+#[test]
+fn sites_are_added_once_by_an_admin() {
+    let s = trial();
+    assert_eq!(
+        refuse(
+            &s,
+            &admin(),
+            None,
+            Command::AddSite {
+                site: "rh".into(),
+                name: "R".into()
+            }
+        ),
+        "site `rh` already exists"
+    );
+    assert_eq!(
+        refuse(
+            &s,
+            &inv(),
+            None,
+            Command::AddSite {
+                site: "zz".into(),
+                name: "Z".into()
+            }
+        ),
+        "the role investigator may not add a site (allowed: admin)"
+    );
+    assert_eq!(s.sites["gh"], "General Hospital");
+}
+
+#[test]
+fn every_action_has_a_role_and_commands_serialise() {
+    for a in Action::ALL {
+        assert!(!a.roles().is_empty(), "{a:?}");
+    }
+    let c = randomise("P1");
+    let text = serde_json::to_string(&c).unwrap();
+    assert_eq!(
+        text,
+        r#"{"command":"randomise","participant":"P1","strata":{}}"#
+    );
+    assert_eq!(serde_json::from_str::<Command>(&text).unwrap(), c);
+}
