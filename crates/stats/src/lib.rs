@@ -17,4 +17,6 @@ pub mod power;
 pub use error::StatsError;
 pub use formula::{Design, Formula};
 pub use frame::{Column, Frame};
+pub use mi::{pool_scalar, Pooled};
+pub use nonparam::{rank_sum, RankSum};
 pub use ols::{fit, CovType, OlsFit};
