@@ -7,15 +7,32 @@
 //! [`Ledger`] wraps a store with the command loop every edge uses: fold the
 //! state, check the command against it, seal the drafts onto the chain, append,
 //! and retry on conflict.
+//!
+//! Backends: [`SqliteStore`] (one file, the embedded default),
+//! [`PgStore`] (PostgreSQL, several processes on one database) and
+//! [`MemStore`] (tests). [`open`] picks one from a URL.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rct_record::{
-    verify_chain, ApplyError, ChainBreak, ChainSummary, Event, EventDraft, StoredEvent, TrialState,
+    sha256_hex, verify_chain, ApplyError, BreakKind, ChainBreak, ChainSummary, Event, EventDraft,
+    StoredEvent, TrialState,
 };
 
+pub mod dump;
 pub mod mem;
+pub mod migrate;
+pub mod pg;
+mod pool;
+pub mod sqlite;
+
+pub use mem::MemStore;
+pub use pg::PgStore;
+pub use sqlite::SqliteStore;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +75,32 @@ pub enum StoreError {
     /// sequence, ...).
     #[error("database: {0}")]
     Backend(String),
+    /// The database schema cannot be used by this binary (too new, or a
+    /// migration failed).
+    #[error("schema: {0}")]
+    Schema(String),
+    /// A restore target already holds events.
+    #[error("refusing to overwrite: {what}")]
+    NotEmpty {
+        /// What is there.
+        what: String,
+    },
+    /// An import file is not what it should be.
+    #[error("{origin}: {message}")]
+    Import {
+        /// File and line, or trial and event.
+        origin: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// The URL names no known backend.
+    #[error("`{url}` is not a database URL: {message}")]
+    Url {
+        /// The URL given.
+        url: String,
+        /// What is expected.
+        message: String,
+    },
     /// Too many conflicts in a row.
     #[error("trial `{trial}`: gave up after {attempts} conflicting attempts")]
     Contended {
@@ -67,6 +110,9 @@ pub enum StoreError {
         attempts: u32,
     },
 }
+
+/// A consistent copy of the store: each trial with its stored rows in order.
+pub type Snapshot = Vec<(String, Vec<StoredEvent>)>;
 
 /// An append-only event log per trial.
 ///
@@ -85,6 +131,127 @@ pub trait Store: Send + Sync {
     /// Appends sealed events (contiguous sequence numbers, the first one past
     /// the stored head) atomically and durably.
     fn append(&self, trial: &str, events: &[Event]) -> Result<(), StoreError>;
+
+    /// As [`Store::load`], handing each event to `visit` as it is read
+    /// (backends stream, so a long trial is never held twice in memory).
+    fn scan(
+        &self,
+        trial: &str,
+        after: u64,
+        visit: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        for e in self.load(trial, after)? {
+            visit(e)?;
+        }
+        Ok(())
+    }
+
+    /// Sequence number of the last stored event of `trial` (0 when none).
+    fn head(&self, trial: &str) -> Result<u64, StoreError> {
+        Ok(self.load(trial, 0)?.last().map_or(0, |e| e.seq))
+    }
+
+    /// Every trial (or only `only`) with its stored rows, read as one
+    /// consistent snapshot where the backend supports it.
+    fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
+        let trials = match only {
+            Some(t) => vec![t.to_string()],
+            None => self.trials()?,
+        };
+        trials
+            .into_iter()
+            .map(|t| {
+                let rows = self.load(&t, 0)?;
+                Ok((t, rows))
+            })
+            .collect()
+    }
+
+    /// Writes stored rows exactly as given (restore). Without `replace` the
+    /// trial must hold no events; with it, the trial's events are replaced
+    /// in the same transaction. Callers verify the chain first.
+    fn import(&self, trial: &str, rows: &[StoredEvent], replace: bool) -> Result<(), StoreError> {
+        if replace || self.head(trial)? > 0 {
+            return Err(StoreError::NotEmpty {
+                what: format!(
+                    "the {} store cannot replace trial `{trial}`",
+                    self.backend()
+                ),
+            });
+        }
+        let events = rows
+            .iter()
+            .map(|r| {
+                Event::from_body(&r.body, &r.hash).map_err(|e| StoreError::Import {
+                    origin: format!("trial `{trial}`, event {}", r.seq),
+                    message: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.append(trial, &events)
+    }
+
+    /// Writes an online, consistent copy of the whole store to a new SQLite
+    /// file at `file` (which must not exist).
+    fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
+        backup_via_snapshot(self, file)
+    }
+}
+
+impl std::fmt::Debug for dyn Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.backend())
+    }
+}
+
+/// Backup by snapshot: reads [`Store::snapshot`] and writes it into a new
+/// SQLite file.
+pub fn backup_via_snapshot<S: Store + ?Sized>(store: &S, file: &Path) -> Result<(), StoreError> {
+    if file.exists() {
+        return Err(StoreError::NotEmpty {
+            what: format!("{} already exists; choose a new file", file.display()),
+        });
+    }
+    let snapshot = store.snapshot(None)?;
+    let target = SqliteStore::open(file)?;
+    for (trial, rows) in &snapshot {
+        target.import(trial, rows, false)?;
+    }
+    Ok(())
+}
+
+/// Opens a store from a URL: `postgres://...` or `postgresql://...` for
+/// PostgreSQL, `sqlite:PATH` or a plain file path for SQLite, `memory:` for
+/// an empty in-memory store.
+pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Box::new(PgStore::open(url)?));
+    }
+    if url == "memory:" {
+        return Ok(Box::new(MemStore::new()));
+    }
+    let path = if let Some(rest) = url.strip_prefix("sqlite:") {
+        rest.strip_prefix("//").unwrap_or(rest)
+    } else if let Some((scheme, _)) = url.split_once("://") {
+        return Err(StoreError::Url {
+            url: url.into(),
+            message: format!(
+                "unknown scheme `{scheme}`; use postgres://USER@HOST:PORT/DB, sqlite:PATH, a file path or memory:"
+            ),
+        });
+    } else {
+        url
+    };
+    if path.is_empty() {
+        return Err(StoreError::Url {
+            url: url.into(),
+            message: "no file path; use sqlite:PATH or a file path".into(),
+        });
+    }
+    Ok(Box::new(SqliteStore::open(path)?))
 }
 
 /// The outcome of [`Ledger::execute`] when it does not succeed.
@@ -98,13 +265,16 @@ pub enum ExecuteError<E> {
     Store(#[from] StoreError),
 }
 
-/// How many times [`Ledger::execute`] retries after a conflict.
-pub const MAX_ATTEMPTS: u32 = 64;
+/// How many times [`Ledger::execute`] tries before giving up with
+/// [`StoreError::Contended`]. Writers in one process take turns (see
+/// [`Ledger::execute`]), so conflicts come only from other processes.
+pub const MAX_ATTEMPTS: u32 = 256;
 
 /// A store plus a cache of folded states: the command loop of every edge.
 pub struct Ledger<S: Store> {
     store: S,
-    cache: Mutex<HashMap<String, TrialState>>,
+    cache: Mutex<HashMap<String, Arc<TrialState>>>,
+    writers: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl<S: Store> Ledger<S> {
@@ -113,6 +283,7 @@ impl<S: Store> Ledger<S> {
         Ledger {
             store,
             cache: Mutex::new(HashMap::new()),
+            writers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -121,40 +292,28 @@ impl<S: Store> Ledger<S> {
         &self.store
     }
 
-    /// The current state of `trial`, brought up to date with the store.
-    pub fn state(&self, trial: &str) -> Result<TrialState, StoreError> {
+    /// The current state of `trial`, brought up to date with the store. The
+    /// state is shared (cheap to return); events written since the cached
+    /// state are read and folded, each one checked against its hash.
+    pub fn state(&self, trial: &str) -> Result<Arc<TrialState>, StoreError> {
         let cached = self.cached(trial);
-        let mut state = cached.unwrap_or_else(|| TrialState::new(trial));
-        let fresh = self.store.load(trial, state.seq)?;
-        for stored in &fresh {
-            let event =
-                Event::from_body(&stored.body, &stored.hash).map_err(|e| StoreError::Chain {
-                    trial: trial.into(),
-                    source: ChainBreak {
-                        seq: stored.seq,
-                        kind: rct_record::BreakKind::Malformed,
-                        detail: e.to_string(),
-                    },
-                })?;
-            if event.computed_hash() != stored.hash {
-                return Err(StoreError::Chain {
-                    trial: trial.into(),
-                    source: ChainBreak {
-                        seq: stored.seq,
-                        kind: rct_record::BreakKind::Edited,
-                        detail: "the stored hash does not match the stored body".into(),
-                    },
-                });
+        let after = cached.as_ref().map_or(0, |s| s.seq);
+        let mut fresh: Option<TrialState> = None;
+        self.store.scan(trial, after, &mut |stored| {
+            let state = fresh.get_or_insert_with(|| match &cached {
+                Some(s) => TrialState::clone(s),
+                None => TrialState::new(trial),
+            });
+            fold_stored(state, trial, &stored)
+        })?;
+        match fresh {
+            Some(state) => {
+                let state = Arc::new(state);
+                self.remember(&state);
+                Ok(state)
             }
-            state.apply(&event).map_err(|source| StoreError::Apply {
-                trial: trial.into(),
-                source,
-            })?;
+            None => Ok(cached.unwrap_or_else(|| Arc::new(TrialState::new(trial)))),
         }
-        if !fresh.is_empty() {
-            self.remember(&state);
-        }
-        Ok(state)
     }
 
     /// Checks the whole chain of `trial` from the first event.
@@ -173,12 +332,21 @@ impl<S: Store> Ledger<S> {
     /// On a conflict the state is refreshed and `command` asked again, so a
     /// command is always checked against the state it is written after.
     /// Returns the events written; when it returns, they are durable.
+    ///
+    /// Commands on one trial through one ledger run one at a time (a lock
+    /// per trial), so threads of one process never race each other; writers
+    /// in other processes (or other ledgers) race optimistically, and the
+    /// loser waits a short random time before retrying.
     pub fn execute<E>(
         &self,
         trial: &str,
         mut command: impl FnMut(&TrialState) -> Result<Vec<EventDraft>, E>,
     ) -> Result<Vec<Event>, ExecuteError<E>> {
-        for _ in 0..MAX_ATTEMPTS {
+        let turn = self.writer(trial);
+        let _turn = turn
+            .lock()
+            .map_err(|_| StoreError::Backend("a writer panicked while holding the trial".into()))?;
+        for attempt in 0..MAX_ATTEMPTS {
             let state = self.state(trial)?;
             let drafts = command(&state).map_err(ExecuteError::Rejected)?;
             let mut events = Vec::with_capacity(drafts.len());
@@ -195,17 +363,13 @@ impl<S: Store> Ledger<S> {
             }
             match self.store.append(trial, &events) {
                 Ok(()) => {
-                    let mut next = state;
-                    for e in &events {
-                        next.apply(e).map_err(|source| StoreError::Apply {
-                            trial: trial.into(),
-                            source,
-                        })?;
-                    }
-                    self.remember(&next);
+                    self.advance(state, &events)?;
                     return Ok(events);
                 }
-                Err(StoreError::Conflict { .. }) => continue,
+                Err(StoreError::Conflict { .. }) => {
+                    drop(state);
+                    backoff(attempt);
+                }
                 Err(other) => return Err(other.into()),
             }
         }
@@ -216,14 +380,48 @@ impl<S: Store> Ledger<S> {
         .into())
     }
 
-    fn cached(&self, trial: &str) -> Option<TrialState> {
+    /// Folds just-written events into the cached state, in place when no
+    /// reader holds it.
+    fn advance(&self, state: Arc<TrialState>, events: &[Event]) -> Result<(), StoreError> {
+        let trial = state.trial.clone();
+        let mut cache = self
+            .cache
+            .lock()
+            .map_err(|_| StoreError::Backend("state cache poisoned by a panic".into()))?;
+        // Drop the cache's reference (if it is this state) so ours may be the only one.
+        if cache.get(&trial).is_some_and(|c| Arc::ptr_eq(c, &state)) {
+            cache.remove(&trial);
+        }
+        if cache.get(&trial).is_some_and(|c| c.seq >= state.seq) {
+            // Someone cached a newer state meanwhile; it already has ours or will read it.
+            return Ok(());
+        }
+        let mut next = Arc::try_unwrap(state).unwrap_or_else(|shared| TrialState::clone(&shared));
+        for e in events {
+            next.apply(e).map_err(|source| StoreError::Apply {
+                trial: trial.clone(),
+                source,
+            })?;
+        }
+        cache.insert(trial, Arc::new(next));
+        Ok(())
+    }
+
+    fn writer(&self, trial: &str) -> Arc<Mutex<()>> {
+        match self.writers.lock() {
+            Ok(mut w) => w.entry(trial.to_string()).or_default().clone(),
+            Err(_) => Arc::new(Mutex::new(())),
+        }
+    }
+
+    fn cached(&self, trial: &str) -> Option<Arc<TrialState>> {
         self.cache
             .lock()
             .ok()
             .and_then(|cache| cache.get(trial).cloned())
     }
 
-    fn remember(&self, state: &TrialState) {
+    fn remember(&self, state: &Arc<TrialState>) {
         if let Ok(mut cache) = self.cache.lock() {
             let newer = cache
                 .get(&state.trial)
@@ -233,6 +431,74 @@ impl<S: Store> Ledger<S> {
             }
         }
     }
+}
+
+/// Decodes one stored event, checks it against its hash and folds it.
+fn fold_stored(
+    state: &mut TrialState,
+    trial: &str,
+    stored: &StoredEvent,
+) -> Result<(), StoreError> {
+    let broken = |kind: BreakKind, detail: String| StoreError::Chain {
+        trial: trial.into(),
+        source: ChainBreak {
+            seq: stored.seq,
+            kind,
+            detail,
+        },
+    };
+    let event = Event::from_body(&stored.body, &stored.hash)
+        .map_err(|e| broken(BreakKind::Malformed, e.to_string()))?;
+    if event.computed_hash() != stored.hash {
+        return Err(broken(
+            BreakKind::Edited,
+            "the stored hash does not match the stored body".into(),
+        ));
+    }
+    state.apply(&event).map_err(|source| StoreError::Apply {
+        trial: trial.into(),
+        source,
+    })
+}
+
+/// Sleeps a random time that grows with the attempt (at most ~10 ms), so
+/// writers that lost a race do not collide again in lockstep.
+fn backoff(attempt: u32) {
+    let ceiling_us = 50u64 << attempt.min(8);
+    let jitter = std::collections::hash_map::RandomState::new().hash_one(attempt);
+    std::thread::sleep(Duration::from_micros(jitter % ceiling_us.min(10_000)));
+}
+
+/// Checks that the events of an append link to the stored head (`head_hash`)
+/// and to each other, and that each hash is the SHA-256 of its canonical
+/// body (`bodies[i]` is `events[i].canonical_body()`): a store never accepts
+/// a broken chain. Backends call it inside the append's transaction.
+pub fn check_links(
+    trial: &str,
+    head_hash: &str,
+    events: &[Event],
+    bodies: &[String],
+) -> Result<(), StoreError> {
+    let mut prev = head_hash;
+    for (e, body) in events.iter().zip(bodies) {
+        if e.prev_hash != prev {
+            return Err(StoreError::BadAppend {
+                trial: trial.into(),
+                message: format!("event {} does not link to the event before it", e.seq),
+            });
+        }
+        if sha256_hex(body.as_bytes()) != e.hash {
+            return Err(StoreError::BadAppend {
+                trial: trial.into(),
+                message: format!(
+                    "event {} is not sealed: its hash does not match its content",
+                    e.seq
+                ),
+            });
+        }
+        prev = &e.hash;
+    }
+    Ok(())
 }
 
 /// Checks that `events` can follow a stored head of sequence number `head`:
@@ -292,6 +558,31 @@ macro_rules! forward_store {
             }
             fn append(&self, trial: &str, events: &[Event]) -> Result<(), StoreError> {
                 (**self).append(trial, events)
+            }
+            fn scan(
+                &self,
+                trial: &str,
+                after: u64,
+                visit: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+            ) -> Result<(), StoreError> {
+                (**self).scan(trial, after, visit)
+            }
+            fn head(&self, trial: &str) -> Result<u64, StoreError> {
+                (**self).head(trial)
+            }
+            fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
+                (**self).snapshot(only)
+            }
+            fn import(
+                &self,
+                trial: &str,
+                rows: &[StoredEvent],
+                replace: bool,
+            ) -> Result<(), StoreError> {
+                (**self).import(trial, rows, replace)
+            }
+            fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
+                (**self).backup_to(file)
             }
         }
     };

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use rct_record::{Event, StoredEvent};
 
-use crate::{check_append, Store, StoreError};
+use crate::{check_append, check_links, Store, StoreError};
 
 /// Events held in memory, lost when dropped.
 #[derive(Debug, Default)]
@@ -50,7 +50,39 @@ impl Store for MemStore {
         let log = trials.entry(trial.to_string()).or_default();
         let head = log.last().map_or(0, |e| e.seq);
         check_append(trial, head, events)?;
-        log.extend(events.iter().map(StoredEvent::from_event));
+        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
+        let head_hash = log
+            .last()
+            .map_or(rct_record::GENESIS_HASH, |e| e.hash.as_str());
+        check_links(trial, head_hash, events, &bodies)?;
+        log.extend(events.iter().zip(bodies).map(|(e, body)| StoredEvent {
+            seq: e.seq,
+            body,
+            hash: e.hash.clone(),
+        }));
+        Ok(())
+    }
+
+    fn head(&self, trial: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .lock()?
+            .get(trial)
+            .and_then(|log| log.last())
+            .map_or(0, |e| e.seq))
+    }
+
+    fn import(&self, trial: &str, rows: &[StoredEvent], replace: bool) -> Result<(), StoreError> {
+        let mut trials = self.lock()?;
+        let log = trials.entry(trial.to_string()).or_default();
+        if !replace && !log.is_empty() {
+            return Err(StoreError::NotEmpty {
+                what: format!("trial `{trial}` already has {} events", log.len()),
+            });
+        }
+        *log = rows.to_vec();
+        if log.is_empty() {
+            trials.remove(trial);
+        }
         Ok(())
     }
 }

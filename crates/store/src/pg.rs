@@ -1,0 +1,381 @@
+//! The server backend: PostgreSQL through the synchronous `postgres` client.
+//!
+//! An append reads the trial's head and inserts the new rows in one
+//! transaction; the `UNIQUE (trial, seq)` constraint makes a second writer
+//! that read the same head fail with a unique violation, reported as
+//! [`StoreError::Conflict`] (as is a serialization failure). Any number of
+//! processes may share one database. Backups read every trial inside one
+//! `REPEATABLE READ` transaction, so they are a single consistent snapshot.
+
+/// The PostgreSQL client, for callers that need the database directly (tests, tools).
+pub use postgres;
+use std::path::Path;
+
+use postgres::error::SqlState;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls};
+
+use rct_record::{Event, StoredEvent, GENESIS_HASH};
+
+use crate::migrate::{check_numbering, latest, too_new, Migration, MIGRATIONS};
+use crate::pool::{Pool, PoolConn};
+use crate::{check_append, check_links, Snapshot, Store, StoreError};
+
+/// The advisory lock key held while migrating (any constant unique to rct).
+const MIGRATION_LOCK: i64 = 0x7263_745f_6d69_67; // "rct_mig"
+
+/// Rows per INSERT statement when importing.
+const CHUNK: usize = 5_000;
+
+struct PgConn(Client);
+
+impl PoolConn for PgConn {
+    fn healthy(&mut self) -> bool {
+        !self.0.is_closed()
+    }
+}
+
+/// An event store in a PostgreSQL database.
+pub struct PgStore {
+    target: String,
+    pool: Pool<PgConn>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+fn describe(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "postgres {}:{port}/{}",
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+fn pg_err(target: &str, e: postgres::Error) -> StoreError {
+    StoreError::Backend(format!("{target}: {e}"))
+}
+
+fn is_conflict(e: &postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    )
+}
+
+fn to_i64(seq: u64) -> Result<i64, StoreError> {
+    i64::try_from(seq).map_err(|_| StoreError::Backend(format!("sequence number {seq} too large")))
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`), brings the schema
+    /// up to date and keeps the connection for reuse.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, MIGRATIONS)
+    }
+
+    /// As [`PgStore::open`] with an explicit migration list (tests).
+    pub fn open_with(url: &str, migrations: &[Migration]) -> Result<Self, StoreError> {
+        check_numbering(migrations)?;
+        let config: Config = url.parse().map_err(|e| {
+            StoreError::Backend(format!(
+                "`{url}` is not a PostgreSQL connection URL ({e}); expected postgres://USER@HOST:PORT/DATABASE"
+            ))
+        })?;
+        let target = describe(&config);
+        let connect = {
+            let config = config.clone();
+            let target = target.clone();
+            move || {
+                config
+                    .connect(NoTls)
+                    .map(PgConn)
+                    .map_err(|e| pg_err(&target, e))
+            }
+        };
+        let mut first = connect()?;
+        migrate(&mut first.0, migrations, &target)?;
+        let pool = Pool::new(32, connect);
+        pool.put(first);
+        Ok(PgStore { target, pool })
+    }
+
+    /// The schema version recorded in the database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        let mut conn = self.pool.get()?;
+        recorded_version(&mut conn.0, &self.target)
+    }
+
+    fn err(&self, e: postgres::Error) -> StoreError {
+        pg_err(&self.target, e)
+    }
+}
+
+fn recorded_version(client: &mut impl GenericClient, target: &str) -> Result<i64, StoreError> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .map_err(|e| pg_err(target, e))?
+        .get(0);
+    if !exists {
+        return Ok(0);
+    }
+    let row = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
+            &[],
+        )
+        .map_err(|e| pg_err(target, e))?;
+    Ok(row.get(0))
+}
+
+fn migrate(client: &mut Client, migrations: &[Migration], target: &str) -> Result<(), StoreError> {
+    let supported = latest(migrations);
+    let what = format!("database {target}");
+    let current = recorded_version(client, target)?;
+    if current > supported {
+        return Err(too_new(current, supported, &what));
+    }
+    if current == supported {
+        return Ok(());
+    }
+    let mut tx = client.transaction().map_err(|e| pg_err(target, e))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(|e| pg_err(target, e))?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        )",
+    )
+    .map_err(|e| pg_err(target, e))?;
+    let current = recorded_version(&mut tx, target)?;
+    if current > supported {
+        return Err(too_new(current, supported, &what));
+    }
+    for m in migrations.iter().filter(|m| m.version > current) {
+        tx.batch_execute(m.postgres).map_err(|e| {
+            StoreError::Schema(format!(
+                "{what}: migration {} ({}) failed: {e}",
+                m.version, m.name
+            ))
+        })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+            &[&m.version, &m.name],
+        )
+        .map_err(|e| pg_err(target, e))?;
+    }
+    tx.commit().map_err(|e| pg_err(target, e))
+}
+
+fn head_of(
+    client: &mut impl GenericClient,
+    trial: &str,
+    target: &str,
+) -> Result<(u64, String), StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT seq, hash FROM events WHERE trial = $1 ORDER BY seq DESC LIMIT 1",
+            &[&trial],
+        )
+        .map_err(|e| pg_err(target, e))?;
+    Ok(match row {
+        Some(r) => (u64::try_from(r.get::<_, i64>(0)).unwrap_or(0), r.get(1)),
+        None => (0, GENESIS_HASH.to_string()),
+    })
+}
+
+fn read_rows(
+    client: &mut impl GenericClient,
+    trial: &str,
+    after: u64,
+    target: &str,
+    visit: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let after = to_i64(after)?;
+    let params: [&(dyn ToSql + Sync); 2] = [&trial, &after];
+    let mut rows = client
+        .query_raw(
+            "SELECT seq, body, hash FROM events WHERE trial = $1 AND seq > $2 ORDER BY seq",
+            params,
+        )
+        .map_err(|e| pg_err(target, e))?;
+    while let Some(row) = rows.next().map_err(|e| pg_err(target, e))? {
+        let seq: i64 = row.get(0);
+        visit(StoredEvent {
+            seq: u64::try_from(seq).map_err(|_| {
+                StoreError::Backend(format!("trial `{trial}`: negative sequence number {seq}"))
+            })?,
+            body: row.get(1),
+            hash: row.get(2),
+        })?;
+    }
+    Ok(())
+}
+
+fn insert_rows(
+    client: &mut impl GenericClient,
+    trial: &str,
+    rows: &[(i64, &str, &str)],
+    target: &str,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(CHUNK) {
+        let seqs: Vec<i64> = chunk.iter().map(|r| r.0).collect();
+        let bodies: Vec<&str> = chunk.iter().map(|r| r.1).collect();
+        let hashes: Vec<&str> = chunk.iter().map(|r| r.2).collect();
+        client
+            .execute(
+                "INSERT INTO events (trial, seq, body, hash) \
+                 SELECT $1, s, b, h FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS u(s, b, h)",
+                &[&trial, &seqs, &bodies, &hashes],
+            )
+            .map_err(|e| {
+                if is_conflict(&e) {
+                    StoreError::Conflict {
+                        trial: trial.into(),
+                        seq: chunk.first().map_or(0, |r| r.0 as u64),
+                    }
+                } else {
+                    pg_err(target, e)
+                }
+            })?;
+    }
+    Ok(())
+}
+
+fn list_trials(client: &mut impl GenericClient, target: &str) -> Result<Vec<String>, StoreError> {
+    Ok(client
+        .query("SELECT DISTINCT trial FROM events ORDER BY trial", &[])
+        .map_err(|e| pg_err(target, e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn trials(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.pool.get()?;
+        list_trials(&mut conn.0, &self.target)
+    }
+
+    fn load(&self, trial: &str, after: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        self.scan(trial, after, &mut |e| {
+            out.push(e);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn scan(
+        &self,
+        trial: &str,
+        after: u64,
+        visit: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        read_rows(&mut conn.0, trial, after, &self.target, visit)
+    }
+
+    fn head(&self, trial: &str) -> Result<u64, StoreError> {
+        let mut conn = self.pool.get()?;
+        Ok(head_of(&mut conn.0, trial, &self.target)?.0)
+    }
+
+    fn append(&self, trial: &str, events: &[Event]) -> Result<(), StoreError> {
+        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        let (head, head_hash) = head_of(&mut tx, trial, &self.target)?;
+        check_append(trial, head, events)?;
+        check_links(trial, &head_hash, events, &bodies)?;
+        let rows: Vec<(i64, &str, &str)> = events
+            .iter()
+            .zip(&bodies)
+            .map(|(e, b)| Ok((to_i64(e.seq)?, b.as_str(), e.hash.as_str())))
+            .collect::<Result<_, StoreError>>()?;
+        insert_rows(&mut tx, trial, &rows, &self.target)?;
+        tx.commit().map_err(|e| {
+            if is_conflict(&e) {
+                StoreError::Conflict {
+                    trial: trial.into(),
+                    seq: head + 1,
+                }
+            } else {
+                self.err(e)
+            }
+        })
+    }
+
+    fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn
+            .0
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(|e| self.err(e))?;
+        let trials = match only {
+            Some(t) => vec![t.to_string()],
+            None => list_trials(&mut tx, &self.target)?,
+        };
+        let mut out = Vec::with_capacity(trials.len());
+        for trial in trials {
+            let mut rows = Vec::new();
+            read_rows(&mut tx, &trial, 0, &self.target, &mut |e| {
+                rows.push(e);
+                Ok(())
+            })?;
+            out.push((trial, rows));
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
+    fn import(&self, trial: &str, rows: &[StoredEvent], replace: bool) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        if replace {
+            tx.execute("DELETE FROM events WHERE trial = $1", &[&trial])
+                .map_err(|e| self.err(e))?;
+        } else {
+            let (head, _) = head_of(&mut tx, trial, &self.target)?;
+            if head > 0 {
+                return Err(StoreError::NotEmpty {
+                    what: format!("trial `{trial}` already has {head} events"),
+                });
+            }
+        }
+        let rows: Vec<(i64, &str, &str)> = rows
+            .iter()
+            .map(|r| Ok((to_i64(r.seq)?, r.body.as_str(), r.hash.as_str())))
+            .collect::<Result<_, StoreError>>()?;
+        insert_rows(&mut tx, trial, &rows, &self.target)?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
+        crate::backup_via_snapshot(self, file)
+    }
+}

@@ -1,0 +1,454 @@
+//! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`.
+//!
+//! Appends run in `BEGIN IMMEDIATE` transactions, so the head is read and the
+//! new events written under SQLite's single write lock; a process waiting for
+//! the lock waits up to the busy timeout. Reads see a consistent snapshot and
+//! never block the writer. Each store keeps a small pool of connections, and
+//! any number of stores (in one process or many) may open the same file.
+
+/// The SQLite bindings, for callers that need the file directly (tests, tools).
+pub use rusqlite;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use rct_record::{Event, StoredEvent, GENESIS_HASH};
+
+use crate::migrate::{check_numbering, latest, too_new, Migration, MIGRATIONS};
+use crate::pool::{Pool, PoolConn};
+use crate::{check_append, check_links, Snapshot, Store, StoreError};
+
+/// How long a writer waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct SqliteConn(Connection);
+
+impl PoolConn for SqliteConn {
+    fn healthy(&mut self) -> bool {
+        self.0.is_autocommit()
+    }
+}
+
+/// An event store in one SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    pool: Pool<SqliteConn>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path` and brings its schema
+    /// up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, MIGRATIONS)
+    }
+
+    /// As [`SqliteStore::open`] with an explicit migration list (tests).
+    pub fn open_with(path: impl AsRef<Path>, migrations: &[Migration]) -> Result<Self, StoreError> {
+        check_numbering(migrations)?;
+        let path = path.as_ref().to_path_buf();
+        let mut conn = connect(&path)?;
+        migrate(&mut conn, migrations, &path)?;
+        let for_pool = path.clone();
+        let pool = Pool::new(32, move || connect(&for_pool).map(SqliteConn));
+        pool.put(SqliteConn(conn));
+        Ok(SqliteStore { path, pool })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        let conn = self.pool.get()?;
+        conn.0
+            .query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        sql_err(&self.path, e)
+    }
+}
+
+fn sql_err(path: &Path, e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(format!("sqlite {}: {e}", path.display()))
+}
+
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_err(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| sql_err(path, e))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(|e| sql_err(path, e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "sqlite {}: could not switch to WAL mode (journal mode is `{mode}`); use a file on a local disk",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| sql_err(path, e))?;
+    Ok(conn)
+}
+
+fn recorded_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let exists: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| sql_err(path, e))?;
+    if exists == 0 {
+        return Ok(0);
+    }
+    conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )
+    .map_err(|e| sql_err(path, e))
+}
+
+fn migrate(conn: &mut Connection, migrations: &[Migration], path: &Path) -> Result<(), StoreError> {
+    let supported = latest(migrations);
+    let what = format!("sqlite database {}", path.display());
+    let current = recorded_version(conn, path)?;
+    if current > supported {
+        return Err(too_new(current, supported, &what));
+    }
+    if current == supported {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| sql_err(path, e))?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at TEXT NOT NULL
+        )",
+    )
+    .map_err(|e| sql_err(path, e))?;
+    // Re-read under the write lock: another process may have migrated.
+    let current = recorded_version(&tx, path)?;
+    if current > supported {
+        return Err(too_new(current, supported, &what));
+    }
+    for m in migrations.iter().filter(|m| m.version > current) {
+        tx.execute_batch(m.sqlite).map_err(|e| {
+            StoreError::Schema(format!(
+                "{what}: migration {} ({}) failed: {e}",
+                m.version, m.name
+            ))
+        })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) \
+             VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+            params![m.version, m.name],
+        )
+        .map_err(|e| sql_err(path, e))?;
+    }
+    tx.commit().map_err(|e| sql_err(path, e))
+}
+
+fn to_i64(seq: u64) -> Result<i64, StoreError> {
+    i64::try_from(seq).map_err(|_| StoreError::Backend(format!("sequence number {seq} too large")))
+}
+
+fn head_of(tx: &Transaction<'_>, trial: &str, path: &Path) -> Result<(u64, String), StoreError> {
+    let row: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM events WHERE trial = ?1 ORDER BY seq DESC LIMIT 1",
+            [trial],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            other => Err(other),
+        })
+        .map_err(|e| sql_err(path, e))?;
+    Ok(match row {
+        Some((seq, hash)) => (u64::try_from(seq).unwrap_or(0), hash),
+        None => (0, GENESIS_HASH.to_string()),
+    })
+}
+
+fn read_rows(
+    conn: &Connection,
+    trial: &str,
+    after: u64,
+    path: &Path,
+    visit: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, body, hash FROM events WHERE trial = ?1 AND seq > ?2 ORDER BY seq",
+        )
+        .map_err(|e| sql_err(path, e))?;
+    let mut rows = stmt
+        .query(params![trial, to_i64(after)?])
+        .map_err(|e| sql_err(path, e))?;
+    while let Some(row) = rows.next().map_err(|e| sql_err(path, e))? {
+        let seq: i64 = row.get(0).map_err(|e| sql_err(path, e))?;
+        visit(StoredEvent {
+            seq: u64::try_from(seq).map_err(|_| {
+                StoreError::Backend(format!("trial `{trial}`: negative sequence number {seq}"))
+            })?,
+            body: row.get(1).map_err(|e| sql_err(path, e))?,
+            hash: row.get(2).map_err(|e| sql_err(path, e))?,
+        })?;
+    }
+    Ok(())
+}
+
+fn insert_rows(
+    tx: &Transaction<'_>,
+    trial: &str,
+    rows: impl Iterator<Item = (u64, String, String)>,
+    path: &Path,
+) -> Result<(), StoreError> {
+    let mut stmt = tx
+        .prepare_cached("INSERT INTO events (trial, seq, body, hash) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(|e| sql_err(path, e))?;
+    for (seq, body, hash) in rows {
+        stmt.execute(params![trial, to_i64(seq)?, body, hash])
+            .map_err(|e| {
+                if is_constraint(&e) {
+                    StoreError::Conflict {
+                        trial: trial.into(),
+                        seq,
+                    }
+                } else {
+                    sql_err(path, e)
+                }
+            })?;
+    }
+    Ok(())
+}
+
+fn list_trials(conn: &Connection, path: &Path) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT DISTINCT trial FROM events ORDER BY trial")
+        .map_err(|e| sql_err(path, e))?;
+    let rows = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(|e| sql_err(path, e))?;
+    rows.collect::<Result<Vec<String>, _>>()
+        .map_err(|e| sql_err(path, e))
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn trials(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.pool.get()?;
+        list_trials(&conn.0, &self.path)
+    }
+
+    fn load(&self, trial: &str, after: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        self.scan(trial, after, &mut |e| {
+            out.push(e);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn scan(
+        &self,
+        trial: &str,
+        after: u64,
+        visit: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let conn = self.pool.get()?;
+        read_rows(&conn.0, trial, after, &self.path, visit)
+    }
+
+    fn head(&self, trial: &str) -> Result<u64, StoreError> {
+        let conn = self.pool.get()?;
+        let seq: i64 = conn
+            .0
+            .query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE trial = ?1",
+                [trial],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(u64::try_from(seq).unwrap_or(0))
+    }
+
+    fn append(&self, trial: &str, events: &[Event]) -> Result<(), StoreError> {
+        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let (head, head_hash) = head_of(&tx, trial, &self.path)?;
+        check_append(trial, head, events)?;
+        check_links(trial, &head_hash, events, &bodies)?;
+        insert_rows(
+            &tx,
+            trial,
+            events
+                .iter()
+                .zip(bodies)
+                .map(|(e, body)| (e.seq, body, e.hash.clone())),
+            &self.path,
+        )?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        let trials = match only {
+            Some(t) => vec![t.to_string()],
+            None => list_trials(&tx, &self.path)?,
+        };
+        let mut out = Vec::with_capacity(trials.len());
+        for trial in trials {
+            let mut rows = Vec::new();
+            read_rows(&tx, &trial, 0, &self.path, &mut |e| {
+                rows.push(e);
+                Ok(())
+            })?;
+            out.push((trial, rows));
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
+    fn import(&self, trial: &str, rows: &[StoredEvent], replace: bool) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        if replace {
+            tx.execute("DELETE FROM events WHERE trial = ?1", [trial])
+                .map_err(|e| self.err(e))?;
+        } else {
+            let (head, _) = head_of(&tx, trial, &self.path)?;
+            if head > 0 {
+                return Err(StoreError::NotEmpty {
+                    what: format!("trial `{trial}` already has {head} events"),
+                });
+            }
+        }
+        insert_rows(
+            &tx,
+            trial,
+            rows.iter().map(|r| (r.seq, r.body.clone(), r.hash.clone())),
+            &self.path,
+        )?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
+        if file.exists() {
+            return Err(StoreError::NotEmpty {
+                what: format!("{} already exists; choose a new file", file.display()),
+            });
+        }
+        let target = file.to_str().ok_or_else(|| {
+            StoreError::Backend(format!("{}: the path is not valid UTF-8", file.display()))
+        })?;
+        let conn = self.pool.get()?;
+        conn.0
+            .execute("VACUUM INTO ?1", [target])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest(MIGRATIONS));
+        drop(store);
+        // A second step applies on the next open, once.
+        let two = [
+            MIGRATIONS[0],
+            Migration {
+                version: 2,
+                name: "test index",
+                sqlite: "CREATE INDEX events_hash ON events(hash);",
+                postgres: "",
+            },
+        ];
+        let store = SqliteStore::open_with(&path, &two).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 2);
+        drop(store);
+        let store = SqliteStore::open_with(&path, &two).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 2);
+        drop(store);
+        // This binary (version 1) refuses the version-2 file.
+        let err = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("schema version 2") && err.contains("supports versions up to 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn misnumbered_migrations_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = [Migration {
+            version: 2,
+            ..MIGRATIONS[0]
+        }];
+        assert!(SqliteStore::open_with(dir.path().join("x.sqlite"), &bad).is_err());
+    }
+
+    #[test]
+    fn file_is_wal_with_full_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.sqlite")).unwrap();
+        let conn = store.pool.get().unwrap();
+        let mode: String = conn
+            .0
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let sync: i64 = conn
+            .0
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "synchronous=FULL is 2");
+    }
+}
