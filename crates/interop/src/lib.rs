@@ -18,6 +18,7 @@
 pub mod ctgov;
 pub mod odm;
 pub mod redcap;
+pub mod synth;
 pub mod tables;
 mod tomlw;
 
