@@ -1533,4 +1533,4 @@ fn check_phc(hash: &str) -> Result<(), CommandError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -27,6 +27,7 @@ pub mod command;
 pub mod design;
 pub mod event;
 pub mod state;
+pub mod view;
 
 pub use chain::{verify_chain, BreakKind, ChainBreak, ChainSummary, StoredEvent};
 pub use command::{Action, Actor, Command, CommandError};
@@ -38,4 +39,8 @@ pub use event::{
 pub use state::{
     item_key, Allocation, ApplyError, Participant, Query, QueryStatus, Screening, Session,
     TrialConfig, TrialState, Unblinding, UserAccount,
+};
+pub use view::{
+    view_event, ArmView, Flow, ParticipantView, QueryView, RandomisationView, RoleGrant, SiteView,
+    TrialView, UserView, WithdrawalView,
 };

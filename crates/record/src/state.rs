@@ -264,6 +264,8 @@ pub struct TrialState {
     pub history: Vec<PriorAllocation>,
     /// Sequence numbers of randomised events -> participant.
     pub allocation_seqs: BTreeMap<u64, String>,
+    /// Sequence numbers of events carrying a password hash.
+    pub password_seqs: BTreeSet<u64>,
     /// User accounts by user name.
     pub users: BTreeMap<String, UserAccount>,
     /// Sites: identifier -> name.
@@ -288,6 +290,7 @@ impl TrialState {
             unblindings: Vec::new(),
             history: Vec::new(),
             allocation_seqs: BTreeMap::new(),
+            password_seqs: BTreeSet::new(),
             users: BTreeMap::new(),
             sites: BTreeMap::new(),
         }
@@ -530,6 +533,7 @@ impl TrialState {
                 display_name,
                 password_hash,
             } => {
+                self.password_seqs.insert(e.seq);
                 self.users.insert(
                     user.clone(),
                     UserAccount {
@@ -546,6 +550,7 @@ impl TrialState {
                 user,
                 password_hash,
             } => {
+                self.password_seqs.insert(e.seq);
                 if let Some(account) = self.users.get_mut(user) {
                     account.password_hash = password_hash.clone();
                 }

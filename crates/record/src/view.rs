@@ -1,0 +1,672 @@
+//! Role-based views: what one user may see of a trial. Pages, API answers and
+//! the audit log are built from these views only.
+//!
+//! # What a user sees
+//! A user's view is the union of their grants (roles and sites):
+//! - **sites**: only participants (and their queries and events) of sites a
+//!   grant covers;
+//! - **arms** of a participant are visible when the trial is not blinded, or
+//!   the user holds an unblinded role (intervention staff, pharmacist) at the
+//!   participant's site, or holds the statistician role and the database is
+//!   locked, or the user broke the code for that participant in an emergency
+//!   (that participant, that user only). Otherwise the participant shows
+//!   `randomised: true`, the date, the stratum and the kit code (kit codes are
+//!   blind; their mapping to arms is not shown), and no arm, arm name, list
+//!   position, session or value of an arm-specific form, nor queries about
+//!   such values;
+//! - the **arm list** of a blinded trial only to users who see arms by role;
+//! - the **design text, ratio, list length and seed** (which would let anyone
+//!   predict allocations) to nobody while the database is open; after the
+//!   lock, to users who see arms by role. Stratification and minimisation
+//!   factors, kits on/off and the visible form rules are shown to all;
+//! - **accounts** (never password hashes) to administrators; account, role
+//!   and login events to administrators, monitors and data managers, and a
+//!   user's own to that user;
+//! - emergency code-breaks (who, when, why; no arm) to administrators,
+//!   monitors and data managers.
+//!
+//! # Audit-trail entries ([`TrialState::view_event`])
+//! An entry is the event as JSON with fields the viewer may not read removed
+//! (and listed under `redacted`), or nothing when the whole event is hidden.
+//! Because an event's SHA-256 commits to its content, and a blinded reader
+//! could test guesses (two arms, a few positions) against it, `hash` is
+//! removed from every entry whose content was redacted, and `prev_hash` from
+//! the entry that follows one. Hidden events leave gaps in the sequence
+//! numbers the reader sees; the chain itself is checked by `rct audit verify`,
+//! which reports only intact or the first broken sequence number.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::design::TrialDesign;
+use crate::event::{Arm, Event, FormRule, Payload, Role, Sites};
+use crate::state::{Participant, QueryStatus, Screening, Session, TrialState, Unblinding};
+
+/// One of the viewer's grants.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleGrant {
+    /// Role.
+    pub role: Role,
+    /// Sites covered.
+    pub sites: Sites,
+}
+
+/// A site.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteView {
+    /// Identifier.
+    pub site: String,
+    /// Name (the identifier when the site was never added by name).
+    pub name: String,
+}
+
+/// What the viewer may know of the randomisation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RandomisationView {
+    /// Factors that define strata (the randomise form asks for them).
+    pub stratify_by: Vec<String>,
+    /// Minimisation factors.
+    pub minimise_on: Vec<String>,
+    /// Whether randomisation dispenses kit codes.
+    pub kits: bool,
+    /// Design text (after the lock, to users who see arms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub design: Option<String>,
+    /// Seed (after the lock, to users who see arms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+/// A participant's arm, for viewers allowed to see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArmView {
+    /// Arm identifier.
+    pub arm: String,
+    /// Arm name.
+    pub arm_name: String,
+    /// 1-based position in the stratum's list.
+    pub position: u64,
+}
+
+/// A withdrawal.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WithdrawalView {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// One participant as the viewer may see them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParticipantView {
+    /// Identifier.
+    pub id: String,
+    /// Site.
+    pub site: Option<String>,
+    /// Latest screening.
+    pub screening: Option<Screening>,
+    /// When consent was recorded.
+    pub consented: Option<DateTime<Utc>>,
+    /// Whether randomised.
+    pub randomised: bool,
+    /// When randomised.
+    pub randomised_at: Option<DateTime<Utc>>,
+    /// Stratum key.
+    pub stratum: Option<String>,
+    /// Kit code (blind).
+    pub kit: Option<String>,
+    /// The arm, when the viewer may see it.
+    pub allocation: Option<ArmView>,
+    /// Whether the viewer sees the arm only through their emergency unblinding.
+    pub unblinded_by_emergency: bool,
+    /// Withdrawal.
+    pub withdrawn: Option<WithdrawalView>,
+    /// Values keyed `visit/form/field` (arm-specific forms only when the arm is visible).
+    pub values: BTreeMap<String, Value>,
+    /// Sessions, when the arm is visible (`None`: hidden).
+    pub sessions: Option<Vec<Session>>,
+}
+
+/// A query as the viewer may see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueryView {
+    /// Identifier.
+    pub id: String,
+    /// Participant.
+    pub participant: String,
+    /// Site of the participant.
+    pub site: Option<String>,
+    /// Item.
+    pub item: Option<String>,
+    /// Question.
+    pub text: String,
+    /// Raised by.
+    pub raised_by: String,
+    /// When.
+    pub raised_at: DateTime<Utc>,
+    /// Answers.
+    pub answers: Vec<String>,
+    /// Status.
+    pub status: QueryStatus,
+}
+
+/// Counts along the CONSORT flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Flow {
+    /// Screened.
+    pub screened: u64,
+    /// Latest verdict eligible.
+    pub eligible: u64,
+    /// Latest verdict ineligible.
+    pub ineligible: u64,
+    /// Latest verdict undetermined.
+    pub undetermined: u64,
+    /// Consented.
+    pub consented: u64,
+    /// Randomised.
+    pub randomised: u64,
+    /// Withdrawn.
+    pub withdrawn: u64,
+}
+
+impl Flow {
+    fn count(&mut self, p: &Participant) {
+        if let Some(s) = &p.screening {
+            self.screened += 1;
+            match s.verdict {
+                crate::Verdict::Eligible => self.eligible += 1,
+                crate::Verdict::Ineligible => self.ineligible += 1,
+                crate::Verdict::Undetermined => self.undetermined += 1,
+            }
+        }
+        self.consented += u64::from(p.consented.is_some());
+        self.randomised += u64::from(p.allocation.is_some());
+        self.withdrawn += u64::from(p.withdrawn.is_some());
+    }
+}
+
+/// A user account as administrators see it (no password hash).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserView {
+    /// User name.
+    pub user: String,
+    /// Display name.
+    pub display_name: String,
+    /// Locked.
+    pub locked: bool,
+    /// Failed logins since the last success.
+    pub failed_logins: u32,
+    /// Last login.
+    pub last_login: Option<DateTime<Utc>>,
+    /// Roles granted.
+    pub roles: Vec<RoleGrant>,
+}
+
+/// The trial as one user may see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrialView {
+    /// Trial identifier.
+    pub trial: String,
+    /// Title (empty before registration).
+    pub title: String,
+    /// Whether the trial is blinded.
+    pub blinded: bool,
+    /// The viewer.
+    pub viewer: String,
+    /// The viewer's grants.
+    pub roles: Vec<RoleGrant>,
+    /// Whether the database is locked.
+    pub locked: bool,
+    /// Number of events in the record.
+    pub events: u64,
+    /// Arms, when the viewer sees arms by role (`None`: blinded).
+    pub arms: Option<Vec<Arm>>,
+    /// Randomisation as far as the viewer may know it.
+    pub randomisation: RandomisationView,
+    /// Form rules the viewer may know of (arm-specific forms only when arms are visible).
+    pub forms: Vec<FormRule>,
+    /// Sites the viewer covers.
+    pub sites: Vec<SiteView>,
+    /// Participants of those sites.
+    pub participants: Vec<ParticipantView>,
+    /// Queries about visible participants and items.
+    pub queries: Vec<QueryView>,
+    /// CONSORT flow over visible participants.
+    pub flow: Flow,
+    /// The flow per site.
+    pub by_site: BTreeMap<String, Flow>,
+    /// Randomised per stratum.
+    pub by_stratum: BTreeMap<String, u64>,
+    /// Randomised per arm, when arms are visible.
+    pub by_arm: Option<BTreeMap<String, u64>>,
+    /// Emergency code-breaks (administrators, monitors, data managers).
+    pub unblindings: Option<Vec<Unblinding>>,
+    /// Accounts (administrators).
+    pub users: Option<Vec<UserView>>,
+}
+
+fn grants_of(state: &TrialState, user: &str) -> Vec<RoleGrant> {
+    state
+        .grants
+        .get(user)
+        .map(|g| {
+            g.iter()
+                .map(|(role, sites)| RoleGrant {
+                    role: *role,
+                    sites: sites.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl TrialState {
+    fn roles_of(&self, user: &str) -> impl Iterator<Item = (Role, &Sites)> {
+        self.grants
+            .get(user)
+            .into_iter()
+            .flat_map(|g| g.iter().map(|(r, s)| (*r, s)))
+    }
+
+    fn holds_any(&self, user: &str, roles: &[Role]) -> bool {
+        self.roles_of(user).any(|(r, _)| roles.contains(&r))
+    }
+
+    /// Whether a role sees arms of a blinded trial (unblinded roles; the
+    /// statistician once the database is locked).
+    fn role_sees_arms(&self, role: Role) -> bool {
+        role.is_unblinded() || (role == Role::Statistician && self.locked)
+    }
+
+    /// Whether any grant of `user` covers `site` (a participant without a
+    /// site only for grants of every site).
+    pub fn sees_site(&self, user: &str, site: Option<&str>) -> bool {
+        self.roles_of(user).any(|(_, sites)| match site {
+            Some(s) => sites.covers(s),
+            None => *sites == Sites::All,
+        })
+    }
+
+    /// Whether `user` sees arms by role: the trial is not blinded, or a role
+    /// of theirs is unblinded (see the module documentation).
+    pub fn sees_arms(&self, user: &str) -> bool {
+        let blinded = self.config.as_ref().is_none_or(|c| c.blinded);
+        if !blinded {
+            return self.grants.get(user).is_some_and(|g| !g.is_empty());
+        }
+        self.roles_of(user).any(|(r, _)| self.role_sees_arms(r))
+    }
+
+    /// Whether `user` may see the arm of `participant`: by role, or through
+    /// their own emergency unblinding of that participant.
+    pub fn sees_arm_of(&self, user: &str, participant: &Participant) -> bool {
+        self.sees_site(user, participant.site.as_deref())
+            && (self.sees_arm_by_role(user, participant)
+                || self
+                    .unblinded
+                    .contains(&(user.to_string(), participant.id.clone())))
+    }
+
+    fn sees_arm_by_role(&self, user: &str, participant: &Participant) -> bool {
+        let site = participant.site.as_deref();
+        if !self.sees_site(user, site) {
+            return false;
+        }
+        if !self.config.as_ref().is_none_or(|c| c.blinded) {
+            return true;
+        }
+        self.roles_of(user).any(|(r, sites)| {
+            self.role_sees_arms(r)
+                && match site {
+                    Some(s) => sites.covers(s),
+                    None => *sites == Sites::All,
+                }
+        })
+    }
+
+    /// Whether `user` may see the design text and seed (after the lock, to
+    /// users who see arms by role).
+    pub fn sees_design(&self, user: &str) -> bool {
+        self.locked && self.sees_arms(user)
+    }
+
+    fn is_overseer(&self, user: &str) -> bool {
+        self.holds_any(user, &[Role::Admin, Role::Monitor, Role::DataManager])
+    }
+
+    /// Whether a form is arm-specific.
+    fn arm_form(&self, form: &str) -> bool {
+        self.config
+            .as_ref()
+            .is_some_and(|c| c.form_arm(form).is_some())
+    }
+
+    fn arm_item(&self, item: &str) -> bool {
+        item.split('/')
+            .nth(1)
+            .is_some_and(|form| self.arm_form(form))
+    }
+
+    /// The trial as `user` may see it.
+    pub fn view(&self, user: &str) -> TrialView {
+        let config = self.config.as_ref();
+        let design = config.and_then(|c| c.trial_design().ok());
+        let sees_arms = self.sees_arms(user);
+        let sees_design = self.sees_design(user);
+        let arm_name = |id: &str| {
+            config
+                .and_then(|c| c.arm(id))
+                .map(|a| a.name.clone())
+                .unwrap_or_else(|| id.to_string())
+        };
+        let mut participants = Vec::new();
+        let mut flow = Flow::default();
+        let mut by_site: BTreeMap<String, Flow> = BTreeMap::new();
+        let mut by_stratum: BTreeMap<String, u64> = BTreeMap::new();
+        let mut by_arm: BTreeMap<String, u64> = BTreeMap::new();
+        for p in self.participants.values() {
+            if !self.sees_site(user, p.site.as_deref()) {
+                continue;
+            }
+            flow.count(p);
+            by_site
+                .entry(p.site.clone().unwrap_or_default())
+                .or_default()
+                .count(p);
+            let arm_visible = self.sees_arm_of(user, p);
+            let by_role = self.sees_arm_by_role(user, p);
+            if let Some(a) = &p.allocation {
+                *by_stratum.entry(a.stratum.clone()).or_default() += 1;
+                if sees_arms && arm_visible {
+                    *by_arm.entry(a.arm.clone()).or_default() += 1;
+                }
+            }
+            let values = p
+                .values
+                .iter()
+                .filter(|(k, _)| arm_visible || !self.arm_item(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            participants.push(ParticipantView {
+                id: p.id.clone(),
+                site: p.site.clone(),
+                screening: p.screening.clone(),
+                consented: p.consented,
+                randomised: p.allocation.is_some(),
+                randomised_at: p.allocation.as_ref().map(|a| a.at),
+                stratum: p.allocation.as_ref().map(|a| a.stratum.clone()),
+                kit: p.allocation.as_ref().and_then(|a| a.kit.clone()),
+                allocation: p
+                    .allocation
+                    .as_ref()
+                    .filter(|_| arm_visible)
+                    .map(|a| ArmView {
+                        arm: a.arm.clone(),
+                        arm_name: arm_name(&a.arm),
+                        position: a.position,
+                    }),
+                unblinded_by_emergency: p.allocation.is_some() && arm_visible && !by_role,
+                withdrawn: p.withdrawn.as_ref().map(|(at, reason)| WithdrawalView {
+                    at: *at,
+                    reason: reason.clone(),
+                }),
+                values,
+                sessions: arm_visible.then(|| p.sessions.clone()),
+            });
+        }
+        let queries = self
+            .queries
+            .values()
+            .filter_map(|q| {
+                let p = self.participants.get(&q.participant)?;
+                if !self.sees_site(user, p.site.as_deref()) {
+                    return None;
+                }
+                if q.item.as_deref().is_some_and(|i| self.arm_item(i)) && !self.sees_arm_of(user, p)
+                {
+                    return None;
+                }
+                Some(QueryView {
+                    id: q.id.clone(),
+                    participant: q.participant.clone(),
+                    site: p.site.clone(),
+                    item: q.item.clone(),
+                    text: q.text.clone(),
+                    raised_by: q.raised_by.clone(),
+                    raised_at: q.raised_at,
+                    answers: q.answers.clone(),
+                    status: q.status,
+                })
+            })
+            .collect();
+        let mut site_ids: Vec<String> = self.sites.keys().cloned().collect();
+        for p in self.participants.values() {
+            if let Some(s) = &p.site {
+                if !site_ids.contains(s) {
+                    site_ids.push(s.clone());
+                }
+            }
+        }
+        site_ids.sort();
+        let sites = site_ids
+            .into_iter()
+            .filter(|s| self.sees_site(user, Some(s)))
+            .map(|s| SiteView {
+                name: self.sites.get(&s).cloned().unwrap_or_else(|| s.clone()),
+                site: s,
+            })
+            .collect();
+        let forms = config
+            .map(|c| {
+                c.forms
+                    .iter()
+                    .filter(|f| sees_arms || f.arm.is_none())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let is_admin = self.holds_any(user, &[Role::Admin]);
+        TrialView {
+            trial: self.trial.clone(),
+            title: config.map(|c| c.title.clone()).unwrap_or_default(),
+            blinded: config.is_some_and(|c| c.blinded),
+            viewer: user.to_string(),
+            roles: grants_of(self, user),
+            locked: self.locked,
+            events: self.seq,
+            arms: config.filter(|_| sees_arms).map(|c| c.arms.clone()),
+            randomisation: RandomisationView {
+                stratify_by: design
+                    .as_ref()
+                    .map(|d| d.stratify_by.clone())
+                    .unwrap_or_default(),
+                minimise_on: design
+                    .as_ref()
+                    .map(|d| d.minimise_on.keys().cloned().collect())
+                    .unwrap_or_default(),
+                kits: design.as_ref().is_some_and(|d| d.kits),
+                design: design
+                    .as_ref()
+                    .filter(|_| sees_design)
+                    .map(|d| d.spec.clone()),
+                seed: config.filter(|_| sees_design).map(|c| c.seed),
+            },
+            forms,
+            sites,
+            participants,
+            queries,
+            flow,
+            by_site,
+            by_stratum,
+            by_arm: sees_arms.then_some(by_arm),
+            unblindings: self
+                .is_overseer(user)
+                .then(|| self.unblindings.clone())
+                .map(|u| {
+                    u.into_iter()
+                        .filter(|x| {
+                            self.participants
+                                .get(&x.participant)
+                                .is_some_and(|p| self.sees_site(user, p.site.as_deref()))
+                        })
+                        .collect()
+                }),
+            users: is_admin.then(|| {
+                self.users
+                    .values()
+                    .map(|u| UserView {
+                        user: u.user.clone(),
+                        display_name: u.display_name.clone(),
+                        locked: u.locked,
+                        failed_logins: u.failed_logins,
+                        last_login: u.last_login,
+                        roles: grants_of(self, &u.user),
+                    })
+                    .collect()
+            }),
+        }
+    }
+
+    /// Whether the content of event `seq` is redacted for `user` in a way a
+    /// reader could test guesses against its hash.
+    fn guessable_redaction(&self, seq: u64, user: &str) -> bool {
+        if seq == 1 {
+            return !self.sees_design(user);
+        }
+        if self.password_seqs.contains(&seq) {
+            return true;
+        }
+        match self.allocation_seqs.get(&seq) {
+            Some(pid) => self
+                .participants
+                .get(pid)
+                .is_none_or(|p| !self.sees_arm_of(user, p)),
+            None => false,
+        }
+    }
+
+    /// The audit-trail entry of `event` that `user` may read, or `None` when
+    /// the event is hidden from them (see the module documentation). The
+    /// state should be the trial's current state (it knows sites, grants,
+    /// code-breaks and the lock).
+    pub fn view_event(&self, event: &Event, user: &str) -> Option<Value> {
+        if self.grants.get(user).is_none_or(|g| g.is_empty()) {
+            return None;
+        }
+        // Whom the event is about.
+        let participant_id: Option<&str> = match &event.payload {
+            Payload::QueryAnswered { query, .. } | Payload::QueryClosed { query } => {
+                self.queries.get(query).map(|q| q.participant.as_str())
+            }
+            p => p.participant(),
+        };
+        let participant = participant_id.and_then(|id| self.participants.get(id));
+        if participant_id.is_some() {
+            let site = participant
+                .and_then(|p| p.site.as_deref())
+                .or(event.site.as_deref());
+            if !self.sees_site(user, site) {
+                return None;
+            }
+        }
+        let arm_visible = participant.is_some_and(|p| self.sees_arm_of(user, p));
+        let mut redacted: Vec<&str> = Vec::new();
+        let mut value = serde_json::to_value(event).ok()?;
+        let Value::Object(map) = &mut value else {
+            return None;
+        };
+        let payload = match map.get_mut("payload") {
+            Some(Value::Object(p)) => p,
+            _ => return None,
+        };
+        match &event.payload {
+            Payload::TrialRegistered { design, .. } => {
+                if !self.sees_arms(user) {
+                    payload.shift_remove("arms");
+                    redacted.push("arms");
+                }
+                if !self.sees_design(user) {
+                    payload.shift_remove("seed");
+                    redacted.push("seed");
+                    let d = TrialDesign::from_value(design).ok();
+                    let mut shown = Map::new();
+                    if let Some(d) = d {
+                        shown.insert("stratify_by".into(), serde_json::json!(d.stratify_by));
+                        shown.insert(
+                            "minimise_on".into(),
+                            serde_json::json!(d.minimise_on.keys().collect::<Vec<_>>()),
+                        );
+                        shown.insert("kits".into(), Value::Bool(d.kits));
+                        let forms: Vec<&FormRule> = d
+                            .forms
+                            .iter()
+                            .filter(|f| f.arm.is_none() || self.sees_arms(user))
+                            .collect();
+                        shown.insert("forms".into(), serde_json::json!(forms));
+                    }
+                    payload.insert("design".into(), Value::Object(shown));
+                    redacted.push("design");
+                }
+            }
+            Payload::Randomised { .. } if !arm_visible => {
+                payload.shift_remove("arm");
+                payload.shift_remove("position");
+                redacted.push("arm");
+                redacted.push("position");
+            }
+            Payload::ValueEntered { form, .. } | Payload::ValueChanged { form, .. }
+                if !arm_visible && self.arm_form(form) =>
+            {
+                return None
+            }
+            Payload::SessionRecorded { .. } if !arm_visible => return None,
+            Payload::QueryRaised { .. }
+            | Payload::QueryAnswered { .. }
+            | Payload::QueryClosed { .. } => {
+                let item = participant_id.and(match &event.payload {
+                    Payload::QueryRaised { item, .. } => item.clone(),
+                    Payload::QueryAnswered { query, .. } | Payload::QueryClosed { query } => {
+                        self.queries.get(query).and_then(|q| q.item.clone())
+                    }
+                    _ => None,
+                });
+                if item.is_some_and(|i| self.arm_item(&i)) && !arm_visible {
+                    return None;
+                }
+            }
+            p if p.account().is_some() => {
+                let own = p.account() == Some(user);
+                if !own && !self.is_overseer(user) {
+                    return None;
+                }
+                if payload.shift_remove("password_hash").is_some() {
+                    redacted.push("password_hash");
+                }
+            }
+            _ => {}
+        }
+        if self.guessable_redaction(event.seq, user) {
+            map.shift_remove("hash");
+        }
+        if event.seq > 1 && self.guessable_redaction(event.seq - 1, user) {
+            map.shift_remove("prev_hash");
+        }
+        if !redacted.is_empty() {
+            map.insert("redacted".into(), serde_json::json!(redacted));
+        }
+        Some(value)
+    }
+}
+
+/// The audit-trail entry of `event` that `user` may read under `state` (the
+/// trial's current state); see [`TrialState::view_event`].
+pub fn view_event(state: &TrialState, event: &Event, user: &str) -> Option<Value> {
+    state.view_event(event, user)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,311 @@
+//! Views per role: arms, sites, code-breaks, design, accounts.
+
+use serde_json::json;
+
+use crate::command::tests::{admin, at, dm, enrol, inv, inv2, physio, screen, trial};
+use crate::command::{Actor, Command};
+use crate::event::{Event, Payload, Role, Verdict};
+use crate::state::TrialState;
+
+/// A trial with P1 and P2 randomised at rh, P3 at gh, one value on the
+/// arm-specific form, a session, and a code-break of P1 by `ian`.
+fn scenario() -> (TrialState, Vec<Event>, String) {
+    let mut s = trial();
+    let mut events = Vec::new();
+    let e1 = enrol(&mut s, &inv(), "P1");
+    let Payload::Randomised { arm, .. } = &e1.payload else {
+        panic!()
+    };
+    let arm1 = arm.clone();
+    events.push(e1);
+    events.push(enrol(&mut s, &inv(), "P2"));
+    events.push(enrol(&mut s, &inv2(), "P3"));
+    // The physiologist records on the participant of the hiit arm.
+    let hiit = if arm1 == "hiit" { "P1" } else { "P2" };
+    let p_hiit = &s.participants[hiit];
+    if p_hiit.allocation.as_ref().unwrap().arm == "hiit" {
+        let c = Command::EnterValue {
+            participant: hiit.into(),
+            visit: "week1".into(),
+            form: "hiit_session".into(),
+            field: "minutes".into(),
+            value: json!(24),
+        };
+        events.extend(s.execute(&physio(), at(30), None, &c).unwrap());
+        let c = Command::RecordSession {
+            participant: hiit.into(),
+            session: "S1".into(),
+            summary: json!({"compliance": 0.9}),
+        };
+        events.extend(s.execute(&physio(), at(31), None, &c).unwrap());
+    }
+    let c = Command::EnterValue {
+        participant: "P1".into(),
+        visit: "week1".into(),
+        form: "vitals".into(),
+        field: "hr".into(),
+        value: json!(61),
+    };
+    events.extend(s.execute(&inv(), at(32), None, &c).unwrap());
+    let c = Command::EmergencyUnblind {
+        participant: "P1".into(),
+    };
+    events.extend(s.execute(&inv(), at(33), Some("anaphylaxis"), &c).unwrap());
+    (s, events, arm1)
+}
+
+#[test]
+fn blinded_investigator_sees_randomised_but_no_arm() {
+    let (s, _, _) = scenario();
+    let v = s.view("nina");
+    assert!(v.arms.is_none());
+    assert!(v.by_arm.is_none());
+    assert_eq!(v.participants.len(), 2, "nina covers rh only");
+    for p in &v.participants {
+        assert!(p.randomised);
+        assert!(p.allocation.is_none());
+        assert!(p.sessions.is_none());
+        assert!(p.values.keys().all(|k| !k.contains("hiit_session")));
+        assert_eq!(p.stratum.as_deref(), Some("site=rh"));
+    }
+    assert!(v.forms.iter().all(|f| f.arm.is_none()));
+    assert_eq!(v.randomisation.stratify_by, vec!["site".to_string()]);
+    assert_eq!(v.randomisation.design, None);
+    assert_eq!(v.randomisation.seed, None);
+    assert_eq!(v.flow.randomised, 2);
+    assert!(v.users.is_none());
+    assert!(v.unblindings.is_none());
+}
+
+#[test]
+fn emergency_unblinding_reveals_one_participant_to_one_user() {
+    let (s, _, arm1) = scenario();
+    let v = s.view("ian");
+    let p1 = v.participants.iter().find(|p| p.id == "P1").unwrap();
+    assert_eq!(p1.allocation.as_ref().unwrap().arm, arm1);
+    assert!(p1.unblinded_by_emergency);
+    let p2 = v.participants.iter().find(|p| p.id == "P2").unwrap();
+    assert!(p2.allocation.is_none());
+    assert!(v.arms.is_none());
+    // The nurse at the same site still sees nothing.
+    let nina = s.view("nina");
+    assert!(nina.participants.iter().all(|p| p.allocation.is_none()));
+    // Overseers learn who broke the code, when and why, not the arm.
+    let dan = s.view(&dm().user);
+    let u = dan.unblindings.as_ref().unwrap();
+    assert_eq!(u.len(), 1);
+    assert_eq!(
+        (u[0].user.as_str(), u[0].reason.as_deref()),
+        ("ian", Some("anaphylaxis"))
+    );
+    assert!(dan.participants.iter().all(|p| p.allocation.is_none()));
+}
+
+#[test]
+fn unblinded_roles_see_arms_within_their_sites() {
+    let (s, _, arm1) = scenario();
+    let v = s.view("phil");
+    assert_eq!(v.arms.as_ref().unwrap().len(), 2);
+    assert_eq!(v.participants.len(), 2);
+    let p1 = v.participants.iter().find(|p| p.id == "P1").unwrap();
+    assert_eq!(p1.allocation.as_ref().unwrap().arm, arm1);
+    assert!(!p1.unblinded_by_emergency);
+    assert!(p1.sessions.is_some());
+    assert!(v.forms.iter().any(|f| f.arm.is_some()));
+    // The pharmacist covers all sites.
+    let pam = s.view("pam");
+    assert_eq!(pam.participants.len(), 3);
+    assert_eq!(pam.by_arm.as_ref().unwrap().values().sum::<u64>(), 3);
+    // Before the lock nobody sees the design text or the seed.
+    assert_eq!(pam.randomisation.design, None);
+    assert_eq!(pam.randomisation.seed, None);
+}
+
+#[test]
+fn statistician_is_blinded_until_lock() {
+    let (mut s, _, _) = scenario();
+    let before = s.view("stan");
+    assert!(before.arms.is_none());
+    assert!(before.participants.iter().all(|p| p.allocation.is_none()));
+    s.execute(&dm(), at(40), None, &Command::Lock).unwrap();
+    let after = s.view("stan");
+    assert!(after.arms.is_some());
+    assert!(after.participants.iter().all(|p| p.allocation.is_some()));
+    assert_eq!(after.randomisation.design.as_deref(), Some("pbr:4"));
+    assert_eq!(after.randomisation.seed, Some(20260301));
+    // The lock does not unblind anyone else.
+    assert!(s.view("nina").arms.is_none());
+}
+
+#[test]
+fn sites_scope_participants_and_queries() {
+    let (mut s, _, _) = scenario();
+    let c = Command::RaiseQuery {
+        participant: "P1".into(),
+        item: Some("week1/vitals/hr".into()),
+        text: "HR 61 at rest?".into(),
+    };
+    s.execute(&Actor::new("mo", Role::Monitor, None), at(41), None, &c)
+        .unwrap();
+    let ivy = s.view("ivy");
+    assert_eq!(
+        ivy.participants
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["P3"]
+    );
+    assert!(ivy.queries.is_empty());
+    assert_eq!(ivy.sites.len(), 1);
+    assert_eq!(ivy.sites[0].name, "General Hospital");
+    assert_eq!(s.view("ian").queries.len(), 1);
+    assert_eq!(s.view("nobody").participants.len(), 0);
+}
+
+#[test]
+fn admins_see_accounts_without_hashes() {
+    let mut s = trial();
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+    let e = s
+        .execute(
+            &admin(),
+            at(1),
+            None,
+            &Command::CreateUser {
+                user: "ian".into(),
+                display_name: "Ian".into(),
+                password_hash: hash.into(),
+            },
+        )
+        .unwrap()
+        .remove(0);
+    let v = s.view("ada");
+    let users = v.users.as_ref().unwrap();
+    assert_eq!(users[0].roles[0].role, Role::Investigator);
+    let text = serde_json::to_string(&v).unwrap();
+    assert!(!text.contains("argon2"));
+    let entry = s.view_event(&e, "ada").unwrap();
+    assert!(!entry.to_string().contains("argon2"));
+    assert!(entry.get("hash").is_none());
+    assert_eq!(entry["redacted"], json!(["password_hash"]));
+    // Own account events are readable; other users' are not.
+    assert!(s.view_event(&e, "ian").is_some());
+    assert!(s.view_event(&e, "nina").is_none());
+    assert!(s.view("ian").users.is_none());
+}
+
+#[test]
+fn audit_entries_redact_arms_and_hashes_for_blinded_readers() {
+    let (s, events, arm1) = scenario();
+    let randomised = &events[0];
+    let nina = s.view_event(randomised, "nina").unwrap();
+    assert!(nina["payload"].get("arm").is_none());
+    assert!(nina["payload"].get("position").is_none());
+    assert!(nina.get("hash").is_none());
+    assert_eq!(nina["redacted"], json!(["arm", "position"]));
+    assert_eq!(nina["payload"]["participant"], "P1");
+    let phil = s.view_event(randomised, "phil").unwrap();
+    assert_eq!(phil["payload"]["arm"], json!(arm1));
+    assert_eq!(phil["hash"], json!(randomised.hash));
+    // ian broke the code for P1.
+    let ian = s.view_event(randomised, "ian").unwrap();
+    assert_eq!(ian["payload"]["arm"], json!(arm1));
+    // The event after a redacted one loses prev_hash for the blinded reader.
+    let next = &events[1];
+    assert!(next.seq == randomised.seq + 1 || next.seq > randomised.seq);
+    // Arm-specific values and sessions are hidden entirely.
+    for e in &events {
+        let arm_specific = matches!(&e.payload, Payload::SessionRecorded { .. })
+            || matches!(&e.payload, Payload::ValueEntered { form, .. } if form == "hiit_session");
+        if arm_specific {
+            assert!(s.view_event(e, "nina").is_none(), "{:?}", e.payload);
+            assert!(s.view_event(e, "phil").is_some());
+        }
+    }
+    // ivy (gh) reads nothing about P1.
+    assert!(s.view_event(randomised, "ivy").is_none());
+}
+
+#[test]
+fn registration_entry_hides_arms_design_and_seed() {
+    let mut s = TrialState::new("t");
+    let reg = Command::RegisterTrial {
+        title: "T".into(),
+        blinded: true,
+        arms: crate::command::tests::arms(),
+        design: crate::command::tests::design(),
+        seed: 99,
+    };
+    let e = s.execute(&admin(), at(0), None, &reg).unwrap().remove(0);
+    let ada = s.view_event(&e, "ada").unwrap();
+    assert!(ada["payload"].get("arms").is_none());
+    assert!(ada["payload"].get("seed").is_none());
+    assert_eq!(
+        ada["payload"]["design"],
+        json!({"stratify_by": ["site"], "minimise_on": [], "kits": false,
+               "forms": [{"form": "fss", "entered_by": "outcome_assessor"}]})
+    );
+    assert!(ada.get("hash").is_none());
+    let txt = ada.to_string();
+    assert!(!txt.contains("hiit") && !txt.contains("pbr"), "{txt}");
+    // An unblinded role sees the arms, still not the design text or the seed.
+    s.execute(
+        &admin(),
+        at(1),
+        None,
+        &Command::GrantRole {
+            user: "pam".into(),
+            role: Role::Pharmacist,
+            sites: crate::event::Sites::All,
+        },
+    )
+    .unwrap();
+    let pam = s.view_event(&e, "pam").unwrap();
+    assert_eq!(pam["payload"]["arms"][0]["id"], "hiit");
+    assert!(pam["payload"].get("seed").is_none());
+}
+
+#[test]
+fn the_entry_after_a_redacted_one_loses_prev_hash() {
+    let mut s = trial();
+    let r = enrol(&mut s, &inv(), "P1");
+    screen(&mut s, &inv(), "P2", Verdict::Eligible);
+    let after = s
+        .execute(
+            &inv(),
+            at(9),
+            None,
+            &Command::Consent {
+                participant: "P2".into(),
+            },
+        )
+        .unwrap()
+        .remove(0);
+    // Place a consent straight after the randomisation to test the link.
+    let mut s2 = trial();
+    let r2 = enrol(&mut s2, &inv(), "P1");
+    let next = s2
+        .execute(
+            &inv(),
+            at(9),
+            Some("moved"),
+            &Command::Withdraw {
+                participant: "P1".into(),
+            },
+        )
+        .unwrap()
+        .remove(0);
+    assert_eq!(next.seq, r2.seq + 1);
+    let nina = s2.view_event(&next, "nina").unwrap();
+    assert!(nina.get("prev_hash").is_none());
+    assert_eq!(nina["hash"], json!(next.hash));
+    let phil = s2.view_event(&next, "phil").unwrap();
+    assert_eq!(phil["prev_hash"], json!(r2.hash));
+    // Not adjacent: prev_hash stays.
+    assert!(after.seq > r.seq + 1);
+    assert!(s
+        .view_event(&after, "nina")
+        .unwrap()
+        .get("prev_hash")
+        .is_some());
+}
