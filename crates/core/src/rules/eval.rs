@@ -552,13 +552,23 @@ impl Ev<'_> {
                 unit: unit.clone(),
             }),
             (Quantity { value: x, unit: ux }, Quantity { value: y, unit: uy }) => {
-                let f = conversion_factor(uy, ux).map_err(|m| self.err(e, m))?;
+                let f = match conversion_factor(uy, ux) {
+                    Ok(f) => f,
+                    Err(_) if matches!(op, BinOp::Mul | BinOp::Div) => {
+                        return self.compound(e, op, (*x, ux), (*y, uy));
+                    }
+                    Err(m) => return Err(self.err(e, m)),
+                };
                 match op {
                     BinOp::Add | BinOp::Sub => Ok(Quantity {
                         value: n(*x, y * f)?,
                         unit: ux.clone(),
                     }),
                     BinOp::Div => Ok(Number(n(*x, y * f)?)),
+                    BinOp::Mul => Ok(Quantity {
+                        value: n(*x, y * f)?,
+                        unit: super::units::product_unit(ux, ux).ok_or_else(|| bad(&a, &b))?,
+                    }),
                     _ => Err(bad(&a, &b)),
                 }
             }
@@ -598,6 +608,40 @@ impl Ev<'_> {
                 }))
             }
             _ => Err(bad(&a, &b)),
+        }
+    }
+
+    /// `*` and `/` of quantities whose units do not convert into each other:
+    /// the result carries the compound unit (mL/min ÷ kg = mL/min/kg).
+    fn compound(
+        &self,
+        e: &Expr,
+        op: BinOp,
+        (x, ux): (f64, &str),
+        (y, uy): (f64, &str),
+    ) -> Result<Value, EvalError> {
+        let unit = if op == BinOp::Div {
+            super::units::quotient_unit(ux, uy)
+        } else {
+            super::units::product_unit(ux, uy)
+        };
+        let value = if op == BinOp::Div { x / y } else { x * y };
+        match unit {
+            Some(unit) if value.is_finite() => Ok(Value::Quantity { value, unit }),
+            Some(_) => Err(self.err(
+                e,
+                format!(
+                    "`{}` gives no finite number (division by zero?)",
+                    op.symbol()
+                ),
+            )),
+            None => Err(self.err(
+                e,
+                format!(
+                    "cannot write the unit of '{ux}' {} '{uy}': convert one operand to a plain number first",
+                    op.symbol()
+                ),
+            )),
         }
     }
 
@@ -715,7 +759,18 @@ impl Ev<'_> {
             _ => match self.env.call(name, &vals) {
                 Some(Ok(v)) => known(v),
                 Some(Err(m)) => Err(self.err(e, format!("{name}(): {m}"))),
-                None => Err(self.err(e, format!("unknown function `{name}`"))),
+                // Not supplied by the caller: a named score from rct-scores.
+                None => match super::scores::call(self.env, name, &vals) {
+                    Some(Ok(out)) => {
+                        self.used.extend(out.used);
+                        match out.value {
+                            Some(v) => known(v),
+                            None => unknown(out.missing),
+                        }
+                    }
+                    Some(Err(m)) => Err(self.err(e, format!("{name}(): {m}"))),
+                    None => Err(self.err(e, format!("unknown function `{name}`"))),
+                },
             },
         }
     }

@@ -18,6 +18,7 @@ pub mod builtins;
 mod eval;
 mod lexer;
 mod parser;
+pub mod scores;
 pub mod units;
 
 pub use ast::{column_of, Attr, BinOp, Duration, Expr, ExprKind, Span, UnOp, SCREENING_DATE};

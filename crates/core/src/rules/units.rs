@@ -120,6 +120,79 @@ pub fn converts(unit: &str, declared: &str) -> bool {
     conversion_factor(unit, declared).is_ok()
 }
 
+/// A unit written as terms with exponents (`mL/min/kg` = mL^1 min^-1 kg^-1),
+/// in order of first appearance; `None` when the text is not a unit.
+fn terms(unit: &str) -> Option<Vec<(String, i32)>> {
+    let mut out: Vec<(String, i32)> = Vec::new();
+    for (i, part) in unit.split('/').enumerate() {
+        let sign = if i == 0 { 1 } else { -1 };
+        let (sym, exp) = match part.split_once('^') {
+            Some((s, e)) => (s, e.parse::<i32>().ok()?),
+            None => (part, 1),
+        };
+        if sym.is_empty() || sym.contains(char::is_whitespace) {
+            return None;
+        }
+        if i == 0 && sym == "1" {
+            continue;
+        }
+        match out.iter_mut().find(|(s, _)| s == sym) {
+            Some((_, e)) => *e += sign * exp,
+            None => out.push((sym.to_string(), sign * exp)),
+        }
+    }
+    Some(out)
+}
+
+/// Writes terms back in the unit grammar: one numerator part, then a `/`
+/// part per denominator; `None` when the numerator has several symbols,
+/// which the grammar cannot write.
+fn write_terms(terms: &[(String, i32)]) -> Option<String> {
+    let pow = |s: &str, e: i32| {
+        if e == 1 {
+            s.to_string()
+        } else {
+            format!("{s}^{e}")
+        }
+    };
+    let num: Vec<&(String, i32)> = terms.iter().filter(|(_, e)| *e > 0).collect();
+    let mut out = match num.as_slice() {
+        [] => "1".to_string(),
+        [(s, e)] => pow(s, *e),
+        _ => return None,
+    };
+    for (s, e) in terms.iter().filter(|(_, e)| *e < 0) {
+        out.push('/');
+        out.push_str(&pow(s, -e));
+    }
+    Some(out)
+}
+
+fn combine(a: &str, b: &str, sign: i32) -> Option<String> {
+    let mut t = terms(a)?;
+    for (sym, e) in terms(b)? {
+        match t.iter_mut().find(|(s, _)| *s == sym) {
+            Some((_, x)) => *x += sign * e,
+            None => t.push((sym, sign * e)),
+        }
+    }
+    t.retain(|(_, e)| *e != 0);
+    write_terms(&t)
+}
+
+/// The unit of `a / b`: `mL/min` ÷ `kg` = `mL/min/kg`, `kg` ÷ `cm^2` =
+/// `kg/cm^2`; `None` when the result cannot be written in the unit grammar
+/// (two symbols in the numerator, e.g. `kg` ÷ `1/m`).
+pub fn quotient_unit(a: &str, b: &str) -> Option<String> {
+    combine(a, b, -1)
+}
+
+/// The unit of `a * b`: `cm` × `cm` = `cm^2`, `mL/min/kg` × `kg` = `mL/min`;
+/// `None` when the grammar cannot write it (`kg` × `m`).
+pub fn product_unit(a: &str, b: &str) -> Option<String> {
+    combine(a, b, 1)
+}
+
 /// The units hook for protocol checking: every quantity literal in `expr`
 /// whose unit is neither one of `declared` nor convertible into one of them
 /// gives an error at its column. `src` is the rule's text (for columns).
@@ -174,5 +247,18 @@ mod tests {
         assert_eq!(conversion_factor("U/L", "U/L").unwrap(), 1.0);
         assert!(conversion_factor("U/L", "IU/L").is_err());
         assert!(conversion_factor("mmHg", "%").is_err());
+    }
+
+    #[test]
+    fn compound_units_follow_the_grammar() {
+        assert_eq!(quotient_unit("mL/min", "kg").as_deref(), Some("mL/min/kg"));
+        assert_eq!(product_unit("cm", "cm").as_deref(), Some("cm^2"));
+        assert_eq!(quotient_unit("kg", "cm^2").as_deref(), Some("kg/cm^2"));
+        assert_eq!(product_unit("mL/min/kg", "kg").as_deref(), Some("mL/min"));
+        assert_eq!(product_unit("kg", "m"), None);
+        // mL/min/kg is mL/kg/min: the same unit, factor 1
+        assert!((conversion_factor("mL/min/kg", "mL/kg/min").unwrap() - 1.0).abs() < 1e-12);
+        // 1 kg/cm^2 = 10,000 kg/m^2
+        assert!((conversion_factor("kg/cm^2", "kg/m^2").unwrap() - 1e4).abs() < 1e-6);
     }
 }
