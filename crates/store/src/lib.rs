@@ -12,10 +12,10 @@
 //! [`PgStore`] (PostgreSQL, several processes on one database) and
 //! [`MemStore`] (tests). [`open`] picks one from a URL.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rct_record::{
@@ -274,7 +274,52 @@ pub const MAX_ATTEMPTS: u32 = 256;
 pub struct Ledger<S: Store> {
     store: S,
     cache: Mutex<HashMap<String, Arc<TrialState>>>,
-    writers: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    lanes: Mutex<HashMap<String, Arc<LaneCell>>>,
+}
+
+/// The write pipeline of one trial in one ledger (group commit).
+///
+/// Writers run their command against the *tentative* state (the committed
+/// state plus events queued or being written), queue the sealed events and
+/// wait; one of them at a time appends everything queued as one batch, so
+/// one durable commit acknowledges many commands. A failed batch (another
+/// process wrote first) voids every queued event; their writers run their
+/// commands again against the store's new state.
+struct LaneCell {
+    lane: Mutex<Lane>,
+    flushed: Condvar,
+}
+
+impl LaneCell {
+    fn new() -> Self {
+        LaneCell {
+            lane: Mutex::new(Lane {
+                next_batch: 1,
+                ..Lane::default()
+            }),
+            flushed: Condvar::new(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Lane {
+    /// The state as last known to be stored (valid while nothing is queued
+    /// or being written, and as the base to fall back to when a batch fails).
+    committed: Option<Arc<TrialState>>,
+    /// `committed` plus queued and in-flight events; `None`: same as committed.
+    tentative: Option<TrialState>,
+    /// Sealed events for the next batch.
+    pending: Vec<Event>,
+    /// Number of the batch `pending` will be written in.
+    next_batch: u64,
+    /// Every batch up to this number is durable.
+    done_through: u64,
+    /// Batches that failed, most recent last: (first, last batch number
+    /// voided, was it a conflict, message).
+    voided: VecDeque<(u64, u64, bool, String)>,
+    /// A writer is appending a batch.
+    flushing: bool,
 }
 
 impl<S: Store> Ledger<S> {
@@ -283,7 +328,7 @@ impl<S: Store> Ledger<S> {
         Ledger {
             store,
             cache: Mutex::new(HashMap::new()),
-            writers: Mutex::new(HashMap::new()),
+            lanes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -327,51 +372,102 @@ impl<S: Store> Ledger<S> {
             })
     }
 
-    /// Runs a command: folds the current state, asks `command` for the events
-    /// to write (or a refusal), seals them onto the chain and appends them.
-    /// On a conflict the state is refreshed and `command` asked again, so a
-    /// command is always checked against the state it is written after.
-    /// Returns the events written; when it returns, they are durable.
+    /// Runs a command: asks `command` for the events to write (or a
+    /// refusal) against the current state, seals them onto the chain and
+    /// appends them. On a conflict the state is refreshed and `command`
+    /// asked again, so a command is always checked against the state it is
+    /// written after. Returns the events written; when it returns, they are
+    /// durable.
     ///
-    /// Commands on one trial through one ledger run one at a time (a lock
-    /// per trial), so threads of one process never race each other; writers
-    /// in other processes (or other ledgers) race optimistically, and the
-    /// loser waits a short random time before retrying.
+    /// Commands on one trial through one ledger are checked one at a time,
+    /// each against the state left by the ones before, and written together
+    /// (group commit: threads of one process never race each other, and one
+    /// durable commit acknowledges many commands). Writers in other
+    /// processes (or other ledgers) race optimistically; the loser waits a
+    /// short random time and tries again.
     pub fn execute<E>(
         &self,
         trial: &str,
         mut command: impl FnMut(&TrialState) -> Result<Vec<EventDraft>, E>,
     ) -> Result<Vec<Event>, ExecuteError<E>> {
-        let turn = self.writer(trial);
-        let _turn = turn
-            .lock()
-            .map_err(|_| StoreError::Backend("a writer panicked while holding the trial".into()))?;
+        let cell = self.lane(trial);
         for attempt in 0..MAX_ATTEMPTS {
-            let state = self.state(trial)?;
-            let drafts = command(&state).map_err(ExecuteError::Rejected)?;
-            let mut events = Vec::with_capacity(drafts.len());
-            let mut seq = state.seq;
-            let mut head = state.head.clone();
-            for draft in drafts {
-                seq += 1;
-                let event = draft.seal(seq, &head);
-                head = event.hash.clone();
-                events.push(event);
+            let mut lane = lock_lane(&cell)?;
+            if lane.pending.is_empty() && !lane.flushing {
+                // Nothing in flight: catch up with other writers of the store.
+                let base = match lane.tentative.take() {
+                    Some(t) => Some(Arc::new(t)),
+                    None => lane.committed.take(),
+                };
+                let fresh = self.catch_up(trial, base)?;
+                self.remember(&fresh);
+                lane.committed = Some(fresh);
             }
-            if events.is_empty() {
-                return Ok(events);
-            }
-            match self.store.append(trial, &events) {
-                Ok(()) => {
-                    self.advance(state, &events)?;
+            let events = {
+                let Lane {
+                    committed,
+                    tentative,
+                    ..
+                } = &mut *lane;
+                let Some(committed) = committed.as_ref() else {
+                    return Err(StoreError::Backend("write pipeline lost its state".into()).into());
+                };
+                let drafts = command(tentative.as_ref().unwrap_or(committed))
+                    .map_err(ExecuteError::Rejected)?;
+                if drafts.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let state = tentative.get_or_insert_with(|| TrialState::clone(committed));
+                let mut events = Vec::with_capacity(drafts.len());
+                let mut refused = None;
+                for draft in drafts {
+                    let event = draft.seal(state.seq + 1, &state.head);
+                    if let Err(source) = state.apply(&event) {
+                        refused = Some(source);
+                        break;
+                    }
+                    events.push(event);
+                }
+                if let Some(source) = refused {
+                    // The tentative state is half-updated: void everything
+                    // queued (those writers retry) and fall back.
+                    void_queued(&mut lane, true, "another command was refused".into());
+                    cell.flushed.notify_all();
+                    return Err(StoreError::Apply {
+                        trial: trial.into(),
+                        source,
+                    }
+                    .into());
+                }
+                events
+            };
+            lane.pending.extend(events.iter().cloned());
+            let my_batch = lane.next_batch;
+            loop {
+                let void = lane
+                    .voided
+                    .iter()
+                    .find(|(first, last, ..)| (*first..=*last).contains(&my_batch));
+                if let Some((_, _, conflict, message)) = void {
+                    if !conflict {
+                        return Err(StoreError::Backend(message.clone()).into());
+                    }
+                    break;
+                }
+                if lane.done_through >= my_batch {
                     return Ok(events);
                 }
-                Err(StoreError::Conflict { .. }) => {
-                    drop(state);
-                    backoff(attempt);
+                if !lane.flushing && !lane.pending.is_empty() {
+                    lane = self.flush(trial, &cell, lane)?;
+                } else {
+                    lane = cell
+                        .flushed
+                        .wait(lane)
+                        .map_err(|_| StoreError::Backend("write pipeline poisoned".into()))?;
                 }
-                Err(other) => return Err(other.into()),
             }
+            drop(lane);
+            backoff(attempt);
         }
         Err(StoreError::Contended {
             trial: trial.into(),
@@ -380,37 +476,58 @@ impl<S: Store> Ledger<S> {
         .into())
     }
 
-    /// Folds just-written events into the cached state, in place when no
-    /// reader holds it.
-    fn advance(&self, state: Arc<TrialState>, events: &[Event]) -> Result<(), StoreError> {
-        let trial = state.trial.clone();
-        let mut cache = self
-            .cache
-            .lock()
-            .map_err(|_| StoreError::Backend("state cache poisoned by a panic".into()))?;
-        // Drop the cache's reference (if it is this state) so ours may be the only one.
-        if cache.get(&trial).is_some_and(|c| Arc::ptr_eq(c, &state)) {
-            cache.remove(&trial);
+    /// Appends the queued events as one batch (the lane unlocked meanwhile)
+    /// and records the outcome for the waiting writers.
+    fn flush<'a>(
+        &self,
+        trial: &str,
+        cell: &'a LaneCell,
+        mut lane: MutexGuard<'a, Lane>,
+    ) -> Result<MutexGuard<'a, Lane>, StoreError> {
+        let batch = std::mem::take(&mut lane.pending);
+        let number = lane.next_batch;
+        lane.next_batch += 1;
+        lane.flushing = true;
+        drop(lane);
+        let outcome = self.store.append(trial, &batch);
+        let mut lane = lock_lane(cell)?;
+        lane.flushing = false;
+        match outcome {
+            Ok(()) => lane.done_through = number,
+            Err(e) => {
+                // This batch and everything queued after it is void; fall
+                // back to the committed state and re-read the store.
+                let conflict = matches!(e, StoreError::Conflict { .. });
+                void_queued_from(&mut lane, number, conflict, e.to_string());
+            }
         }
-        if cache.get(&trial).is_some_and(|c| c.seq >= state.seq) {
-            // Someone cached a newer state meanwhile; it already has ours or will read it.
-            return Ok(());
-        }
-        let mut next = Arc::try_unwrap(state).unwrap_or_else(|shared| TrialState::clone(&shared));
-        for e in events {
-            next.apply(e).map_err(|source| StoreError::Apply {
-                trial: trial.clone(),
-                source,
-            })?;
-        }
-        cache.insert(trial, Arc::new(next));
-        Ok(())
+        cell.flushed.notify_all();
+        Ok(lane)
     }
 
-    fn writer(&self, trial: &str) -> Arc<Mutex<()>> {
-        match self.writers.lock() {
-            Ok(mut w) => w.entry(trial.to_string()).or_default().clone(),
-            Err(_) => Arc::new(Mutex::new(())),
+    /// `base` (or the cached state) brought up to date with the store.
+    fn catch_up(
+        &self,
+        trial: &str,
+        base: Option<Arc<TrialState>>,
+    ) -> Result<Arc<TrialState>, StoreError> {
+        let Some(mut base) = base else {
+            return self.state(trial);
+        };
+        let after = base.seq;
+        self.store.scan(trial, after, &mut |stored| {
+            fold_stored(Arc::make_mut(&mut base), trial, &stored)
+        })?;
+        Ok(base)
+    }
+
+    fn lane(&self, trial: &str) -> Arc<LaneCell> {
+        match self.lanes.lock() {
+            Ok(mut lanes) => lanes
+                .entry(trial.to_string())
+                .or_insert_with(|| Arc::new(LaneCell::new()))
+                .clone(),
+            Err(_) => Arc::new(LaneCell::new()),
         }
     }
 
@@ -431,6 +548,31 @@ impl<S: Store> Ledger<S> {
             }
         }
     }
+}
+
+/// Voids the queued (not yet written) batch.
+fn void_queued(lane: &mut Lane, conflict: bool, message: String) {
+    let first = lane.next_batch;
+    void_queued_from(lane, first, conflict, message);
+}
+
+/// Voids batches `first..=next_batch` (in flight from `first`, and queued),
+/// dropping the tentative state.
+fn void_queued_from(lane: &mut Lane, first: u64, conflict: bool, message: String) {
+    let last = lane.next_batch;
+    lane.voided.push_back((first, last, conflict, message));
+    if lane.voided.len() > 1024 {
+        lane.voided.pop_front();
+    }
+    lane.pending.clear();
+    lane.tentative = None;
+    lane.next_batch = last + 1;
+}
+
+fn lock_lane(cell: &LaneCell) -> Result<MutexGuard<'_, Lane>, StoreError> {
+    cell.lane
+        .lock()
+        .map_err(|_| StoreError::Backend("write pipeline poisoned by a panic".into()))
 }
 
 /// Decodes one stored event, checks it against its hash and folds it.

@@ -8,6 +8,7 @@
 
 /// The SQLite bindings, for callers that need the file directly (tests, tools).
 pub use rusqlite;
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,8 +20,22 @@ use crate::migrate::{check_numbering, latest, too_new, Migration, MIGRATIONS};
 use crate::pool::{Pool, PoolConn};
 use crate::{check_append, check_links, Snapshot, Store, StoreError};
 
-/// How long a writer waits for another process's write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many times a writer polls for another connection's write lock
+/// (about 0.5 ms apart: some 30 s in all).
+const BUSY_POLLS: i32 = 60_000;
+
+/// Busy handler: wait a short random time (50-950 µs) and poll again.
+/// SQLite's default handler sleeps up to 100 ms between polls, so a writer
+/// that just committed would take the lock again and again while the others
+/// sleep; short random waits keep the queue fair.
+fn busy(polls: i32) -> bool {
+    if polls >= BUSY_POLLS {
+        return false;
+    }
+    let jitter = std::collections::hash_map::RandomState::new().hash_one(polls) % 900;
+    std::thread::sleep(Duration::from_micros(50 + jitter));
+    true
+}
 
 struct SqliteConn(Connection);
 
@@ -98,7 +113,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_err(path, e))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
+    conn.busy_handler(Some(busy))
         .map_err(|e| sql_err(path, e))?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
