@@ -477,3 +477,58 @@ fn form_check_serialises_for_the_api() {
     assert_eq!(j["values"]["height"], 175.0);
     assert_eq!(j["derived"]["bmi"]["missing"][0], "weight");
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_json() -> impl Strategy<Value = Json> {
+        prop_oneof![
+            Just(Json::Null),
+            any::<bool>().prop_map(Json::Bool),
+            any::<f64>().prop_map(|x| json!(x)),
+            any::<i64>().prop_map(|x| json!(x)),
+            ".{0,12}".prop_map(Json::String),
+            "[0-9.,eE+-]{1,8} ?(kg|g|mL/min|L/min|mg/day|g/24h|lb|%|)".prop_map(Json::String),
+            (any::<f64>(), "(kg|g|cm|mL|)").prop_map(|(v, u)| json!({"value": v, "unit": u})),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn any_value_in_any_field_is_accepted_or_refused(
+            form in 0usize..7,
+            field in 0usize..10,
+            v in any_json(),
+        ) {
+            let p = load("lupex.toml");
+            let f = &p.forms[form % p.forms.len()];
+            let fl = &f.fields[field % f.fields.len()];
+            let id = fl.id.get_ref().clone();
+            match validate_field(&p, f.id.get_ref(), &id, &v) {
+                Ok(c) => {
+                    if let Some(x) = c.value.as_ref().and_then(|v| match v {
+                        FieldValue::Number(x) => Some(*x),
+                        FieldValue::Integer(i) => Some(*i as f64),
+                        _ => None,
+                    }) {
+                        prop_assert!(x.is_finite());
+                        if let Some(h) = &fl.hard {
+                            let [lo, hi] = *h.get_ref();
+                            prop_assert!(lo <= x && x <= hi);
+                        }
+                    }
+                }
+                Err(e) => prop_assert_eq!(e.field(), Some(id.as_str())),
+            }
+            let entry = BTreeMap::from([(id.clone(), v)]);
+            let c = validate_entry(&p, f.id.get_ref(), &entry).unwrap();
+            for d in c.derived.values() {
+                if let Some(FieldValue::Number(x)) = d.value {
+                    prop_assert!(x.is_finite());
+                }
+            }
+        }
+    }
+}
