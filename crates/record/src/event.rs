@@ -598,6 +598,37 @@ mod tests {
         assert_eq!(back, e);
     }
 
+    proptest::proptest! {
+        // Reference: the f64 itself. Any finite payload float must survive
+        // canonical body -> parse -> canonical body unchanged (this needs
+        // serde_json's `float_roundtrip`; without it e.g. 110837570306.86003
+        // read back one ulp off and the chain reported an edit).
+        #[test]
+        fn payload_floats_round_trip(x in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL | proptest::num::f64::ZERO) {
+            let mut d = draft();
+            d.payload = Payload::ValueEntered {
+                participant: "P1".into(),
+                visit: "v".into(),
+                form: "f".into(),
+                field: "x".into(),
+                value: serde_json::json!(x),
+            };
+            let e = d.seal(1, GENESIS_HASH);
+            let back = Event::from_body(&e.canonical_body(), &e.hash).unwrap();
+            proptest::prop_assert_eq!(&back, &e);
+            proptest::prop_assert_eq!(back.canonical_body(), e.canonical_body());
+            proptest::prop_assert_eq!(back.computed_hash(), e.hash);
+        }
+    }
+
+    #[test]
+    fn known_bad_float_round_trips() {
+        let v = serde_json::json!(110837570306.86003_f64);
+        let text = crate::canonical::to_canonical(&v);
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+
     #[test]
     fn roles_parse_from_names() {
         for r in Role::ALL {
