@@ -133,10 +133,11 @@ pub fn consort(flow: &Flow, populations: &[(String, String)]) -> String {
         .arms
         .iter()
         .map(|a| {
-            let alloc = vec![format!("Allocated to {} (n = {})", a.label, a.allocated)];
+            let mut alloc = wrap(&format!("Allocated to {}", a.label), 34);
+            alloc.push(format!("(n = {})", a.allocated));
             let mut fu = vec![format!("Withdrawn (n = {})", a.withdrawn)];
             for (r, n) in &a.reasons {
-                fu.push(format!("  {} (n = {n})", truncate(r, 30)));
+                fu.push(format!("· {} (n = {n})", truncate(r, 30)));
             }
             fu.push(format!(
                 "Primary outcome recorded (n = {})",
@@ -146,7 +147,7 @@ pub fn consort(flow: &Flow, populations: &[(String, String)]) -> String {
                 "Primary outcome missing (n = {})",
                 a.outcome_missing
             ));
-            let mut an = Vec::new();
+            let mut an = vec!["Analysed".to_string()];
             for (id, label) in populations {
                 let n = a.populations.get(id).copied().unwrap_or(0);
                 an.push(format!("{} (n = {n})", truncate(label, 30)));
@@ -175,7 +176,7 @@ pub fn consort(flow: &Flow, populations: &[(String, String)]) -> String {
                 stage_y[s],
                 col_w,
                 &lines[s],
-                s == 0,
+                s != 1,
             );
             // Pad the box to the row height so arrows line up.
             if s < 2 {
@@ -187,7 +188,7 @@ pub fn consort(flow: &Flow, populations: &[(String, String)]) -> String {
     for (s, label) in stage_labels.iter().enumerate() {
         let _ = writeln!(
             body,
-            "<text x=\"8\" y=\"{:.1}\" {FONT} font-size=\"11\" fill=\"#7f8c8d\" transform=\"rotate(-90 8 {:.1})\" text-anchor=\"middle\">{label}</text>",
+            "<text x=\"18\" y=\"{:.1}\" {FONT} font-size=\"11\" fill=\"#7f8c8d\" transform=\"rotate(-90 18 {:.1})\" text-anchor=\"middle\">{label}</text>",
             stage_y[s] + heights[s] / 2.0,
             stage_y[s] + heights[s] / 2.0
         );
@@ -198,6 +199,25 @@ pub fn consort(flow: &Flow, populations: &[(String, String)]) -> String {
     s.push_str(&body);
     s.push_str("</svg>\n");
     s
+}
+
+/// Splits text into lines of at most `n` characters at spaces.
+fn wrap(s: &str, n: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in s.split_whitespace() {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > n {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -362,17 +382,18 @@ pub fn forest(rows: &[Subgroup], title: &str) -> String {
     let _ = writeln!(s, "<text x=\"270\" y=\"48\" {FONT} font-size=\"12\" font-weight=\"bold\" text-anchor=\"end\">n</text>");
     let _ = writeln!(s, "<text x=\"{:.1}\" y=\"48\" {FONT} font-size=\"12\" font-weight=\"bold\">Estimate (95 % CI)</text>", px1 + 14.0);
     let bottom = top + row_h * rows.len() as f64;
+    // Row shading first, so the zero line and intervals sit on top.
+    for i in (0..rows.len()).step_by(2) {
+        let y = top + row_h * i as f64;
+        let _ = writeln!(
+            s,
+            "<rect x=\"4\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{row_h}\" fill=\"#f4f6f7\"/>",
+            w - 8.0
+        );
+    }
     let _ = writeln!(s, "<line x1=\"{0:.1}\" y1=\"{top}\" x2=\"{0:.1}\" y2=\"{bottom:.1}\" stroke=\"#7f8c8d\" stroke-dasharray=\"4,3\"/>", sx(0.0));
     for (i, r) in rows.iter().enumerate() {
         let y = top + row_h * (i as f64 + 0.5);
-        if i % 2 == 0 {
-            let _ = writeln!(
-                s,
-                "<rect x=\"4\" y=\"{:.1}\" width=\"{:.1}\" height=\"{row_h}\" fill=\"#f4f6f7\"/>",
-                y - row_h / 2.0,
-                w - 8.0
-            );
-        }
         let label = if r.factor == "All" {
             "All participants".to_string()
         } else {
