@@ -113,7 +113,10 @@ pub enum Verdict {
     Eligible,
     /// At least one criterion excludes.
     Ineligible,
-    /// Some criterion could not be decided (missing facts).
+    /// Some criterion could not be decided (missing facts): what
+    /// `rct_core`'s eligibility engine calls `incomplete`, which is accepted
+    /// as an alias when reading.
+    #[serde(alias = "incomplete")]
     Undetermined,
 }
 
@@ -627,6 +630,13 @@ mod tests {
         let text = crate::canonical::to_canonical(&v);
         let back: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn verdict_reads_the_eligibility_engines_names() {
+        let v: Verdict = serde_json::from_str("\"incomplete\"").unwrap();
+        assert_eq!(v, Verdict::Undetermined);
+        assert_eq!(serde_json::to_string(&v).unwrap(), "\"undetermined\"");
     }
 
     #[test]
