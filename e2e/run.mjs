@@ -1,0 +1,308 @@
+// Browser tests of `rct serve --demo`: Playwright (playwright-core, no bundled
+// browser) driving Debian's Chromium.
+//
+//   node e2e/run.mjs http://127.0.0.1:8080/
+//
+// Environment:
+//   RCT_E2E_URL          base URL (instead of the argument)
+//   RCT_E2E_LOGINS       the demo logins as `rct serve --demo --json` prints them
+//                        ([{user, password, role}]); default: <user>-demo-pw
+//   RCT_E2E_SCREENSHOTS  folder for screenshots (default target/e2e-screenshots)
+//   RCT_CHROMIUM         the browser (default /usr/bin/chromium)
+//
+// The scenarios run in order and share the participant the first one creates:
+//   1. a blinded investigator screens, consents, randomises and enters a visit;
+//   2. a monitor raises a query that the investigator answers (and the monitor closes);
+//   3. the investigator unblinds that participant in an emergency.
+// Prints one line per scenario and closes with "N passed, N failed"; exit 1
+// when any failed.
+
+import { mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const base = new URL(process.env.RCT_E2E_URL || process.argv[2] || 'http://127.0.0.1:8080/');
+const shots = process.env.RCT_E2E_SCREENSHOTS || join(here, '..', 'target', 'e2e-screenshots');
+const executablePath = process.env.RCT_CHROMIUM || '/usr/bin/chromium';
+const logins = JSON.parse(process.env.RCT_E2E_LOGINS || '[]');
+mkdirSync(shots, { recursive: true });
+
+const TRIAL = 'lupex';
+// LUPEX arm labels (protocols/lupex.toml): a blinded role must never see them.
+const ARM_LABELS = ['Exercise (HIIT)', 'Non-exercise (standard care)'];
+// A fresh screening number each run, so the tests can run against any demo database.
+const PID = `E2E-${Date.now().toString(36).toUpperCase()}`;
+
+const url = (path) => new URL(path, base).toString();
+const password = (user) => (logins.find((l) => l.user === user) || {}).password || `${user}-demo-pw`;
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+async function text(page) {
+  return page.locator('body').innerText();
+}
+
+/** Fails when the page shows any LUPEX arm label. */
+async function assertBlind(page, where) {
+  const html = await page.content();
+  for (const label of ARM_LABELS) {
+    check(!html.includes(label), `${where}: a blinded investigator sees the arm label "${label}"`);
+  }
+}
+
+/** A new browser context logged in as `user`. */
+async function login(browser, user, { screenshot } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const jsErrors = [];
+  page.on('pageerror', (e) => jsErrors.push(String(e)));
+  page.jsErrors = jsErrors;
+  await page.goto(url('/login'));
+  await page.fill('#user', user);
+  await page.fill('#password', password(user));
+  if (screenshot) await shot(page, screenshot);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]:has-text("Log in")')]);
+  check(!page.url().endsWith('/login'), `${user} could not log in: ${await text(page)}`);
+  return { context, page };
+}
+
+async function submit(page, buttonText) {
+  await Promise.all([page.waitForNavigation(), page.click(`button:has-text("${buttonText}")`)]);
+}
+
+/** Eligible LUPEX screening facts (every criterion decided). */
+const ELIGIBLE = {
+  birth_date: '1985-06-15',
+  sex: 'female',
+  able_to_consent: 'true',
+  sle_diagnosed: 'true',
+  eular_acr_2019_classified: 'true',
+  slicc_2012_classified: 'false',
+  exercise_contraindicated: 'false',
+  major_bone_fracture: 'false',
+  exercise_exacerbated_myalgia: 'false',
+  active_infection: 'false',
+  severe_pleuritis_pericarditis: 'false',
+  prednisolone_dose: '7.5',
+  diabetes_diagnosed: 'false',
+  pregnant: 'false',
+  sledai_2k_selena: '4',
+  pet_substudy: 'false',
+};
+
+async function fillFacts(page, facts) {
+  for (const [id, value] of Object.entries(facts)) {
+    const el = page.locator(`#fact-${id}`);
+    const tag = await el.evaluate((e) => e.tagName);
+    if (tag === 'SELECT') await el.selectOption(value);
+    else await el.fill(value);
+  }
+}
+
+async function verdict(page) {
+  return ((await page.locator('#verdict').textContent()) || '').trim();
+}
+
+// ---- scenarios ---------------------------------------------------------------
+
+async function investigatorEnrolsAndEntersAVisit(browser) {
+  const { context, page } = await login(browser, 'investigator', { screenshot: '01-login' });
+  try {
+    await page.goto(url(`/t/${TRIAL}`));
+    await shot(page, '02-dashboard');
+    await assertBlind(page, 'dashboard');
+
+    // Screening: the verdict follows the facts live.
+    await page.goto(url(`/t/${TRIAL}/screen`));
+    await page.fill('#pid', PID);
+    await fillFacts(page, { ...ELIGIBLE, diabetes_diagnosed: 'true' });
+    await page.waitForFunction(() => document.getElementById('verdict').textContent.trim() === 'ineligible');
+    check((await page.locator('#crit-E3').textContent()).trim() === 'met', 'E3 (diabetes) should show as met');
+    await fillFacts(page, { diabetes_diagnosed: 'false' });
+    await page.waitForFunction(() => document.getElementById('verdict').textContent.trim() === 'eligible');
+    check((await verdict(page)) === 'eligible', 'live verdict');
+    await shot(page, '03-screening');
+    await submit(page, 'Record screening');
+    check(page.url().endsWith(`/t/${TRIAL}/p/${PID}`), `after screening: ${page.url()}`);
+    check((await text(page)).includes('eligible on'), 'participant page shows the screening');
+
+    // Consent, then randomise.
+    await submit(page, 'Record informed consent');
+    check((await text(page)).includes('given'), 'consent recorded');
+    await Promise.all([page.waitForNavigation(), page.click(`a[href$="/p/${PID}/randomise"]`)]);
+    await page.selectOption('#st-sex', 'female');
+    await submit(page, 'Randomise now');
+    const result = await text(page);
+    check(result.includes(`${PID} is randomised`), `randomisation result: ${result}`);
+    check(result.includes('The allocation is concealed from you.'), 'blinded result says the allocation is concealed');
+    await assertBlind(page, 'randomisation result');
+    await shot(page, '05-randomised');
+
+    // The participant page: visit schedule, no arm.
+    await page.goto(url(`/t/${TRIAL}/p/${PID}`));
+    check((await page.locator('h2:has-text("Visit schedule")').count()) === 1, 'visit schedule shown');
+    check((await page.locator('table tbody tr').first().locator('td').count()) >= 4, 'schedule rows');
+    await assertBlind(page, 'participant page');
+    await shot(page, '04-participant');
+
+    // Data entry at baseline: hard range refuses, derived BMI computed as typed.
+    await Promise.all([page.waitForNavigation(), page.click(`a[href$="/p/${PID}/visit/baseline/demographics"]`)]);
+    await page.fill('#field-weight', '300');
+    await page.fill('#field-height', '175');
+    await submit(page, 'Save');
+    const refused = await text(page);
+    check(refused.includes('Nothing was saved'), `weight 300 kg must be refused: ${refused}`);
+    await page.fill('#field-weight', '70');
+    await page.fill('#field-height', '175');
+    // 70 / 1.75^2 = 22.857 kg/m^2
+    await page.waitForFunction(() => document.getElementById('derived-bmi').textContent.trim().startsWith('22.8'));
+    await shot(page, '06-data-entry');
+    await submit(page, 'Save');
+    const saved = await text(page);
+    check(/Saved \d+ change/.test(saved), `save: ${saved}`);
+    check((await page.inputValue('#field-weight')).startsWith('70'), 'saved weight shown');
+    check((await page.locator('#derived-bmi').textContent()).trim().startsWith('22.8'), 'saved BMI shown');
+    await assertBlind(page, 'data entry');
+    check(page.jsErrors.length === 0, `script errors: ${page.jsErrors.join('; ')}`);
+  } finally {
+    await context.close();
+  }
+}
+
+const QUESTION = `Please confirm the body weight of ${PID} against the source document.`;
+const ANSWER = 'Checked against the source: 70 kg.';
+
+async function monitorRaisesAQueryTheInvestigatorAnswers(browser) {
+  {
+    const { context, page } = await login(browser, 'monitor');
+    try {
+      await page.goto(url(`/t/${TRIAL}/p/${PID}`));
+      await page.fill('#q-item', 'baseline/demographics/weight');
+      await page.fill('#q-text', QUESTION);
+      await submit(page, 'Raise query');
+      check(page.url().endsWith(`/t/${TRIAL}/queries`), `after raising: ${page.url()}`);
+      check((await text(page)).includes(QUESTION), 'the query is listed');
+      await shot(page, '07-queries');
+    } finally {
+      await context.close();
+    }
+  }
+  let queryId;
+  {
+    const { context, page } = await login(browser, 'investigator');
+    try {
+      await page.goto(url(`/t/${TRIAL}/queries`));
+      const row = page.locator('tr', { hasText: QUESTION });
+      check((await row.count()) === 1, 'the investigator sees the query');
+      queryId = ((await row.locator('td').first().textContent()) || '').trim();
+      await row.locator('input[name=text]').fill(ANSWER);
+      await Promise.all([page.waitForNavigation(), row.locator('button:has-text("Answer")').click()]);
+      const answered = page.locator('tr', { hasText: QUESTION });
+      check((await answered.innerText()).includes(ANSWER), 'the answer is listed with the query');
+      await shot(page, '08-query-answered');
+    } finally {
+      await context.close();
+    }
+  }
+  {
+    const { context, page } = await login(browser, 'monitor');
+    try {
+      await page.goto(url(`/t/${TRIAL}/queries`));
+      const row = page.locator('tr', { hasText: QUESTION });
+      check((await row.innerText()).includes(ANSWER), 'the monitor sees the answer');
+      await Promise.all([page.waitForNavigation(), row.locator(`button:has-text("Close ${queryId}")`).click()]);
+      check((await page.locator('tr', { hasText: QUESTION }).count()) === 0, 'a closed query leaves the open list');
+    } finally {
+      await context.close();
+    }
+  }
+}
+
+async function emergencyUnblinding(browser) {
+  const { context, page } = await login(browser, 'investigator');
+  try {
+    await page.goto(url(`/t/${TRIAL}/p/${PID}`));
+    await assertBlind(page, 'participant page before unblinding');
+    await Promise.all([page.waitForNavigation(), page.click(`a[href$="/p/${PID}/unblind"]`)]);
+    await shot(page, '09-unblind');
+    // A wrong password reveals nothing.
+    await page.fill('#reason', 'Severe adverse event: treating physician needs the allocation.');
+    await page.fill('#password', 'not-my-password');
+    await submit(page, 'Reveal the allocation');
+    const refused = await text(page);
+    check(refused.includes('password is wrong'), `wrong password: ${refused}`);
+    await assertBlind(page, 'refused unblinding');
+    // The right one reveals this participant's arm to this user.
+    await page.goto(url(`/t/${TRIAL}/p/${PID}/unblind`));
+    await page.fill('#reason', 'Severe adverse event: treating physician needs the allocation.');
+    await page.fill('#password', password('investigator'));
+    await submit(page, 'Reveal the allocation');
+    const revealed = await text(page);
+    check(revealed.includes('revealed to you by emergency unblinding'), `unblinded page: ${revealed}`);
+    check(ARM_LABELS.some((l) => revealed.includes(l)), 'the arm is shown after unblinding');
+    await shot(page, '10-unblinded');
+  } finally {
+    await context.close();
+  }
+  // Administrators see the code-break on the dashboard.
+  const admin = await login(browser, 'admin');
+  try {
+    await admin.page.goto(url(`/t/${TRIAL}`));
+    const dash = await text(admin.page);
+    check(dash.includes('Emergency unblindings') && dash.includes(PID), `admin dashboard: ${dash}`);
+    await shot(admin.page, '11-admin-dashboard');
+  } finally {
+    await admin.context.close();
+  }
+}
+
+// ---- harness -----------------------------------------------------------------
+
+const scenarios = [
+  ['a blinded investigator screens, consents, randomises and enters a visit', investigatorEnrolsAndEntersAVisit],
+  ['a monitor raises a query that the investigator answers', monitorRaisesAQueryTheInvestigatorAnswers],
+  ['an emergency unblinding', emergencyUnblinding],
+];
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+let passed = 0;
+let failed = 0;
+try {
+  for (const [name, run] of scenarios) {
+    const t0 = Date.now();
+    try {
+      await run(browser);
+      passed += 1;
+      console.log(`ok - ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      failed += 1;
+      console.log(`not ok - ${name}: ${e && e.stack ? e.stack : e}`);
+    }
+  }
+} finally {
+  await browser.close();
+}
+console.log(`screenshots in ${shots}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);
