@@ -9,20 +9,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn cpet_dir() -> Option<PathBuf> {
-    let dir = std::env::var("RCT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        })
-        .join("cpet");
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var("CI").is_ok() {
-        panic!("RCT_SHARED_DATA is missing in CI");
-    } else {
-        eprintln!("skipping: {} not found", dir.display());
-        None
-    }
+    rct_testdata::shared_data("cpet")
 }
 
 #[test]

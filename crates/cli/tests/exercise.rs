@@ -7,19 +7,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn fit_dir() -> Option<PathBuf> {
-    let dir = std::env::var("RCT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        })
-        .join("fit");
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var("CI").is_ok() {
-        panic!("RCT_SHARED_DATA is missing in CI");
-    } else {
-        None
-    }
+    rct_testdata::shared_data("fit")
 }
 
 /// A CSV session at 1 Hz following the LUPEX template with every bout above 85 % of 200.

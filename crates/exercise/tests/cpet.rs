@@ -8,18 +8,7 @@ use std::path::PathBuf;
 use rct_exercise::cpet::{read_cpet, vo2max, Method};
 
 fn shared() -> Option<PathBuf> {
-    let dir = std::env::var_os("RCT_SHARED_DATA").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")),
-        PathBuf::from,
-    );
-    if dir.join("cpet").is_dir() {
-        Some(dir)
-    } else if std::env::var_os("CI").is_some() {
-        panic!("{}: shared data missing (CI is set)", dir.display());
-    } else {
-        eprintln!("skipping: {} not found", dir.join("cpet").display());
-        None
-    }
+    rct_testdata::shared_data("cpet").map(|_| rct_testdata::shared_root())
 }
 
 fn close(a: f64, b: f64, what: &str) {

@@ -9,19 +9,7 @@ use rct_exercise::{
 };
 
 fn shared() -> Option<PathBuf> {
-    let dir = std::env::var("RCT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        });
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var("CI").is_ok() {
-        panic!("RCT_SHARED_DATA ({}) is missing in CI", dir.display());
-    } else {
-        eprintln!("skipping: no shared data at {}", dir.display());
-        None
-    }
+    rct_testdata::shared_data("")
 }
 
 fn fit(name: &str) -> Option<Result<Recording, ExerciseError>> {
