@@ -1,1 +1,373 @@
-//! todo
+//! Analysis-ready CSV tables: one wide table per visit and form (a row per
+//! participant, a column per field), one long table (a row per value), and a
+//! data dictionary describing every column with its label, type, unit and
+//! codes. UTF-8, comma-separated, RFC 4180 quoting, a header row, empty cells
+//! for missing values, ISO 8601 dates, `true`/`false` for booleans: read as is
+//! by pandas `read_csv`, R `read.csv` and SAS `PROC IMPORT`.
+//!
+//! A blinded export replaces the arm by a neutral code (`A`, `B`, ...) whose
+//! order follows the SHA-256 of the concealed randomisation seed with the arm
+//! id, so the codes cannot be decoded from the protocol, and leaves out the
+//! arm-specific forms.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rct_core::protocol::{Protocol, ValueType};
+use rct_record::{Event, Payload, TrialState};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Why the tables could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TablesError {
+    /// The events do not fold.
+    #[error("the event log does not fold: {0}")]
+    Events(String),
+    /// CSV writing failed.
+    #[error("CSV: {0}")]
+    Csv(String),
+}
+
+/// One output file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    /// File name (no directory).
+    pub name: String,
+    /// Rows written (without the header).
+    pub rows: usize,
+    /// CSV text.
+    #[serde(skip)]
+    pub csv: String,
+}
+
+fn csv_text(header: &[&str], rows: &[Vec<String>]) -> Result<String, TablesError> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    w.write_record(header)
+        .map_err(|e| TablesError::Csv(e.to_string()))?;
+    for r in rows {
+        w.write_record(r)
+            .map_err(|e| TablesError::Csv(e.to_string()))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| TablesError::Csv(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| TablesError::Csv(e.to_string()))
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn type_name(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Number => "number",
+        ValueType::Integer => "integer",
+        ValueType::Text => "text",
+        ValueType::Date => "date",
+        ValueType::Boolean => "boolean",
+        ValueType::Choice => "choice",
+    }
+}
+
+/// Neutral arm codes for a blinded export: arm id -> `A`, `B`, ...
+pub fn neutral_codes(trial: &str, seed: u64, arms: &[String]) -> BTreeMap<String, String> {
+    let mut keyed: Vec<(String, &String)> = arms
+        .iter()
+        .map(|a| {
+            (
+                rct_record::sha256_hex(format!("{seed}:{trial}:{a}").as_bytes()),
+                a,
+            )
+        })
+        .collect();
+    keyed.sort();
+    keyed
+        .into_iter()
+        .enumerate()
+        .map(|(k, (_, a))| {
+            let code = if k < 26 {
+                ((b'A' + k as u8) as char).to_string()
+            } else {
+                format!("G{}", k + 1)
+            };
+            (a.clone(), code)
+        })
+        .collect()
+}
+
+/// Makes the tables. `blinded` replaces arms by neutral codes and leaves out
+/// arm-specific forms.
+pub fn export(
+    protocol: &Protocol,
+    events: &[Event],
+    blinded: bool,
+) -> Result<Vec<Table>, TablesError> {
+    let trial = events
+        .first()
+        .map_or(protocol.trial.id.get_ref().as_str(), |e| e.trial.as_str());
+    let state = TrialState::from_events(trial, events.iter())
+        .map_err(|e| TablesError::Events(e.to_string()))?;
+    let seed = state.config.as_ref().map_or(0, |c| c.seed);
+    let arm_ids: Vec<String> = protocol
+        .arms
+        .iter()
+        .map(|a| a.id.get_ref().clone())
+        .collect();
+    let codes = neutral_codes(trial, seed, &arm_ids);
+    let arm_of = |pid: &str| -> String {
+        let arm = state
+            .participants
+            .get(pid)
+            .and_then(|p| p.allocation.as_ref())
+            .map(|a| a.arm.clone())
+            .unwrap_or_default();
+        if blinded && !arm.is_empty() {
+            codes.get(&arm).cloned().unwrap_or_else(|| "?".into())
+        } else {
+            arm
+        }
+    };
+    let site_of = |pid: &str| {
+        state
+            .participants
+            .get(pid)
+            .and_then(|p| p.site.clone())
+            .unwrap_or_default()
+    };
+    let visible = |form: &str| {
+        protocol
+            .form(form)
+            .is_some_and(|f| !(blinded && f.arm.is_some()))
+    };
+    // Who last wrote each value, and when.
+    let mut last: BTreeMap<(String, String, String, String), &Event> = BTreeMap::new();
+    for e in events {
+        if let Payload::ValueEntered {
+            participant,
+            visit,
+            form,
+            field,
+            ..
+        }
+        | Payload::ValueChanged {
+            participant,
+            visit,
+            form,
+            field,
+            ..
+        } = &e.payload
+        {
+            last.insert(
+                (
+                    participant.clone(),
+                    visit.clone(),
+                    form.clone(),
+                    field.clone(),
+                ),
+                e,
+            );
+        }
+    }
+    let arm_col = if blinded { "arm_code" } else { "arm" };
+    let mut tables = Vec::new();
+    let mut dict: Vec<Vec<String>> = Vec::new();
+    let fixed = |table: &str, dict: &mut Vec<Vec<String>>| {
+        for (c, l) in [
+            ("participant", "Participant identifier"),
+            ("site", "Site identifier"),
+            (
+                arm_col,
+                if blinded {
+                    "Neutral arm code (blinded export: the code-to-arm key is concealed)"
+                } else {
+                    "Allocated arm"
+                },
+            ),
+        ] {
+            dict.push(vec![
+                table.into(),
+                c.into(),
+                l.into(),
+                "text".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+    };
+    let code_text = |list: Option<&str>| -> String {
+        list.and_then(|c| protocol.code_lists.iter().find(|l| l.id.get_ref() == c))
+            .map(|l| {
+                l.items
+                    .iter()
+                    .map(|i| format!("{}={}", i.code.get_ref(), i.label))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default()
+    };
+    // Wide tables: visits in protocol order, their forms.
+    let mut done: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for v in &protocol.visits {
+        for f in &v.forms {
+            pairs.push((v.id.get_ref().clone(), f.get_ref().clone()));
+        }
+    }
+    for (p, v, f, _) in last.keys() {
+        let _ = p;
+        if !pairs.iter().any(|(a, b)| a == v && b == f) {
+            pairs.push((v.clone(), f.clone()));
+        }
+    }
+    for (visit, form_id) in pairs {
+        if !visible(&form_id) || !done.insert((visit.clone(), form_id.clone())) {
+            continue;
+        }
+        let Some(form) = protocol.form(&form_id) else {
+            continue;
+        };
+        let name = format!("{visit}__{form_id}.csv");
+        let mut header = vec!["participant", "site", arm_col];
+        header.extend(form.fields.iter().map(|f| f.id.get_ref().as_str()));
+        let subjects: BTreeSet<&str> = last
+            .keys()
+            .filter(|(_, v, f, _)| *v == visit && *f == form_id)
+            .map(|(p, _, _, _)| p.as_str())
+            .collect();
+        let mut rows = Vec::new();
+        for pid in &subjects {
+            let mut row = vec![pid.to_string(), site_of(pid), arm_of(pid)];
+            for fl in &form.fields {
+                let v = state
+                    .participants
+                    .get(*pid)
+                    .and_then(|p| {
+                        p.values
+                            .get(&format!("{visit}/{form_id}/{}", fl.id.get_ref()))
+                    })
+                    .map(cell)
+                    .unwrap_or_default();
+                row.push(v);
+            }
+            rows.push(row);
+        }
+        fixed(&name, &mut dict);
+        for fl in &form.fields {
+            dict.push(vec![
+                name.clone(),
+                fl.id.get_ref().clone(),
+                fl.label.clone(),
+                type_name(fl.kind).into(),
+                fl.unit
+                    .as_ref()
+                    .map(|u| u.get_ref().clone())
+                    .unwrap_or_default(),
+                code_text(fl.code_list.as_ref().map(|c| c.get_ref().as_str())),
+                fl.derived
+                    .as_ref()
+                    .map(|d| format!("derived: {}", d.get_ref()))
+                    .unwrap_or_default(),
+            ]);
+        }
+        tables.push(Table {
+            name,
+            rows: rows.len(),
+            csv: csv_text(&header, &rows)?,
+        });
+    }
+    // Long table.
+    let mut long = Vec::new();
+    for ((pid, visit, form_id, field), e) in &last {
+        if !visible(form_id) {
+            continue;
+        }
+        let fl = protocol
+            .form(form_id)
+            .and_then(|f| f.fields.iter().find(|x| x.id.get_ref() == field));
+        let value = state
+            .participants
+            .get(pid)
+            .and_then(|p| p.values.get(&format!("{visit}/{form_id}/{field}")))
+            .map(cell)
+            .unwrap_or_default();
+        long.push(vec![
+            pid.clone(),
+            site_of(pid),
+            arm_of(pid),
+            visit.clone(),
+            form_id.clone(),
+            field.clone(),
+            value,
+            fl.and_then(|f| f.unit.as_ref().map(|u| u.get_ref().clone()))
+                .unwrap_or_default(),
+            fl.map(|f| f.label.clone()).unwrap_or_default(),
+            e.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            e.actor.clone(),
+        ]);
+    }
+    let long_header = [
+        "participant",
+        "site",
+        arm_col,
+        "visit",
+        "form",
+        "field",
+        "value",
+        "unit",
+        "label",
+        "recorded_at",
+        "recorded_by",
+    ];
+    fixed("long.csv", &mut dict);
+    for (c, l) in [
+        ("visit", "Visit identifier"),
+        ("form", "Form identifier"),
+        ("field", "Field identifier"),
+        (
+            "value",
+            "Current value (as text; see the wide tables' types)",
+        ),
+        ("unit", "Unit of the value"),
+        ("label", "Field label"),
+        ("recorded_at", "When the current value was recorded (UTC)"),
+        ("recorded_by", "Who recorded the current value"),
+    ] {
+        dict.push(vec![
+            "long.csv".into(),
+            c.into(),
+            l.into(),
+            if c == "recorded_at" {
+                "datetime"
+            } else {
+                "text"
+            }
+            .into(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]);
+    }
+    tables.push(Table {
+        name: "long.csv".into(),
+        rows: long.len(),
+        csv: csv_text(&long_header, &long)?,
+    });
+    tables.push(Table {
+        name: "dictionary.csv".into(),
+        rows: dict.len(),
+        csv: csv_text(
+            &["table", "column", "label", "type", "unit", "codes", "note"],
+            &dict,
+        )?,
+    });
+    Ok(tables)
+}
