@@ -18,5 +18,6 @@ pub use error::StatsError;
 pub use formula::{Design, Formula};
 pub use frame::{Column, Frame};
 pub use mi::{pool_scalar, Pooled};
+pub use multiplicity::{dunnett_fit, holm, Alternative, Dunnett};
 pub use nonparam::{rank_sum, RankSum};
-pub use ols::{fit, CovType, OlsFit};
+pub use ols::{fit, CovType, OlsFit, Workspace};

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""The statsmodels side of bench/stats/compare.sh: one fit from formula to
+table (smf.ols(...).fit() and every statistic rct prints), averaged over
+REPS fits, and REFITS refits of the same design with new responses
+(sm.OLS(y, X).fit()); the same fixtures and noise scheme as
+crates/stats/benches/ols_timing.rs. Prints JSON lines."""
+
+import json
+import os
+import pathlib
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+
+FIX = pathlib.Path(__file__).resolve().parents[2] / "crates" / "stats" / "tests" / "fixtures"
+REFITS = int(os.environ.get("REFITS", "10000"))
+REPS = int(os.environ.get("REPS", "200"))
+
+
+def everything(res):
+    # Force what rct computes: estimates, SEs, t, p, CIs, R^2, sigma, F.
+    return (res.params.values, res.bse.values, res.tvalues.values, res.pvalues.values,
+            res.conf_int().values, res.rsquared, res.rsquared_adj, res.scale, res.fvalue,
+            res.f_pvalue)
+
+
+def main():
+    for name, csv, formula in [
+        ("ancova", "ols_ancova.csv", "y ~ arm + baseline + sex"),
+        ("interaction", "ols_interaction.csv",
+         "vo2max_w12 ~ arm * ifn_score + vo2max_w0 + sex"),
+    ]:
+        df = pd.read_csv(FIX / csv)
+        t0 = time.perf_counter()
+        for _ in range(REPS):
+            everything(smf.ols(formula, df).fit())
+        per_fit = (time.perf_counter() - t0) / REPS
+        model = smf.ols(formula, df)
+        X, y0 = model.exog, model.endog
+        rng = np.random.default_rng(1)
+        ys = [y0 + rng.normal(0, 1, len(y0)) for _ in range(100)]
+        t0 = time.perf_counter()
+        for k in range(REFITS):
+            everything(sm.OLS(ys[k % len(ys)], X).fit())
+        refits = time.perf_counter() - t0
+        print(json.dumps({"model": name, "nobs": int(len(y0)), "per_fit_s": per_fit,
+                          "refits": REFITS, "refits_s": refits}))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

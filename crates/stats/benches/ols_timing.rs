@@ -1,0 +1,121 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Timing used by bench/stats/compare.sh (plain main, no criterion): one
+//! fit from formula to table, and 10,000 refits of the same design with
+//! new responses, for the ANCOVA and the interaction model on the committed
+//! fixtures; and a 10,000-trial LUPEX power simulation. Prints JSON lines.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use rand_distr::{Distribution, Normal};
+use rct_stats::formula::design;
+use rct_stats::ols::{CovType, Workspace};
+use rct_stats::power::{simulate_power, BalancedAllocator, PowerSpec, VarSpec};
+use rct_stats::Frame;
+
+const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+fn read_csv(name: &str) -> Frame {
+    let s = std::fs::read_to_string(format!("{FIX}/{name}")).unwrap();
+    let mut lines = s.lines();
+    let headers: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    Frame::from_text_rows(&headers, &rows, name).unwrap()
+}
+
+#[allow(clippy::disallowed_methods)]
+fn main() {
+    let refits: usize = std::env::var("REFITS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    for (name, csv, formula) in [
+        ("ancova", "ols_ancova.csv", "y ~ arm + baseline + sex"),
+        (
+            "interaction",
+            "ols_interaction.csv",
+            "vo2max_w12 ~ arm * ifn_score + vo2max_w0 + sex",
+        ),
+    ] {
+        let frame = read_csv(csv);
+        let none = BTreeMap::new();
+        // Per fit: formula parsing, design, QR fit with every statistic.
+        let reps = 2000;
+        let t0 = Instant::now();
+        for _ in 0..reps {
+            let d = design(formula, &frame, &none).unwrap();
+            black_box(Workspace::new().fit(&d, CovType::NonRobust).unwrap());
+        }
+        let per_fit = t0.elapsed().as_secs_f64() / reps as f64;
+        // Refits: same design, new responses (y + N(0,1) noise).
+        let mut d = design(formula, &frame, &none).unwrap();
+        let y0 = d.y.clone();
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let noise = Normal::new(0.0, 1.0).unwrap();
+        let ys: Vec<Vec<f64>> = (0..100)
+            .map(|_| y0.iter().map(|v| v + noise.sample(&mut rng)).collect())
+            .collect();
+        let mut ws = Workspace::new();
+        let t0 = Instant::now();
+        for k in 0..refits {
+            d.y.copy_from_slice(&ys[k % ys.len()]);
+            black_box(ws.fit(&d, CovType::NonRobust).unwrap());
+        }
+        let refit_total = t0.elapsed().as_secs_f64();
+        println!(
+            "{{\"model\":\"{name}\",\"nobs\":{},\"per_fit_s\":{per_fit:e},\"refits\":{refits},\"refits_s\":{refit_total:e}}}",
+            d.nobs
+        );
+    }
+    // LUPEX: 60 participants, 1:1 stratified by sex (80 % female), ANCOVA of
+    // VO2max at 12 weeks on arm, baseline VO2max and sex, 10,000 trials.
+    let mut vars = BTreeMap::new();
+    vars.insert(
+        "sex".to_string(),
+        VarSpec::Categorical {
+            levels: vec![("female".into(), 0.8), ("male".into(), 0.2)],
+        },
+    );
+    vars.insert(
+        "vo2max_w0".to_string(),
+        VarSpec::Normal {
+            mean: 27.0,
+            sd: 5.0,
+        },
+    );
+    let spec = PowerSpec {
+        formula: "vo2max_w12 ~ arm + vo2max_w0 + sex".into(),
+        effects: vec![
+            ("Intercept".into(), 3.0),
+            ("arm[T.hiit]".into(), 3.0),
+            ("vo2max_w0".into(), 0.9),
+            ("sex[T.male]".into(), 2.0),
+        ],
+        sd: 3.5,
+        test: "arm".into(),
+        alpha: 0.05,
+        cov_type: CovType::NonRobust,
+        arm: ("arm".into(), vec!["control".into(), "hiit".into()]),
+        strata: vec!["sex".into()],
+        vars,
+    };
+    let sims = refits;
+    let mut alloc = BalancedAllocator::new(2, 7);
+    let t0 = Instant::now();
+    let r = simulate_power(&spec, 60, sims, 7, &mut alloc, &mut |_| {}).unwrap();
+    let el = t0.elapsed().as_secs_f64();
+    println!(
+        "{{\"power_run\":\"lupex_ancova\",\"n\":60,\"sims\":{sims},\"seconds\":{el:e},\"power\":{},\"mc_se\":{}}}",
+        r.power, r.mc_se
+    );
+}
