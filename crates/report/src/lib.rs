@@ -13,6 +13,7 @@
 //!   diagram, Table 1, results, the interaction plot and the forest plot.
 
 pub mod analysis;
+pub mod demo;
 pub mod flow;
 pub mod population;
 pub mod render;
