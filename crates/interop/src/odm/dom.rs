@@ -57,6 +57,9 @@ fn entity(name: &str) -> Option<char> {
 pub(crate) fn parse(src: &str) -> Result<Node, String> {
     let mut reader = Reader::from_str(src);
     reader.config_mut().trim_text(false);
+    // `decode_and_unescape_value` works with and without quick-xml's
+    // `encoding` feature (calamine turns it on in a workspace build).
+    let decoder = reader.decoder();
     let mut stack: Vec<Node> = Vec::new();
     let mut root: Option<Node> = None;
     let start = |e: &quick_xml::events::BytesStart<'_>| -> Result<Node, String> {
@@ -66,7 +69,7 @@ pub(crate) fn parse(src: &str) -> Result<Node, String> {
             let a = a.map_err(|err| format!("attribute of <{name}>: {err}"))?;
             let k = String::from_utf8_lossy(a.key.as_ref()).into_owned();
             let v = a
-                .unescape_value()
+                .decode_and_unescape_value(decoder)
                 .map_err(|err| format!("attribute {k} of <{name}>: {err}"))?
                 .into_owned();
             attrs.push((k, v));
