@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use rct_random::{allocate, AllocationRequest, RandomError};
+use rct_random::{allocate, AllocationRequest, PriorAllocation, RandomError};
 
 use crate::design::{DesignError, TrialDesign};
 use crate::event::{Arm, CriterionResult, EventDraft, Payload, Role, Sites, Verdict};
@@ -676,6 +676,12 @@ pub enum CommandError {
         /// Role that tried.
         role: Role,
     },
+    /// A query on an arm-specific form by a blinded role.
+    #[error("item `{item}` is on an arm-specific form, which blinded roles cannot see or query")]
+    ArmFormQuery {
+        /// Item.
+        item: String,
+    },
     /// Locked database.
     #[error("the database is locked; you cannot {action} until a data manager unlocks it with a reason", action = .action.describe())]
     Locked {
@@ -1145,6 +1151,7 @@ impl TrialState {
                     if parts.len() != 3 || parts.iter().any(|s| s.trim().is_empty()) {
                         return Err(CommandError::BadItem { item: item.clone() });
                     }
+                    self.check_query_item(config, actor, item)?;
                 }
                 (
                     p.site.clone(),
@@ -1164,6 +1171,14 @@ impl TrialState {
                         query: query.clone(),
                     })?;
                 let p = participant(&q.participant)?;
+                if let Some(item) = &q.item {
+                    // A query on a hidden item does not exist for a blinded actor.
+                    if self.check_query_item(config, actor, item).is_err() {
+                        return Err(CommandError::UnknownQuery {
+                            query: query.clone(),
+                        });
+                    }
+                }
                 if q.status == QueryStatus::Closed {
                     return Err(CommandError::QueryClosed {
                         query: query.clone(),
@@ -1368,6 +1383,23 @@ impl TrialState {
         }
     }
 
+    /// Queries on values of an arm-specific form of a blinded trial are for
+    /// unblinded roles only (blinded roles cannot see those values).
+    fn check_query_item(
+        &self,
+        config: &crate::state::TrialConfig,
+        actor: &Actor,
+        item: &str,
+    ) -> Result<(), CommandError> {
+        let form = item.split('/').nth(1).unwrap_or_default();
+        if config.blinded && !actor.role.is_unblinded() && config.form_arm(form).is_some() {
+            return Err(CommandError::ArmFormQuery {
+                item: item.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     fn check_form_writer(
         &self,
         config: &crate::state::TrialConfig,
@@ -1491,6 +1523,42 @@ impl TrialState {
                 _ => {}
             }
         }
+        // List-based designs read only the stratum's arms and, with kits, the
+        // codes used elsewhere: hand over just that (cloning the whole
+        // history dominated the cost of a randomisation).
+        let history = if spec.is_list_based() {
+            let stratum =
+                rct_random::stratum_key(&design.stratify_by, &factors).map_err(|source| {
+                    CommandError::Allocation {
+                        participant: p.id.clone(),
+                        source,
+                    }
+                })?;
+            self.history
+                .iter()
+                .filter_map(|h| {
+                    if h.stratum == stratum {
+                        Some(PriorAllocation {
+                            arm: h.arm.clone(),
+                            stratum: stratum.clone(),
+                            factors: BTreeMap::new(),
+                            kit: h.kit.clone(),
+                        })
+                    } else if design.kits {
+                        h.kit.as_ref().map(|k| PriorAllocation {
+                            arm: String::new(),
+                            stratum: h.stratum.clone(),
+                            factors: BTreeMap::new(),
+                            kit: Some(k.clone()),
+                        })
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        } else {
+            self.history.clone()
+        };
         let request = AllocationRequest {
             design: spec,
             arms,
@@ -1498,7 +1566,7 @@ impl TrialState {
             factors: factors.clone(),
             strata: design.stratify_by.clone(),
             factor_weights: design.minimise_on.clone(),
-            history: self.history.clone(),
+            history,
             list_length: design.list_length,
             kits: design.kits,
         };

@@ -4,6 +4,21 @@
 //! ([`TrialState::apply`]); each event carries the SHA-256 of the previous one,
 //! so any edit of history is detectable ([`verify_chain`]).
 //!
+//! # Writing: commands
+//! Every write is a [`Command`] by an [`Actor`] checked against the state:
+//! [`TrialState::check`] returns the [`EventDraft`]s to seal and append, or a
+//! [`CommandError`] saying what is wrong and what to do. It is pure (the time
+//! is a parameter), randomisation included, so a store that loses an append
+//! race re-runs it against the new state. [`Action::roles`] is the permission
+//! table; see [`command`] for the rules on top of it.
+//!
+//! # Reading: views
+//! Edges show users [`TrialState::view`] and [`TrialState::view_event`] only,
+//! never an [`Event`], a [`TrialState`] or a [`Participant`] as such (they
+//! carry arms and password hashes): a randomise command's own event holds the
+//! arm, so its result is shown through the view. See [`view`] for what each
+//! role sees.
+//!
 //! # Canonical encoding (what the hash covers)
 //! An event's hash is the lower-case hex SHA-256 of its *canonical body*: the
 //! event serialised as a JSON object with every field except `hash`

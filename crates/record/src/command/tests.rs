@@ -632,6 +632,15 @@ fn queries_raise_answer_close() {
         refuse(&s, &monitor(), None, bad),
         "query item `vitals` must be written visit/form/field"
     );
+    let hidden = Command::RaiseQuery {
+        participant: "P1".into(),
+        item: Some("week1/hiit_session/minutes".into()),
+        text: "?".into(),
+    };
+    assert_eq!(
+        refuse(&s, &monitor(), None, hidden),
+        "item `week1/hiit_session/minutes` is on an arm-specific form, which blinded roles cannot see or query"
+    );
 }
 
 #[test]
