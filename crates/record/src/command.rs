@@ -801,6 +801,34 @@ pub enum CommandError {
 }
 
 impl TrialState {
+    /// Checks several commands as one write (all or nothing): each is
+    /// checked against the state as the earlier ones leave it (a scratch copy;
+    /// `self` is unchanged), so later commands may depend on earlier ones
+    /// (two queries get `Q1` and `Q2`; an entry then a change of one item).
+    pub fn check_all(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        reason: Option<&str>,
+        commands: &[Command],
+    ) -> Result<Vec<EventDraft>, CommandError> {
+        if let [one] = commands {
+            return self.check(actor, at, reason, one);
+        }
+        let mut scratch = self.clone();
+        let mut drafts = Vec::new();
+        for c in commands {
+            for d in scratch.check(actor, at, reason, c)? {
+                let e = d.clone().seal(scratch.seq + 1, &scratch.head);
+                scratch
+                    .apply(&e)
+                    .map_err(|e| CommandError::Internal(e.to_string()))?;
+                drafts.push(d);
+            }
+        }
+        Ok(drafts)
+    }
+
     /// Checks `command` and, when accepted, seals its events onto the chain
     /// and folds them into this state, returning them (for an in-memory
     /// trial, tests and demos; stores use [`TrialState::check`] and append).

@@ -901,3 +901,46 @@ fn every_action_has_a_role_and_commands_serialise() {
     );
     assert_eq!(serde_json::from_str::<Command>(&text).unwrap(), c);
 }
+
+#[test]
+fn check_all_checks_each_command_after_the_earlier_ones() {
+    let mut s = trial();
+    enrol(&mut s, &inv(), "P1");
+    let q = |text: &str| Command::RaiseQuery {
+        participant: "P1".into(),
+        item: None,
+        text: text.into(),
+    };
+    let drafts = s
+        .check_all(&monitor(), at(9), None, &[q("a"), q("b")])
+        .unwrap();
+    let ids: Vec<&str> = drafts
+        .iter()
+        .map(|d| match &d.payload {
+            Payload::QueryRaised { query, .. } => query.as_str(),
+            _ => "",
+        })
+        .collect();
+    assert_eq!(ids, vec!["Q1", "Q2"]);
+    assert!(s.queries.is_empty(), "the state itself is unchanged");
+    let batch = [
+        enter("P1", "vitals", json!(1)),
+        change("P1", "vitals", json!(2)),
+    ];
+    assert_eq!(
+        s.check_all(&inv(), at(9), Some("fix"), &batch)
+            .unwrap()
+            .len(),
+        2
+    );
+    // All or nothing: the second entry over the first is refused.
+    let twice = [
+        enter("P1", "vitals", json!(1)),
+        enter("P1", "vitals", json!(2)),
+    ];
+    assert!(s
+        .check_all(&inv(), at(9), None, &twice)
+        .unwrap_err()
+        .to_string()
+        .contains("already has a value"));
+}
