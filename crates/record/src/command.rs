@@ -15,9 +15,12 @@
 //!   `entered_by` one role is written by that role only; an arm-specific form
 //!   of a blinded trial only by unblinded roles, and only for participants of
 //!   its arm; other forms by the investigator and the research nurse;
-//! - after the database is locked no data is written (screening, consent,
-//!   randomisation, values, sessions, withdrawals, queries) until a data
-//!   manager unlocks it with a reason;
+//! - the database is locked only when every query is closed; after the lock
+//!   no data is written (screening, consent, randomisation, values,
+//!   sessions, withdrawals, queries) until a data manager unlocks it with a
+//!   reason;
+//! - queries on values of an arm-specific form of a blinded trial are refused
+//!   to blinded roles (they cannot see those values);
 //! - the login events are written by the system (or by the user about
 //!   themself), and a password may also be changed by its owner.
 
@@ -688,6 +691,12 @@ pub enum CommandError {
         /// Action tried.
         action: Action,
     },
+    /// Queries still open at the lock.
+    #[error("queries {queries} are not closed; close every query before locking the database")]
+    OpenQueries {
+        /// Open query identifiers.
+        queries: String,
+    },
     /// Lock twice.
     #[error("the database is already locked")]
     AlreadyLocked,
@@ -1286,6 +1295,17 @@ impl TrialState {
                 covers(None)?;
                 if self.locked {
                     return Err(CommandError::AlreadyLocked);
+                }
+                let open: Vec<String> = self
+                    .queries
+                    .values()
+                    .filter(|q| q.status != QueryStatus::Closed)
+                    .map(|q| q.id.clone())
+                    .collect();
+                if !open.is_empty() {
+                    return Err(CommandError::OpenQueries {
+                        queries: open.join(", "),
+                    });
                 }
                 (None, Payload::DatabaseLocked)
             }

@@ -663,6 +663,23 @@ fn lock_stops_data_writes_until_unlocked_with_a_reason() {
         .get_mut("dan")
         .unwrap()
         .insert(Role::DataManager, Sites::All);
+    let q = Command::RaiseQuery {
+        participant: "P1".into(),
+        item: None,
+        text: "Source document?".into(),
+    };
+    s.execute(&monitor(), at(19), None, &q).unwrap();
+    assert_eq!(
+        refuse(&s, &dm(), None, Command::Lock),
+        "queries Q1 are not closed; close every query before locking the database"
+    );
+    s.execute(
+        &dm(),
+        at(19),
+        None,
+        &Command::CloseQuery { query: "Q1".into() },
+    )
+    .unwrap();
     s.execute(&dm(), at(20), None, &Command::Lock).unwrap();
     assert_eq!(
         refuse(&s, &dm(), None, Command::Lock),
