@@ -550,6 +550,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Stratum key from factor levels: `factor=level` pairs sorted by factor,
 /// joined with `;` (empty when unstratified).
+///
+/// Note: randomised events carry the key `rct_random::stratum_key` computes
+/// (factors in the design's `stratify_by` order, `all` when unstratified),
+/// which is what [`crate::TrialState::check`] writes; use that one to match
+/// recorded strata.
 pub fn stratum_key(levels: &BTreeMap<String, String>) -> String {
     levels
         .iter()
