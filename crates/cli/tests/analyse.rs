@@ -1,0 +1,337 @@
+//! `rct analyse --data` and `rct simulate power` end to end. Numbers are
+//! checked against statsmodels (crates/stats/tests/fixtures/ols_reference.json,
+//! from tools/stats/ols_reference.py).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../stats/tests/fixtures");
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn reference(model: &str) -> Value {
+    let s = std::fs::read_to_string(format!("{FIX}/ols_reference.json")).unwrap();
+    let v: Value = serde_json::from_str(&s).unwrap();
+    v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == model)
+        .unwrap()
+        .clone()
+}
+
+fn rct() -> Command {
+    Command::cargo_bin("rct").unwrap()
+}
+
+fn run_json(args: &[&str]) -> Value {
+    let out = rct().args(args).arg("--json").assert().success();
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+#[track_caller]
+fn close(what: &str, got: &Value, want: &Value) {
+    let (g, w) = (got.as_f64().unwrap(), want.as_f64().unwrap());
+    assert!(
+        (g - w).abs() <= 1e-8 * w.abs(),
+        "{what}: rct {g:e} vs statsmodels {w:e}"
+    );
+}
+
+#[test]
+fn ancova_json_has_the_documented_shape_and_statsmodels_numbers() {
+    let data = format!("{FIX}/ols_ancova.csv");
+    let v = run_json(&[
+        "analyse",
+        "--data",
+        &data,
+        "--model",
+        "y ~ arm + baseline + sex",
+        "--test",
+        "arm",
+    ]);
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys[..5],
+        ["nobs", "df_resid", "r_squared", "sigma", "terms"]
+    );
+    let term_keys: Vec<&str> = v["terms"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        term_keys,
+        [
+            "name",
+            "estimate",
+            "std_error",
+            "t",
+            "p",
+            "ci_low",
+            "ci_high"
+        ]
+    );
+    let m = reference("ancova");
+    assert_eq!(v["nobs"], m["nobs"]);
+    assert_eq!(v["rows_dropped"], m["dropped"]);
+    close("df_resid", &v["df_resid"], &m["df_resid"]);
+    close("R^2", &v["r_squared"], &m["r_squared"]);
+    close("sigma", &v["sigma"], &m["sigma"]);
+    for (g, w) in v["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(m["terms"].as_array().unwrap())
+    {
+        assert_eq!(g["name"], w["name"]);
+        for k in ["estimate", "std_error", "t", "p", "ci_low", "ci_high"] {
+            close(&format!("{} {k}", w["name"]), &g[k], &w[k]);
+        }
+    }
+    close("Wald F arm", &v["tests"][0]["f"], &m["wald"][0]["f"]);
+}
+
+#[test]
+fn hc3_interaction_matches_statsmodels() {
+    let data = format!("{FIX}/ols_interaction.csv");
+    let v = run_json(&[
+        "analyse",
+        "--data",
+        &data,
+        "--model",
+        "vo2max_w12 ~ arm * ifn_score + vo2max_w0 + sex",
+        "--robust",
+        "hc3",
+    ]);
+    let m = reference("interaction");
+    assert_eq!(v["cov_type"], "hc3");
+    for (j, g) in v["terms"].as_array().unwrap().iter().enumerate() {
+        close(
+            "HC3 SE",
+            &g["std_error"],
+            &m["robust"]["hc3"]["std_error"][j],
+        );
+        close("HC3 p", &g["p"], &m["robust"]["hc3"]["p"][j]);
+    }
+    assert_eq!(v["terms"][4]["name"], "arm[T.hiit]:ifn_score");
+}
+
+#[test]
+fn protocol_control_arm_is_the_reference_and_comparisons_are_adjusted() {
+    let data = format!("{FIX}/ols_four_arm.csv");
+    let protocol = format!("{ROOT}/protocols/il2-sle.toml");
+    let v = run_json(&[
+        "analyse",
+        "--data",
+        &data,
+        "--model",
+        "y ~ arm",
+        "--protocol",
+        &protocol,
+        "--compare",
+        "arm",
+    ]);
+    let m = reference("four_arm_placebo");
+    let names: Vec<&str> = v["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Intercept",
+            "arm[T.il2_0_2]",
+            "arm[T.il2_0_5]",
+            "arm[T.il2_1_0]"
+        ]
+    );
+    close(
+        "estimate",
+        &v["terms"][1]["estimate"],
+        &m["terms"][1]["estimate"],
+    );
+    // The same by --reference, without the protocol.
+    let w = run_json(&[
+        "analyse",
+        "--data",
+        &data,
+        "--model",
+        "y ~ arm",
+        "--reference",
+        "arm=placebo",
+    ]);
+    assert_eq!(w["terms"], v["terms"]);
+    let c = &v["comparisons"];
+    let s = std::fs::read_to_string(format!("{FIX}/ols_reference.json")).unwrap();
+    let r: Value = serde_json::from_str(&s).unwrap();
+    for j in 0..3 {
+        close("Holm", &c["p_holm"][j], &r["holm"][0]["adjusted"][j]);
+        let (g, w) = (
+            c["p_dunnett"][j].as_f64().unwrap(),
+            r["dunnett"][0]["pvalue_precise"][j].as_f64().unwrap(),
+        );
+        assert!((g - w).abs() < 1e-6, "Dunnett {g} vs scipy {w}");
+    }
+}
+
+#[test]
+fn plain_table_reads_like_r_summary() {
+    let data = format!("{FIX}/ols_ancova.csv");
+    rct()
+        .args([
+            "analyse",
+            "--data",
+            &data,
+            "--model",
+            "y ~ arm + baseline + sex",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Coefficients:"))
+        .stdout(predicate::str::contains("arm[T.hiit]"))
+        .stdout(predicate::str::contains(
+            "90 rows, 9 dropped for missing values, 81 used",
+        ))
+        .stdout(predicate::str::contains("Residual standard error"));
+}
+
+#[test]
+fn bad_csv_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.csv");
+    std::fs::write(&p, "y,arm,baseline\n1.5,a,2\n2.5,b,3\n3.1,a,x7\n4.0,b,5\n").unwrap();
+    let f = p.display().to_string();
+    rct()
+        .args(["analyse", "--data", &f, "--model", "y ~ arm + baseline"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "{f}: line 4, column 3 (`baseline`): `x7` is not a number"
+        )));
+    std::fs::write(&p, "y,arm,baseline\n1.5,a,2\n2.5,b\n").unwrap();
+    rct()
+        .args(["analyse", "--data", &f, "--model", "y ~ arm"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(format!(
+            "{f}: line 3: expected 3 fields"
+        )));
+    rct()
+        .args(["analyse", "--data", &f, "--model", "y ~ arm +"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("formula"));
+    rct()
+        .args(["analyse", "--db", "sqlite:x.db"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "needs --protocol FILE and --out DIR",
+        ));
+}
+
+#[test]
+fn rank_deficiency_is_reported_with_the_aliased_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("alias.csv");
+    std::fs::write(&p, "y,x,x2\n1,1,2\n2,2,4\n2.5,3,6\n4.2,4,8\n4.8,5,10\n").unwrap();
+    rct()
+        .args([
+            "analyse",
+            "--data",
+            &p.display().to_string(),
+            "--model",
+            "y ~ x + x2",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "column `x2` (term `x2`) = 2 * `x`",
+        ));
+}
+
+#[test]
+fn power_simulation_is_reproducible_and_sweeps() {
+    let args = [
+        "simulate",
+        "power",
+        "--model",
+        "y ~ arm",
+        "--effect",
+        "arm[T.treat]=0.5",
+        "--sd",
+        "1",
+        "--sims",
+        "300",
+        "--seed",
+        "5",
+        "--sweep",
+        "40:128:44",
+    ];
+    let a = run_json(&args);
+    let b = run_json(&args);
+    assert_eq!(a, b);
+    let res = a["results"].as_array().unwrap();
+    let ns: Vec<u64> = res.iter().map(|r| r["n"].as_u64().unwrap()).collect();
+    assert_eq!(ns, [40, 84, 128]);
+    // Power grows with n; at 128 (64 per arm) it is near 0.80146
+    // (noncentral t), within 4 Monte Carlo SEs.
+    let p: Vec<f64> = res.iter().map(|r| r["power"].as_f64().unwrap()).collect();
+    assert!(p[0] < p[2]);
+    let se = res[2]["mc_se"].as_f64().unwrap();
+    assert!((p[2] - 0.80146).abs() <= 4.0 * se, "{p:?}");
+    assert_eq!(a["test"], "arm");
+}
+
+#[test]
+fn power_with_the_lupex_protocol_stratifies_by_sex() {
+    let protocol = format!("{ROOT}/protocols/lupex.toml");
+    rct()
+        .args([
+            "simulate",
+            "power",
+            "--protocol",
+            &protocol,
+            "--model",
+            "vo2max_w12 ~ arm + vo2max_w0 + sex",
+            "--n",
+            "60",
+            "--effect",
+            "arm[T.hiit]=3",
+            "--effect",
+            "vo2max_w0=0.9",
+            "--covariate",
+            "vo2max_w0=27,5",
+            "--sd",
+            "3.5",
+            "--sims",
+            "200",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("n = 60: power"));
+    rct()
+        .args([
+            "simulate",
+            "power",
+            "--model",
+            "y ~ arm + sex",
+            "--n",
+            "40",
+            "--effect",
+            "arm[T.t]=1",
+            "--effect",
+            "sex[T.male]=1",
+            "--sd",
+            "1",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--levels sex="));
+}
