@@ -1,12 +1,119 @@
-//! `rct serve` (placeholder).
+//! `rct serve`: the web application.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Arguments of `rct serve` (not built yet).
+use anyhow::Context;
+
+/// Arguments of `rct serve`.
 #[derive(clap::Args, Debug)]
-pub struct ServeArgs {}
+#[command(
+    after_help = "Examples:\n  rct serve --demo\n  rct serve --db sqlite:trial.sqlite --protocol my-trial.toml --bootstrap-admin alice:'a long password'\n\n\
+The demo starts with both seed protocols, one account per role (printed with their passwords) and a few randomised participants."
+)]
+pub struct ServeArgs {
+    /// Database URL: `memory:`, `sqlite:PATH` or `postgres://...` (default:
+    /// `sqlite:rct-demo.sqlite` with --demo, else required).
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Load both seed protocols, demo accounts and demo participants.
+    #[arg(long)]
+    pub demo: bool,
+    /// Extra protocol files to serve (the seed protocols are always known).
+    #[arg(long = "protocol", value_name = "FILE")]
+    pub protocols: Vec<PathBuf>,
+    /// Register every served protocol the database does not hold yet, with
+    /// this administrator (`NAME:PASSWORD`; an existing account keeps its password).
+    #[arg(long, value_name = "NAME:PASSWORD")]
+    pub bootstrap_admin: Option<String>,
+    /// Extra randomised IL-2 participants for the demo (benchmarks).
+    #[arg(long, default_value_t = 0, hide = true)]
+    pub demo_participants: usize,
+    /// Send cookies without `Secure` (only for plain-HTTP hosts that are not
+    /// loopback; browsers accept `Secure` cookies on loopback).
+    #[arg(long)]
+    pub insecure_cookies: bool,
+    /// Print the startup summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs `rct serve`.
-pub fn run(_args: ServeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`rct serve` is not built yet")
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let db = match (&args.db, args.demo) {
+        (Some(db), _) => db.clone(),
+        (None, true) => "sqlite:rct-demo.sqlite".to_string(),
+        (None, false) => anyhow::bail!(
+            "give --db URL (memory:, sqlite:PATH or postgres://...), or --demo to try it out"
+        ),
+    };
+    let store = rct_web::open_store(&db).with_context(|| format!("opening {db}"))?;
+    let mut protocols = rct_web::demo::seed_protocols()?;
+    for path in &args.protocols {
+        let src =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let p = rct_core::protocol::parse(&src, &path.display().to_string())
+            .map_err(|d| anyhow::anyhow!("{d}"))?;
+        protocols.retain(|q| q.trial.id.get_ref() != p.trial.id.get_ref());
+        protocols.push(p);
+    }
+    let app = {
+        let mut app = rct_web::App::new(
+            store,
+            protocols,
+            rct_web::Passwords::new(rct_web::auth::ARGON_KIB),
+            rct_web::wall_clock(),
+        );
+        app.secure_cookies = !args.insecure_cookies;
+        app
+    };
+    if let Some(spec) = &args.bootstrap_admin {
+        let (name, pw) = spec
+            .split_once(':')
+            .context("--bootstrap-admin takes NAME:PASSWORD")?;
+        let done = rct_web::demo::bootstrap(&app, name, pw)?;
+        if !done.is_empty() {
+            eprintln!("registered {} with administrator {name}", done.join(", "));
+        }
+    }
+    let users = if args.demo {
+        rct_web::demo::seed(&app, args.demo_participants)?
+    } else {
+        Vec::new()
+    };
+    let trials = app.trial_ids()?;
+    if trials.is_empty() {
+        anyhow::bail!(
+            "the database holds no trial with a known protocol; start with --bootstrap-admin NAME:PASSWORD to register the protocols, or --demo"
+        );
+    }
+    let url = format!("http://{}/", args.addr);
+    if args.json {
+        let logins: Vec<_> = users
+            .iter()
+            .map(|u| serde_json::json!({"user": u.user, "password": u.password, "role": u.role}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"url": url, "db": db, "trials": trials, "logins": logins})
+        );
+    } else {
+        println!(
+            "rct serve: {url}  (database {db}; trials {})",
+            trials.join(", ")
+        );
+        if !users.is_empty() {
+            println!("demo logins (user / password / role):");
+            for u in &users {
+                println!("  {:<14} {:<24} {}", u.user, u.password, u.role);
+            }
+        }
+        println!("Ctrl-C stops the server.");
+    }
+    rct_web::serve_blocking(app, args.addr).with_context(|| format!("serving on {}", args.addr))?;
+    Ok(ExitCode::SUCCESS)
 }

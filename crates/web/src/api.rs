@@ -1,0 +1,288 @@
+//! The JSON API under `/api/`: every answer is serialised from the role's
+//! view, never from the trial state.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::pages::{save_form, screen_input, visit_form};
+use crate::routes::ROUTES;
+use crate::{App, AppState, CurrentUser, WebError};
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+async fn run<F>(s: &AppState, f: F) -> ApiResult
+where
+    F: FnOnce(&App) -> Result<Value, WebError> + Send + 'static,
+{
+    App::run(s, f).await.map(Json).map_err(ApiError)
+}
+
+pub async fn me(State(s): State<AppState>, user: CurrentUser) -> ApiResult {
+    run(&s, move |app| {
+        let mut trials = Vec::new();
+        for t in app.trial_ids()? {
+            if let Ok(a) = app.access(&user, &t) {
+                trials.push(json!({"trial": t, "roles": a.view.roles}));
+            }
+        }
+        Ok(json!({"user": user.name, "trials": trials}))
+    })
+    .await
+}
+
+pub async fn trials(State(s): State<AppState>, user: CurrentUser) -> ApiResult {
+    run(&s, move |app| {
+        let mut out = Vec::new();
+        for t in app.trial_ids()? {
+            if let Ok(a) = app.access(&user, &t) {
+                let v = &a.view;
+                out.push(json!({"trial": v.trial, "title": v.title, "roles": v.roles, "blinded": v.blinded, "locked": v.locked}));
+            }
+        }
+        Ok(Value::Array(out))
+    })
+    .await
+}
+
+pub async fn trial(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+) -> ApiResult {
+    run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let mut v = serde_json::to_value(&a.view).unwrap_or(Value::Null);
+        // The trial answer is the view without its long lists (they have routes of their own).
+        if let Value::Object(m) = &mut v {
+            m.shift_remove("participants");
+            m.shift_remove("queries");
+            m.insert(
+                "target_enrolment".into(),
+                json!(a.protocol.trial.target_enrolment.get_ref()),
+            );
+        }
+        Ok(v)
+    })
+    .await
+}
+
+pub async fn participants(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+) -> ApiResult {
+    run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        Ok(serde_json::to_value(&a.view.participants).unwrap_or(Value::Null))
+    })
+    .await
+}
+
+pub async fn participant(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid)): Path<(String, String)>,
+) -> ApiResult {
+    run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let p = a.participant(&pid)?;
+        let schedule = p.randomised_at.map(|r| {
+            crate::entry::schedule(
+                a.protocol,
+                r.date_naive(),
+                app.now().date_naive(),
+                &p.values,
+            )
+        });
+        Ok(json!({"participant": p, "schedule": schedule}))
+    })
+    .await
+}
+
+pub async fn queries(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+) -> ApiResult {
+    run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        Ok(serde_json::to_value(&a.view.queries).unwrap_or(Value::Null))
+    })
+    .await
+}
+
+pub async fn audit(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+) -> ApiResult {
+    run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let events = crate::pages::load_events(app, &trial)?;
+        Ok(Value::Array(a.audit(&events)))
+    })
+    .await
+}
+
+/// Body of the live screening call.
+#[derive(Debug, Deserialize)]
+pub struct EvaluateBody {
+    /// Form fields by fact id (as typed).
+    #[serde(default)]
+    pub facts: BTreeMap<String, String>,
+    /// Screening date (defaults to today).
+    #[serde(default)]
+    pub screening_date: Option<String>,
+}
+
+pub async fn evaluate(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+    Json(body): Json<EvaluateBody>,
+) -> ApiResult {
+    run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        a.who(app, rct_record::Action::Screen, None)?;
+        let input: BTreeMap<String, String> = body
+            .facts
+            .iter()
+            .map(|(k, v)| (format!("f.{k}"), v.clone()))
+            .collect();
+        let date = body
+            .screening_date
+            .clone()
+            .or_else(|| body.facts.get("screening_date").cloned())
+            .unwrap_or_else(|| app.now().date_naive().to_string());
+        let (verdict, criteria) = screen_input(a.protocol, &input, &date)?;
+        let criteria: Vec<Value> = criteria
+            .iter()
+            .map(|c| json!({"id": c.criterion, "result": c.result}))
+            .collect();
+        Ok(json!({"verdict": verdict, "criteria": criteria}))
+    })
+    .await
+}
+
+/// Body of the live derived-fields call and of the JSON save.
+#[derive(Debug, Deserialize)]
+pub struct ValuesBody {
+    /// Field values as typed.
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+    /// Reason for changes (saves only).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+pub async fn derive(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid, visit, form)): Path<(String, String, String, String)>,
+    Json(body): Json<ValuesBody>,
+) -> ApiResult {
+    run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        a.participant(&pid)?;
+        let f = visit_form(&a, &visit, &form)?;
+        let input: BTreeMap<String, String> = body
+            .values
+            .iter()
+            .map(|(k, v)| (format!("f.{k}"), v.clone()))
+            .collect();
+        let checked = crate::entry::check_entry(a.protocol, f, &input);
+        // Messages only for fields typed so far (an empty form is not an error).
+        let messages: BTreeMap<&String, &String> = checked
+            .messages
+            .iter()
+            .filter(|(k, _)| body.values.get(*k).is_some_and(|v| !v.trim().is_empty()))
+            .collect();
+        let derived = checked.derived;
+        Ok(json!({"derived": derived, "messages": messages}))
+    })
+    .await
+}
+
+pub async fn save_values(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid, visit, form)): Path<(String, String, String, String)>,
+    Json(body): Json<ValuesBody>,
+) -> ApiResult {
+    run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        a.participant(&pid)?;
+        let f = visit_form(&a, &visit, &form)?;
+        if crate::pages::entry_role(&a, f).is_none() {
+            return Err(WebError::Forbidden(format!(
+                "none of your roles may enter {form}"
+            )));
+        }
+        let mut input: BTreeMap<String, String> = body
+            .values
+            .iter()
+            .map(|(k, v)| (format!("f.{k}"), v.clone()))
+            .collect();
+        if let Some(r) = &body.reason {
+            input.insert("reason".into(), r.clone());
+        }
+        match save_form(app, &a, &pid, &visit, f, &input) {
+            Ok((n, warnings)) => Ok(json!({"saved": n, "warnings": warnings})),
+            Err((errors, _)) => Err(WebError::BadRequest(errors.join("; "))),
+        }
+    })
+    .await
+}
+
+/// The OpenAPI 3 document, generated from the route table.
+pub async fn openapi() -> Json<Value> {
+    Json(openapi_document())
+}
+
+/// Builds the OpenAPI document listing every `/api/` route of [`ROUTES`].
+pub fn openapi_document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for r in ROUTES.iter().filter(|r| r.path.starts_with("/api/")) {
+        let params: Vec<Value> = r
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut op = json!({
+            "summary": r.summary,
+            "operationId": format!("{}_{}", r.method.to_lowercase(), r.path.trim_start_matches("/api/").replace(['/', '{', '}'], "_")),
+            "parameters": params,
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "401": {"description": "Not logged in"},
+                "403": {"description": "Not allowed, or CSRF token missing"},
+                "404": {"description": "No such resource, or not in the user's sites"}
+            }
+        });
+        if r.public {
+            op["security"] = json!([]);
+        }
+        if r.method == "POST" {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
+            if let Some(p) = op["parameters"].as_array_mut() {
+                p.push(json!({"name": "X-CSRF-Token", "in": "header", "required": true, "schema": {"type": "string"}}));
+            }
+        }
+        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
+        entry[r.method.to_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "rct", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Randomised controlled trials: every answer is the caller's role view (blinded roles never receive arms)."},
+        "components": {"securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": crate::SESSION_COOKIE}}},
+        "security": [{"session": []}],
+        "paths": paths,
+    })
+}

@@ -1,0 +1,269 @@
+//! Passwords (argon2id), sessions (random 256-bit tokens from the operating
+//! system's generator, one CSRF token each) and the rules for names and
+//! passwords. The accounts themselves are events of the trial record (see
+//! `crate::accounts`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::OsRng;
+use rand::RngCore;
+
+/// Failed logins in a row after which an account is locked.
+pub const LOCKOUT_AFTER: u32 = 5;
+/// Argon2id memory cost in KiB for production (OWASP's minimum, 19 MiB).
+pub const ARGON_KIB: u32 = 19_456;
+/// A session ends after this long without a request.
+pub const IDLE_TIMEOUT_MINUTES: i64 = 120;
+
+/// Why an account operation failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    /// Wrong name or password (deliberately not saying which).
+    #[error("wrong user name or password")]
+    BadCredentials,
+    /// Too many failed attempts: an administrator must unlock the account.
+    #[error("this account is locked after {LOCKOUT_AFTER} failed logins; ask an administrator to unlock it")]
+    Locked,
+    /// The name is taken.
+    #[error("user `{0}` exists already")]
+    Exists(String),
+    /// The name is not allowed.
+    #[error("user names are 1 to 40 letters, digits, `.`, `-` or `_`; `{0}` is not")]
+    BadName(String),
+    /// The password is too short.
+    #[error("passwords need at least 10 characters")]
+    WeakPassword,
+    /// No such user.
+    #[error("no user `{0}`")]
+    NoUser(String),
+    /// Hashing failed, or the record refused.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// What a login attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Logged in.
+    Ok,
+    /// Failed; `locked_now` when this failure locked the account.
+    Failed {
+        /// This failure locked the account.
+        locked_now: bool,
+    },
+    /// The account is locked.
+    Locked,
+}
+
+fn argon(cost_kib: u32) -> Argon2<'static> {
+    let params = Params::new(cost_kib, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Random bytes from the operating system as lower-case hex.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Hashes and verifies passwords with argon2id.
+pub struct Passwords {
+    argon: Argon2<'static>,
+}
+
+/// Checks a new user name: 1 to 40 letters, digits, `.`, `-`, `_`.
+pub fn check_user_name(name: &str) -> Result<(), AuthError> {
+    let valid = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(AuthError::BadName(name.to_string()))
+    }
+}
+
+/// Checks a new password: at least 10 characters.
+pub fn check_password(password: &str) -> Result<(), AuthError> {
+    if password.chars().count() < 10 {
+        Err(AuthError::WeakPassword)
+    } else {
+        Ok(())
+    }
+}
+
+impl Passwords {
+    /// Argon2id with `cost_kib` KiB of memory ([`ARGON_KIB`] in production;
+    /// tests pass less to stay fast), 2 iterations, 1 lane.
+    pub fn new(cost_kib: u32) -> Passwords {
+        Passwords {
+            argon: argon(cost_kib),
+        }
+    }
+
+    /// Hashes a password with a fresh random salt (a PHC string).
+    pub fn hash(&self, password: &str) -> Result<String, AuthError> {
+        let salt = SaltString::generate(&mut OsRng);
+        self.argon
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AuthError::Internal(format!("hashing: {e}")))
+    }
+
+    /// Whether `password` matches the PHC string `hash` (verified with the
+    /// parameters stored in the hash).
+    pub fn verify(&self, hash: &str, password: &str) -> bool {
+        PasswordHash::new(hash)
+            .map(|parsed| {
+                self.argon
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    }
+}
+
+/// A logged-in session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// User name.
+    pub user: String,
+    /// The CSRF token every form of this session carries.
+    pub csrf: String,
+    /// Last request.
+    pub seen: DateTime<Utc>,
+}
+
+/// Sessions by token (kept in memory: a restart logs everyone out).
+#[derive(Default)]
+pub struct Sessions {
+    inner: Mutex<HashMap<String, Session>>,
+}
+
+impl Sessions {
+    /// Starts a session for `user`; returns its token.
+    pub fn start(&self, user: &str, now: DateTime<Utc>) -> String {
+        let token = random_token();
+        if let Ok(mut map) = self.inner.lock() {
+            map.retain(|_, s| now - s.seen < Duration::minutes(IDLE_TIMEOUT_MINUTES));
+            map.insert(
+                token.clone(),
+                Session {
+                    user: user.to_string(),
+                    csrf: random_token(),
+                    seen: now,
+                },
+            );
+        }
+        token
+    }
+
+    /// The live session of `token`, refreshing its idle timer.
+    pub fn get(&self, token: &str, now: DateTime<Utc>) -> Option<Session> {
+        let mut map = self.inner.lock().ok()?;
+        let live = map
+            .get(token)
+            .is_some_and(|s| now - s.seen < Duration::minutes(IDLE_TIMEOUT_MINUTES));
+        if !live {
+            map.remove(token);
+            return None;
+        }
+        let s = map.get_mut(token)?;
+        s.seen = now;
+        Some(s.clone())
+    }
+
+    /// Ends a session.
+    pub fn end(&self, token: &str) -> Option<Session> {
+        self.inner.lock().ok().and_then(|mut m| m.remove(token))
+    }
+
+    /// Ends every session of `user` (after a password reset).
+    pub fn end_user(&self, user: &str) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.retain(|_, s| s.user != user);
+        }
+    }
+}
+
+/// Compares two strings in time independent of where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_salted_and_verify() {
+        let p = Passwords::new(64);
+        let h1 = p.hash("correct horse").unwrap();
+        let h2 = p.hash("correct horse").unwrap();
+        assert!(h1.starts_with("$argon2id$v=19$m=64,t=2,p=1$"), "{h1}");
+        assert_ne!(h1, h2, "each hash has its own salt");
+        assert!(p.verify(&h1, "correct horse"));
+        assert!(!p.verify(&h1, "correct horsf"));
+        assert!(!p.verify("not a phc string", "correct horse"));
+    }
+
+    #[test]
+    fn production_cost_is_owasp_minimum() {
+        let h = Passwords::new(ARGON_KIB).hash("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        // A hash made with other parameters still verifies (they are in the PHC string).
+        assert!(Passwords::new(64).verify(&h, "correct horse"));
+    }
+
+    #[test]
+    fn names_and_passwords_are_checked() {
+        assert!(check_user_name("ann.smith-2").is_ok());
+        assert!(check_user_name("").is_err());
+        assert!(check_user_name("a b").is_err());
+        assert!(check_user_name("<script>").is_err());
+        assert!(check_password("short").is_err());
+        assert!(check_password("long enough").is_ok());
+    }
+
+    #[test]
+    fn tokens_are_256_bit_and_distinct() {
+        let a = random_token();
+        assert_eq!(a.len(), 64);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, random_token());
+    }
+
+    #[test]
+    fn sessions_expire_when_idle_and_end() {
+        let s = Sessions::default();
+        let t0: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let tok = s.start("ann", t0);
+        let got = s.get(&tok, t0 + Duration::minutes(10)).unwrap();
+        assert_eq!(got.user, "ann");
+        assert_eq!(got.csrf.len(), 64);
+        assert!(s
+            .get(&tok, t0 + Duration::minutes(11 + IDLE_TIMEOUT_MINUTES))
+            .is_none());
+        let tok2 = s.start("ann", t0);
+        s.end(&tok2);
+        assert!(s.get(&tok2, t0).is_none());
+    }
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+    }
+}

@@ -1,0 +1,440 @@
+//! `rct serve --demo`: both seed protocols, one account per role, a few
+//! participants screened, consented and randomised through the same
+//! commands the pages use.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use rct_core::protocol::{parse, Protocol};
+use rct_record::{Actor, Arm, Command, FormRule, Role, Sites, TrialDesign};
+
+use crate::commands::{execute, Who};
+use crate::pages::screen_input;
+use crate::{App, WebError};
+
+/// The LUPEX protocol (HIIT in lupus; investigator and assessors blinded).
+pub const LUPEX: &str = include_str!("../../../protocols/lupex.toml");
+/// The low-dose IL-2 protocol (double-blind, kit codes, three sites).
+pub const IL2: &str = include_str!("../../../protocols/il2-sle.toml");
+
+/// The seed protocols, parsed.
+pub fn seed_protocols() -> Result<Vec<Protocol>, WebError> {
+    [
+        ("protocols/lupex.toml", LUPEX),
+        ("protocols/il2-sle.toml", IL2),
+    ]
+    .iter()
+    .map(|(name, src)| parse(src, name).map_err(|d| WebError::Internal(format!("{name}: {d}"))))
+    .collect()
+}
+
+/// A demo account: user name, password, and its role in every trial with the sites.
+pub struct DemoUser {
+    /// Login.
+    pub user: &'static str,
+    /// Password.
+    pub password: String,
+    /// Role.
+    pub role: Role,
+    /// Sites of the IL-2 trial (LUPEX has one site).
+    pub il2_sites: Option<&'static [&'static str]>,
+}
+
+/// One account per role (and a second investigator at another site, to
+/// show site scoping).
+pub fn demo_users() -> Vec<DemoUser> {
+    let u = |user: &'static str, role, il2_sites| DemoUser {
+        user,
+        password: format!("{user}-demo-pw"),
+        role,
+        il2_sites,
+    };
+    vec![
+        u("admin", Role::Admin, None),
+        u("investigator", Role::Investigator, Some(&["pkuph"])),
+        u("investigator2", Role::Investigator, Some(&["site2"])),
+        u("nurse", Role::ResearchNurse, Some(&["pkuph"])),
+        u("physio", Role::InterventionStaff, None),
+        u("pharmacist", Role::Pharmacist, None),
+        u("assessor", Role::OutcomeAssessor, None),
+        u("datamanager", Role::DataManager, None),
+        u("monitor", Role::Monitor, None),
+        u("statistician", Role::Statistician, None),
+    ]
+}
+
+/// The trial design the registration carries, from the protocol.
+pub fn trial_design(p: &Protocol) -> TrialDesign {
+    let mut d = TrialDesign::new(p.randomisation.design.get_ref());
+    d.ratio = p.ratio();
+    d.stratify_by = p
+        .randomisation
+        .stratify_by
+        .iter()
+        .map(|s| s.get_ref().clone())
+        .collect();
+    d.minimise_on = p
+        .randomisation
+        .minimise_on
+        .iter()
+        .map(|f| {
+            let w = p
+                .strata
+                .iter()
+                .find(|s| s.id.get_ref() == f.get_ref())
+                .and_then(|s| s.weight)
+                .unwrap_or(1.0);
+            (f.get_ref().clone(), w)
+        })
+        .collect();
+    d.kits = p.masking.kit_codes;
+    d.forms = p
+        .forms
+        .iter()
+        .filter(|f| f.arm.is_some() || f.entered_by.is_some())
+        .map(|f| FormRule {
+            form: f.id.get_ref().clone(),
+            arm: f.arm.as_ref().map(|a| a.get_ref().clone()),
+            entered_by: f
+                .entered_by
+                .as_ref()
+                .and_then(|r| r.get_ref().parse::<Role>().ok()),
+        })
+        .collect();
+    d
+}
+
+fn admin_who(admin: &str, at: DateTime<Utc>) -> Who {
+    Who {
+        actor: Actor::new(admin, Role::Admin, None),
+        at,
+        reason: None,
+    }
+}
+
+/// Registers a trial from its protocol (first event, by `admin`) and adds
+/// the protocol's sites.
+pub fn register(
+    app: &App,
+    p: &Protocol,
+    admin: &str,
+    seed: u64,
+    at: DateTime<Utc>,
+) -> Result<(), WebError> {
+    let trial = p.trial.id.get_ref().clone();
+    let who = admin_who(admin, at);
+    let cmd = Command::RegisterTrial {
+        title: p
+            .trial
+            .short_title
+            .clone()
+            .unwrap_or_else(|| p.trial.title.clone()),
+        blinded: p.is_blinded(),
+        arms: p
+            .arms
+            .iter()
+            .map(|a| Arm {
+                id: a.id.get_ref().clone(),
+                name: a.label.clone(),
+            })
+            .collect(),
+        design: trial_design(p),
+        seed,
+    };
+    execute(app, &trial, &who, &cmd)?;
+    for site in &p.sites {
+        execute(
+            app,
+            &trial,
+            &who,
+            &Command::AddSite {
+                site: site.id.get_ref().clone(),
+                name: site.name.clone(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn lupex_facts(sex: &str, eligible: bool) -> BTreeMap<String, String> {
+    let mut m: BTreeMap<String, String> = [
+        ("birth_date", "1985-06-15"),
+        ("sex", sex),
+        ("able_to_consent", "true"),
+        ("sle_diagnosed", "true"),
+        ("eular_acr_2019_classified", "true"),
+        ("slicc_2012_classified", "false"),
+        ("exercise_contraindicated", "false"),
+        ("major_bone_fracture", "false"),
+        ("exercise_exacerbated_myalgia", "false"),
+        ("active_infection", "false"),
+        ("severe_pleuritis_pericarditis", "false"),
+        ("prednisolone_dose", "7.5"),
+        ("diabetes_diagnosed", "false"),
+        ("pregnant", "false"),
+        ("sledai_2k_selena", "4"),
+        ("pet_substudy", "false"),
+    ]
+    .iter()
+    .map(|(k, v)| (format!("f.{k}"), v.to_string()))
+    .collect();
+    if !eligible {
+        m.insert("f.diabetes_diagnosed".into(), "true".into());
+    }
+    m
+}
+
+fn il2_facts(eligible: bool) -> BTreeMap<String, String> {
+    let mut m: BTreeMap<String, String> = [
+        ("birth_date", "1990-01-01"),
+        ("sex", "female"),
+        ("acr_1997_criteria_met", "5"),
+        ("sledai_2k", "10"),
+        ("weight", "60"),
+        ("inadequate_response", "true"),
+        ("standard_treatment_start", "2024-06-01"),
+        ("urine_pregnancy_test", "negative"),
+        ("written_consent", "true"),
+        ("allergy_study_drugs", "false"),
+        ("active_severe_npsle", "false"),
+        ("alt", "30"),
+        ("ast", "25"),
+        ("pregnant", "false"),
+        ("lactating", "false"),
+        ("active_cancer", "false"),
+        ("cancer_history", "false"),
+        ("serious_infection", "false"),
+        ("chronic_infection_history", "false"),
+        ("active_specified_infection", "false"),
+        ("vision_disorder_history", "false"),
+        ("cataract", "false"),
+        ("severe_comorbidity", "false"),
+        ("nyha_class", "0"),
+        ("active_peptic_ulcer", "false"),
+        ("other_autoimmune_disease", "false"),
+        ("biologic_ever", "false"),
+        ("other_immunosuppressant", "false"),
+        ("other_trial_ever", "false"),
+    ]
+    .iter()
+    .map(|(k, v)| (format!("f.{k}"), v.to_string()))
+    .collect();
+    m.insert("u.alt".into(), "40".into());
+    m.insert("u.ast".into(), "40".into());
+    if !eligible {
+        m.insert("f.sledai_2k".into(), "6".into());
+    }
+    m
+}
+
+/// One demo participant's path.
+pub struct Plan<'a> {
+    /// Trial.
+    pub trial: &'a str,
+    /// Participant id.
+    pub pid: String,
+    /// Site.
+    pub site: &'a str,
+    /// Facts as form input.
+    pub facts: BTreeMap<String, String>,
+    /// Stratification levels.
+    pub factors: BTreeMap<String, String>,
+    /// Consent and randomise (if eligible).
+    pub randomise: bool,
+    /// When screened.
+    pub at: DateTime<Utc>,
+}
+
+/// Screens, consents and randomises one participant as `user` (an
+/// investigator), through the commands the pages use.
+pub fn enrol(app: &App, plan: &Plan<'_>, user: &str) -> Result<(), WebError> {
+    let p = app.protocol(plan.trial)?;
+    let (verdict, criteria) = screen_input(p, &plan.facts, "2025-03-01")?;
+    let who = |days: i64| Who {
+        actor: Actor::new(user, Role::Investigator, None),
+        at: plan.at + Duration::days(days),
+        reason: None,
+    };
+    execute(
+        app,
+        plan.trial,
+        &who(0),
+        &Command::Screen {
+            participant: plan.pid.clone(),
+            site: Some(plan.site.to_string()),
+            verdict,
+            criteria,
+        },
+    )?;
+    if plan.randomise && verdict == rct_record::Verdict::Eligible {
+        execute(
+            app,
+            plan.trial,
+            &who(1),
+            &Command::Consent {
+                participant: plan.pid.clone(),
+            },
+        )?;
+        execute(
+            app,
+            plan.trial,
+            &who(2),
+            &Command::Randomise {
+                participant: plan.pid.clone(),
+                strata: plan.factors.clone(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Fills the store: both trials (unless registered already), the demo
+/// accounts, roles and sites, a handful of demo participants, and `extra`
+/// more randomised IL-2 participants (the benchmark uses thousands).
+/// Returns the demo users.
+pub fn seed(app: &App, extra: usize) -> Result<Vec<DemoUser>, WebError> {
+    let now = app.now();
+    let users = demo_users();
+    let start = now - Duration::days(70);
+    let mut hashes = BTreeMap::new();
+    for u in &users {
+        let h = app
+            .passwords
+            .hash(&u.password)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        hashes.insert(u.user, h);
+    }
+    let mut fresh = Vec::new();
+    for (i, p) in seed_protocols()?.iter().enumerate() {
+        let trial = p.trial.id.get_ref().clone();
+        if app.ledger.state(&trial)?.seq > 0 {
+            continue;
+        }
+        fresh.push(trial.clone());
+        register(app, p, "admin", 0x5eed_0000 + i as u64, start)?;
+        let admin = admin_who("admin", start);
+        for u in &users {
+            // LUPEX has no pharmacist and one site; IL-2 has no exercise staff.
+            let skip = (trial == "lupex" && u.role == Role::Pharmacist)
+                || (trial == "il2-sle" && u.role == Role::InterventionStaff)
+                || (trial == "lupex" && u.user == "investigator2");
+            if skip {
+                continue;
+            }
+            execute(
+                app,
+                &trial,
+                &admin,
+                &Command::CreateUser {
+                    user: u.user.into(),
+                    display_name: format!("Demo {}", u.role),
+                    password_hash: hashes.get(u.user).cloned().unwrap_or_default(),
+                },
+            )?;
+            if u.role == Role::Admin {
+                continue;
+            }
+            let sites = match (trial.as_str(), u.il2_sites) {
+                ("il2-sle", Some(s)) => Sites::Only(s.iter().map(|x| x.to_string()).collect()),
+                _ => Sites::All,
+            };
+            execute(
+                app,
+                &trial,
+                &admin,
+                &Command::GrantRole {
+                    user: u.user.into(),
+                    role: u.role,
+                    sites,
+                },
+            )?;
+        }
+    }
+    let mut plans = Vec::new();
+    for k in 0..6usize {
+        let sex = if k % 2 == 0 { "female" } else { "male" };
+        plans.push(Plan {
+            trial: "lupex",
+            pid: format!("L{:03}", k + 1),
+            site: "rh",
+            facts: lupex_facts(sex, k != 4),
+            factors: BTreeMap::from([("sex".to_string(), sex.to_string())]),
+            randomise: k != 5,
+            at: start + Duration::days(7 * k as i64),
+        });
+    }
+    for k in 0..7usize {
+        let site = if k < 4 { "pkuph" } else { "site2" };
+        plans.push(Plan {
+            trial: "il2-sle",
+            pid: format!("X{:03}", k + 1),
+            site,
+            facts: il2_facts(k != 6),
+            factors: BTreeMap::from([("site".to_string(), site.to_string())]),
+            randomise: true,
+            at: start + Duration::days(6 * k as i64),
+        });
+    }
+    for k in 0..extra {
+        let site = ["pkuph", "site2"][k % 2];
+        plans.push(Plan {
+            trial: "il2-sle",
+            pid: format!("B{:05}", k + 1),
+            site,
+            facts: il2_facts(true),
+            factors: BTreeMap::from([("site".to_string(), site.to_string())]),
+            randomise: true,
+            at: start + Duration::days(60),
+        });
+    }
+    for plan in plans.iter().filter(|p| fresh.iter().any(|t| t == p.trial)) {
+        let who = match (plan.trial, plan.site) {
+            ("il2-sle", "site2") => "investigator2",
+            _ => "investigator",
+        };
+        enrol(app, plan, who)?;
+    }
+    Ok(users)
+}
+
+/// Registers every served protocol that the store does not hold yet, with
+/// `admin` as the registering administrator (a fresh account with
+/// `password`, or the existing one) and a seed from the operating system's
+/// generator. Returns the trials registered.
+pub fn bootstrap(app: &App, admin: &str, password: &str) -> Result<Vec<String>, WebError> {
+    use rand::RngCore;
+    crate::auth::check_user_name(admin).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let existing = crate::accounts::find(app, admin)?;
+    let hash = match existing.and_then(|f| f.hashes.first().cloned()) {
+        Some(h) => h,
+        None => {
+            crate::auth::check_password(password)
+                .map_err(|e| WebError::BadRequest(e.to_string()))?;
+            app.passwords
+                .hash(password)
+                .map_err(|e| WebError::Internal(e.to_string()))?
+        }
+    };
+    let mut done = Vec::new();
+    let protocols: Vec<Protocol> = app.protocols.values().cloned().collect();
+    for p in &protocols {
+        let trial = p.trial.id.get_ref().clone();
+        if app.ledger.state(&trial)?.seq > 0 {
+            continue;
+        }
+        let at = app.now();
+        register(app, p, admin, rand::rngs::OsRng.next_u64(), at)?;
+        execute(
+            app,
+            &trial,
+            &admin_who(admin, at),
+            &Command::CreateUser {
+                user: admin.into(),
+                display_name: admin.into(),
+                password_hash: hash.clone(),
+            },
+        )?;
+        done.push(trial);
+    }
+    Ok(done)
+}

@@ -1,0 +1,264 @@
+//! Turning what a person typed into what the domain checks: screening facts
+//! for `rct_core::eligibility`, form entries for `rct_core::forms`, and the
+//! entered forms for `rct_core::schedule`.
+
+use std::collections::BTreeMap;
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use rct_core::protocol::{Fact, Form, Protocol, ValueType};
+use serde_json::{json, Map, Value};
+
+/// The code list's codes and labels of a fact or field, if it has one.
+pub fn codes(protocol: &Protocol, list: Option<&str>) -> Vec<(String, String)> {
+    list.and_then(|id| protocol.code_lists.iter().find(|l| l.id.get_ref() == id))
+        .map(|l| {
+            l.items
+                .iter()
+                .map(|i| (i.code.get_ref().clone(), i.label.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn number(text: &str) -> Option<f64> {
+    text.trim()
+        .replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+}
+
+/// Builds the facts JSON `person_from_json` reads from form input: field
+/// `f.<fact>` holds the value, `u.<fact>` the upper limit of normal. Empty
+/// fields are missing facts; values that do not read as their type are
+/// reported by fact.
+pub fn facts_json(
+    protocol: &Protocol,
+    input: &BTreeMap<String, String>,
+) -> (Value, BTreeMap<String, String>) {
+    let mut facts = Map::new();
+    let mut problems = BTreeMap::new();
+    for fact in &protocol.facts {
+        let id = fact.id.get_ref();
+        let Some(raw) = input.get(&format!("f.{id}")).map(|s| s.trim()) else {
+            continue;
+        };
+        if raw.is_empty() {
+            continue;
+        }
+        match fact_value(fact, raw) {
+            Ok(v) => {
+                let uln = input
+                    .get(&format!("u.{id}"))
+                    .map(|s| s.trim())
+                    .filter(|s| !s.is_empty());
+                let value = match (&fact.unit, uln) {
+                    (None, None) => v,
+                    (unit, uln) => {
+                        let mut o = Map::new();
+                        o.insert("value".into(), v);
+                        if let Some(u) = unit {
+                            o.insert("unit".into(), json!(u.get_ref()));
+                        }
+                        if let Some(u) = uln {
+                            match number(u) {
+                                Some(x) => {
+                                    o.insert("uln".into(), json!(x));
+                                }
+                                None => {
+                                    problems.insert(
+                                        id.clone(),
+                                        format!("upper limit `{u}` is not a number"),
+                                    );
+                                }
+                            }
+                        }
+                        Value::Object(o)
+                    }
+                };
+                facts.insert(id.clone(), value);
+            }
+            Err(msg) => {
+                problems.insert(id.clone(), msg);
+            }
+        }
+    }
+    (Value::Object(facts), problems)
+}
+
+fn fact_value(fact: &Fact, raw: &str) -> Result<Value, String> {
+    typed_value(fact.kind, raw)
+}
+
+/// Reads `raw` as a value of type `kind`.
+pub fn typed_value(kind: ValueType, raw: &str) -> Result<Value, String> {
+    match kind {
+        ValueType::Boolean => match raw {
+            "true" | "yes" => Ok(json!(true)),
+            "false" | "no" => Ok(json!(false)),
+            _ => Err(format!("`{raw}`: choose yes or no")),
+        },
+        ValueType::Number => number(raw)
+            .map(|x| json!(x))
+            .ok_or_else(|| format!("`{raw}` is not a number")),
+        ValueType::Integer => match number(raw) {
+            Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => Ok(json!(x as i64)),
+            _ => Err(format!("`{raw}` is not a whole number")),
+        },
+        ValueType::Date => raw
+            .parse::<NaiveDate>()
+            .map(|d| json!(d.to_string()))
+            .map_err(|_| format!("`{raw}` is not a date; write YYYY-MM-DD")),
+        ValueType::Text | ValueType::Choice => Ok(json!(raw)),
+    }
+}
+
+/// A submitted form entry as `rct_core::forms` checks it.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// Every field (entered and derived) with its value; `null` for none.
+    pub values: Vec<(String, Value)>,
+    /// Refusals (hard ranges, types, required fields), as sentences.
+    pub errors: Vec<String>,
+    /// Warnings (soft ranges).
+    pub warnings: Vec<String>,
+    /// Derived fields' values (`None` where an input is missing).
+    pub derived: BTreeMap<String, Option<Value>>,
+    /// Per field: its error or warning, for messages beside the inputs.
+    pub messages: BTreeMap<String, String>,
+}
+
+/// Checks the entry of `form` from form input (`f.<field>` as typed).
+pub fn check_entry(protocol: &Protocol, form: &Form, input: &BTreeMap<String, String>) -> Checked {
+    let raw: BTreeMap<String, Value> = form
+        .fields
+        .iter()
+        .filter(|f| f.derived.is_none())
+        .map(|f| {
+            let id = f.id.get_ref();
+            let typed = input.get(&format!("f.{id}")).map_or("", |s| s.trim());
+            (id.clone(), Value::String(typed.to_string()))
+        })
+        .collect();
+    let mut out = Checked::default();
+    let check = match rct_core::forms::validate_entry(protocol, form.id.get_ref(), &raw) {
+        Ok(c) => c,
+        Err(e) => {
+            out.errors.push(e.to_string());
+            return out;
+        }
+    };
+    for e in &check.errors {
+        if let Some(f) = e.field() {
+            out.messages.insert(f.to_string(), e.to_string());
+        }
+        out.errors.push(e.to_string());
+    }
+    for w in &check.warnings {
+        out.messages
+            .entry(w.field().to_string())
+            .or_insert_with(|| w.to_string());
+        out.warnings.push(w.to_string());
+    }
+    for f in &form.fields {
+        let id = f.id.get_ref();
+        let value = if f.derived.is_some() {
+            let v = check
+                .derived
+                .get(id)
+                .and_then(|d| d.value.as_ref())
+                .map(|v| v.to_json());
+            out.derived.insert(id.clone(), v.clone());
+            v
+        } else {
+            check.values.get(id).map(|v| v.to_json())
+        };
+        out.values.push((id.clone(), value.unwrap_or(Value::Null)));
+    }
+    out
+}
+
+/// The visit schedule from the randomisation date as of `today`; a form
+/// counts as entered at a visit when any of its values is.
+pub fn schedule(
+    protocol: &Protocol,
+    day0: NaiveDate,
+    today: NaiveDate,
+    values: &BTreeMap<String, Value>,
+) -> Vec<rct_core::schedule::ScheduledVisit> {
+    let mut entered: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for key in values.keys() {
+        let mut parts = key.split('/');
+        if let (Some(v), Some(f)) = (parts.next(), parts.next()) {
+            entered
+                .entry(v.to_string())
+                .or_default()
+                .insert(f.to_string());
+        }
+    }
+    rct_core::schedule::schedule(protocol, day0, &entered, today).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lupex() -> Protocol {
+        rct_core::protocol::parse(
+            include_str!("../../../protocols/lupex.toml"),
+            "protocols/lupex.toml",
+        )
+        .unwrap()
+    }
+
+    fn input(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (format!("f.{k}"), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn form_input_reaches_the_core_checks() {
+        let p = lupex();
+        let form = p.form("demographics").unwrap();
+        // Weight's hard range is 30-250 kg.
+        let c = check_entry(&p, form, &input(&[("weight", "300"), ("height", "170")]));
+        assert_eq!(c.errors.len(), 1, "{:?}", c.errors);
+        assert!(c.messages.contains_key("weight"));
+        // Soft range 40-150 warns; BMI is derived: 70 / 1.75^2 = 22.857...
+        let c = check_entry(&p, form, &input(&[("weight", "160"), ("height", "175")]));
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        assert_eq!(c.warnings.len(), 1);
+        let c = check_entry(&p, form, &input(&[("weight", "70"), ("height", "175")]));
+        let bmi = c.derived["bmi"].as_ref().unwrap().as_f64().unwrap();
+        assert!((bmi - 70.0 / 1.75 / 1.75).abs() < 1e-9, "{bmi}");
+        // Required.
+        let c = check_entry(&p, form, &input(&[("weight", "70")]));
+        assert!(
+            c.errors.iter().any(|e| e.contains("required")),
+            "{:?}",
+            c.errors
+        );
+    }
+
+    #[test]
+    fn schedule_counts_entered_forms() {
+        let p = lupex();
+        let day0: NaiveDate = "2026-01-01".parse().unwrap();
+        let today: NaiveDate = "2026-02-25".parse().unwrap();
+        let values = BTreeMap::from([("week6/fss/q1".to_string(), json!(3))]);
+        let s = schedule(&p, day0, today, &values);
+        let by: BTreeMap<_, _> = s
+            .iter()
+            .map(|v| (v.id.as_str(), v.status.as_str()))
+            .collect();
+        assert_eq!(by["week6"], "done", "its only form, fss, has a value");
+        assert_eq!(by["baseline"], "overdue");
+        assert_eq!(by["followup"], "upcoming");
+        let w6 = s.iter().find(|v| v.id == "week6").unwrap();
+        assert_eq!(w6.due.to_string(), "2026-02-12");
+    }
+}

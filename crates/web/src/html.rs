@@ -1,0 +1,162 @@
+//! Page layout, the stylesheet and the few lines of script (pages work
+//! without it; the script adds live screening and live derived fields).
+
+use maud::{html, Markup, DOCTYPE};
+
+use crate::CurrentUser;
+
+/// The stylesheet: plain CSS, contrast at least 4.5:1 (WCAG AA) for text.
+pub const CSS: &str = r#"
+:root { --fg:#1a1a1a; --bg:#ffffff; --muted:#4a4a4a; --line:#c8c8c8; --accent:#0b4f8a; --ok:#176b2c; --bad:#a4161a; --warn:#7a4b00; --unk:#4a4a4a; }
+* { box-sizing: border-box; }
+body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); margin: 0; }
+a { color: var(--accent); }
+a:focus, button:focus, input:focus, select:focus, textarea:focus { outline: 3px solid #f0a500; outline-offset: 1px; }
+header.top { background: #0b2e4f; color: #fff; padding: .5rem 1rem; display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
+header.top a { color: #fff; }
+header.top form { margin-left: auto; }
+nav.trial { background: #e8eef5; padding: .4rem 1rem; display: flex; gap: 1rem; flex-wrap: wrap; }
+main { padding: 1rem; max-width: 72rem; }
+.skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: .5rem; background: #fff; color: #000; padding: .3rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; }
+th, td { border: 1px solid var(--line); padding: .3rem .6rem; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; }
+label { display: block; font-weight: 600; margin-top: .6rem; }
+.hint { color: var(--muted); font-size: .9rem; font-weight: 400; }
+input, select, textarea { font: inherit; padding: .25rem .4rem; border: 1px solid #6b6b6b; border-radius: 3px; }
+button { font: inherit; padding: .35rem .9rem; background: var(--accent); color: #fff; border: 0; border-radius: 3px; cursor: pointer; }
+button.secondary { background: #555; }
+button.danger { background: var(--bad); }
+.met { color: var(--ok); font-weight: 600; } .not_met { color: var(--bad); font-weight: 600; } .unknown, .not_applicable { color: var(--unk); }
+.ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); }
+.alert { border-left: 4px solid var(--bad); background: #fdecec; padding: .5rem 1rem; }
+.notice { border-left: 4px solid var(--ok); background: #eaf6ec; padding: .5rem 1rem; }
+.warning { border-left: 4px solid var(--warn); background: #fff4e0; padding: .5rem 1rem; }
+.overdue { color: var(--bad); font-weight: 600; } .due { color: var(--warn); font-weight: 600; }
+fieldset { border: 1px solid var(--line); margin: 1rem 0; }
+.bar { background: #d9e3ee; height: 1rem; width: 20rem; display: inline-block; vertical-align: middle; }
+.bar > span { background: var(--accent); height: 100%; display: block; }
+"#;
+
+/// The script: live screening and derived fields through the JSON API.
+pub const JS: &str = r#"
+(function () {
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = meta ? meta.getAttribute('content') : '';
+  function post(url, body, done) {
+    fetch(url, { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify(body) })
+      .then(function (r) { return r.json(); }).then(done).catch(function () {});
+  }
+  function formValues(form) {
+    var out = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.name.indexOf('f.') !== 0) return;
+      if (el.type === 'radio' && !el.checked) return;
+      out[el.name.slice(2)] = el.value;
+    });
+    return out;
+  }
+  var screen = document.querySelector('form[data-live-screen]');
+  if (screen) {
+    var url = screen.getAttribute('data-live-screen');
+    var tick = function () {
+      post(url, { facts: formValues(screen) }, function (res) {
+        if (!res.criteria) return;
+        res.criteria.forEach(function (c) {
+          var cell = document.getElementById('crit-' + c.id);
+          if (cell) { cell.textContent = c.result.replace('_', ' '); cell.className = c.result; }
+        });
+        var v = document.getElementById('verdict');
+        if (v) v.textContent = res.verdict;
+      });
+    };
+    screen.addEventListener('input', tick); screen.addEventListener('change', tick); tick();
+  }
+  var entry = document.querySelector('form[data-live-derive]');
+  if (entry) {
+    var durl = entry.getAttribute('data-live-derive');
+    var upd = function () {
+      post(durl, { values: formValues(entry) }, function (res) {
+        if (!res.derived) return;
+        Object.keys(res.derived).forEach(function (k) {
+          var out = document.getElementById('derived-' + k);
+          if (out) out.textContent = res.derived[k] === null ? '—' : res.derived[k];
+        });
+        Object.keys(res.messages || {}).forEach(function (k) {
+          var m = document.getElementById('msg-' + k);
+          if (m) m.textContent = res.messages[k];
+        });
+      });
+    };
+    entry.addEventListener('input', upd); upd();
+  }
+})();
+"#;
+
+/// A page with the header for a logged-in user.
+pub fn page(
+    title: &str,
+    user: Option<&CurrentUser>,
+    trial_nav: Option<&str>,
+    body: Markup,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(u) = user { meta name="csrf-token" content=(u.csrf); }
+                title { (title) " · rct" }
+                link rel="stylesheet" href="/static/app.css";
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    a href="/" { strong { "rct" } }
+                    @if let Some(u) = user {
+                        span { "Signed in as " strong { (u.name) } }
+                        form method="post" action="/logout" {
+                            input type="hidden" name="csrf" value=(u.csrf);
+                            button.secondary type="submit" { "Log out" }
+                        }
+                    }
+                }
+                @if let Some(t) = trial_nav {
+                    nav.trial aria-label="Trial" {
+                        a href={"/t/" (t)} { "Dashboard" }
+                        a href={"/t/" (t) "/participants"} { "Participants" }
+                        a href={"/t/" (t) "/screen"} { "Screen" }
+                        a href={"/t/" (t) "/queries"} { "Queries" }
+                        a href={"/t/" (t) "/lock"} { "Database lock" }
+                        a href={"/t/" (t) "/audit"} { "Audit trail" }
+                        a href={"/t/" (t) "/admin"} { "Users and roles" }
+                    }
+                }
+                main id="main" { (body) }
+                script src="/static/app.js" {}
+            }
+        }
+    }
+}
+
+/// A page without user context (login, errors).
+pub fn bare(title: &str, body: Markup) -> Markup {
+    page(title, None, None, body)
+}
+
+/// A hidden CSRF field.
+pub fn csrf(user: &CurrentUser) -> Markup {
+    html! { input type="hidden" name="csrf" value=(user.csrf); }
+}
+
+/// Pretty-prints a JSON value for a table cell.
+pub fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

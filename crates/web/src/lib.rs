@@ -1,0 +1,408 @@
+//! `rct-web`: the web application behind `rct serve`.
+//!
+//! Server-rendered pages (maud: HTML checked at compile time, every
+//! interpolation escaped) and a JSON API under `/api/`, both built from one
+//! route table ([`routes::ROUTES`]) that also produces the OpenAPI document and
+//! drives the blinding test. Every page and answer about a trial is rendered
+//! from the role's view of the trial state (a blinded role's view has no arm);
+//! every write goes through the ledger's command loop.
+//!
+//! The store is synchronous (SQLite, PostgreSQL's blocking client), so each
+//! handler runs its body on tokio's blocking pool ([`App::run`]).
+
+pub mod accounts;
+mod api;
+pub mod auth;
+mod commands;
+pub mod demo;
+mod entry;
+mod error;
+mod html;
+mod pages;
+pub mod routes;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use rct_core::protocol::Protocol;
+use rct_record::view::{ParticipantView, TrialView};
+use rct_record::{Action, Role, Sites, TrialState};
+use rct_store::{Ledger, Store};
+
+pub use auth::{Passwords, Sessions};
+pub use commands::Who;
+pub use error::WebError;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "rct_session";
+/// Name of the cookie carrying the login form's CSRF token (before a session exists).
+pub const LOGIN_COOKIE: &str = "rct_login";
+/// Header a JSON POST carries its CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// A clock: the only place the server learns the time.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The wall clock (the server is an edge; domain code takes time as a parameter).
+#[allow(clippy::disallowed_methods)]
+pub fn wall_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// Everything a request may need.
+pub struct App {
+    /// The event store with its command loop.
+    pub ledger: Ledger<Box<dyn Store>>,
+    /// Protocols served, by trial id.
+    pub protocols: BTreeMap<String, Protocol>,
+    /// Password hashing.
+    pub passwords: Passwords,
+    /// Sessions.
+    pub sessions: Sessions,
+    /// The clock.
+    pub clock: Clock,
+    /// Whether cookies carry `Secure` (on by default; browsers accept it on loopback).
+    pub secure_cookies: bool,
+}
+
+/// Shared handle on the [`App`].
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl App {
+    /// Builds the application over a store.
+    pub fn new(
+        store: Box<dyn Store>,
+        protocols: Vec<Protocol>,
+        passwords: Passwords,
+        clock: Clock,
+    ) -> App {
+        App {
+            ledger: Ledger::new(store),
+            protocols: protocols
+                .into_iter()
+                .map(|p| (p.trial.id.get_ref().clone(), p))
+                .collect(),
+            passwords,
+            sessions: Sessions::default(),
+            clock,
+            secure_cookies: true,
+        }
+    }
+
+    /// Now, by the application's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// Trials that are both registered in the store and have a protocol.
+    pub fn trial_ids(&self) -> Result<Vec<String>, WebError> {
+        let stored = self.ledger.store().trials()?;
+        Ok(stored
+            .into_iter()
+            .filter(|t| self.protocols.contains_key(t))
+            .collect())
+    }
+
+    /// The protocol of `trial`.
+    pub fn protocol(&self, trial: &str) -> Result<&Protocol, WebError> {
+        self.protocols
+            .get(trial)
+            .ok_or_else(|| WebError::NotFound(format!("no trial `{trial}`")))
+    }
+
+    /// What `user` may see and do in `trial`: its grants, the state and
+    /// its view. A user without a grant gets "not found", so that trials one
+    /// has no part in are not even confirmed to exist.
+    pub fn access(&self, user: &CurrentUser, trial: &str) -> Result<Access<'_>, WebError> {
+        let protocol = self.protocol(trial)?;
+        let state = self.ledger.state(trial)?;
+        let grants: Vec<(Role, Sites)> = state
+            .grants
+            .get(&user.name)
+            .map(|g| g.iter().map(|(r, s)| (*r, s.clone())).collect())
+            .unwrap_or_default();
+        if state.config.is_none() || grants.is_empty() {
+            return Err(WebError::NotFound(format!("no trial `{trial}`")));
+        }
+        let view = state.view(&user.name);
+        Ok(Access {
+            user: user.clone(),
+            grants,
+            state,
+            protocol,
+            view,
+        })
+    }
+
+    /// Runs a blocking piece of work (store access, password hashing) on
+    /// the blocking pool.
+    pub async fn run<T, F>(state: &AppState, f: F) -> Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&App) -> Result<T, WebError> + Send + 'static,
+    {
+        let app = state.0.clone();
+        tokio::task::spawn_blocking(move || f(&app))
+            .await
+            .map_err(|e| WebError::Internal(format!("worker: {e}")))?
+    }
+}
+
+/// A user's standing in one trial for one request.
+pub struct Access<'a> {
+    /// The user.
+    pub user: CurrentUser,
+    /// Roles held, with their sites.
+    pub grants: Vec<(Role, Sites)>,
+    /// The trial state: for checks only, never rendered.
+    state: Arc<TrialState>,
+    /// The protocol.
+    pub protocol: &'a Protocol,
+    /// The user's view of the trial: what pages and answers are built from.
+    pub view: TrialView,
+}
+
+impl Access<'_> {
+    /// Whether the user holds one of `roles`.
+    pub fn holds(&self, roles: &[Role]) -> bool {
+        self.grants.iter().any(|(r, _)| roles.contains(r))
+    }
+
+    /// The first role held that may take `action`.
+    pub fn role_for(&self, action: Action) -> Option<Role> {
+        self.grants
+            .iter()
+            .map(|(r, _)| *r)
+            .find(|r| action.permits(*r))
+    }
+
+    /// Whether the user may take `action` at all.
+    pub fn may(&self, action: Action) -> bool {
+        self.role_for(action).is_some()
+    }
+
+    /// The actor for `action` (refused when no role held permits it).
+    pub fn who(&self, app: &App, action: Action, reason: Option<String>) -> Result<Who, WebError> {
+        let role = self.role_for(action).ok_or_else(|| {
+            WebError::Forbidden(format!(
+                "none of your roles ({}) may {}",
+                self.roles_text(),
+                action.describe()
+            ))
+        })?;
+        Ok(Who {
+            actor: rct_record::Actor::new(&self.user.name, role, None),
+            at: app.now(),
+            reason: reason.filter(|r| !r.trim().is_empty()),
+        })
+    }
+
+    /// The user's roles as text.
+    pub fn roles_text(&self) -> String {
+        self.grants
+            .iter()
+            .map(|(r, s)| match s {
+                Sites::All => format!("{r} (all sites)"),
+                Sites::Only(l) => format!("{r} ({})", l.join(", ")),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A participant of the view (participants of sites not granted are
+    /// "not found", so their existence is not confirmed).
+    pub fn participant(&self, pid: &str) -> Result<&ParticipantView, WebError> {
+        self.view
+            .participants
+            .iter()
+            .find(|p| p.id == pid)
+            .ok_or_else(|| WebError::NotFound(format!("no participant `{pid}`")))
+    }
+
+    /// The audit-trail entries of `events` the user may read.
+    pub fn audit(&self, events: &[rct_record::Event]) -> Vec<serde_json::Value> {
+        events
+            .iter()
+            .filter_map(|e| self.state.view_event(e, &self.user.name))
+            .collect()
+    }
+
+    /// The number of events in the record.
+    pub fn seq(&self) -> u64 {
+        self.state.seq
+    }
+}
+
+/// The logged-in user of a request.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// Name.
+    pub name: String,
+    /// The session's CSRF token (put into every form).
+    pub csrf: String,
+    /// Session token.
+    pub token: String,
+}
+
+/// Reads a cookie from the request headers.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let api = parts.uri.path().starts_with("/api/");
+        let found = cookie(&parts.headers, SESSION_COOKIE).and_then(|token| {
+            let s = state.sessions.get(&token, state.now())?;
+            Some(CurrentUser {
+                name: s.user,
+                csrf: s.csrf,
+                token,
+            })
+        });
+        match found {
+            Some(u) => Ok(u),
+            None if api => Err(WebError::Unauthenticated.into_api_response()),
+            None => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+/// Every POST must carry the CSRF token of its session (form field `csrf`,
+/// or the `X-CSRF-Token` header for JSON), or for the login form the token
+/// of the login cookie. Anything else is refused with 403 before a handler
+/// sees it.
+pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let expected = if parts.uri.path() == "/login" {
+        cookie(&parts.headers, LOGIN_COOKIE)
+    } else {
+        cookie(&parts.headers, SESSION_COOKIE)
+            .and_then(|t| state.sessions.get(&t, state.now()))
+            .map(|s| s.csrf)
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+    };
+    let given = parts
+        .headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| {
+            let form: Vec<(String, String)> = serde_urlencoded_pairs(&bytes);
+            form.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v)
+        });
+    let ok = match (&expected, &given) {
+        (Some(e), Some(g)) => !e.is_empty() && auth::constant_time_eq(e, g),
+        _ => false,
+    };
+    if !ok {
+        let api = parts.uri.path().starts_with("/api/");
+        let err = WebError::Csrf;
+        return if api {
+            err.into_api_response()
+        } else {
+            err.into_response()
+        };
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn serde_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(bytes).unwrap_or_default()
+}
+
+/// Security headers on every answer.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: &'static str, v: &'static str| {
+        h.insert(
+            axum::http::HeaderName::from_static(k),
+            axum::http::HeaderValue::from_static(v),
+        );
+    };
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    );
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "referrer-policy", "no-referrer");
+    set(h, "x-frame-options", "DENY");
+    set(h, "cache-control", "no-store");
+    res
+}
+
+/// The whole application: every route of [`routes::ROUTES`] plus the CSRF
+/// guard and security headers.
+pub fn router(state: AppState) -> Router {
+    let mut r: Router<AppState> = Router::new();
+    for route in routes::ROUTES {
+        r = r.route(route.path, (route.handler)());
+    }
+    r.fallback(|| async { WebError::NotFound("no such page".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf_guard,
+        ))
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Opens the event store a URL names (`memory:`, `sqlite:PATH`,
+/// `postgres://...`).
+pub fn open_store(url: &str) -> Result<Box<dyn Store>, WebError> {
+    rct_store::open(url).map_err(WebError::from)
+}
+
+/// Serves the application on `addr` until Ctrl-C.
+pub async fn serve(app: App, addr: std::net::SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let router = router(AppState(Arc::new(app)));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
+
+/// [`serve`] on a runtime of its own (for the command line).
+pub fn serve_blocking(app: App, addr: std::net::SocketAddr) -> std::io::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve(app, addr))
+}

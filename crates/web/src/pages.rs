@@ -1,0 +1,1628 @@
+//! Server-rendered pages. Every page about a trial is rendered from the
+//! user's view (`TrialState::view`, `TrialState::view_event`); every write
+//! is a `rct_record::Command` checked by `TrialState::check`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::{html, Markup};
+use rct_core::eligibility::{person_from_json, screen};
+use rct_core::protocol::{Protocol, ValueType};
+use rct_record::view::ParticipantView;
+use rct_record::{Action, Command, CriterionResult, Role, Sites, Verdict};
+use serde_json::Value;
+
+use crate::auth::{random_token, LoginOutcome};
+use crate::commands::{execute, execute_all, Who};
+use crate::entry;
+use crate::html::{csrf, page, value_text, CSS, JS};
+use crate::{Access, App, AppState, CurrentUser, WebError, LOGIN_COOKIE, SESSION_COOKIE};
+
+type Input = Form<BTreeMap<String, String>>;
+type PageResult = Result<Response, WebError>;
+
+fn field<'a>(input: &'a BTreeMap<String, String>, name: &str) -> &'a str {
+    input.get(name).map_or("", |s| s.trim())
+}
+
+fn redirect(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+fn trial_page(a: &Access<'_>, title: &str, body: Markup) -> Response {
+    let header = html! {
+        p.hint { (a.view.title) " · your roles: " strong { (a.roles_text()) } }
+    };
+    page(
+        title,
+        Some(&a.user),
+        Some(&a.view.trial),
+        html! { (header) (body) },
+    )
+    .into_response()
+}
+
+fn open_queries(a: &Access<'_>) -> usize {
+    a.view
+        .queries
+        .iter()
+        .filter(|q| q.status != rct_record::QueryStatus::Closed)
+        .count()
+}
+
+// ---- static -----------------------------------------------------------------
+
+pub async fn css() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response()
+}
+
+pub async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        JS,
+    )
+        .into_response()
+}
+
+// ---- login ------------------------------------------------------------------
+
+fn cookie_header(app: &App, name: &str, value: &str, max_age: Option<i64>) -> String {
+    let secure = if app.secure_cookies { "; Secure" } else { "" };
+    let age = max_age
+        .map(|a| format!("; Max-Age={a}"))
+        .unwrap_or_default();
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}{age}")
+}
+
+fn login_form(app: &App, message: Option<&str>, status: StatusCode) -> Response {
+    let token = random_token();
+    let body = html! {
+        h1 { "Log in" }
+        @if let Some(m) = message { p.alert role="alert" { (m) } }
+        form method="post" action="/login" {
+            input type="hidden" name="csrf" value=(token);
+            label for="user" { "User name" }
+            input id="user" name="user" autocomplete="username" required;
+            label for="password" { "Password" }
+            input id="password" name="password" type="password" autocomplete="current-password" required;
+            p { button type="submit" { "Log in" } }
+        }
+    };
+    (
+        status,
+        [(
+            header::SET_COOKIE,
+            cookie_header(app, LOGIN_COOKIE, &token, Some(600)),
+        )],
+        crate::html::bare("Log in", body),
+    )
+        .into_response()
+}
+
+pub async fn login_page(State(s): State<AppState>) -> Response {
+    login_form(&s, None, StatusCode::OK)
+}
+
+pub async fn login(State(s): State<AppState>, Form(input): Input) -> PageResult {
+    let user = field(&input, "user").to_string();
+    let password = input.get("password").cloned().unwrap_or_default();
+    App::run(&s, move |app| {
+        match crate::accounts::login(app, &user, &password)? {
+            LoginOutcome::Ok => {
+                let token = app.sessions.start(&user, app.now());
+                let mut res = Redirect::to("/").into_response();
+                let h = res.headers_mut();
+                for c in [
+                    cookie_header(app, SESSION_COOKIE, &token, None),
+                    cookie_header(app, LOGIN_COOKIE, "", Some(0)),
+                ] {
+                    if let Ok(v) = c.parse() {
+                        h.append(header::SET_COOKIE, v);
+                    }
+                }
+                Ok(res)
+            }
+            LoginOutcome::Failed { locked_now } => {
+                let msg = if locked_now {
+                    crate::auth::AuthError::Locked.to_string()
+                } else {
+                    crate::auth::AuthError::BadCredentials.to_string()
+                };
+                Ok(login_form(app, Some(&msg), StatusCode::UNAUTHORIZED))
+            }
+            LoginOutcome::Locked => Ok(login_form(
+                app,
+                Some(&crate::auth::AuthError::Locked.to_string()),
+                StatusCode::FORBIDDEN,
+            )),
+        }
+    })
+    .await
+}
+
+pub async fn logout(State(s): State<AppState>, user: CurrentUser) -> PageResult {
+    App::run(&s, move |app| {
+        app.sessions.end(&user.token);
+        crate::accounts::logout(app, &user.name)?;
+        Ok((
+            [(
+                header::SET_COOKIE,
+                cookie_header(app, SESSION_COOKIE, "", Some(0)),
+            )],
+            Redirect::to("/login"),
+        )
+            .into_response())
+    })
+    .await
+}
+
+// ---- home and dashboard -----------------------------------------------------
+
+pub async fn home(State(s): State<AppState>, user: CurrentUser) -> PageResult {
+    App::run(&s, move |app| {
+        let mut rows = Vec::new();
+        for t in app.trial_ids()? {
+            if let Ok(a) = app.access(&user, &t) {
+                rows.push((t.clone(), a.view.title.clone(), a.roles_text()));
+            }
+        }
+        Ok(page(
+            "Trials",
+            Some(&user),
+            None,
+            html! {
+                h1 { "Your trials" }
+                @if rows.is_empty() { p { "You hold no role in any trial yet; ask an administrator." } }
+                ul { @for (id, title, roles) in &rows {
+                    li { a href={"/t/" (id)} { (title) } " — " (roles) }
+                } }
+            },
+        )
+        .into_response())
+    })
+    .await
+}
+
+pub async fn dashboard(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let v = &a.view;
+        let f = &v.flow;
+        let target = u64::from(*a.protocol.trial.target_enrolment.get_ref());
+        let pct = (f.randomised * 100).checked_div(target).unwrap_or(0).min(100);
+        Ok(trial_page(
+            &a,
+            &v.title,
+            html! {
+                h1 { (v.title) }
+                @if v.locked { p.warning { "The database is locked." } }
+                h2 { "Enrolment" }
+                p { (f.randomised) " of " (target) " randomised "
+                    span.bar role="img" aria-label={(pct) "% of target"} { span style={"width:" (pct) "%"} {} } }
+                table {
+                    caption { "By site" }
+                    thead { tr { th scope="col" { "Site" } th scope="col" { "Screened" } th scope="col" { "Eligible" } th scope="col" { "Consented" } th scope="col" { "Randomised" } } }
+                    tbody { @for (site, sf) in &v.by_site { tr { td { (site) } td { (sf.screened) } td { (sf.eligible) } td { (sf.consented) } td { (sf.randomised) } } } }
+                }
+                table {
+                    caption { "Randomised by stratum" }
+                    thead { tr { th scope="col" { "Stratum" } th scope="col" { "Randomised" } } }
+                    tbody { @for (st, n) in &v.by_stratum { tr { td { (st) } td { (n) } } } }
+                }
+                @if let Some(by_arm) = &v.by_arm {
+                    table {
+                        caption { "Randomised by arm" }
+                        thead { tr { th scope="col" { "Arm" } th scope="col" { "Randomised" } } }
+                        tbody { @for (arm, n) in by_arm { tr { td { (arm) } td { (n) } } } }
+                    }
+                }
+                h2 { "CONSORT flow so far" }
+                table {
+                    tbody {
+                        tr { th scope="row" { "Assessed for eligibility" } td { (f.screened) } }
+                        tr { th scope="row" { "Excluded (not meeting criteria)" } td { (f.ineligible) } }
+                        tr { th scope="row" { "Screening incomplete" } td { (f.undetermined) } }
+                        tr { th scope="row" { "Eligible" } td { (f.eligible) } }
+                        tr { th scope="row" { "Consented" } td { (f.consented) } }
+                        tr { th scope="row" { "Randomised" } td { (f.randomised) } }
+                        tr { th scope="row" { "Withdrawn" } td { (f.withdrawn) } }
+                    }
+                }
+                @if let Some(list) = &v.unblindings {
+                    h2 { "Emergency unblindings" }
+                    @if list.is_empty() { p { "None." } }
+                    ul { @for u in list { li.warning { (u.at.format("%Y-%m-%d %H:%M")) " UTC: " (u.user) " broke the code for " (u.participant) " — " (u.reason.clone().unwrap_or_default()) } } }
+                }
+                p { (open_queries(&a)) " open queries · " a href={"/t/" (v.trial) "/audit"} { "audit trail" } }
+            },
+        ))
+    })
+    .await
+}
+
+// ---- participants -----------------------------------------------------------
+
+pub async fn participants(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let v = &a.view;
+        let any_arm = v.participants.iter().any(|p| p.allocation.is_some());
+        Ok(trial_page(
+            &a,
+            "Participants",
+            html! {
+                h1 { "Participants" }
+                table {
+                    thead { tr {
+                        th scope="col" { "Participant" } th scope="col" { "Site" } th scope="col" { "Screening" }
+                        th scope="col" { "Consent" } th scope="col" { "Randomised" } th scope="col" { "Kit" }
+                        @if any_arm { th scope="col" { "Arm" } }
+                    } }
+                    tbody { @for p in &v.participants { tr {
+                        td { a href={"/t/" (v.trial) "/p/" (p.id)} { (p.id) } }
+                        td { (p.site.clone().unwrap_or_default()) }
+                        td { @if let Some(s) = &p.screening { (s.verdict) } }
+                        td { @if let Some(c) = p.consented { (c.format("%Y-%m-%d")) } }
+                        td { @if let Some(r) = p.randomised_at { (r.format("%Y-%m-%d")) } }
+                        td { (p.kit.clone().unwrap_or_default()) }
+                        @if any_arm { td { @if let Some(arm) = &p.allocation { (arm.arm_name) } } }
+                    } } }
+                }
+            },
+        ))
+    })
+    .await
+}
+
+fn criteria_table(protocol: &Protocol, results: &[(String, String)]) -> Markup {
+    html! {
+        table {
+            caption { "Criteria" }
+            thead { tr { th scope="col" { "Criterion" } th scope="col" { "Text" } th scope="col" { "Result" } } }
+            tbody { @for c in &protocol.criteria {
+                @let id = c.id.get_ref();
+                @let r = results.iter().find(|(k, _)| k == id).map_or("unknown", |(_, r)| r.as_str());
+                tr {
+                    td { (id) " " span.hint { (format!("{:?}", c.kind).to_lowercase()) } }
+                    td { (c.text) }
+                    td id={"crit-" (id)} class=(r) aria-live="polite" { (r.replace('_', " ")) }
+                }
+            } }
+        }
+    }
+}
+
+/// Forms of the protocol the user may see (arm-specific forms only when
+/// the view lists them).
+fn visible_form(a: &Access<'_>, form: &str) -> bool {
+    match a.protocol.form(form) {
+        Some(f) if f.arm.is_some() => a.view.forms.iter().any(|r| r.form == form),
+        Some(_) => true,
+        None => false,
+    }
+}
+
+pub async fn participant(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid)): Path<(String, String)>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let p = a.participant(&pid)?;
+        let v = &a.view;
+        let t = &v.trial;
+        let today = app.now().date_naive();
+        let sched = p
+            .randomised_at
+            .map(|r| entry::schedule(a.protocol, r.date_naive(), today, &p.values));
+        let eligible = p.screening.as_ref().map(|s| s.verdict) == Some(Verdict::Eligible);
+        let open: Vec<_> = v
+            .queries
+            .iter()
+            .filter(|q| q.participant == pid && q.status != rct_record::QueryStatus::Closed)
+            .collect();
+        let results: Vec<(String, String)> = p
+            .screening
+            .as_ref()
+            .map(|s| s.criteria.iter().map(|c| (c.criterion.clone(), c.result.clone())).collect())
+            .unwrap_or_default();
+        let arm_forms: Vec<&rct_core::protocol::Form> = a
+            .protocol
+            .forms
+            .iter()
+            .filter(|f| f.arm.is_some() && visible_form(&a, f.id.get_ref()))
+            .filter(|f| p.allocation.as_ref().is_some_and(|al| f.arm.as_ref().is_some_and(|x| x.get_ref() == &al.arm)))
+            .collect();
+        let forms_of = |visit: &rct_core::protocol::Visit| -> Vec<String> {
+            visit.forms.iter().map(|f| f.get_ref().clone()).filter(|f| visible_form(&a, f)).collect()
+        };
+        Ok(trial_page(
+            &a,
+            &format!("Participant {pid}"),
+            html! {
+                h1 { "Participant " (pid) }
+                dl {
+                    dt { "Site" } dd { (p.site.clone().unwrap_or_default()) }
+                    dt { "Screening" } dd { @if let Some(s) = &p.screening { (s.verdict) " on " (s.at.format("%Y-%m-%d")) } @else { "not screened" } }
+                    dt { "Consent" } dd { @if let Some(c) = p.consented { "given " (c.format("%Y-%m-%d")) } @else { "not recorded" } }
+                    dt { "Randomisation" } dd {
+                        @if let Some(r) = p.randomised_at {
+                            "randomised " (r.format("%Y-%m-%d"))
+                            @if let Some(st) = &p.stratum { " in stratum " (st) }
+                            @if let Some(k) = &p.kit { ", kit " strong { (k) } }
+                            @if let Some(arm) = &p.allocation { ", arm " strong { (arm.arm_name) }
+                                @if p.unblinded_by_emergency { " (revealed to you by emergency unblinding)" } }
+                        } @else { "not randomised" }
+                    }
+                    @if let Some(w) = &p.withdrawn { dt { "Withdrawn" } dd { (w.at.format("%Y-%m-%d")) " " (w.reason.clone().unwrap_or_default()) } }
+                }
+                @if a.may(Action::Consent) && !v.locked && p.screening.is_some() && p.consented.is_none() {
+                    form method="post" action={"/t/" (t) "/p/" (pid) "/consent"} {
+                        (csrf(&user))
+                        p { button type="submit" { "Record informed consent" } }
+                    }
+                }
+                @if a.may(Action::Randomise) && !v.locked && eligible && p.consented.is_some() && !p.randomised {
+                    p { a href={"/t/" (t) "/p/" (pid) "/randomise"} { "Randomise" } }
+                }
+                @if a.may(Action::EmergencyUnblind) && v.blinded && p.randomised && p.allocation.is_none() {
+                    p { a href={"/t/" (t) "/p/" (pid) "/unblind"} { "Emergency unblinding" } }
+                }
+                @if let Some(sched) = &sched {
+                    h2 { "Visit schedule" }
+                    table {
+                        thead { tr { th scope="col" { "Visit" } th scope="col" { "Due" } th scope="col" { "Window" } th scope="col" { "Status" } th scope="col" { "Forms" } } }
+                        tbody { @for sv in sched {
+                            @let visit = a.protocol.visits.iter().find(|x| x.id.get_ref() == &sv.id);
+                            tr {
+                                td { (sv.label) }
+                                td { (sv.due) }
+                                td { (sv.window_start) " to " (sv.window_end) }
+                                td class=(sv.status.as_str()) { (sv.status.as_str())
+                                    @if sv.status == rct_core::schedule::VisitStatus::Due { " (" (sv.days_left) " days left)" } }
+                                td { @if let Some(visit) = visit { @for f in forms_of(visit) {
+                                    a href={"/t/" (t) "/p/" (pid) "/visit/" (sv.id) "/" (f)} { (f) } " "
+                                } } }
+                            }
+                        } }
+                    }
+                } @else if p.screening.is_some() {
+                    h2 { "Screening visit forms" }
+                    ul { @for visit in a.protocol.visits.iter().filter(|x| *x.day.get_ref() < 0) {
+                        @for f in forms_of(visit) {
+                            li { a href={"/t/" (t) "/p/" (pid) "/visit/" (visit.id.get_ref()) "/" (f)} { (visit.label) ": " (f) } }
+                        }
+                    } }
+                }
+                @if !arm_forms.is_empty() {
+                    h2 { "Intervention" }
+                    ul { @for f in &arm_forms { li { a href={"/t/" (t) "/p/" (pid) "/visit/intervention/" (f.id.get_ref())} { (f.label) } } } }
+                    @if let Some(sessions) = &p.sessions { p { (sessions.len()) " sessions recorded." } }
+                }
+                @if !results.is_empty() { h2 { "Eligibility" } (criteria_table(a.protocol, &results)) }
+                h2 { "Open queries" }
+                @if open.is_empty() { p { "None." } }
+                ul { @for q in &open { li { (q.id) " (" (q.item.clone().unwrap_or_default()) "): " (q.text) } } }
+                @if a.may(Action::RaiseQuery) && !v.locked {
+                    h2 { "Raise a query" }
+                    (raise_query_form(&user, t, &pid, None))
+                }
+            },
+        ))
+    })
+    .await
+}
+
+fn raise_query_form(user: &CurrentUser, trial: &str, pid: &str, item: Option<&str>) -> Markup {
+    html! {
+        form method="post" action={"/t/" (trial) "/queries"} {
+            (csrf(user))
+            input type="hidden" name="participant" value=(pid);
+            label for="q-item" { "Item " span.hint { "visit/form/field, optional" } }
+            input id="q-item" name="item" value=(item.unwrap_or(""));
+            label for="q-text" { "Question" }
+            textarea id="q-text" name="text" rows="2" cols="60" required {}
+            p { button type="submit" { "Raise query" } }
+        }
+    }
+}
+
+// ---- screening ----------------------------------------------------------------
+
+fn fact_input(protocol: &Protocol, f: &rct_core::protocol::Fact, value: &str) -> Markup {
+    let id = f.id.get_ref();
+    let name = format!("f.{id}");
+    let html_id = format!("fact-{id}");
+    html! {
+        label for=(html_id) { (f.label) " " span.hint { "(" (id)
+            @if let Some(u) = &f.unit { ", " (u.get_ref()) } ")" } }
+        @match f.kind {
+            ValueType::Boolean => {
+                select id=(html_id) name=(name) {
+                    option value="" selected[value.is_empty()] { "unknown" }
+                    option value="true" selected[value == "true"] { "yes" }
+                    option value="false" selected[value == "false"] { "no" }
+                }
+            }
+            ValueType::Choice => {
+                select id=(html_id) name=(name) {
+                    option value="" { "unknown" }
+                    @for (code, label) in entry::codes(protocol, f.code_list.as_ref().map(|c| c.get_ref().as_str())) {
+                        option value=(code) selected[value == code] { (label) }
+                    }
+                }
+            }
+            ValueType::Date => { input id=(html_id) name=(name) type="date" value=(value); }
+            ValueType::Number | ValueType::Integer => { input id=(html_id) name=(name) inputmode="decimal" value=(value); }
+            ValueType::Text => { input id=(html_id) name=(name) value=(value); }
+        }
+        @if f.uln {
+            label for={"uln-" (id)} { "Upper limit of normal for " (id) }
+            input id={"uln-" (id)} name={"u." (id)} inputmode="decimal";
+        }
+    }
+}
+
+fn screening_sites(a: &Access<'_>) -> Vec<(String, String)> {
+    a.view
+        .sites
+        .iter()
+        .filter(|s| {
+            a.grants
+                .iter()
+                .any(|(r, sites)| Action::Screen.permits(*r) && sites.covers(&s.site))
+        })
+        .map(|s| (s.site.clone(), s.name.clone()))
+        .collect()
+}
+
+pub async fn screen_page(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        a.who(app, Action::Screen, None)?;
+        Ok(screen_form(app, &a, &BTreeMap::new(), None))
+    })
+    .await
+}
+
+fn screen_form(
+    app: &App,
+    a: &Access<'_>,
+    input: &BTreeMap<String, String>,
+    message: Option<&str>,
+) -> Response {
+    let t = &a.view.trial;
+    let today = app.now().date_naive().to_string();
+    let date = input.get("screening_date").cloned().unwrap_or(today);
+    let mut r = trial_page(
+        a,
+        "Screening",
+        html! {
+            h1 { "Screen a person" }
+            @if let Some(m) = message { p.alert role="alert" { (m) } }
+            form method="post" action={"/t/" (t) "/screen"} data-live-screen={"/api/trials/" (t) "/screening/evaluate"} {
+                (csrf(&a.user))
+                fieldset {
+                    legend { "Who and when" }
+                    label for="pid" { "Screening number" }
+                    input id="pid" name="participant" required value=(field(input, "participant"));
+                    label for="site" { "Site" }
+                    select id="site" name="site" { @for (id, name) in screening_sites(a) { option value=(id) selected[field(input, "site") == id] { (name) } } }
+                    label for="sdate" { "Screening date" }
+                    input id="sdate" name="screening_date" type="date" value=(date) required;
+                }
+                fieldset {
+                    legend { "Facts" }
+                    @for f in &a.protocol.facts { (fact_input(a.protocol, f, field(input, &format!("f.{}", f.id.get_ref())))) }
+                }
+                p { "Verdict so far: " strong id="verdict" aria-live="polite" { "—" } }
+                (criteria_table(a.protocol, &[]))
+                p { button type="submit" { "Record screening" } }
+            }
+        },
+    );
+    if message.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+/// Screens form input (`f.<fact>`, `u.<fact>`) at `date`: the verdict and
+/// per-criterion results.
+pub fn screen_input(
+    protocol: &Protocol,
+    input: &BTreeMap<String, String>,
+    date: &str,
+) -> Result<(Verdict, Vec<CriterionResult>), WebError> {
+    let (facts, problems) = entry::facts_json(protocol, input);
+    if let Some((fact, msg)) = problems.iter().next() {
+        return Err(WebError::BadRequest(format!("{fact}: {msg}")));
+    }
+    let json = serde_json::json!({ "screening_date": date, "facts": facts });
+    let person =
+        person_from_json(protocol, &json).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let s = screen(protocol, &person).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let verdict = match s.verdict {
+        rct_core::eligibility::Verdict::Eligible => Verdict::Eligible,
+        rct_core::eligibility::Verdict::Ineligible => Verdict::Ineligible,
+        rct_core::eligibility::Verdict::Incomplete => Verdict::Undetermined,
+    };
+    let criteria = s
+        .criteria
+        .iter()
+        .map(|c| CriterionResult {
+            criterion: c.id.clone(),
+            result: serde_json::to_value(c.result)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| "unknown".into()),
+        })
+        .collect();
+    Ok((verdict, criteria))
+}
+
+pub async fn screen_post(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let who = a.who(app, Action::Screen, None)?;
+        let pid = field(&input, "participant").to_string();
+        let site = field(&input, "site").to_string();
+        let valid_id = !pid.is_empty()
+            && pid.len() <= 40
+            && pid
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_id {
+            return Ok(screen_form(
+                app,
+                &a,
+                &input,
+                Some("The screening number is 1 to 40 letters, digits, `-` or `_`."),
+            ));
+        }
+        let (verdict, criteria) =
+            match screen_input(a.protocol, &input, field(&input, "screening_date")) {
+                Ok(x) => x,
+                Err(e) => return Ok(screen_form(app, &a, &input, Some(&e.to_string()))),
+            };
+        let cmd = Command::Screen {
+            participant: pid.clone(),
+            site: Some(site),
+            verdict,
+            criteria,
+        };
+        execute(app, &trial, &who, &cmd)?;
+        Ok(redirect(&format!("/t/{trial}/p/{pid}")))
+    })
+    .await
+}
+
+pub async fn consent(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid)): Path<(String, String)>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        a.participant(&pid)?;
+        let who = a.who(app, Action::Consent, None)?;
+        execute(
+            app,
+            &trial,
+            &who,
+            &Command::Consent {
+                participant: pid.clone(),
+            },
+        )?;
+        Ok(redirect(&format!("/t/{trial}/p/{pid}")))
+    })
+    .await
+}
+
+// ---- randomisation ------------------------------------------------------------
+
+/// Stratification factors the form asks for (`site` comes from the participant).
+fn stratum_inputs(a: &Access<'_>) -> Vec<(String, String, Vec<String>)> {
+    let strata = &a.view.randomisation.stratify_by;
+    a.protocol
+        .strata
+        .iter()
+        .filter(|f| strata.contains(f.id.get_ref()) && f.fact_id() != "site")
+        .map(|f| {
+            (
+                f.id.get_ref().clone(),
+                f.label.clone().unwrap_or_else(|| f.id.get_ref().clone()),
+                f.levels.iter().map(|l| l.get_ref().clone()).collect(),
+            )
+        })
+        .collect()
+}
+
+pub async fn randomise_page(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid)): Path<(String, String)>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let p = a.participant(&pid)?;
+        a.who(app, Action::Randomise, None)?;
+        let eligible = p.screening.as_ref().map(|s| s.verdict) == Some(Verdict::Eligible);
+        let ready = eligible && p.consented.is_some() && !p.randomised && !a.view.locked;
+        Ok(trial_page(
+            &a,
+            "Randomise",
+            html! {
+                h1 { "Randomise " (pid) }
+                @if !ready {
+                    p.alert role="alert" { "Randomisation needs an eligible screening and recorded consent, once, before the database is locked." }
+                } @else {
+                    form method="post" action={"/t/" (trial) "/p/" (pid) "/randomise"} {
+                        (csrf(&user))
+                        @for (id, label, levels) in stratum_inputs(&a) {
+                            label for={"st-" (id)} { (label) }
+                            select id={"st-" (id)} name={"s." (id)} required {
+                                @for l in &levels { option value=(l) { (l) } }
+                            }
+                        }
+                        p { button type="submit" { "Randomise now" } }
+                    }
+                }
+            },
+        ))
+    })
+    .await
+}
+
+/// The strata of a participant from form input and its site.
+pub fn strata_of(
+    a: &Access<'_>,
+    p: &ParticipantView,
+    input: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, WebError> {
+    let mut strata = BTreeMap::new();
+    for (id, _, levels) in stratum_inputs(a) {
+        let level = field(input, &format!("s.{id}"));
+        if !levels.iter().any(|l| l == level) {
+            return Err(WebError::BadRequest(format!(
+                "{id}: choose one of {}",
+                levels.join(", ")
+            )));
+        }
+        strata.insert(id, level.to_string());
+    }
+    for f in &a.protocol.strata {
+        if f.fact_id() == "site" {
+            strata.insert(f.id.get_ref().clone(), p.site.clone().unwrap_or_default());
+        }
+    }
+    Ok(strata)
+}
+
+pub async fn randomise_post(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid)): Path<(String, String)>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let p = a.participant(&pid)?;
+        let who = a.who(app, Action::Randomise, None)?;
+        let strata = strata_of(&a, p, &input)?;
+        execute(app, &trial, &who, &Command::Randomise { participant: pid.clone(), strata })?;
+        // Read back through the view: the result shown is what the user may see.
+        let a = app.access(&user, &trial)?;
+        let p = a.participant(&pid)?;
+        Ok(trial_page(
+            &a,
+            "Randomised",
+            html! {
+                h1 { (pid) " is randomised" }
+                p.notice role="status" {
+                    @if let Some(at) = p.randomised_at { "Randomised " (at.format("%Y-%m-%d %H:%M")) " UTC" }
+                    @if let Some(st) = &p.stratum { ", stratum " (st) }
+                    "."
+                    @if let Some(k) = &p.kit { " Dispense kit " strong { (k) } "." }
+                    @if let Some(arm) = &p.allocation { " Arm: " strong { (arm.arm_name) } "." }
+                    @else { " The allocation is concealed from you." }
+                }
+                p { a href={"/t/" (trial) "/p/" (pid)} { "Back to the participant" } }
+            },
+        ))
+    })
+    .await
+}
+
+// ---- data entry ---------------------------------------------------------------
+
+/// The form at a visit, if the user may see it there. Arm-specific forms
+/// live at the pseudo-visit `intervention`, visible only when the view
+/// lists them.
+pub fn visit_form<'p>(
+    a: &Access<'p>,
+    visit: &str,
+    form: &str,
+) -> Result<&'p rct_core::protocol::Form, WebError> {
+    let missing = || WebError::NotFound(format!("no form `{form}` at visit `{visit}`"));
+    let f = a.protocol.form(form).ok_or_else(missing)?;
+    if !visible_form(a, form) {
+        return Err(missing());
+    }
+    let ok = if f.arm.is_some() {
+        visit == "intervention"
+    } else {
+        a.protocol
+            .visits
+            .iter()
+            .any(|v| v.id.get_ref() == visit && v.forms.iter().any(|x| x.get_ref() == form))
+    };
+    if ok {
+        Ok(f)
+    } else {
+        Err(missing())
+    }
+}
+
+/// The role the user enters `form` in: the form's `entered_by` role if
+/// held, else the first role that may enter values.
+pub fn entry_role(a: &Access<'_>, form: &rct_core::protocol::Form) -> Option<Role> {
+    let wanted = form
+        .entered_by
+        .as_ref()
+        .and_then(|r| r.get_ref().parse::<Role>().ok());
+    match wanted {
+        Some(Role::Investigator) => a
+            .grants
+            .iter()
+            .map(|(r, _)| *r)
+            .find(|r| matches!(r, Role::Investigator | Role::ResearchNurse)),
+        Some(w) => a.grants.iter().map(|(r, _)| *r).find(|r| *r == w),
+        None => a.role_for(Action::EnterValue),
+    }
+}
+
+pub async fn entry_page(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid, visit, form)): Path<(String, String, String, String)>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        a.participant(&pid)?;
+        let f = visit_form(&a, &visit, &form)?;
+        Ok(entry_form(
+            &a,
+            &pid,
+            &visit,
+            f,
+            &BTreeMap::new(),
+            &[],
+            &[],
+            None,
+        ))
+    })
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+fn entry_form(
+    a: &Access<'_>,
+    pid: &str,
+    visit: &str,
+    f: &rct_core::protocol::Form,
+    input: &BTreeMap<String, String>,
+    errors: &[String],
+    warnings: &[String],
+    saved: Option<usize>,
+) -> Response {
+    let v = &a.view;
+    let t = &v.trial;
+    let form = f.id.get_ref();
+    let stored = a
+        .participant(pid)
+        .map(|p| p.values.clone())
+        .unwrap_or_default();
+    let current = |field: &str| stored.get(&format!("{visit}/{form}/{field}")).cloned();
+    let derived = {
+        // What the form shows: typed input over stored values.
+        let mut shown = BTreeMap::new();
+        for fld in &f.fields {
+            let id = fld.id.get_ref();
+            let key = format!("f.{id}");
+            if let Some(raw) = input.get(&key) {
+                shown.insert(key, raw.clone());
+            } else if let Some(x) = current(id) {
+                shown.insert(key, value_text(&x));
+            }
+        }
+        entry::check_entry(a.protocol, f, &shown).derived
+    };
+    let editable = entry_role(a, f).is_some() && !v.locked;
+    let has_values = f.fields.iter().any(|x| current(x.id.get_ref()).is_some());
+    let mut r = trial_page(
+        a,
+        &f.label,
+        html! {
+            h1 { (f.label) }
+            p { "Participant " a href={"/t/" (t) "/p/" (pid)} { (pid) } ", visit " (visit) }
+            @if let Some(n) = saved { p.notice role="status" { "Saved " (n) " change(s)." } }
+            @if !errors.is_empty() { div.alert role="alert" { p { "Nothing was saved:" } ul { @for e in errors { li { (e) } } } } }
+            @if !warnings.is_empty() { div.warning role="status" { ul { @for w in warnings { li { (w) } } } } }
+            form method="post" action={"/t/" (t) "/p/" (pid) "/visit/" (visit) "/" (form)}
+                data-live-derive={"/api/trials/" (t) "/participants/" (pid) "/visits/" (visit) "/" (form) "/derive"} {
+                (csrf(&a.user))
+                @for fld in &f.fields {
+                    @let id = fld.id.get_ref();
+                    @let html_id = format!("field-{id}");
+                    @let now = input.get(&format!("f.{id}")).cloned().or_else(|| current(id).map(|x| value_text(&x))).unwrap_or_default();
+                    @let unit = fld.unit.as_ref().map(|u| u.get_ref().clone());
+                    @if fld.derived.is_some() {
+                        p { strong { (fld.label) } " (computed): "
+                            output id={"derived-" (id)} aria-live="polite" { @match derived.get(id).cloned().flatten() { Some(x) => (value_text(&x)), None => "—" } }
+                            @if let Some(u) = &unit { " " (u) } }
+                    } @else {
+                        label for=(html_id) { (fld.label) @if fld.required { " *" }
+                            span.hint { @if let Some(u) = &unit { " (" (u) ")" }
+                                @if let Some(h) = &fld.soft { " expected " (h.get_ref()[0]) "–" (h.get_ref()[1]) } } }
+                        @match fld.kind {
+                            ValueType::Boolean => select id=(html_id) name={"f." (id)} disabled[!editable] {
+                                option value="" { "—" }
+                                option value="true" selected[now == "true"] { "yes" }
+                                option value="false" selected[now == "false"] { "no" }
+                            },
+                            ValueType::Choice => select id=(html_id) name={"f." (id)} disabled[!editable] {
+                                option value="" { "—" }
+                                @for (code, label) in entry::codes(a.protocol, fld.code_list.as_ref().map(|c| c.get_ref().as_str())) {
+                                    option value=(code) selected[now == code] { (label) }
+                                }
+                            },
+                            ValueType::Date => input id=(html_id) name={"f." (id)} type="date" value=(now) disabled[!editable];,
+                            ValueType::Text => input id=(html_id) name={"f." (id)} value=(now) disabled[!editable];,
+                            _ => input id=(html_id) name={"f." (id)} inputmode="decimal" value=(now) disabled[!editable] aria-describedby={"msg-" (id)};,
+                        }
+                        " " span.hint id={"msg-" (id)} aria-live="polite" {}
+                        " " a href={"/t/" (t) "/p/" (pid) "/visit/" (visit) "/" (form) "/" (id) "/history"} { "history" }
+                    }
+                }
+                @if editable {
+                    label for="reason" { "Reason for change " span.hint { @if has_values { "(required when a saved value changes)" } @else { "(needed only when changing a saved value)" } } }
+                    input id="reason" name="reason" size="60";
+                    p { button type="submit" { "Save" } }
+                } @else {
+                    p.hint { "You may view but not enter this form." }
+                }
+            }
+            @if a.may(Action::RaiseQuery) && !v.locked {
+                h2 { "Raise a query on this form" }
+                (raise_query_form(&a.user, t, pid, Some(&format!("{visit}/{form}/"))))
+            }
+        },
+    );
+    if !errors.is_empty() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+/// Messages of a save: errors (nothing saved) or warnings.
+pub type Messages = Vec<String>;
+
+/// Saves a data-entry form: every field checked, a reason for any change,
+/// all or nothing. The number of events written and the warnings, or the
+/// errors and warnings.
+pub fn save_form(
+    app: &App,
+    a: &Access<'_>,
+    pid: &str,
+    visit: &str,
+    f: &rct_core::protocol::Form,
+    input: &BTreeMap<String, String>,
+) -> Result<(usize, Messages), (Messages, Messages)> {
+    let entry::Checked {
+        values,
+        errors,
+        warnings,
+        ..
+    } = entry::check_entry(a.protocol, f, input);
+    if !errors.is_empty() {
+        return Err((errors, warnings));
+    }
+    let Some(role) = entry_role(a, f) else {
+        return Err((
+            vec![format!("none of your roles may enter {}", f.label)],
+            warnings,
+        ));
+    };
+    let stored = a
+        .participant(pid)
+        .map(|p| p.values.clone())
+        .unwrap_or_default();
+    let form = f.id.get_ref();
+    let mut cmds = Vec::new();
+    for (field_id, value) in values {
+        let key = format!("{visit}/{form}/{field_id}");
+        let (participant, visit, form, field) = (
+            pid.to_string(),
+            visit.to_string(),
+            form.clone(),
+            field_id.clone(),
+        );
+        match stored.get(&key) {
+            None if value.is_null() => {}
+            None => cmds.push(Command::EnterValue {
+                participant,
+                visit,
+                form,
+                field,
+                value,
+            }),
+            Some(old) if *old == value => {}
+            Some(_) => cmds.push(Command::ChangeValue {
+                participant,
+                visit,
+                form,
+                field,
+                value,
+            }),
+        }
+    }
+    let changes = cmds
+        .iter()
+        .any(|c| matches!(c, Command::ChangeValue { .. }));
+    let reason = input
+        .get("reason")
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if changes && reason.is_none() {
+        return Err((
+            vec!["Changing a saved value needs a reason; nothing was saved.".into()],
+            warnings,
+        ));
+    }
+    let who = Who {
+        actor: rct_record::Actor::new(&a.user.name, role, None),
+        at: app.now(),
+        reason,
+    };
+    if cmds.is_empty() {
+        return Ok((0, warnings));
+    }
+    match execute_all(app, &a.view.trial, &who, &cmds) {
+        Ok(_) => Ok((cmds.len(), warnings)),
+        Err(e) => Err((vec![e.to_string()], warnings)),
+    }
+}
+
+pub async fn entry_post(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid, visit, form)): Path<(String, String, String, String)>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        a.participant(&pid)?;
+        let f = visit_form(&a, &visit, &form)?;
+        if entry_role(&a, f).is_none() {
+            return Err(WebError::Forbidden(format!(
+                "none of your roles may enter {form}"
+            )));
+        }
+        match save_form(app, &a, &pid, &visit, f, &input) {
+            Ok((n, warnings)) => {
+                let a = app.access(&user, &trial)?;
+                Ok(entry_form(
+                    &a,
+                    &pid,
+                    &visit,
+                    f,
+                    &BTreeMap::new(),
+                    &[],
+                    &warnings,
+                    Some(n),
+                ))
+            }
+            Err((errors, warnings)) => Ok(entry_form(
+                &a, &pid, &visit, f, &input, &errors, &warnings, None,
+            )),
+        }
+    })
+    .await
+}
+
+/// Every event of a trial, parsed.
+pub fn load_events(app: &App, trial: &str) -> Result<Vec<rct_record::Event>, WebError> {
+    app.ledger
+        .store()
+        .load(trial, 0)?
+        .iter()
+        .map(|s| {
+            rct_record::Event::from_body(&s.body, &s.hash)
+                .map_err(|e| WebError::Internal(format!("event {}: {e}", s.seq)))
+        })
+        .collect()
+}
+
+pub async fn field_history_page(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid, visit, form, fld)): Path<(String, String, String, String, String)>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        a.participant(&pid)?;
+        let f = visit_form(&a, &visit, &form)?;
+        let label = f
+            .fields
+            .iter()
+            .find(|x| x.id.get_ref() == &fld)
+            .map(|x| x.label.clone())
+            .ok_or_else(|| WebError::NotFound(format!("no field `{fld}`")))?;
+        let events = load_events(app, &trial)?;
+        // Only audit entries the user may read, about this item.
+        let hist: Vec<Value> = a
+            .audit(&events)
+            .into_iter()
+            .filter(|e| {
+                let p = &e["payload"];
+                matches!(p["type"].as_str(), Some("value_entered" | "value_changed"))
+                    && p["participant"] == pid.as_str()
+                    && p["visit"] == visit.as_str()
+                    && p["form"] == form.as_str()
+                    && p["field"] == fld.as_str()
+            })
+            .collect();
+        Ok(trial_page(
+            &a,
+            "Field history",
+            html! {
+                h1 { "History of " (label) }
+                p { (pid) ", " (visit) "/" (form) "/" (fld) }
+                table {
+                    thead { tr { th scope="col" { "#" } th scope="col" { "When (UTC)" } th scope="col" { "Who" } th scope="col" { "Before" } th scope="col" { "After" } th scope="col" { "Reason" } } }
+                    tbody { @for h in &hist {
+                        @let p = &h["payload"];
+                        tr {
+                            td { (h["seq"]) } td { (value_text(&h["at"])) } td { (value_text(&h["actor"])) }
+                            td { (value_text(&p["old"])) }
+                            td { @if p["type"] == "value_entered" { (value_text(&p["value"])) } @else { (value_text(&p["new"])) } }
+                            td { (value_text(&h["reason"])) }
+                        }
+                    } }
+                }
+                p { a href={"/t/" (trial) "/p/" (pid) "/visit/" (visit) "/" (form)} { "Back to the form" } }
+            },
+        ))
+    })
+    .await
+}
+
+pub async fn audit_page(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let events = load_events(app, &trial)?;
+        let entries = a.audit(&events);
+        let shown: Vec<&Value> = entries.iter().rev().take(200).collect();
+        Ok(trial_page(
+            &a,
+            "Audit trail",
+            html! {
+                h1 { "Audit trail" }
+                p { "The latest " (shown.len()) " of the " (entries.len()) " entries you may read (of " (a.seq()) " events). "
+                    "Entries about sites or arms you may not see are left out or shortened." }
+                table {
+                    thead { tr { th scope="col" { "#" } th scope="col" { "When (UTC)" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "Reason" } } }
+                    tbody { @for e in &shown { tr {
+                        td { (e["seq"]) } td { (value_text(&e["at"])) }
+                        td { (value_text(&e["actor"])) " (" (value_text(&e["role"])) ")" }
+                        td { code { (e["payload"].to_string()) } }
+                        td { (value_text(&e["reason"])) }
+                    } } }
+                }
+            },
+        ))
+    })
+    .await
+}
+
+// ---- queries ------------------------------------------------------------------
+
+pub async fn queries_page(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let v = &a.view;
+        let mut by_site: BTreeMap<String, Vec<&rct_record::view::QueryView>> = BTreeMap::new();
+        for q in v.queries.iter().filter(|q| q.status != rct_record::QueryStatus::Closed) {
+            by_site.entry(q.site.clone().unwrap_or_default()).or_default().push(q);
+        }
+        let answer = a.may(Action::AnswerQuery) && !v.locked;
+        let close = a.may(Action::CloseQuery) && !v.locked;
+        Ok(trial_page(
+            &a,
+            "Queries",
+            html! {
+                h1 { "Open queries" }
+                @if by_site.is_empty() { p { "No open queries." } }
+                @for (site, qs) in &by_site {
+                    h2 { "Site " (site) }
+                    table {
+                        thead { tr { th scope="col" { "Query" } th scope="col" { "Participant" } th scope="col" { "Item" } th scope="col" { "Question" } th scope="col" { "Answers" } th scope="col" { "Status" } th scope="col" { "Action" } } }
+                        tbody { @for q in qs { tr {
+                            td { (q.id) } td { a href={"/t/" (trial) "/p/" (q.participant)} { (q.participant) } }
+                            td { (q.item.clone().unwrap_or_default()) } td { (q.text) }
+                            td { ul { @for ans in &q.answers { li { (ans) } } } }
+                            td { (format!("{:?}", q.status).to_lowercase()) }
+                            td {
+                                @if answer {
+                                    form method="post" action={"/t/" (trial) "/queries/" (q.id) "/answer"} {
+                                        (csrf(&user))
+                                        label for={"ans-" (q.id)} { "Answer" }
+                                        input id={"ans-" (q.id)} name="text" required;
+                                        button type="submit" { "Answer" }
+                                    }
+                                }
+                                @if close {
+                                    form method="post" action={"/t/" (trial) "/queries/" (q.id) "/close"} {
+                                        (csrf(&user))
+                                        button.secondary type="submit" { "Close " (q.id) }
+                                    }
+                                }
+                            }
+                        } } }
+                    }
+                }
+            },
+        ))
+    })
+    .await
+}
+
+pub async fn raise_query(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let pid = field(&input, "participant").to_string();
+        a.participant(&pid)?;
+        let who = a.who(app, Action::RaiseQuery, None)?;
+        let item =
+            Some(field(&input, "item").to_string()).filter(|s| !s.is_empty() && !s.ends_with('/'));
+        if let Some(form) = item.as_deref().and_then(|i| i.split('/').nth(1)) {
+            if !visible_form(&a, form) {
+                return Err(WebError::NotFound(format!("no form `{form}`")));
+            }
+        }
+        let cmd = Command::RaiseQuery {
+            participant: pid,
+            item,
+            text: field(&input, "text").to_string(),
+        };
+        execute(app, &trial, &who, &cmd)?;
+        Ok(redirect(&format!("/t/{trial}/queries")))
+    })
+    .await
+}
+
+fn query_visible(a: &Access<'_>, query: &str) -> Result<(), WebError> {
+    if a.view.queries.iter().any(|q| q.id == query) {
+        Ok(())
+    } else {
+        Err(WebError::NotFound(format!("no query `{query}`")))
+    }
+}
+
+pub async fn answer_query(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, query)): Path<(String, String)>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        query_visible(&a, &query)?;
+        let who = a.who(app, Action::AnswerQuery, None)?;
+        let cmd = Command::AnswerQuery {
+            query,
+            text: field(&input, "text").to_string(),
+        };
+        execute(app, &trial, &who, &cmd)?;
+        Ok(redirect(&format!("/t/{trial}/queries")))
+    })
+    .await
+}
+
+pub async fn close_query(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, query)): Path<(String, String)>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        query_visible(&a, &query)?;
+        let who = a.who(app, Action::CloseQuery, None)?;
+        execute(app, &trial, &who, &Command::CloseQuery { query })?;
+        Ok(redirect(&format!("/t/{trial}/queries")))
+    })
+    .await
+}
+
+// ---- emergency unblinding -----------------------------------------------------
+
+pub async fn unblind_page(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid)): Path<(String, String)>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        a.participant(&pid)?;
+        a.who(app, Action::EmergencyUnblind, None)?;
+        Ok(trial_page(
+            &a,
+            "Emergency unblinding",
+            html! {
+                h1 { "Emergency unblinding of " (pid) }
+                p.warning { "Break the code only when the participant's care depends on knowing the treatment. "
+                    "The arm is shown to you alone, the code-break is recorded with your reason, and administrators see it on their dashboard." }
+                form method="post" action={"/t/" (trial) "/p/" (pid) "/unblind"} {
+                    (csrf(&user))
+                    label for="reason" { "Reason" }
+                    textarea id="reason" name="reason" rows="3" cols="60" required {}
+                    label for="password" { "Your password, again" }
+                    input id="password" name="password" type="password" autocomplete="current-password" required;
+                    p { button.danger type="submit" { "Reveal the allocation" } }
+                }
+            },
+        ))
+    })
+    .await
+}
+
+pub async fn unblind_post(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, pid)): Path<(String, String)>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        a.participant(&pid)?;
+        let who = a.who(
+            app,
+            Action::EmergencyUnblind,
+            Some(field(&input, "reason").to_string()),
+        )?;
+        let found = crate::accounts::find(app, &user.name)?.ok_or(WebError::Unauthenticated)?;
+        let password = input.get("password").map_or("", String::as_str);
+        if found.locked || !crate::accounts::verify(app, &found, password) {
+            return Err(WebError::Forbidden(
+                "the password is wrong; nothing was revealed".into(),
+            ));
+        }
+        execute(
+            app,
+            &trial,
+            &who,
+            &Command::EmergencyUnblind {
+                participant: pid.clone(),
+            },
+        )?;
+        Ok(redirect(&format!("/t/{trial}/p/{pid}")))
+    })
+    .await
+}
+
+// ---- database lock ------------------------------------------------------------
+
+pub async fn lock_page(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let open = open_queries(&a);
+        let may = a.may(Action::Lock);
+        Ok(trial_page(
+            &a,
+            "Database lock",
+            html! {
+                h1 { "Database lock" }
+                @if a.view.locked { p.notice { "The database is locked." } }
+                @else {
+                    p { (open) " queries are still open." }
+                    @if may {
+                        form method="post" action={"/t/" (trial) "/lock"} {
+                            (csrf(&user))
+                            label for="reason" { "Reason" }
+                            input id="reason" name="reason" size="60" required;
+                            label for="confirm" { "Type the trial id (" (trial) ") to confirm" }
+                            input id="confirm" name="confirm" required;
+                            p { button.danger type="submit" { "Lock the database" } }
+                        }
+                    } @else { p { "Only the data manager locks the database." } }
+                }
+            },
+        ))
+    })
+    .await
+}
+
+pub async fn lock_post(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let who = a.who(app, Action::Lock, Some(field(&input, "reason").to_string()))?;
+        if field(&input, "confirm") != trial {
+            return Err(WebError::BadRequest(
+                "type the trial id to confirm the lock".into(),
+            ));
+        }
+        execute(app, &trial, &who, &Command::Lock)?;
+        Ok(redirect(&format!("/t/{trial}")))
+    })
+    .await
+}
+
+// ---- administration -----------------------------------------------------------
+
+pub async fn admin_page(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        a.who(app, Action::GrantRole, None)?;
+        let users = a.view.users.clone().unwrap_or_default();
+        Ok(trial_page(
+            &a,
+            "Users, roles and sites",
+            html! {
+                h1 { "Users, roles and sites" }
+                table {
+                    caption { "Accounts" }
+                    thead { tr { th scope="col" { "User" } th scope="col" { "Name" } th scope="col" { "Roles" } th scope="col" { "Failed logins" } th scope="col" { "Status" } th scope="col" { "Actions" } } }
+                    tbody { @for u in &users { tr {
+                        td { (u.user) } td { (u.display_name) }
+                        td { ul { @for g in &u.roles { li {
+                            (g.role) " — " @match &g.sites { Sites::All => "all sites", Sites::Only(l) => (l.join(", ")) }
+                            form method="post" action={"/t/" (trial) "/admin/roles/revoke"} {
+                                (csrf(&user))
+                                input type="hidden" name="user" value=(u.user);
+                                input type="hidden" name="role" value=(g.role.as_str());
+                                button.secondary type="submit" { "Revoke " (g.role) }
+                            }
+                        } } } }
+                        td { (u.failed_logins) }
+                        td { @if u.locked { strong.bad { "locked" } } @else { "active" } }
+                        td {
+                            @if u.locked {
+                                form method="post" action={"/t/" (trial) "/admin/users/" (u.user) "/unlock"} {
+                                    (csrf(&user)) button type="submit" { "Unlock " (u.user) }
+                                }
+                            }
+                            form method="post" action={"/t/" (trial) "/admin/users/" (u.user) "/password"} {
+                                (csrf(&user))
+                                label for={"pw-" (u.user)} { "New password for " (u.user) }
+                                input id={"pw-" (u.user)} name="password" type="password" autocomplete="new-password" minlength="10" required;
+                                button.secondary type="submit" { "Set" }
+                            }
+                        }
+                    } } }
+                }
+                h2 { "Create an account" }
+                form method="post" action={"/t/" (trial) "/admin/users"} {
+                    (csrf(&user))
+                    label for="n-user" { "User name" }
+                    input id="n-user" name="user" required;
+                    label for="n-name" { "Full name" }
+                    input id="n-name" name="display_name";
+                    label for="n-pw" { "Initial password " span.hint { "(at least 10 characters; an account that exists in another trial keeps its password)" } }
+                    input id="n-pw" name="password" type="password" autocomplete="new-password";
+                    p { button type="submit" { "Create" } }
+                }
+                h2 { "Grant a role" }
+                form method="post" action={"/t/" (trial) "/admin/roles"} {
+                    (csrf(&user))
+                    label for="g-user" { "User" }
+                    select id="g-user" name="user" { @for u in &users { option value=(u.user) { (u.user) } } }
+                    label for="g-role" { "Role" }
+                    select id="g-role" name="role" { @for r in Role::ALL.iter().filter(|r| **r != Role::System) { option value=(r.as_str()) { (r) } } }
+                    fieldset {
+                        legend { "Sites" }
+                        label { input type="checkbox" name="all_sites" value="yes"; " All sites" }
+                        @for site in &a.view.sites {
+                            label { input type="checkbox" name={"site." (site.site)} value="yes"; " " (site.name) }
+                        }
+                    }
+                    p { button type="submit" { "Grant" } }
+                }
+                h2 { "Sites" }
+                ul { @for site in &a.view.sites { li { (site.site) ": " (site.name) } } }
+                form method="post" action={"/t/" (trial) "/admin/sites"} {
+                    (csrf(&user))
+                    label for="s-id" { "Site identifier" }
+                    input id="s-id" name="site" required;
+                    label for="s-name" { "Site name" }
+                    input id="s-name" name="name" required;
+                    p { button type="submit" { "Add site" } }
+                }
+            },
+        ))
+    })
+    .await
+}
+
+pub async fn grant_post(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let who = a.who(app, Action::GrantRole, None)?;
+        let target = field(&input, "user").to_string();
+        let role: Role = field(&input, "role")
+            .parse()
+            .map_err(WebError::BadRequest)?;
+        let sites = if field(&input, "all_sites") == "yes" {
+            Sites::All
+        } else {
+            Sites::Only(
+                a.view
+                    .sites
+                    .iter()
+                    .map(|s| s.site.clone())
+                    .filter(|id| field(&input, &format!("site.{id}")) == "yes")
+                    .collect(),
+            )
+        };
+        execute(
+            app,
+            &trial,
+            &who,
+            &Command::GrantRole {
+                user: target,
+                role,
+                sites,
+            },
+        )?;
+        Ok(redirect(&format!("/t/{trial}/admin")))
+    })
+    .await
+}
+
+pub async fn revoke_post(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let who = a.who(app, Action::RevokeRole, None)?;
+        let target = field(&input, "user").to_string();
+        let role: Role = field(&input, "role")
+            .parse()
+            .map_err(WebError::BadRequest)?;
+        execute(
+            app,
+            &trial,
+            &who,
+            &Command::RevokeRole { user: target, role },
+        )?;
+        Ok(redirect(&format!("/t/{trial}/admin")))
+    })
+    .await
+}
+
+pub async fn add_site(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let who = a.who(app, Action::AddSite, None)?;
+        let cmd = Command::AddSite {
+            site: field(&input, "site").to_string(),
+            name: field(&input, "name").to_string(),
+        };
+        execute(app, &trial, &who, &cmd)?;
+        Ok(redirect(&format!("/t/{trial}/admin")))
+    })
+    .await
+}
+
+pub async fn create_user(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let who = a.who(app, Action::CreateUser, None)?;
+        let pw = input.get("password").map_or("", String::as_str);
+        crate::accounts::create(
+            app,
+            &trial,
+            &who,
+            field(&input, "user"),
+            field(&input, "display_name"),
+            pw,
+        )?;
+        Ok(redirect(&format!("/t/{trial}/admin")))
+    })
+    .await
+}
+
+pub async fn unlock_user(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, name)): Path<(String, String)>,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let who = a.who(app, Action::UnlockUser, None)?;
+        crate::accounts::unlock(app, &who, &name)?;
+        Ok(redirect(&format!("/t/{trial}/admin")))
+    })
+    .await
+}
+
+pub async fn set_password(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path((trial, name)): Path<(String, String)>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let who = a.who(app, Action::ChangePassword, None)?;
+        let pw = input.get("password").map_or("", String::as_str);
+        crate::accounts::set_password(app, &who, &name, pw)?;
+        Ok(redirect(&format!("/t/{trial}/admin")))
+    })
+    .await
+}

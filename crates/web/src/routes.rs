@@ -1,0 +1,309 @@
+//! The route table: one list that builds the router, writes the OpenAPI
+//! document and drives the blinding test, so a new route cannot escape
+//! either.
+
+use axum::routing::{get, post, MethodRouter};
+
+use crate::{api, pages, AppState};
+
+/// One route.
+pub struct Route {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// Path pattern with `{param}` segments.
+    pub path: &'static str,
+    /// Reachable without logging in.
+    pub public: bool,
+    /// One line on what it does.
+    pub summary: &'static str,
+    /// Builds the handler.
+    pub handler: fn() -> MethodRouter<AppState>,
+}
+
+macro_rules! r {
+    ($m:literal, $path:literal, $public:literal, $summary:literal, $f:expr) => {
+        Route {
+            method: $m,
+            path: $path,
+            public: $public,
+            summary: $summary,
+            handler: || {
+                if $m == "GET" {
+                    get($f)
+                } else {
+                    post($f)
+                }
+            },
+        }
+    };
+}
+
+/// Every route the server has.
+pub static ROUTES: &[Route] = &[
+    r!("GET", "/", false, "Trials of the user", pages::home),
+    r!("GET", "/login", true, "Login form", pages::login_page),
+    r!("POST", "/login", true, "Log in", pages::login),
+    r!("POST", "/logout", false, "Log out", pages::logout),
+    r!("GET", "/static/app.css", true, "Stylesheet", pages::css),
+    r!("GET", "/static/app.js", true, "Script", pages::js),
+    r!(
+        "GET",
+        "/t/{trial}",
+        false,
+        "Dashboard: enrolment and CONSORT flow",
+        pages::dashboard
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/participants",
+        false,
+        "Participants of the granted sites",
+        pages::participants
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/screen",
+        false,
+        "Screening form",
+        pages::screen_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/screen",
+        false,
+        "Record a screening",
+        pages::screen_post
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/p/{pid}",
+        false,
+        "Participant with visit schedule",
+        pages::participant
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/p/{pid}/consent",
+        false,
+        "Record consent",
+        pages::consent
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/p/{pid}/randomise",
+        false,
+        "Randomisation form",
+        pages::randomise_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/p/{pid}/randomise",
+        false,
+        "Randomise",
+        pages::randomise_post
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/p/{pid}/visit/{visit}/{form}",
+        false,
+        "Data entry form",
+        pages::entry_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/p/{pid}/visit/{visit}/{form}",
+        false,
+        "Save a data entry form",
+        pages::entry_post
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/p/{pid}/visit/{visit}/{form}/{field}/history",
+        false,
+        "A field's history",
+        pages::field_history_page
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/p/{pid}/unblind",
+        false,
+        "Emergency unblinding form",
+        pages::unblind_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/p/{pid}/unblind",
+        false,
+        "Emergency unblinding",
+        pages::unblind_post
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/queries",
+        false,
+        "Open queries by site",
+        pages::queries_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/queries",
+        false,
+        "Raise a query",
+        pages::raise_query
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/queries/{query}/answer",
+        false,
+        "Answer a query",
+        pages::answer_query
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/queries/{query}/close",
+        false,
+        "Close a query",
+        pages::close_query
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/lock",
+        false,
+        "Database lock page",
+        pages::lock_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/lock",
+        false,
+        "Lock the database",
+        pages::lock_post
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/audit",
+        false,
+        "Audit trail entries the user may read",
+        pages::audit_page
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/admin",
+        false,
+        "Users, roles and sites of a trial",
+        pages::admin_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/admin/users",
+        false,
+        "Create an account",
+        pages::create_user
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/admin/users/{user}/unlock",
+        false,
+        "Unlock an account",
+        pages::unlock_user
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/admin/users/{user}/password",
+        false,
+        "Set a password",
+        pages::set_password
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/admin/roles",
+        false,
+        "Grant a role",
+        pages::grant_post
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/admin/roles/revoke",
+        false,
+        "Revoke a role",
+        pages::revoke_post
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/admin/sites",
+        false,
+        "Add a site",
+        pages::add_site
+    ),
+    r!(
+        "GET",
+        "/api/openapi.json",
+        true,
+        "This OpenAPI document",
+        api::openapi
+    ),
+    r!("GET", "/api/me", false, "The user and its roles", api::me),
+    r!(
+        "GET",
+        "/api/trials",
+        false,
+        "Trials of the user",
+        api::trials
+    ),
+    r!(
+        "GET",
+        "/api/trials/{trial}",
+        false,
+        "A trial: role view, enrolment and CONSORT flow",
+        api::trial
+    ),
+    r!(
+        "GET",
+        "/api/trials/{trial}/participants",
+        false,
+        "Participants of the granted sites (role view)",
+        api::participants
+    ),
+    r!(
+        "GET",
+        "/api/trials/{trial}/participants/{pid}",
+        false,
+        "A participant with its visit schedule (role view)",
+        api::participant
+    ),
+    r!(
+        "GET",
+        "/api/trials/{trial}/queries",
+        false,
+        "Queries of the granted sites",
+        api::queries
+    ),
+    r!(
+        "GET",
+        "/api/trials/{trial}/audit",
+        false,
+        "Audit trail entries the user may read",
+        api::audit
+    ),
+    r!(
+        "POST",
+        "/api/trials/{trial}/screening/evaluate",
+        false,
+        "Screen facts without recording (live screening)",
+        api::evaluate
+    ),
+    r!(
+        "POST",
+        "/api/trials/{trial}/participants/{pid}/visits/{visit}/{form}/derive",
+        false,
+        "Derived fields and range messages for typed values",
+        api::derive
+    ),
+    r!(
+        "POST",
+        "/api/trials/{trial}/participants/{pid}/visits/{visit}/{form}",
+        false,
+        "Save a form's values",
+        api::save_values
+    ),
+];

@@ -1,0 +1,978 @@
+//! The web application end to end over the router: blinding on every route,
+//! site scoping, CSRF, lockout, data entry checks, randomisation and
+//! emergency unblinding. The demo data (both seed protocols, one account per
+//! role) is the fixture.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use common::*;
+use rct_web::routes::ROUTES;
+use serde_json::json;
+
+/// Users whose roles are blinded in both (blinded) seed trials.
+const BLINDED: &[&str] = &[
+    "admin",
+    "investigator",
+    "nurse",
+    "assessor",
+    "datamanager",
+    "monitor",
+    "statistician",
+];
+/// Users whose roles see arms (physio in LUPEX, pharmacist in IL-2).
+const UNBLINDED: &[&str] = &["physio", "pharmacist"];
+
+/// Words that name an arm: arm ids (as whole tokens) and arm labels, of
+/// both seed trials.
+fn arm_words() -> &'static (Vec<String>, Vec<String>) {
+    static WORDS: std::sync::OnceLock<(Vec<String>, Vec<String>)> = std::sync::OnceLock::new();
+    WORDS.get_or_init(arm_words_of_protocols)
+}
+
+fn arm_words_of_protocols() -> (Vec<String>, Vec<String>) {
+    let mut ids = Vec::new();
+    let mut labels = Vec::new();
+    for p in rct_web::demo::seed_protocols().unwrap() {
+        for a in &p.arms {
+            ids.push(a.id.get_ref().clone());
+            labels.push(a.label.clone());
+        }
+    }
+    (ids, labels)
+}
+
+/// Protocol text every role may read (titles, criteria, labels): removed
+/// before looking for arm words, so that e.g. "Placebo-controlled" in the
+/// IL-2 title is not taken for an allocation.
+fn public_text() -> &'static [String] {
+    static TEXT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    TEXT.get_or_init(public_text_of_protocols)
+}
+
+fn public_text_of_protocols() -> Vec<String> {
+    let mut out = Vec::new();
+    for p in rct_web::demo::seed_protocols().unwrap() {
+        out.push(p.trial.title.clone());
+        out.extend(p.trial.short_title.clone());
+        out.extend(p.criteria.iter().map(|c| c.text.clone()));
+        out.extend(p.facts.iter().map(|f| f.label.clone()));
+        for f in p.forms.iter().filter(|f| f.arm.is_none()) {
+            out.push(f.label.clone());
+            out.extend(f.fields.iter().map(|x| x.label.clone()));
+        }
+    }
+    // Longest first, so that a label inside a longer text goes with it;
+    // each also as HTML-escaped.
+    let escaped: Vec<String> = out
+        .iter()
+        .map(|p| maud::html! { (p) }.into_string())
+        .collect();
+    out.extend(escaped);
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out.dedup();
+    out
+}
+
+/// The arm words found in `body` (after removing public protocol text).
+fn leaks(body: &str) -> Vec<String> {
+    let (ids, labels) = arm_words();
+    let mut text = body.to_string();
+    for p in public_text() {
+        if text.contains(p.as_str()) {
+            text = text.replace(p.as_str(), " ");
+        }
+    }
+    let mut found = BTreeSet::new();
+    for l in labels {
+        for variant in [l.clone(), maud::html! { (l) }.into_string()] {
+            if text.contains(&variant) {
+                found.insert(format!("label `{l}`"));
+            }
+        }
+    }
+    let tokens: BTreeSet<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    for id in ids {
+        if tokens.contains(id.as_str()) {
+            found.insert(format!("arm id `{id}`"));
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// A concrete path for a route pattern, in `trial`.
+fn fill(pattern: &str, trial: &str) -> String {
+    let (pid, visit, form, field) = if trial == "lupex" {
+        ("L001", "baseline", "sledai", "total")
+    } else {
+        ("X001", "baseline", "sledai", "total")
+    };
+    pattern
+        .replace("{trial}", trial)
+        .replace("{pid}", pid)
+        .replace("{visit}", visit)
+        .replace("{form}", form)
+        .replace("{field}", field)
+        .replace("{query}", "Q1")
+        .replace("{user}", "investigator2")
+}
+
+/// A form body that exercises each POST (refused where it would
+/// legitimately reveal an arm: wrong password for unblinding, wrong
+/// confirmation for the lock).
+fn form_body(trial: &str) -> Vec<(&'static str, String)> {
+    let (pid, stratum_key, stratum) = if trial == "lupex" {
+        ("L001", "s.sex", "female")
+    } else {
+        ("X001", "s.site", "pkuph")
+    };
+    vec![
+        ("participant", pid.to_string()),
+        (
+            "site",
+            if trial == "lupex" {
+                "rh".into()
+            } else {
+                "pkuph".into()
+            },
+        ),
+        ("screening_date", "2026-02-27".into()),
+        ("f.sex", "female".into()),
+        ("f.birth_date", "1980-01-01".into()),
+        ("f.total", "9".into()),
+        (stratum_key, stratum.into()),
+        ("item", "baseline/sledai/total".into()),
+        ("text", "Please check the source".into()),
+        ("reason", "blinding sweep".into()),
+        ("password", "not the password".into()),
+        ("confirm", "not-the-trial".into()),
+        ("user", "assessor".into()),
+        ("display_name", "Someone".into()),
+        ("role", "monitor".into()),
+        ("all_sites", "yes".into()),
+        ("name", "Site nine".into()),
+    ]
+}
+
+async fn sweep_gets(c: &Client, trials: &[&str], check: bool) -> usize {
+    let mut n = 0;
+    for route in ROUTES.iter().filter(|r| r.method == "GET") {
+        for trial in trials {
+            let path = fill(route.path, trial);
+            let ans = c.get(&path).await;
+            assert_ne!(ans.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+            assert!(
+                !ans.status.is_server_error(),
+                "{} GET {path}: {} {}",
+                c.user,
+                ans.status,
+                ans.body
+            );
+            if check {
+                let l = leaks(&ans.body);
+                assert!(
+                    l.is_empty(),
+                    "{} (blinded) GET {path} ({}) shows {l:?}:\n{}",
+                    c.user,
+                    ans.status,
+                    ans.body
+                );
+            }
+            n += 1;
+        }
+    }
+    n
+}
+
+async fn sweep_posts(c: &Client, trials: &[&str], check: bool) -> usize {
+    let mut n = 0;
+    // Log out last: it ends the session.
+    let mut posts: Vec<_> = ROUTES.iter().filter(|r| r.method == "POST").collect();
+    posts.sort_by_key(|r| r.path == "/logout");
+    for route in posts {
+        for trial in trials {
+            if route.path == "/logout" && *trial != trials[trials.len() - 1] {
+                continue;
+            }
+            let path = fill(route.path, trial);
+            let ans = if route.path.starts_with("/api/") {
+                let body = json!({"facts": {"sex": "female"}, "values": {"total": "11"}, "reason": "sweep"});
+                c.post_json(&path, &body, Some(&c.csrf)).await
+            } else {
+                let body = form_body(trial);
+                let pairs: Vec<(&str, &str)> = body.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                c.post(&path, &pairs).await
+            };
+            assert_ne!(ans.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+            assert!(
+                !ans.status.is_server_error(),
+                "{} POST {path}: {} {}",
+                c.user,
+                ans.status,
+                ans.body
+            );
+            if check {
+                let l = leaks(&ans.body);
+                assert!(
+                    l.is_empty(),
+                    "{} (blinded) POST {path} ({}) shows {l:?}:\n{}",
+                    c.user,
+                    ans.status,
+                    ans.body
+                );
+            }
+            n += 1;
+        }
+    }
+    n
+}
+
+/// THE blinding test: every role, every route of the router's own table
+/// (GET, then POST with a valid CSRF token, then GET again), both blinded
+/// seed trials; no answer to a blinded role names an arm (id or label) or a
+/// kit's arm. The unblinded roles' answers must name arms (so the check can
+/// fail).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blinded_roles_never_receive_an_arm_on_any_route() {
+    let (router, _) = demo_app();
+    let trials = ["lupex", "il2-sle"];
+    // Queries exist, so the {query} routes have a subject.
+    let monitor = demo_login(&router, "monitor").await;
+    for (t, pid) in [("lupex", "L001"), ("il2-sle", "X001")] {
+        let a = monitor
+            .post(
+                &format!("/t/{t}/queries"),
+                &[
+                    ("participant", pid),
+                    ("item", "baseline/sledai/total"),
+                    ("text", "Source?"),
+                ],
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    }
+    let mut requests = 0;
+    for user in BLINDED {
+        let c = demo_login(&router, user).await;
+        requests += sweep_gets(&c, &trials, true).await;
+        requests += sweep_posts(&c, &trials, true).await;
+        let c = demo_login(&router, user).await;
+        requests += sweep_gets(&c, &trials, true).await;
+    }
+    // Every route was requested for every blinded user in both trials.
+    assert!(requests >= BLINDED.len() * ROUTES.len() * 2);
+    // The unblinded roles do see arms: the check is able to fail.
+    for user in UNBLINDED {
+        let c = demo_login(&router, user).await;
+        let trial = if *user == "physio" {
+            "lupex"
+        } else {
+            "il2-sle"
+        };
+        let page = c.get(&format!("/t/{trial}/participants")).await;
+        assert!(
+            !leaks(&page.body).is_empty(),
+            "{user} should see arms on the participant list"
+        );
+        let api = c.get(&format!("/api/trials/{trial}/participants")).await;
+        assert!(
+            !leaks(&api.body).is_empty(),
+            "{user} should see arms in the API"
+        );
+        sweep_gets(&c, &trials, false).await;
+    }
+}
+
+#[tokio::test]
+async fn the_leak_check_finds_arm_words_and_ignores_public_text() {
+    assert_eq!(
+        leaks("<td>IL-2 0.5 MIU</td>"),
+        vec!["label `IL-2 0.5 MIU`".to_string()]
+    );
+    assert_eq!(
+        leaks(r#"{"arm":"il2_1_0"}"#),
+        vec!["arm id `il2_1_0`".to_string()]
+    );
+    assert!(leaks("Efficacy and Safety of Low-dose IL-2 in Patients With SLE: a Multicenter, Randomised, Placebo-controlled Trial").is_empty());
+    assert!(leaks("uncontrolled hiit_session").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_route_is_in_the_openapi_document() {
+    let (router, _) = demo_app();
+    let c = demo_login(&router, "investigator").await;
+    let doc: serde_json::Value =
+        serde_json::from_str(&c.get("/api/openapi.json").await.body).unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let api: Vec<_> = ROUTES
+        .iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .collect();
+    assert!(api.len() >= 10);
+    for r in api {
+        let op = &doc["paths"][r.path][r.method.to_lowercase()];
+        assert!(
+            op.is_object(),
+            "{} {} missing from the OpenAPI document",
+            r.method,
+            r.path
+        );
+    }
+    // Path parameters are declared.
+    let p = &doc["paths"]["/api/trials/{trial}/participants/{pid}"]["get"]["parameters"];
+    assert_eq!(p[0]["name"], "trial");
+    assert_eq!(p[1]["name"], "pid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_sees_only_granted_sites() {
+    let (router, _) = demo_app();
+    // investigator: IL-2 site pkuph only; X005..X007 are at site2.
+    let c = demo_login(&router, "investigator").await;
+    let list = c.get("/t/il2-sle/participants").await;
+    assert!(list.body.contains("X001") && !list.body.contains("X005"));
+    let api: serde_json::Value =
+        serde_json::from_str(&c.get("/api/trials/il2-sle/participants").await.body).unwrap();
+    let ids: Vec<&str> = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"X001") && !ids.contains(&"X005"), "{ids:?}");
+    for path in [
+        "/t/il2-sle/p/X005",
+        "/api/trials/il2-sle/participants/X005",
+        "/t/il2-sle/p/X005/visit/baseline/sledai",
+        "/t/il2-sle/p/X005/randomise",
+        "/t/il2-sle/p/X005/visit/baseline/sledai/total/history",
+    ] {
+        let a = c.get(path).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "GET {path}: {}", a.body);
+        assert!(!a.body.contains("site2"));
+    }
+    for path in [
+        "/t/il2-sle/p/X005/consent",
+        "/t/il2-sle/p/X005/visit/baseline/sledai",
+        "/t/il2-sle/p/X005/unblind",
+    ] {
+        let a = c
+            .post(
+                path,
+                &[
+                    ("f.total", "10"),
+                    ("reason", "x"),
+                    ("password", "investigator-demo-pw"),
+                ],
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "POST {path}: {}", a.body);
+    }
+    // Screening at a site not granted is refused by the record's check.
+    let a = c
+        .post(
+            "/t/il2-sle/screen",
+            &[
+                ("participant", "Z1"),
+                ("site", "site2"),
+                ("screening_date", "2026-02-01"),
+            ],
+        )
+        .await;
+    assert!(
+        a.status == StatusCode::NOT_FOUND || a.status == StatusCode::FORBIDDEN,
+        "{}",
+        a.status
+    );
+    // A user with no role in a trial does not learn that it exists.
+    let physio = demo_login(&router, "physio").await;
+    assert_eq!(physio.get("/t/il2-sle").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        physio.get("/api/trials/il2-sle").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Not logged in: pages redirect to the login, the API answers 401.
+    let anon = Client {
+        router: router.clone(),
+        user: "-".into(),
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    assert_eq!(
+        anon.get("/t/il2-sle").await.location.as_deref(),
+        Some("/login")
+    );
+    assert_eq!(
+        anon.get("/api/trials").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_without_the_right_csrf_token_are_refused() {
+    let (router, app) = demo_app();
+    let c = demo_login(&router, "investigator").await;
+    let other = demo_login(&router, "nurse").await;
+    let before = app.ledger.state("il2-sle").unwrap().seq;
+    let path = "/t/il2-sle/queries/Q1/answer";
+    let missing = c.post_raw("/t/il2-sle/p/X001/consent", "").await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let wrong = c
+        .post_raw("/t/il2-sle/p/X001/consent", "csrf=0123abcd")
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let foreign = c
+        .post_raw(path, &enc(&[("csrf", &other.csrf), ("text", "x")]))
+        .await;
+    assert_eq!(
+        foreign.status,
+        StatusCode::FORBIDDEN,
+        "another session's token"
+    );
+    let json = json!({"values": {"total": "12"}});
+    let api = "/api/trials/il2-sle/participants/X001/visits/baseline/sledai";
+    assert_eq!(
+        c.post_json(api, &json, None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        c.post_json(api, &json, Some("nope")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Login without the login form's cookie.
+    let anon = Client {
+        router: router.clone(),
+        user: "-".into(),
+        cookie: String::new(),
+        csrf: String::new(),
+    };
+    let login = anon
+        .post_raw(
+            "/login",
+            &enc(&[
+                ("csrf", "x"),
+                ("user", "investigator"),
+                ("password", "investigator-demo-pw"),
+            ]),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.ledger.state("il2-sle").unwrap().seq,
+        before,
+        "nothing was written"
+    );
+    // The right token goes through.
+    assert_eq!(
+        c.post_json(api, &json, Some(&c.csrf)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_failed_logins_lock_the_account_and_are_audited() {
+    let (router, app) = demo_app();
+    for i in 1..=5 {
+        let (ans, session) = try_login(&router, "nurse", "wrong password").await;
+        assert!(session.is_none());
+        assert_eq!(ans.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+        if i == 5 {
+            assert!(ans.body.contains("locked"), "{}", ans.body);
+        }
+    }
+    let (ans, session) = try_login(&router, "nurse", "nurse-demo-pw").await;
+    assert!(
+        session.is_none(),
+        "a locked account refuses the right password"
+    );
+    assert_eq!(ans.status, StatusCode::FORBIDDEN);
+    let state = app.ledger.state("il2-sle").unwrap();
+    assert!(state.users["nurse"].locked);
+    // Failures and the lock are events in the audit trail (the admin reads them).
+    let admin = demo_login(&router, "admin").await;
+    let audit: serde_json::Value =
+        serde_json::from_str(&admin.get("/api/trials/il2-sle/audit").await.body).unwrap();
+    let kinds: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["payload"]["user"] == "nurse")
+        .map(|e| e["payload"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "login_failed").count(),
+        6,
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"user_locked"));
+    // No password hash in any answer.
+    assert!(!admin
+        .get("/api/trials/il2-sle/audit")
+        .await
+        .body
+        .contains("$argon2id$"));
+    assert!(!admin
+        .get("/t/il2-sle/admin")
+        .await
+        .body
+        .contains("$argon2id$"));
+    // The administrator unlocks; the right password works again; login and
+    // logout are audited.
+    let a = admin.post("/t/il2-sle/admin/users/nurse/unlock", &[]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let nurse = demo_login(&router, "nurse").await;
+    nurse.post("/logout", &[]).await;
+    assert_eq!(
+        nurse.get("/t/il2-sle").await.location.as_deref(),
+        Some("/login"),
+        "the session ended"
+    );
+    let audit = admin.get("/api/trials/il2-sle/audit").await.body;
+    assert!(
+        audit.contains(r#""type":"logged_in","user":"nurse""#)
+            || audit.contains(r#""type":"logged_in""#)
+    );
+    assert!(audit.contains("logged_out"));
+    // Unknown user names are failures too.
+    let (ans, _) = try_login(&router, "nobody", "whatever").await;
+    assert_eq!(ans.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_password_hashes_are_argon2id() {
+    let (_, app) = demo_app();
+    let state = app.ledger.state("lupex").unwrap();
+    for (name, u) in &state.users {
+        assert!(
+            u.password_hash.starts_with("$argon2id$v=19$"),
+            "{name}: {}",
+            u.password_hash
+        );
+        assert!(!u.password_hash.contains(&format!("{name}-demo-pw")));
+        assert!(app
+            .passwords
+            .verify(&u.password_hash, &format!("{name}-demo-pw")));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_entry_refuses_hard_range_and_changes_without_reason() {
+    let (router, app) = demo_app();
+    let c = demo_login(&router, "investigator").await;
+    let path = "/t/lupex/p/L001/visit/baseline/demographics";
+    let seq = || app.ledger.state("lupex").unwrap().seq;
+    let s0 = seq();
+    // Weight's hard range is 30-250 kg: 300 is refused, nothing is written.
+    let a = c
+        .post(path, &[("f.weight", "300"), ("f.height", "170")])
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("outside the hard range"), "{}", a.body);
+    assert_eq!(seq(), s0);
+    // Required field missing.
+    let a = c.post(path, &[("f.weight", "70")]).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("Height is required"), "{}", a.body);
+    // Soft range (40-150) warns but saves; BMI is derived: 160 / 1.7^2 = 55.36.
+    let a = c
+        .post(path, &[("f.weight", "160"), ("f.height", "170")])
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("outside the expected range"), "{}", a.body);
+    assert_eq!(seq(), s0 + 3, "weight, height and the derived BMI");
+    let values = &app.ledger.state("lupex").unwrap().participants["L001"].values;
+    let bmi = values["baseline/demographics/bmi"].as_f64().unwrap();
+    assert!((bmi - 160.0 / 1.7 / 1.7).abs() < 1e-9, "{bmi}");
+    // A change needs a reason.
+    let a = c
+        .post(path, &[("f.weight", "61"), ("f.height", "170")])
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("needs a reason"), "{}", a.body);
+    assert_eq!(seq(), s0 + 3);
+    let a = c
+        .post(
+            path,
+            &[
+                ("f.weight", "61"),
+                ("f.height", "170"),
+                ("reason", "typo: 160 was 61"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(seq(), s0 + 5, "weight and BMI changed");
+    // The field's history shows both values and the reason.
+    let h = c
+        .get("/t/lupex/p/L001/visit/baseline/demographics/weight/history")
+        .await;
+    assert!(
+        h.body.contains("160") && h.body.contains("61") && h.body.contains("typo: 160 was 61"),
+        "{}",
+        h.body
+    );
+    // Live derived fields through the API.
+    let d = c
+        .post_json(
+            "/api/trials/lupex/participants/L001/visits/baseline/demographics/derive",
+            &json!({"values": {"weight": "70", "height": "175"}}),
+            Some(&c.csrf),
+        )
+        .await;
+    let d: serde_json::Value = serde_json::from_str(&d.body).unwrap();
+    let bmi = d["derived"]["bmi"].as_f64().unwrap();
+    assert!((bmi - 70.0 / 1.75 / 1.75).abs() < 1e-9, "{bmi}");
+    // A form entered by another role: the outcome assessor's CPET.
+    let a = c
+        .post(
+            "/t/lupex/p/L001/visit/baseline/cpet",
+            &[("f.vo2max_abs", "2000"), ("f.weight", "60")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screen_consent_randomise_shows_a_concealed_result_to_the_investigator() {
+    let (router, app) = demo_app();
+    let c = demo_login(&router, "investigator").await;
+    // Live screening: one fact missing -> undetermined.
+    let live = c
+        .post_json(
+            "/api/trials/il2-sle/screening/evaluate",
+            &json!({"facts": {"sex": "female"}, "screening_date": "2026-02-27"}),
+            Some(&c.csrf),
+        )
+        .await;
+    let live: serde_json::Value = serde_json::from_str(&live.body).unwrap();
+    assert_eq!(live["verdict"], "undetermined");
+    assert!(live["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["result"] == "unknown"));
+    let mut form: Vec<(String, String)> = vec![
+        ("participant".into(), "N001".into()),
+        ("site".into(), "pkuph".into()),
+        ("screening_date".into(), "2025-03-01".into()),
+    ];
+    for (k, v) in [
+        ("birth_date", "1990-01-01"),
+        ("sex", "female"),
+        ("acr_1997_criteria_met", "5"),
+        ("sledai_2k", "10"),
+        ("weight", "60"),
+        ("inadequate_response", "true"),
+        ("standard_treatment_start", "2024-06-01"),
+        ("urine_pregnancy_test", "negative"),
+        ("written_consent", "true"),
+        ("allergy_study_drugs", "false"),
+        ("active_severe_npsle", "false"),
+        ("alt", "30"),
+        ("ast", "25"),
+        ("pregnant", "false"),
+        ("lactating", "false"),
+        ("active_cancer", "false"),
+        ("cancer_history", "false"),
+        ("serious_infection", "false"),
+        ("chronic_infection_history", "false"),
+        ("active_specified_infection", "false"),
+        ("vision_disorder_history", "false"),
+        ("cataract", "false"),
+        ("severe_comorbidity", "false"),
+        ("nyha_class", "0"),
+        ("active_peptic_ulcer", "false"),
+        ("other_autoimmune_disease", "false"),
+        ("biologic_ever", "false"),
+        ("other_immunosuppressant", "false"),
+        ("other_trial_ever", "false"),
+    ] {
+        form.push((format!("f.{k}"), v.into()));
+    }
+    form.push(("u.alt".into(), "40".into()));
+    form.push(("u.ast".into(), "40".into()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let a = c.post("/t/il2-sle/screen", &pairs).await;
+    assert_eq!(
+        a.location.as_deref(),
+        Some("/t/il2-sle/p/N001"),
+        "{}",
+        a.body
+    );
+    // Randomising before consent is refused.
+    let a = c.post("/t/il2-sle/p/N001/randomise", &[]).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    assert_eq!(
+        c.post("/t/il2-sle/p/N001/consent", &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let a = c.post("/t/il2-sle/p/N001/randomise", &[]).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains("concealed from you"), "{}", a.body);
+    assert!(
+        a.body.contains("Dispense kit"),
+        "kit codes are shown: {}",
+        a.body
+    );
+    assert!(leaks(&a.body).is_empty(), "{:?}", leaks(&a.body));
+    let arm = app.ledger.state("il2-sle").unwrap().participants["N001"]
+        .allocation
+        .clone()
+        .unwrap()
+        .arm;
+    // The pharmacist (unblinded) sees the arm of the same participant.
+    let ph = demo_login(&router, "pharmacist").await;
+    let page = ph.get("/t/il2-sle/p/N001").await;
+    let p = rct_web::demo::seed_protocols().unwrap();
+    let label = p[1]
+        .arms
+        .iter()
+        .find(|a| a.id.get_ref() == &arm)
+        .unwrap()
+        .label
+        .clone();
+    assert!(page.body.contains(&label), "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emergency_unblinding_reveals_one_participant_to_one_user_and_is_recorded() {
+    let (router, app) = demo_app();
+    let c = demo_login(&router, "investigator").await;
+    let wrong = c
+        .post(
+            "/t/il2-sle/p/X002/unblind",
+            &[("reason", "anaphylaxis"), ("password", "not mine")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let no_reason = c
+        .post(
+            "/t/il2-sle/p/X002/unblind",
+            &[("password", "investigator-demo-pw")],
+        )
+        .await;
+    assert_eq!(
+        no_reason.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        no_reason.body
+    );
+    assert!(app.ledger.state("il2-sle").unwrap().unblindings.is_empty());
+    let ok = c
+        .post(
+            "/t/il2-sle/p/X002/unblind",
+            &[
+                ("reason", "anaphylaxis"),
+                ("password", "investigator-demo-pw"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let arm = app.ledger.state("il2-sle").unwrap().participants["X002"]
+        .allocation
+        .clone()
+        .unwrap()
+        .arm;
+    let label = rct_web::demo::seed_protocols().unwrap()[1]
+        .arms
+        .iter()
+        .find(|a| a.id.get_ref() == &arm)
+        .unwrap()
+        .label
+        .clone();
+    let page = c.get("/t/il2-sle/p/X002").await;
+    assert!(
+        page.body.contains(&label) && page.body.contains("emergency unblinding"),
+        "{}",
+        page.body
+    );
+    // Only that participant, only that user.
+    assert!(leaks(&c.get("/t/il2-sle/p/X001").await.body).is_empty());
+    let nurse = demo_login(&router, "nurse").await;
+    assert!(leaks(&nurse.get("/t/il2-sle/p/X002").await.body).is_empty());
+    // Administrators are told (who, when, why; no arm).
+    let admin = demo_login(&router, "admin").await;
+    let dash = admin.get("/t/il2-sle").await.body;
+    assert!(
+        dash.contains("broke the code for X002") && dash.contains("anaphylaxis"),
+        "{dash}"
+    );
+    assert!(leaks(&dash).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_are_raised_answered_closed_and_the_lock_stops_writes() {
+    let (router, app) = demo_app();
+    let monitor = demo_login(&router, "monitor").await;
+    let inv = demo_login(&router, "investigator").await;
+    let a = monitor
+        .post(
+            "/t/il2-sle/queries",
+            &[
+                ("participant", "X001"),
+                ("item", "baseline/sledai/total"),
+                ("text", "SLEDAI missing?"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    // The investigator may not raise queries; the monitor may not answer them.
+    assert_eq!(
+        inv.post(
+            "/t/il2-sle/queries",
+            &[("participant", "X001"), ("text", "x")]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        monitor
+            .post("/t/il2-sle/queries/Q1/answer", &[("text", "x")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let list = inv.get("/t/il2-sle/queries").await.body;
+    assert!(list.contains("SLEDAI missing?") && list.contains("Site pkuph"));
+    // investigator2 (site2) does not see the pkuph query.
+    let inv2 = demo_login(&router, "investigator2").await;
+    assert!(!inv2
+        .get("/t/il2-sle/queries")
+        .await
+        .body
+        .contains("SLEDAI missing?"));
+    assert_eq!(
+        inv2.post("/t/il2-sle/queries/Q1/answer", &[("text", "x")])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        inv.post(
+            "/t/il2-sle/queries/Q1/answer",
+            &[("text", "Entered at visit 2")]
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        monitor
+            .post("/t/il2-sle/queries/Q1/close", &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.ledger.state("il2-sle").unwrap().queries["Q1"].status,
+        rct_record::QueryStatus::Closed
+    );
+    // Lock: only the data manager, with the trial id typed; then no writes.
+    assert_eq!(
+        monitor
+            .post(
+                "/t/il2-sle/lock",
+                &[("reason", "end"), ("confirm", "il2-sle")]
+            )
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let dm = demo_login(&router, "datamanager").await;
+    assert_eq!(
+        dm.post(
+            "/t/il2-sle/lock",
+            &[("reason", "end"), ("confirm", "wrong")]
+        )
+        .await
+        .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        dm.post(
+            "/t/il2-sle/lock",
+            &[("reason", "end of study"), ("confirm", "il2-sle")]
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+    let a = inv
+        .post(
+            "/t/il2-sle/p/X001/visit/baseline/sledai",
+            &[("f.total", "9")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("locked"), "{}", a.body);
+    // After the lock the statistician sees arms; the investigator still not.
+    let stat = demo_login(&router, "statistician").await;
+    assert!(!leaks(&stat.get("/t/il2-sle/participants").await.body).is_empty());
+    assert!(leaks(&inv.get("/t/il2-sle/participants").await.body).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_are_labelled_and_carry_security_headers() {
+    let (router, _) = demo_app();
+    let c = demo_login(&router, "investigator").await;
+    for path in [
+        "/t/il2-sle/screen",
+        "/t/lupex/p/L001/visit/baseline/demographics",
+    ] {
+        let body = c.get(path).await.body;
+        // Every input, select and textarea that is not hidden has a label for its id.
+        for tag in ["<input", "<select", "<textarea"] {
+            for chunk in body.split(tag).skip(1) {
+                let head = chunk.split('>').next().unwrap();
+                if head.contains("type=\"hidden\"") || head.contains("type=\"checkbox\"") {
+                    continue;
+                }
+                let id = head
+                    .split("id=\"")
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .unwrap_or_else(|| panic!("{path}: {tag} without id: {head}"));
+                assert!(
+                    body.contains(&format!("for=\"{id}\"")),
+                    "{path}: no label for {id}"
+                );
+            }
+        }
+        assert!(body.contains("<h1>"));
+    }
+    let res = send(
+        &router,
+        axum::http::Request::get("/login")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let raw = router.clone().oneshot_headers("/login").await;
+    assert!(raw.contains("default-src 'self'"));
+}
+
+trait HeadersOf {
+    async fn oneshot_headers(self, path: &str) -> String;
+}
+
+impl HeadersOf for axum::Router {
+    async fn oneshot_headers(self, path: &str) -> String {
+        use tower::ServiceExt;
+        let res = self
+            .oneshot(
+                axum::http::Request::get(path)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        format!("{:?}", res.headers())
+    }
+}
