@@ -1,16 +1,292 @@
-//! `rct audit verify|log` (placeholder; the store helper replaces it).
+//! `rct audit verify|log`: check the hash chain of every trial, and print the
+//! audit trail a monitor reads (through the record's role-based views).
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use rct_record::{verify_chain, Event, Role, Sites};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::db::{self, DbArgs};
+use super::print_json;
 
 /// Audit trail commands.
 #[derive(clap::Subcommand, Debug)]
 pub enum AuditCmd {
-    /// Not built yet.
-    #[command(hide = true)]
-    Todo,
+    /// Check every event's hash and link; name the first broken event
+    /// (edited, deleted, reordered, inserted). Exits 1 if a chain is broken.
+    Verify(VerifyArgs),
+    /// Print the audit trail: who, role, site, when, what, why, old -> new.
+    /// Shown as a user or role may see it (a blinded role never sees an arm).
+    Log(LogArgs),
+}
+
+/// Arguments of `rct audit verify`.
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Only this trial (default: every trial in the database).
+    #[arg(long)]
+    trial: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `rct audit log`.
+#[derive(clap::Args, Debug)]
+pub struct LogArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Only this trial (default: every trial in the database).
+    #[arg(long)]
+    trial: Option<String>,
+    /// Only events about this participant.
+    #[arg(long)]
+    participant: Option<String>,
+    /// Show the trail as a holder of this role at every site sees it
+    /// (investigator, research_nurse, monitor, data_manager, pharmacist, ...).
+    #[arg(
+        long = "as-role",
+        value_name = "ROLE",
+        default_value = "monitor",
+        conflicts_with = "user"
+    )]
+    role: Role,
+    /// Show the trail as this user sees it (their own roles and sites).
+    #[arg(long = "as", value_name = "USER")]
+    user: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs an audit command.
-pub fn run(_cmd: AuditCmd) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`rct audit` is not built yet")
+pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuditCmd::Verify(a) => verify(a),
+        AuditCmd::Log(a) => log(a),
+    }
+}
+
+#[derive(Serialize)]
+struct TrialCheck {
+    trial: String,
+    intact: bool,
+    events: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    head: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    broken: Option<rct_record::ChainBreak>,
+}
+
+fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let url = args.db.url();
+    let store = db::open_existing(&url)?;
+    let trials = db::trials(store.as_ref(), args.trial.as_deref())?;
+    let mut checks = Vec::with_capacity(trials.len());
+    for trial in trials {
+        let rows = store
+            .load(&trial, 0)
+            .with_context(|| format!("reading trial `{trial}`"))?;
+        let stored = rows.len() as u64;
+        checks.push(match verify_chain(&trial, &rows) {
+            Ok((summary, _)) => TrialCheck {
+                trial,
+                intact: true,
+                events: summary.events,
+                head: Some(summary.head),
+                broken: None,
+            },
+            Err(brk) => TrialCheck {
+                trial,
+                intact: false,
+                events: stored,
+                head: None,
+                broken: Some(brk),
+            },
+        });
+    }
+    let intact = checks.iter().all(|c| c.intact);
+    if args.json {
+        print_json(&serde_json::json!({
+            "database": url,
+            "intact": intact,
+            "trials": checks,
+        }))?;
+    } else if checks.is_empty() {
+        println!("{url}: no trials");
+    } else {
+        for c in &checks {
+            match (&c.broken, &c.head) {
+                (Some(b), _) => println!(
+                    "{}: BROKEN at event {} ({}): {}",
+                    c.trial,
+                    b.seq,
+                    kind_name(b.kind),
+                    b.detail
+                ),
+                (None, Some(head)) => {
+                    println!("{}: intact, {} events, head {head}", c.trial, c.events)
+                }
+                (None, None) => println!("{}: intact, {} events", c.trial, c.events),
+            }
+        }
+    }
+    Ok(if intact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The lower-case name of a break kind (as in the JSON output).
+pub fn kind_name(kind: rct_record::BreakKind) -> &'static str {
+    use rct_record::BreakKind::*;
+    match kind {
+        Edited => "edited",
+        Deleted => "deleted",
+        Reordered => "reordered",
+        Inserted => "inserted",
+        Malformed => "malformed",
+    }
+}
+
+/// The viewer name used for `--as-role`: a grant of the role at every site,
+/// added to a copy of the state only for building views.
+const ROLE_VIEWER: &str = "\u{0}role-viewer";
+
+fn log(args: LogArgs) -> anyhow::Result<ExitCode> {
+    let url = args.db.url();
+    let store = db::open_existing(&url)?;
+    let ledger = rct_store::Ledger::new(store);
+    let trials = db::trials(ledger.store().as_ref(), args.trial.as_deref())?;
+    let mut entries: Vec<Value> = Vec::new();
+    for trial in &trials {
+        let rows = ledger.store().load(trial, 0)?;
+        let (_, events) = verify_chain(trial, &rows).map_err(|b| {
+            anyhow::anyhow!(
+                "trial `{trial}`: the audit chain is broken at event {} ({}): {}; run `rct audit verify`",
+                b.seq,
+                kind_name(b.kind),
+                b.detail
+            )
+        })?;
+        let state = rct_record::TrialState::from_events(trial, &events)
+            .with_context(|| format!("folding trial `{trial}`"))?;
+        let (state, viewer) = match &args.user {
+            Some(user) => (state, user.clone()),
+            None => {
+                let mut s = state;
+                let mut grant = BTreeMap::new();
+                grant.insert(args.role, Sites::All);
+                s.grants.insert(ROLE_VIEWER.to_string(), grant);
+                (s, ROLE_VIEWER.to_string())
+            }
+        };
+        for e in &events {
+            if let Some(p) = &args.participant {
+                if about(&state, e) != Some(p.as_str()) {
+                    continue;
+                }
+            }
+            if let Some(view) = state.view_event(e, &viewer) {
+                entries.push(view);
+            }
+        }
+    }
+    if args.json {
+        print_json(&entries)?;
+    } else if entries.is_empty() {
+        println!("no events visible");
+    } else {
+        for e in &entries {
+            println!("{}", render(e));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The participant an event is about (queries through their participant).
+fn about<'a>(state: &'a rct_record::TrialState, e: &'a Event) -> Option<&'a str> {
+    use rct_record::Payload::*;
+    match &e.payload {
+        QueryAnswered { query, .. } | QueryClosed { query } => {
+            state.queries.get(query).map(|q| q.participant.as_str())
+        }
+        p => p.participant(),
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
+/// One line of the text trail from a view entry.
+fn render(view: &Value) -> String {
+    let get = |k: &str| view.get(k).map(text).unwrap_or_default();
+    let mut line = format!(
+        "{} #{} {} {} ({})",
+        get("trial"),
+        get("seq"),
+        get("at"),
+        get("actor"),
+        get("role")
+    );
+    if let Some(site) = view.get("site").filter(|s| !s.is_null()) {
+        line.push_str(&format!(" site {}", text(site)));
+    }
+    let payload = view.get("payload").and_then(Value::as_object);
+    let kind = payload
+        .and_then(|p| p.get("type"))
+        .map(text)
+        .unwrap_or_default();
+    line.push_str(&format!(": {kind}"));
+    if let Some(p) = payload {
+        if let Some(pid) = p.get("participant") {
+            line.push_str(&format!(" {}", text(pid)));
+        }
+        if kind == "value_changed" {
+            let item = ["visit", "form", "field"]
+                .iter()
+                .map(|k| p.get(*k).map(text).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("/");
+            let old = p.get("old").map(text).unwrap_or_default();
+            let new = p.get("new").map(text).unwrap_or_default();
+            line.push_str(&format!(" {item}: {old} -> {new}"));
+        } else {
+            for (k, v) in p {
+                if matches!(k.as_str(), "type" | "participant") {
+                    continue;
+                }
+                line.push_str(&format!(" {k}={}", compact(v)));
+            }
+        }
+    }
+    if let Some(reason) = view.get("reason").filter(|r| !r.is_null()) {
+        line.push_str(&format!("; reason: {}", text(reason)));
+    }
+    if let Some(r) = view.get("redacted").and_then(Value::as_array) {
+        let names: Vec<String> = r.iter().map(text).collect();
+        line.push_str(&format!(
+            " [not shown to this viewer: {}]",
+            names.join(", ")
+        ));
+    }
+    line
+}
+
+fn compact(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }

@@ -6,6 +6,7 @@ pub mod analyse_plan;
 pub mod audit;
 pub mod backup;
 pub mod cpet;
+pub mod db;
 pub mod export;
 pub mod export_csv;
 pub mod export_events;
