@@ -1,12 +1,59 @@
-//! `rct export csv` (placeholder).
+//! `rct export csv`: analysis-ready tables (docs/interop.md).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Arguments of `rct export csv` (not built yet).
+use anyhow::Context;
+
+use super::export_odm::{load, unblinded, Audience, Source};
+
+/// Arguments of `rct export csv`.
 #[derive(clap::Args, Debug)]
-pub struct ExportCsvArgs {}
+pub struct ExportCsvArgs {
+    #[command(flatten)]
+    source: Source,
+    #[command(flatten)]
+    audience: Audience,
+    /// Folder to write the tables into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Print the files written as JSON.
+    #[arg(long)]
+    json: bool,
+}
 
 /// Runs `rct export csv`.
-pub fn run(_args: ExportCsvArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`rct export csv` is not built yet")
+pub fn run(args: ExportCsvArgs) -> anyhow::Result<ExitCode> {
+    let (protocol, events, state) = load(&args.source)?;
+    let open = unblinded(&args.audience, &protocol, &state);
+    let tables = rct_interop::tables::export(&protocol, &events, !open)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    for t in &tables {
+        let path = args.out.join(&t.name);
+        std::fs::write(&path, &t.csv)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if args.json {
+        super::print_json(&serde_json::json!({
+            "dir": args.out.display().to_string(),
+            "blinded": !open,
+            "tables": tables,
+        }))?;
+    } else {
+        println!(
+            "{}: {} table(s){}",
+            args.out.display(),
+            tables.len(),
+            if open {
+                ""
+            } else {
+                " (blinded: arms as neutral codes)"
+            }
+        );
+        for t in &tables {
+            println!("  {:<40} {:>7} row(s)", t.name, t.rows);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

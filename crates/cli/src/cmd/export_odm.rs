@@ -1,12 +1,207 @@
-//! `rct export odm` (placeholder).
+//! `rct export odm`: the trial as CDISC ODM 1.3.2 XML (docs/interop.md).
+//! Also holds what the interop commands share: reading a trial's events from
+//! a store or an events file, and deciding whether an export may show arms.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Arguments of `rct export odm` (not built yet).
+use anyhow::Context;
+use rct_core::protocol::Protocol;
+use rct_record::{Event, Role, TrialState};
+
+/// Where a trial's events come from.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Source {
+    /// The protocol file: the metadata of the export (the registration event
+    /// carries the design, not the forms).
+    #[arg(long, value_name = "FILE")]
+    pub protocol: PathBuf,
+    /// Trial database URL (`sqlite:PATH`, a file path, `postgres://...`).
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "events",
+        conflicts_with = "events"
+    )]
+    pub db: Option<String>,
+    /// Events as JSON lines (one event with its hash per line, as
+    /// `rct export events` writes them) instead of a database.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Trial id (default: the protocol's `trial.id`).
+    #[arg(long, value_name = "ID")]
+    pub trial: Option<String>,
+}
+
+/// Who the export is for.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Audience {
+    /// Blinded export: no arms, allocations or arm-specific forms, whatever
+    /// the role.
+    #[arg(long, conflicts_with = "as_role")]
+    pub blinded: bool,
+    /// Export as this role sees the trial: arms and allocations only for a
+    /// role entitled to them (intervention_staff, pharmacist; the
+    /// statistician once the database is locked; anyone in an open-label
+    /// trial). Without it an open-label trial is exported whole and a blinded
+    /// one blinded.
+    #[arg(long, value_name = "ROLE")]
+    pub as_role: Option<Role>,
+}
+
+/// Reads the protocol and the verified events of the trial.
+pub(crate) fn load(src: &Source) -> anyhow::Result<(Protocol, Vec<Event>, TrialState)> {
+    let protocol = super::protocol::load(&src.protocol)?;
+    let trial = src
+        .trial
+        .clone()
+        .unwrap_or_else(|| protocol.trial.id.get_ref().clone());
+    let events = if let Some(url) = &src.db {
+        let store = rct_store::open(url).with_context(|| format!("cannot open {url}"))?;
+        let stored = store.load(&trial, 0)?;
+        if stored.is_empty() {
+            let known = store.trials().unwrap_or_default();
+            anyhow::bail!(
+                "{url} holds no trial `{trial}` (it holds: {}); pass --trial ID",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+        let (_, events) = rct_record::verify_chain(&trial, &stored).map_err(|b| {
+            anyhow::anyhow!("{url}: trial `{trial}`: the audit chain is broken: {b}")
+        })?;
+        events
+    } else if let Some(path) = &src.events {
+        read_events(path, &trial)?
+    } else {
+        anyhow::bail!("give --db URL or --events FILE");
+    };
+    let state = TrialState::from_events(&trial, events.iter())
+        .map_err(|e| anyhow::anyhow!("trial `{trial}`: {e}"))?;
+    Ok((protocol, events, state))
+}
+
+/// Reads events (JSON lines) of `trial` from a file.
+pub(crate) fn read_events(path: &Path, trial: &str) -> anyhow::Result<Vec<Event>> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
+    let mut events = Vec::new();
+    for (k, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e: Event = serde_json::from_str(line).with_context(|| {
+            format!(
+                "{name}:{}: not an event (expected one JSON event per line)",
+                k + 1
+            )
+        })?;
+        if e.trial == trial {
+            if e.computed_hash() != e.hash {
+                anyhow::bail!(
+                    "{name}:{}: event {} does not match its hash (edited?)",
+                    k + 1,
+                    e.seq
+                );
+            }
+            events.push(e);
+        }
+    }
+    if events.is_empty() {
+        anyhow::bail!("{name} holds no event of trial `{trial}`; pass --trial ID");
+    }
+    Ok(events)
+}
+
+/// Whether the export may carry arms.
+pub(crate) fn unblinded(aud: &Audience, protocol: &Protocol, state: &TrialState) -> bool {
+    if aud.blinded {
+        return false;
+    }
+    let trial_blinded = state
+        .config
+        .as_ref()
+        .map_or(protocol.is_blinded(), |c| c.blinded);
+    if !trial_blinded {
+        return true;
+    }
+    match aud.as_role {
+        Some(r) => r.is_unblinded() || (r == Role::Statistician && state.locked),
+        None => false,
+    }
+}
+
+/// Arguments of `rct export odm`.
 #[derive(clap::Args, Debug)]
-pub struct ExportOdmArgs {}
+pub struct ExportOdmArgs {
+    #[command(flatten)]
+    source: Source,
+    #[command(flatten)]
+    audience: Audience,
+    /// Write the XML here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print a JSON summary (with --out; the XML goes to the file).
+    #[arg(long, requires = "out")]
+    json: bool,
+}
 
 /// Runs `rct export odm`.
-pub fn run(_args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`rct export odm` is not built yet")
+pub fn run(args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
+    let (protocol, events, state) = load(&args.source)?;
+    let open = unblinded(&args.audience, &protocol, &state);
+    let opts = rct_interop::odm::ExportOptions {
+        unblinded: open,
+        source_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let (xml, summary) = rct_interop::odm::export(&protocol, &events, &opts)?;
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &xml)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            if args.json {
+                super::print_json(&serde_json::json!({
+                    "file": path.display().to_string(),
+                    "unblinded": open,
+                    "subjects": summary.subjects,
+                    "item_data": summary.item_data,
+                    "allocations": summary.allocations,
+                    "skipped": summary.skipped,
+                }))?;
+            } else {
+                println!(
+                    "{}: ODM 1.3.2, {} participant(s), {} value(s) with audit records, {}{}",
+                    path.display(),
+                    summary.subjects,
+                    summary.item_data,
+                    if open {
+                        format!("{} allocation(s) (unblinded)", summary.allocations)
+                    } else {
+                        "blinded (no arms)".to_string()
+                    },
+                    if summary.skipped > 0 {
+                        format!("; {} value(s) for visits, forms or fields not in the protocol left out", summary.skipped)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+        None => {
+            print!("{xml}");
+            if !open && args.audience.as_role.is_none() && !args.audience.blinded {
+                eprintln!("note: blinded export (the trial is blinded); --as-role pharmacist or intervention_staff includes arms");
+            }
+            if summary.skipped > 0 {
+                eprintln!(
+                    "note: {} value(s) for visits, forms or fields not in the protocol left out",
+                    summary.skipped
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

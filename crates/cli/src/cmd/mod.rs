@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backup;
 pub mod cpet;
 pub mod db;
+pub mod ctgov;
 pub mod export;
 pub mod export_csv;
 pub mod export_events;

@@ -27,6 +27,8 @@ pub enum ProtocolCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Turn a ClinicalTrials.gov API v2 study record (JSON) into a protocol skeleton.
+    ImportCtgov(super::ctgov::ImportCtgovArgs),
 }
 
 /// Reads and checks a protocol file, as every command that takes `--protocol` does.
@@ -76,6 +78,7 @@ pub fn run(c: ProtocolCmd) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        ProtocolCmd::ImportCtgov(a) => super::ctgov::run(a),
         ProtocolCmd::Show { file, json } => {
             let p = load(&file)?;
             if json {
