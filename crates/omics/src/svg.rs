@@ -8,9 +8,10 @@ use crate::qc::LaneQc;
 use crate::sample::file_stem;
 
 const W: f64 = 960.0;
-const LEFT: f64 = 70.0;
+const LEFT: f64 = 140.0;
 const RIGHT: f64 = 20.0;
-const PANEL_H: f64 = 230.0;
+/// Height of one panel: title, plot and room for lane labels rotated below.
+const PANEL_H: f64 = 300.0;
 const PLOT_H: f64 = 150.0;
 
 fn esc(s: &str) -> String {
@@ -29,6 +30,25 @@ fn tick(v: f64) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// Round tick values covering `lo..=hi` (at most about seven, steps of 1, 2, 2.5 or 5
+/// times a power of ten).
+fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let span = hi - lo;
+    if !(span.is_finite() && span > 0.0) {
+        return vec![lo];
+    }
+    let raw = span / 6.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step + 1e-9).floor() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
 }
 
 #[derive(Clone, Copy)]
@@ -173,13 +193,14 @@ pub fn qc_overview(lanes: &[LaneQc], norm: Option<&Normalised>) -> String {
         .fold(0.0, f64::max)
         * 1.1;
     let bd_hi = if bd_hi > 0.0 { bd_hi } else { 2.5 };
+    let bd_hi = (bd_hi * 2.0).ceil() / 2.0;
     let mut p = Panel {
         out: &mut out,
         top: 0.0,
         n: lanes.len(),
         scale: Scale::Linear(0.0, bd_hi),
     };
-    let ticks: Vec<f64> = (0..=5).map(|k| bd_hi * k as f64 / 5.0).collect();
+    let ticks = nice_ticks(0.0, bd_hi);
     p.frame("Binding density (spots per square micron)", &ticks, &labels);
     let mut limits: Vec<(f64, &str)> = Vec::new();
     for l in lanes {
@@ -301,7 +322,7 @@ pub fn score_distribution(report: &ScoreReport) -> String {
     let hi = rows.iter().map(|r| r.score).fold(report.cutoff, f64::max);
     let pad = (hi - lo).abs().max(1e-9) * 0.08;
     let (lo, hi) = (if lo < 0.0 { lo - pad } else { 0.0 }, hi + pad);
-    let mut out = open(PANEL_H + 60.0);
+    let mut out = open(PANEL_H);
     let labels: Vec<String> = rows.iter().map(|r| r.sample_id.clone()).collect();
     let mut p = Panel {
         out: &mut out,
@@ -309,7 +330,7 @@ pub fn score_distribution(report: &ScoreReport) -> String {
         n: rows.len(),
         scale: Scale::Linear(lo, hi),
     };
-    let ticks: Vec<f64> = (0..=5).map(|k| lo + (hi - lo) * k as f64 / 5.0).collect();
+    let ticks = nice_ticks(lo, hi);
     p.frame(
         &format!(
             "IFN score ({}; genes {}): grey controls, red high, blue low",
@@ -354,5 +375,8 @@ mod tests {
         assert_eq!(tick(2.0), "2");
         assert_eq!(tick(0.0), "0");
         assert_eq!(esc("a<b&\""), "a&lt;b&amp;&quot;");
+        assert_eq!(nice_ticks(0.0, 2.5), [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]);
+        assert_eq!(nice_ticks(0.0, 1.493), [0.0, 0.25, 0.5, 0.75, 1.0, 1.25]);
+        assert_eq!(nice_ticks(-3.2, 7.0), [-2.0, 0.0, 2.0, 4.0, 6.0]);
     }
 }
