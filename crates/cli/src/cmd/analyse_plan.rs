@@ -1,12 +1,101 @@
 //! `rct analyse --db URL --protocol FILE --out DIR`: the protocol's whole
-//! analysis plan on the trial record (placeholder; the report helper builds it).
+//! analysis plan on the locked trial record, written as `report.html`
+//! (self-contained), `report.md` and the SVG figures.
+//!
+//! `--db` takes a store URL (`sqlite:PATH`, a file path, `postgres://...`)
+//! or a JSON-lines events file (`*.jsonl`, as `rct export events` writes).
 
+use std::fs;
 use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::{anyhow, bail, Context};
+use rct_report::{build_report, ReportOptions};
+use rct_store::{Ledger, MemStore, Store};
+
+/// Opens `db`: a JSON-lines export is loaded into memory, anything else is a
+/// store URL.
+fn open_db(db: &str) -> anyhow::Result<Box<dyn Store>> {
+    if db.ends_with(".jsonl") || db.ends_with(".ndjson") {
+        let text =
+            fs::read_to_string(db).with_context(|| format!("cannot read the events file {db}"))?;
+        let snapshot = rct_store::dump::parse_lines(&text, db)?;
+        let store = MemStore::new();
+        for (trial, rows) in &snapshot {
+            store.import(trial, rows, false)?;
+        }
+        return Ok(Box::new(store));
+    }
+    rct_store::open(db).with_context(|| format!("cannot open the trial database `{db}`"))
+}
+
 /// Runs the analysis plan of `protocol` on the record in `db` and writes the
 /// report into `out`.
-#[allow(dead_code)] // analyse.rs calls it once `rct analyse` is built
-pub fn run(_db: &str, _protocol: &Path, _out: &Path) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`rct analyse --db` is not built yet")
+pub fn run(db: &str, protocol: &Path, out: &Path) -> anyhow::Result<ExitCode> {
+    let src = fs::read_to_string(protocol)
+        .with_context(|| format!("cannot read the protocol {}", protocol.display()))?;
+    let proto = rct_core::protocol::parse(&src, &protocol.display().to_string())
+        .map_err(|d| anyhow!("{d}"))?;
+    let trial = proto.trial.id.get_ref().clone();
+    let ledger = Ledger::new(open_db(db)?);
+    let trials = ledger.store().trials()?;
+    if !trials.iter().any(|t| t == &trial) {
+        bail!(
+            "`{db}` holds no trial `{trial}` (the id in {}); it holds: {}",
+            protocol.display(),
+            if trials.is_empty() {
+                "no trials".to_string()
+            } else {
+                trials.join(", ")
+            }
+        );
+    }
+    ledger
+        .verify(&trial)
+        .map_err(|e| anyhow!("trial `{trial}`: the event chain does not verify: {e}"))?;
+    let state = ledger.state(&trial)?;
+    if !state.locked {
+        bail!(
+            "trial `{trial}` is not locked: the analysis plan runs only on a locked database (a data manager locks it once queries are closed); nothing was written"
+        );
+    }
+    let report = build_report(&state, &proto, &ReportOptions::default())
+        .map_err(|e| anyhow!("{}: {e}", protocol.display()))?;
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let write = |name: &str, text: &str| -> anyhow::Result<()> {
+        let path = out.join(name);
+        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write("report.html", &report.html)?;
+    write("report.md", &report.markdown)?;
+    for (name, svg) in &report.figures {
+        write(name, svg)?;
+    }
+    println!(
+        "trial {trial}: {} events verified (head {}), database locked",
+        state.seq,
+        &state.head[..state.head.len().min(16)]
+    );
+    println!(
+        "randomised {} of {} assessed; {} figures",
+        report.flow.randomised,
+        report.flow.assessed,
+        report.figures.len()
+    );
+    for m in &report.results.models {
+        for e in &m.estimates {
+            println!(
+                "{:<12} {:<4} {:<32} {:<24} {:>9.3} ({:.3} to {:.3}) p = {:.4}",
+                m.model, m.population, m.method, e.term, e.estimate, e.ci_low, e.ci_high, e.p
+            );
+        }
+        if let Some(err) = &m.error {
+            println!(
+                "{:<12} {:<4} {:<32} not estimable: {err}",
+                m.model, m.population, m.method
+            );
+        }
+    }
+    println!("wrote {}", out.join("report.html").display());
+    Ok(ExitCode::SUCCESS)
 }
