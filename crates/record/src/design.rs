@@ -44,6 +44,12 @@ pub struct TrialDesign {
     /// Form rules.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forms: Vec<FormRule>,
+    /// The protocol's TOML text, when the trial was registered from a
+    /// protocol file (`rct trial create`): edges screen, validate entries and
+    /// score sessions against it. Concealed with the design (the protocol
+    /// names the randomisation design).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
 }
 
 /// Why a trial design cannot be used.
@@ -84,6 +90,7 @@ impl TrialDesign {
             list_length: None,
             kits: false,
             forms: Vec::new(),
+            protocol: None,
         }
     }
 
