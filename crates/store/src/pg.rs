@@ -23,7 +23,7 @@ use crate::pool::{Pool, PoolConn};
 use crate::{check_append, check_links, Snapshot, Store, StoreError};
 
 /// The advisory lock key held while migrating (any constant unique to rct).
-const MIGRATION_LOCK: i64 = 0x7263_745f_6d69_67; // "rct_mig"
+const MIGRATION_LOCK: i64 = 0x0072_6374_5f6d_6967; // "rct_mig"
 
 /// Rows per INSERT statement when importing.
 const CHUNK: usize = 5_000;
