@@ -59,3 +59,44 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def d1(qs, us):
+    """D1 (Li, Raghunathan & Rubin 1991; van Buuren FIMD 2nd ed. 5.3.1)."""
+    qs = np.asarray(qs, float)
+    us = np.asarray(us, float)
+    m, k = qs.shape
+    qbar = qs.mean(0)
+    ubar = us.mean(0)
+    b = np.cov(qs.T, ddof=1).reshape(k, k)
+    uinv = np.linalg.inv(ubar)
+    r = (1 + 1 / m) * np.trace(b @ uinv) / k
+    stat = qbar @ uinv @ qbar / (k * (1 + r))
+    t = k * (m - 1)
+    if t > 4:
+        v = 4 + (t - 4) * (1 + (1 - 2 / t) / r) ** 2
+    else:
+        v = t * (1 + 1 / k) * (1 + 1 / r) ** 2 / 2
+    return dict(d1=float(stat), riv=float(r), df_den=float(v), p=float(stats.f.sf(stat, k, v)))
+
+
+def main_d1():
+    rng = np.random.default_rng(7)
+    cases = []
+    for m, k in [(5, 3), (2, 2), (20, 3), (3, 1)]:
+        qs = rng.normal(0.4, 0.15, (m, k))
+        a = rng.normal(0, 0.2, (k, k))
+        base = a @ a.T + np.eye(k) * 0.05
+        us = np.array([base * rng.uniform(0.9, 1.1) for _ in range(m)])
+        out = d1(qs, us)
+        out.update(q=qs.tolist(), u=[u.ravel().tolist() for u in us], m=m, k=k)
+        cases.append(out)
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "crates", "stats",
+                        "tests", "fixtures", "mi_d1.json")
+    with open(path, "w") as f:
+        json.dump({"generator": "tools/stats/mi_reference.py", "cases": cases}, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main_d1()

@@ -441,6 +441,9 @@ fn drop_term(formula: &str, var: &str) -> String {
     format!("{} ~ {}", lhs.trim(), kept.join(" + "))
 }
 
+/// A subgroup level: its label and row mask.
+type Level = (String, Vec<bool>);
+
 /// Subgroup effects of the primary model in its first population: overall,
 /// by each stratification factor's levels, and by each numeric effect
 /// modifier of a tested interaction split at its median.
@@ -492,7 +495,7 @@ fn subgroups(
         estimate,
         error,
     });
-    let mut factors: Vec<(String, Vec<(String, Vec<bool>)>)> = Vec::new();
+    let mut factors: Vec<(String, Vec<Level>)> = Vec::new();
     for s in &protocol.strata {
         let sid = s.id.get_ref().clone();
         if let Some(Column::Text(v)) = frame.column(&sid) {

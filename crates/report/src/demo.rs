@@ -74,7 +74,7 @@ pub fn generated_lupex_trial(seed: u64) -> Vec<Event> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut log = Log {
         events: Vec::new(),
-        t0: "2023-01-09T09:00:00Z".parse().unwrap(),
+        t0: DateTime::from_timestamp(1_673_254_800, 0).unwrap_or_default(), // 2023-01-09T09:00:00Z
     };
     log.push(
         0,

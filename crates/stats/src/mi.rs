@@ -327,6 +327,122 @@ pub fn pool_scalar(
     })
 }
 
+/// A joint test of several coefficients pooled over imputations: the D1
+/// statistic (Li, Raghunathan & Rubin 1991; van Buuren, FIMD 2nd ed., 5.3.1).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PooledWald {
+    pub columns: Vec<String>,
+    /// D1 = Qbar' Ubar^-1 Qbar / (k (1 + r)).
+    pub d1: f64,
+    /// Average relative increase in variance, r = (1 + 1/m) tr(B Ubar^-1) / k.
+    pub riv: f64,
+    pub df_num: f64,
+    /// Denominator df: with t = k (m - 1), `4 + (t - 4) (1 + (1 - 2/t)/r)^2`
+    /// when t > 4, else `t (1 + 1/k) (1 + 1/r)^2 / 2`.
+    pub df_den: f64,
+    pub p: f64,
+}
+
+/// The D1 test that the coefficients of design columns `cols` are all zero,
+/// from fits of the same model on `m >= 2` imputed data sets.
+pub fn pool_wald(fits: &[OlsFit], cols: &[usize]) -> Result<PooledWald, StatsError> {
+    let first = fits
+        .first()
+        .ok_or_else(|| StatsError::Invalid("no fits to pool".into()))?;
+    let p = first.terms.len();
+    if cols.is_empty() || cols.iter().any(|&c| c >= p) {
+        return Err(StatsError::Invalid(
+            "the pooled Wald test needs model columns".into(),
+        ));
+    }
+    let mut ests = Vec::with_capacity(fits.len());
+    let mut covs = Vec::with_capacity(fits.len());
+    for f in fits {
+        if f.terms.len() != p {
+            return Err(StatsError::Invalid(
+                "the imputed data sets gave models with different terms".into(),
+            ));
+        }
+        ests.push(
+            cols.iter()
+                .map(|&i| f.terms[i].estimate)
+                .collect::<Vec<_>>(),
+        );
+        covs.push(
+            cols.iter()
+                .flat_map(|&i| cols.iter().map(move |&j| (i, j)))
+                .map(|(i, j)| f.cov[i * p + j])
+                .collect::<Vec<_>>(),
+        );
+    }
+    let names = cols.iter().map(|&c| first.terms[c].name.clone()).collect();
+    pool_wald_raw(names, &ests, &covs)
+}
+
+/// D1 from per-imputation estimate vectors (length k) and covariance
+/// matrices (k x k, row-major).
+pub fn pool_wald_raw(
+    columns: Vec<String>,
+    estimates: &[Vec<f64>],
+    covariances: &[Vec<f64>],
+) -> Result<PooledWald, StatsError> {
+    let m = estimates.len();
+    let k = columns.len();
+    if m < 2
+        || covariances.len() != m
+        || estimates.iter().any(|e| e.len() != k)
+        || covariances.iter().any(|c| c.len() != k * k)
+    {
+        return Err(StatsError::Invalid(format!(
+            "the pooled Wald test needs >= 2 imputations, each with {k} estimates and a {k} x {k} covariance"
+        )));
+    }
+    let mf = m as f64;
+    let mut qbar = DVector::<f64>::zeros(k);
+    let mut ubar = DMatrix::<f64>::zeros(k, k);
+    for (e, c) in estimates.iter().zip(covariances) {
+        for a in 0..k {
+            qbar[a] += e[a] / mf;
+            for b in 0..k {
+                ubar[(a, b)] += c[a * k + b] / mf;
+            }
+        }
+    }
+    let mut bmat = DMatrix::<f64>::zeros(k, k);
+    for e in estimates {
+        let d = DVector::from_iterator(k, (0..k).map(|a| e[a] - qbar[a]));
+        bmat += &d * d.transpose() / (mf - 1.0);
+    }
+    let uinv = ubar.clone().try_inverse().ok_or_else(|| {
+        StatsError::Invalid("the pooled covariance of the tested terms is singular".into())
+    })?;
+    let kf = k as f64;
+    let riv = (1.0 + 1.0 / mf) * (&bmat * &uinv).trace() / kf;
+    let d1 = qbar.dot(&(&uinv * &qbar)) / (kf * (1.0 + riv));
+    let t = kf * (mf - 1.0);
+    let df_den = if riv <= 0.0 {
+        f64::INFINITY
+    } else if t > 4.0 {
+        4.0 + (t - 4.0) * (1.0 + (1.0 - 2.0 / t) / riv).powi(2)
+    } else {
+        t * (1.0 + 1.0 / kf) * (1.0 + 1.0 / riv).powi(2) / 2.0
+    };
+    let pval = if df_den.is_finite() {
+        crate::dist::f_sf(d1, kf, df_den)
+    } else {
+        // F(k, inf) = chi2(k) / k.
+        statrs::function::gamma::checked_gamma_ur(kf / 2.0, kf * d1 / 2.0).unwrap_or(f64::NAN)
+    };
+    Ok(PooledWald {
+        columns,
+        d1,
+        riv,
+        df_num: kf,
+        df_den,
+        p: pval,
+    })
+}
+
 /// Pools every coefficient of fits of the same model on the imputed data sets.
 pub fn pool_fits(fits: &[OlsFit]) -> Result<Vec<Pooled>, StatsError> {
     let first = fits

@@ -271,3 +271,52 @@ fn chained_equations_fill_two_incomplete_variables() {
     let e = impute(&f, &[Equation::new("y", &["x", "g"])], &settings(3, 1)).unwrap_err();
     assert!(e.to_string().contains("`x`"), "{e}");
 }
+
+#[test]
+fn pooled_wald_d1_matches_the_numpy_reference() {
+    let v: Value = serde_json::from_str(include_str!("fixtures/mi_d1.json")).unwrap();
+    for c in v["cases"].as_array().unwrap() {
+        let k = c["k"].as_u64().unwrap() as usize;
+        let vecs = |key: &str| -> Vec<Vec<f64>> {
+            c[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    r.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_f64().unwrap())
+                        .collect()
+                })
+                .collect()
+        };
+        let names = (0..k).map(|i| format!("b{i}")).collect();
+        let w = rct_stats::mi::pool_wald_raw(names, &vecs("q"), &vecs("u")).unwrap();
+        let m = c["m"].as_u64().unwrap();
+        close(w.d1, c["d1"].as_f64().unwrap(), 1e-10, &format!("m={m} D1"));
+        close(
+            w.riv,
+            c["riv"].as_f64().unwrap(),
+            1e-10,
+            &format!("m={m} r"),
+        );
+        close(
+            w.df_den,
+            c["df_den"].as_f64().unwrap(),
+            1e-10,
+            &format!("m={m} df"),
+        );
+        close(w.p, c["p"].as_f64().unwrap(), 1e-9, &format!("m={m} p"));
+    }
+}
+
+#[test]
+fn pooled_wald_of_one_column_is_the_square_of_the_pooled_t() {
+    // With k = 1, D1 = Qbar^2 / (Ubar (1 + r)) = t^2 (T = Ubar (1 + r)).
+    let est = vec![vec![1.0], vec![1.2], vec![1.4]];
+    let cov = vec![vec![0.04], vec![0.05], vec![0.06]];
+    let w = rct_stats::mi::pool_wald_raw(vec!["b".into()], &est, &cov).unwrap();
+    let p = pool_scalar("b", &[1.0, 1.2, 1.4], &[0.04, 0.05, 0.06], 20.0).unwrap();
+    close(w.d1, p.t * p.t, 1e-12, "D1 = t^2");
+}
