@@ -285,6 +285,15 @@ pub fn run_plan(
                                     r.estimates.push(est_of_pooled(p));
                                 }
                             }
+                            for t in &model.test {
+                                if let Some(ti) = f0.term_info.iter().find(|x| &x.name == t) {
+                                    if ti.columns.len() > 1 {
+                                        let cols: Vec<usize> = ti.columns.clone().collect();
+                                        let w = mi::pool_wald(&fits, &cols)?;
+                                        r.joint.push((t.clone(), w.d1, w.df_num, w.df_den, w.p));
+                                    }
+                                }
+                            }
                         }
                     }
                     Err(e) => r.error = Some(e.to_string()),

@@ -219,6 +219,20 @@ fn estimate_rows(protocol: &Protocol, res: &PlanResults, interaction: bool) -> V
                 fmt_p(e.p),
             ]);
         }
+        for (term, f, d1, d2, p) in &m.joint {
+            rows.push(vec![
+                m.model.clone(),
+                kind.into(),
+                m.population.to_uppercase(),
+                method.clone(),
+                format!("{}/{}", m.nobs, m.n_population),
+                format!("`{term}` (joint test)"),
+                format!("F = {}", num(*f, 3)),
+                String::new(),
+                format!("df {} and {}", num(*d1, 0), num(*d2, 1)),
+                fmt_p(*p),
+            ]);
+        }
         let _ = protocol;
     }
     rows
