@@ -109,6 +109,8 @@ pub struct Workspace {
     cov: Vec<f64>,
     small: Vec<f64>,
     rhs: Vec<f64>,
+    /// The last (df, t quantile for the 95 % CI), reused by refits.
+    quantile: Option<(f64, f64)>,
 }
 
 fn reset(v: &mut Vec<f64>, len: usize) {
@@ -388,7 +390,14 @@ impl Workspace {
             c[0] != 0.0 && c.iter().all(|v| *v == c[0])
         });
         let has_constant = const_idx.is_some() || self.spans_constant();
-        let q = t_upper_quantile(0.025, df_resid);
+        let q = match self.quantile {
+            Some((df, q)) if df == df_resid => q,
+            _ => {
+                let q = t_upper_quantile(0.025, df_resid);
+                self.quantile = Some((df_resid, q));
+                q
+            }
+        };
         let terms = (0..p)
             .map(|j| {
                 let se = self.cov[j * p + j].sqrt();
