@@ -565,3 +565,127 @@ fn ifn_score_on_real_files() {
     assert_eq!(rows.len(), 12);
     assert_eq!(rows.iter().filter(|r| r.3 == "yes").count(), 6);
 }
+
+#[test]
+fn scores_attach_to_participants_visits() {
+    use rct_record::{Actor, Arm, Command, Role, Sites, TrialDesign, Verdict};
+    let tmp = tempfile::tempdir().unwrap();
+    let batch = tmp.path().join("batch");
+    generated(&batch, true);
+    let db = format!("sqlite:{}", tmp.path().join("trial.db").display());
+    {
+        let ledger = rct_store::Ledger::new(rct_store::open(&db).unwrap());
+        let t0: chrono::DateTime<chrono::Utc> = "2026-06-01T08:00:00Z".parse().unwrap();
+        let ada = Actor::new("ada", Role::Admin, None);
+        let ian = Actor::new("ian", Role::Investigator, Some("s1"));
+        let run = |actor: &Actor, c: Command| {
+            ledger
+                .execute("T1", |s| s.check(actor, t0, None, &c))
+                .unwrap_or_else(|e| panic!("{e}"));
+        };
+        run(
+            &ada,
+            Command::RegisterTrial {
+                title: "IFN".into(),
+                blinded: true,
+                arms: vec![
+                    Arm {
+                        id: "a".into(),
+                        name: "A".into(),
+                    },
+                    Arm {
+                        id: "b".into(),
+                        name: "B".into(),
+                    },
+                ],
+                design: TrialDesign::new("rpbr:2,4"),
+                seed: 1,
+            },
+        );
+        run(
+            &ada,
+            Command::AddSite {
+                site: "s1".into(),
+                name: "S1".into(),
+            },
+        );
+        run(
+            &ada,
+            Command::GrantRole {
+                user: "ian".into(),
+                role: Role::Investigator,
+                sites: Sites::Only(vec!["s1".into()]),
+            },
+        );
+        for p in ["001", "002"] {
+            run(
+                &ian,
+                Command::Screen {
+                    participant: p.into(),
+                    site: None,
+                    verdict: Verdict::Eligible,
+                    criteria: vec![],
+                },
+            );
+            run(
+                &ian,
+                Command::Consent {
+                    participant: p.into(),
+                },
+            );
+        }
+    }
+    let map = tmp.path().join("map.csv");
+    std::fs::write(&map, "sample,participant\nP1.RCC,001\nP3,002\n").unwrap();
+    rct()
+        .args([
+            "ifn",
+            "score",
+            "--controls",
+            "HC1,HC2,HC3,HC4,HC5",
+            "--attach",
+            "--db",
+            &db,
+        ])
+        .args([
+            "--trial", "T1", "--visit", "baseline", "--user", "ian", "--site", "s1",
+        ])
+        .arg("--sample-map")
+        .arg(&map)
+        .arg(&batch)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "entered 6 values for 2 participants",
+        ));
+    let ledger = rct_store::Ledger::new(rct_store::open(&db).unwrap());
+    let state = ledger.state("T1").unwrap();
+    let v = |p: &str, f: &str| state.participants[p].values[&format!("baseline/ifn/{f}")].clone();
+    assert_eq!(v("001", "score"), serde_json::json!(8.0));
+    assert_eq!(v("001", "call"), serde_json::json!("high"));
+    assert_eq!(v("002", "score"), serde_json::json!(0.5));
+    assert!(v("002", "method")
+        .as_str()
+        .unwrap()
+        .starts_with("median_fold_change over IFI27"));
+    // Entering again is refused (a change needs ChangeValue and a reason).
+    rct()
+        .args([
+            "ifn",
+            "score",
+            "--controls",
+            "HC1,HC2,HC3,HC4,HC5",
+            "--attach",
+            "--db",
+            &db,
+        ])
+        .args([
+            "--trial", "T1", "--visit", "baseline", "--user", "ian", "--site", "s1",
+        ])
+        .arg("--sample-map")
+        .arg(&map)
+        .arg(&batch)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("trial T1"));
+}

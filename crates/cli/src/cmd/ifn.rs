@@ -17,7 +17,7 @@ pub enum IfnCmd {
     /// healthy-control reference (control samples of the batch, or a saved
     /// reference), aggregate the gene set's fold changes or z-scores, and call
     /// each sample high or low against the cut-off.
-    Score(ScoreArgs),
+    Score(Box<ScoreArgs>),
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -92,12 +92,48 @@ pub struct ScoreArgs {
     pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub norm: NormArgs,
+    #[command(flatten)]
+    pub attach: AttachArgs,
     /// Print JSON instead of text.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
     /// Print CSV (sample,score,call,control) instead of text.
     #[arg(long)]
     pub csv: bool,
+}
+
+/// Where and as whom scores are entered into the trial record.
+#[derive(clap::Args, Debug)]
+pub struct AttachArgs {
+    /// Enter each mapped sample's score at the participant's visit in the
+    /// trial record (form `--form`, fields `score`, `call`, `method`).
+    #[arg(long, requires_all = ["db", "trial", "visit", "sample_map", "user"])]
+    pub attach: bool,
+    /// Trial database: sqlite:PATH, a file path, or postgres://...
+    #[arg(long, value_name = "URL", requires = "attach")]
+    pub db: Option<String>,
+    /// Trial identifier in the database.
+    #[arg(long, value_name = "T", requires = "attach")]
+    pub trial: Option<String>,
+    /// Visit the samples were taken at (e.g. baseline).
+    #[arg(long, value_name = "V", requires = "attach")]
+    pub visit: Option<String>,
+    /// CSV with columns sample,participant mapping sample ids (or RCC file
+    /// names) to participants; samples not listed are not entered.
+    #[arg(long, value_name = "FILE.csv", requires = "attach")]
+    pub sample_map: Option<PathBuf>,
+    /// Form the values are entered in.
+    #[arg(long, default_value = "ifn", requires = "attach")]
+    pub form: String,
+    /// User entering the values.
+    #[arg(long, value_name = "NAME", requires = "attach")]
+    pub user: Option<String>,
+    /// Role the user acts in (e.g. investigator, outcome_assessor).
+    #[arg(long, default_value = "investigator", requires = "attach")]
+    pub role: String,
+    /// Site the user works at, if any.
+    #[arg(long, requires = "attach")]
+    pub site: Option<String>,
 }
 
 /// Parse `mean+2sd`, `mean+2.5SD`, `mean + 2 sd` or a number.
@@ -231,7 +267,7 @@ fn sheet_controls(a: &ScoreArgs, path: &PathBuf) -> anyhow::Result<Vec<String>> 
 
 pub fn run(cmd: IfnCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        IfnCmd::Score(a) => run_score(a),
+        IfnCmd::Score(a) => run_score(*a),
     }
 }
 
@@ -278,7 +314,127 @@ fn run_score(a: ScoreArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing {}", p.display()))?;
     }
     print_report(&a, &report, &n)?;
+    if a.attach.attach {
+        attach(&a, &report, &n)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Read `sample,participant` rows.
+fn sample_map(path: &PathBuf) -> anyhow::Result<Vec<(String, String)>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .with_context(|| format!("reading sample map {}", path.display()))?;
+    let head = rdr.headers()?.clone();
+    let col = |name: &str| {
+        head.iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+            .with_context(|| {
+                format!(
+                    "{}: expected columns sample,participant; found {}",
+                    path.display(),
+                    head.iter().collect::<Vec<_>>().join(",")
+                )
+            })
+    };
+    let (sc, pc) = (col("sample")?, col("participant")?);
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.with_context(|| format!("{}: line {}", path.display(), i + 2))?;
+        let (s, p) = (rec.get(sc).unwrap_or(""), rec.get(pc).unwrap_or(""));
+        if s.is_empty() || p.is_empty() {
+            bail!(
+                "{}: line {}: empty sample or participant",
+                path.display(),
+                i + 2
+            );
+        }
+        out.push((s.to_string(), p.to_string()));
+    }
+    Ok(out)
+}
+
+/// The time of entry, read once at the edge.
+#[allow(clippy::disallowed_methods)]
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+/// Enter the mapped samples' scores in the trial record, all in one write.
+fn attach(a: &ScoreArgs, r: &ScoreReport, n: &Normalised) -> anyhow::Result<()> {
+    use rct_record::{Actor, Command, Role};
+    let at = &a.attach;
+    let (Some(db), Some(trial), Some(visit), Some(map), Some(user)) =
+        (&at.db, &at.trial, &at.visit, &at.sample_map, &at.user)
+    else {
+        bail!("--attach needs --db, --trial, --visit, --sample-map and --user");
+    };
+    let role: Role = at
+        .role
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
+    let actor = Actor::new(user, role, at.site.as_deref());
+    let method = format!(
+        "{} over {}; cut-off {} ({})",
+        r.aggregator.name(),
+        r.genes.join(","),
+        r.cutoff,
+        match r.cutoff_rule {
+            Cutoff::ControlSd(k) => format!("controls' mean + {k} SD"),
+            Cutoff::Fixed(_) => "fixed".to_string(),
+        }
+    );
+    let mut commands = Vec::new();
+    let mut entered = Vec::new();
+    for (sample, participant) in sample_map(map)? {
+        let ids = matching(n, &sample);
+        let [id] = ids.as_slice() else {
+            bail!(
+                "{}: sample {sample:?} matches {} samples of the batch; give one sample id",
+                map.display(),
+                ids.len()
+            );
+        };
+        let Some(row) = r.rows.iter().find(|x| &x.sample_id == id) else {
+            bail!("{}: sample {sample:?} has no score", map.display());
+        };
+        for (field, value) in [
+            ("score", serde_json::json!(row.score)),
+            (
+                "call",
+                serde_json::json!(if row.high { "high" } else { "low" }),
+            ),
+            ("method", serde_json::json!(method)),
+        ] {
+            commands.push(Command::EnterValue {
+                participant: participant.clone(),
+                visit: visit.clone(),
+                form: at.form.clone(),
+                field: field.to_string(),
+                value,
+            });
+        }
+        entered.push((id.clone(), participant));
+    }
+    if commands.is_empty() {
+        bail!("{}: no rows", map.display());
+    }
+    let store = rct_store::open(db).with_context(|| format!("opening {db}"))?;
+    let ledger = rct_store::Ledger::new(store);
+    let time = now();
+    let events = ledger
+        .execute(trial, |state| {
+            state.check_all(&actor, time, None, &commands)
+        })
+        .map_err(|e| anyhow::anyhow!("trial {trial}: {e}"))?;
+    eprintln!(
+        "entered {} values for {} participants at visit {visit} (form {}) in trial {trial}",
+        events.len(),
+        entered.len(),
+        at.form
+    );
+    Ok(())
 }
 
 fn print_report(a: &ScoreArgs, r: &ScoreReport, n: &Normalised) -> anyhow::Result<()> {
