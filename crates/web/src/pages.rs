@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -249,27 +249,46 @@ pub async fn dashboard(
 
 // ---- participants -----------------------------------------------------------
 
+/// Participants per page of the list.
+pub const PAGE_SIZE: usize = 100;
+
 pub async fn participants(
     State(s): State<AppState>,
     user: CurrentUser,
     Path(trial): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
 ) -> PageResult {
     App::run(&s, move |app| {
         let a = app.access(&user, &trial)?;
         let v = &a.view;
-        let any_arm = v.participants.iter().any(|p| p.allocation.is_some());
+        let total = v.participants.len();
+        let pages = total.div_ceil(PAGE_SIZE).max(1);
+        let page = q
+            .get("page")
+            .and_then(|p| p.parse::<usize>().ok())
+            .unwrap_or(1)
+            .clamp(1, pages);
+        let shown = &v.participants[((page - 1) * PAGE_SIZE).min(total)..(page * PAGE_SIZE).min(total)];
+        let any_arm = shown.iter().any(|p| p.allocation.is_some());
         Ok(trial_page(
             &a,
             "Participants",
             html! {
                 h1 { "Participants" }
+                p { (total) " participants at your sites; page " (page) " of " (pages) "." }
+                @if pages > 1 {
+                    nav aria-label="Pages" { p {
+                        @if page > 1 { a href={"/t/" (v.trial) "/participants?page=" (page - 1)} { "Previous page" } " " }
+                        @if page < pages { a href={"/t/" (v.trial) "/participants?page=" (page + 1)} { "Next page" } }
+                    } }
+                }
                 table {
                     thead { tr {
                         th scope="col" { "Participant" } th scope="col" { "Site" } th scope="col" { "Screening" }
                         th scope="col" { "Consent" } th scope="col" { "Randomised" } th scope="col" { "Kit" }
                         @if any_arm { th scope="col" { "Arm" } }
                     } }
-                    tbody { @for p in &v.participants { tr {
+                    tbody { @for p in shown { tr {
                         td { a href={"/t/" (v.trial) "/p/" (p.id)} { (p.id) } }
                         td { (p.site.clone().unwrap_or_default()) }
                         td { @if let Some(s) = &p.screening { (s.verdict) } }
