@@ -161,6 +161,9 @@ async function investigatorEnrolsAndEntersAVisit(browser) {
     await submit(page, 'Save');
     const refused = await text(page);
     check(refused.includes('Nothing was saved'), `weight 300 kg must be refused: ${refused}`);
+    // A soft range warns as the value is typed (160 kg: outside 40-150, accepted).
+    await page.fill('#field-weight', '160');
+    await page.waitForFunction(() => document.getElementById('msg-weight').textContent.includes('expected range'));
     await page.fill('#field-weight', '70');
     await page.fill('#field-height', '175');
     // 70 / 1.75^2 = 22.857 kg/m^2
