@@ -46,6 +46,8 @@ fn main() {
     let t1 = std::time::Instant::now();
     let (blind, _) = rct_interop::odm::export(&p, &events, &opts).unwrap();
     let tb = t1.elapsed();
+    let blind_len = blind.len();
+    drop(blind);
     opts.unblinded = true;
     let t2 = std::time::Instant::now();
     let (xml, s) = rct_interop::odm::export(&p, &events, &opts).unwrap();
@@ -59,7 +61,7 @@ fn main() {
     println!(
         "export blinded:   {:.3} s, {:.1} MB",
         tb.as_secs_f64(),
-        blind.len() as f64 / 1e6
+        blind_len as f64 / 1e6
     );
     println!(
         "export unblinded: {:.3} s, {:.1} MB, {} ItemData, {} allocations",

@@ -161,8 +161,23 @@ pub fn export(
     };
 
     // Value events grouped: participant -> (visit, form, field) -> events.
-    type Key = (String, String, String);
-    let mut values: BTreeMap<&str, BTreeMap<Key, Vec<ValueEvent<'_>>>> = BTreeMap::new();
+    type Key<'a> = (&'a str, &'a str, &'a str);
+    let mut values: BTreeMap<&str, BTreeMap<Key<'_>, Vec<ValueEvent<'_>>>> = BTreeMap::new();
+    let visit_ids: BTreeSet<&str> = protocol
+        .visits
+        .iter()
+        .map(|v| v.id.get_ref().as_str())
+        .collect();
+    let field_ids: BTreeSet<(&str, &str)> = protocol
+        .forms
+        .iter()
+        .filter(|f| visible(f.id.get_ref()))
+        .flat_map(|f| {
+            f.fields
+                .iter()
+                .map(move |x| (f.id.get_ref().as_str(), x.id.get_ref().as_str()))
+        })
+        .collect();
     let mut users: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut event_sites: BTreeSet<String> = BTreeSet::new();
     for e in events {
@@ -184,11 +199,8 @@ pub fn export(
             } => (participant, visit, form, field, new, true),
             _ => continue,
         };
-        let known = visible(form)
-            && protocol.visits.iter().any(|v| v.id.get_ref() == visit)
-            && protocol
-                .form(form)
-                .is_some_and(|f| f.fields.iter().any(|x| x.id.get_ref() == field));
+        let known = visit_ids.contains(visit.as_str())
+            && field_ids.contains(&(form.as_str(), field.as_str()));
         if !known {
             summary.skipped += 1;
             continue;
@@ -196,7 +208,7 @@ pub fn export(
         values
             .entry(participant.as_str())
             .or_default()
-            .entry((visit.clone(), form.clone(), field.clone()))
+            .entry((visit.as_str(), form.as_str(), field.as_str()))
             .or_default()
             .push(ValueEvent {
                 event: e,
@@ -698,7 +710,11 @@ pub fn export(
         if let Some(per) = values.get(subject) {
             for v in &protocol.visits {
                 let vid = v.id.get_ref();
-                let any_visit = per.keys().any(|(vv, _, _)| vv == vid);
+                let vid = vid.as_str();
+                let any_visit = per
+                    .range((vid, "", "")..)
+                    .next()
+                    .is_some_and(|(k, _)| k.0 == vid);
                 if !any_visit {
                     continue;
                 }
@@ -711,7 +727,12 @@ pub fn export(
                 // even one the visit does not list).
                 for f in &forms {
                     let fid = f.id.get_ref();
-                    if !per.keys().any(|(vv, ff, _)| vv == vid && ff == fid) {
+                    let fid = fid.as_str();
+                    if !per
+                        .range((vid, fid, "")..)
+                        .next()
+                        .is_some_and(|(k, _)| k.0 == vid && k.1 == fid)
+                    {
                         continue;
                     }
                     let _ = writeln!(
@@ -720,7 +741,7 @@ pub fn export(
                         esc_attr(fid)
                     );
                     for fl in &f.fields {
-                        let key = (vid.clone(), fid.clone(), fl.id.get_ref().clone());
+                        let key = (vid, fid, fl.id.get_ref().as_str());
                         let Some(list) = per.get(&key) else { continue };
                         for ve in list {
                             summary.item_data += 1;
