@@ -369,7 +369,7 @@ fn to_json(
 fn fmt_p(p: f64) -> String {
     if p < 2.2e-16 {
         "< 2.2e-16".into()
-    } else if p < 1e-4 {
+    } else if p < 1e-3 {
         format!("{p:.2e}")
     } else {
         format!("{p:.4}")
@@ -468,7 +468,7 @@ fn print_table(
         println!("Each level of `{}` against its reference:", c.term);
         let w = c.names.iter().map(String::len).max().unwrap_or(4);
         println!(
-            "  {:<w$}  {:>12}  {:>10}  {:>10}  {:>10}",
+            "  {:<w$}  {:>12}  {:>10}  {:>10}  {:>11}",
             "", "Estimate", "p", "p (Holm)", "p (Dunnett)"
         );
         for i in 0..c.names.len() {
@@ -477,7 +477,7 @@ fn print_table(
                 .as_ref()
                 .map_or("-".to_string(), |d| fmt_p(d.p[i]));
             println!(
-                "  {:<w$}  {:>12}  {:>10}  {:>10}  {:>10}",
+                "  {:<w$}  {:>12}  {:>10}  {:>10}  {:>11}",
                 c.names[i],
                 fmt_num(c.estimate[i]),
                 fmt_p(c.p[i]),
