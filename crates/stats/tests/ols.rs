@@ -313,3 +313,25 @@ fn dunnett_matches_scipy() {
         }
     }
 }
+
+proptest::proptest! {
+    /// Any formula text a user may type gives a model or an error, never a
+    /// panic, including on data with missing values.
+    #[test]
+    fn formulas_never_panic(
+        text in proptest::prop_oneof![
+            "[a-z_ ~+*:()\\-01.`C]{0,40}",
+            "(y|log\\(y\\)|arm) ~ (arm|baseline|sex|id|0|1|C\\(arm\\)|C\\(id\\))\
+             ( [-+*:] (arm|baseline|sex|log\\(baseline\\)|log2\\(id\\)|1|0|y|\\(arm \\+ sex\\))){0,5}",
+        ]
+    ) {
+        let frame = read_csv("ols_ancova.csv");
+        if let Ok(f) = rct_stats::Formula::parse(&text) {
+            if let Ok(spec) = rct_stats::formula::ModelSpec::new(&f, &frame, &BTreeMap::new()) {
+                if let Ok(d) = spec.design(&frame) {
+                    let _ = fit(&d, CovType::Hc3);
+                }
+            }
+        }
+    }
+}
