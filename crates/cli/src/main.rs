@@ -61,6 +61,9 @@ enum Command {
     Import(cmd::import::ImportCmd),
     /// Run the web application.
     Serve(cmd::serve::ServeArgs),
+    /// Run a trial from the command line: register, screen, consent, randomise, enter data, record sessions, lock.
+    #[command(subcommand)]
+    Trial(cmd::trial::TrialCmd),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         Command::Export(c) => cmd::export::run(c),
         Command::Import(c) => cmd::import::run(c),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Trial(c) => cmd::trial::run(c),
     };
     match result {
         Ok(code) => code,

@@ -22,6 +22,7 @@ pub mod score;
 pub mod screen;
 pub mod serve;
 pub mod simulate;
+pub mod trial;
 
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {

@@ -1,0 +1,849 @@
+//! `rct trial ...`: run a trial from the command line (register, screen,
+//! consent, randomise, enter data, record sessions, queries, lock).
+//!
+//! Every write is a [`rct_record::Command`] checked by
+//! [`rct_record::TrialState::check`] inside [`rct_store::Ledger::execute`];
+//! what is printed comes from [`rct_record::TrialState::view`] for the acting
+//! user, so a blinded role never sees an arm here either.
+//!
+//! The protocol is read once, at `rct trial create --protocol FILE`, and its
+//! text is kept in the registration event (inside the concealed design):
+//! `screen` runs the eligibility rules, `enter`/`change` check values against
+//! the forms, and `session` lays recordings over the session template of
+//! exactly the protocol the trial was registered with. No later command
+//! takes `--protocol`.
+//!
+//! The actor is `--user U --role R` (else `$RCT_USER`, `$RCT_ROLE`); the
+//! user who runs `create` becomes the trial's administrator. The trial is
+//! `--trial ID` (else `$RCT_TRIAL`, else the only trial in the database).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context};
+use chrono::{DateTime, Utc};
+use rct_core::protocol::Protocol;
+use rct_exercise::{compliance, read_csv, read_fit, Alignment, PhaseSpec, SessionTemplate};
+use rct_record::registration::{register_command_with_text, site_commands};
+use rct_record::{Actor, Command, CriterionResult, QueryStatus, Role, Sites, TrialState, Verdict};
+use rct_store::{ExecuteError, Ledger, Store};
+use serde_json::Value;
+
+use super::db::{self, DbArgs};
+
+/// Who acts, on which trial, in which database, and when.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Ctx {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Trial identifier [default: $RCT_TRIAL, else the only trial in the database]
+    #[arg(long)]
+    trial: Option<String>,
+    /// Acting user [default: $RCT_USER]
+    #[arg(long)]
+    user: Option<String>,
+    /// Role the user acts in, e.g. research_nurse, investigator,
+    /// outcome_assessor, intervention_staff, monitor, data_manager, admin
+    /// [default: $RCT_ROLE]
+    #[arg(long)]
+    role: Option<String>,
+    /// Time of the action (RFC 3339), for entering records after the fact
+    /// [default: now]
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+}
+
+/// `rct trial` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum TrialCmd {
+    /// Register a trial from its protocol (the acting user, default `admin`,
+    /// becomes its administrator) and add the protocol's sites.
+    Create {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Protocol file (TOML); its text is kept in the registration.
+        #[arg(long)]
+        protocol: PathBuf,
+        /// Seed of the allocation sequence (concealed in the record).
+        #[arg(long)]
+        seed: u64,
+    },
+    /// Screen a person against the protocol's eligibility criteria and record
+    /// the verdict (creates the participant at the site).
+    Screen {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Participant (screening) identifier.
+        #[arg(long)]
+        participant: String,
+        /// Site.
+        #[arg(long)]
+        site: String,
+        /// Facts file as `rct screen --facts` reads it:
+        /// {"screening_date": "2025-03-01", "facts": {...}}.
+        #[arg(long)]
+        facts: PathBuf,
+    },
+    /// Record informed consent.
+    Consent {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Participant.
+        #[arg(long)]
+        participant: String,
+    },
+    /// Randomise a consented, eligible participant.
+    Randomise {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Participant.
+        #[arg(long)]
+        participant: String,
+        /// Factor levels, e.g. sex=female,site=rh (site defaults to the participant's).
+        #[arg(long, default_value = "")]
+        strata: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enter a value for the first time (checked against the protocol's form).
+    Enter {
+        #[command(flatten)]
+        ctx: Ctx,
+        #[command(flatten)]
+        item: Item,
+    },
+    /// Change an entered value (a reason is required).
+    Change {
+        #[command(flatten)]
+        ctx: Ctx,
+        #[command(flatten)]
+        item: Item,
+        /// Why the value changes.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Withdraw a participant (a reason is required).
+    Withdraw {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Participant.
+        #[arg(long)]
+        participant: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Record an intervention session from a heart-rate recording (FIT or
+    /// CSV): compliance with the protocol's session template is computed and
+    /// its summary recorded.
+    Session {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Participant.
+        #[arg(long)]
+        participant: String,
+        /// Recording: .fit, or .csv with time and heart-rate columns.
+        #[arg(long)]
+        file: PathBuf,
+        /// HRmax in bpm.
+        #[arg(long)]
+        hrmax: f64,
+        /// Session identifier [default: the file name without extension].
+        #[arg(long)]
+        session: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Data queries: raise, answer, close.
+    #[command(subcommand)]
+    Query(QueryCmd),
+    /// Lock the database (every query must be closed).
+    Lock {
+        #[command(flatten)]
+        ctx: Ctx,
+    },
+    /// Unlock the database (a reason is required).
+    Unlock {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Grant a role to a user at some sites (or all).
+    Grant {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// User to grant to.
+        #[arg(long = "to", value_name = "USER")]
+        to: String,
+        /// Role to grant.
+        #[arg(long = "as", value_name = "ROLE")]
+        grant_role: String,
+        /// Sites: S1,S2 or all.
+        #[arg(long, default_value = "all")]
+        sites: String,
+    },
+    /// The trial as the acting user may see it.
+    Status {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Print JSON (the user's view).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// An item: participant, visit, form, field, value.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Item {
+    /// Participant.
+    #[arg(long)]
+    participant: String,
+    /// Visit.
+    #[arg(long)]
+    visit: String,
+    /// Form.
+    #[arg(long)]
+    form: String,
+    /// Field.
+    #[arg(long)]
+    field: String,
+    /// Value (JSON number, true/false, or text).
+    #[arg(long)]
+    value: String,
+}
+
+/// `rct trial query` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum QueryCmd {
+    /// Raise a query about a participant (optionally an item visit/form/field).
+    Raise {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Participant.
+        #[arg(long)]
+        participant: String,
+        /// Item visit/form/field.
+        #[arg(long)]
+        item: Option<String>,
+        /// Question.
+        #[arg(long)]
+        text: String,
+    },
+    /// Answer a query.
+    Answer {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Query identifier (Q1, Q2, ...).
+        #[arg(long)]
+        query: String,
+        /// Answer.
+        #[arg(long)]
+        text: String,
+    },
+    /// Close a query.
+    Close {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Query identifier.
+        #[arg(long)]
+        query: String,
+    },
+}
+
+/// The clock, read only here.
+#[allow(clippy::disallowed_methods)]
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn env_or(v: &Option<String>, var: &str) -> Option<String> {
+    v.clone()
+        .or_else(|| std::env::var(var).ok())
+        .filter(|s| !s.is_empty())
+}
+
+impl Ctx {
+    fn at(&self) -> anyhow::Result<DateTime<Utc>> {
+        match &self.at {
+            None => Ok(now()),
+            Some(s) => DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .with_context(|| {
+                    format!("--at `{s}`: expected an RFC 3339 time such as 2025-03-01T09:00:00Z")
+                }),
+        }
+    }
+
+    fn actor(&self, default_role: Option<Role>) -> anyhow::Result<Actor> {
+        let user = env_or(&self.user, "RCT_USER")
+            .or_else(|| default_role.map(|_| "admin".to_string()))
+            .ok_or_else(|| anyhow!("who is acting? give --user U (or set RCT_USER)"))?;
+        let role = match env_or(&self.role, "RCT_ROLE") {
+            Some(r) => parse_role(&r)?,
+            None => default_role
+                .ok_or_else(|| anyhow!("in which role? give --role R (or set RCT_ROLE)"))?,
+        };
+        Ok(Actor::new(&user, role, None))
+    }
+
+    fn ledger(&self) -> anyhow::Result<Ledger<Box<dyn Store>>> {
+        Ok(Ledger::new(db::open_existing(&self.db.url())?))
+    }
+
+    fn trial(&self, store: &dyn Store) -> anyhow::Result<String> {
+        if let Some(t) = env_or(&self.trial, "RCT_TRIAL") {
+            db::trials(store, Some(&t))?;
+            return Ok(t);
+        }
+        let all = store.trials()?;
+        match all.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => bail!("the database holds no trial; register one with `rct trial create`"),
+            _ => bail!(
+                "the database holds several trials ({}); give --trial ID",
+                all.join(", ")
+            ),
+        }
+    }
+}
+
+fn parse_role(s: &str) -> anyhow::Result<Role> {
+    s.replace('-', "_").parse::<Role>().map_err(|e| anyhow!(e))
+}
+
+/// Runs `commands` as one checked write by `actor`; returns the state after.
+fn write(
+    ledger: &Ledger<Box<dyn Store>>,
+    trial: &str,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    reason: Option<&str>,
+    commands: &[Command],
+) -> anyhow::Result<std::sync::Arc<TrialState>> {
+    match ledger.execute(trial, |s| s.check_all(actor, at, reason, commands)) {
+        Ok(_) => Ok(ledger.state(trial)?),
+        Err(ExecuteError::Rejected(e)) => bail!("refused: {e}"),
+        Err(ExecuteError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// The protocol kept in the registration.
+fn protocol_of(state: &TrialState) -> anyhow::Result<Protocol> {
+    let design = state
+        .config
+        .as_ref()
+        .ok_or_else(|| anyhow!("trial `{}` is not registered", state.trial))?
+        .trial_design()?;
+    let text = design.protocol.ok_or_else(|| {
+        anyhow!(
+            "trial `{}` was not registered from a protocol file (`rct trial create`); \
+             its protocol is not in the record",
+            state.trial
+        )
+    })?;
+    rct_core::protocol::parse(&text, "registered protocol").map_err(|d| anyhow!("{d}"))
+}
+
+fn parse_value(s: &str) -> Value {
+    serde_json::from_str::<Value>(s)
+        .ok()
+        .filter(|v| !v.is_object() && !v.is_array())
+        .unwrap_or_else(|| Value::String(s.to_string()))
+}
+
+/// Checks an item against the protocol's form; returns the value to store.
+fn checked_value(p: &Protocol, item: &Item) -> anyhow::Result<Value> {
+    let raw = parse_value(&item.value);
+    let check = rct_core::forms::validate_field(p, &item.form, &item.field, &raw)
+        .map_err(|e| anyhow!("refused: {e}"))?;
+    for w in &check.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(check.value.map_or(Value::Null, |v| v.to_json()))
+}
+
+fn strata_map(s: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--strata `{part}`: expected FACTOR=LEVEL, e.g. sex=female"))?;
+        out.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(out)
+}
+
+fn screen_verdict(
+    p: &Protocol,
+    facts: &Path,
+) -> anyhow::Result<(Verdict, Vec<CriterionResult>, Vec<String>)> {
+    let name = facts.display().to_string();
+    let text = std::fs::read_to_string(facts).with_context(|| format!("cannot read {name}"))?;
+    let json: Value =
+        serde_json::from_str(&text).with_context(|| format!("{name}: not valid JSON"))?;
+    let person = rct_core::eligibility::person_from_json(p, &json)
+        .with_context(|| format!("{name}: not a facts file for this protocol"))?;
+    let s = rct_core::eligibility::screen(p, &person).with_context(|| name.clone())?;
+    let verdict = match s.verdict {
+        rct_core::eligibility::Verdict::Eligible => Verdict::Eligible,
+        rct_core::eligibility::Verdict::Ineligible => Verdict::Ineligible,
+        rct_core::eligibility::Verdict::Incomplete => Verdict::Undetermined,
+    };
+    let excluded = s
+        .criteria
+        .iter()
+        .filter(|c| c.excludes())
+        .map(|c| c.id.clone())
+        .collect();
+    let criteria = s
+        .criteria
+        .iter()
+        .map(|c| CriterionResult {
+            criterion: c.id.clone(),
+            result: serde_json::to_value(c.result)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| "unknown".into()),
+        })
+        .collect();
+    Ok((verdict, criteria, excluded))
+}
+
+/// The protocol's first session template for `arm` (or the first at all).
+fn session_template(p: &Protocol, arm: Option<&str>) -> anyhow::Result<SessionTemplate> {
+    let s = p
+        .sessions
+        .iter()
+        .find(|s| arm.is_none_or(|a| s.arm.get_ref() == a))
+        .or_else(|| p.sessions.first())
+        .ok_or_else(|| anyhow!("the protocol defines no [[sessions]]"))?;
+    let specs: Vec<PhaseSpec> = s
+        .phases
+        .iter()
+        .map(|ph| PhaseSpec {
+            id: ph.id.get_ref().clone(),
+            label: ph.label.clone(),
+            minutes: *ph.minutes.get_ref(),
+            zone: *ph.zone.get_ref(),
+            repeat: ph.repeat,
+            between: ph.between.as_ref().map(|b| b.get_ref().clone()),
+            bout: ph.bout,
+        })
+        .collect();
+    let (threshold, min_fraction) = s.compliance.as_ref().map_or((0.85, 0.5), |c| {
+        (*c.threshold.get_ref(), *c.min_fraction.get_ref())
+    });
+    Ok(SessionTemplate::from_specs(
+        &specs,
+        threshold,
+        min_fraction,
+    )?)
+}
+
+fn read_recording(path: &Path) -> anyhow::Result<rct_exercise::Recording> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+    let is_fit = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("fit"));
+    Ok(if is_fit {
+        read_fit(&bytes, &name)?
+    } else {
+        let text = String::from_utf8(bytes).with_context(|| format!("{name}: not UTF-8 text"))?;
+        read_csv(&text, &name, None, None)?
+    })
+}
+
+/// One participant as the user sees them.
+fn participant_view(
+    state: &TrialState,
+    user: &str,
+    id: &str,
+) -> anyhow::Result<rct_record::ParticipantView> {
+    state
+        .view(user)
+        .participants
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| anyhow!("participant `{id}` is not visible to `{user}`"))
+}
+
+/// Runs `rct trial ...`.
+pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
+    match c {
+        TrialCmd::Create {
+            ctx,
+            protocol,
+            seed,
+        } => {
+            let name = protocol.display().to_string();
+            let text = std::fs::read_to_string(&protocol)
+                .with_context(|| format!("cannot read {name}"))?;
+            let p = rct_core::protocol::parse(&text, &name)
+                .map_err(|d| anyhow!("{d}"))
+                .with_context(|| format!("{name} is not a valid protocol"))?;
+            let trial =
+                env_or(&ctx.trial, "RCT_TRIAL").unwrap_or_else(|| p.trial.id.get_ref().clone());
+            let actor = ctx.actor(Some(Role::Admin))?;
+            let ledger = Ledger::new(db::open_store(&ctx.db.url())?);
+            let mut commands = vec![register_command_with_text(&p, &text, seed)];
+            commands.extend(site_commands(&p));
+            let state = write(&ledger, &trial, &actor, ctx.at()?, None, &commands)?;
+            let v = state.view(&actor.user);
+            println!(
+                "registered trial {trial} ({}) with {} sites; administrator: {}",
+                v.title,
+                v.sites.len(),
+                actor.user
+            );
+        }
+        TrialCmd::Screen {
+            ctx,
+            participant,
+            site,
+            facts,
+        } => {
+            let ledger = ctx.ledger()?;
+            let trial = ctx.trial(ledger.store().as_ref())?;
+            let actor = ctx.actor(None)?;
+            let p = protocol_of(ledger.state(&trial)?.as_ref())?;
+            let (verdict, criteria, excluded) = screen_verdict(&p, &facts)?;
+            let cmd = Command::Screen {
+                participant: participant.clone(),
+                site: Some(site),
+                verdict,
+                criteria,
+            };
+            write(&ledger, &trial, &actor, ctx.at()?, None, &[cmd])?;
+            let word = serde_json::to_value(verdict)?;
+            let word = word.as_str().unwrap_or("recorded");
+            if excluded.is_empty() {
+                println!("{participant}: {word}");
+            } else {
+                println!("{participant}: {word} ({})", excluded.join(", "));
+            }
+        }
+        TrialCmd::Consent { ctx, participant } => {
+            simple(
+                &ctx,
+                None,
+                Command::Consent {
+                    participant: participant.clone(),
+                },
+            )?;
+            println!("{participant}: consent recorded");
+        }
+        TrialCmd::Randomise {
+            ctx,
+            participant,
+            strata,
+            json,
+        } => {
+            let strata = strata_map(&strata)?;
+            let (state, actor) = simple(
+                &ctx,
+                None,
+                Command::Randomise {
+                    participant: participant.clone(),
+                    strata,
+                },
+            )?;
+            let pv = participant_view(&state, &actor.user, &participant)?;
+            if json {
+                super::print_json(&pv)?;
+            } else {
+                let stratum = pv.stratum.clone().unwrap_or_default();
+                match &pv.allocation {
+                    Some(a) => println!(
+                        "{participant}: randomised to {} (stratum {stratum})",
+                        a.arm
+                    ),
+                    None => println!(
+                        "{participant}: randomised (stratum {stratum}; the arm is concealed from {} as {})",
+                        actor.user,
+                        actor.role.as_str()
+                    ),
+                }
+                if let Some(k) = &pv.kit {
+                    println!("kit: {k}");
+                }
+            }
+        }
+        TrialCmd::Enter { ctx, item } => {
+            enter(&ctx, &item, None, false)?;
+        }
+        TrialCmd::Change { ctx, item, reason } => {
+            enter(&ctx, &item, reason.as_deref(), true)?;
+        }
+        TrialCmd::Withdraw {
+            ctx,
+            participant,
+            reason,
+        } => {
+            simple(
+                &ctx,
+                reason.as_deref(),
+                Command::Withdraw {
+                    participant: participant.clone(),
+                },
+            )?;
+            println!("{participant}: withdrawn");
+        }
+        TrialCmd::Session {
+            ctx,
+            participant,
+            file,
+            hrmax,
+            session,
+            json,
+        } => {
+            let ledger = ctx.ledger()?;
+            let trial = ctx.trial(ledger.store().as_ref())?;
+            let actor = ctx.actor(None)?;
+            let state = ledger.state(&trial)?;
+            let p = protocol_of(&state)?;
+            // Intervention staff see their participants' arms; use that arm's template.
+            let pv = participant_view(&state, &actor.user, &participant).ok();
+            let arm = pv
+                .as_ref()
+                .and_then(|v| v.allocation.as_ref())
+                .map(|a| a.arm.clone());
+            let template = session_template(&p, arm.as_deref())?;
+            let rec = read_recording(&file)?;
+            let r = compliance(&rec, &template, hrmax, Alignment::Auto, 5.0)
+                .with_context(|| file.display().to_string())?;
+            let id = session.unwrap_or_else(|| {
+                file.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "session".into())
+            });
+            let summary = serde_json::json!({
+                "file": file.file_name().map(|s| s.to_string_lossy().into_owned()),
+                "start_unix": rec.start_unix,
+                "attended": true,
+                "hrmax": hrmax,
+                "alignment": r.alignment,
+                "compliant_bouts": r.compliant_bouts,
+                "bouts": r.bouts,
+                "gaps": r.gaps.len(),
+            });
+            write(
+                &ledger,
+                &trial,
+                &actor,
+                ctx.at()?,
+                None,
+                &[Command::RecordSession {
+                    participant: participant.clone(),
+                    session: id.clone(),
+                    summary: summary.clone(),
+                }],
+            )?;
+            if json {
+                super::print_json(&summary)?;
+            } else {
+                println!(
+                    "{participant}: session {id} recorded: {} of {} bouts compliant (HRmax {hrmax})",
+                    r.compliant_bouts, r.bouts
+                );
+            }
+        }
+        TrialCmd::Query(q) => match q {
+            QueryCmd::Raise {
+                ctx,
+                participant,
+                item,
+                text,
+            } => {
+                let (state, _) = simple(
+                    &ctx,
+                    None,
+                    Command::RaiseQuery {
+                        participant,
+                        item,
+                        text,
+                    },
+                )?;
+                let id = format!("Q{}", state.queries.len());
+                println!("query {id} raised");
+            }
+            QueryCmd::Answer { ctx, query, text } => {
+                simple(
+                    &ctx,
+                    None,
+                    Command::AnswerQuery {
+                        query: query.clone(),
+                        text,
+                    },
+                )?;
+                println!("query {query} answered");
+            }
+            QueryCmd::Close { ctx, query } => {
+                simple(
+                    &ctx,
+                    None,
+                    Command::CloseQuery {
+                        query: query.clone(),
+                    },
+                )?;
+                println!("query {query} closed");
+            }
+        },
+        TrialCmd::Lock { ctx } => {
+            let (state, _) = simple(&ctx, None, Command::Lock)?;
+            println!("trial {} locked", state.trial);
+        }
+        TrialCmd::Unlock { ctx, reason } => {
+            let (state, _) = simple(&ctx, reason.as_deref(), Command::Unlock)?;
+            println!("trial {} unlocked", state.trial);
+        }
+        TrialCmd::Grant {
+            ctx,
+            to,
+            grant_role,
+            sites,
+        } => {
+            let role = parse_role(&grant_role)?;
+            let site_list = if sites.trim() == "all" {
+                Sites::All
+            } else {
+                Sites::Only(
+                    sites
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                )
+            };
+            simple(
+                &ctx,
+                None,
+                Command::GrantRole {
+                    user: to.clone(),
+                    role,
+                    sites: site_list,
+                },
+            )?;
+            println!("{to} granted {} ({sites})", role.as_str());
+        }
+        TrialCmd::Status { ctx, json } => {
+            let ledger = ctx.ledger()?;
+            let trial = ctx.trial(ledger.store().as_ref())?;
+            let actor = ctx.actor(None)?;
+            let v = ledger.state(&trial)?.view(&actor.user);
+            if v.roles.is_empty() {
+                bail!("`{}` holds no role in trial {trial}", actor.user);
+            }
+            if json {
+                super::print_json(&v)?;
+            } else {
+                println!(
+                    "{} — {}{}",
+                    v.trial,
+                    v.title,
+                    if v.locked { " (locked)" } else { "" }
+                );
+                println!("viewer: {} ({} events)", v.viewer, v.events);
+                println!("{}", serde_json::to_string(&v.flow)?);
+                for p in &v.participants {
+                    let arm = p.allocation.as_ref().map(|a| a.arm.clone());
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        p.id,
+                        p.site.as_deref().unwrap_or("-"),
+                        if p.randomised {
+                            "randomised"
+                        } else if p.consented.is_some() {
+                            "consented"
+                        } else {
+                            "screened"
+                        },
+                        arm.unwrap_or_else(|| if p.randomised {
+                            "(concealed)".into()
+                        } else {
+                            "-".into()
+                        })
+                    );
+                }
+                let open = v
+                    .queries
+                    .iter()
+                    .filter(|q| q.status != QueryStatus::Closed)
+                    .count();
+                println!("queries: {} ({} not closed)", v.queries.len(), open);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One command by the acting user; the state after and the actor.
+fn simple(
+    ctx: &Ctx,
+    reason: Option<&str>,
+    cmd: Command,
+) -> anyhow::Result<(std::sync::Arc<TrialState>, Actor)> {
+    let ledger = ctx.ledger()?;
+    let trial = ctx.trial(ledger.store().as_ref())?;
+    let actor = ctx.actor(None)?;
+    let state = write(&ledger, &trial, &actor, ctx.at()?, reason, &[cmd])?;
+    Ok((state, actor))
+}
+
+fn enter(ctx: &Ctx, item: &Item, reason: Option<&str>, change: bool) -> anyhow::Result<()> {
+    let ledger = ctx.ledger()?;
+    let trial = ctx.trial(ledger.store().as_ref())?;
+    let actor = ctx.actor(None)?;
+    let p = protocol_of(ledger.state(&trial)?.as_ref())?;
+    if !p.visits.iter().any(|v| v.id.get_ref() == &item.visit) {
+        bail!(
+            "refused: visit `{}` is not in the protocol; expected one of: {}",
+            item.visit,
+            p.visits
+                .iter()
+                .map(|v| v.id.get_ref().as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let value = checked_value(&p, item)?;
+    let (participant, visit, form, field) = (
+        item.participant.clone(),
+        item.visit.clone(),
+        item.form.clone(),
+        item.field.clone(),
+    );
+    let cmd = if change {
+        Command::ChangeValue {
+            participant,
+            visit,
+            form,
+            field,
+            value: value.clone(),
+        }
+    } else {
+        Command::EnterValue {
+            participant,
+            visit,
+            form,
+            field,
+            value: value.clone(),
+        }
+    };
+    write(&ledger, &trial, &actor, ctx.at()?, reason, &[cmd])?;
+    println!(
+        "{}: {}/{}/{} = {value}{}",
+        item.participant,
+        item.visit,
+        item.form,
+        item.field,
+        if change { " (changed)" } else { "" }
+    );
+    Ok(())
+}
