@@ -388,13 +388,19 @@ fn lupex_end_to_end() {
         .arg(&out_dir)
         .output()
         .unwrap();
-    if a.status.success() {
-        let n = std::fs::read_dir(&out_dir).unwrap().count();
-        assert!(n > 0, "rct analyse wrote nothing");
-    } else {
-        eprintln!(
-            "note: rct analyse --db failed: {}",
-            String::from_utf8_lossy(&a.stderr)
-        );
-    }
+    assert!(
+        a.status.success(),
+        "rct analyse --db failed: {}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    let written: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        written
+            .iter()
+            .any(|f| f.ends_with(".md") || f.ends_with(".html")),
+        "rct analyse wrote {written:?}"
+    );
 }
