@@ -341,12 +341,15 @@ impl Action {
                 &[Investigator, ResearchNurse]
             }
             // Narrowed further by the form's rule.
+            // The data manager enters only forms whose rule names it (e.g.
+            // laboratory results such as LUPEX's IFN score).
             Action::EnterValue | Action::ChangeValue => &[
                 Investigator,
                 ResearchNurse,
                 OutcomeAssessor,
                 InterventionStaff,
                 Pharmacist,
+                DataManager,
             ],
             Action::RaiseQuery | Action::CloseQuery => &[Monitor, DataManager],
             Action::AnswerQuery => &[Investigator, ResearchNurse],

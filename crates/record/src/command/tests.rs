@@ -37,6 +37,11 @@ pub(crate) fn design() -> TrialDesign {
             arm: None,
             entered_by: Some(Role::OutcomeAssessor),
         },
+        FormRule {
+            form: "ifn".into(),
+            arm: None,
+            entered_by: Some(Role::DataManager),
+        },
     ];
     d
 }
@@ -220,7 +225,7 @@ fn registration_once_by_an_admin_with_a_valid_design() {
         "trial `lupex` is already registered"
     );
     assert_eq!(t.grant("ada", Role::Admin), Some(&Sites::All));
-    assert_eq!(t.config.as_ref().unwrap().forms.len(), 2);
+    assert_eq!(t.config.as_ref().unwrap().forms.len(), 3);
 }
 
 #[test]
@@ -445,6 +450,17 @@ fn form_rules_narrow_data_entry() {
             "form `hiit_session` belongs to arm `hiit`; participant P1 is not allocated to it"
         );
     }
+    // Data manager: only the forms whose rule names it (laboratory results).
+    s.execute(&dm(), at(7), None, &enter("P1", "ifn", json!(2.5)))
+        .unwrap();
+    assert_eq!(
+        refuse(&s, &dm(), None, enter("P1", "vitals", json!(1))),
+        "form `vitals` is entered by the site (investigator, research_nurse); the data_manager may not write it"
+    );
+    assert_eq!(
+        refuse(&s, &inv(), None, enter("P1", "ifn", json!(1))),
+        "form `ifn` is entered by the data_manager only; the investigator may not write it"
+    );
     assert_eq!(
         refuse(&s, &physio(), None, enter("P1", "vitals", json!(1))),
         "form `vitals` is entered by the site (investigator, research_nurse); the intervention_staff may not write it"

@@ -243,7 +243,8 @@ fn registration_entry_hides_arms_design_and_seed() {
     assert_eq!(
         ada["payload"]["design"],
         json!({"stratify_by": ["site"], "minimise_on": [], "kits": false,
-               "forms": [{"form": "fss", "entered_by": "outcome_assessor"}]})
+               "forms": [{"form": "fss", "entered_by": "outcome_assessor"},
+                         {"form": "ifn", "entered_by": "data_manager"}]})
     );
     assert!(ada.get("hash").is_none());
     let txt = ada.to_string();
