@@ -1608,7 +1608,7 @@ impl TrialState {
                 })
                 .collect()
         } else {
-            self.history.clone()
+            self.history.iter().cloned().collect()
         };
         let request = AllocationRequest {
             design: spec,

@@ -1,6 +1,9 @@
 //! The trial state: a fold over the events.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use imbl::{OrdMap, OrdSet, Vector};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -244,16 +247,18 @@ pub struct TrialState {
     pub head: String,
     /// Configuration (after registration).
     pub config: Option<TrialConfig>,
-    /// Participants by identifier.
-    pub participants: BTreeMap<String, Participant>,
+    /// Participants by identifier. The large collections of the state are
+    /// persistent (structure-sharing) maps and vectors, so that cloning a
+    /// state to try a command against it costs O(log n), not O(n).
+    pub participants: OrdMap<String, Arc<Participant>>,
     /// Queries by identifier.
-    pub queries: BTreeMap<String, Query>,
+    pub queries: OrdMap<String, Query>,
     /// Whether the database is locked.
     pub locked: bool,
     /// Role grants: user -> role -> sites.
     pub grants: BTreeMap<String, BTreeMap<Role, Sites>>,
     /// Allocation history in order: (stratum, arm).
-    pub allocations: Vec<(String, String)>,
+    pub allocations: Vector<(String, String)>,
     /// Per stratum: the number of positions used.
     pub stratum_positions: BTreeMap<String, u64>,
     /// Emergency code-breaks: (user, participant).
@@ -261,11 +266,11 @@ pub struct TrialState {
     /// Emergency code-breaks in order, with when and why.
     pub unblindings: Vec<Unblinding>,
     /// Allocation history as `rct_random::allocate` takes it, in order.
-    pub history: Vec<PriorAllocation>,
+    pub history: Vector<PriorAllocation>,
     /// Sequence numbers of randomised events -> participant.
-    pub allocation_seqs: BTreeMap<u64, String>,
+    pub allocation_seqs: OrdMap<u64, String>,
     /// Sequence numbers of events carrying a password hash.
-    pub password_seqs: BTreeSet<u64>,
+    pub password_seqs: OrdSet<u64>,
     /// User accounts by user name.
     pub users: BTreeMap<String, UserAccount>,
     /// Sites: identifier -> name.
@@ -280,17 +285,17 @@ impl TrialState {
             seq: 0,
             head: GENESIS_HASH.into(),
             config: None,
-            participants: BTreeMap::new(),
-            queries: BTreeMap::new(),
+            participants: OrdMap::new(),
+            queries: OrdMap::new(),
             locked: false,
             grants: BTreeMap::new(),
-            allocations: Vec::new(),
+            allocations: Vector::new(),
             stratum_positions: BTreeMap::new(),
             unblinded: BTreeSet::new(),
             unblindings: Vec::new(),
-            history: Vec::new(),
-            allocation_seqs: BTreeMap::new(),
-            password_seqs: BTreeSet::new(),
+            history: Vector::new(),
+            allocation_seqs: OrdMap::new(),
+            password_seqs: OrdSet::new(),
             users: BTreeMap::new(),
             sites: BTreeMap::new(),
         }
@@ -347,9 +352,11 @@ impl TrialState {
     }
 
     fn participant_mut(&mut self, id: &str, site: Option<&str>) -> &mut Participant {
-        self.participants
-            .entry(id.to_string())
-            .or_insert_with(|| Participant::new(id, site))
+        Arc::make_mut(
+            self.participants
+                .entry(id.to_string())
+                .or_insert_with(|| Arc::new(Participant::new(id, site))),
+        )
     }
 
     fn fold(&mut self, e: &Event) {
@@ -409,8 +416,8 @@ impl TrialState {
                     at: e.at,
                     seq: e.seq,
                 });
-                self.allocations.push((stratum.clone(), arm.clone()));
-                self.history.push(PriorAllocation {
+                self.allocations.push_back((stratum.clone(), arm.clone()));
+                self.history.push_back(PriorAllocation {
                     arm: arm.clone(),
                     stratum: stratum.clone(),
                     factors: factors.clone(),

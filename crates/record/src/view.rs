@@ -173,6 +173,16 @@ pub struct Flow {
     pub withdrawn: u64,
 }
 
+/// Adds one to `counts[key]` (allocating the key only the first time).
+fn bump(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
+    }
+}
+
 impl Flow {
     fn count(&mut self, p: &Participant) {
         if let Some(s) = &p.screening {
@@ -353,6 +363,15 @@ impl TrialState {
 
     /// The trial as `user` may see it.
     pub fn view(&self, user: &str) -> TrialView {
+        self.view_scoped(user, None)
+    }
+
+    /// The trial as `user` may see it, with the participant list narrowed
+    /// to `only` when given (the counts, queries and everything else are
+    /// as in [`TrialState::view`]). A page about one participant needs
+    /// only that participant's values, and copying every participant's
+    /// values is what makes a whole view cost O(size of the record).
+    pub fn view_scoped(&self, user: &str, only: Option<&str>) -> TrialView {
         let config = self.config.as_ref();
         let design = config.and_then(|c| c.trial_design().ok());
         let sees_arms = self.sees_arms(user);
@@ -373,17 +392,21 @@ impl TrialState {
                 continue;
             }
             flow.count(p);
-            by_site
-                .entry(p.site.clone().unwrap_or_default())
-                .or_default()
-                .count(p);
+            let site = p.site.as_deref().unwrap_or_default();
+            match by_site.get_mut(site) {
+                Some(f) => f.count(p),
+                None => by_site.entry(site.to_string()).or_default().count(p),
+            }
             let arm_visible = self.sees_arm_of(user, p);
             let by_role = self.sees_arm_by_role(user, p);
             if let Some(a) = &p.allocation {
-                *by_stratum.entry(a.stratum.clone()).or_default() += 1;
+                bump(&mut by_stratum, &a.stratum);
                 if sees_arms && arm_visible {
-                    *by_arm.entry(a.arm.clone()).or_default() += 1;
+                    bump(&mut by_arm, &a.arm);
                 }
+            }
+            if only.is_some_and(|id| id != p.id) {
+                continue;
             }
             let values = p
                 .values

@@ -225,6 +225,7 @@ pub fn analysis_data(
         .participants
         .values()
         .filter(|p| p.allocation.is_some())
+        .map(|p| &**p)
         .collect();
     let strata: Vec<String> = protocol
         .strata

@@ -89,7 +89,7 @@ pub async fn participant(
     Path((trial, pid)): Path<(String, String)>,
 ) -> ApiResult {
     run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         let p = a.participant(&pid)?;
         let schedule = p.randomised_at.map(|r| {
             crate::entry::schedule(
@@ -187,7 +187,7 @@ pub async fn derive(
     Json(body): Json<ValuesBody>,
 ) -> ApiResult {
     run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let f = visit_form(&a, &visit, &form)?;
         let input: BTreeMap<String, String> = body
@@ -215,7 +215,7 @@ pub async fn save_values(
     Json(body): Json<ValuesBody>,
 ) -> ApiResult {
     run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let f = visit_form(&a, &visit, &form)?;
         if crate::pages::entry_role(&a, f).is_none() {

@@ -73,7 +73,15 @@ pub struct App {
     pub clock: Clock,
     /// Whether cookies carry `Secure` (on by default; browsers accept it on loopback).
     pub secure_cookies: bool,
+    /// Whole-trial views by (trial, user), each with the event it was
+    /// built at: a view is a pure function of the state and the user, so
+    /// it is reused until the next event.
+    views: std::sync::Mutex<ViewCache>,
 }
+
+/// Whole-trial views by (trial, user): the event sequence number each was
+/// built at, and the view.
+type ViewCache = BTreeMap<(String, String), (u64, Arc<TrialView>)>;
 
 /// Shared handle on the [`App`].
 #[derive(Clone)]
@@ -104,6 +112,7 @@ impl App {
             sessions: Sessions::default(),
             clock,
             secure_cookies: true,
+            views: std::sync::Mutex::default(),
         }
     }
 
@@ -132,6 +141,27 @@ impl App {
     /// its view. A user without a grant gets "not found", so that trials one
     /// has no part in are not even confirmed to exist.
     pub fn access(&self, user: &CurrentUser, trial: &str) -> Result<Access<'_>, WebError> {
+        self.access_scoped(user, trial, None)
+    }
+
+    /// [`App::access`] for a request about one participant: the view's
+    /// participant list holds only `pid` (if the user may see it), which
+    /// keeps such a request's cost independent of the trial's size.
+    pub fn access_to(
+        &self,
+        user: &CurrentUser,
+        trial: &str,
+        pid: &str,
+    ) -> Result<Access<'_>, WebError> {
+        self.access_scoped(user, trial, Some(pid))
+    }
+
+    fn access_scoped(
+        &self,
+        user: &CurrentUser,
+        trial: &str,
+        only: Option<&str>,
+    ) -> Result<Access<'_>, WebError> {
         let protocol = self.protocol(trial)?;
         let state = self.ledger.state(trial)?;
         let grants: Vec<(Role, Sites)> = state
@@ -142,7 +172,10 @@ impl App {
         if state.config.is_none() || grants.is_empty() {
             return Err(WebError::NotFound(format!("no trial `{trial}`")));
         }
-        let view = state.view(&user.name);
+        let view = match only {
+            Some(pid) => Arc::new(state.view_scoped(&user.name, Some(pid))),
+            None => self.whole_view(&state, &user.name),
+        };
         Ok(Access {
             user: user.clone(),
             grants,
@@ -150,6 +183,27 @@ impl App {
             protocol,
             view,
         })
+    }
+
+    /// The whole view of `state` for `user`, from the cache when no event
+    /// has been written since it was built.
+    fn whole_view(&self, state: &TrialState, user: &str) -> Arc<TrialView> {
+        let key = (state.trial.clone(), user.to_string());
+        if let Ok(views) = self.views.lock() {
+            if let Some((seq, view)) = views.get(&key) {
+                if *seq == state.seq {
+                    return view.clone();
+                }
+            }
+        }
+        let view = Arc::new(state.view(user));
+        if let Ok(mut views) = self.views.lock() {
+            let newer = views.get(&key).is_none_or(|(seq, _)| *seq < state.seq);
+            if newer {
+                views.insert(key, (state.seq, view.clone()));
+            }
+        }
+        view
     }
 
     /// Runs a blocking piece of work (store access, password hashing) on
@@ -177,7 +231,7 @@ pub struct Access<'a> {
     /// The protocol.
     pub protocol: &'a Protocol,
     /// The user's view of the trial: what pages and answers are built from.
-    pub view: TrialView,
+    pub view: Arc<TrialView>,
 }
 
 impl Access<'_> {

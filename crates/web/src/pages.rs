@@ -338,7 +338,7 @@ pub async fn participant(
     Path((trial, pid)): Path<(String, String)>,
 ) -> PageResult {
     App::run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         let p = a.participant(&pid)?;
         let v = &a.view;
         let t = &v.trial;
@@ -643,7 +643,7 @@ pub async fn consent(
     Path((trial, pid)): Path<(String, String)>,
 ) -> PageResult {
     App::run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let who = a.who(app, Action::Consent, None)?;
         execute(
@@ -684,7 +684,7 @@ pub async fn randomise_page(
     Path((trial, pid)): Path<(String, String)>,
 ) -> PageResult {
     App::run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         let p = a.participant(&pid)?;
         a.who(app, Action::Randomise, None)?;
         let eligible = p.screening.as_ref().map(|s| s.verdict) == Some(Verdict::Eligible);
@@ -746,13 +746,13 @@ pub async fn randomise_post(
     Form(input): Input,
 ) -> PageResult {
     App::run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         let p = a.participant(&pid)?;
         let who = a.who(app, Action::Randomise, None)?;
         let strata = strata_of(&a, p, &input)?;
         execute(app, &trial, &who, &Command::Randomise { participant: pid.clone(), strata })?;
         // Read back through the view: the result shown is what the user may see.
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         let p = a.participant(&pid)?;
         Ok(trial_page(
             &a,
@@ -828,7 +828,7 @@ pub async fn entry_page(
     Path((trial, pid, visit, form)): Path<(String, String, String, String)>,
 ) -> PageResult {
     App::run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let f = visit_form(&a, &visit, &form)?;
         Ok(entry_form(
@@ -1041,7 +1041,7 @@ pub async fn entry_post(
     Form(input): Input,
 ) -> PageResult {
     App::run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let f = visit_form(&a, &visit, &form)?;
         if entry_role(&a, f).is_none() {
@@ -1051,7 +1051,7 @@ pub async fn entry_post(
         }
         match save_form(app, &a, &pid, &visit, f, &input) {
             Ok((n, warnings)) => {
-                let a = app.access(&user, &trial)?;
+                let a = app.access_to(&user, &trial, &pid)?;
                 Ok(entry_form(
                     &a,
                     &pid,
@@ -1090,7 +1090,7 @@ pub async fn field_history_page(
     Path((trial, pid, visit, form, fld)): Path<(String, String, String, String, String)>,
 ) -> PageResult {
     App::run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let f = visit_form(&a, &visit, &form)?;
         let label = f
@@ -1306,7 +1306,7 @@ pub async fn unblind_page(
     Path((trial, pid)): Path<(String, String)>,
 ) -> PageResult {
     App::run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         a.who(app, Action::EmergencyUnblind, None)?;
         Ok(trial_page(
@@ -1337,7 +1337,7 @@ pub async fn unblind_post(
     Form(input): Input,
 ) -> PageResult {
     App::run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
+        let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let who = a.who(
             app,

@@ -310,3 +310,25 @@ fn the_entry_after_a_redacted_one_loses_prev_hash() {
         .get("prev_hash")
         .is_some());
 }
+
+#[test]
+fn a_scoped_view_is_the_whole_view_narrowed_to_one_participant() {
+    let (s, _, _) = scenario();
+    for user in ["ian", "ivy", "mo", "dan", "oli", "phil", "ada"] {
+        let whole = s.view(user);
+        for pid in ["P1", "P2", "P3", "nobody"] {
+            let one = s.view_scoped(user, Some(pid));
+            let expected: Vec<_> = whole
+                .participants
+                .iter()
+                .filter(|p| p.id == pid)
+                .cloned()
+                .collect();
+            assert_eq!(one.participants, expected, "{user} {pid}");
+            // Everything but the participant list is the whole view's.
+            let mut narrowed = whole.clone();
+            narrowed.participants = expected;
+            assert_eq!(one, narrowed, "{user} {pid}");
+        }
+    }
+}
