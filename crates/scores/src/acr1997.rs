@@ -11,6 +11,22 @@ use crate::{ScoreError, ScoreName};
 
 const SCORE: &str = "acr-1997";
 
+/// The input names of the 11 criteria of `AcrCriteria`, in the paper's order (the
+/// rule language's named score reads exactly these facts).
+pub const ITEMS: &[&str] = &[
+    "malar_rash",
+    "discoid_rash",
+    "photosensitivity",
+    "oral_ulcers",
+    "arthritis",
+    "serositis",
+    "renal_disorder",
+    "neurologic_disorder",
+    "hematologic_disorder",
+    "immunologic_disorder",
+    "antinuclear_antibody",
+];
+
 /// The 11 criteria. Every one must be given.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,23 +127,21 @@ impl From<AcrResult> for ScoreResult {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn items_are_the_input_fields() {
+        let v = serde_json::to_value(AcrCriteria::default()).unwrap();
+        let mut fields: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        fields.sort_unstable();
+        let mut sorted = ITEMS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(fields, sorted);
+    }
+
     use super::*;
     use serde_json::json;
 
     fn run(n_met: usize) -> AcrResult {
-        let names = [
-            "malar_rash",
-            "discoid_rash",
-            "photosensitivity",
-            "oral_ulcers",
-            "arthritis",
-            "serositis",
-            "renal_disorder",
-            "neurologic_disorder",
-            "hematologic_disorder",
-            "immunologic_disorder",
-            "antinuclear_antibody",
-        ];
+        let names = ITEMS;
         let mut c = serde_json::Map::new();
         for (i, n) in names.iter().enumerate() {
             c.insert((*n).to_string(), json!(i < n_met));

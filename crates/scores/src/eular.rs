@@ -122,6 +122,33 @@ impl de::Visitor<'_> for AnaVisitor {
     }
 }
 
+/// The input names of the 22 criteria of `EularItems`, in the paper's order (the
+/// rule language's named score reads exactly these facts).
+pub const ITEMS: &[&str] = &[
+    "fever",
+    "leukopenia",
+    "thrombocytopenia",
+    "autoimmune_haemolysis",
+    "delirium",
+    "psychosis",
+    "seizure",
+    "non_scarring_alopecia",
+    "oral_ulcers",
+    "subacute_cutaneous_or_discoid_lupus",
+    "acute_cutaneous_lupus",
+    "pleural_or_pericardial_effusion",
+    "acute_pericarditis",
+    "joint_involvement",
+    "proteinuria",
+    "lupus_nephritis_class_ii_or_v",
+    "lupus_nephritis_class_iii_or_iv",
+    "antiphospholipid_antibodies",
+    "low_c3",
+    "low_c4",
+    "anti_dsdna",
+    "anti_sm",
+];
+
 /// The 22 criteria as given. Every one must be given unless the entry
 /// criterion is not met.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -570,33 +597,21 @@ impl From<EularResult> for ScoreResult {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn items_are_the_input_fields_in_order() {
+        let v = serde_json::to_value(EularItems::default()).unwrap();
+        let fields: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut sorted = ITEMS.to_vec();
+        sorted.sort_unstable();
+        let mut fields_sorted = fields.clone();
+        fields_sorted.sort_unstable();
+        assert_eq!(fields_sorted, sorted);
+    }
+
     use super::*;
     use serde_json::{json, Value};
 
-    const NAMES: [&str; 22] = [
-        "fever",
-        "leukopenia",
-        "thrombocytopenia",
-        "autoimmune_haemolysis",
-        "delirium",
-        "psychosis",
-        "seizure",
-        "non_scarring_alopecia",
-        "oral_ulcers",
-        "subacute_cutaneous_or_discoid_lupus",
-        "acute_cutaneous_lupus",
-        "pleural_or_pericardial_effusion",
-        "acute_pericarditis",
-        "joint_involvement",
-        "proteinuria",
-        "lupus_nephritis_class_ii_or_v",
-        "lupus_nephritis_class_iii_or_iv",
-        "antiphospholipid_antibodies",
-        "low_c3",
-        "low_c4",
-        "anti_dsdna",
-        "anti_sm",
-    ];
+    const NAMES: &[&str] = ITEMS;
 
     fn run(ana: Value, present: Value) -> EularResult {
         let mut items = serde_json::Map::new();

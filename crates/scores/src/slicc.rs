@@ -14,6 +14,28 @@ use crate::{ScoreError, ScoreName};
 
 const SCORE: &str = "slicc-2012";
 
+/// The input names of the 17 criteria of `SliccCriteria`, in the paper's order (the
+/// rule language's named score reads exactly these facts).
+pub const ITEMS: &[&str] = &[
+    "acute_cutaneous_lupus",
+    "chronic_cutaneous_lupus",
+    "oral_ulcers",
+    "non_scarring_alopecia",
+    "synovitis",
+    "serositis",
+    "renal",
+    "neurologic",
+    "haemolytic_anaemia",
+    "leukopenia_or_lymphopenia",
+    "thrombocytopenia",
+    "ana",
+    "anti_dsdna",
+    "anti_sm",
+    "antiphospholipid",
+    "low_complement",
+    "direct_coombs",
+];
+
 /// The 17 criteria and the nephritis route. Every field must be given.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -238,33 +260,26 @@ impl From<SliccResult> for ScoreResult {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn items_are_the_input_fields_in_order() {
+        let v = serde_json::to_value(SliccCriteria::default()).unwrap();
+        let fields: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut sorted = ITEMS.to_vec();
+        sorted.sort_unstable();
+        let mut fields_sorted = fields.clone();
+        fields_sorted.sort_unstable();
+        assert_eq!(fields_sorted, sorted);
+    }
+
     use super::*;
     use serde_json::{json, Value};
 
-    const NAMES: [&str; 17] = [
-        "acute_cutaneous_lupus",
-        "chronic_cutaneous_lupus",
-        "oral_ulcers",
-        "non_scarring_alopecia",
-        "synovitis",
-        "serositis",
-        "renal",
-        "neurologic",
-        "haemolytic_anaemia",
-        "leukopenia_or_lymphopenia",
-        "thrombocytopenia",
-        "ana",
-        "anti_dsdna",
-        "anti_sm",
-        "antiphospholipid",
-        "low_complement",
-        "direct_coombs",
-    ];
+    const NAMES: &[&str] = ITEMS;
 
     fn run(met: &[&str], nephritis: bool) -> SliccResult {
         let mut c = serde_json::Map::new();
         for n in NAMES {
-            c.insert(n.to_string(), Value::Bool(met.contains(&n)));
+            c.insert(n.to_string(), Value::Bool(met.contains(n)));
         }
         let input: SliccInput = serde_json::from_value(
             json!({"criteria": c, "biopsy_proven_lupus_nephritis": nephritis}),

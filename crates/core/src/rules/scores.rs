@@ -69,65 +69,6 @@ const SLEDAI_ITEMS: [&str; 24] = {
     out
 };
 
-const EULAR_ITEMS: &[&str] = &[
-    "fever",
-    "leukopenia",
-    "thrombocytopenia",
-    "autoimmune_haemolysis",
-    "delirium",
-    "psychosis",
-    "seizure",
-    "non_scarring_alopecia",
-    "oral_ulcers",
-    "subacute_cutaneous_or_discoid_lupus",
-    "acute_cutaneous_lupus",
-    "pleural_or_pericardial_effusion",
-    "acute_pericarditis",
-    "joint_involvement",
-    "proteinuria",
-    "lupus_nephritis_class_ii_or_v",
-    "lupus_nephritis_class_iii_or_iv",
-    "antiphospholipid_antibodies",
-    "low_c3",
-    "low_c4",
-    "anti_dsdna",
-    "anti_sm",
-];
-
-const SLICC_ITEMS: &[&str] = &[
-    "acute_cutaneous_lupus",
-    "chronic_cutaneous_lupus",
-    "oral_ulcers",
-    "non_scarring_alopecia",
-    "synovitis",
-    "serositis",
-    "renal",
-    "neurologic",
-    "haemolytic_anaemia",
-    "leukopenia_or_lymphopenia",
-    "thrombocytopenia",
-    "ana",
-    "anti_dsdna",
-    "anti_sm",
-    "antiphospholipid",
-    "low_complement",
-    "direct_coombs",
-];
-
-const ACR_ITEMS: &[&str] = &[
-    "malar_rash",
-    "discoid_rash",
-    "photosensitivity",
-    "oral_ulcers",
-    "arthritis",
-    "serositis",
-    "renal_disorder",
-    "neurologic_disorder",
-    "hematologic_disorder",
-    "immunologic_disorder",
-    "antinuclear_antibody",
-];
-
 const FSS_ITEMS: &[&str] = &["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9"];
 
 const SCORES: &[ScoreDef] = &[
@@ -144,7 +85,7 @@ const SCORES: &[ScoreDef] = &[
         score: "eular-acr-2019",
         top: &["ana"],
         container: "items",
-        items: EULAR_ITEMS,
+        items: rct_scores::eular::ITEMS,
         classification: true,
     },
     ScoreDef {
@@ -152,7 +93,7 @@ const SCORES: &[ScoreDef] = &[
         score: "slicc-2012",
         top: &["biopsy_proven_lupus_nephritis"],
         container: "criteria",
-        items: SLICC_ITEMS,
+        items: rct_scores::slicc::ITEMS,
         classification: true,
     },
     ScoreDef {
@@ -160,7 +101,7 @@ const SCORES: &[ScoreDef] = &[
         score: "acr-1997",
         top: &[],
         container: "criteria",
-        items: ACR_ITEMS,
+        items: rct_scores::acr1997::ITEMS,
         classification: true,
     },
     ScoreDef {
@@ -444,7 +385,7 @@ mod tests {
     /// acute cutaneous lupus 6 (oral ulcers' 2 not counted in the same
     /// domain), low C3 alone 3, anti-dsDNA 6: 18 points, classified.
     fn eular_example(prefix: &str) -> MapEnv {
-        let mut items: Vec<(String, Value)> = EULAR_ITEMS
+        let mut items: Vec<(String, Value)> = rct_scores::eular::ITEMS
             .iter()
             .map(|i| (format!("{prefix}{i}"), Value::Bool(false)))
             .collect();
