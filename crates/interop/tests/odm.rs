@@ -35,10 +35,7 @@ fn opts(unblinded: bool) -> ExportOptions {
 
 /// The official schema folder, or None (skip) when absent and not in CI.
 fn schema_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("RCT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/data"));
-    let dir = base.join("odm-1.3.2-schema");
+    let dir = rct_testdata::shared_root().join("odm-1.3.2-schema");
     let have_xmllint = Command::new("xmllint").arg("--version").output().is_ok();
     if dir.join("ODM1-3-2.xsd").exists() && have_xmllint {
         return Some(dir);

@@ -2,8 +2,6 @@
 //! each kind of damage gets its own error kind, naming the file and the line.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-
 use rct_omics::rcc::{parse_rcc, RccError, RccErrorKind};
 use rct_omics::rlf::{parse_rlf, RlfErrorKind};
 
@@ -12,20 +10,8 @@ const PLEX: &str = "plexset/plexset_01_01.RCC";
 const RLF: &str = "skmel/3D_SolidTumor_Sig.rlf";
 
 fn real(rel: &str) -> Option<String> {
-    let dir = std::env::var("RCT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        })
-        .join("nanostring");
-    if dir.is_dir() {
-        Some(std::fs::read_to_string(dir.join(rel)).unwrap())
-    } else if std::env::var("CI").is_ok() {
-        panic!("{} is missing (set RCT_SHARED_DATA)", dir.display());
-    } else {
-        eprintln!("skipping: {} not found", dir.display());
-        None
-    }
+    let dir = rct_testdata::shared_data("nanostring")?;
+    Some(std::fs::read_to_string(dir.join(rel)).unwrap())
 }
 
 /// 1-based number of the first line containing `needle`.

@@ -19,20 +19,7 @@ const FIXTURE: &str = include_str!("fixtures/nanostring_reference.json");
 const TOL: f64 = 1e-9;
 
 fn nanostring_dir() -> Option<PathBuf> {
-    let dir = std::env::var("RCT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        })
-        .join("nanostring");
-    if dir.is_dir() {
-        Some(dir)
-    } else if std::env::var("CI").is_ok() {
-        panic!("{} is missing (set RCT_SHARED_DATA)", dir.display());
-    } else {
-        eprintln!("skipping: {} not found", dir.display());
-        None
-    }
+    rct_testdata::shared_data("nanostring")
 }
 
 fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
