@@ -146,6 +146,16 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 
+    /// [`Store::load`] for a backend that streams: collects [`Store::scan`].
+    fn load_by_scan(&self, trial: &str, after: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut out = Vec::new();
+        self.scan(trial, after, &mut |e| {
+            out.push(e);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// Sequence number of the last stored event of `trial` (0 when none).
     fn head(&self, trial: &str) -> Result<u64, StoreError> {
         Ok(self.load(trial, 0)?.last().map_or(0, |e| e.seq))

@@ -279,12 +279,7 @@ impl Store for PgStore {
     }
 
     fn load(&self, trial: &str, after: u64) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut out = Vec::new();
-        self.scan(trial, after, &mut |e| {
-            out.push(e);
-            Ok(())
-        })?;
-        Ok(out)
+        self.load_by_scan(trial, after)
     }
 
     fn scan(
