@@ -202,8 +202,22 @@ pub async fn derive(
             .iter()
             .filter(|(k, _)| body.values.get(*k).is_some_and(|v| !v.trim().is_empty()))
             .collect();
-        let derived = checked.derived;
-        Ok(json!({"derived": derived, "messages": messages}))
+        // Derived values rounded to the field's decimals, and as the page shows them.
+        let derived: BTreeMap<&String, Value> = f
+            .fields
+            .iter()
+            .filter_map(|fld| {
+                let id = fld.id.get_ref();
+                let v = checked.derived.get(id)?;
+                Some((id, v.as_ref().map_or(Value::Null, |x| crate::entry::rounded(fld, x))))
+            })
+            .collect();
+        let refused: Vec<&String> = checked
+            .refused
+            .iter()
+            .filter(|k| messages.contains_key(k))
+            .collect();
+        Ok(json!({"derived": derived, "shown": checked.shown, "messages": messages, "refused": refused}))
     })
     .await
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use rct_core::protocol::{parse, Protocol};
-use rct_record::{Actor, Arm, Command, FormRule, Role, Sites, TrialDesign};
+use rct_record::{registration, Actor, Command, Role, Sites};
 
 use crate::commands::{execute, Who};
 use crate::pages::screen_input;
@@ -17,15 +17,18 @@ pub const LUPEX: &str = include_str!("../../../protocols/lupex.toml");
 /// The low-dose IL-2 protocol (double-blind, kit codes, three sites).
 pub const IL2: &str = include_str!("../../../protocols/il2-sle.toml");
 
+/// The seed protocol files: name and text.
+pub const SEEDS: [(&str, &str); 2] = [
+    ("protocols/lupex.toml", LUPEX),
+    ("protocols/il2-sle.toml", IL2),
+];
+
 /// The seed protocols, parsed.
 pub fn seed_protocols() -> Result<Vec<Protocol>, WebError> {
-    [
-        ("protocols/lupex.toml", LUPEX),
-        ("protocols/il2-sle.toml", IL2),
-    ]
-    .iter()
-    .map(|(name, src)| parse(src, name).map_err(|d| WebError::Internal(format!("{name}: {d}"))))
-    .collect()
+    SEEDS
+        .iter()
+        .map(|(name, src)| parse(src, name).map_err(|d| WebError::Internal(format!("{name}: {d}"))))
+        .collect()
 }
 
 /// A demo account: user name, password, and its role in every trial with the sites.
@@ -63,47 +66,6 @@ pub fn demo_users() -> Vec<DemoUser> {
     ]
 }
 
-/// The trial design the registration carries, from the protocol.
-pub fn trial_design(p: &Protocol) -> TrialDesign {
-    let mut d = TrialDesign::new(p.randomisation.design.get_ref());
-    d.ratio = p.ratio();
-    d.stratify_by = p
-        .randomisation
-        .stratify_by
-        .iter()
-        .map(|s| s.get_ref().clone())
-        .collect();
-    d.minimise_on = p
-        .randomisation
-        .minimise_on
-        .iter()
-        .map(|f| {
-            let w = p
-                .strata
-                .iter()
-                .find(|s| s.id.get_ref() == f.get_ref())
-                .and_then(|s| s.weight)
-                .unwrap_or(1.0);
-            (f.get_ref().clone(), w)
-        })
-        .collect();
-    d.kits = p.masking.kit_codes;
-    d.forms = p
-        .forms
-        .iter()
-        .filter(|f| f.arm.is_some() || f.entered_by.is_some())
-        .map(|f| FormRule {
-            form: f.id.get_ref().clone(),
-            arm: f.arm.as_ref().map(|a| a.get_ref().clone()),
-            entered_by: f
-                .entered_by
-                .as_ref()
-                .and_then(|r| r.get_ref().parse::<Role>().ok()),
-        })
-        .collect();
-    d
-}
-
 fn admin_who(admin: &str, at: DateTime<Utc>) -> Who {
     Who {
         actor: Actor::new(admin, Role::Admin, None),
@@ -113,45 +75,28 @@ fn admin_who(admin: &str, at: DateTime<Utc>) -> Who {
 }
 
 /// Registers a trial from its protocol (first event, by `admin`) and adds
-/// the protocol's sites.
+/// the protocol's sites. The commands are `rct_record::registration`'s (the
+/// one mapping from a protocol to its registration, also behind `rct trial
+/// create`); with the protocol file's `text`, the registration keeps it, so
+/// `rct trial ...` and `rct analyse --db` work on the same database.
 pub fn register(
     app: &App,
     p: &Protocol,
+    text: Option<&str>,
     admin: &str,
     seed: u64,
     at: DateTime<Utc>,
 ) -> Result<(), WebError> {
     let trial = p.trial.id.get_ref().clone();
     let who = admin_who(admin, at);
-    let cmd = Command::RegisterTrial {
-        title: p
-            .trial
-            .short_title
-            .clone()
-            .unwrap_or_else(|| p.trial.title.clone()),
-        blinded: p.is_blinded(),
-        arms: p
-            .arms
-            .iter()
-            .map(|a| Arm {
-                id: a.id.get_ref().clone(),
-                name: a.label.clone(),
-            })
-            .collect(),
-        design: trial_design(p),
-        seed,
+    let first = match text {
+        Some(text) => registration::register_command_with_text(p, text, seed),
+        None => registration::register_command(p, seed),
     };
-    execute(app, &trial, &who, &cmd)?;
-    for site in &p.sites {
-        execute(
-            app,
-            &trial,
-            &who,
-            &Command::AddSite {
-                site: site.id.get_ref().clone(),
-                name: site.name.clone(),
-            },
-        )?;
+    execute(app, &trial, &who, &first)?;
+    // Each site after the registration it needs (one command at a time).
+    for cmd in registration::site_commands(p) {
+        execute(app, &trial, &who, &cmd)?;
     }
     Ok(())
 }
@@ -305,13 +250,13 @@ pub fn seed(app: &App, extra: usize) -> Result<Vec<DemoUser>, WebError> {
         hashes.insert(u.user, h);
     }
     let mut fresh = Vec::new();
-    for (i, p) in seed_protocols()?.iter().enumerate() {
+    for (i, (p, (_, text))) in seed_protocols()?.iter().zip(SEEDS).enumerate() {
         let trial = p.trial.id.get_ref().clone();
         if app.ledger.state(&trial)?.seq > 0 {
             continue;
         }
         fresh.push(trial.clone());
-        register(app, p, "admin", 0x5eed_0000 + i as u64, start)?;
+        register(app, p, Some(text), "admin", 0x5eed_0000 + i as u64, start)?;
         let admin = admin_who("admin", start);
         for u in &users {
             // LUPEX has no pharmacist and one site; IL-2 has no exercise staff.
@@ -423,7 +368,8 @@ pub fn bootstrap(app: &App, admin: &str, password: &str) -> Result<Vec<String>, 
             continue;
         }
         let at = app.now();
-        register(app, p, admin, rand::rngs::OsRng.next_u64(), at)?;
+        let text = app.protocol_texts.get(&trial).map(String::as_str);
+        register(app, p, text, admin, rand::rngs::OsRng.next_u64(), at)?;
         execute(
             app,
             &trial,

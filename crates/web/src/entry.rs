@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
-use rct_core::protocol::{Fact, Form, Protocol, ValueType};
+use rct_core::protocol::{Fact, Field, Form, Protocol, ValueType};
 use serde_json::{json, Map, Value};
 
 /// The code list's codes and labels of a fact or field, if it has one.
@@ -124,8 +124,15 @@ pub struct Checked {
     pub errors: Vec<String>,
     /// Warnings (soft ranges).
     pub warnings: Vec<String>,
-    /// Derived fields' values (`None` where an input is missing).
+    /// Derived fields' values as computed (`None` where an input is
+    /// missing): what is stored.
     pub derived: BTreeMap<String, Option<Value>>,
+    /// Derived fields' values as shown: rounded to the field's decimals
+    /// ([`shown_decimals`]).
+    pub shown: BTreeMap<String, Option<String>>,
+    /// Fields whose value is refused (hard range, type), as opposed to
+    /// those that only warn.
+    pub refused: BTreeSet<String>,
     /// Per field: its error or warning, for messages beside the inputs.
     pub messages: BTreeMap<String, String>,
 }
@@ -153,6 +160,7 @@ pub fn check_entry(protocol: &Protocol, form: &Form, input: &BTreeMap<String, St
     for e in &check.errors {
         if let Some(f) = e.field() {
             out.messages.insert(f.to_string(), e.to_string());
+            out.refused.insert(f.to_string());
         }
         out.errors.push(e.to_string());
     }
@@ -171,6 +179,8 @@ pub fn check_entry(protocol: &Protocol, form: &Form, input: &BTreeMap<String, St
                 .and_then(|d| d.value.as_ref())
                 .map(|v| v.to_json());
             out.derived.insert(id.clone(), v.clone());
+            out.shown
+                .insert(id.clone(), v.as_ref().map(|x| field_text(f, x)));
             v
         } else {
             check.values.get(id).map(|v| v.to_json())
@@ -178,6 +188,73 @@ pub fn check_entry(protocol: &Protocol, form: &Form, input: &BTreeMap<String, St
         out.values.push((id.clone(), value.unwrap_or(Value::Null)));
     }
     out
+}
+
+/// Decimal places a field's computed value is shown with. The protocol's
+/// field model declares no precision, so: none for whole numbers, two for
+/// other numbers (enough for a BMI, a relative VO2max or a mean item score,
+/// and never a binary artefact such as `0.30000000000000004`).
+pub fn shown_decimals(field: &Field) -> usize {
+    match field.kind {
+        ValueType::Integer => 0,
+        _ => 2,
+    }
+}
+
+/// `x` rounded to `decimals` places as text (no `-0.00`).
+pub fn fixed(x: f64, decimals: usize) -> String {
+    let text = format!("{x:.decimals$}");
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        text.trim_start_matches('-').to_string()
+    } else {
+        text
+    }
+}
+
+/// A number as entered values are shown: whole numbers without a
+/// fraction, others in their shortest exact form.
+pub fn number_text(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        x.to_string()
+    }
+}
+
+/// A stored or computed value of `field` as shown on a page: derived
+/// numbers rounded to [`shown_decimals`], other numbers without a trailing
+/// `.0`, everything else as text.
+pub fn field_text(field: &Field, value: &Value) -> String {
+    match (value.as_f64(), field.kind) {
+        (Some(x), ValueType::Number | ValueType::Integer) if field.derived.is_some() => {
+            fixed(x, shown_decimals(field))
+        }
+        (Some(x), ValueType::Number | ValueType::Integer) => number_text(x),
+        _ => crate::html::value_text(value),
+    }
+}
+
+/// A derived value rounded as it is shown, as a JSON number (the API's
+/// answer; `null` and non-numbers pass unchanged).
+pub fn rounded(field: &Field, value: &Value) -> Value {
+    match value.as_f64() {
+        Some(x) if field.derived.is_some() => fixed(x, shown_decimals(field))
+            .parse::<f64>()
+            .ok()
+            .and_then(|r| {
+                if field.kind == ValueType::Integer {
+                    Some(json!(r as i64))
+                } else {
+                    serde_json::Number::from_f64(r).map(Value::Number)
+                }
+            })
+            .unwrap_or_else(|| value.clone()),
+        _ => value.clone(),
+    }
 }
 
 /// The visit schedule from the randomisation date as of `today`; a form
@@ -242,6 +319,46 @@ mod tests {
             "{:?}",
             c.errors
         );
+    }
+
+    #[test]
+    fn derived_values_are_shown_rounded_to_the_fields_decimals() {
+        let p = lupex();
+        // BMI = 70 / 1.75^2 = 22.857142... kg/m^2 (by hand): shown 22.86,
+        // the stored value keeps every digit.
+        let form = p.form("demographics").unwrap();
+        let c = check_entry(&p, form, &input(&[("weight", "70"), ("height", "175")]));
+        assert_eq!(c.shown["bmi"].as_deref(), Some("22.86"));
+        let bmi = form
+            .fields
+            .iter()
+            .find(|f| f.id.get_ref() == "bmi")
+            .unwrap();
+        assert_eq!(
+            rounded(bmi, c.derived["bmi"].as_ref().unwrap()),
+            json!(22.86)
+        );
+        // FSS score = mean of 9 items: (8 x 5 + 6) / 9 = 5.111... -> 5.11.
+        let fss = p.form("fss").unwrap();
+        let mut items: Vec<(String, &str)> = (1..=8).map(|i| (format!("q{i}"), "5")).collect();
+        items.push(("q9".into(), "6"));
+        let pairs: Vec<(&str, &str)> = items.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let c = check_entry(&p, fss, &input(&pairs));
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        assert_eq!(c.shown["score"].as_deref(), Some("5.11"));
+        // No binary artefacts, no negative zero.
+        assert_eq!(fixed(0.1 + 0.2, 2), "0.30");
+        assert_eq!(rounded(bmi, &json!(0.1 + 0.2)).to_string(), "0.3");
+        assert_eq!(fixed(-0.001, 2), "0.00");
+        // Entered numbers: whole numbers without `.0`.
+        assert_eq!(number_text(70.0), "70");
+        assert_eq!(number_text(7.5), "7.5");
+        let weight = form
+            .fields
+            .iter()
+            .find(|f| f.id.get_ref() == "weight")
+            .unwrap();
+        assert_eq!(field_text(weight, &json!(70.0)), "70");
     }
 
     #[test]

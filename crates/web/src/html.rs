@@ -77,29 +77,85 @@ pub const JS: &str = r#"
   var entry = document.querySelector('form[data-live-derive]');
   if (entry) {
     var durl = entry.getAttribute('data-live-derive');
+    // Answers may arrive out of order: only the latest request's answer is shown.
+    var sent = 0;
     var upd = function () {
+      var mine = ++sent;
       post(durl, { values: formValues(entry) }, function (res) {
-        if (!res.derived) return;
+        if (mine !== sent || !res.derived) return;
         Object.keys(res.derived).forEach(function (k) {
           var out = document.getElementById('derived-' + k);
-          if (out) out.textContent = res.derived[k] === null ? '—' : res.derived[k];
+          if (!out) return;
+          var shown = res.shown && res.shown[k];
+          out.textContent = shown === undefined || shown === null ? '\u2014' : shown;
         });
-        Object.keys(res.messages || {}).forEach(function (k) {
-          var m = document.getElementById('msg-' + k);
-          if (m) m.textContent = res.messages[k];
+        // Every field's message: the current one, or none once the value is valid again.
+        var msgs = res.messages || {};
+        Array.prototype.forEach.call(entry.querySelectorAll('[id^="msg-"]'), function (m) {
+          var k = m.id.slice(4);
+          var text = msgs[k] || '';
+          if (m.textContent !== text) m.textContent = text;
+          var input = document.getElementById('field-' + k);
+          if (input) {
+            if (text && (res.refused || []).indexOf(k) >= 0) input.setAttribute('aria-invalid', 'true');
+            else input.removeAttribute('aria-invalid');
+          }
         });
       });
     };
-    entry.addEventListener('input', upd); upd();
+    entry.addEventListener('input', upd); entry.addEventListener('change', upd); upd();
   }
 })();
 "#;
+
+/// The trial menu: the pages every role reads, and the pages of actions
+/// only for users whose roles may take them (the handlers still refuse the
+/// others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrialNav<'a> {
+    /// Trial id.
+    pub trial: &'a str,
+    /// Screening (investigators, research nurses).
+    pub screen: bool,
+    /// Queries: raise, answer or close (monitors, data managers,
+    /// investigators, research nurses).
+    pub queries: bool,
+    /// Database lock (data managers).
+    pub lock: bool,
+    /// Users, roles and sites (administrators).
+    pub admin: bool,
+}
+
+impl TrialNav<'_> {
+    /// The menu's links: path and label.
+    pub fn links(&self) -> Vec<(String, &'static str)> {
+        let t = self.trial;
+        let mut out = vec![
+            (format!("/t/{t}"), "Dashboard"),
+            (format!("/t/{t}/participants"), "Participants"),
+        ];
+        if self.screen {
+            out.push((format!("/t/{t}/screen"), "Screen"));
+        }
+        if self.queries {
+            out.push((format!("/t/{t}/queries"), "Queries"));
+        }
+        if self.lock {
+            out.push((format!("/t/{t}/lock"), "Database lock"));
+        }
+        out.push((format!("/t/{t}/audit"), "Audit trail"));
+        if self.admin {
+            out.push((format!("/t/{t}/admin"), "Users and roles"));
+        }
+        out
+    }
+}
 
 /// A page with the header for a logged-in user.
 pub fn page(
     title: &str,
     user: Option<&CurrentUser>,
-    trial_nav: Option<&str>,
+    trial_nav: Option<&TrialNav<'_>>,
     body: Markup,
 ) -> Markup {
     html! {
@@ -124,15 +180,9 @@ pub fn page(
                         }
                     }
                 }
-                @if let Some(t) = trial_nav {
+                @if let Some(nav) = trial_nav {
                     nav.trial aria-label="Trial" {
-                        a href={"/t/" (t)} { "Dashboard" }
-                        a href={"/t/" (t) "/participants"} { "Participants" }
-                        a href={"/t/" (t) "/screen"} { "Screen" }
-                        a href={"/t/" (t) "/queries"} { "Queries" }
-                        a href={"/t/" (t) "/lock"} { "Database lock" }
-                        a href={"/t/" (t) "/audit"} { "Audit trail" }
-                        a href={"/t/" (t) "/admin"} { "Users and roles" }
+                        @for (href, label) in nav.links() { a href=(href) { (label) } }
                     }
                 }
                 main id="main" { (body) }

@@ -73,6 +73,11 @@ pub struct App {
     pub clock: Clock,
     /// Whether cookies carry `Secure` (on by default; browsers accept it on loopback).
     pub secure_cookies: bool,
+    /// Protocol files' text by trial id, where the caller has it: a trial
+    /// registered by [`demo::bootstrap`] keeps its protocol text in the
+    /// record (as `rct trial create` does), so the command line's `rct
+    /// trial` and `rct analyse --db` work on the same database.
+    pub protocol_texts: BTreeMap<String, String>,
     /// Whole-trial views by (trial, user), each with the event it was
     /// built at: a view is a pure function of the state and the user, so
     /// it is reused until the next event.
@@ -112,6 +117,7 @@ impl App {
             sessions: Sessions::default(),
             clock,
             secure_cookies: true,
+            protocol_texts: BTreeMap::new(),
             views: std::sync::Mutex::default(),
         }
     }

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::auth::{random_token, LoginOutcome};
 use crate::commands::{execute, execute_all, Who};
 use crate::entry;
-use crate::html::{csrf, page, value_text, CSS, JS};
+use crate::html::{csrf, page, value_text, TrialNav, CSS, JS};
 use crate::{Access, App, AppState, CurrentUser, WebError, LOGIN_COOKIE, SESSION_COOKIE};
 
 type Input = Form<BTreeMap<String, String>>;
@@ -36,13 +36,16 @@ fn trial_page(a: &Access<'_>, title: &str, body: Markup) -> Response {
     let header = html! {
         p.hint { (a.view.title) " · your roles: " strong { (a.roles_text()) } }
     };
-    page(
-        title,
-        Some(&a.user),
-        Some(&a.view.trial),
-        html! { (header) (body) },
-    )
-    .into_response()
+    let nav = TrialNav {
+        trial: &a.view.trial,
+        screen: a.may(Action::Screen),
+        queries: a.may(Action::RaiseQuery)
+            || a.may(Action::AnswerQuery)
+            || a.may(Action::CloseQuery),
+        lock: a.may(Action::Lock) || a.may(Action::Unlock),
+        admin: a.may(Action::GrantRole),
+    };
+    page(title, Some(&a.user), Some(&nav), html! { (header) (body) }).into_response()
 }
 
 fn open_queries(a: &Access<'_>) -> usize {
@@ -876,7 +879,7 @@ fn entry_form(
                 shown.insert(key, value_text(&x));
             }
         }
-        entry::check_entry(a.protocol, f, &shown).derived
+        entry::check_entry(a.protocol, f, &shown).shown
     };
     let editable = entry_role(a, f).is_some() && !v.locked;
     let has_values = f.fields.iter().any(|x| current(x.id.get_ref()).is_some());
@@ -895,11 +898,11 @@ fn entry_form(
                 @for fld in &f.fields {
                     @let id = fld.id.get_ref();
                     @let html_id = format!("field-{id}");
-                    @let now = input.get(&format!("f.{id}")).cloned().or_else(|| current(id).map(|x| value_text(&x))).unwrap_or_default();
+                    @let now = input.get(&format!("f.{id}")).cloned().or_else(|| current(id).map(|x| entry::field_text(fld, &x))).unwrap_or_default();
                     @let unit = fld.unit.as_ref().map(|u| u.get_ref().clone());
                     @if fld.derived.is_some() {
                         p { strong { (fld.label) } " (computed): "
-                            output id={"derived-" (id)} aria-live="polite" { @match derived.get(id).cloned().flatten() { Some(x) => (value_text(&x)), None => "—" } }
+                            output id={"derived-" (id)} aria-live="polite" { @match derived.get(id).cloned().flatten() { Some(x) => (x), None => "—" } }
                             @if let Some(u) = &unit { " " (u) } }
                     } @else {
                         label for=(html_id) { (fld.label) @if fld.required { " *" }
@@ -1093,12 +1096,20 @@ pub async fn field_history_page(
         let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let f = visit_form(&a, &visit, &form)?;
-        let label = f
+        let def = f
             .fields
             .iter()
             .find(|x| x.id.get_ref() == &fld)
-            .map(|x| x.label.clone())
             .ok_or_else(|| WebError::NotFound(format!("no field `{fld}`")))?;
+        let label = def.label.clone();
+        // Stored values as the form shows them (derived ones rounded).
+        let shown = |v: &Value| {
+            if v.is_null() {
+                String::new()
+            } else {
+                entry::field_text(def, v)
+            }
+        };
         let events = load_events(app, &trial)?;
         // Only audit entries the user may read, about this item.
         let hist: Vec<Value> = a
@@ -1125,8 +1136,8 @@ pub async fn field_history_page(
                         @let p = &h["payload"];
                         tr {
                             td { (h["seq"]) } td { (value_text(&h["at"])) } td { (value_text(&h["actor"])) }
-                            td { (value_text(&p["old"])) }
-                            td { @if p["type"] == "value_entered" { (value_text(&p["value"])) } @else { (value_text(&p["new"])) } }
+                            td { (shown(&p["old"])) }
+                            td { @if p["type"] == "value_entered" { (shown(&p["value"])) } @else { (shown(&p["new"])) } }
                             td { (value_text(&h["reason"])) }
                         }
                     } }

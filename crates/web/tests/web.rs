@@ -634,8 +634,8 @@ async fn data_entry_refuses_hard_range_and_changes_without_reason() {
         )
         .await;
     let d: serde_json::Value = serde_json::from_str(&d.body).unwrap();
-    let bmi = d["derived"]["bmi"].as_f64().unwrap();
-    assert!((bmi - 70.0 / 1.75 / 1.75).abs() < 1e-9, "{bmi}");
+    // 70 / 1.75^2 = 22.857..., rounded to the field's two decimals.
+    assert_eq!(d["derived"]["bmi"], json!(22.86), "{d}");
     // A form entered by another role: the outcome assessor's CPET.
     let a = c
         .post(
@@ -983,5 +983,231 @@ impl HeadersOf for axum::Router {
             .await
             .unwrap();
         format!("{:?}", res.headers())
+    }
+}
+
+/// The trial menu of `path` for a logged-in user: the links' targets.
+fn nav_links(body: &str) -> Vec<String> {
+    let nav = body
+        .split("<nav class=\"trial\"")
+        .nth(1)
+        .and_then(|r| r.split("</nav>").next())
+        .unwrap_or_else(|| panic!("no trial menu in {body}"));
+    nav.split("href=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Each role's menu offers only the actions it may take. Reference: the
+/// permission table of ../shared/DESIGN.md as `rct_record::Action::roles`
+/// encodes it, written out here by hand: screening is for investigators
+/// and research nurses; queries are raised and closed by monitors and data
+/// managers and answered by investigators and nurses; the data manager
+/// locks; the administrator manages users. Everyone reads the dashboard,
+/// the participant list and the audit entries they may see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_sees_only_the_menu_entries_it_may_use() {
+    let (router, _) = demo_app();
+    let t = "/t/il2-sle";
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "investigator",
+            &["", "/participants", "/screen", "/queries", "/audit"],
+        ),
+        (
+            "nurse",
+            &["", "/participants", "/screen", "/queries", "/audit"],
+        ),
+        ("pharmacist", &["", "/participants", "/audit"]),
+        ("assessor", &["", "/participants", "/audit"]),
+        (
+            "datamanager",
+            &["", "/participants", "/queries", "/lock", "/audit"],
+        ),
+        ("monitor", &["", "/participants", "/queries", "/audit"]),
+        ("statistician", &["", "/participants", "/audit"]),
+        ("admin", &["", "/participants", "/audit", "/admin"]),
+    ];
+    for (user, expected) in cases {
+        let c = demo_login(&router, user).await;
+        let links = nav_links(&c.get(t).await.body);
+        let expected: Vec<String> = expected.iter().map(|s| format!("{t}{s}")).collect();
+        assert_eq!(links, expected, "{user}'s menu");
+        // Every link shown works for that user.
+        for l in &links {
+            let a = c.get(l).await;
+            assert_eq!(a.status, StatusCode::OK, "{user} GET {l}: {}", a.body);
+        }
+    }
+    // Hiding a link does not open the door: the refusals stay on the server.
+    let inv = demo_login(&router, "investigator").await;
+    assert_eq!(
+        inv.get("/t/il2-sle/admin").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        inv.post(
+            "/t/il2-sle/lock",
+            &[("reason", "x"), ("confirm", "il2-sle")]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let admin = demo_login(&router, "admin").await;
+    assert_eq!(
+        admin.get("/t/il2-sle/screen").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+/// Derived values are shown rounded to the field's decimals (two for a
+/// number: the protocol declares none) on the form, in the derive API and
+/// in the field's history, while the record keeps the computed value.
+/// Reference values by hand: 70 / 1.75^2 = 22.857142..., 160 / 1.7^2 =
+/// 55.363321..., 2000 / 60 = 33.3333...
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn derived_values_are_rounded_where_they_are_shown() {
+    let (router, app) = demo_app();
+    let c = demo_login(&router, "investigator").await;
+    let d = c
+        .post_json(
+            "/api/trials/lupex/participants/L001/visits/baseline/demographics/derive",
+            &json!({"values": {"weight": "70", "height": "175"}}),
+            Some(&c.csrf),
+        )
+        .await;
+    let d: serde_json::Value = serde_json::from_str(&d.body).unwrap();
+    assert_eq!(d["derived"]["bmi"], json!(22.86), "{d}");
+    assert_eq!(d["shown"]["bmi"], "22.86", "{d}");
+    assert_eq!(d["messages"], json!({}), "valid values have no messages");
+    // A refused and a warned value: both have messages, only one is refused.
+    let d = c
+        .post_json(
+            "/api/trials/lupex/participants/L001/visits/baseline/demographics/derive",
+            &json!({"values": {"weight": "300", "height": "210"}}),
+            Some(&c.csrf),
+        )
+        .await;
+    let d: serde_json::Value = serde_json::from_str(&d.body).unwrap();
+    assert!(
+        d["messages"]["weight"]
+            .as_str()
+            .unwrap()
+            .contains("hard range"),
+        "{d}"
+    );
+    assert!(
+        d["messages"]["height"]
+            .as_str()
+            .unwrap()
+            .contains("expected range"),
+        "{d}"
+    );
+    assert_eq!(d["refused"], json!(["weight"]), "{d}");
+    assert_eq!(d["derived"]["bmi"], serde_json::Value::Null, "{d}");
+
+    let path = "/t/lupex/p/L001/visit/baseline/demographics";
+    let a = c
+        .post(path, &[("f.weight", "160"), ("f.height", "170")])
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains(">55.36</output>"), "{}", a.body);
+    assert!(
+        !a.body.contains("55.363"),
+        "unrounded BMI shown: {}",
+        a.body
+    );
+    // Entered whole numbers are shown as typed, not as 160.0.
+    assert!(a.body.contains("value=\"160\""), "{}", a.body);
+    let stored = app.ledger.state("lupex").unwrap().participants["L001"].values
+        ["baseline/demographics/bmi"]
+        .as_f64()
+        .unwrap();
+    assert!((stored - 160.0 / 1.7 / 1.7).abs() < 1e-9, "{stored}");
+    let h = c
+        .get("/t/lupex/p/L001/visit/baseline/demographics/bmi/history")
+        .await;
+    assert!(h.body.contains("<td>55.36</td>"), "{}", h.body);
+    assert!(!h.body.contains("55.363"), "{}", h.body);
+    // The assessor's CPET: VO2max relative = 2000 / 60 = 33.33 mL/kg/min.
+    let asr = demo_login(&router, "assessor").await;
+    let a = asr
+        .post(
+            "/t/lupex/p/L001/visit/baseline/cpet",
+            &[("f.vo2max_abs", "2000"), ("f.weight", "60")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains(">33.33</output>"), "{}", a.body);
+}
+
+/// The demo registers both seed protocols through
+/// `rct_record::registration` (the mapping `rct trial create` uses, with
+/// the protocol text kept) and creates one account per role each trial
+/// uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_registers_both_seed_protocols_with_one_user_per_role() {
+    use rct_record::Role;
+    let (_, app) = demo_app();
+    for (p, (_, text)) in rct_web::demo::seed_protocols()
+        .unwrap()
+        .iter()
+        .zip(rct_web::demo::SEEDS)
+    {
+        let trial = p.trial.id.get_ref();
+        let state = app.ledger.state(trial).unwrap();
+        let config = state.config.as_ref().unwrap();
+        let rct_record::Command::RegisterTrial {
+            title,
+            blinded,
+            arms,
+            design,
+            ..
+        } = rct_record::registration::register_command_with_text(p, text, 0)
+        else {
+            panic!("not a registration")
+        };
+        assert_eq!(config.title, title);
+        assert_eq!(config.blinded, blinded);
+        assert_eq!(config.arms, arms);
+        assert_eq!(config.trial_design().unwrap(), design, "{trial}");
+        let sites: Vec<String> = state
+            .view("admin")
+            .sites
+            .iter()
+            .map(|s| s.site.clone())
+            .collect();
+        let expected: Vec<String> = p.sites.iter().map(|s| s.id.get_ref().clone()).collect();
+        assert_eq!(sites, expected, "{trial}");
+        // One account per role the trial uses (LUPEX has no pharmacist,
+        // IL-2 no exercise staff); the registering admin holds Admin.
+        let unused = if trial == "lupex" {
+            Role::Pharmacist
+        } else {
+            Role::InterventionStaff
+        };
+        for role in Role::ALL
+            .into_iter()
+            .filter(|r| *r != Role::System && *r != unused)
+        {
+            let holders: Vec<&String> = state
+                .grants
+                .iter()
+                .filter(|(_, g)| g.iter().any(|(r, _)| *r == role))
+                .map(|(u, _)| u)
+                .collect();
+            assert!(!holders.is_empty(), "{trial}: nobody holds {role}");
+            for u in holders {
+                assert!(state.users.contains_key(u), "{trial}: {u} has no account");
+            }
+        }
+        // Demo participants were screened and randomised in both.
+        assert!(
+            state.participants.values().any(|x| x.allocation.is_some()),
+            "{trial}"
+        );
     }
 }
