@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use rct_svg::esc;
+
 use crate::compliance::{ComplianceReport, PlannedPhase, SessionTemplate};
 use crate::recording::Recording;
 
@@ -12,12 +14,6 @@ const L: f64 = 60.0;
 const R: f64 = 20.0;
 const T: f64 = 30.0;
 const B: f64 = 50.0;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
 
 /// Renders the session as a standalone SVG document.
 pub fn session_svg(

@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use rct_svg::{esc, tick_label as tick};
+
 use crate::ifn::ScoreReport;
 use crate::normalise::Normalised;
 use crate::qc::LaneQc;
@@ -14,41 +16,9 @@ const RIGHT: f64 = 20.0;
 const PANEL_H: f64 = 300.0;
 const PLOT_H: f64 = 150.0;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// Format a tick label compactly.
-fn tick(v: f64) -> String {
-    let s = format!("{v:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-0" {
-        "0".into()
-    } else {
-        s.to_string()
-    }
-}
-
-/// Round tick values covering `lo..=hi` (at most about seven, steps of 1, 2, 2.5 or 5
-/// times a power of ten).
+/// Round tick values covering `lo..=hi` (about six steps).
 fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    let span = hi - lo;
-    if !(span.is_finite() && span > 0.0) {
-        return vec![lo];
-    }
-    let raw = span / 6.0;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step + 1e-9).floor() as i64;
-    (first..=last).map(|k| k as f64 * step).collect()
+    rct_svg::ticks(lo, hi, 6)
 }
 
 #[derive(Clone, Copy)]

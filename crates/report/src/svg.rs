@@ -8,13 +8,8 @@ use crate::analysis::{EffectCurve, Subgroup};
 use crate::flow::Flow;
 use crate::render::num;
 
-/// Escapes text for XML.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+pub use rct_svg::esc;
+use rct_svg::{tick_label, ticks};
 
 const FONT: &str = "font-family=\"Helvetica, Arial, sans-serif\"";
 
@@ -229,38 +224,6 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-/// "Nice" tick positions covering `[lo, hi]`.
-pub fn ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
-    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
-        return vec![lo];
-    }
-    let raw = (hi - lo) / target.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    let start = (lo / step).ceil() * step;
-    let mut out = Vec::new();
-    let mut t = start;
-    while t <= hi + step * 1e-9 {
-        out.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
-        t += step;
-    }
-    out
-}
-
-fn tick_label(t: f64) -> String {
-    let s = format!("{t:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
-    }
-}
-
 /// The effect of `arm` across the modifier: line, 95 % band, zero line, rug.
 pub fn effect_curve(
     c: &EffectCurve,
@@ -446,22 +409,4 @@ pub fn forest(rows: &[Subgroup], title: &str) -> String {
     let _ = writeln!(s, "<text x=\"{:.1}\" y=\"{:.1}\" {FONT} font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">difference vs control</text>", (px0 + px1) / 2.0, bottom + 36.0);
     s.push_str("</svg>\n");
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ticks_are_round_and_cover_the_range() {
-        assert_eq!(ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
-        let t = ticks(-1.3, 2.7, 6);
-        assert!(t.first().is_some_and(|&a| a >= -1.3) && t.last().is_some_and(|&b| b <= 2.7));
-        assert!(t.contains(&0.0));
-    }
-
-    #[test]
-    fn text_is_escaped() {
-        assert_eq!(esc("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
-    }
 }
