@@ -44,7 +44,8 @@ pub struct Ctx {
     #[arg(long)]
     user: Option<String>,
     /// Role the user acts in, e.g. research_nurse, investigator,
-    /// outcome_assessor, intervention_staff, monitor, data_manager, admin
+    /// outcome_assessor, intervention_staff, pharmacist, monitor,
+    /// data_manager, statistician, admin
     /// [default: $RCT_ROLE]
     #[arg(long)]
     role: Option<String>,
@@ -153,6 +154,32 @@ pub enum TrialCmd {
         /// Session identifier [default: the file name without extension].
         #[arg(long)]
         session: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Emergency code-break: reveal one participant's arm to the acting
+    /// investigator only (a reason is required; administrators, monitors and
+    /// data managers see who broke the code, when and why, never the arm).
+    Unblind {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Participant.
+        #[arg(long)]
+        participant: String,
+        /// Why the code must be broken (e.g. the medical emergency).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Print JSON (the participant as the user now sees them).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The kit list: each dispensed kit code with its participant and site,
+    /// and the arm for users who may map kits to arms (the pharmacist in a
+    /// double-blind trial); blinded users see the codes only.
+    Kits {
+        #[command(flatten)]
+        ctx: Ctx,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -327,6 +354,9 @@ fn write(
 ) -> anyhow::Result<std::sync::Arc<TrialState>> {
     match ledger.execute(trial, |s| s.check_all(actor, at, reason, commands)) {
         Ok(_) => Ok(ledger.state(trial)?),
+        Err(ExecuteError::Rejected(e @ rct_record::CommandError::ReasonRequired { .. })) => {
+            bail!("refused: {e}: give --reason \"...\"")
+        }
         Err(ExecuteError::Rejected(e)) => bail!("refused: {e}"),
         Err(ExecuteError::Store(e)) => Err(e.into()),
     }
@@ -653,6 +683,85 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        TrialCmd::Unblind {
+            ctx,
+            participant,
+            reason,
+            json,
+        } => {
+            let (state, actor) = simple(
+                &ctx,
+                reason.as_deref(),
+                Command::EmergencyUnblind {
+                    participant: participant.clone(),
+                },
+            )?;
+            let pv = participant_view(&state, &actor.user, &participant)?;
+            if json {
+                super::print_json(&pv)?;
+            } else {
+                match &pv.allocation {
+                    Some(a) => println!(
+                        "{participant}: code broken for {} only: arm {} ({}){}",
+                        actor.user,
+                        a.arm_name,
+                        a.arm,
+                        pv.kit
+                            .as_ref()
+                            .map(|k| format!(", kit {k}"))
+                            .unwrap_or_default()
+                    ),
+                    None => println!("{participant}: code-break recorded"),
+                }
+            }
+        }
+        TrialCmd::Kits { ctx, json } => {
+            let ledger = ctx.ledger()?;
+            let trial = ctx.trial(ledger.store().as_ref())?;
+            let actor = ctx.actor(None)?;
+            let v = ledger.state(&trial)?.view(&actor.user);
+            if v.roles.is_empty() {
+                bail!("`{}` holds no role in trial {trial}", actor.user);
+            }
+            if !v.randomisation.kits {
+                bail!("trial {trial} does not dispense kit codes (its protocol's [masking] kit_codes is off)");
+            }
+            let mut rows: Vec<&rct_record::ParticipantView> =
+                v.participants.iter().filter(|p| p.kit.is_some()).collect();
+            rows.sort_by_key(|p| p.randomised_at);
+            if json {
+                let list: Vec<Value> = rows
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "kit": p.kit,
+                            "participant": p.id,
+                            "site": p.site,
+                            "stratum": p.stratum,
+                            "randomised_at": p.randomised_at,
+                            "arm": p.allocation.as_ref().map(|a| a.arm.clone()),
+                            "arm_name": p.allocation.as_ref().map(|a| a.arm_name.clone()),
+                            "position": p.allocation.as_ref().map(|a| a.position),
+                        })
+                    })
+                    .collect();
+                super::print_json(&serde_json::json!({"trial": trial, "kits": list}))?;
+            } else {
+                println!("{:<10} {:<12} {:<10} arm", "kit", "participant", "site");
+                for p in rows {
+                    println!(
+                        "{:<10} {:<12} {:<10} {}",
+                        p.kit.as_deref().unwrap_or("-"),
+                        p.id,
+                        p.site.as_deref().unwrap_or("-"),
+                        p.allocation.as_ref().map_or_else(
+                            || "(concealed)".to_string(),
+                            |a| format!("{} ({})", a.arm_name, a.arm)
+                        )
+                    );
+                }
+            }
+        }
         TrialCmd::Query(q) => match q {
             QueryCmd::Raise {
                 ctx,
@@ -754,7 +863,7 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 for p in &v.participants {
                     let arm = p.allocation.as_ref().map(|a| a.arm.clone());
                     println!(
-                        "{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}",
                         p.id,
                         p.site.as_deref().unwrap_or("-"),
                         if p.randomised {
@@ -764,6 +873,9 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                         } else {
                             "screened"
                         },
+                        p.kit
+                            .as_deref()
+                            .map_or_else(|| "-".into(), |k| format!("kit {k}")),
                         arm.unwrap_or_else(|| if p.randomised {
                             "(concealed)".into()
                         } else {
