@@ -109,6 +109,14 @@ fn facts(id: &str, change: &[(&str, Value)]) -> Value {
     json!({"id": id, "screening_date": "2025-03-01", "facts": f})
 }
 
+/// An ineligible person: id, site, facts changed, the criterion failed.
+type Ineligible = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, Value)>,
+    &'static str,
+);
+
 struct Trial {
     db: String,
     dir: PathBuf,
@@ -317,7 +325,7 @@ fn il2_end_to_end() {
         std::fs::write(&f, v.to_string()).unwrap();
         f.display().to_string()
     };
-    let ineligible: [(&str, &str, Vec<(&str, Value)>, &str); 4] = [
+    let ineligible: [Ineligible; 4] = [
         ("X1", "pkuph", vec![("sledai_2k", json!(6))], "I2"),
         (
             "X2",

@@ -1,5 +1,6 @@
 //! `rct trial ...`: run a trial from the command line (register, screen,
-//! consent, randomise, enter data, record sessions, queries, lock).
+//! consent, randomise, enter data, record sessions, queries, emergency
+//! code-breaks, the kit list, lock).
 //!
 //! Every write is a [`rct_record::Command`] checked by
 //! [`rct_record::TrialState::check`] inside [`rct_store::Ledger::execute`];
