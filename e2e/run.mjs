@@ -120,6 +120,10 @@ async function investigatorEnrolsAndEntersAVisit(browser) {
     await page.goto(url(`/t/${TRIAL}`));
     await shot(page, '02-dashboard');
     await assertBlind(page, 'dashboard');
+    // The menu offers an investigator what an investigator may do, and no more.
+    const menu = await page.locator('nav.trial a').allTextContents();
+    check(menu.includes('Screen') && menu.includes('Queries'), `investigator menu: ${menu}`);
+    check(!menu.includes('Database lock') && !menu.includes('Users and roles'), `investigator menu offers lock/users: ${menu}`);
 
     // Screening: the verdict follows the facts live.
     await page.goto(url(`/t/${TRIAL}/screen`));
@@ -161,20 +165,45 @@ async function investigatorEnrolsAndEntersAVisit(browser) {
     await submit(page, 'Save');
     const refused = await text(page);
     check(refused.includes('Nothing was saved'), `weight 300 kg must be refused: ${refused}`);
-    // A soft range warns as the value is typed (160 kg: outside 40-150, accepted).
+    // A hard range refuses as the value is typed; the message goes once the value is valid.
+    await page.fill('#field-weight', '300');
+    await page.waitForFunction(() => document.getElementById('msg-weight').textContent.includes('hard range'));
+    check((await page.getAttribute('#field-weight', 'aria-invalid')) === 'true', 'a refused value is marked invalid');
+    await page.fill('#field-weight', '70');
+    await page.waitForFunction(() => document.getElementById('msg-weight').textContent.trim() === '');
+    check((await page.getAttribute('#field-weight', 'aria-invalid')) === null, 'a valid value is not marked invalid');
+    // A soft range warns as the value is typed (160 kg: outside 40-150, accepted), and clears too.
     await page.fill('#field-weight', '160');
     await page.waitForFunction(() => document.getElementById('msg-weight').textContent.includes('expected range'));
     await page.fill('#field-weight', '70');
+    await page.waitForFunction(() => document.getElementById('msg-weight').textContent.trim() === '');
     await page.fill('#field-height', '175');
-    // 70 / 1.75^2 = 22.857 kg/m^2
-    await page.waitForFunction(() => document.getElementById('derived-bmi').textContent.trim().startsWith('22.8'));
+    // 70 / 1.75^2 = 22.857 kg/m^2, shown to the field's two decimals.
+    await page.waitForFunction(() => document.getElementById('derived-bmi').textContent.trim() === '22.86');
     await shot(page, '06-data-entry');
     await submit(page, 'Save');
     const saved = await text(page);
     check(/Saved \d+ change/.test(saved), `save: ${saved}`);
-    check((await page.inputValue('#field-weight')).startsWith('70'), 'saved weight shown');
-    check((await page.locator('#derived-bmi').textContent()).trim().startsWith('22.8'), 'saved BMI shown');
+    check((await page.inputValue('#field-weight')) === '70', 'saved weight shown as typed');
+    check((await page.locator('#derived-bmi').textContent()).trim() === '22.86', 'saved BMI shown rounded');
     await assertBlind(page, 'data entry');
+
+    // A change to a saved value needs a reason; the field's history is one click away.
+    await page.fill('#field-weight', '72');
+    await submit(page, 'Save');
+    check((await text(page)).includes('needs a reason'), 'a change without a reason is refused');
+    await page.fill('#field-weight', '72');
+    await page.fill('#reason', 'Weighed again: scale was not zeroed');
+    await submit(page, 'Save');
+    check(/Saved \d+ change/.test(await text(page)), 'the change with a reason is saved');
+    // 72 / 1.75^2 = 23.510 kg/m^2
+    check((await page.locator('#derived-bmi').textContent()).trim() === '23.51', 'changed BMI shown rounded');
+    await Promise.all([page.waitForNavigation(), page.click('a[href$="/demographics/weight/history"]')]);
+    const history = await text(page);
+    check(history.includes('History of Body weight'), `history page: ${history}`);
+    check(history.includes('Weighed again: scale was not zeroed') && /\b70\b/.test(history) && /\b72\b/.test(history),
+      `the history shows both values and the reason: ${history}`);
+    await shot(page, '06b-field-history');
     check(page.jsErrors.length === 0, `script errors: ${page.jsErrors.join('; ')}`);
   } finally {
     await context.close();

@@ -199,25 +199,45 @@ pub async fn dashboard(
         let v = &a.view;
         let f = &v.flow;
         let target = u64::from(*a.protocol.trial.target_enrolment.get_ref());
-        let pct = (f.randomised * 100).checked_div(target).unwrap_or(0).min(100);
+        let pct = percent(f.randomised, target);
+        let site_name = |id: &str| {
+            v.sites
+                .iter()
+                .find(|s| s.site == id)
+                .map_or_else(|| id.to_string(), |s| s.name.clone())
+        };
         Ok(trial_page(
             &a,
             &v.title,
             html! {
                 h1 { (v.title) }
-                @if v.locked { p.warning { "The database is locked." } }
-                h2 { "Enrolment" }
-                p { (f.randomised) " of " (target) " randomised "
-                    span.bar role="img" aria-label={(pct) "% of target"} { span style={"width:" (pct) "%"} {} } }
+                @if let Some(list) = v.unblindings.as_ref().filter(|l| !l.is_empty()) {
+                    div.alert role="alert" {
+                        p { strong { "Notice: " (list.len()) " emergency unblinding" @if list.len() != 1 { "s" } }
+                            @if let Some(u) = list.last() { " — latest " (u.at.format("%Y-%m-%d %H:%M")) " UTC by " (u.user) " for " (u.participant) }
+                            ". " a href="#unblindings" { "Details below" } "." }
+                    }
+                }
+                @if v.locked { p.warning { strong { "Locked: " } "the database is locked; no data can be entered or changed." } }
+                h2 { "Enrolment against target" }
+                p { (f.randomised) " of " (target) " randomised (" (pct) "% of the target) "
+                    span.bar aria-hidden="true" { span style={"width:" (pct.min(100)) "%"} {} } }
                 table {
-                    caption { "By site" }
-                    thead { tr { th scope="col" { "Site" } th scope="col" { "Screened" } th scope="col" { "Eligible" } th scope="col" { "Consented" } th scope="col" { "Randomised" } } }
-                    tbody { @for (site, sf) in &v.by_site { tr { td { (site) } td { (sf.screened) } td { (sf.eligible) } td { (sf.consented) } td { (sf.randomised) } } } }
+                    caption { "By site (share of the trial's target of " (target) ")" }
+                    thead { tr { th scope="col" { "Site" } th scope="col" { "Screened" } th scope="col" { "Eligible" } th scope="col" { "Consented" } th scope="col" { "Randomised" } th scope="col" { "% of target" } } }
+                    tbody { @for (site, sf) in &v.by_site { tr {
+                        th scope="row" { (site_name(site)) " " span.hint { "(" (site) ")" } }
+                        td { (sf.screened) } td { (sf.eligible) } td { (sf.consented) } td { (sf.randomised) }
+                        td { (percent(sf.randomised, target)) "%" }
+                    } } }
                 }
                 table {
                     caption { "Randomised by stratum" }
-                    thead { tr { th scope="col" { "Stratum" } th scope="col" { "Randomised" } } }
-                    tbody { @for (st, n) in &v.by_stratum { tr { td { (st) } td { (n) } } } }
+                    thead { tr { th scope="col" { "Stratum" } th scope="col" { "Randomised" } th scope="col" { "% of target" } } }
+                    tbody {
+                        @if v.by_stratum.is_empty() { tr { td colspan="3" { "Nobody randomised yet." } } }
+                        @for (st, n) in &v.by_stratum { tr { th scope="row" { (st) } td { (n) } td { (percent(*n, target)) "%" } } }
+                    }
                 }
                 @if let Some(by_arm) = &v.by_arm {
                     table {
@@ -239,7 +259,7 @@ pub async fn dashboard(
                     }
                 }
                 @if let Some(list) = &v.unblindings {
-                    h2 { "Emergency unblindings" }
+                    h2 id="unblindings" { "Emergency unblindings" }
                     @if list.is_empty() { p { "None." } }
                     ul { @for u in list { li.warning { (u.at.format("%Y-%m-%d %H:%M")) " UTC: " (u.user) " broke the code for " (u.participant) " — " (u.reason.clone().unwrap_or_default()) } } }
                 }
@@ -248,6 +268,11 @@ pub async fn dashboard(
         ))
     })
     .await
+}
+
+/// `n` as a whole percentage of `of` (0 when `of` is 0).
+fn percent(n: u64, of: u64) -> u64 {
+    (n * 100).checked_div(of).unwrap_or(0)
 }
 
 // ---- participants -----------------------------------------------------------
@@ -404,18 +429,27 @@ pub async fn participant(
                 }
                 @if let Some(sched) = &sched {
                     h2 { "Visit schedule" }
+                    @let overdue = sched.iter().filter(|x| x.status == rct_core::schedule::VisitStatus::Overdue).count();
+                    @if overdue > 0 { p.warning { strong { "Overdue: " } (overdue) " visit" @if overdue != 1 { "s" } " past the window with forms missing." } }
                     table {
-                        thead { tr { th scope="col" { "Visit" } th scope="col" { "Due" } th scope="col" { "Window" } th scope="col" { "Status" } th scope="col" { "Forms" } } }
+                        caption { "Due dates from randomisation on " @if let Some(r) = p.randomised_at { (r.format("%Y-%m-%d")) } " (day 0), as of " (today) }
+                        thead { tr { th scope="col" { "Visit" } th scope="col" { "Day" } th scope="col" { "Due" } th scope="col" { "Window" } th scope="col" { "Status" } th scope="col" { "Forms" } } }
                         tbody { @for sv in sched {
                             @let visit = a.protocol.visits.iter().find(|x| x.id.get_ref() == &sv.id);
                             tr {
-                                td { (sv.label) }
+                                th scope="row" { (sv.label) }
+                                td { (sv.day) }
                                 td { (sv.due) }
                                 td { (sv.window_start) " to " (sv.window_end) }
                                 td class=(sv.status.as_str()) { (sv.status.as_str())
-                                    @if sv.status == rct_core::schedule::VisitStatus::Due { " (" (sv.days_left) " days left)" } }
+                                    @match sv.status {
+                                        rct_core::schedule::VisitStatus::Due => { " (" (sv.days_left) " days left)" }
+                                        rct_core::schedule::VisitStatus::Overdue => { " (window closed " (-sv.days_left) " days ago)" }
+                                        _ => {}
+                                    } }
                                 td { @if let Some(visit) = visit { @for f in forms_of(visit) {
-                                    a href={"/t/" (t) "/p/" (pid) "/visit/" (sv.id) "/" (f)} { (f) } " "
+                                    a href={"/t/" (t) "/p/" (pid) "/visit/" (sv.id) "/" (f)} { (f) }
+                                    @if sv.forms_entered.contains(&f) { " (entered)" } " "
                                 } } }
                             }
                         } }
@@ -447,13 +481,28 @@ pub async fn participant(
     .await
 }
 
-fn raise_query_form(user: &CurrentUser, trial: &str, pid: &str, item: Option<&str>) -> Markup {
+/// The form raising a query on `pid`: on a field chosen from `fields`
+/// (`visit/form/field` and label) when given, else on an item typed in.
+fn raise_query_form(
+    user: &CurrentUser,
+    trial: &str,
+    pid: &str,
+    fields: Option<&[(String, String)]>,
+) -> Markup {
     html! {
         form method="post" action={"/t/" (trial) "/queries"} {
             (csrf(user))
             input type="hidden" name="participant" value=(pid);
-            label for="q-item" { "Item " span.hint { "visit/form/field, optional" } }
-            input id="q-item" name="item" value=(item.unwrap_or(""));
+            @if let Some(fields) = fields {
+                label for="q-item" { "Field" }
+                select id="q-item" name="item" {
+                    @for (item, label) in fields { option value=(item) { (label) } }
+                    option value="" { "The participant as a whole" }
+                }
+            } @else {
+                label for="q-item" { "Item " span.hint { "visit/form/field, optional" } }
+                input id="q-item" name="item";
+            }
             label for="q-text" { "Question" }
             textarea id="q-text" name="text" rows="2" cols="60" required {}
             p { button type="submit" { "Raise query" } }
@@ -905,27 +954,30 @@ fn entry_form(
                             output id={"derived-" (id)} aria-live="polite" { @match derived.get(id).cloned().flatten() { Some(x) => (x), None => "—" } }
                             @if let Some(u) = &unit { " " (u) } }
                     } @else {
-                        label for=(html_id) { (fld.label) @if fld.required { " *" }
-                            span.hint { @if let Some(u) = &unit { " (" (u) ")" }
-                                @if let Some(h) = &fld.soft { " expected " (h.get_ref()[0]) "–" (h.get_ref()[1]) } } }
+                        @let msg = format!("msg-{id}");
+                        label for=(html_id) { (fld.label) @if fld.required { " (required)" }
+                            span.hint { @if let Some(u) = &unit { " in " (u) }
+                                @if let Some(h) = &fld.hard { "; allowed " (entry::number_text(h.get_ref()[0])) "–" (entry::number_text(h.get_ref()[1])) }
+                                @if let Some(h) = &fld.soft { "; expected " (entry::number_text(h.get_ref()[0])) "–" (entry::number_text(h.get_ref()[1])) } } }
                         @match fld.kind {
-                            ValueType::Boolean => select id=(html_id) name={"f." (id)} disabled[!editable] {
+                            ValueType::Boolean => select id=(html_id) name={"f." (id)} disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg) {
                                 option value="" { "—" }
                                 option value="true" selected[now == "true"] { "yes" }
                                 option value="false" selected[now == "false"] { "no" }
                             },
-                            ValueType::Choice => select id=(html_id) name={"f." (id)} disabled[!editable] {
+                            ValueType::Choice => select id=(html_id) name={"f." (id)} disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg) {
                                 option value="" { "—" }
                                 @for (code, label) in entry::codes(a.protocol, fld.code_list.as_ref().map(|c| c.get_ref().as_str())) {
                                     option value=(code) selected[now == code] { (label) }
                                 }
                             },
-                            ValueType::Date => input id=(html_id) name={"f." (id)} type="date" value=(now) disabled[!editable];,
-                            ValueType::Text => input id=(html_id) name={"f." (id)} value=(now) disabled[!editable];,
-                            _ => input id=(html_id) name={"f." (id)} inputmode="decimal" value=(now) disabled[!editable] aria-describedby={"msg-" (id)};,
+                            ValueType::Date => input id=(html_id) name={"f." (id)} type="date" value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg);,
+                            ValueType::Text => input id=(html_id) name={"f." (id)} value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg);,
+                            ValueType::Integer => input id=(html_id) name={"f." (id)} inputmode="numeric" value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg);,
+                            ValueType::Number => input id=(html_id) name={"f." (id)} inputmode="decimal" value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg);,
                         }
-                        " " span.hint id={"msg-" (id)} aria-live="polite" {}
-                        " " a href={"/t/" (t) "/p/" (pid) "/visit/" (visit) "/" (form) "/" (id) "/history"} { "history" }
+                        " " span.hint id=(msg) aria-live="polite" {}
+                        " " a href={"/t/" (t) "/p/" (pid) "/visit/" (visit) "/" (form) "/" (id) "/history"} { "history" span.sr { " of " (fld.label) } }
                     }
                 }
                 @if editable {
@@ -938,7 +990,8 @@ fn entry_form(
             }
             @if a.may(Action::RaiseQuery) && !v.locked {
                 h2 { "Raise a query on this form" }
-                (raise_query_form(&a.user, t, pid, Some(&format!("{visit}/{form}/"))))
+                @let fields: Vec<(String, String)> = f.fields.iter().map(|x| (format!("{visit}/{form}/{}", x.id.get_ref()), x.label.clone())).collect();
+                (raise_query_form(&a.user, t, pid, Some(&fields)))
             }
         },
     );
@@ -1209,7 +1262,11 @@ pub async fn queries_page(
                         thead { tr { th scope="col" { "Query" } th scope="col" { "Participant" } th scope="col" { "Item" } th scope="col" { "Question" } th scope="col" { "Answers" } th scope="col" { "Status" } th scope="col" { "Action" } } }
                         tbody { @for q in qs { tr {
                             td { (q.id) } td { a href={"/t/" (trial) "/p/" (q.participant)} { (q.participant) } }
-                            td { (q.item.clone().unwrap_or_default()) } td { (q.text) }
+                            td { @match q.item.as_deref().and_then(|i| i.rsplit_once('/')) {
+                                Some((vf, _)) => a href={"/t/" (trial) "/p/" (q.participant) "/visit/" (vf)} { (q.item.clone().unwrap_or_default()) },
+                                None => "the participant",
+                            } }
+                            td { (q.text) }
                             td { ul { @for ans in &q.answers { li { (ans) } } } }
                             td { (format!("{:?}", q.status).to_lowercase()) }
                             td {
@@ -1244,15 +1301,24 @@ pub async fn raise_query(
     Form(input): Input,
 ) -> PageResult {
     App::run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
         let pid = field(&input, "participant").to_string();
+        let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let who = a.who(app, Action::RaiseQuery, None)?;
-        let item =
-            Some(field(&input, "item").to_string()).filter(|s| !s.is_empty() && !s.ends_with('/'));
-        if let Some(form) = item.as_deref().and_then(|i| i.split('/').nth(1)) {
-            if !visible_form(&a, form) {
-                return Err(WebError::NotFound(format!("no form `{form}`")));
+        let item = Some(field(&input, "item").to_string()).filter(|s| !s.is_empty());
+        if let Some(item) = &item {
+            // A field of a form the user may see at that visit.
+            let parts: Vec<&str> = item.split('/').collect();
+            let known = match parts[..] {
+                [visit, form, fld] => visit_form(&a, visit, form)
+                    .ok()
+                    .is_some_and(|f| f.fields.iter().any(|x| x.id.get_ref() == fld)),
+                _ => false,
+            };
+            if !known {
+                return Err(WebError::BadRequest(format!(
+                    "`{item}` is not a field of the protocol: write visit/form/field, e.g. baseline/demographics/weight, or leave it empty"
+                )));
             }
         }
         let cmd = Command::RaiseQuery {

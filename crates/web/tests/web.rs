@@ -811,6 +811,23 @@ async fn emergency_unblinding_reveals_one_participant_to_one_user_and_is_recorde
         dash.contains("broke the code for X002") && dash.contains("anaphylaxis"),
         "{dash}"
     );
+    // ... at the top of the dashboard, as an alert.
+    let notice = dash.split("role=\"alert\"").nth(1).unwrap_or_default();
+    assert!(
+        notice.starts_with(">")
+            && notice.contains("Notice: 1 emergency unblinding")
+            && notice.contains("by investigator for X002"),
+        "{dash}"
+    );
+    assert!(
+        dash.find("Notice: 1 emergency").unwrap() < dash.find("Enrolment against target").unwrap()
+    );
+    // Blinded staff without the right to see code-breaks are not told.
+    assert!(!nurse
+        .get("/t/il2-sle")
+        .await
+        .body
+        .contains("emergency unblinding"));
     assert!(leaks(&dash).is_empty());
 }
 
@@ -929,32 +946,81 @@ async fn queries_are_raised_answered_closed_and_the_lock_stops_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_are_labelled_and_carry_security_headers() {
     let (router, _) = demo_app();
-    let c = demo_login(&router, "investigator").await;
-    for path in [
-        "/t/il2-sle/screen",
-        "/t/lupex/p/L001/visit/baseline/demographics",
+    // A query, so the query list has its answer and close forms.
+    let monitor = demo_login(&router, "monitor").await;
+    let a = monitor
+        .post(
+            "/t/il2-sle/queries",
+            &[
+                ("participant", "X001"),
+                ("item", "baseline/sledai/total"),
+                ("text", "Source?"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let mut pages = 0;
+    // Every page any role can open, in both trials.
+    for user in [
+        "investigator",
+        "monitor",
+        "datamanager",
+        "admin",
+        "physio",
+        "pharmacist",
     ] {
-        let body = c.get(path).await.body;
-        // Every input, select and textarea that is not hidden has a label for its id.
-        for tag in ["<input", "<select", "<textarea"] {
-            for chunk in body.split(tag).skip(1) {
-                let head = chunk.split('>').next().unwrap();
-                if head.contains("type=\"hidden\"") || head.contains("type=\"checkbox\"") {
+        let c = demo_login(&router, user).await;
+        for route in ROUTES.iter().filter(|r| {
+            r.method == "GET" && !r.path.starts_with("/api/") && !r.path.starts_with("/static/")
+        }) {
+            for trial in ["lupex", "il2-sle"] {
+                let path = fill(route.path, trial);
+                let ans = c.get(&path).await;
+                if ans.status != StatusCode::OK {
                     continue;
                 }
-                let id = head
-                    .split("id=\"")
-                    .nth(1)
-                    .and_then(|r| r.split('"').next())
-                    .unwrap_or_else(|| panic!("{path}: {tag} without id: {head}"));
-                assert!(
-                    body.contains(&format!("for=\"{id}\"")),
-                    "{path}: no label for {id}"
-                );
+                let body = ans.body;
+                pages += 1;
+                // Every input, select and textarea that is not hidden has a
+                // label for its id (a checkbox may sit inside its label).
+                for tag in ["<input", "<select", "<textarea"] {
+                    let mut rest = body.as_str();
+                    while let Some(i) = rest.find(tag) {
+                        let before = &rest[..i];
+                        let head = rest[i..].split('>').next().unwrap();
+                        rest = &rest[i + tag.len()..];
+                        if head.contains("type=\"hidden\"") {
+                            continue;
+                        }
+                        if head.contains("type=\"checkbox\"") {
+                            assert!(
+                                before.ends_with("<label>"),
+                                "{user} {path}: checkbox outside a label: {head}"
+                            );
+                            continue;
+                        }
+                        let id = head
+                            .split(" id=\"")
+                            .nth(1)
+                            .and_then(|r| r.split('"').next())
+                            .unwrap_or_else(|| panic!("{user} {path}: {tag} without id: {head}"));
+                        assert!(
+                            body.contains(&format!("for=\"{id}\"")),
+                            "{user} {path}: no label for {id}"
+                        );
+                        assert_eq!(
+                            body.matches(&format!(" id=\"{id}\"")).count(),
+                            1,
+                            "{user} {path}: id {id} is not unique"
+                        );
+                    }
+                }
+                assert_eq!(body.matches("<h1>").count(), 1, "{user} {path}: one h1");
+                assert!(body.contains("<html lang=\"en\">"), "{user} {path}");
             }
         }
-        assert!(body.contains("<h1>"));
     }
+    assert!(pages >= 40, "{pages} pages checked");
     let res = send(
         &router,
         axum::http::Request::get("/login")
@@ -1210,4 +1276,140 @@ async fn the_demo_registers_both_seed_protocols_with_one_user_per_role() {
             "{trial}"
         );
     }
+}
+
+/// The participant page's visit schedule. Reference by hand from
+/// protocols/lupex.toml: L001 was randomised on 2025-12-23 (the demo starts
+/// 70 days before 2026-03-01 and randomises two days after screening);
+/// week 6 is day 42 (2026-02-03), window days 35-49 (2026-01-27 to
+/// 2026-02-10), closed 19 days before 2026-03-01; follow-up is day 88
+/// (2026-03-21), window from day 84 (2026-03-17): upcoming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_participant_page_shows_due_dates_windows_and_overdue_visits() {
+    let (router, _) = demo_app();
+    let c = demo_login(&router, "investigator").await;
+    let body = c.get("/t/lupex/p/L001").await.body;
+    assert!(body.contains("randomisation on 2025-12-23"), "{body}");
+    let row = |label: &str| {
+        body.split("<tr>")
+            .find(|r| r.contains(label))
+            .unwrap_or_else(|| panic!("no row {label}: {body}"))
+            .to_string()
+    };
+    let w6 = row("Mid-intervention");
+    assert!(
+        w6.contains("<td>42</td>") && w6.contains("2026-02-03"),
+        "{w6}"
+    );
+    assert!(w6.contains("2026-01-27 to 2026-02-10"), "{w6}");
+    assert!(w6.contains("overdue (window closed 19 days ago)"), "{w6}");
+    let fu = row("Follow-up testing");
+    assert!(fu.contains("2026-03-21") && fu.contains("upcoming"), "{fu}");
+    // Screening (day -21), baseline (day -7) and week 6: no form entered.
+    assert!(body.contains("Overdue: </strong>3 visits"), "{body}");
+    // Entering week 6's only form marks the visit done and its form entered.
+    let asr = demo_login(&router, "assessor").await;
+    let mut fss: Vec<(String, String)> = (1..=9)
+        .map(|i| (format!("f.q{i}"), "4".to_string()))
+        .collect();
+    fss.push(("reason".into(), String::new()));
+    let pairs: Vec<(&str, &str)> = fss.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let a = asr.post("/t/lupex/p/L001/visit/week6/fss", &pairs).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let body = c.get("/t/lupex/p/L001").await.body;
+    let w6 = body
+        .split("<tr>")
+        .find(|r| r.contains("Mid-intervention"))
+        .unwrap();
+    assert!(w6.contains(">done<") || w6.contains(">done "), "{w6}");
+    assert!(w6.contains("fss</a> (entered)"), "{w6}");
+}
+
+/// Randomisation only for an eligible, consented participant: L005 in the
+/// demo is ineligible (diabetes); consenting does not make it randomisable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ineligible_participant_is_never_randomised() {
+    let (router, app) = demo_app();
+    let c = demo_login(&router, "investigator").await;
+    let page = c.get("/t/lupex/p/L005").await.body;
+    assert!(page.contains("ineligible"), "{page}");
+    assert!(
+        !page.contains("/p/L005/randomise"),
+        "no randomise link: {page}"
+    );
+    let _ = c.post("/t/lupex/p/L005/consent", &[]).await;
+    let page = c.get("/t/lupex/p/L005/randomise").await.body;
+    assert!(page.contains("needs an eligible screening"), "{page}");
+    let a = c
+        .post("/t/lupex/p/L005/randomise", &[("s.sex", "female")])
+        .await;
+    assert!(a.status.is_client_error(), "{} {}", a.status, a.body);
+    assert!(app.ledger.state("lupex").unwrap().participants["L005"]
+        .allocation
+        .is_none());
+}
+
+/// A query is raised on a field chosen from the form, must name a real
+/// field, links back to the form from the list, and the dashboard shows
+/// enrolment against the target per site and stratum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_name_a_field_of_the_form_and_link_to_it() {
+    let (router, app) = demo_app();
+    let monitor = demo_login(&router, "monitor").await;
+    let form = monitor
+        .get("/t/il2-sle/p/X001/visit/baseline/sledai")
+        .await
+        .body;
+    assert!(
+        form.contains("<option value=\"baseline/sledai/total\">SLEDAI-2K total</option>")
+            || form.contains("value=\"baseline/sledai/total\""),
+        "{form}"
+    );
+    let a = monitor
+        .post(
+            "/t/il2-sle/queries",
+            &[
+                ("participant", "X001"),
+                ("item", "baseline/sledai/nonsense"),
+                ("text", "?"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    let a = monitor
+        .post(
+            "/t/il2-sle/queries",
+            &[
+                ("participant", "X001"),
+                ("item", "baseline/sledai/total"),
+                ("text", "Total?"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let q = app.ledger.state("il2-sle").unwrap().queries["Q1"].clone();
+    assert_eq!(q.item.as_deref(), Some("baseline/sledai/total"));
+    let list = monitor.get("/t/il2-sle/queries").await.body;
+    assert!(
+        list.contains("href=\"/t/il2-sle/p/X001/visit/baseline/sledai\""),
+        "{list}"
+    );
+    // Dashboard: 6 of 100 randomised in IL-2 (target_enrolment in
+    // protocols/il2-sle.toml) -> 6 %; per site 4 (pkuph) and 2 (site2).
+    let target = rct_web::demo::seed_protocols().unwrap()[1]
+        .trial
+        .target_enrolment
+        .get_ref()
+        .to_owned();
+    let dash = monitor.get("/t/il2-sle").await.body;
+    let pct = |n: u64| format!("{}%", n * 100 / u64::from(target));
+    assert!(
+        dash.contains(&format!(
+            "6 of {target} randomised ({} of the target)",
+            pct(6)
+        )),
+        "{dash}"
+    );
+    let pk = dash.split("<tr>").find(|r| r.contains("(pkuph)")).unwrap();
+    assert!(pk.contains(&format!("<td>{}</td>", pct(4))), "{pk}");
 }
