@@ -353,6 +353,44 @@ fn il2_end_to_end() {
         );
         assert_eq!(out.trim(), format!("{id}: ineligible ({criterion})"));
     }
+    // Incomplete facts: the site is told which criterion is unknown and
+    // which fact to give; screened again with it, eligible (and then not
+    // randomised: eligible, not randomised in the flow).
+    let mut partial = facts("U1", &[]);
+    partial["facts"].as_object_mut().unwrap().remove("weight");
+    let f = write_facts("U1", &partial);
+    let screen_u1 = |f: &str, json: bool| {
+        let mut args = vec![
+            "screen",
+            "--participant",
+            "U1",
+            "--site",
+            "site2",
+            "--facts",
+            f,
+        ];
+        if json {
+            args.push("--json");
+        }
+        t.ok("zhao", "investigator", &args)
+    };
+    assert_eq!(
+        screen_u1(&f, false).trim(),
+        "U1: undetermined (unknown: I3; give the facts weight and screen again)"
+    );
+    let f = write_facts("U1-full", &facts("U1", &[]));
+    let v: Value = serde_json::from_str(&screen_u1(&f, true)).unwrap();
+    assert_eq!(v["verdict"], "eligible");
+    let criteria = v["criteria"].as_array().unwrap();
+    assert_eq!(criteria.len(), proto.criteria.len());
+    for c in criteria {
+        let want = if c["kind"] == "inclusion" {
+            "met"
+        } else {
+            "not_met"
+        };
+        assert_eq!(c["result"], want, "{c}");
+    }
     // An investigator screens at their own site only.
     let f = write_facts("Y1", &facts("Y1", &[]));
     let err = t.refused(
@@ -919,7 +957,7 @@ fn il2_end_to_end() {
     );
     let stdout = String::from_utf8(a.stdout).unwrap();
     assert!(
-        stdout.contains(&format!("randomised {N} of {} assessed", N + 4)),
+        stdout.contains(&format!("randomised {N} of {} assessed", N + 4 + 1)),
         "{stdout}"
     );
     let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();

@@ -86,6 +86,10 @@ pub enum TrialCmd {
         /// {"screening_date": "2025-03-01", "facts": {...}}.
         #[arg(long)]
         facts: PathBuf,
+        /// Print JSON (verdict, every criterion with its result and the
+        /// facts it read or missed).
+        #[arg(long)]
+        json: bool,
     },
     /// Record informed consent.
     Consent {
@@ -409,10 +413,14 @@ fn strata_map(s: &str) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-fn screen_verdict(
-    p: &Protocol,
-    facts: &Path,
-) -> anyhow::Result<(Verdict, Vec<CriterionResult>, Vec<String>)> {
+/// The verdict, the per-criterion summary to record, and the screening in full.
+type Screened = (
+    Verdict,
+    Vec<CriterionResult>,
+    rct_core::eligibility::Screening,
+);
+
+fn screen_verdict(p: &Protocol, facts: &Path) -> anyhow::Result<Screened> {
     let name = facts.display().to_string();
     let text = std::fs::read_to_string(facts).with_context(|| format!("cannot read {name}"))?;
     let json: Value =
@@ -425,12 +433,6 @@ fn screen_verdict(
         rct_core::eligibility::Verdict::Ineligible => Verdict::Ineligible,
         rct_core::eligibility::Verdict::Incomplete => Verdict::Undetermined,
     };
-    let excluded = s
-        .criteria
-        .iter()
-        .filter(|c| c.excludes())
-        .map(|c| c.id.clone())
-        .collect();
     let criteria = s
         .criteria
         .iter()
@@ -442,7 +444,51 @@ fn screen_verdict(
                 .unwrap_or_else(|| "unknown".into()),
         })
         .collect();
-    Ok((verdict, criteria, excluded))
+    Ok((verdict, criteria, s))
+}
+
+/// One line a site can act on: the verdict, the criteria that exclude, and
+/// for an undetermined verdict the criteria left unknown and the facts
+/// missing.
+fn screen_line(
+    participant: &str,
+    verdict: Verdict,
+    s: &rct_core::eligibility::Screening,
+) -> String {
+    let word = serde_json::to_value(verdict)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "recorded".into());
+    let excluded: Vec<&str> = s
+        .criteria
+        .iter()
+        .filter(|c| c.excludes())
+        .map(|c| c.id.as_str())
+        .collect();
+    let unknown: Vec<&str> = s
+        .criteria
+        .iter()
+        .filter(|c| c.result == rct_core::eligibility::CriterionResult::Unknown)
+        .map(|c| c.id.as_str())
+        .collect();
+    let mut notes = Vec::new();
+    if !excluded.is_empty() {
+        notes.push(excluded.join(", "));
+    }
+    if verdict == Verdict::Undetermined && !unknown.is_empty() {
+        notes.push(format!("unknown: {}", unknown.join(", ")));
+    }
+    if verdict == Verdict::Undetermined && !s.missing.is_empty() {
+        notes.push(format!(
+            "give the facts {} and screen again",
+            s.missing.join(", ")
+        ));
+    }
+    if notes.is_empty() {
+        format!("{participant}: {word}")
+    } else {
+        format!("{participant}: {word} ({})", notes.join("; "))
+    }
 }
 
 /// The protocol's first session template for `arm` (or the first at all).
@@ -538,12 +584,13 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             participant,
             site,
             facts,
+            json,
         } => {
             let ledger = ctx.ledger()?;
             let trial = ctx.trial(ledger.store().as_ref())?;
             let actor = ctx.actor(None)?;
             let p = protocol_of(ledger.state(&trial)?.as_ref())?;
-            let (verdict, criteria, excluded) = screen_verdict(&p, &facts)?;
+            let (verdict, criteria, screening) = screen_verdict(&p, &facts)?;
             let cmd = Command::Screen {
                 participant: participant.clone(),
                 site: Some(site),
@@ -551,12 +598,15 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 criteria,
             };
             write(&ledger, &trial, &actor, ctx.at()?, None, &[cmd])?;
-            let word = serde_json::to_value(verdict)?;
-            let word = word.as_str().unwrap_or("recorded");
-            if excluded.is_empty() {
-                println!("{participant}: {word}");
+            if json {
+                super::print_json(&serde_json::json!({
+                    "participant": participant,
+                    "verdict": verdict,
+                    "criteria": screening.criteria,
+                    "missing": screening.missing,
+                }))?;
             } else {
-                println!("{participant}: {word} ({})", excluded.join(", "));
+                println!("{}", screen_line(&participant, verdict, &screening));
             }
         }
         TrialCmd::Consent { ctx, participant } => {
