@@ -110,13 +110,23 @@ pub fn session_svg(
         (T + H - B) / 2.0,
         (T + H - B) / 2.0
     );
-    // The trace, broken at missing values.
+    // The trace, broken at missing values and at the gaps the compliance
+    // report counted as missing (no line is drawn through a hole in the data).
     let mut path = String::new();
     let mut pen_up = true;
+    let mut prev_t = f64::NEG_INFINITY;
     for smp in &rec.samples {
         if smp.t < t0 || smp.t > t1 {
             continue;
         }
+        let across_gap = report
+            .gaps
+            .iter()
+            .any(|g| g[0] >= prev_t - 1e-9 && g[1] <= smp.t + 1e-9);
+        if across_gap {
+            pen_up = true;
+        }
+        prev_t = smp.t;
         match smp.hr {
             Some(h) => {
                 let _ = write!(
@@ -144,5 +154,37 @@ fn phase_color(p: &PlannedPhase, compliant: Option<bool>) -> &'static str {
         (true, Some(true)) => "#2a9d3a",
         (true, _) => "#e08a00",
         _ => "#3a6ea5",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compliance::{compliance, Alignment};
+    use crate::recording::Sample;
+
+    #[test]
+    fn the_trace_is_broken_at_gaps_and_missing_values() {
+        // 1 Hz for 45 min at 150 bpm, with a 60 s hole at 600 s and one
+        // invalid value at 1200 s.
+        let samples = (0..2700)
+            .filter(|t| !(600..660).contains(t))
+            .map(|t| Sample {
+                t: f64::from(t),
+                hr: (t != 1200).then_some(150.0),
+            })
+            .collect();
+        let rec = Recording {
+            start_unix: None,
+            samples,
+            laps: Vec::new(),
+        };
+        let template = SessionTemplate::lupex();
+        let report = compliance(&rec, &template, 190.0, Alignment::Start(0.0), 5.0).unwrap();
+        assert_eq!(report.gaps.len(), 1, "{:?}", report.gaps);
+        let svg = session_svg(&rec, &template, &report);
+        let path = svg.lines().find(|l| l.contains("stroke=\"#c00\"")).unwrap();
+        // One pen-down at the start, one after the gap, one after the invalid value.
+        assert_eq!(path.matches('M').count(), 3, "{path}");
     }
 }
