@@ -662,6 +662,49 @@ fn il2_end_to_end() {
         ],
     );
     assert!(err.contains("outcome_assessor only"), "{err}");
+    // A form off the visit's schedule, and a code not in the code list.
+    let err = t.refused(
+        "ou",
+        "outcome_assessor",
+        &[
+            "enter",
+            "--participant",
+            "P02",
+            "--visit",
+            "baseline",
+            "--form",
+            "response",
+            "--field",
+            "sri4",
+            "--value",
+            "responder",
+        ],
+    );
+    assert!(
+        err.contains("not collected at visit `baseline`") && err.contains("week12, week24"),
+        "{err}"
+    );
+    let err = t.refused(
+        "ou",
+        "outcome_assessor",
+        &[
+            "enter",
+            "--participant",
+            "P02",
+            "--visit",
+            "week12",
+            "--form",
+            "response",
+            "--field",
+            "sri4",
+            "--value",
+            "yes",
+        ],
+    );
+    assert!(
+        err.contains("responder") && err.contains("non_responder"),
+        "{err}"
+    );
 
     // A change needs a reason.
     let changed = pid(CHANGED);

@@ -963,8 +963,9 @@ fn enter(ctx: &Ctx, item: &Item, reason: Option<&str>, change: bool) -> anyhow::
     let ledger = ctx.ledger()?;
     let trial = ctx.trial(ledger.store().as_ref())?;
     let actor = ctx.actor(None)?;
-    let p = protocol_of(ledger.state(&trial)?.as_ref())?;
-    if !p.visits.iter().any(|v| v.id.get_ref() == &item.visit) {
+    let state = ledger.state(&trial)?;
+    let p = protocol_of(state.as_ref())?;
+    let Some(visit) = p.visits.iter().find(|v| v.id.get_ref() == &item.visit) else {
         bail!(
             "refused: visit `{}` is not in the protocol; expected one of: {}",
             item.visit,
@@ -974,8 +975,31 @@ fn enter(ctx: &Ctx, item: &Item, reason: Option<&str>, change: bool) -> anyhow::
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-    }
+    };
     let value = checked_value(&p, item)?;
+    // The form must be on the visit's schedule (a locked database refuses
+    // every entry anyway, and says so).
+    if !state.locked && !visit.forms.iter().any(|f| f.get_ref() == &item.form) {
+        let at: Vec<&str> = p
+            .visits
+            .iter()
+            .filter(|v| v.forms.iter().any(|f| f.get_ref() == &item.form))
+            .map(|v| v.id.get_ref().as_str())
+            .collect();
+        bail!(
+            "refused: form `{}` is not collected at visit `{}` (its forms: {}); the protocol collects `{}` at: {}",
+            item.form,
+            item.visit,
+            visit
+                .forms
+                .iter()
+                .map(|f| f.get_ref().as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            item.form,
+            if at.is_empty() { "no visit".to_string() } else { at.join(", ") }
+        );
+    }
     let (participant, visit, form, field) = (
         item.participant.clone(),
         item.visit.clone(),
