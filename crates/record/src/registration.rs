@@ -12,12 +12,39 @@
 //!   `[masking] kit_codes`;
 //! - form rules: every form that is arm-specific or names who enters it;
 //! - sites: one `AddSite` per `[[sites]]`.
+//!
+//! And one mapping from the core's screening to what a `screened` event
+//! records ([`screening_record`]).
 
 use rct_core::protocol::Protocol;
 
 use crate::command::Command;
 use crate::design::TrialDesign;
-use crate::event::{Arm, FormRule, Role};
+use crate::event::{Arm, CriterionResult, FormRule, Role, Verdict};
+
+/// The verdict and each criterion's result of a screening by the core, as
+/// a `screened` event records them (`incomplete` is recorded as
+/// undetermined; results as the core names them: `met`, `not_met`,
+/// `unknown`).
+pub fn screening_record(s: &rct_core::eligibility::Screening) -> (Verdict, Vec<CriterionResult>) {
+    let verdict = match s.verdict {
+        rct_core::eligibility::Verdict::Eligible => Verdict::Eligible,
+        rct_core::eligibility::Verdict::Ineligible => Verdict::Ineligible,
+        rct_core::eligibility::Verdict::Incomplete => Verdict::Undetermined,
+    };
+    let criteria = s
+        .criteria
+        .iter()
+        .map(|c| CriterionResult {
+            criterion: c.id.clone(),
+            result: serde_json::to_value(c.result)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| "unknown".into()),
+        })
+        .collect();
+    (verdict, criteria)
+}
 
 /// The trial design the protocol describes (without the protocol text).
 pub fn trial_design(p: &Protocol) -> TrialDesign {
@@ -172,5 +199,25 @@ mod tests {
         let d = state.config.as_ref().unwrap().trial_design().unwrap();
         assert_eq!(d.protocol.as_deref(), Some(text.as_str()));
         assert_eq!(state.view("ada").sites.len(), p.sites.len());
+    }
+
+    #[test]
+    fn screening_record_keeps_every_criterion_and_maps_incomplete() {
+        let (p, _) = lupex();
+        // Nothing known but the date: every criterion unknown, incomplete.
+        let person = rct_core::eligibility::person_from_json(
+            &p,
+            &serde_json::json!({"id": "S1", "screening_date": "2025-03-01", "facts": {}}),
+        )
+        .unwrap();
+        let s = rct_core::eligibility::screen(&p, &person).unwrap();
+        let (verdict, criteria) = screening_record(&s);
+        assert_eq!(verdict, Verdict::Undetermined);
+        assert_eq!(criteria.len(), s.criteria.len());
+        assert_eq!(criteria[0].criterion, s.criteria[0].id);
+        assert!(criteria
+            .iter()
+            .all(|c| ["met", "not_met", "unknown"].contains(&c.result.as_str())));
+        assert!(criteria.iter().any(|c| c.result == "unknown"));
     }
 }
