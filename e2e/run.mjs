@@ -190,6 +190,14 @@ async function investigatorEnrolsAndEntersAVisit(browser) {
 
     // A change to a saved value needs a reason; the field's history is one click away.
     await page.fill('#field-weight', '72');
+    // The browser asks for the reason before sending ...
+    await page.waitForFunction(() => document.getElementById('reason').required);
+    check((await page.locator('#reason-hint').textContent()).includes('required'), 'the reason is said to be required');
+    await page.click('button:has-text("Save")');
+    check(await page.$eval('#reason', (e) => e.validity.valueMissing), 'the form is not sent without a reason');
+    // ... and the server refuses it too, for a browser that sends it anyway.
+    await page.$eval('#reason', (e) => { e.required = false; });
+    await page.$eval('form[data-live-derive]', (f) => f.setAttribute('novalidate', ''));
     await submit(page, 'Save');
     check((await text(page)).includes('needs a reason'), 'a change without a reason is refused');
     await page.fill('#field-weight', '72');

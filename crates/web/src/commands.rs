@@ -27,7 +27,7 @@ fn refused(e: CommandError) -> WebError {
         CommandError::SiteNotGranted { .. }
         | CommandError::UnknownParticipant { .. }
         | CommandError::UnknownQuery { .. } => WebError::NotFound(e.to_string()),
-        CommandError::Locked { .. } | CommandError::AlreadyLocked => {
+        CommandError::Locked { .. } | CommandError::AlreadyLocked | CommandError::NotLocked => {
             WebError::Conflict(e.to_string())
         }
         other => WebError::BadRequest(other.to_string()),

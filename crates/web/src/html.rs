@@ -104,7 +104,21 @@ pub const JS: &str = r#"
         });
       });
     };
-    entry.addEventListener('input', upd); entry.addEventListener('change', upd); upd();
+    // A change to a saved value needs a reason: say so, and ask for it before sending.
+    var reason = document.getElementById('reason');
+    var hint = document.getElementById('reason-hint');
+    var idle = hint ? hint.textContent : '';
+    var needReason = function () {
+      if (!reason) return;
+      var changed = Array.prototype.some.call(entry.elements, function (el) {
+        return el.hasAttribute('data-saved') && el.value.trim() !== el.getAttribute('data-saved');
+      });
+      reason.required = changed;
+      if (hint) hint.textContent = changed ? '(required: a saved value is being changed)' : idle;
+    };
+    entry.addEventListener('input', function () { upd(); needReason(); });
+    entry.addEventListener('change', function () { upd(); needReason(); });
+    upd(); needReason();
   }
 })();
 "#;

@@ -947,7 +947,8 @@ fn entry_form(
                 @for fld in &f.fields {
                     @let id = fld.id.get_ref();
                     @let html_id = format!("field-{id}");
-                    @let now = input.get(&format!("f.{id}")).cloned().or_else(|| current(id).map(|x| entry::field_text(fld, &x))).unwrap_or_default();
+                    @let saved = current(id).map(|x| entry::field_text(fld, &x));
+                    @let now = input.get(&format!("f.{id}")).cloned().or_else(|| saved.clone()).unwrap_or_default();
                     @let unit = fld.unit.as_ref().map(|u| u.get_ref().clone());
                     @if fld.derived.is_some() {
                         p { strong { (fld.label) } " (computed): "
@@ -960,29 +961,29 @@ fn entry_form(
                                 @if let Some(h) = &fld.hard { "; allowed " (entry::number_text(h.get_ref()[0])) "–" (entry::number_text(h.get_ref()[1])) }
                                 @if let Some(h) = &fld.soft { "; expected " (entry::number_text(h.get_ref()[0])) "–" (entry::number_text(h.get_ref()[1])) } } }
                         @match fld.kind {
-                            ValueType::Boolean => select id=(html_id) name={"f." (id)} disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg) {
+                            ValueType::Boolean => select id=(html_id) name={"f." (id)} disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg) data-saved=[saved.as_deref()] {
                                 option value="" { "—" }
                                 option value="true" selected[now == "true"] { "yes" }
                                 option value="false" selected[now == "false"] { "no" }
                             },
-                            ValueType::Choice => select id=(html_id) name={"f." (id)} disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg) {
+                            ValueType::Choice => select id=(html_id) name={"f." (id)} disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg) data-saved=[saved.as_deref()] {
                                 option value="" { "—" }
                                 @for (code, label) in entry::codes(a.protocol, fld.code_list.as_ref().map(|c| c.get_ref().as_str())) {
                                     option value=(code) selected[now == code] { (label) }
                                 }
                             },
-                            ValueType::Date => input id=(html_id) name={"f." (id)} type="date" value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg);,
-                            ValueType::Text => input id=(html_id) name={"f." (id)} value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg);,
-                            ValueType::Integer => input id=(html_id) name={"f." (id)} inputmode="numeric" value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg);,
-                            ValueType::Number => input id=(html_id) name={"f." (id)} inputmode="decimal" value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg);,
+                            ValueType::Date => input id=(html_id) name={"f." (id)} type="date" value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg) data-saved=[saved.as_deref()];,
+                            ValueType::Text => input id=(html_id) name={"f." (id)} value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg) data-saved=[saved.as_deref()];,
+                            ValueType::Integer => input id=(html_id) name={"f." (id)} inputmode="numeric" value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg) data-saved=[saved.as_deref()];,
+                            ValueType::Number => input id=(html_id) name={"f." (id)} inputmode="decimal" value=(now) disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg) data-saved=[saved.as_deref()];,
                         }
                         " " span.hint id=(msg) aria-live="polite" {}
                         " " a href={"/t/" (t) "/p/" (pid) "/visit/" (visit) "/" (form) "/" (id) "/history"} { "history" span.sr { " of " (fld.label) } }
                     }
                 }
                 @if editable {
-                    label for="reason" { "Reason for change " span.hint { @if has_values { "(required when a saved value changes)" } @else { "(needed only when changing a saved value)" } } }
-                    input id="reason" name="reason" size="60";
+                    label for="reason" { "Reason for change " span.hint id="reason-hint" aria-live="polite" { @if has_values { "(required when a saved value changes)" } @else { "(needed only when changing a saved value)" } } }
+                    input id="reason" name="reason" size="60" aria-describedby="reason-hint";
                     p { button type="submit" { "Save" } }
                 } @else {
                     p.hint { "You may view but not enter this form." }
@@ -1452,12 +1453,27 @@ pub async fn lock_page(
         let a = app.access(&user, &trial)?;
         let open = open_queries(&a);
         let may = a.may(Action::Lock);
+        let may_unlock = a.may(Action::Unlock);
         Ok(trial_page(
             &a,
             "Database lock",
             html! {
                 h1 { "Database lock" }
-                @if a.view.locked { p.notice { "The database is locked." } }
+                @if a.view.locked {
+                    p.notice { strong { "Locked: " } "the database is locked; no data can be entered or changed." }
+                    @if may_unlock {
+                        h2 { "Unlock" }
+                        p { "Unlocking reopens data entry; the reason is recorded in the audit trail." }
+                        form method="post" action={"/t/" (trial) "/unlock"} {
+                            (csrf(&user))
+                            label for="reason" { "Reason" }
+                            input id="reason" name="reason" size="60" required;
+                            label for="confirm" { "Type the trial id (" (trial) ") to confirm" }
+                            input id="confirm" name="confirm" required;
+                            p { button.danger type="submit" { "Unlock the database" } }
+                        }
+                    }
+                }
                 @else {
                     p { (open) " queries are still open." }
                     @if may {
@@ -1493,6 +1509,30 @@ pub async fn lock_post(
         }
         execute(app, &trial, &who, &Command::Lock)?;
         Ok(redirect(&format!("/t/{trial}")))
+    })
+    .await
+}
+
+pub async fn unlock_post(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+    Form(input): Input,
+) -> PageResult {
+    App::run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        let who = a.who(
+            app,
+            Action::Unlock,
+            Some(field(&input, "reason").to_string()),
+        )?;
+        if field(&input, "confirm") != trial {
+            return Err(WebError::BadRequest(
+                "type the trial id to confirm the unlock".into(),
+            ));
+        }
+        execute(app, &trial, &who, &Command::Unlock)?;
+        Ok(redirect(&format!("/t/{trial}/lock")))
     })
     .await
 }

@@ -180,6 +180,13 @@ pub static ROUTES: &[Route] = &[
         pages::lock_post
     ),
     r!(
+        "POST",
+        "/t/{trial}/unlock",
+        false,
+        "Unlock the database (with a reason)",
+        pages::unlock_post
+    ),
+    r!(
         "GET",
         "/t/{trial}/audit",
         false,

@@ -941,6 +941,51 @@ async fn queries_are_raised_answered_closed_and_the_lock_stops_writes() {
     let stat = demo_login(&router, "statistician").await;
     assert!(!leaks(&stat.get("/t/il2-sle/participants").await.body).is_empty());
     assert!(leaks(&inv.get("/t/il2-sle/participants").await.body).is_empty());
+    // Unlocking: the data manager only, with a reason and the trial id typed.
+    let lock_page = dm.get("/t/il2-sle/lock").await.body;
+    assert!(lock_page.contains("Unlock the database"), "{lock_page}");
+    assert!(!monitor
+        .get("/t/il2-sle/lock")
+        .await
+        .body
+        .contains("Unlock the database"));
+    let unlock = |who: &'static str, reason: &'static str, confirm: &'static str| {
+        let c = if who == "dm" { &dm } else { &monitor };
+        async move {
+            c.post(
+                "/t/il2-sle/unlock",
+                &[("reason", reason), ("confirm", confirm)],
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(
+        unlock("monitor", "late labs", "il2-sle").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        unlock("dm", "", "il2-sle").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        unlock("dm", "late labs", "nope").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert!(app.ledger.state("il2-sle").unwrap().locked);
+    assert_eq!(
+        unlock("dm", "late labs", "il2-sle").await,
+        StatusCode::SEE_OTHER
+    );
+    assert!(!app.ledger.state("il2-sle").unwrap().locked);
+    assert_eq!(unlock("dm", "again", "il2-sle").await, StatusCode::CONFLICT);
+    let a = inv
+        .post(
+            "/t/il2-sle/p/X001/visit/baseline/sledai",
+            &[("f.total", "9")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "writes again: {}", a.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
