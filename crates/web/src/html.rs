@@ -17,6 +17,8 @@ header.top a { color: #fff; }
 header.top form { margin-left: auto; }
 nav.trial { background: #e8eef5; padding: .4rem 1rem; display: flex; gap: 1rem; flex-wrap: wrap; }
 main { padding: 1rem; max-width: 72rem; }
+.date { white-space: nowrap; }
+dt { font-weight: 600; } dd { margin: 0 0 .4rem 1rem; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: .5rem; background: #fff; color: #000; padding: .3rem; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; }

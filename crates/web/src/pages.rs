@@ -401,7 +401,10 @@ pub async fn participant(
             html! {
                 h1 { "Participant " (pid) }
                 dl {
-                    dt { "Site" } dd { (p.site.clone().unwrap_or_default()) }
+                    dt { "Site" } dd { @match &p.site {
+                        Some(id) => { (v.sites.iter().find(|x| &x.site == id).map_or(id.as_str(), |x| x.name.as_str())) " (" (id) ")" }
+                        None => "none",
+                    } }
                     dt { "Screening" } dd { @if let Some(s) = &p.screening { (s.verdict) " on " (s.at.format("%Y-%m-%d")) } @else { "not screened" } }
                     dt { "Consent" } dd { @if let Some(c) = p.consented { "given " (c.format("%Y-%m-%d")) } @else { "not recorded" } }
                     dt { "Randomisation" } dd {
@@ -439,8 +442,8 @@ pub async fn participant(
                             tr {
                                 th scope="row" { (sv.label) }
                                 td { (sv.day) }
-                                td { (sv.due) }
-                                td { (sv.window_start) " to " (sv.window_end) }
+                                td.date { (sv.due) }
+                                td { span.date { (sv.window_start) } " to " span.date { (sv.window_end) } }
                                 td class=(sv.status.as_str()) { (sv.status.as_str())
                                     @match sv.status {
                                         rct_core::schedule::VisitStatus::Due => { " (" (sv.days_left) " days left)" }

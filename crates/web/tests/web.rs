@@ -1346,7 +1346,10 @@ async fn the_participant_page_shows_due_dates_windows_and_overdue_visits() {
         w6.contains("<td>42</td>") && w6.contains("2026-02-03"),
         "{w6}"
     );
-    assert!(w6.contains("2026-01-27 to 2026-02-10"), "{w6}");
+    assert!(
+        w6.contains("2026-01-27</span> to <span class=\"date\">2026-02-10"),
+        "{w6}"
+    );
     assert!(w6.contains("overdue (window closed 19 days ago)"), "{w6}");
     let fu = row("Follow-up testing");
     assert!(fu.contains("2026-03-21") && fu.contains("upcoming"), "{fu}");
