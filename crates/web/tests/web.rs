@@ -1461,3 +1461,131 @@ async fn queries_name_a_field_of_the_form_and_link_to_it() {
     let pk = dash.split("<tr>").find(|r| r.contains("(pkuph)")).unwrap();
     assert!(pk.contains(&format!("<td>{}</td>", pct(4))), "{pk}");
 }
+
+/// A derived SLEDAI-2K total computed as the descriptors are ticked: the
+/// seed protocols enter the total by hand, so this test serves LUPEX with
+/// one more baseline form whose total is `derived = "sledai2k()"` over the
+/// 24 descriptors. Reference: the SLEDAI-2K weights (Gladman et al., J
+/// Rheumatol 2002): arthritis 4 + rash 2 + low complement 2 + increased
+/// DNA binding 2 + fever 1 = 11; with seizure (8) 19. An integer, shown
+/// without decimals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_derived_sledai_total_is_computed_as_descriptors_are_entered() {
+    use std::sync::Arc;
+    const DESCRIPTORS: [&str; 24] = [
+        "seizure",
+        "psychosis",
+        "organic_brain_syndrome",
+        "visual_disturbance",
+        "cranial_nerve_disorder",
+        "lupus_headache",
+        "cva",
+        "vasculitis",
+        "arthritis",
+        "myositis",
+        "urinary_casts",
+        "haematuria",
+        "proteinuria",
+        "pyuria",
+        "rash",
+        "alopecia",
+        "mucosal_ulcers",
+        "pleurisy",
+        "pericarditis",
+        "low_complement",
+        "increased_dna_binding",
+        "fever",
+        "thrombocytopenia",
+        "leukopenia",
+    ];
+    let mut form = String::from(
+        "[[forms]]\nid = \"sledai_descriptors\"\nlabel = \"SLEDAI-2K descriptors\"\nfields = [\n",
+    );
+    for d in DESCRIPTORS {
+        form.push_str(&format!(
+            "  {{ id = \"{d}\", label = \"{d}\", type = \"boolean\", required = true }},\n"
+        ));
+    }
+    form.push_str(
+        "  { id = \"total\", label = \"SLEDAI-2K total (descriptors)\", type = \"integer\", derived = \"sledai2k()\" },\n]\n\n",
+    );
+    let baseline = r#"forms = ["demographics", "cpet", "fss", "ifn", "examination", "sledai"]"#;
+    let text = rct_web::demo::LUPEX
+        .replacen("[[visits]]", &format!("{form}[[visits]]"), 1)
+        .replacen(
+            baseline,
+            r#"forms = ["demographics", "cpet", "fss", "ifn", "examination", "sledai", "sledai_descriptors"]"#,
+            1,
+        );
+    let lupex = rct_core::protocol::parse(&text, "lupex+descriptors.toml")
+        .unwrap_or_else(|d| panic!("{d}"));
+    let il2 = rct_web::demo::seed_protocols().unwrap().remove(1);
+    let now: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
+    let app = rct_web::App::new(
+        Box::new(rct_store::MemStore::new()),
+        vec![lupex, il2],
+        rct_web::Passwords::new(64),
+        Arc::new(move || now),
+    );
+    rct_web::demo::seed(&app, 0).unwrap();
+    let app = Arc::new(app);
+    let router = rct_web::router(rct_web::AppState(app.clone()));
+    let c = demo_login(&router, "investigator").await;
+    let page = c
+        .get("/t/lupex/p/L001/visit/baseline/sledai_descriptors")
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("id=\"derived-total\""), "{}", page.body);
+    let ticked = |yes: &[&str]| -> Vec<(String, String)> {
+        DESCRIPTORS
+            .iter()
+            .map(|d| {
+                (
+                    d.to_string(),
+                    (if yes.contains(d) { "true" } else { "false" }).to_string(),
+                )
+            })
+            .collect()
+    };
+    let api = "/api/trials/lupex/participants/L001/visits/baseline/sledai_descriptors/derive";
+    let yes = [
+        "arthritis",
+        "rash",
+        "low_complement",
+        "increased_dna_binding",
+        "fever",
+    ];
+    let values: serde_json::Map<String, serde_json::Value> = ticked(&yes)
+        .into_iter()
+        .map(|(k, v)| (k, json!(v)))
+        .collect();
+    let d = c
+        .post_json(api, &json!({ "values": values }), Some(&c.csrf))
+        .await;
+    let d: serde_json::Value = serde_json::from_str(&d.body).unwrap();
+    assert_eq!(d["derived"]["total"], json!(11), "{d}");
+    assert_eq!(d["shown"]["total"], "11", "{d}");
+    // One descriptor still unknown: no total yet.
+    let mut partial = values.clone();
+    partial.insert("seizure".into(), json!(""));
+    let d = c
+        .post_json(api, &json!({ "values": partial }), Some(&c.csrf))
+        .await;
+    let d: serde_json::Value = serde_json::from_str(&d.body).unwrap();
+    assert_eq!(d["derived"]["total"], serde_json::Value::Null, "{d}");
+    // Saved through the form: the page shows 19 and the record holds it.
+    let mut form: Vec<(String, String)> = ticked(&[&yes[..], &["seizure"]].concat())
+        .into_iter()
+        .map(|(k, v)| (format!("f.{k}"), v))
+        .collect();
+    form.push(("reason".into(), String::new()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let a = c
+        .post("/t/lupex/p/L001/visit/baseline/sledai_descriptors", &pairs)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.body.contains(">19</output>"), "{}", a.body);
+    let stored = &app.ledger.state("lupex").unwrap().participants["L001"].values
+        ["baseline/sledai_descriptors/total"];
+    assert_eq!(stored.as_f64(), Some(19.0), "{stored}");
+}
