@@ -134,6 +134,13 @@ async function investigatorEnrolsAndEntersAVisit(browser) {
     await fillFacts(page, { diabetes_diagnosed: 'false' });
     await page.waitForFunction(() => document.getElementById('verdict').textContent.trim() === 'eligible');
     check((await verdict(page)) === 'eligible', 'live verdict');
+    // A fact that does not read is said so beside it, and the verdict waits for it.
+    await page.fill('#fact-prednisolone_dose', 'a lot');
+    await page.waitForFunction(() => document.getElementById('fact-msg-prednisolone_dose').textContent.includes('not a number'));
+    await page.waitForFunction(() => document.getElementById('verdict').textContent.trim() === 'undetermined');
+    await page.fill('#fact-prednisolone_dose', '7.5');
+    await page.waitForFunction(() => document.getElementById('fact-msg-prednisolone_dose').textContent.trim() === '');
+    await page.waitForFunction(() => document.getElementById('verdict').textContent.trim() === 'eligible');
     await shot(page, '03-screening');
     await submit(page, 'Record screening');
     check(page.url().endsWith(`/t/${TRIAL}/p/${PID}`), `after screening: ${page.url()}`);

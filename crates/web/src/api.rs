@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::pages::{save_form, screen_input, visit_form};
+use crate::pages::{save_form, screen_lenient, visit_form};
 use crate::routes::ROUTES;
 use crate::{App, AppState, CurrentUser, WebError};
 
@@ -135,6 +135,9 @@ pub struct EvaluateBody {
     /// Form fields by fact id (as typed).
     #[serde(default)]
     pub facts: BTreeMap<String, String>,
+    /// Upper limits of normal by fact id (as typed).
+    #[serde(default)]
+    pub uln: BTreeMap<String, String>,
     /// Screening date (defaults to today).
     #[serde(default)]
     pub screening_date: Option<String>,
@@ -153,18 +156,22 @@ pub async fn evaluate(
             .facts
             .iter()
             .map(|(k, v)| (format!("f.{k}"), v.clone()))
+            .chain(body.uln.iter().map(|(k, v)| (format!("u.{k}"), v.clone())))
             .collect();
         let date = body
             .screening_date
             .clone()
+            .filter(|d| !d.trim().is_empty())
             .or_else(|| body.facts.get("screening_date").cloned())
             .unwrap_or_else(|| app.now().date_naive().to_string());
-        let (verdict, criteria) = screen_input(a.protocol, &input, &date)?;
+        // Facts typed so that they do not read are left out and reported,
+        // so the verdict never rests on a value shown as wrong.
+        let (verdict, criteria, problems) = screen_lenient(a.protocol, &input, &date)?;
         let criteria: Vec<Value> = criteria
             .iter()
             .map(|c| json!({"id": c.criterion, "result": c.result}))
             .collect();
-        Ok(json!({"verdict": verdict, "criteria": criteria}))
+        Ok(json!({"verdict": verdict, "criteria": criteria, "problems": problems}))
     })
     .await
 }

@@ -64,15 +64,36 @@ pub const JS: &str = r#"
   var screen = document.querySelector('form[data-live-screen]');
   if (screen) {
     var url = screen.getAttribute('data-live-screen');
+    var asked = 0;
     var tick = function () {
-      post(url, { facts: formValues(screen) }, function (res) {
-        if (!res.criteria) return;
+      var mine = ++asked;
+      var uln = {};
+      Array.prototype.forEach.call(screen.elements, function (el) {
+        if (el.name && el.name.indexOf('u.') === 0) uln[el.name.slice(2)] = el.value;
+      });
+      var date = screen.elements.namedItem('screening_date');
+      var body = { facts: formValues(screen), uln: uln, screening_date: date ? date.value : '' };
+      post(url, body, function (res) {
+        var v = document.getElementById('verdict');
+        if (mine !== asked) return;
+        if (!res.criteria) { if (v) v.textContent = res.error ? 'cannot tell: ' + res.error : '\u2014'; return; }
         res.criteria.forEach(function (c) {
           var cell = document.getElementById('crit-' + c.id);
           if (cell) { cell.textContent = c.result.replace('_', ' '); cell.className = c.result; }
         });
-        var v = document.getElementById('verdict');
         if (v) v.textContent = res.verdict;
+        // A message beside each fact that does not read; none once it does.
+        var problems = res.problems || {};
+        Array.prototype.forEach.call(screen.querySelectorAll('[id^="fact-msg-"]'), function (m) {
+          var k = m.id.slice(9);
+          var text = problems[k] || '';
+          if (m.textContent !== text) m.textContent = text;
+          var input = document.getElementById('fact-' + k);
+          if (input) {
+            if (text) input.setAttribute('aria-invalid', 'true');
+            else input.removeAttribute('aria-invalid');
+          }
+        });
       });
     };
     screen.addEventListener('input', tick); screen.addEventListener('change', tick); tick();

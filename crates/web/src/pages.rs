@@ -515,37 +515,44 @@ fn raise_query_form(
 
 // ---- screening ----------------------------------------------------------------
 
-fn fact_input(protocol: &Protocol, f: &rct_core::protocol::Fact, value: &str) -> Markup {
+fn fact_input(
+    protocol: &Protocol,
+    f: &rct_core::protocol::Fact,
+    input: &BTreeMap<String, String>,
+) -> Markup {
     let id = f.id.get_ref();
     let name = format!("f.{id}");
     let html_id = format!("fact-{id}");
+    let value = field(input, &name);
+    let msg = format!("fact-msg-{id}");
     html! {
         label for=(html_id) { (f.label) " " span.hint { "(" (id)
             @if let Some(u) = &f.unit { ", " (u.get_ref()) } ")" } }
         @match f.kind {
             ValueType::Boolean => {
-                select id=(html_id) name=(name) {
+                select id=(html_id) name=(name) aria-describedby=(msg) {
                     option value="" selected[value.is_empty()] { "unknown" }
                     option value="true" selected[value == "true"] { "yes" }
                     option value="false" selected[value == "false"] { "no" }
                 }
             }
             ValueType::Choice => {
-                select id=(html_id) name=(name) {
+                select id=(html_id) name=(name) aria-describedby=(msg) {
                     option value="" { "unknown" }
                     @for (code, label) in entry::codes(protocol, f.code_list.as_ref().map(|c| c.get_ref().as_str())) {
                         option value=(code) selected[value == code] { (label) }
                     }
                 }
             }
-            ValueType::Date => { input id=(html_id) name=(name) type="date" value=(value); }
-            ValueType::Number | ValueType::Integer => { input id=(html_id) name=(name) inputmode="decimal" value=(value); }
-            ValueType::Text => { input id=(html_id) name=(name) value=(value); }
+            ValueType::Date => { input id=(html_id) name=(name) aria-describedby=(msg) type="date" value=(value); }
+            ValueType::Number | ValueType::Integer => { input id=(html_id) name=(name) aria-describedby=(msg) inputmode="decimal" value=(value); }
+            ValueType::Text => { input id=(html_id) name=(name) aria-describedby=(msg) value=(value); }
         }
         @if f.uln {
             label for={"uln-" (id)} { "Upper limit of normal for " (id) }
-            input id={"uln-" (id)} name={"u." (id)} inputmode="decimal";
+            input id={"uln-" (id)} name={"u." (id)} inputmode="decimal" value=(field(input, &format!("u.{id}")));
         }
+        span.hint id=(msg) aria-live="polite" {}
     }
 }
 
@@ -603,7 +610,7 @@ fn screen_form(
                 }
                 fieldset {
                     legend { "Facts" }
-                    @for f in &a.protocol.facts { (fact_input(a.protocol, f, field(input, &format!("f.{}", f.id.get_ref())))) }
+                    @for f in &a.protocol.facts { (fact_input(a.protocol, f, input)) }
                 }
                 p { "Verdict so far: " strong id="verdict" aria-live="polite" { "—" } }
                 (criteria_table(a.protocol, &[]))
@@ -624,10 +631,25 @@ pub fn screen_input(
     input: &BTreeMap<String, String>,
     date: &str,
 ) -> Result<(Verdict, Vec<CriterionResult>), WebError> {
-    let (facts, problems) = entry::facts_json(protocol, input);
+    let (verdict, criteria, problems) = screen_lenient(protocol, input, date)?;
     if let Some((fact, msg)) = problems.iter().next() {
         return Err(WebError::BadRequest(format!("{fact}: {msg}")));
     }
+    Ok((verdict, criteria))
+}
+
+/// Problems with typed facts, by fact id.
+pub type Problems = BTreeMap<String, String>;
+
+/// As [`screen_input`] for live screening: a fact typed so that it does not
+/// read as its type is left out (so the criteria needing it are unknown)
+/// and reported with the problems.
+pub fn screen_lenient(
+    protocol: &Protocol,
+    input: &BTreeMap<String, String>,
+    date: &str,
+) -> Result<(Verdict, Vec<CriterionResult>, Problems), WebError> {
+    let (facts, problems) = entry::facts_json(protocol, input);
     let json = serde_json::json!({ "screening_date": date, "facts": facts });
     let person =
         person_from_json(protocol, &json).map_err(|e| WebError::BadRequest(e.to_string()))?;
@@ -648,7 +670,7 @@ pub fn screen_input(
                 .unwrap_or_else(|| "unknown".into()),
         })
         .collect();
-    Ok((verdict, criteria))
+    Ok((verdict, criteria, problems))
 }
 
 pub async fn screen_post(

@@ -1589,3 +1589,80 @@ async fn a_derived_sledai_total_is_computed_as_descriptors_are_entered() {
         ["baseline/sledai_descriptors/total"];
     assert_eq!(stored.as_f64(), Some(19.0), "{stored}");
 }
+
+/// Live screening reads the upper limits of normal and the screening date
+/// typed on the form, and reports a fact that does not read instead of
+/// failing. Reference: IL-2 exclusion E3 (protocols/il2-sle.toml) is
+/// `alt >= 2 * alt.uln or ast >= 2 * ast.uln`: ALT 90 with ULN 40 is
+/// 2.25 x ULN (met); ALT 70 is 1.75 x ULN and AST 25 under 2 x 40 (not met);
+/// without the ULNs it cannot be decided (unknown).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_screening_uses_the_limits_of_normal_and_reports_unreadable_facts() {
+    let (router, _) = demo_app();
+    let c = demo_login(&router, "investigator").await;
+    let eval = |body: serde_json::Value| {
+        let c = &c;
+        async move {
+            let a = c
+                .post_json(
+                    "/api/trials/il2-sle/screening/evaluate",
+                    &body,
+                    Some(&c.csrf),
+                )
+                .await;
+            assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+            serde_json::from_str::<serde_json::Value>(&a.body).unwrap()
+        }
+    };
+    let e3 = |r: &serde_json::Value| {
+        r["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "E3")
+            .unwrap()["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let facts = |alt: &str| json!({"alt": alt, "ast": "25"});
+    let uln = json!({"alt": "40", "ast": "40"});
+    let r = eval(json!({"facts": facts("90"), "uln": uln})).await;
+    assert_eq!(e3(&r), "met", "{r}");
+    let r = eval(json!({"facts": facts("70"), "uln": uln})).await;
+    assert_eq!(e3(&r), "not_met", "{r}");
+    let r = eval(json!({"facts": facts("70")})).await;
+    assert_eq!(e3(&r), "unknown", "{r}");
+    // An unreadable number: reported by fact, left out of the evaluation.
+    let r = eval(json!({"facts": {"alt": "a lot", "ast": "25"}, "uln": uln})).await;
+    assert!(
+        r["problems"]["alt"]
+            .as_str()
+            .unwrap()
+            .contains("not a number"),
+        "{r}"
+    );
+    assert_eq!(e3(&r), "unknown", "{r}");
+    assert_eq!(r["verdict"], "undetermined", "{r}");
+    assert_eq!(
+        eval(json!({"facts": facts("70"), "uln": uln})).await["problems"],
+        json!({})
+    );
+    // The form's screening date is the one evaluated: born 2008-06-01 is
+    // 17 on 2026-03-01 and 18 on 2026-06-01 (inclusion I3: age 18 to 75,
+    // weight 45 to 80 kg).
+    let age = |date: &'static str| {
+        let body =
+            json!({"facts": {"birth_date": "2008-06-01", "weight": "60"}, "screening_date": date});
+        async move {
+            let r = eval(body).await;
+            let crit = r["criteria"].as_array().unwrap();
+            crit.iter().find(|c| c["id"] == "I3").unwrap()["result"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    assert_eq!(age("2026-03-01").await, "not_met");
+    assert_eq!(age("2026-06-01").await, "met");
+}
