@@ -1097,53 +1097,55 @@ fn il2_end_to_end() {
         }
     }
 
-    // Dunnett in the report: the protocol's sri4 analysis is Dunnett-adjusted.
-    // When the report carries adjusted p-values (any field named *dunnett*
-    // in the sri4 FAS result), they must equal the reference; until then the
-    // report's sri4 rows show the unadjusted p only, and say so by label.
-    let fas_json = serde_json::to_value(
-        report
+    // Dunnett in the report: the protocol's sri4 analysis is Dunnett-adjusted
+    // (each dose against placebo). The adjusted p-values equal the
+    // multivariate t reference, in full and as the report prints them.
+    for pop in ["fas", "pp"] {
+        let m = report
             .results
             .models
             .iter()
-            .find(|m| m.model == "sri4" && m.population == "fas")
-            .unwrap(),
-    )
-    .unwrap();
-    let dunnett_field = fas_json
-        .as_object()
-        .unwrap()
-        .iter()
-        .find(|(k, _)| k.to_lowercase().contains("dunnett"))
-        .map(|(_, v)| v.clone());
-    match dunnett_field {
-        Some(d) => {
-            let want = reference["sri4"]["fas"]["dunnett_p"].as_array().unwrap();
-            let got: Vec<f64> = d
-                .as_array()
-                .unwrap_or_else(|| panic!("report Dunnett field {d}"))
-                .iter()
-                .map(|x| x.as_f64().or_else(|| x["p"].as_f64()).unwrap())
-                .collect();
-            assert_eq!(got.len(), 3);
-            for (g, w) in got.iter().zip(want) {
-                assert!(
-                    close(*g, w.as_f64().unwrap(), 1e-6),
-                    "report Dunnett p {g} vs {w}"
-                );
-            }
-        }
-        None => {
-            eprintln!("note: the report carries no Dunnett-adjusted p-values yet");
+            .find(|m| m.model == "sri4" && m.population == pop)
+            .unwrap();
+        assert_eq!(m.comparisons.len(), 1, "{pop}");
+        let c = &m.comparisons[0];
+        assert_eq!(
+            c.names,
+            ["arm[T.il2_0_2]", "arm[T.il2_0_5]", "arm[T.il2_1_0]"]
+        );
+        let got = c
+            .p_dunnett
+            .as_ref()
+            .unwrap_or_else(|| panic!("{pop}: no Dunnett p: {:?}", c.dunnett_error));
+        let want = reference["sri4"][pop]["dunnett_p"].as_array().unwrap();
+        for (k, (g, w)) in got.iter().zip(want).enumerate() {
+            let w = w.as_f64().unwrap();
+            assert!(close(*g, w, 1e-6), "{pop} Dunnett p {g} vs reference {w}");
+            // Single-step Dunnett lies between the raw p and Bonferroni.
+            let raw = m.estimates.iter().find(|e| e.term == c.names[k]).unwrap().p;
             assert!(
-                !md.contains("Dunnett)"),
-                "a Dunnett column without the numbers"
+                *g >= raw && *g <= (3.0 * raw).min(1.0) + 1e-12,
+                "{pop}: {g} vs {raw}"
             );
-            assert!(md.contains(
-                "each dose against placebo (linear probability model, Dunnett-adjusted)"
-            ));
+            let row = md
+                .lines()
+                .find(|l| {
+                    l.starts_with(&format!(
+                        "| sri4 | {} | `{}` |",
+                        pop.to_uppercase(),
+                        c.names[k]
+                    ))
+                })
+                .unwrap_or_else(|| panic!("no Dunnett row for {pop} {}", c.names[k]));
+            let shown = if w < 0.001 {
+                "<0.001".to_string()
+            } else {
+                format!("{w:.3}")
+            };
+            assert!(row.trim_end().ends_with(&format!("| {shown} |")), "{row}");
         }
     }
+    assert!(md.contains("| p (Holm) | p (Dunnett) |"));
 
     // The secondary ANCOVA of SLEDAI-2K (HC3) against statsmodels too.
     let r = &reference["sledai"]["fas"];
@@ -1200,33 +1202,29 @@ fn il2_end_to_end() {
             );
         }
     }
-    // Dunnett's many-to-one adjustment of a model with covariates: computed
-    // once crates/stats supports it; until then the refusal says to use Holm.
+    // Holm and Dunnett from `rct analyse --compare` equal the report's.
     let cmp = &v["comparisons"];
-    let holm: Vec<f64> = cmp["p_holm"]
-        .as_array()
-        .unwrap()
+    let fas = report
+        .results
+        .models
         .iter()
-        .map(|p| p.as_f64().unwrap())
-        .collect();
-    assert_eq!(holm.len(), 3);
-    match cmp["p_dunnett"].as_array() {
-        Some(d) => {
-            eprintln!("Dunnett p-values: {d:?}");
-            let want = reference["sri4"]["fas"]["dunnett_p"].as_array();
-            for (k, p) in d.iter().enumerate() {
-                let p = p.as_f64().unwrap();
-                assert!((0.0..=1.0).contains(&p));
-                if let Some(w) = want {
-                    assert!(close(p, w[k].as_f64().unwrap(), 1e-6), "Dunnett p {p}");
-                }
-            }
-        }
-        None => {
-            let e = cmp["dunnett_error"].as_str().unwrap();
-            eprintln!("Dunnett not computed: {e}");
-            assert!(e.contains("Holm"), "{e}");
-        }
+        .find(|m| m.model == "sri4" && m.population == "fas")
+        .unwrap();
+    let nums = |x: &Value| -> Vec<f64> {
+        x.as_array()
+            .unwrap_or_else(|| panic!("{cmp}"))
+            .iter()
+            .map(|p| p.as_f64().unwrap())
+            .collect()
+    };
+    let (holm, dunnett) = (nums(&cmp["p_holm"]), nums(&cmp["p_dunnett"]));
+    let c = &fas.comparisons[0];
+    for k in 0..3 {
+        assert!(close(holm[k], c.p_holm[k], 1e-12), "Holm {k}");
+        assert!(
+            close(dunnett[k], c.p_dunnett.as_ref().unwrap()[k], 1e-9),
+            "Dunnett {k}"
+        );
     }
     eprintln!("{} blinded outputs checked", t.blind_checks.get());
     assert!(t.blind_checks.get() > 200);

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use rct_core::protocol::{OutcomeKind, Protocol};
 use rct_stats::formula::{design, Formula};
 use rct_stats::mi::{self, Equation, MiSettings, Pooled};
+use rct_stats::multiplicity;
 use rct_stats::nonparam::{rank_sum, Alternative, Method, RankSum};
 use rct_stats::{fit, Column, CovType, Frame, OlsFit};
 
@@ -49,6 +50,54 @@ pub struct ModelResult {
     pub joint: Vec<(String, f64, f64, f64, f64)>,
     /// Why the model could not be fitted, if it could not.
     pub error: Option<String>,
+    /// Many-to-one comparisons of a tested `arm` term with several columns
+    /// (complete case only).
+    pub comparisons: Vec<Comparisons>,
+}
+
+/// Each level of a tested term against its reference level (each arm
+/// against the control), with p-values adjusted for the number compared.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Comparisons {
+    pub term: String,
+    /// Model columns compared, e.g. `arm[T.il2_0_2]`.
+    pub names: Vec<String>,
+    /// Holm-adjusted p-values.
+    pub p_holm: Vec<f64>,
+    /// Dunnett single-step adjusted p-values (multivariate t with the
+    /// model's residual df and the estimates' correlation).
+    pub p_dunnett: Option<Vec<f64>>,
+    /// Why Dunnett's adjustment could not be computed, if it could not.
+    pub dunnett_error: Option<String>,
+}
+
+/// Many-to-one comparisons of the tested `arm` term of `f`, when it has
+/// several columns (several arms against the control).
+fn comparisons(f: &OlsFit, tests: &[String]) -> Result<Vec<Comparisons>, ReportError> {
+    let mut out = Vec::new();
+    for t in tests.iter().filter(|t| t.as_str() == "arm") {
+        let Some(ti) = f.term_info.iter().find(|x| &x.name == t) else {
+            continue;
+        };
+        let cols: Vec<usize> = ti.columns.clone().collect();
+        if cols.len() < 2 {
+            continue;
+        }
+        let p: Vec<f64> = cols.iter().map(|&c| f.terms[c].p).collect();
+        let (p_dunnett, dunnett_error) =
+            match multiplicity::dunnett_fit(f, &cols, multiplicity::Alternative::TwoSided) {
+                Ok(d) => (Some(d.p), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+        out.push(Comparisons {
+            term: t.clone(),
+            names: cols.iter().map(|&c| f.terms[c].name.clone()).collect(),
+            p_holm: multiplicity::holm(&p)?,
+            p_dunnett,
+            dunnett_error,
+        });
+    }
+    Ok(out)
 }
 
 /// The rank-sum check of an outcome in one population.
@@ -229,6 +278,7 @@ pub fn run_plan(
                 estimates: Vec::new(),
                 joint: Vec::new(),
                 error: None,
+                comparisons: Vec::new(),
             };
             // Complete case.
             let mut cc = base("complete-case".into(), !uses_mi);
@@ -249,6 +299,7 @@ pub fn run_plan(
                             }
                         }
                     }
+                    cc.comparisons = comparisons(f, &model.test)?;
                 }
                 Err(e) => cc.error = Some(e.to_string()),
             }

@@ -238,6 +238,36 @@ fn estimate_rows(protocol: &Protocol, res: &PlanResults, interaction: bool) -> V
     rows
 }
 
+/// Rows of the many-to-one comparisons table (Holm and Dunnett).
+fn comparison_rows(res: &PlanResults) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for m in &res.models {
+        for c in &m.comparisons {
+            for (k, name) in c.names.iter().enumerate() {
+                let Some(e) = m.estimates.iter().find(|e| &e.term == name) else {
+                    continue;
+                };
+                rows.push(vec![
+                    m.model.clone(),
+                    m.population.to_uppercase(),
+                    format!("`{name}`"),
+                    num(e.estimate, 3),
+                    fmt_p(e.p),
+                    c.p_holm.get(k).map_or_else(|| "–".into(), |p| fmt_p(*p)),
+                    match &c.p_dunnett {
+                        Some(p) => p.get(k).map_or_else(|| "–".into(), |p| fmt_p(*p)),
+                        None => format!(
+                            "not computed: {}",
+                            c.dunnett_error.as_deref().unwrap_or("unknown")
+                        ),
+                    },
+                ]);
+            }
+        }
+    }
+    rows
+}
+
 const EST_HEADER: [&str; 10] = [
     "Model",
     "Outcome",
@@ -436,6 +466,26 @@ pub fn build_report(
         header: EST_HEADER.map(String::from).to_vec(),
         rows: estimate_rows(protocol, &results, false),
     });
+    let comparison_rows = comparison_rows(&results);
+    if !comparison_rows.is_empty() {
+        blocks.push(Block::Para(
+            "Each arm against the control arm, complete cases: p-values adjusted for the number of arms compared by Holm's step-down method and by Dunnett's single-step test (multivariate t with the model's residual df and the correlation of the estimates).".into(),
+        ));
+        blocks.push(Block::Table {
+            header: [
+                "Model",
+                "Population",
+                "Comparison",
+                "Estimate",
+                "p",
+                "p (Holm)",
+                "p (Dunnett)",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: comparison_rows,
+        });
+    }
     for m in &protocol.analysis.models {
         blocks.push(Block::Para(format!(
             "`{}`: {} — `{}`",
