@@ -1004,6 +1004,10 @@ fn il2_end_to_end() {
         "{stdout}"
     );
     let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    // To read the report: RCT_IL2_REPORT=FILE keeps a copy of report.md.
+    if let Some(keep) = std::env::var_os("RCT_IL2_REPORT") {
+        std::fs::write(keep, &md).unwrap();
+    }
     assert!(out_dir.join("report.html").exists());
 
     // Populations: FAS everyone randomised, PP without the withdrawal.
@@ -1146,6 +1150,13 @@ fn il2_end_to_end() {
         }
     }
     assert!(md.contains("| p (Holm) | p (Dunnett) |"));
+    // The subgroup note says which arm the forest plot shows; no session
+    // adherence text for a trial without sessions.
+    assert!(
+        md.contains("the effect shown is `arm[T.il2_0_2]` (the first arm against the control)"),
+        "{md}"
+    );
+    assert!(!md.contains("recorded sessions"));
 
     // The secondary ANCOVA of SLEDAI-2K (HC3) against statsmodels too.
     let r = &reference["sledai"]["fas"];

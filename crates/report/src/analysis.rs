@@ -548,6 +548,7 @@ fn subgroups(
         }
     };
     let (n, estimate, error) = arm_effect(&frame, &formula);
+    let shown = estimate.as_ref().map(|e| e.term.clone());
     out.subgroups.push(Subgroup {
         factor: "All".into(),
         level: "overall".into(),
@@ -620,10 +621,17 @@ fn subgroups(
             });
         }
     }
-    out.notes.push(format!(
+    let mut note = format!(
         "The protocol names no subgroups; the forest plot shows the arm effect of model `{}` ({}) within the levels of each stratification factor and on either side of the median of each pre-specified effect modifier, complete cases.",
         model.id.get_ref(),
         pop
-    ));
+    );
+    if let (true, Some(term)) = (protocol.arms.len() > 2, shown) {
+        note.push_str(&format!(
+            " With {} arms, the effect shown is `{term}` (the first arm against the control); the comparisons table gives every arm.",
+            protocol.arms.len()
+        ));
+    }
+    out.notes.push(note);
     Ok(())
 }

@@ -444,10 +444,12 @@ pub fn build_report(
         .to_vec(),
         rows,
     });
-    blocks.push(Block::Para(format!(
-        "Adherence for the per-protocol rule comes from the recorded sessions: a session is compliant with at least {} compliant bouts; fractions are over the sessions the protocol plans for the arm.",
-        options.population.min_bouts
-    )));
+    if !protocol.sessions.is_empty() {
+        blocks.push(Block::Para(format!(
+            "Adherence for the per-protocol rule comes from the recorded sessions: a session is compliant with at least {} compliant bouts; fractions are over the sessions the protocol plans for the arm.",
+            options.population.min_bouts
+        )));
+    }
 
     // Table 1.
     blocks.push(Block::Heading(
