@@ -440,6 +440,24 @@ fn il2_end_to_end() {
         let id = pid(i);
         let inv = investigator(site_of(i));
         t.ok(inv, "investigator", &["consent", "--participant", &id]);
+        if i == 0 {
+            // A factor the design does not use, or another site: refused.
+            let err = t.refused(
+                inv,
+                "investigator",
+                &["randomise", "--participant", &id, "--strata", "sex=female"],
+            );
+            assert!(
+                err.contains("`sex` is not a stratification") && err.contains("site"),
+                "{err}"
+            );
+            let err = t.refused(
+                inv,
+                "investigator",
+                &["randomise", "--participant", &id, "--strata", "site=site2"],
+            );
+            assert!(err.contains("belongs to site `pkuph`"), "{err}");
+        }
         if i % 5 == 0 {
             let out = t.ok(
                 inv,

@@ -626,6 +626,7 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let strata = strata_map(&strata)?;
+            check_factors(&ctx, &strata)?;
             let (state, actor) = simple(
                 &ctx,
                 None,
@@ -944,6 +945,31 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses `--strata` factors the trial's design does not use (a typo would
+/// otherwise be stored with the allocation and change nothing).
+fn check_factors(ctx: &Ctx, strata: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    if strata.is_empty() {
+        return Ok(());
+    }
+    let ledger = ctx.ledger()?;
+    let trial = ctx.trial(ledger.store().as_ref())?;
+    let state = ledger.state(&trial)?;
+    let Some(design) = state.config.as_ref().and_then(|c| c.trial_design().ok()) else {
+        return Ok(());
+    };
+    let mut known: Vec<&str> = design.stratify_by.iter().map(String::as_str).collect();
+    known.extend(design.minimise_on.keys().map(String::as_str));
+    for factor in strata.keys() {
+        if factor != "site" && !known.contains(&factor.as_str()) {
+            bail!(
+                "refused: --strata {factor}=...: `{factor}` is not a stratification or minimisation factor of trial {trial} (it uses: {})",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            );
+        }
+    }
+    Ok(())
 }
 
 /// One command by the acting user; the state after and the actor.
