@@ -203,7 +203,7 @@ fn nums_names(v: &Value) -> Vec<String> {
 }
 
 /// Ten comparisons (`y ~ arm + x + site`, 11 unbalanced arms) against scipy.
-/// Debug builds integrate to 5e-5 to stay fast; release builds use the
+/// Debug builds integrate to 1e-4 to stay fast; release builds use the
 /// default 1e-5 through `dunnett_fit`.
 #[test]
 fn ten_comparisons_match_scipy_multivariate_t() {
@@ -227,12 +227,12 @@ fn ten_comparisons_match_scipy_multivariate_t() {
             .flat_map(nums)
             .collect();
         let opts = MvtOptions {
-            abs_eps: 5e-5,
+            abs_eps: 1e-4,
             ..MvtOptions::default()
         };
         let (p, err) = single_step_p(&t, &flat, f.df_resid, Alternative::TwoSided, &opts).unwrap();
         let bound = err.iter().copied().fold(0.0, f64::max);
-        check_p("ten (5e-5)", &p, 2.0 * bound, &nums(&want["p"]), spread);
+        check_p("ten (1e-4)", &p, 2.0 * bound, &nums(&want["p"]), spread);
     } else {
         let d = dunnett_fit(&f, &cols, Alternative::TwoSided).unwrap();
         assert_eq!(d.method, DunnettMethod::GenzQmc);
