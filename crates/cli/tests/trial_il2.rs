@@ -578,7 +578,32 @@ fn il2_end_to_end() {
     assert_eq!(by_stratum["site=site2"].len(), 8);
     assert_eq!(by_stratum["site=site3"].len(), 4);
 
-    // The pharmacist records dispensing at baseline; the form is theirs only.
+    // The pharmacist records dispensing at baseline; the form is theirs
+    // only, and another participant's kit is refused.
+    let err = t.refused(
+        "fang",
+        "pharmacist",
+        &[
+            "enter",
+            "--participant",
+            "P06",
+            "--visit",
+            "baseline",
+            "--form",
+            "dispensing",
+            "--field",
+            "kit",
+            "--value",
+            &kit_of["P12"],
+        ],
+    );
+    assert!(
+        err.contains(&format!(
+            "not the kit allocated to P06 (`{}`)",
+            kit_of["P06"]
+        )),
+        "{err}"
+    );
     for i in (0..N).filter(|i| site_of(*i) == "site3") {
         let id = pid(i);
         t.enter(

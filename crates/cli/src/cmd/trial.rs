@@ -1026,6 +1026,22 @@ fn enter(ctx: &Ctx, item: &Item, reason: Option<&str>, change: bool) -> anyhow::
             if at.is_empty() { "no visit".to_string() } else { at.join(", ") }
         );
     }
+    // A kit field records a dispensed kit: it must be the participant's own
+    // (a wrong kit is a wrong treatment). Kit codes are blind; naming the
+    // allocated one reveals no arm.
+    let allocated_kit = state
+        .participants
+        .get(&item.participant)
+        .and_then(|p| p.allocation.as_ref())
+        .and_then(|a| a.kit.as_deref());
+    if let (true, Some(kit), Some(given)) = (item.field == "kit", allocated_kit, value.as_str()) {
+        if given.trim() != kit {
+            bail!(
+                "refused: kit `{given}` is not the kit allocated to {} (`{kit}`); dispense that kit, or check the code",
+                item.participant
+            );
+        }
+    }
     let (participant, visit, form, field) = (
         item.participant.clone(),
         item.visit.clone(),
