@@ -12,9 +12,13 @@
 //! - the protocol's arm ids and labels: none appears in anything a blinded
 //!   role is shown (stdout and stderr of every command they run);
 //! - the data the test enters equal `tests/fixtures/il2_e2e.csv`, and the
-//!   sri4 model's estimates and standard errors equal statsmodels' OLS on
-//!   that file (`tools/stats/il2_e2e_reference.py` ->
-//!   `tests/fixtures/il2_e2e_reference.json`) to 1e-8.
+//!   sri4 model's estimates, standard errors and CIs (FAS and PP) and the
+//!   sledai model's (HC3) equal statsmodels' OLS on that file
+//!   (`tools/stats/il2_e2e_reference.py` ->
+//!   `tests/fixtures/il2_e2e_reference.json`) to 1e-8, the p-values to
+//!   1e-6; the report's Dunnett-adjusted p-values equal the multivariate t
+//!   probabilities of the same script (SciPy) to 1e-6, and `rct analyse
+//!   --data FIXTURE --compare arm` gives the same fit, Holm and Dunnett.
 //!
 //! `RCT_UPDATE_FIXTURES=1` rewrites the CSV fixture from the run (then rerun
 //! the Python script).
