@@ -289,6 +289,18 @@ fn main() {
             "GET /api participants (monitor)",
             drive(addr, a.connections, a.requests, &monitor, api, 200).await,
         );
+        let paged: Plan = Arc::new(|i| {
+            (
+                "GET".into(),
+                format!("/api/trials/il2-sle/participants?page={}", 1 + i % 50),
+                String::new(),
+                String::new(),
+            )
+        });
+        show(
+            "GET /api participants, pages of 100 (monitor)",
+            drive(addr, a.connections, a.requests, &monitor, paged, 200).await,
+        );
         let one: Plan = Arc::new(|i| {
             (
                 "GET".into(),

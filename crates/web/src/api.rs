@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -71,16 +73,54 @@ pub async fn trial(
     .await
 }
 
+/// Largest page of the participants answer.
+pub const MAX_PER_PAGE: usize = 1000;
+
+/// The participants of the user's sites: all of them, or with `?page=N`
+/// (1-based) one page of `per_page` (default 100, at most
+/// [`MAX_PER_PAGE`]). The header `X-Total-Count` carries the number of
+/// participants either way. Serialised straight from the cached view.
 pub async fn participants(
     State(s): State<AppState>,
     user: CurrentUser,
     Path(trial): Path<String>,
-) -> ApiResult {
-    run(&s, move |app| {
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    App::run(&s, move |app| {
         let a = app.access(&user, &trial)?;
-        Ok(serde_json::to_value(&a.view.participants).unwrap_or(Value::Null))
+        let all = &a.view.participants;
+        let number = |key: &str, default: usize| -> Result<usize, WebError> {
+            match q.get(key) {
+                None => Ok(default),
+                Some(v) => v.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    WebError::BadRequest(format!("{key} must be a whole number from 1, not `{v}`"))
+                }),
+            }
+        };
+        let shown = if q.contains_key("page") {
+            let page = number("page", 1)?;
+            let per = number("per_page", crate::pages::PAGE_SIZE)?.min(MAX_PER_PAGE);
+            let start = (page - 1).saturating_mul(per).min(all.len());
+            &all[start..start.saturating_add(per).min(all.len())]
+        } else {
+            &all[..]
+        };
+        let body =
+            serde_json::to_vec(shown).map_err(|e| WebError::Internal(format!("encoding: {e}")))?;
+        Ok((
+            [
+                (header::CONTENT_TYPE, "application/json".to_string()),
+                (
+                    header::HeaderName::from_static("x-total-count"),
+                    all.len().to_string(),
+                ),
+            ],
+            body,
+        )
+            .into_response())
     })
     .await
+    .map_err(ApiError)
 }
 
 pub async fn participant(

@@ -268,7 +268,7 @@ pub static ROUTES: &[Route] = &[
         "GET",
         "/api/trials/{trial}/participants",
         false,
-        "Participants of the granted sites (role view)",
+        "Participants of the granted sites (role view); ?page=N&per_page=M for one page, X-Total-Count header",
         api::participants
     ),
     r!(

@@ -1666,3 +1666,47 @@ async fn live_screening_uses_the_limits_of_normal_and_reports_unreadable_facts()
     assert_eq!(age("2026-03-01").await, "not_met");
     assert_eq!(age("2026-06-01").await, "met");
 }
+
+/// The participants API pages on request: the monitor sees the 7 IL-2
+/// demo participants (all sites), in pages of 3: X001-X003, X004-X006,
+/// X007; the total in `X-Total-Count`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_participants_api_pages_on_request() {
+    let (router, _) = demo_app();
+    let c = demo_login(&router, "monitor").await;
+    let ids = |body: &str| -> Vec<String> {
+        serde_json::from_str::<serde_json::Value>(body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = c.get("/api/trials/il2-sle/participants").await;
+    assert_eq!(
+        ids(&all.body),
+        ["X001", "X002", "X003", "X004", "X005", "X006", "X007"]
+    );
+    assert_eq!(all.headers["x-total-count"], "7");
+    assert_eq!(all.headers["content-type"], "application/json");
+    let p = |n: &str| {
+        let c = &c;
+        let path = format!("/api/trials/il2-sle/participants?page={n}&per_page=3");
+        async move { c.get(&path).await }
+    };
+    assert_eq!(ids(&p("1").await.body), ["X001", "X002", "X003"]);
+    assert_eq!(ids(&p("3").await.body), ["X007"]);
+    let past = p("9").await;
+    assert_eq!(ids(&past.body), Vec::<String>::new());
+    assert_eq!(past.headers["x-total-count"], "7");
+    assert_eq!(p("0").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p("x").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Site scoping holds on every page: investigator (pkuph) has X001-X004.
+    let inv = demo_login(&router, "investigator").await;
+    let a = inv
+        .get("/api/trials/il2-sle/participants?page=2&per_page=3")
+        .await;
+    assert_eq!(ids(&a.body), ["X004"]);
+    assert_eq!(a.headers["x-total-count"], "4");
+}

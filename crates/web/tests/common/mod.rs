@@ -32,6 +32,7 @@ pub fn demo_app() -> (Router, Arc<App>) {
 /// An answer.
 pub struct Answer {
     pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
     pub body: String,
     pub set_cookies: Vec<String>,
     pub location: Option<String>,
@@ -40,6 +41,7 @@ pub struct Answer {
 pub async fn send(router: &Router, req: Request<Body>) -> Answer {
     let res = router.clone().oneshot(req).await.unwrap();
     let status = res.status();
+    let headers = res.headers().clone();
     let set_cookies = res
         .headers()
         .get_all(header::SET_COOKIE)
@@ -53,6 +55,7 @@ pub async fn send(router: &Router, req: Request<Body>) -> Answer {
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     Answer {
         status,
+        headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
         set_cookies,
         location,
