@@ -55,6 +55,25 @@ fn writes_the_report_from_a_locked_sqlite_database() {
         .stdout(contains("arm[T.hiit]"));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // report.json carries the same results at full precision: the primary
+    // ITT estimate rounds to what report.md prints.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["flow"]["randomised"], 60);
+    let primary = json["results"]["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == "primary" && m["population"] == "itt")
+        .unwrap();
+    let est = primary["estimates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["term"] == "arm[T.hiit]")
+        .unwrap();
+    let shown = format!("{:.3}", est["estimate"].as_f64().unwrap());
+    assert!(md.contains(&shown), "report.md lacks the estimate {shown}");
     assert!(md.contains("## Participant flow (CONSORT)"));
     assert!(md.contains("| Allocated | 31 | 29 |"));
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));

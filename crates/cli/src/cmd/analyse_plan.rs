@@ -1,6 +1,7 @@
 //! `rct analyse --db URL --protocol FILE --out DIR`: the protocol's whole
 //! analysis plan on the locked trial record, written as `report.html`
-//! (self-contained), `report.md` and the SVG figures.
+//! (self-contained), `report.md`, the SVG figures and `report.json` (every
+//! result at full precision).
 //!
 //! `--db` takes a store URL (`sqlite:PATH`, a file path, `postgres://...`)
 //! or a JSON-lines events file (`*.jsonl`, as `rct export events` writes).
@@ -71,6 +72,16 @@ pub fn run(db: &str, protocol: &Path, out: &Path) -> anyhow::Result<ExitCode> {
     for (name, svg) in &report.figures {
         write(name, svg)?;
     }
+    // The same results at full precision for programs (R, Python, a
+    // validation script): the flow and every model, test and curve.
+    let json = serde_json::json!({
+        "trial": trial,
+        "events": state.seq,
+        "head": state.head,
+        "flow": report.flow,
+        "results": report.results,
+    });
+    write("report.json", &serde_json::to_string_pretty(&json)?)?;
     println!(
         "trial {trial}: {} events verified (head {}), database locked",
         state.seq,
