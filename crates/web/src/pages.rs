@@ -169,7 +169,8 @@ pub async fn home(State(s): State<AppState>, user: CurrentUser) -> PageResult {
         let mut rows = Vec::new();
         for t in app.trial_ids()? {
             if let Ok(a) = app.access(&user, &t) {
-                rows.push((t.clone(), a.view.title.clone(), a.roles_text()));
+                let breaks = a.view.unblindings.as_ref().map_or(0, Vec::len);
+                rows.push((t.clone(), a.view.title.clone(), a.roles_text(), breaks));
             }
         }
         Ok(page(
@@ -179,8 +180,9 @@ pub async fn home(State(s): State<AppState>, user: CurrentUser) -> PageResult {
             html! {
                 h1 { "Your trials" }
                 @if rows.is_empty() { p { "You hold no role in any trial yet; ask an administrator." } }
-                ul { @for (id, title, roles) in &rows {
-                    li { a href={"/t/" (id)} { (title) } " — " (roles) }
+                ul { @for (id, title, roles, breaks) in &rows {
+                    li { a href={"/t/" (id)} { (title) } " — " (roles)
+                        @if *breaks > 0 { " — " strong { "Notice: " (breaks) " emergency unblinding" @if *breaks != 1 { "s" } } } }
                 } }
             },
         )

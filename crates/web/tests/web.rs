@@ -822,6 +822,9 @@ async fn emergency_unblinding_reveals_one_participant_to_one_user_and_is_recorde
     assert!(
         dash.find("Notice: 1 emergency").unwrap() < dash.find("Enrolment against target").unwrap()
     );
+    // ... and beside the trial on the administrator's start page.
+    let home = admin.get("/").await.body;
+    assert!(home.contains("Notice: 1 emergency unblinding"), "{home}");
     // Blinded staff without the right to see code-breaks are not told.
     assert!(!nurse
         .get("/t/il2-sle")
