@@ -428,22 +428,7 @@ fn screen_verdict(p: &Protocol, facts: &Path) -> anyhow::Result<Screened> {
     let person = rct_core::eligibility::person_from_json(p, &json)
         .with_context(|| format!("{name}: not a facts file for this protocol"))?;
     let s = rct_core::eligibility::screen(p, &person).with_context(|| name.clone())?;
-    let verdict = match s.verdict {
-        rct_core::eligibility::Verdict::Eligible => Verdict::Eligible,
-        rct_core::eligibility::Verdict::Ineligible => Verdict::Ineligible,
-        rct_core::eligibility::Verdict::Incomplete => Verdict::Undetermined,
-    };
-    let criteria = s
-        .criteria
-        .iter()
-        .map(|c| CriterionResult {
-            criterion: c.id.clone(),
-            result: serde_json::to_value(c.result)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_else(|| "unknown".into()),
-        })
-        .collect();
+    let (verdict, criteria) = rct_record::registration::screening_record(&s);
     Ok((verdict, criteria, s))
 }
 
