@@ -656,22 +656,8 @@ pub fn screen_lenient(
     let person =
         person_from_json(protocol, &json).map_err(|e| WebError::BadRequest(e.to_string()))?;
     let s = screen(protocol, &person).map_err(|e| WebError::BadRequest(e.to_string()))?;
-    let verdict = match s.verdict {
-        rct_core::eligibility::Verdict::Eligible => Verdict::Eligible,
-        rct_core::eligibility::Verdict::Ineligible => Verdict::Ineligible,
-        rct_core::eligibility::Verdict::Incomplete => Verdict::Undetermined,
-    };
-    let criteria = s
-        .criteria
-        .iter()
-        .map(|c| CriterionResult {
-            criterion: c.id.clone(),
-            result: serde_json::to_value(c.result)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_else(|| "unknown".into()),
-        })
-        .collect();
+    // The same record `rct trial screen` writes.
+    let (verdict, criteria) = rct_record::registration::screening_record(&s);
     Ok((verdict, criteria, problems))
 }
 
