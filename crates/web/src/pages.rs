@@ -869,13 +869,17 @@ pub fn visit_form<'p>(
     }
 }
 
-/// The role the user enters `form` in: the form's `entered_by` role if
-/// held, else the first role that may enter values.
+/// The role the user enters `form` in: the role the registered form rule
+/// names if held (an investigator's forms also by research nurses), else
+/// the first role that may enter values.
 pub fn entry_role(a: &Access<'_>, form: &rct_core::protocol::Form) -> Option<Role> {
-    let wanted = form
-        .entered_by
-        .as_ref()
-        .and_then(|r| r.get_ref().parse::<Role>().ok());
+    // The rule the trial was registered with (rct_record::registration).
+    let wanted = a
+        .view
+        .forms
+        .iter()
+        .find(|r| &r.form == form.id.get_ref())
+        .and_then(|r| r.entered_by);
     match wanted {
         Some(Role::Investigator) => a
             .grants
