@@ -180,6 +180,56 @@ fn protocol_control_arm_is_the_reference_and_comparisons_are_adjusted() {
     }
 }
 
+/// The IL-2 trial's planned analysis `responder_w24 ~ arm + sledai_w0 +
+/// site`, each dose against placebo, Dunnett-adjusted (single-step, the
+/// covariates in the model): p-values against scipy's multivariate t on
+/// the statsmodels fit (fixtures/dunnett_reference.json, from
+/// tools/stats/dunnett_reference.py), to 1e-4 (scipy's QMC error is ~1e-5).
+#[test]
+fn il2_sri4_model_with_covariates_has_dunnett_p_values() {
+    let data = format!("{FIX}/dunnett_il2.csv");
+    let protocol = format!("{ROOT}/protocols/il2-sle.toml");
+    let model = "responder_w24 ~ arm + sledai_w0 + site";
+    let args = [
+        "analyse",
+        "--data",
+        &data,
+        "--model",
+        model,
+        "--protocol",
+        &protocol,
+        "--compare",
+        "arm",
+    ];
+    let v = run_json(&args);
+    let s = std::fs::read_to_string(format!("{FIX}/dunnett_reference.json")).unwrap();
+    let r: Value = serde_json::from_str(&s).unwrap();
+    let case = &r["cases"][0];
+    assert_eq!(case["formula"], model);
+    let c = &v["comparisons"];
+    assert_eq!(c["names"], case["columns"]);
+    assert!(c["dunnett_error"].is_null(), "{}", c["dunnett_error"]);
+    assert!(c["dunnett_abs_error"].as_f64().unwrap() < 1e-5);
+    assert!(c["dunnett_method"].is_string());
+    for j in 0..3 {
+        let (g, w) = (
+            c["p_dunnett"][j].as_f64().unwrap(),
+            case["adjusted"]["two-sided"]["p"][j].as_f64().unwrap(),
+        );
+        assert!((g - w).abs() < 1e-4, "Dunnett {g} vs scipy {w}");
+        // Adjusted lies between the raw p and Bonferroni.
+        let raw = c["p"][j].as_f64().unwrap();
+        assert!(g >= raw && g <= (3.0 * raw).min(1.0), "{g} vs raw {raw}");
+    }
+    rct()
+        .args(args)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("p (Dunnett)"))
+        .stdout(predicate::str::contains("Dunnett: single-step"))
+        .stdout(predicate::str::contains("Dunnett not computed").not());
+}
+
 #[test]
 fn plain_table_reads_like_r_summary() {
     let data = format!("{FIX}/ols_ancova.csv");

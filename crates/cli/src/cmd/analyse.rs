@@ -53,7 +53,9 @@ pub struct AnalyseArgs {
     #[arg(long, value_name = "TERM,TERM", value_delimiter = ',')]
     test: Vec<String>,
     /// Compare each level of this term with its reference (many-to-one),
-    /// with Holm and Dunnett adjusted p-values.
+    /// with Holm and Dunnett adjusted p-values (Dunnett single-step for any
+    /// model, covariates included: multivariate t with the correlation of
+    /// the estimates, as R's multcomp::glht).
     #[arg(long, value_name = "TERM")]
     compare: Option<String>,
     /// Protocol file: its control arm becomes the reference level of `arm`
@@ -358,6 +360,8 @@ fn to_json(
                 "p": c.p,
                 "p_holm": c.holm,
                 "p_dunnett": c.dunnett.as_ref().map(|d| d.p.clone()),
+                "dunnett_method": c.dunnett.as_ref().map(|d| d.method),
+                "dunnett_abs_error": c.dunnett.as_ref().map(|d| d.abs_error),
                 "dunnett_error": c.dunnett_error,
             }),
         );
@@ -483,6 +487,15 @@ fn print_table(
                 fmt_p(c.p[i]),
                 fmt_p(c.holm[i]),
                 d
+            );
+        }
+        if let Some(d) = &c.dunnett {
+            println!(
+                "  Dunnett: single-step, multivariate t on {} df with the estimates' correlation; \
+                 {}, absolute error < {:.1e}",
+                d.df,
+                d.method.describe(),
+                d.abs_error.max(1e-10)
             );
         }
         if let Some(e) = &c.dunnett_error {
