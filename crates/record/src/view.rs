@@ -36,6 +36,7 @@
 //! which reports only intact or the first broken sequence number.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -367,10 +368,12 @@ impl TrialState {
     }
 
     /// The trial as `user` may see it, with the participant list narrowed
-    /// to `only` when given (the counts, queries and everything else are
-    /// as in [`TrialState::view`]). A page about one participant needs
-    /// only that participant's values, and copying every participant's
-    /// values is what makes a whole view cost O(size of the record).
+    /// to `only` when given. A narrowed view carries no counts (`flow`,
+    /// `by_site`, `by_stratum` and `by_arm` are empty); everything else is
+    /// as in [`TrialState::view`]. A page about one participant needs only
+    /// that participant, and visiting every participant is what makes a
+    /// whole view cost O(size of the record): a narrowed one costs
+    /// O(log n) in the participants.
     pub fn view_scoped(&self, user: &str, only: Option<&str>) -> TrialView {
         let config = self.config.as_ref();
         let design = config.and_then(|c| c.trial_design().ok());
@@ -387,26 +390,29 @@ impl TrialState {
         let mut by_site: BTreeMap<String, Flow> = BTreeMap::new();
         let mut by_stratum: BTreeMap<String, u64> = BTreeMap::new();
         let mut by_arm: BTreeMap<String, u64> = BTreeMap::new();
-        for p in self.participants.values() {
+        let visited: Box<dyn Iterator<Item = &Arc<Participant>>> = match only {
+            Some(id) => Box::new(self.participants.get(id).into_iter()),
+            None => Box::new(self.participants.values()),
+        };
+        for p in visited {
             if !self.sees_site(user, p.site.as_deref()) {
                 continue;
             }
-            flow.count(p);
-            let site = p.site.as_deref().unwrap_or_default();
-            match by_site.get_mut(site) {
-                Some(f) => f.count(p),
-                None => by_site.entry(site.to_string()).or_default().count(p),
-            }
             let arm_visible = self.sees_arm_of(user, p);
             let by_role = self.sees_arm_by_role(user, p);
-            if let Some(a) = &p.allocation {
-                bump(&mut by_stratum, &a.stratum);
-                if sees_arms && arm_visible {
-                    bump(&mut by_arm, &a.arm);
+            if only.is_none() {
+                flow.count(p);
+                let site = p.site.as_deref().unwrap_or_default();
+                match by_site.get_mut(site) {
+                    Some(f) => f.count(p),
+                    None => by_site.entry(site.to_string()).or_default().count(p),
                 }
-            }
-            if only.is_some_and(|id| id != p.id) {
-                continue;
+                if let Some(a) = &p.allocation {
+                    bump(&mut by_stratum, &a.stratum);
+                    if sees_arms && arm_visible {
+                        bump(&mut by_arm, &a.arm);
+                    }
+                }
             }
             let values = p
                 .values

@@ -325,9 +325,14 @@ fn a_scoped_view_is_the_whole_view_narrowed_to_one_participant() {
                 .cloned()
                 .collect();
             assert_eq!(one.participants, expected, "{user} {pid}");
-            // Everything but the participant list is the whole view's.
+            // Everything but the participant list and the counts is the
+            // whole view's; a narrowed view carries no counts.
             let mut narrowed = whole.clone();
             narrowed.participants = expected;
+            narrowed.flow = Default::default();
+            narrowed.by_site.clear();
+            narrowed.by_stratum.clear();
+            narrowed.by_arm = narrowed.by_arm.map(|_| Default::default());
             assert_eq!(one, narrowed, "{user} {pid}");
         }
     }
