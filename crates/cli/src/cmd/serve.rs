@@ -53,12 +53,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let store = rct_web::open_store(&db).with_context(|| format!("opening {db}"))?;
     let mut protocols = rct_web::demo::seed_protocols()?;
+    let mut texts: std::collections::BTreeMap<String, String> = protocols
+        .iter()
+        .zip(rct_web::demo::SEEDS)
+        .map(|(p, (_, text))| (p.trial.id.get_ref().clone(), text.to_string()))
+        .collect();
     for path in &args.protocols {
         let src =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let p = rct_core::protocol::parse(&src, &path.display().to_string())
             .map_err(|d| anyhow::anyhow!("{d}"))?;
         protocols.retain(|q| q.trial.id.get_ref() != p.trial.id.get_ref());
+        texts.insert(p.trial.id.get_ref().clone(), src);
         protocols.push(p);
     }
     let app = {
@@ -68,6 +74,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             rct_web::Passwords::new(rct_web::auth::ARGON_KIB),
             rct_web::wall_clock(),
         );
+        // A trial registered by --bootstrap-admin keeps its protocol text in
+        // the record, as `rct trial create` does.
+        app.protocol_texts = texts;
         app.secure_cookies = !args.insecure_cookies;
         app
     };
