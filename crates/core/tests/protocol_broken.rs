@@ -280,3 +280,36 @@ fn every_error_is_reported_not_just_the_first() {
     sorted.sort();
     assert_eq!(lines, sorted, "errors come in file order");
 }
+
+#[test]
+fn decimals_on_a_whole_number_field() {
+    let from = r#"{ id = "total", label = "SLEDAI-2K total", type = "integer","#;
+    let (src, line) = mutate(
+        from,
+        r#"{ id = "total", label = "SLEDAI-2K total", type = "integer", decimals = 1,"#,
+    );
+    expect(&src, line, "decimals apply to number fields");
+}
+
+#[test]
+fn declared_decimals_are_how_a_number_is_shown() {
+    let from = r#"{ id = "bmi", label = "Body mass index", type = "number","#;
+    let (src, _) = mutate(
+        from,
+        r#"{ id = "bmi", label = "Body mass index", type = "number", decimals = 1,"#,
+    );
+    let p = parse(&src, "lupex.toml").unwrap();
+    let field = |p: &rct_core::protocol::Protocol, id: &str| {
+        p.forms
+            .iter()
+            .flat_map(|f| &f.fields)
+            .find(|f| f.id.get_ref() == id)
+            .unwrap()
+            .shown_decimals()
+    };
+    assert_eq!(field(&p, "bmi"), 1);
+    // Undeclared: none for whole numbers, two for other numbers.
+    let seed = parse(LUPEX, "lupex.toml").unwrap();
+    assert_eq!(field(&seed, "bmi"), 2);
+    assert_eq!(field(&seed, "total"), 0);
+}

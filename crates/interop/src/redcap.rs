@@ -269,6 +269,14 @@ pub fn parse_choices(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The decimal places a REDCap `number_Ndp` validation (also
+/// `number_Ndp_comma_decimal`) fixes.
+fn dp_decimals(v: &str) -> Option<u8> {
+    let rest = v.strip_prefix("number_")?;
+    let n = rest.split('_').next()?.strip_suffix("dp")?;
+    n.parse().ok().filter(|d| *d <= 9)
+}
+
 /// What a REDCap text validation type maps to: protocol type, and a note when
 /// the protocol cannot enforce the format.
 fn validation_type(v: &str) -> (&'static str, Option<String>) {
@@ -278,8 +286,8 @@ fn validation_type(v: &str) -> (&'static str, Option<String>) {
         "number" | "float" => ("number", None),
         v if v.starts_with("number_") => (
             "number",
-            (v.contains("comma") || v.ends_with("dp")).then(|| {
-                format!("REDCap validation `{v}` fixes the decimals or decimal comma; the protocol stores a plain number")
+            v.contains("comma").then(|| {
+                format!("REDCap validation `{v}` writes a decimal comma; the protocol stores a plain number (with a point)")
             }),
         ),
         "date" | "date_ymd" | "date_dmy" | "date_mdy" => ("date", None),
@@ -351,6 +359,8 @@ struct FieldOut {
     soft: Option<[f64; 2]>,
     hard: Option<[f64; 2]>,
     derived: Option<String>,
+    /// Decimal places, from a `number_Ndp` validation.
+    decimals: Option<u8>,
     comments: Vec<String>,
 }
 
@@ -516,6 +526,7 @@ pub fn import_dictionary(src: &str, file: &str) -> Result<DictionaryImport, Redc
             soft: None,
             hard: None,
             derived: None,
+            decimals: None,
             comments,
         };
         let range = |base: &mut FieldOut, issue: &mut dyn FnMut(&str, &str, IssueKind, String)| {
@@ -549,6 +560,7 @@ pub fn import_dictionary(src: &str, file: &str) -> Result<DictionaryImport, Redc
             "text" => {
                 let (kind, note) = validation_type(&r.validation);
                 base.kind = kind;
+                base.decimals = dp_decimals(&r.validation);
                 if let Some(n) = note {
                     issue(
                         "Text Validation Type",
@@ -715,6 +727,7 @@ pub fn import_dictionary(src: &str, file: &str) -> Result<DictionaryImport, Redc
                         soft: None,
                         hard: None,
                         derived: None,
+                        decimals: None,
                         comments,
                     });
                 }
@@ -805,6 +818,9 @@ pub fn import_dictionary(src: &str, file: &str) -> Result<DictionaryImport, Redc
             }
             if let Some(d) = &f.derived {
                 t.push_str(&format!("derived = {}\n", q(d)));
+            }
+            if let Some(d) = f.decimals {
+                t.push_str(&format!("decimals = {d}\n"));
             }
         }
     }

@@ -111,6 +111,12 @@ fn redcap_types_validations_and_ranges_map_as_documented() {
         *field(&p, e, "height").soft.as_ref().unwrap().get_ref(),
         [100.0, redcap::OPEN_BOUND]
     );
+    // number_Ndp validations fix the decimals shown.
+    let dec = |id: &str| field(&p, e, id).decimals.as_ref().map(|d| *d.get_ref());
+    assert_eq!(dec("height"), Some(1));
+    assert_eq!(dec("creat"), Some(2));
+    assert_eq!(dec("comma1"), Some(1));
+    assert_eq!(dec("weight"), None);
     assert!(field(&p, e, "age").required);
     assert!(field(&p, e, "sex").required);
     assert!(!field(&p, e, "weight").required);

@@ -128,7 +128,7 @@ pub struct Checked {
     /// missing): what is stored.
     pub derived: BTreeMap<String, Option<Value>>,
     /// Derived fields' values as shown: rounded to the field's decimals
-    /// ([`shown_decimals`]).
+    /// ([`Field::shown_decimals`]).
     pub shown: BTreeMap<String, Option<String>>,
     /// Fields whose value is refused (hard range, type), as opposed to
     /// those that only warn.
@@ -190,17 +190,6 @@ pub fn check_entry(protocol: &Protocol, form: &Form, input: &BTreeMap<String, St
     out
 }
 
-/// Decimal places a field's computed value is shown with. The protocol's
-/// field model declares no precision, so: none for whole numbers, two for
-/// other numbers (enough for a BMI, a relative VO2max or a mean item score,
-/// and never a binary artefact such as `0.30000000000000004`).
-pub fn shown_decimals(field: &Field) -> usize {
-    match field.kind {
-        ValueType::Integer => 0,
-        _ => 2,
-    }
-}
-
 /// `x` rounded to `decimals` places as text (no `-0.00`).
 pub fn fixed(x: f64, decimals: usize) -> String {
     let text = format!("{x:.decimals$}");
@@ -226,12 +215,12 @@ pub fn number_text(x: f64) -> String {
 }
 
 /// A stored or computed value of `field` as shown on a page: derived
-/// numbers rounded to [`shown_decimals`], other numbers without a trailing
+/// numbers rounded to [`Field::shown_decimals`], other numbers without a trailing
 /// `.0`, everything else as text.
 pub fn field_text(field: &Field, value: &Value) -> String {
     match (value.as_f64(), field.kind) {
         (Some(x), ValueType::Number | ValueType::Integer) if field.derived.is_some() => {
-            fixed(x, shown_decimals(field))
+            fixed(x, field.shown_decimals())
         }
         (Some(x), ValueType::Number | ValueType::Integer) => number_text(x),
         _ => crate::html::value_text(value),
@@ -242,7 +231,7 @@ pub fn field_text(field: &Field, value: &Value) -> String {
 /// answer; `null` and non-numbers pass unchanged).
 pub fn rounded(field: &Field, value: &Value) -> Value {
     match value.as_f64() {
-        Some(x) if field.derived.is_some() => fixed(x, shown_decimals(field))
+        Some(x) if field.derived.is_some() => fixed(x, field.shown_decimals())
             .parse::<f64>()
             .ok()
             .and_then(|r| {

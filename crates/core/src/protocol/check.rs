@@ -473,6 +473,19 @@ pub fn check(p: &Protocol, src: &str, file: &str) -> Vec<Diagnostic> {
                     None,
                 );
             }
+            if let Some(d) = &fl.decimals {
+                if !matches!(fl.kind, ValueType::Number) || *d.get_ref() > 9 {
+                    c.at(
+                        d.span(),
+                        format!(
+                            "`decimals = {}` on `{}`: decimals apply to number fields, 0 to 9",
+                            d.get_ref(),
+                            fl.id.get_ref()
+                        ),
+                        Some("give decimals only on a field of type \"number\""),
+                    );
+                }
+            }
             if let Some(d) = &fl.derived {
                 let mut own = names.clone();
                 own.remove(fl.id.get_ref());

@@ -460,6 +460,24 @@ pub struct Field {
     /// A rule computing the value from other fields (the field is then read-only).
     #[serde(default)]
     pub derived: Option<Spanned<String>>,
+    /// Decimal places a number is shown with (a derived value is rounded to
+    /// them for display; the record keeps the value as computed or entered).
+    #[serde(default)]
+    pub decimals: Option<Spanned<u8>>,
+}
+
+impl Field {
+    /// Decimal places to show a value of this field with: as declared, else
+    /// none for whole numbers and two for other numbers (enough for a BMI or
+    /// a mean item score, and never a binary artefact such as
+    /// `0.30000000000000004`).
+    pub fn shown_decimals(&self) -> usize {
+        match (&self.decimals, self.kind) {
+            (Some(d), _) => usize::from(*d.get_ref()),
+            (None, ValueType::Integer) => 0,
+            (None, _) => 2,
+        }
+    }
 }
 
 /// A named code list.
