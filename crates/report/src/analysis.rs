@@ -67,6 +67,10 @@ pub struct Comparisons {
     /// Dunnett single-step adjusted p-values (multivariate t with the
     /// model's residual df and the estimates' correlation).
     pub p_dunnett: Option<Vec<f64>>,
+    /// How the Dunnett p-values were computed (exact one-factor quadrature
+    /// or Genz's quasi-Monte Carlo) and their absolute error bound.
+    pub dunnett_method: Option<multiplicity::DunnettMethod>,
+    pub dunnett_abs_error: Option<f64>,
     /// Why Dunnett's adjustment could not be computed, if it could not.
     pub dunnett_error: Option<String>,
 }
@@ -84,16 +88,18 @@ fn comparisons(f: &OlsFit, tests: &[String]) -> Result<Vec<Comparisons>, ReportE
             continue;
         }
         let p: Vec<f64> = cols.iter().map(|&c| f.terms[c].p).collect();
-        let (p_dunnett, dunnett_error) =
+        let (p_dunnett, dunnett_method, dunnett_abs_error, dunnett_error) =
             match multiplicity::dunnett_fit(f, &cols, multiplicity::Alternative::TwoSided) {
-                Ok(d) => (Some(d.p), None),
-                Err(e) => (None, Some(e.to_string())),
+                Ok(d) => (Some(d.p), Some(d.method), Some(d.abs_error), None),
+                Err(e) => (None, None, None, Some(e.to_string())),
             };
         out.push(Comparisons {
             term: t.clone(),
             names: cols.iter().map(|&c| f.terms[c].name.clone()).collect(),
             p_holm: multiplicity::holm(&p)?,
             p_dunnett,
+            dunnett_method,
+            dunnett_abs_error,
             dunnett_error,
         });
     }

@@ -238,6 +238,29 @@ fn estimate_rows(protocol: &Protocol, res: &PlanResults, interaction: bool) -> V
     rows
 }
 
+/// How the Dunnett p-values were computed and their largest error bound,
+/// as a sentence (empty when none were computed).
+fn dunnett_precision(res: &PlanResults) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    let mut bound = 0.0f64;
+    for c in res.models.iter().flat_map(|m| &m.comparisons) {
+        if let (Some(m), Some(e)) = (c.dunnett_method, c.dunnett_abs_error) {
+            if !methods.contains(&m.describe()) {
+                methods.push(m.describe());
+            }
+            bound = bound.max(e);
+        }
+    }
+    if methods.is_empty() {
+        return String::new();
+    }
+    format!(
+        " Dunnett p-values by {}; absolute error below {:.0e}.",
+        methods.join(" and "),
+        bound.max(1e-10)
+    )
+}
+
 /// Rows of the many-to-one comparisons table (Holm and Dunnett).
 fn comparison_rows(res: &PlanResults) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
@@ -470,9 +493,10 @@ pub fn build_report(
     });
     let comparison_rows = comparison_rows(&results);
     if !comparison_rows.is_empty() {
-        blocks.push(Block::Para(
-            "Each arm against the control arm, complete cases: p-values adjusted for the number of arms compared by Holm's step-down method and by Dunnett's single-step test (multivariate t with the model's residual df and the correlation of the estimates).".into(),
-        ));
+        blocks.push(Block::Para(format!(
+            "Each arm against the control arm, complete cases: p-values adjusted for the number of arms compared by Holm's step-down method and by Dunnett's single-step test (multivariate t with the model's residual df and the correlation of the estimates).{}",
+            dunnett_precision(&results)
+        )));
         blocks.push(Block::Table {
             header: [
                 "Model",
