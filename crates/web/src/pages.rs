@@ -1516,18 +1516,7 @@ pub async fn lock_post(
     Path(trial): Path<String>,
     Form(input): Input,
 ) -> PageResult {
-    App::run(&s, move |app| {
-        let a = app.access(&user, &trial)?;
-        let who = a.who(app, Action::Lock, Some(field(&input, "reason").to_string()))?;
-        if field(&input, "confirm") != trial {
-            return Err(WebError::BadRequest(
-                "type the trial id to confirm the lock".into(),
-            ));
-        }
-        execute(app, &trial, &who, &Command::Lock)?;
-        Ok(redirect(&format!("/t/{trial}")))
-    })
-    .await
+    lock_change(s, user, trial, input, true).await
 }
 
 pub async fn unlock_post(
@@ -1536,20 +1525,37 @@ pub async fn unlock_post(
     Path(trial): Path<String>,
     Form(input): Input,
 ) -> PageResult {
+    lock_change(s, user, trial, input, false).await
+}
+
+/// Locks (`lock`) or unlocks the database: the role's permission, a reason,
+/// and the trial id typed to confirm.
+async fn lock_change(
+    s: AppState,
+    user: CurrentUser,
+    trial: String,
+    input: BTreeMap<String, String>,
+    lock: bool,
+) -> PageResult {
     App::run(&s, move |app| {
         let a = app.access(&user, &trial)?;
-        let who = a.who(
-            app,
-            Action::Unlock,
-            Some(field(&input, "reason").to_string()),
-        )?;
+        let (action, command, word) = if lock {
+            (Action::Lock, Command::Lock, "lock")
+        } else {
+            (Action::Unlock, Command::Unlock, "unlock")
+        };
+        let who = a.who(app, action, Some(field(&input, "reason").to_string()))?;
         if field(&input, "confirm") != trial {
-            return Err(WebError::BadRequest(
-                "type the trial id to confirm the unlock".into(),
-            ));
+            return Err(WebError::BadRequest(format!(
+                "type the trial id to confirm the {word}"
+            )));
         }
-        execute(app, &trial, &who, &Command::Unlock)?;
-        Ok(redirect(&format!("/t/{trial}/lock")))
+        execute(app, &trial, &who, &command)?;
+        Ok(redirect(&if lock {
+            format!("/t/{trial}")
+        } else {
+            format!("/t/{trial}/lock")
+        }))
     })
     .await
 }
