@@ -564,7 +564,7 @@ fn qmc(
     opts: &MvtOptions,
 ) -> Result<MvtProbability, StatsError> {
     let nr = opts.randomisations.max(2);
-    if !(opts.abs_eps > 0.0) {
+    if opts.abs_eps.is_nan() || opts.abs_eps <= 0.0 {
         return Err(StatsError::Invalid(
             "multivariate probability: the target error must be positive".into(),
         ));
