@@ -12,7 +12,7 @@
 //!    `e_i` likewise with `b_i`, and `y_m = Phi^-1(d_m + w_m (e_m - d_m))`.
 //! 3. **Student t.** `T = Z / S` with `nu S^2 ~ chi^2_nu`, so the t
 //!    probability is the normal one with the limits scaled by `S`, averaged
-//!    over `S`; the chi variable is one more coordinate of the cube, mapped
+//!    over `S`; the chi variable is one more (the last) coordinate of the cube, mapped
 //!    by its quantile `S = sqrt(2 G^-1(nu/2, w) / nu)` (`G` the regularised
 //!    incomplete gamma function).
 //! 4. **Randomised quasi-Monte Carlo.** A Richtmyer (Kronecker) lattice
@@ -20,9 +20,9 @@
 //!    baker's (tent) transformation `|2x - 1|` and antithetic pairs `w`,
 //!    `1 - w`. `randomisations` independent shifts `u` give independent
 //!    estimates; their mean is the result and 3 standard errors of it the
-//!    error estimate. The lattice is extensible, so points are added (the
-//!    count doubling) until the error estimate is below `abs_eps` or the
-//!    budget `max_evals` is spent.
+//!    error estimate (the larger of the last two checks). The lattice is extensible, so points are added (the
+//!    count growing by a quarter at each check) until the error estimate is
+//!    below `abs_eps` or the budget `max_evals` is spent.
 //!
 //! The shifts come from ChaCha8 seeded with [`MvtOptions::seed`] (default
 //! [`DEFAULT_SEED`]), so a call gives the same answer on every run and
@@ -331,11 +331,11 @@ struct Prepared {
 
 impl Prepared {
     /// The integrand at `w` (length `k - 1`, or `k` for t, the chi
-    /// coordinate first); `y` is scratch of length `k`.
+    /// coordinate last); `y` is scratch of length `k`.
     fn integrand(&self, w: &[f64], y: &mut [f64], chi: Option<&ChiTable>) -> f64 {
         let k = self.k;
         let (s, w) = match chi {
-            Some(c) => (c.scale(w[0]), &w[1..]),
+            Some(c) => (c.scale(w[w.len() - 1]), &w[..w.len() - 1]),
             None => (1.0, w),
         };
         let l = &self.l;
@@ -577,6 +577,7 @@ fn qmc(
     let mut sums = vec![0.0f64; nr];
     let mut n = 0usize; // lattice points per randomisation so far
     let mut next = 256usize;
+    let mut prev_error = f64::INFINITY;
     let mut w = vec![0.0; dims];
     let mut wa = vec![0.0; dims];
     let mut y = vec![0.0; prep.k];
@@ -600,16 +601,22 @@ fn qmc(
         let means: Vec<f64> = sums.iter().map(|s| s / n as f64).collect();
         let mean = means.iter().sum::<f64>() / nr as f64;
         let var = means.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (nr - 1) as f64;
-        let error = 3.0 * (var / nr as f64).sqrt();
+        let now = 3.0 * (var / nr as f64).sqrt();
+        // Stopping at the first check whose estimate falls below the target
+        // would favour estimates that happen to be low; two consecutive
+        // checks must be below it, and the larger is reported.
+        let error = now.max(prev_error);
+        prev_error = now;
         let evals = 2 * n * nr;
-        if error <= opts.abs_eps || 4 * n * nr > opts.max_evals {
+        let grown = n + n / 4;
+        if error <= opts.abs_eps || 2 * grown * nr > opts.max_evals {
             return Ok(MvtProbability {
                 value: mean.clamp(0.0, 1.0),
                 error,
                 evals,
             });
         }
-        next = 2 * n;
+        next = grown;
     }
 }
 
