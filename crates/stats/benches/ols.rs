@@ -2,6 +2,10 @@
 //! Criterion benchmarks: design + fit of the ANCOVA and the interaction
 //! model, a refit through a reused workspace, and 100 power-simulation trials.
 
+#[path = "../tests/fixtures_support/mod.rs"]
+mod fixtures_support;
+use fixtures_support::read_csv;
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
@@ -9,24 +13,6 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rct_stats::formula::design;
 use rct_stats::ols::{CovType, Workspace};
 use rct_stats::power::{simulate_power, BalancedAllocator, PowerSpec};
-use rct_stats::Frame;
-
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-
-fn read_csv(name: &str) -> Frame {
-    let s = std::fs::read_to_string(format!("{FIX}/{name}")).unwrap();
-    let mut lines = s.lines();
-    let headers: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    let rows: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
-    Frame::from_text_rows(&headers, &rows, name).unwrap()
-}
 
 fn bench(c: &mut Criterion) {
     let none = BTreeMap::new();

@@ -7,6 +7,10 @@
 //! /proc/thread-self/schedstat where available (Linux), so a busy machine
 //! does not distort them; wall-clock time otherwise.
 
+#[path = "../tests/fixtures_support/mod.rs"]
+mod fixtures_support;
+use fixtures_support::read_csv;
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Instant;
@@ -17,24 +21,6 @@ use rand_distr::{Distribution, Normal};
 use rct_stats::formula::design;
 use rct_stats::ols::{CovType, Workspace};
 use rct_stats::power::{simulate_power, BalancedAllocator, PowerSpec, VarSpec};
-use rct_stats::Frame;
-
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-
-fn read_csv(name: &str) -> Frame {
-    let s = std::fs::read_to_string(format!("{FIX}/{name}")).unwrap();
-    let mut lines = s.lines();
-    let headers: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    let rows: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
-    Frame::from_text_rows(&headers, &rows, name).unwrap()
-}
 
 /// Seconds of CPU time of this thread (Linux), or wall-clock seconds.
 #[allow(clippy::disallowed_methods)]

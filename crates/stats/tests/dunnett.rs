@@ -17,6 +17,9 @@
 //! seeds (spread ~1e-7), so a second, tighter check asks rct to agree to its
 //! own reported error bound plus 1e-6.
 
+mod fixtures_support;
+use fixtures_support::read_csv;
+
 use std::collections::BTreeMap;
 
 use rct_stats::dist::t_two_sided_p;
@@ -24,30 +27,12 @@ use rct_stats::formula::design;
 use rct_stats::multiplicity::{dunnett_fit, single_step_p, Alternative, DunnettMethod};
 use rct_stats::mvt::MvtOptions;
 use rct_stats::ols::{fit, CovType};
-use rct_stats::Frame;
 use serde_json::Value;
 
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const P_TOL: f64 = 1e-4;
 
 fn reference() -> Value {
-    let s = std::fs::read_to_string(format!("{FIX}/dunnett_reference.json")).unwrap();
-    serde_json::from_str(&s).unwrap()
-}
-
-fn read_csv(name: &str) -> Frame {
-    let s = std::fs::read_to_string(format!("{FIX}/{name}")).unwrap();
-    let mut lines = s.lines();
-    let headers: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    let rows: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
-    Frame::from_text_rows(&headers, &rows, name).unwrap()
+    fixtures_support::json("dunnett_reference.json")
 }
 
 fn nums(v: &Value) -> Vec<f64> {

@@ -5,34 +5,20 @@
 //! datasets beside it, by `tools/stats/ols_reference.py`. Agreement is
 //! required to 1e-8 relative.
 
+mod fixtures_support;
+use fixtures_support::read_csv;
+
 use std::collections::BTreeMap;
 
 use rct_stats::formula::design;
 use rct_stats::ols::{fit, CovType, Workspace};
-use rct_stats::{Frame, StatsError};
+use rct_stats::StatsError;
 use serde_json::Value;
 
-const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const TOL: f64 = 1e-8;
 
 fn reference() -> Value {
-    let s = std::fs::read_to_string(format!("{FIX}/ols_reference.json")).unwrap();
-    serde_json::from_str(&s).unwrap()
-}
-
-fn read_csv(name: &str) -> Frame {
-    let s = std::fs::read_to_string(format!("{FIX}/{name}")).unwrap();
-    let mut lines = s.lines();
-    let headers: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    let rows: Vec<Vec<String>> = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
-    Frame::from_text_rows(&headers, &rows, name).unwrap()
+    fixtures_support::json("ols_reference.json")
 }
 
 fn num(v: &Value) -> f64 {
