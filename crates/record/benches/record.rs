@@ -51,6 +51,16 @@ fn trial(n: usize) -> (TrialState, Vec<Event>) {
         &mut s,
         &admin,
         t0(),
+        Command::CreateUser {
+            user: "ian".into(),
+            display_name: "Ian".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+        },
+    );
+    run(
+        &mut s,
+        &admin,
+        t0(),
         Command::GrantRole {
             user: "ian".into(),
             role: Role::Investigator,

@@ -22,7 +22,13 @@
 //! - queries on values of an arm-specific form of a blinded trial are refused
 //!   to blinded roles (they cannot see those values);
 //! - the login events are written by the system (or by the user about
-//!   themself), and a password may also be changed by its owner.
+//!   themself), and a password may also be changed by its owner;
+//! - separation of duties and the account rules ([`duties`]): one rule for
+//!   user names, grants only to existing accounts and never to oneself, no
+//!   account with a blinded and an unblinded role in a blinded trial, the
+//!   last administrator is neither revoked nor locked, failed logins only
+//!   for existing accounts. Nothing locks an account on its own: the
+//!   administrator locks, and the administrator or the operator unlocks.
 
 use std::collections::BTreeMap;
 
@@ -334,9 +340,9 @@ impl Action {
             | Action::RevokeRole
             | Action::CreateUser
             | Action::ChangePassword
-            | Action::UnlockUser => &[Admin],
-            // The system locks an account after repeated failed logins.
-            Action::LockUser => &[Admin, System],
+            | Action::LockUser => &[Admin],
+            // The operator (`rct trial unlock-user`) recovers a locked account.
+            Action::UnlockUser => &[Admin, System],
             Action::Screen | Action::Consent | Action::Randomise | Action::Withdraw => {
                 &[Investigator, ResearchNurse]
             }
@@ -810,6 +816,46 @@ pub enum CommandError {
         /// Level given.
         given: String,
     },
+    /// A user name outside the one rule ([`duties::check_user_name`]).
+    #[error("user name `{user}` is not allowed: user names are 1 to 64 letters, digits, `.`, `_`, `-` or `@`")]
+    BadUserName {
+        /// The name (cut to 64 characters).
+        user: String,
+    },
+    /// A grant to oneself.
+    #[error("user `{user}` cannot grant the role {role} to themselves; another administrator must grant it")]
+    SelfGrant {
+        /// User.
+        user: String,
+        /// Role.
+        role: Role,
+    },
+    /// A grant to a name without an account.
+    #[error(
+        "there is no account `{user}` in this trial; create the account first, then grant the role"
+    )]
+    NoAccount {
+        /// User.
+        user: String,
+    },
+    /// A blinded and an unblinded role on one account of a blinded trial.
+    #[error("user `{user}` holds the role {held}; in a blinded trial one account cannot hold a blinded and an unblinded role at once, so {role} is refused (revoke {held} first)")]
+    BlindingConflict {
+        /// User.
+        user: String,
+        /// Role asked for.
+        role: Role,
+        /// The role held on the other side of the blind.
+        held: Role,
+    },
+    /// Revoking or locking the last administrator.
+    #[error("user `{user}` is the last administrator of this trial who can act; grant admin to another account before you {action}", action = .action.describe())]
+    LastAdmin {
+        /// User.
+        user: String,
+        /// Action tried.
+        action: Action,
+    },
 }
 
 impl TrialState {
@@ -952,6 +998,9 @@ impl TrialState {
                     role: actor.role,
                 });
             }
+            if let Command::LoginFailed { user } = command {
+                self.check_login_failed(user)?;
+            }
             let payload = match command {
                 Command::Login { .. } => {
                     if self.users.get(user).is_some_and(|u| u.locked) {
@@ -1026,6 +1075,8 @@ impl TrialState {
                 None => Ok(()),
             }
         };
+
+        self.check_duties(actor, command)?;
 
         let payload = match command {
             Command::RegisterTrial { .. }
@@ -1650,6 +1701,8 @@ fn check_phc(hash: &str) -> Result<(), CommandError> {
         Err(CommandError::BadPasswordHash)
     }
 }
+
+pub mod duties;
 
 #[cfg(test)]
 pub(crate) mod tests;

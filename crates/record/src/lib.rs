@@ -46,6 +46,7 @@ pub mod state;
 pub mod view;
 
 pub use chain::{verify_chain, BreakKind, ChainBreak, ChainSummary, StoredEvent};
+pub use command::duties::{check_user_name, MAX_USER_NAME};
 pub use command::{Action, Actor, Command, CommandError};
 pub use design::{DesignError, TrialDesign};
 pub use event::{
@@ -54,7 +55,7 @@ pub use event::{
 };
 pub use state::{
     item_key, Allocation, ApplyError, Participant, Query, QueryStatus, Screening, Session,
-    TrialConfig, TrialState, Unblinding, UserAccount,
+    TrialConfig, TrialState, UnblindedGrant, Unblinding, UserAccount,
 };
 pub use view::{
     view_event, ArmView, Flow, ParticipantView, QueryView, RandomisationView, RoleGrant, SiteView,

@@ -184,6 +184,26 @@ pub struct UserAccount {
     pub last_login: Option<DateTime<Utc>>,
 }
 
+/// A grant of an unblinded role (pharmacist, intervention staff), as
+/// administrators and monitors are told of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnblindedGrant {
+    /// Who received the role.
+    pub user: String,
+    /// The unblinded role.
+    pub role: Role,
+    /// Sites covered.
+    pub sites: Sites,
+    /// Who granted it.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Sequence number of the event.
+    pub seq: u64,
+    /// When it was revoked, if it was.
+    pub revoked: Option<DateTime<Utc>>,
+}
+
 /// An emergency code-break, as administrators are told of it (no arm).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Unblinding {
@@ -275,6 +295,8 @@ pub struct TrialState {
     pub users: BTreeMap<String, UserAccount>,
     /// Sites: identifier -> name.
     pub sites: BTreeMap<String, String>,
+    /// Grants of unblinded roles in order (see `command::duties`).
+    pub unblinded_grants: Vec<UnblindedGrant>,
 }
 
 impl TrialState {
@@ -298,6 +320,7 @@ impl TrialState {
             password_seqs: OrdSet::new(),
             users: BTreeMap::new(),
             sites: BTreeMap::new(),
+            unblinded_grants: Vec::new(),
         }
     }
 
@@ -517,10 +540,26 @@ impl TrialState {
                     .entry(user.clone())
                     .or_default()
                     .insert(*role, sites.clone());
+                if role.is_unblinded() {
+                    self.unblinded_grants.push(UnblindedGrant {
+                        user: user.clone(),
+                        role: *role,
+                        sites: sites.clone(),
+                        by: e.actor.clone(),
+                        at: e.at,
+                        seq: e.seq,
+                        revoked: None,
+                    });
+                }
             }
             Payload::RoleRevoked { user, role } => {
                 if let Some(roles) = self.grants.get_mut(user) {
                     roles.remove(role);
+                }
+                for g in self.unblinded_grants.iter_mut() {
+                    if &g.user == user && g.role == *role && g.revoked.is_none() {
+                        g.revoked = Some(e.at);
+                    }
                 }
             }
             Payload::LoggedIn { user } => {

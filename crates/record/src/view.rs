@@ -23,7 +23,9 @@
 //!   and login events to administrators, monitors and data managers, and a
 //!   user's own to that user;
 //! - emergency code-breaks (who, when, why; no arm) to administrators,
-//!   monitors and data managers.
+//!   monitors and data managers;
+//! - every grant of an unblinded role (who, which role, by whom, when,
+//!   revoked or not) to administrators and monitors.
 //!
 //! # Audit-trail entries ([`TrialState::view_event`])
 //! An entry is the event as JSON with fields the viewer may not read removed
@@ -44,7 +46,9 @@ use serde_json::{Map, Value};
 
 use crate::design::TrialDesign;
 use crate::event::{Arm, Event, FormRule, Payload, Role, Sites};
-use crate::state::{Participant, QueryStatus, Screening, Session, TrialState, Unblinding};
+use crate::state::{
+    Participant, QueryStatus, Screening, Session, TrialState, UnblindedGrant, Unblinding,
+};
 
 /// One of the viewer's grants.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -258,6 +262,9 @@ pub struct TrialView {
     pub unblindings: Option<Vec<Unblinding>>,
     /// Accounts (administrators).
     pub users: Option<Vec<UserView>>,
+    /// Every grant of an unblinded role, who granted it and when
+    /// (administrators and monitors).
+    pub unblinded_grants: Option<Vec<UnblindedGrant>>,
 }
 
 fn grants_of(state: &TrialState, user: &str) -> Vec<RoleGrant> {
@@ -544,6 +551,9 @@ impl TrialState {
                         })
                         .collect()
                 }),
+            unblinded_grants: self
+                .holds_any(user, &[Role::Admin, Role::Monitor])
+                .then(|| self.unblinded_grants.clone()),
             users: is_admin.then(|| {
                 self.users
                     .values()

@@ -135,6 +135,15 @@ fn generate(blinded: bool, kits: bool, seed: u64) -> Trial {
         assert!(trial.run(
             &admin,
             None,
+            Command::CreateUser {
+                user: user.into(),
+                display_name: user.into(),
+                password_hash: HASH.into()
+            },
+        ));
+        assert!(trial.run(
+            &admin,
+            None,
             Command::GrantRole {
                 user: user.into(),
                 role: Role::Investigator,

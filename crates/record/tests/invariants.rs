@@ -165,6 +165,14 @@ fn setup() -> (TrialState, Vec<Event>) {
         let sites = site.map_or(Sites::All, |s| Sites::Only(vec![s.into()]));
         run(
             &mut s,
+            Command::CreateUser {
+                user: user.into(),
+                display_name: user.into(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+            },
+        );
+        run(
+            &mut s,
             Command::GrantRole {
                 user: user.into(),
                 role,

@@ -59,6 +59,17 @@ fn setup(design: TrialDesign, seed: u64) -> TrialState {
         &admin,
         t0(),
         None,
+        &Command::CreateUser {
+            user: "ian".into(),
+            display_name: "Ian".into(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+        },
+    )
+    .unwrap();
+    s.execute(
+        &admin,
+        t0(),
+        None,
         &Command::GrantRole {
             user: "ian".into(),
             role: Role::Investigator,

@@ -46,6 +46,9 @@ pub(crate) fn design() -> TrialDesign {
     d
 }
 
+/// A well-formed argon2id PHC string (the record checks the shape only).
+pub(crate) const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+
 pub(crate) fn admin() -> Actor {
     Actor::new("ada", Role::Admin, None)
 }
@@ -107,6 +110,15 @@ pub(crate) fn trial() -> TrialState {
         ("pam", Role::Pharmacist, Sites::All),
         ("stan", Role::Statistician, Sites::All),
     ] {
+        ok(
+            &mut s,
+            &admin(),
+            Command::CreateUser {
+                user: user.into(),
+                display_name: user.into(),
+                password_hash: HASH.into(),
+            },
+        );
         ok(
             &mut s,
             &admin(),
@@ -805,8 +817,8 @@ fn accounts_and_logins() {
     let mut s = trial();
     let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
     let create = Command::CreateUser {
-        user: "ian".into(),
-        display_name: "Ian Investigator".into(),
+        user: "zoe".into(),
+        display_name: "Zoe Investigator".into(),
         password_hash: hash.into(),
     };
     assert_eq!(
@@ -820,7 +832,7 @@ fn accounts_and_logins() {
     s.execute(&admin(), at(1), None, &create).unwrap();
     assert_eq!(
         refuse(&s, &admin(), None, create),
-        "user `ian` already exists"
+        "user `zoe` already exists"
     );
     // A user changes their own password; not someone else's.
     let own = Command::ChangePassword {
@@ -851,8 +863,14 @@ fn accounts_and_logins() {
         .unwrap();
     }
     assert_eq!(s.users["ian"].failed_logins, 3);
+    // Failures alone never lock an account: the administrator does.
+    assert!(!s.users["ian"].locked);
+    assert_eq!(
+        refuse(&s, &system, None, Command::LockUser { user: "ian".into() }),
+        "the role system may not lock a user account (allowed: admin)"
+    );
     s.execute(
-        &system,
+        &admin(),
         at(4),
         Some("3 failed logins"),
         &Command::LockUser { user: "ian".into() },

@@ -171,9 +171,8 @@ fn admins_see_accounts_without_hashes() {
             &admin(),
             at(1),
             None,
-            &Command::CreateUser {
+            &Command::ChangePassword {
                 user: "ian".into(),
-                display_name: "Ian".into(),
                 password_hash: hash.into(),
             },
         )
@@ -181,7 +180,8 @@ fn admins_see_accounts_without_hashes() {
         .remove(0);
     let v = s.view("ada");
     let users = v.users.as_ref().unwrap();
-    assert_eq!(users[0].roles[0].role, Role::Investigator);
+    let ian = users.iter().find(|u| u.user == "ian").unwrap();
+    assert_eq!(ian.roles[0].role, Role::Investigator);
     let text = serde_json::to_string(&v).unwrap();
     assert!(!text.contains("argon2"));
     let entry = s.view_event(&e, "ada").unwrap();
@@ -250,6 +250,17 @@ fn registration_entry_hides_arms_design_and_seed() {
     let txt = ada.to_string();
     assert!(!txt.contains("hiit") && !txt.contains("pbr"), "{txt}");
     // An unblinded role sees the arms, still not the design text or the seed.
+    s.execute(
+        &admin(),
+        at(1),
+        None,
+        &Command::CreateUser {
+            user: "pam".into(),
+            display_name: "Pam".into(),
+            password_hash: crate::command::tests::HASH.into(),
+        },
+    )
+    .unwrap();
     s.execute(
         &admin(),
         at(1),
