@@ -28,10 +28,12 @@ pub mod mem;
 pub mod migrate;
 pub mod pg;
 mod pool;
+pub mod security;
 pub mod sqlite;
 
 pub use mem::MemStore;
 pub use pg::PgStore;
+pub use security::SecurityEntry;
 pub use sqlite::SqliteStore;
 
 /// Why a store operation failed.
@@ -209,6 +211,13 @@ pub trait Store: Send + Sync {
     fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
         backup_via_snapshot(self, file)
     }
+
+    /// Appends one entry to the security log (outside every trial's
+    /// record; see [`security`]). Texts longer than their bounds are cut.
+    fn log_security(&self, entry: &SecurityEntry) -> Result<(), StoreError>;
+
+    /// The newest `limit` entries of the security log, oldest first.
+    fn security_log(&self, limit: usize) -> Result<Vec<SecurityEntry>, StoreError>;
 }
 
 impl std::fmt::Debug for dyn Store {
@@ -735,6 +744,12 @@ macro_rules! forward_store {
             }
             fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
                 (**self).backup_to(file)
+            }
+            fn log_security(&self, entry: &SecurityEntry) -> Result<(), StoreError> {
+                (**self).log_security(entry)
+            }
+            fn security_log(&self, limit: usize) -> Result<Vec<SecurityEntry>, StoreError> {
+                (**self).security_log(limit)
             }
         }
     };

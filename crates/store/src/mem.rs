@@ -1,16 +1,18 @@
 //! An in-memory [`Store`] for tests and for the demo when no file is wanted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use rct_record::{Event, StoredEvent};
 
+use crate::security::{SecurityEntry, MEMORY_SECURITY_ENTRIES};
 use crate::{check_append, check_links, Store, StoreError};
 
 /// Events held in memory, lost when dropped.
 #[derive(Debug, Default)]
 pub struct MemStore {
     trials: Mutex<BTreeMap<String, Vec<StoredEvent>>>,
+    security: Mutex<VecDeque<SecurityEntry>>,
 }
 
 impl MemStore {
@@ -31,6 +33,27 @@ impl MemStore {
 impl Store for MemStore {
     fn backend(&self) -> &'static str {
         "memory"
+    }
+
+    fn log_security(&self, entry: &SecurityEntry) -> Result<(), StoreError> {
+        let mut log = self
+            .security
+            .lock()
+            .map_err(|_| StoreError::Backend("in-memory store poisoned by a panic".into()))?;
+        while log.len() >= MEMORY_SECURITY_ENTRIES {
+            log.pop_front();
+        }
+        log.push_back(entry.bounded());
+        Ok(())
+    }
+
+    fn security_log(&self, limit: usize) -> Result<Vec<SecurityEntry>, StoreError> {
+        let log = self
+            .security
+            .lock()
+            .map_err(|_| StoreError::Backend("in-memory store poisoned by a panic".into()))?;
+        let skip = log.len().saturating_sub(limit);
+        Ok(log.iter().skip(skip).cloned().collect())
     }
 
     fn trials(&self) -> Result<Vec<String>, StoreError> {

@@ -24,24 +24,48 @@ pub struct Migration {
 }
 
 /// Every migration this binary knows, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "events: append-only log per trial",
-    sqlite: "CREATE TABLE events (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "events: append-only log per trial",
+        sqlite: "CREATE TABLE events (
         trial TEXT NOT NULL,
         seq INTEGER NOT NULL,
         body TEXT NOT NULL,
         hash TEXT NOT NULL,
         PRIMARY KEY (trial, seq)
     ) WITHOUT ROWID;",
-    postgres: "CREATE TABLE events (
+        postgres: "CREATE TABLE events (
         trial TEXT NOT NULL,
         seq BIGINT NOT NULL,
         body TEXT NOT NULL,
         hash TEXT NOT NULL,
         CONSTRAINT events_trial_seq UNIQUE (trial, seq)
     );",
-}];
+    },
+    // MERGE NOTE: versions 2 and 3 are reserved for migrations written on
+    // other branches at the same time (issue 15). These two empty steps only
+    // keep the numbering contiguous on this branch; at merge they are
+    // replaced by the real steps 2 and 3, and `security_log` stays 4.
+    Migration {
+        version: 2,
+        name: "reserved (empty step; replaced at merge)",
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 3,
+        name: "reserved (empty step; replaced at merge)",
+        sqlite: "",
+        postgres: "",
+    },
+    Migration {
+        version: 4,
+        name: "security_log: failed logins with unknown user names, outside every trial's record",
+        sqlite: crate::security::SQLITE_TABLE,
+        postgres: crate::security::POSTGRES_TABLE,
+    },
+];
 
 /// The schema version this binary writes.
 pub fn latest(migrations: &[Migration]) -> i64 {

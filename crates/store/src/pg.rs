@@ -20,6 +20,7 @@ use rct_record::{Event, StoredEvent, GENESIS_HASH};
 
 use crate::migrate::{check_numbering, latest, too_new, Migration, MIGRATIONS};
 use crate::pool::{Pool, PoolConn};
+use crate::security::{self, SecurityEntry};
 use crate::{check_append, check_links, Snapshot, Store, StoreError};
 
 /// The advisory lock key held while migrating (any constant unique to rct).
@@ -271,6 +272,33 @@ fn list_trials(client: &mut impl GenericClient, target: &str) -> Result<Vec<Stri
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn log_security(&self, entry: &SecurityEntry) -> Result<(), StoreError> {
+        let e = entry.bounded();
+        let mut conn = self.pool.get()?;
+        conn.0
+            .execute(
+                security::POSTGRES_INSERT,
+                &[&e.at_text(), &e.client, &e.user, &e.what],
+            )
+            .map_err(|err| self.err(err))?;
+        Ok(())
+    }
+
+    fn security_log(&self, limit: usize) -> Result<Vec<SecurityEntry>, StoreError> {
+        let mut conn = self.pool.get()?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = conn
+            .0
+            .query(security::POSTGRES_SELECT, &[&limit])
+            .map_err(|e| self.err(e))?;
+        let text = |r: &postgres::Row, i: usize| -> Result<String, StoreError> {
+            r.try_get::<_, String>(i).map_err(|e| self.err(e))
+        };
+        rows.iter()
+            .map(|r| SecurityEntry::from_row(&text(r, 0)?, text(r, 1)?, text(r, 2)?, text(r, 3)?))
+            .collect()
     }
 
     fn trials(&self) -> Result<Vec<String>, StoreError> {

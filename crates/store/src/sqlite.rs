@@ -18,6 +18,7 @@ use rct_record::{Event, StoredEvent, GENESIS_HASH};
 
 use crate::migrate::{check_numbering, latest, too_new, Migration, MIGRATIONS};
 use crate::pool::{Pool, PoolConn};
+use crate::security::{self, SecurityEntry};
 use crate::{check_append, check_links, Snapshot, Store, StoreError};
 
 /// How many times a writer polls for another connection's write lock
@@ -283,6 +284,43 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn log_security(&self, entry: &SecurityEntry) -> Result<(), StoreError> {
+        let e = entry.bounded();
+        let conn = self.pool.get()?;
+        conn.0
+            .execute(
+                security::SQLITE_INSERT,
+                params![e.at_text(), e.client, e.user, e.what],
+            )
+            .map_err(|err| self.err(err))?;
+        Ok(())
+    }
+
+    fn security_log(&self, limit: usize) -> Result<Vec<SecurityEntry>, StoreError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .0
+            .prepare_cached(security::SQLITE_SELECT)
+            .map_err(|e| self.err(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, client, user, what) = row.map_err(|e| self.err(e))?;
+            out.push(SecurityEntry::from_row(&at, client, user, what)?);
+        }
+        Ok(out)
+    }
+
     fn trials(&self) -> Result<Vec<String>, StoreError> {
         let conn = self.pool.get()?;
         list_trials(&conn.0, &self.path)
@@ -411,26 +449,26 @@ mod tests {
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), latest(MIGRATIONS));
         drop(store);
-        // A second step applies on the next open, once.
-        let two = [
-            MIGRATIONS[0],
-            Migration {
-                version: 2,
-                name: "test index",
-                sqlite: "CREATE INDEX events_hash ON events(hash);",
-                postgres: "",
-            },
-        ];
-        let store = SqliteStore::open_with(&path, &two).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        // A further step applies on the next open, once.
+        let ours = latest(MIGRATIONS);
+        let mut more = MIGRATIONS.to_vec();
+        more.push(Migration {
+            version: ours + 1,
+            name: "test index",
+            sqlite: "CREATE INDEX events_hash ON events(hash);",
+            postgres: "",
+        });
+        let store = SqliteStore::open_with(&path, &more).unwrap();
+        assert_eq!(store.schema_version().unwrap(), ours + 1);
         drop(store);
-        let store = SqliteStore::open_with(&path, &two).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        let store = SqliteStore::open_with(&path, &more).unwrap();
+        assert_eq!(store.schema_version().unwrap(), ours + 1);
         drop(store);
-        // This binary (version 1) refuses the version-2 file.
+        // This binary refuses the newer file.
         let err = SqliteStore::open(&path).unwrap_err().to_string();
         assert!(
-            err.contains("schema version 2") && err.contains("supports versions up to 1"),
+            err.contains(&format!("schema version {}", ours + 1))
+                && err.contains(&format!("supports versions up to {ours}")),
             "{err}"
         );
     }

@@ -166,18 +166,17 @@ fn snapshot_import_and_backup_copy_the_exact_rows() {
 #[test]
 fn postgres_migrations_apply_once_and_refuse_a_newer_schema() {
     let Some(db) = pg_db("migrate") else { return };
+    let ours = rct_store::migrate::latest(rct_store::migrate::MIGRATIONS);
     let store = rct_store::PgStore::open(&db.url).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), ours);
     drop(store);
-    let two = [
-        rct_store::migrate::MIGRATIONS[0],
-        rct_store::migrate::Migration {
-            version: 2,
-            name: "test index",
-            sqlite: "",
-            postgres: "CREATE INDEX events_hash ON events(hash);",
-        },
-    ];
+    let mut two = rct_store::migrate::MIGRATIONS.to_vec();
+    two.push(rct_store::migrate::Migration {
+        version: ours + 1,
+        name: "test index",
+        sqlite: "",
+        postgres: "CREATE INDEX events_hash ON events(hash);",
+    });
     // Several processes opening at once apply step 2 exactly once.
     std::thread::scope(|s| {
         for _ in 0..4 {
@@ -192,10 +191,11 @@ fn postgres_migrations_apply_once_and_refuse_a_newer_schema() {
         )
         .unwrap();
     let versions: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, (1..=ours + 1).collect::<Vec<i64>>());
     let err = rct_store::PgStore::open(&db.url).unwrap_err().to_string();
     assert!(
-        err.contains("schema version 2") && err.contains("up to 1"),
+        err.contains(&format!("schema version {}", ours + 1))
+            && err.contains(&format!("up to {ours}")),
         "{err}"
     );
 }
@@ -314,5 +314,47 @@ fn raw_sql_tampering_is_named_by_verify_and_refused_by_the_fold() {
                 "{kind}, {what}: the fold must refuse"
             );
         }
+    }
+}
+
+#[test]
+fn the_security_log_keeps_bounded_entries_outside_every_trial() {
+    use rct_store::SecurityEntry;
+    for db in databases("security") {
+        let store = open(&db.url).unwrap();
+        for i in 0..3 {
+            let when = at() + chrono::Duration::seconds(i);
+            let e = SecurityEntry::new(
+                when,
+                "10.0.0.1",
+                &format!("u{i}"),
+                "login_failed_unknown_user",
+            );
+            store.log_security(&e).unwrap();
+        }
+        // An entry built by hand with a huge name is cut when written.
+        let huge = SecurityEntry {
+            at: at(),
+            client: "2001:db8::1".into(),
+            user: "x".repeat(250_000),
+            what: "login_failed_unknown_user".into(),
+        };
+        store.log_security(&huge).unwrap();
+        let all = store.security_log(10).unwrap();
+        assert_eq!(all.len(), 4, "{}", db.kind);
+        assert_eq!(all[0].user, "u0");
+        assert_eq!(all[0].client, "10.0.0.1");
+        assert_eq!(all[2].at, at() + chrono::Duration::seconds(2));
+        assert_eq!(all[3].user, "x".repeat(64));
+        // The newest two, oldest first.
+        let last: Vec<String> = store
+            .security_log(2)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.user)
+            .collect();
+        assert_eq!(last, vec!["u2".to_string(), "x".repeat(64)]);
+        // No trial was touched.
+        assert!(store.trials().unwrap().is_empty(), "{}", db.kind);
     }
 }

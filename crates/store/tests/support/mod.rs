@@ -187,6 +187,14 @@ pub fn setup_commands() -> Vec<(Actor, Command)> {
     ] {
         c.push((
             admin(),
+            Command::CreateUser {
+                user: user.into(),
+                display_name: user.into(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+            },
+        ));
+        c.push((
+            admin(),
             Command::GrantRole {
                 user: user.into(),
                 role,
