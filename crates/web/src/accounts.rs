@@ -7,13 +7,20 @@
 //! holds the account and no trial has it locked (fail safe: a password
 //! changed in one trial only does not leave the old one valid in another).
 //! Login, logout and failures are written to every trial holding the
-//! account (failures with an unknown name to every trial).
+//! account; failures with a name that has no account go to the store's
+//! security log only (`rct_store::Store::log_security`), so that nobody
+//! without credentials can grow a trial's record. Failures slow the name
+//! and the client down (`crate::throttle`); they never lock an account.
+
+use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use rct_record::{Actor, Command, Role};
+use rct_store::SecurityEntry;
 
-use crate::auth::{LoginOutcome, LOCKOUT_AFTER};
+use crate::auth::{check_login_lengths, LoginOutcome};
 use crate::commands::{execute, Who};
+use crate::throttle::{client_text, retry_after_seconds, Key};
 use crate::{App, WebError};
 
 /// An account as found across the trials.
@@ -65,10 +72,32 @@ pub fn verify(app: &App, found: &Found, password: &str) -> bool {
             .all(|h| app.passwords.verify(h, password))
 }
 
-/// Checks a login and writes its events; locks the account after
-/// [`LOCKOUT_AFTER`] failures in a row.
-pub fn login(app: &App, user: &str, password: &str) -> Result<LoginOutcome, WebError> {
+/// What the security log calls a failed login with a name that has no account.
+pub const UNKNOWN_USER_FAILURE: &str = "login_failed_unknown_user";
+
+/// Checks a login from `client` and writes what it came to. Before any
+/// lookup or hashing: the lengths ([`crate::auth::check_login_lengths`],
+/// an error) and the throttle ([`crate::throttle`]: refused while a delay
+/// runs for the name or the client). Then a name without an account is
+/// written to the store's security log (never into a trial's record), a
+/// failure for an account as `login_failed` in each trial holding it, a
+/// success as `logged_in`. Failures never lock an account.
+pub fn login(
+    app: &App,
+    user: &str,
+    password: &str,
+    client: Option<SocketAddr>,
+) -> Result<LoginOutcome, WebError> {
+    check_login_lengths(user, password).map_err(|e| WebError::BadRequest(e.to_string()))?;
     let at = app.now();
+    let account_key = Key::Account(user.to_string());
+    let client_key = Key::client(client);
+    if let Err(wait) = app
+        .throttle
+        .begin(&[account_key.clone(), client_key.clone()], at)
+    {
+        return Ok(LoginOutcome::Throttled(retry_after_seconds(wait)));
+    }
     let who = system(at);
     let failed = Command::LoginFailed {
         user: user.to_string(),
@@ -76,12 +105,13 @@ pub fn login(app: &App, user: &str, password: &str) -> Result<LoginOutcome, WebE
     let Some(found) = find(app, user)? else {
         // Spend the same time as a real check, so names cannot be probed by timing.
         let _ = app.passwords.hash(password);
-        if !user.is_empty() {
-            for t in app.trial_ids()? {
-                execute(app, &t, &who, &failed)?;
-            }
-        }
-        return Ok(LoginOutcome::Failed { locked_now: false });
+        app.ledger.store().log_security(&SecurityEntry::new(
+            at,
+            &client_text(client),
+            user,
+            UNKNOWN_USER_FAILURE,
+        ))?;
+        return Ok(LoginOutcome::Failed);
     };
     if found.locked {
         for t in &found.trials {
@@ -96,29 +126,13 @@ pub fn login(app: &App, user: &str, password: &str) -> Result<LoginOutcome, WebE
         for t in &found.trials {
             execute(app, t, &who, &ok)?;
         }
+        app.throttle.succeeded(&account_key, &client_key, at);
         return Ok(LoginOutcome::Ok);
     }
-    let mut locked_now = false;
     for t in &found.trials {
         execute(app, t, &who, &failed)?;
-        let state = app.ledger.state(t)?;
-        let reached = state
-            .users
-            .get(user)
-            .is_some_and(|u| !u.locked && u.failed_logins >= LOCKOUT_AFTER);
-        if reached {
-            execute(
-                app,
-                t,
-                &who,
-                &Command::LockUser {
-                    user: user.to_string(),
-                },
-            )?;
-            locked_now = true;
-        }
     }
-    Ok(LoginOutcome::Failed { locked_now })
+    Ok(LoginOutcome::Failed)
 }
 
 /// Writes a logout.

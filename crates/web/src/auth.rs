@@ -1,7 +1,10 @@
 //! Passwords (argon2id), sessions (random 256-bit tokens from the operating
 //! system's generator, one CSRF token each) and the rules for names and
-//! passwords. The accounts themselves are events of the trial record (see
-//! `crate::accounts`).
+//! passwords (user names by the record's rule; at most
+//! [`MAX_LOGIN_USER_BYTES`] and [`MAX_PASSWORD_BYTES`] bytes, checked before
+//! any work). The accounts themselves are events of the trial record (see
+//! `crate::accounts`); failed logins slow down, never lock (see
+//! `crate::throttle`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,8 +15,11 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::OsRng;
 use rand::RngCore;
 
-/// Failed logins in a row after which an account is locked.
-pub const LOCKOUT_AFTER: u32 = 5;
+/// The longest user name a login accepts, in bytes (the record's rule,
+/// [`rct_record::MAX_USER_NAME`]); checked before any lookup or hashing.
+pub const MAX_LOGIN_USER_BYTES: usize = rct_record::MAX_USER_NAME;
+/// The longest password accepted, in bytes; checked before any hashing.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Argon2id memory cost in KiB for production (OWASP's minimum, 19 MiB).
 pub const ARGON_KIB: u32 = 19_456;
 /// A session ends after this long without a request.
@@ -25,14 +31,27 @@ pub enum AuthError {
     /// Wrong name or password (deliberately not saying which).
     #[error("wrong user name or password")]
     BadCredentials,
-    /// Too many failed attempts: an administrator must unlock the account.
-    #[error("this account is locked after {LOCKOUT_AFTER} failed logins; ask an administrator to unlock it")]
+    /// The account was locked by an administrator.
+    #[error("this account is locked; ask an administrator to unlock it")]
     Locked,
+    /// Too many failed logins for this account or from this address.
+    #[error(
+        "too many failed logins for this account or from this address; try again in {0} seconds"
+    )]
+    Throttled(u64),
+    /// A user name or password longer than any that can exist.
+    #[error("{what} is longer than {max} bytes; nothing was checked")]
+    TooLong {
+        /// "the user name" or "the password".
+        what: &'static str,
+        /// The limit.
+        max: usize,
+    },
     /// The name is taken.
     #[error("user `{0}` exists already")]
     Exists(String),
-    /// The name is not allowed.
-    #[error("user names are 1 to 40 letters, digits, `.`, `-` or `_`; `{0}` is not")]
+    /// The name is not allowed (the record's rule).
+    #[error("{0}")]
     BadName(String),
     /// The password is too short.
     #[error("passwords need at least 10 characters")]
@@ -50,13 +69,31 @@ pub enum AuthError {
 pub enum LoginOutcome {
     /// Logged in.
     Ok,
-    /// Failed; `locked_now` when this failure locked the account.
-    Failed {
-        /// This failure locked the account.
-        locked_now: bool,
-    },
-    /// The account is locked.
+    /// Wrong name or password.
+    Failed,
+    /// The account is locked (by an administrator).
     Locked,
+    /// Refused before any check: a delay after failed logins still runs
+    /// for this account or this client; whole seconds to wait.
+    Throttled(u64),
+}
+
+/// Refuses a login's user name or password longer than any that can exist,
+/// before any lookup or hashing.
+pub fn check_login_lengths(user: &str, password: &str) -> Result<(), AuthError> {
+    if user.len() > MAX_LOGIN_USER_BYTES {
+        return Err(AuthError::TooLong {
+            what: "the user name",
+            max: MAX_LOGIN_USER_BYTES,
+        });
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AuthError::TooLong {
+            what: "the password",
+            max: MAX_PASSWORD_BYTES,
+        });
+    }
+    Ok(())
 }
 
 fn argon(cost_kib: u32) -> Argon2<'static> {
@@ -76,23 +113,22 @@ pub struct Passwords {
     argon: Argon2<'static>,
 }
 
-/// Checks a new user name: 1 to 40 letters, digits, `.`, `-`, `_`.
+/// Checks a new user name by the record's one rule
+/// ([`rct_record::check_user_name`]: 1 to 64 letters, digits, `.`, `_`,
+/// `-`, `@`).
 pub fn check_user_name(name: &str) -> Result<(), AuthError> {
-    let valid = !name.is_empty()
-        && name.len() <= 40
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if valid {
-        Ok(())
-    } else {
-        Err(AuthError::BadName(name.to_string()))
-    }
+    rct_record::check_user_name(name).map_err(|e| AuthError::BadName(e.to_string()))
 }
 
-/// Checks a new password: at least 10 characters.
+/// Checks a new password: at least 10 characters, at most
+/// [`MAX_PASSWORD_BYTES`] bytes.
 pub fn check_password(password: &str) -> Result<(), AuthError> {
-    if password.chars().count() < 10 {
+    if password.len() > MAX_PASSWORD_BYTES {
+        Err(AuthError::TooLong {
+            what: "the password",
+            max: MAX_PASSWORD_BYTES,
+        })
+    } else if password.chars().count() < 10 {
         Err(AuthError::WeakPassword)
     } else {
         Ok(())
@@ -232,8 +268,28 @@ mod tests {
         assert!(check_user_name("").is_err());
         assert!(check_user_name("a b").is_err());
         assert!(check_user_name("<script>").is_err());
+        assert!(check_user_name("ann@example.org").is_ok());
+        assert!(check_user_name(&"a".repeat(65)).is_err());
         assert!(check_password("short").is_err());
         assert!(check_password("long enough").is_ok());
+        assert!(check_password(&"p".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn login_lengths_are_bounded() {
+        assert!(check_login_lengths(&"u".repeat(64), &"p".repeat(1024)).is_ok());
+        assert_eq!(
+            check_login_lengths(&"u".repeat(65), "x")
+                .unwrap_err()
+                .to_string(),
+            "the user name is longer than 64 bytes; nothing was checked"
+        );
+        assert_eq!(
+            check_login_lengths("u", &"p".repeat(1025))
+                .unwrap_err()
+                .to_string(),
+            "the password is longer than 1024 bytes; nothing was checked"
+        );
     }
 
     #[test]

@@ -18,8 +18,10 @@ pub mod demo;
 mod entry;
 mod error;
 mod html;
+mod notices;
 mod pages;
 pub mod routes;
+pub mod throttle;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +42,7 @@ use rct_store::{Ledger, Store};
 pub use auth::{Passwords, Sessions};
 pub use commands::Who;
 pub use error::WebError;
+pub use throttle::{Throttle, ThrottleConfig};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "rct_session";
@@ -69,6 +72,9 @@ pub struct App {
     pub passwords: Passwords,
     /// Sessions.
     pub sessions: Sessions,
+    /// Delays after failed logins, per user name and per client address
+    /// (replace it to change the schedule, e.g. in tests).
+    pub throttle: Throttle,
     /// The clock.
     pub clock: Clock,
     /// Whether cookies carry `Secure` (on by default; browsers accept it on loopback).
@@ -115,6 +121,7 @@ impl App {
                 .collect(),
             passwords,
             sessions: Sessions::default(),
+            throttle: Throttle::default(),
             clock,
             secure_cookies: true,
             protocol_texts: BTreeMap::new(),
@@ -355,6 +362,26 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// The peer address of the request's connection, when the server was
+/// started with it ([`serve`] is; a router driven directly, as in tests,
+/// may add `ConnectInfo<SocketAddr>` to a request's extensions). Behind a
+/// reverse proxy this is the proxy's address.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0),
+        ))
+    }
+}
+
 /// Every POST must carry the CSRF token of its session (form field `csrf`,
 /// or the `X-CSRF-Token` header for JSON), or for the login form the token
 /// of the login cookie. Anything else is refused with 403 before a handler
@@ -452,7 +479,9 @@ pub fn open_store(url: &str) -> Result<Box<dyn Store>, WebError> {
 pub async fn serve(app: App, addr: std::net::SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let router = router(AppState(Arc::new(app)));
-    axum::serve(listener, router)
+    // With each connection's peer address, for login throttling per client.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -109,11 +109,23 @@ pub async fn login_page(State(s): State<AppState>) -> Response {
     login_form(&s, None, StatusCode::OK)
 }
 
-pub async fn login(State(s): State<AppState>, Form(input): Input) -> PageResult {
+pub async fn login(
+    State(s): State<AppState>,
+    client: crate::ClientAddr,
+    Form(input): Input,
+) -> PageResult {
     let user = field(&input, "user").to_string();
     let password = input.get("password").cloned().unwrap_or_default();
+    // Over-long input is refused before any lookup or hashing.
+    if let Err(e) = crate::auth::check_login_lengths(&user, &password) {
+        return Ok(login_form(
+            &s,
+            Some(&e.to_string()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
     App::run(&s, move |app| {
-        match crate::accounts::login(app, &user, &password)? {
+        match crate::accounts::login(app, &user, &password, client.0)? {
             LoginOutcome::Ok => {
                 let token = app.sessions.start(&user, app.now());
                 let mut res = Redirect::to("/").into_response();
@@ -128,13 +140,17 @@ pub async fn login(State(s): State<AppState>, Form(input): Input) -> PageResult 
                 }
                 Ok(res)
             }
-            LoginOutcome::Failed { locked_now } => {
-                let msg = if locked_now {
-                    crate::auth::AuthError::Locked.to_string()
-                } else {
-                    crate::auth::AuthError::BadCredentials.to_string()
-                };
-                Ok(login_form(app, Some(&msg), StatusCode::UNAUTHORIZED))
+            LoginOutcome::Failed => Ok(login_form(
+                app,
+                Some(&crate::auth::AuthError::BadCredentials.to_string()),
+                StatusCode::UNAUTHORIZED,
+            )),
+            LoginOutcome::Throttled(seconds) => {
+                let msg = crate::auth::AuthError::Throttled(seconds).to_string();
+                let mut res = login_form(app, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+                Ok(res)
             }
             LoginOutcome::Locked => Ok(login_form(
                 app,
@@ -221,6 +237,7 @@ pub async fn dashboard(
                     }
                 }
                 @if v.locked { p.warning { strong { "Locked: " } "the database is locked; no data can be entered or changed." } }
+                (crate::notices::unblinded_grants(v))
                 h2 { "Enrolment against target" }
                 p { (f.randomised) " of " (target) " randomised (" (pct) "% of the target) "
                     span.bar aria-hidden="true" { span style={"width:" (pct.min(100)) "%"} {} } }
@@ -1576,6 +1593,7 @@ pub async fn admin_page(
             "Users, roles and sites",
             html! {
                 h1 { "Users, roles and sites" }
+                (crate::notices::unblinded_grants(&a.view))
                 table {
                     caption { "Accounts" }
                     thead { tr { th scope="col" { "User" } th scope="col" { "Name" } th scope="col" { "Roles" } th scope="col" { "Failed logins" } th scope="col" { "Status" } th scope="col" { "Actions" } } }

@@ -1,6 +1,6 @@
 //! The web application end to end over the router: blinding on every route,
-//! site scoping, CSRF, lockout, data entry checks, randomisation and
-//! emergency unblinding. The demo data (both seed protocols, one account per
+//! site scoping, CSRF, data entry checks, randomisation and emergency
+//! unblinding (login throttling and the security log: tests/login.rs). The demo data (both seed protocols, one account per
 //! role) is the fixture.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -481,75 +481,6 @@ async fn posts_without_the_right_csrf_token_are_refused() {
         c.post_json(api, &json, Some(&c.csrf)).await.status,
         StatusCode::OK
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_failed_logins_lock_the_account_and_are_audited() {
-    let (router, app) = demo_app();
-    for i in 1..=5 {
-        let (ans, session) = try_login(&router, "nurse", "wrong password").await;
-        assert!(session.is_none());
-        assert_eq!(ans.status, StatusCode::UNAUTHORIZED, "attempt {i}");
-        if i == 5 {
-            assert!(ans.body.contains("locked"), "{}", ans.body);
-        }
-    }
-    let (ans, session) = try_login(&router, "nurse", "nurse-demo-pw").await;
-    assert!(
-        session.is_none(),
-        "a locked account refuses the right password"
-    );
-    assert_eq!(ans.status, StatusCode::FORBIDDEN);
-    let state = app.ledger.state("il2-sle").unwrap();
-    assert!(state.users["nurse"].locked);
-    // Failures and the lock are events in the audit trail (the admin reads them).
-    let admin = demo_login(&router, "admin").await;
-    let audit: serde_json::Value =
-        serde_json::from_str(&admin.get("/api/trials/il2-sle/audit").await.body).unwrap();
-    let kinds: Vec<&str> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["payload"]["user"] == "nurse")
-        .map(|e| e["payload"]["type"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        kinds.iter().filter(|k| **k == "login_failed").count(),
-        6,
-        "{kinds:?}"
-    );
-    assert!(kinds.contains(&"user_locked"));
-    // No password hash in any answer.
-    assert!(!admin
-        .get("/api/trials/il2-sle/audit")
-        .await
-        .body
-        .contains("$argon2id$"));
-    assert!(!admin
-        .get("/t/il2-sle/admin")
-        .await
-        .body
-        .contains("$argon2id$"));
-    // The administrator unlocks; the right password works again; login and
-    // logout are audited.
-    let a = admin.post("/t/il2-sle/admin/users/nurse/unlock", &[]).await;
-    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
-    let nurse = demo_login(&router, "nurse").await;
-    nurse.post("/logout", &[]).await;
-    assert_eq!(
-        nurse.get("/t/il2-sle").await.location.as_deref(),
-        Some("/login"),
-        "the session ended"
-    );
-    let audit = admin.get("/api/trials/il2-sle/audit").await.body;
-    assert!(
-        audit.contains(r#""type":"logged_in","user":"nurse""#)
-            || audit.contains(r#""type":"logged_in""#)
-    );
-    assert!(audit.contains("logged_out"));
-    // Unknown user names are failures too.
-    let (ans, _) = try_login(&router, "nobody", "whatever").await;
-    assert_eq!(ans.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
