@@ -598,6 +598,14 @@ fn scores_attach_to_participants_visits() {
         );
         run(
             &ada,
+            Command::CreateUser {
+                user: "ian".into(),
+                display_name: "Ian".into(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+            },
+        );
+        run(
+            &ada,
             Command::GrantRole {
                 user: "ian".into(),
                 role: Role::Investigator,

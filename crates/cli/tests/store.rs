@@ -141,6 +141,16 @@ fn seed(url: &str) -> Ledger<Box<dyn Store>> {
             &admin,
             2,
             None,
+            Cmd::CreateUser {
+                user: user.into(),
+                display_name: user.into(),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+            },
+        );
+        run(
+            &admin,
+            2,
+            None,
             Cmd::GrantRole {
                 user: user.into(),
                 role,
@@ -255,44 +265,45 @@ fn audit_verify_names_each_kind_of_tampering() {
         seed(&db.url);
         let (code, out) = verify(&db);
         assert_eq!(code, 0, "{out}");
-        assert!(out.starts_with("LUPEX: intact, 25 events, head "), "{out}");
+        assert!(out.starts_with("LUPEX: intact, 28 events, head "), "{out}");
         drop(db);
 
-        // Events: 1-5 registration, site, grants; then screened, consented,
-        // randomised for P00001 (6-8), P00002 (9-11), P00003 (12-14)...
+        // Events: 1-8 registration, site, accounts and grants; then screened,
+        // consented, randomised for P00001 (9-11), P00002 (12-14), P00003
+        // (15-17)...
         let cases: Vec<(&str, Vec<String>, &str)> = vec![
             (
                 "one byte of a payload",
                 vec![
-                    "UPDATE events SET body = replace(body, 'P00003', 'P00004') WHERE seq = 13"
+                    "UPDATE events SET body = replace(body, 'P00003', 'P00004') WHERE seq = 16"
                         .into(),
                 ],
-                "BROKEN at event 13 (edited)",
+                "BROKEN at event 16 (edited)",
             ),
             (
                 "a deleted event",
-                vec!["DELETE FROM events WHERE seq = 9".into()],
-                "BROKEN at event 9 (deleted)",
+                vec!["DELETE FROM events WHERE seq = 12".into()],
+                "BROKEN at event 12 (deleted)",
             ),
             (
                 "two swapped events",
                 vec![
-                    "UPDATE events SET seq = 1000 WHERE seq = 11".into(),
-                    "UPDATE events SET seq = 11 WHERE seq = 12".into(),
-                    "UPDATE events SET seq = 12 WHERE seq = 1000".into(),
+                    "UPDATE events SET seq = 1000 WHERE seq = 14".into(),
+                    "UPDATE events SET seq = 14 WHERE seq = 15".into(),
+                    "UPDATE events SET seq = 15 WHERE seq = 1000".into(),
                 ],
-                "BROKEN at event 11 (reordered)",
+                "BROKEN at event 14 (reordered)",
             ),
-            ("an inserted event", vec![], "BROKEN at event 8 (inserted)"),
+            ("an inserted event", vec![], "BROKEN at event 11 (inserted)"),
         ];
         for (what, sql, expected) in cases {
             let db = fresh().unwrap();
             let ledger = seed(&db.url);
             if sql.is_empty() {
-                // A forged consent linked to event 7, slipped in as event 8.
+                // A forged consent linked to event 10, slipped in as event 11.
                 let rows = ledger.store().load(TRIAL, 0).unwrap();
                 let mut forged =
-                    rct_record::Event::from_body(&rows[7].body, &rows[7].hash).unwrap();
+                    rct_record::Event::from_body(&rows[10].body, &rows[10].hash).unwrap();
                 forged.actor = "eve".into();
                 let forged = rct_record::EventDraft {
                     trial: forged.trial,
@@ -303,15 +314,15 @@ fn audit_verify_names_each_kind_of_tampering() {
                     reason: forged.reason,
                     payload: forged.payload,
                 }
-                .seal(8, &rows[6].hash);
+                .seal(11, &rows[9].hash);
                 let body = forged.canonical_body().replace('\'', "''");
                 raw_sql(
                     &db,
                     &[
-                        "UPDATE events SET seq = -seq - 1 WHERE seq >= 8".into(),
+                        "UPDATE events SET seq = -seq - 1 WHERE seq >= 11".into(),
                         "UPDATE events SET seq = -seq WHERE seq < 0".into(),
                         format!(
-                            "INSERT INTO events (trial, seq, body, hash) VALUES ('{TRIAL}', 8, '{body}', '{}')",
+                            "INSERT INTO events (trial, seq, body, hash) VALUES ('{TRIAL}', 11, '{body}', '{}')",
                             forged.hash
                         ),
                     ],
@@ -357,7 +368,7 @@ fn export_restore_export_is_byte_identical() {
         seed(&db.url);
         let first = export(&db.url);
         let text = String::from_utf8(first.clone()).unwrap();
-        assert_eq!(text.lines().count(), 25);
+        assert_eq!(text.lines().count(), 28);
         assert!(text
             .lines()
             .all(|l| l.starts_with("{\"actor\":") && l.contains("\"hash\":\"")));
@@ -401,7 +412,7 @@ fn export_restore_export_is_byte_identical() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains("broken at event 12 (edited)"), "{err}");
+        assert!(err.contains("broken at event 15 (edited)"), "{err}");
     }
 }
 
@@ -422,7 +433,7 @@ fn backup_is_consistent_and_restores() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(
-            text.contains("1 trial(s), 25 events") && text.contains("chains verified"),
+            text.contains("1 trial(s), 28 events") && text.contains("chains verified"),
             "{text}"
         );
         // Not over an existing file.
@@ -461,7 +472,7 @@ fn audit_log_shows_the_trail_without_arms_to_blinded_roles() {
     assert_eq!(lines.len(), 5, "{monitor}");
     assert!(
         lines[0]
-            .contains("#12 2026-11-23T09:13:00Z nina (research_nurse) site 01: screened P00003"),
+            .contains("#15 2026-11-23T09:13:00Z nina (research_nurse) site 01: screened P00003"),
         "{monitor}"
     );
     assert!(lines[2].contains(": randomised P00003"), "{monitor}");
@@ -486,7 +497,7 @@ fn audit_log_shows_the_trail_without_arms_to_blinded_roles() {
     // JSON entries are the record's views: no arm for the monitor.
     let json: serde_json::Value = serde_json::from_str(&log(&["--json", "--as", "mo"])).unwrap();
     let entries = json.as_array().unwrap();
-    assert_eq!(entries.len(), 25);
+    assert_eq!(entries.len(), 28);
     let randomised: Vec<&serde_json::Value> = entries
         .iter()
         .filter(|e| e["payload"]["type"] == "randomised")

@@ -40,6 +40,24 @@ impl Trial {
     }
 }
 
+/// Creates the account `user` as administrator `ada`: the record grants
+/// roles only to existing accounts, and `rct trial grant` does not create
+/// one (yet).
+fn create_account(db: &str, user: &str) {
+    let ledger = rct_store::Ledger::new(rct_store::open(db).unwrap());
+    let trial = ledger.store().trials().unwrap().remove(0);
+    let ada = rct_record::Actor::new("ada", rct_record::Role::Admin, None);
+    let cmd = rct_record::Command::CreateUser {
+        user: user.into(),
+        display_name: user.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+    };
+    let at = "2025-03-01T08:00:00Z".parse().unwrap();
+    ledger
+        .execute(&trial, |s| s.check(&ada, at, None, &cmd))
+        .unwrap();
+}
+
 /// Person `i`: female when even; pregnant (LUPEX exclusion) when i % 4 == 3.
 fn facts(i: usize) -> Value {
     let sex = if i % 2 == 0 { "female" } else { "male" };
@@ -114,6 +132,7 @@ fn lupex_end_to_end() {
         ("dora", "data_manager"),
         ("ines", "investigator"),
     ] {
+        create_account(&t.db, u);
         t.ok(
             "ada",
             "admin",

@@ -121,6 +121,24 @@ type Ineligible = (
     &'static str,
 );
 
+/// Creates the account `user` as administrator `ada`: the record grants
+/// roles only to existing accounts, and `rct trial grant` does not create
+/// one (yet).
+fn create_account(db: &str, user: &str) {
+    let ledger = rct_store::Ledger::new(rct_store::open(db).unwrap());
+    let trial = ledger.store().trials().unwrap().remove(0);
+    let ada = rct_record::Actor::new("ada", rct_record::Role::Admin, None);
+    let cmd = rct_record::Command::CreateUser {
+        user: user.into(),
+        display_name: user.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+    };
+    let at = "2025-03-01T08:00:00Z".parse().unwrap();
+    ledger
+        .execute(&trial, |s| s.check(&ada, at, None, &cmd))
+        .unwrap();
+}
+
 struct Trial {
     db: String,
     dir: PathBuf,
@@ -323,6 +341,7 @@ fn il2_end_to_end() {
         ("dm", "data_manager", "all"),
         ("stat", "statistician", "all"),
     ] {
+        create_account(&t.db, u);
         let out = t.ok(
             "ada",
             "admin",

@@ -23,6 +23,7 @@ pub mod screen;
 pub mod serve;
 pub mod simulate;
 pub mod trial;
+pub mod unlock_user;
 
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {

@@ -227,6 +227,9 @@ pub enum TrialCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Operator recovery: unlock an account (e.g. the only administrator's)
+    /// in every trial where it is locked.
+    UnlockUser(super::unlock_user::UnlockUserArgs),
 }
 
 /// An item: participant, visit, form, field, value.
@@ -878,6 +881,7 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             )?;
             println!("{to} granted {} ({sites})", role.as_str());
         }
+        TrialCmd::UnlockUser(args) => return super::unlock_user::run(args),
         TrialCmd::Status { ctx, json } => {
             let ledger = ctx.ledger()?;
             let trial = ctx.trial(ledger.store().as_ref())?;
