@@ -355,7 +355,8 @@ pub enum Payload {
         /// Argon2 PHC string.
         password_hash: String,
     },
-    /// A user account locked (e.g. after repeated failed logins); it cannot log in.
+    /// A user account locked by an administrator; it cannot log in. (Older
+    /// records also hold locks the system wrote after repeated failed logins.)
     UserLocked {
         /// User.
         user: String,
