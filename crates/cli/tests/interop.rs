@@ -141,7 +141,7 @@ fn csv_export_blinded_and_open() {
     assert_eq!(j["blinded"], true);
     let long = std::fs::read_to_string(dir.join("long.csv")).unwrap();
     assert!(long.starts_with(
-        "participant,site,arm_code,visit,form,field,value,unit,label,recorded_at,recorded_by"
+        "participant,site,visit,form,field,value,unit,label,recorded_at,recorded_by"
     ));
     assert!(!long.contains("hiit"));
     assert!(dir.join("dictionary.csv").exists());
