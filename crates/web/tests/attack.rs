@@ -9,7 +9,7 @@
 //! (LUPEX), the same attack must find every arm: proof that it can see.
 //!
 //! The demo is `rct serve --demo`'s (demo.rs) with more randomised
-//! participants (IL-2 as `--demo-participants 12`, eight more in LUPEX) so
+//! participants (IL-2 as `--demo-participants 40`, 24 more in LUPEX) so
 //! that grouping is tested on enough people, values entered on a form of
 //! each trial by the blinded staff, the HIIT form entered by the
 //! physiologist for the HIIT arm only, kits dispensed by the pharmacist, a
@@ -35,6 +35,12 @@ use rct_web::{demo, router, App, AppState, Passwords};
 use serde_json::{json, Value};
 
 const TRIALS: [&str; 2] = ["lupex", "il2-sle"];
+/// More randomised IL-2 participants (`rct serve --demo
+/// --demo-participants 40`: 20 per site) and LUPEX participants: grouping
+/// is judged by how unlikely an exact match with the arms is by chance, and
+/// that needs about 20 participants per reader.
+const IL2_EXTRA: usize = 40;
+const LUPEX_EXTRA: usize = 24;
 
 /// One trial of the fixture.
 struct TrialData {
@@ -96,7 +102,7 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-/// The demo of `rct serve --demo --demo-participants 12`, eight more LUPEX
+/// The demo of `rct serve --demo --demo-participants 40`, 24 more LUPEX
 /// participants, then the activity described in the module documentation.
 async fn build() -> Fixture {
     let now: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
@@ -106,18 +112,18 @@ async fn build() -> Fixture {
         Passwords::new(64),
         Arc::new(move || now),
     );
-    demo::seed(&app, 12).unwrap();
+    demo::seed(&app, IL2_EXTRA).unwrap();
     let start = now - Duration::days(70);
-    for k in 0..8usize {
+    for k in 0..LUPEX_EXTRA {
         let sex = if k % 2 == 0 { "female" } else { "male" };
         let plan = demo::Plan {
             trial: "lupex",
-            pid: format!("L{:03}", k + 7),
+            pid: format!("L{:03}", k + 101),
             site: "rh",
             facts: demo::lupex_facts(sex, true),
             factors: BTreeMap::from([("sex".to_string(), sex.to_string())]),
             randomise: true,
-            at: start + Duration::days(45 + k as i64),
+            at: start + Duration::days(40) + Duration::hours(k as i64),
         };
         demo::enrol(&app, &plan, "investigator").unwrap();
     }
@@ -403,16 +409,31 @@ fn the_attack_recovers_every_arm_as_the_unblinded_roles() {
         // unblinded reader's audit entries once their arms and positions
         // are taken out as a blinded reader's were (the arm-bearing fields,
         // the entry's hash, the next entry's prev_hash).
+        // (Every entry the reader sees a successor of: a guess is tested
+        // against the successor's hash.)
         let entries = strip_allocations(&audit_entries(&t.unblinded));
         let f = arms_by_hash(&entries, &t.public, "stripped entries");
         let (right, wrong) = score(&f, &t.truth, &all);
         assert!(wrong.is_empty(), "{wrong:?}");
-        assert_eq!(right, all, "hash guessing misses arms in {}", t.truth.trial);
-        for (p, a) in &t.truth.alloc {
+        let testable = with_successor(&entries);
+        assert!(testable.len() * 10 >= all.len() * 9, "{testable:?}");
+        assert_eq!(right, testable, "hash guessing misses arms in {}", t.truth.trial);
+        for (p, a) in t.truth.alloc.iter().filter(|(p, _)| testable.contains(*p)) {
             let got: Vec<&u64> = f.positions.get(p).map(|m| m.keys().collect()).unwrap_or_default();
             assert_eq!(got, vec![&a.position], "{p}");
         }
     }
+}
+
+/// Participants whose `randomised` entry is followed by a visible entry.
+fn with_successor(entries: &[Value]) -> BTreeSet<String> {
+    let seqs: BTreeSet<u64> = entries.iter().filter_map(|e| e["seq"].as_u64()).collect();
+    entries
+        .iter()
+        .filter(|e| e["payload"]["type"] == "randomised")
+        .filter(|e| seqs.contains(&(e["seq"].as_u64().unwrap() + 1)))
+        .map(|e| e["payload"]["participant"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// `entries` with every allocation removed the way the blinded view of
@@ -570,5 +591,72 @@ fn the_seed_guessers_find_a_planted_seed() {
         entries[1].as_object_mut().unwrap().shift_remove("prev_hash");
         let (seed, _) = seed_by_hash(&entries, &public).unwrap();
         assert_eq!(seed, planted, "{trial}");
+    }
+}
+
+/// The chance of an exact match between a partition and the arms, against
+/// enumerating every allocation of six and of seven participants.
+#[test]
+fn grouping_chances_match_enumeration() {
+    use attack_kit::channels::{chance_coarsens, chance_refines};
+    // Every allocation of `arms` sizes as a vector of arm indices.
+    fn allocations(arms: &[usize]) -> Vec<Vec<usize>> {
+        let n: usize = arms.iter().sum();
+        let mut out = Vec::new();
+        let mut cur = Vec::new();
+        fn rec(left: &mut Vec<usize>, cur: &mut Vec<usize>, n: usize, out: &mut Vec<Vec<usize>>) {
+            if cur.len() == n {
+                out.push(cur.clone());
+                return;
+            }
+            for a in 0..left.len() {
+                if left[a] > 0 {
+                    left[a] -= 1;
+                    cur.push(a);
+                    rec(left, cur, n, out);
+                    cur.pop();
+                    left[a] += 1;
+                }
+            }
+        }
+        rec(&mut arms.to_vec(), &mut cur, n, &mut out);
+        out
+    }
+    for (arms, groups) in [
+        (vec![3, 3], vec![3, 3]),
+        (vec![3, 3], vec![2, 2, 1, 1]),
+        (vec![2, 2, 2], vec![4, 2]),
+        (vec![2, 2, 2], vec![2, 2, 1, 1]),
+        (vec![3, 2, 2], vec![5, 2]),
+        (vec![3, 2, 2], vec![3, 2, 1, 1]),
+        (vec![4, 3], vec![1; 7]),
+    ] {
+        // Participants 0.. fill the groups in order.
+        let group_of: Vec<usize> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, &s)| std::iter::repeat(g).take(s))
+            .collect();
+        let all = allocations(&arms);
+        let (mut refine, mut coarsen) = (0usize, 0usize);
+        for alloc in &all {
+            let pure = (0..groups.len()).all(|g| {
+                let members: Vec<usize> = (0..alloc.len()).filter(|&i| group_of[i] == g).collect();
+                members.iter().all(|&i| alloc[i] == alloc[members[0]])
+            });
+            let one_value = (0..arms.len()).all(|a| {
+                let gs: BTreeSet<usize> = (0..alloc.len())
+                    .filter(|&i| alloc[i] == a)
+                    .map(|i| group_of[i])
+                    .collect();
+                gs.len() == 1
+            });
+            refine += usize::from(pure);
+            coarsen += usize::from(one_value);
+        }
+        let n = all.len() as f64;
+        let (r, c) = (chance_refines(&groups, &arms), chance_coarsens(&groups, &arms));
+        assert!((r - refine as f64 / n).abs() < 1e-12, "{arms:?} {groups:?}: {r} vs {refine}/{n}");
+        assert!((c - coarsen as f64 / n).abs() < 1e-12, "{arms:?} {groups:?}: {c} vs {coarsen}/{n}");
     }
 }

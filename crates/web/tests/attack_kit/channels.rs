@@ -158,95 +158,230 @@ pub fn direct(
     f
 }
 
-/// Fields whose values group the participants of `population` by arm: a
-/// feature is a leak when every group it forms is of one arm and groups of
-/// two or more cover at least half the population (it refines the arms), or
-/// when every arm shows one value and not all values are the same (it
-/// coarsens them). A feature missing for a participant has the value
-/// `(absent)`; so presence alone is tested too.
+/// Below this chance, a feature that groups participants exactly by arm is
+/// taken for a leak rather than a coincidence.
+pub const CHANCE: f64 = 1e-6;
+
+/// Fields whose values group the participants of `population` by arm.
+///
+/// A feature (a field's values per participant; a missing field is the value
+/// `(absent)`, so presence alone is tested too) *refines* the arms when each
+/// group of participants sharing a value is of one arm, and *coarsens* them
+/// when each arm shows one value (and not all values are the same). Either
+/// is a leak unless it is likely by chance: the probability that a random
+/// allocation with the same arm sizes gives the same kind of exact match
+/// ([`chance_refines`], [`chance_coarsens`]) must be below [`CHANCE`]. So
+/// kit codes (all different: any allocation "refines" them) and sex or site
+/// (rarely of one arm each) pass, while an `arm_code` column, a field shown
+/// only for one arm, or a size that differs by arm, is caught once enough
+/// participants are compared (about 20 for two arms).
 pub fn grouping(recs: &[Record], population: &BTreeSet<String>, truth: &Truth) -> Findings {
     let mut f = Findings::default();
-    let n = population.len();
-    if n < 4 {
+    let pop: Vec<&str> = population.iter().map(String::as_str).collect();
+    if pop.len() < 4 {
         return f;
     }
-    // feature name -> participant -> values
-    let mut table: BTreeMap<String, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
-    let mut count: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
-    for r in recs.iter().filter(|r| population.contains(&r.pid)) {
+    let index: BTreeMap<&str, usize> = pop.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+    // feature name -> values per participant (by index)
+    let mut table: BTreeMap<String, Vec<Vec<&str>>> = BTreeMap::new();
+    let mut count: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for r in recs {
+        let Some(&i) = index.get(r.pid.as_str()) else {
+            continue;
+        };
         let base = format!("{} [{}]", r.source, r.kind);
-        *count
+        count
             .entry(format!("{base} count"))
-            .or_default()
-            .entry(&r.pid)
-            .or_default() += 1;
+            .or_insert_with(|| vec![0; pop.len()])[i] += 1;
         for (k, v) in &r.feats {
             table
                 .entry(format!("{base} {k}"))
-                .or_default()
-                .entry(&r.pid)
-                .or_default()
+                .or_insert_with(|| vec![Vec::new(); pop.len()])[i]
                 .push(v);
         }
     }
-    let mut features: Vec<(String, BTreeMap<&str, String>)> = Vec::new();
-    for (name, per) in &table {
-        let vals = population
-            .iter()
-            .map(|p| {
-                let v = per.get(p.as_str()).map_or("(absent)".to_string(), |vs| {
-                    let mut vs = vs.clone();
+    let arms: Vec<&str> = pop
+        .iter()
+        .map(|p| truth.alloc.get(*p).map_or("", |a| a.arm.as_str()))
+        .collect();
+    let mut arm_sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in &arms {
+        *arm_sizes.entry(a).or_default() += 1;
+    }
+    let sizes: Vec<usize> = arm_sizes.values().copied().collect();
+    // Partitions already judged (many features share one).
+    let mut judged: BTreeSet<Vec<usize>> = BTreeSet::new();
+    let features = table
+        .into_iter()
+        .map(|(name, per)| {
+            let vals: Vec<String> = per
+                .into_iter()
+                .map(|mut vs| {
+                    if vs.is_empty() {
+                        return "(absent)".to_string();
+                    }
                     vs.sort_unstable();
                     vs.join("\u{1f}")
-                });
-                (p.as_str(), v)
+                })
+                .collect();
+            (name, vals)
+        })
+        .chain(
+            count
+                .into_iter()
+                .map(|(name, per)| (name, per.iter().map(usize::to_string).collect())),
+        );
+    for (name, vals) in features {
+        // The partition as group labels in order of first appearance.
+        let mut label: BTreeMap<&str, usize> = BTreeMap::new();
+        let part: Vec<usize> = vals
+            .iter()
+            .map(|v| {
+                let next = label.len();
+                *label.entry(v.as_str()).or_insert(next)
             })
             .collect();
-        features.push((name.clone(), vals));
-    }
-    for (name, per) in &count {
-        let vals = population
-            .iter()
-            .map(|p| (p.as_str(), per.get(p.as_str()).copied().unwrap_or(0).to_string()))
-            .collect();
-        features.push((name.clone(), vals));
-    }
-    let arm_of = |p: &str| truth.alloc.get(p).map(|a| a.arm.as_str()).unwrap_or("");
-    for (name, vals) in features {
-        let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (p, v) in &vals {
-            groups.entry(v.as_str()).or_default().push(p);
-        }
-        if groups.len() < 2 {
+        if label.len() < 2 || label.len() == pop.len() || !judged.insert(part.clone()) {
             continue;
         }
-        let pure = |g: &Vec<&str>| g.iter().all(|p| arm_of(p) == arm_of(g[0]));
-        let covered: usize = groups.values().filter(|g| g.len() >= 2).map(Vec::len).sum();
-        let refines = groups.values().all(pure) && covered * 2 >= n && covered >= 2;
-        let mut by_arm: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for (p, v) in &vals {
-            by_arm.entry(arm_of(p)).or_default().insert(v.as_str());
+        let mut groups: Vec<Vec<usize>> = vec![Vec::new(); label.len()];
+        for (i, g) in part.iter().enumerate() {
+            groups[*g].push(i);
         }
-        let coarsens = by_arm.len() >= 2 && by_arm.values().all(|s| s.len() == 1);
-        if refines || coarsens {
-            let how = format!(
-                "grouping by `{name}` ({} groups{})",
-                groups.len(),
-                if refines { ", each of one arm" } else { ", one value per arm" }
-            );
-            for g in groups.values().filter(|g| g.len() >= 2 && pure(g)) {
-                for p in g {
-                    f.arm(p, arm_of(p), how.clone());
-                }
-            }
-            if !refines {
-                for p in population {
-                    f.arm(p, arm_of(p), how.clone());
-                }
+        let refines = groups.iter().all(|g| g.iter().all(|&i| arms[i] == arms[g[0]]));
+        let mut per_arm: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+        for (i, g) in part.iter().enumerate() {
+            per_arm.entry(arms[i]).or_default().insert(*g);
+        }
+        let coarsens = per_arm.values().all(|s| s.len() == 1);
+        let group_sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+        let chance = if refines {
+            chance_refines(&group_sizes, &sizes)
+        } else if coarsens {
+            chance_coarsens(&group_sizes, &sizes)
+        } else {
+            continue;
+        };
+        if chance >= CHANCE {
+            continue;
+        }
+        let shown: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|&i| format!("{}:{}", pop[i], arms[i]))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let how = format!(
+            "grouping by `{name}` ({}, chance {chance:.1e}): [{}]",
+            if refines { "each group of one arm" } else { "one value per arm" },
+            shown.join("] [")
+        );
+        for (i, p) in pop.iter().enumerate() {
+            if !refines || groups[part[i]].len() >= 2 {
+                f.arm(p, arms[i], how.clone());
             }
         }
     }
     f
+}
+
+fn ln_factorial(n: usize) -> f64 {
+    (2..=n).map(|k| (k as f64).ln()).sum()
+}
+
+/// ln of the number of allocations of `n` participants to arms of the given
+/// sizes: n! / prod(size!).
+fn ln_allocations(arms: &[usize]) -> f64 {
+    let n: usize = arms.iter().sum();
+    ln_factorial(n) - arms.iter().map(|&c| ln_factorial(c)).sum::<f64>()
+}
+
+/// The probability that a uniformly random allocation with arm sizes `arms`
+/// puts each group (of sizes `groups`) in one arm: the number of ways to
+/// give each group an arm, filling each arm exactly, over the number of
+/// allocations.
+pub fn chance_refines(groups: &[usize], arms: &[usize]) -> f64 {
+    let mut ways: BTreeMap<Vec<usize>, f64> = BTreeMap::from([(arms.to_vec(), 1.0)]);
+    let mut sorted = groups.to_vec();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    // Groups of one fit anywhere: they fill what is left in
+    // singles! / prod(left!) ways, counted at the end.
+    let singles = sorted.iter().filter(|&&g| g == 1).count();
+    for g in sorted.into_iter().filter(|&g| g > 1) {
+        let mut next: BTreeMap<Vec<usize>, f64> = BTreeMap::new();
+        for (left, w) in &ways {
+            for a in 0..left.len() {
+                if left[a] >= g {
+                    let mut l = left.clone();
+                    l[a] -= g;
+                    *next.entry(l).or_default() += w;
+                }
+            }
+        }
+        ways = next;
+    }
+    let ln_fits: Vec<f64> = ways
+        .iter()
+        .filter(|(left, _)| left.iter().sum::<usize>() == singles)
+        .map(|(left, w)| w.ln() + ln_allocations(left))
+        .collect();
+    if ln_fits.is_empty() {
+        return 0.0;
+    }
+    let fits: f64 = ln_fits.iter().map(|l| (l - ln_allocations(arms)).exp()).sum();
+    fits
+}
+
+/// The probability that a uniformly random allocation with arm sizes `arms`
+/// puts each arm inside one group (of sizes `groups`): every way to give each
+/// arm a group so that each group is filled exactly, times the allocations
+/// inside each group, over the number of allocations.
+pub fn chance_coarsens(groups: &[usize], arms: &[usize]) -> f64 {
+    let k = arms.len();
+    let m = groups.len();
+    if m > k {
+        return 0.0;
+    }
+    let mut total = 0.0;
+    let mut choice = vec![0usize; k];
+    loop {
+        let mut filled = vec![0usize; m];
+        for (a, g) in choice.iter().enumerate() {
+            filled[*g] += arms[a];
+        }
+        if filled == groups {
+            let mut ln = 0.0;
+            for (g, size) in groups.iter().enumerate() {
+                ln += ln_factorial(*size);
+                for (a, c) in arms.iter().enumerate() {
+                    if choice[a] == g {
+                        ln -= ln_factorial(*c);
+                    }
+                }
+            }
+            total += ln.exp();
+        }
+        // Next assignment (odometer).
+        let mut i = 0;
+        while i < k {
+            choice[i] += 1;
+            if choice[i] < m {
+                break;
+            }
+            choice[i] = 0;
+            i += 1;
+        }
+        if i == k {
+            break;
+        }
+    }
+    if total == 0.0 {
+        return 0.0;
+    }
+    (total.ln() - ln_allocations(arms)).exp()
 }
 
 /// Answers listing the participants of `population` in an order that keeps

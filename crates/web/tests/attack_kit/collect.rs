@@ -64,8 +64,8 @@ impl Fill {
     }
 
     /// Every concrete path of `pattern` with the participant it names.
-    /// POSTs about a form take only the first form (their refusals do not
-    /// depend on it).
+    /// POSTs about a form and a field's history take only the first form
+    /// (every form is read through its entry page).
     fn expand(&self, pattern: &str, post: bool) -> Vec<(String, Option<String>)> {
         let mut out = vec![(pattern.replace("{trial}", &self.trial), None)];
         if pattern.contains("{pid}") {
@@ -79,7 +79,7 @@ impl Fill {
                 .collect();
         }
         if pattern.contains("{form}") {
-            let forms: Vec<&(String, String, String)> = if post {
+            let forms: Vec<&(String, String, String)> = if post || pattern.contains("{field}") {
                 self.forms.iter().take(1).collect()
             } else {
                 self.forms.iter().collect()
