@@ -660,3 +660,118 @@ fn grouping_chances_match_enumeration() {
         assert!((c - coarsen as f64 / n).abs() < 1e-12, "{arms:?} {groups:?}: {c} vs {coarsen}/{n}");
     }
 }
+
+/// The attack catches each kind of leak this issue removes, planted in a
+/// copy of what blinded readers received: a neutral arm code column in the
+/// CSV export, a field present for one arm only, a list position shown after
+/// a code-break, per-arm counts, and a list ordered by arm.
+#[test]
+fn the_attack_catches_each_leak_planted_in_a_blinded_answer() {
+    let fx = fixture();
+    for t in &fx.trials {
+        let trial = t.truth.trial.as_str();
+        let arm_of = |p: &str| t.truth.alloc.get(p).map(|a| a.arm.clone());
+        let arms = t.public.arm_ids();
+        let caught = |c: &Corpus, what: &str| {
+            let leaks = read(c, t).leaks(&c.known);
+            assert!(!leaks.is_empty(), "{trial}: {what} not caught");
+            leaks
+        };
+        // Nothing is found before planting (the other test asserts it for
+        // every reader; here the copies start clean).
+        let monitor = t.blinded.iter().find(|c| c.reader == "monitor").unwrap();
+        assert!(read(monitor, t).leaks(&monitor.known).is_empty());
+
+        // 1. `arm_code` A/B/... in the CSV long table.
+        let mut c = t.export_blinded.clone();
+        let long = c
+            .answers
+            .iter_mut()
+            .find(|a| a.source == "export csv long.csv")
+            .unwrap();
+        let mut r = csv::Reader::from_reader(long.body.as_bytes());
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+        header.insert(2, "arm_code".into());
+        w.write_record(&header).unwrap();
+        for row in r.records() {
+            let mut row: Vec<String> = row.unwrap().iter().map(str::to_string).collect();
+            let arm = arm_of(&row[0]).unwrap_or_default();
+            let code = arms.iter().position(|a| *a == arm).map_or(0, |i| i + 1);
+            row.insert(2, char::from(b'@' + code as u8).to_string());
+            w.write_record(&row).unwrap();
+        }
+        long.body = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let leaks = caught(&c, "an arm code column");
+        assert!(leaks.iter().any(|l| l.contains("arm_code")), "{leaks:?}");
+
+        // 2. A field present for the participants of one arm only.
+        let list_source = format!("GET /api/trials/{trial}/participants");
+        let mut c = monitor.clone();
+        let a = c.answers.iter_mut().find(|a| a.source == list_source).unwrap();
+        let mut v: Value = serde_json::from_str(&a.body).unwrap();
+        for p in v.as_array_mut().unwrap() {
+            if arm_of(p["id"].as_str().unwrap()).as_deref() == Some(arms[0].as_str()) {
+                p["sessions"] = json!([]);
+            }
+        }
+        a.body = v.to_string();
+        let leaks = caught(&c, "a field of one arm");
+        assert!(leaks.iter().any(|l| l.contains(".sessions")), "{leaks:?}");
+
+        // 3. The list position of the participant whose code was broken.
+        let inv = t.blinded.iter().find(|c| c.reader == "investigator").unwrap();
+        let mut c = inv.clone();
+        let pid = broken(trial);
+        let source = format!("GET /api/trials/{trial}/participants/{{pid}}");
+        let a = c
+            .answers
+            .iter_mut()
+            .find(|a| a.source == source && a.pid.as_deref() == Some(pid))
+            .unwrap();
+        let mut v: Value = serde_json::from_str(&a.body).unwrap();
+        v["participant"]["allocation"]["position"] = json!(t.truth.alloc[pid].position);
+        a.body = v.to_string();
+        let leaks = caught(&c, "a code-break's position");
+        assert!(leaks.iter().any(|l| l.starts_with(&format!("position of {pid}"))), "{leaks:?}");
+
+        // 4. Per-arm counts, in the API and on the dashboard.
+        let mut by_arm: BTreeMap<&str, u64> = BTreeMap::new();
+        for a in t.truth.alloc.values() {
+            *by_arm.entry(a.arm.as_str()).or_default() += 1;
+        }
+        let mut c = monitor.clone();
+        let a = c
+            .answers
+            .iter_mut()
+            .find(|a| a.source == format!("GET /api/trials/{trial}"))
+            .unwrap();
+        let mut v: Value = serde_json::from_str(&a.body).unwrap();
+        v["by_arm"] = json!(by_arm.values().collect::<Vec<_>>());
+        a.body = v.to_string();
+        assert!(caught(&c, "counts by arm (API)").iter().any(|l| l.contains("by_arm")));
+        let mut c = monitor.clone();
+        let a = c
+            .answers
+            .iter_mut()
+            .find(|a| a.source == format!("GET /t/{trial}"))
+            .unwrap();
+        let counts: Vec<String> = by_arm.values().map(|n| format!("<td>{n}</td>")).collect();
+        a.body.push_str(&format!(
+            "<table><caption>Randomised by arm</caption><tr>{}</tr></table>",
+            counts.join("")
+        ));
+        assert!(caught(&c, "counts by arm (page)").iter().any(|l| l.contains("per-arm")));
+
+        // 5. The participant list ordered by arm.
+        let mut c = monitor.clone();
+        let a = c.answers.iter_mut().find(|a| a.source == list_source).unwrap();
+        let mut v: Value = serde_json::from_str(&a.body).unwrap();
+        v.as_array_mut()
+            .unwrap()
+            .sort_by_key(|p| arm_of(p["id"].as_str().unwrap()));
+        a.body = v.to_string();
+        let leaks = caught(&c, "an order by arm");
+        assert!(leaks.iter().any(|l| l.contains("grouped by arm")), "{leaks:?}");
+    }
+}
