@@ -161,7 +161,10 @@ fn blinded_export_has_no_arms_allocations_or_arm_forms() {
     // Withheld arm-form values are not even counted, and the design text
     // (block sizes) is left out.
     assert_eq!(s.skipped, 0);
-    assert!(!blind.contains("rct.design"), "design text in a blinded export");
+    assert!(
+        !blind.contains("rct.design"),
+        "design text in a blinded export"
+    );
     assert!(!blind.contains("rct:"), "extension in a blinded export");
     assert!(!blind.contains(odm::RCT_NS));
     assert!(

@@ -212,7 +212,15 @@ async fn activity(router: &axum::Router, app: &App) {
     for p in lupex.participants.values() {
         if p.allocation.as_ref().is_some_and(|a| a.arm == "hiit") {
             let v = json!({"date": "2026-02-20", "attended": "true", "compliant_bouts": "3"});
-            post_values(&physio, "lupex", &p.id, "intervention", "exercise_session", v).await;
+            post_values(
+                &physio,
+                "lupex",
+                &p.id,
+                "intervention",
+                "exercise_session",
+                v,
+            )
+            .await;
         }
     }
     let il2 = app.ledger.state("il2-sle").unwrap();
@@ -223,7 +231,15 @@ async fn activity(router: &axum::Router, app: &App) {
             } else {
                 &inv
             };
-            post_values(c, "il2-sle", &p.id, "screening", "vitals", json!({"weight": "61"})).await;
+            post_values(
+                c,
+                "il2-sle",
+                &p.id,
+                "screening",
+                "vitals",
+                json!({"weight": "61"}),
+            )
+            .await;
             let kit = a.kit.clone().unwrap();
             let v = json!({"kit": kit, "date": "2026-01-10"});
             post_values(&pharmacist, "il2-sle", &p.id, "baseline", "dispensing", v).await;
@@ -392,18 +408,17 @@ fn the_attack_recovers_every_arm_as_the_unblinded_roles() {
     let fx = fixture();
     for t in &fx.trials {
         let all: BTreeSet<String> = t.truth.alloc.keys().cloned().collect();
-        assert!(all.len() >= 12, "{}: {} randomised", t.truth.trial, all.len());
+        assert!(
+            all.len() >= 12,
+            "{}: {} randomised",
+            t.truth.trial,
+            all.len()
+        );
         for c in [&t.unblinded, &t.export_unblinded] {
             let f = read(c, t);
             let (right, wrong) = score(&f, &t.truth, &all);
             assert!(wrong.is_empty(), "{}: {wrong:?}", c.reader);
-            assert_eq!(
-                right,
-                all,
-                "{} in {} misses arms",
-                c.reader,
-                t.truth.trial
-            );
+            assert_eq!(right, all, "{} in {} misses arms", c.reader, t.truth.trial);
         }
         // Hash guessing recovers every arm and position from the
         // unblinded reader's audit entries once their arms and positions
@@ -417,9 +432,17 @@ fn the_attack_recovers_every_arm_as_the_unblinded_roles() {
         assert!(wrong.is_empty(), "{wrong:?}");
         let testable = with_successor(&entries);
         assert!(testable.len() * 10 >= all.len() * 9, "{testable:?}");
-        assert_eq!(right, testable, "hash guessing misses arms in {}", t.truth.trial);
+        assert_eq!(
+            right, testable,
+            "hash guessing misses arms in {}",
+            t.truth.trial
+        );
         for (p, a) in t.truth.alloc.iter().filter(|(p, _)| testable.contains(*p)) {
-            let got: Vec<&u64> = f.positions.get(p).map(|m| m.keys().collect()).unwrap_or_default();
+            let got: Vec<&u64> = f
+                .positions
+                .get(p)
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
             assert_eq!(got, vec![&a.position], "{p}");
         }
     }
@@ -468,9 +491,15 @@ fn blinded_roles_recover_nothing_from_pages_api_audit_and_exports() {
     let fx = fixture();
     // Every route of the table was requested.
     for r in ROUTES {
-        assert!(fx.patterns.contains(r.path), "{} {} not swept", r.method, r.path);
+        assert!(
+            fx.patterns.contains(r.path),
+            "{} {} not swept",
+            r.method,
+            r.path
+        );
     }
-    assert!(fx.requests > 2000, "{} requests", fx.requests);
+    assert!(fx.requests > 10_000, "{} requests", fx.requests);
+    eprintln!("{} requests as blinded readers", fx.requests);
     let mut failures = Vec::new();
     for t in &fx.trials {
         for c in t.blinded.iter().chain([&t.export_blinded]) {
@@ -564,7 +593,10 @@ fn the_seed_guessers_find_a_planted_seed() {
             assert_eq!(seed, planted);
             let f = arms_from_seed(seed, &how, &seen, &public);
             for r in lists["site=pkuph"].iter().take(6) {
-                assert_eq!(f.recovered_arm(&format!("P{}", r.seq)), Some(r.arm.as_str()));
+                assert_eq!(
+                    f.recovered_arm(&format!("P{}", r.seq)),
+                    Some(r.arm.as_str())
+                );
             }
         }
         // The registration's hash.
@@ -588,7 +620,10 @@ fn the_seed_guessers_find_a_planted_seed() {
             p.shift_remove(k);
         }
         entries[0].as_object_mut().unwrap().shift_remove("hash");
-        entries[1].as_object_mut().unwrap().shift_remove("prev_hash");
+        entries[1]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("prev_hash");
         let (seed, _) = seed_by_hash(&entries, &public).unwrap();
         assert_eq!(seed, planted, "{trial}");
     }
@@ -655,9 +690,18 @@ fn grouping_chances_match_enumeration() {
             coarsen += usize::from(one_value);
         }
         let n = all.len() as f64;
-        let (r, c) = (chance_refines(&groups, &arms), chance_coarsens(&groups, &arms));
-        assert!((r - refine as f64 / n).abs() < 1e-12, "{arms:?} {groups:?}: {r} vs {refine}/{n}");
-        assert!((c - coarsen as f64 / n).abs() < 1e-12, "{arms:?} {groups:?}: {c} vs {coarsen}/{n}");
+        let (r, c) = (
+            chance_refines(&groups, &arms),
+            chance_coarsens(&groups, &arms),
+        );
+        assert!(
+            (r - refine as f64 / n).abs() < 1e-12,
+            "{arms:?} {groups:?}: {r} vs {refine}/{n}"
+        );
+        assert!(
+            (c - coarsen as f64 / n).abs() < 1e-12,
+            "{arms:?} {groups:?}: {c} vs {coarsen}/{n}"
+        );
     }
 }
 
@@ -708,7 +752,11 @@ fn the_attack_catches_each_leak_planted_in_a_blinded_answer() {
         // 2. A field present for the participants of one arm only.
         let list_source = format!("GET /api/trials/{trial}/participants");
         let mut c = monitor.clone();
-        let a = c.answers.iter_mut().find(|a| a.source == list_source).unwrap();
+        let a = c
+            .answers
+            .iter_mut()
+            .find(|a| a.source == list_source)
+            .unwrap();
         let mut v: Value = serde_json::from_str(&a.body).unwrap();
         for p in v.as_array_mut().unwrap() {
             if arm_of(p["id"].as_str().unwrap()).as_deref() == Some(arms[0].as_str()) {
@@ -720,7 +768,11 @@ fn the_attack_catches_each_leak_planted_in_a_blinded_answer() {
         assert!(leaks.iter().any(|l| l.contains(".sessions")), "{leaks:?}");
 
         // 3. The list position of the participant whose code was broken.
-        let inv = t.blinded.iter().find(|c| c.reader == "investigator").unwrap();
+        let inv = t
+            .blinded
+            .iter()
+            .find(|c| c.reader == "investigator")
+            .unwrap();
         let mut c = inv.clone();
         let pid = broken(trial);
         let source = format!("GET /api/trials/{trial}/participants/{{pid}}");
@@ -733,7 +785,12 @@ fn the_attack_catches_each_leak_planted_in_a_blinded_answer() {
         v["participant"]["allocation"]["position"] = json!(t.truth.alloc[pid].position);
         a.body = v.to_string();
         let leaks = caught(&c, "a code-break's position");
-        assert!(leaks.iter().any(|l| l.starts_with(&format!("position of {pid}"))), "{leaks:?}");
+        assert!(
+            leaks
+                .iter()
+                .any(|l| l.starts_with(&format!("position of {pid}"))),
+            "{leaks:?}"
+        );
 
         // 4. Per-arm counts, in the API and on the dashboard.
         let mut by_arm: BTreeMap<&str, u64> = BTreeMap::new();
@@ -749,7 +806,9 @@ fn the_attack_catches_each_leak_planted_in_a_blinded_answer() {
         let mut v: Value = serde_json::from_str(&a.body).unwrap();
         v["by_arm"] = json!(by_arm.values().collect::<Vec<_>>());
         a.body = v.to_string();
-        assert!(caught(&c, "counts by arm (API)").iter().any(|l| l.contains("by_arm")));
+        assert!(caught(&c, "counts by arm (API)")
+            .iter()
+            .any(|l| l.contains("by_arm")));
         let mut c = monitor.clone();
         let a = c
             .answers
@@ -761,17 +820,26 @@ fn the_attack_catches_each_leak_planted_in_a_blinded_answer() {
             "<table><caption>Randomised by arm</caption><tr>{}</tr></table>",
             counts.join("")
         ));
-        assert!(caught(&c, "counts by arm (page)").iter().any(|l| l.contains("per-arm")));
+        assert!(caught(&c, "counts by arm (page)")
+            .iter()
+            .any(|l| l.contains("per-arm")));
 
         // 5. The participant list ordered by arm.
         let mut c = monitor.clone();
-        let a = c.answers.iter_mut().find(|a| a.source == list_source).unwrap();
+        let a = c
+            .answers
+            .iter_mut()
+            .find(|a| a.source == list_source)
+            .unwrap();
         let mut v: Value = serde_json::from_str(&a.body).unwrap();
         v.as_array_mut()
             .unwrap()
             .sort_by_key(|p| arm_of(p["id"].as_str().unwrap()));
         a.body = v.to_string();
         let leaks = caught(&c, "an order by arm");
-        assert!(leaks.iter().any(|l| l.contains("grouped by arm")), "{leaks:?}");
+        assert!(
+            leaks.iter().any(|l| l.contains("grouped by arm")),
+            "{leaks:?}"
+        );
     }
 }

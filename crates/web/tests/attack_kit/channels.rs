@@ -87,7 +87,9 @@ fn walk_keys(v: &Value, path: &str, out: &mut Vec<(String, String, Value)>) {
                 walk_keys(x, &p, out);
             }
         }
-        Value::Array(a) => a.iter().for_each(|x| walk_keys(x, &format!("{path}[]"), out)),
+        Value::Array(a) => a
+            .iter()
+            .for_each(|x| walk_keys(x, &format!("{path}[]"), out)),
         _ => {}
     }
 }
@@ -115,7 +117,11 @@ pub fn direct(
     let mut f = Findings::default();
     for r in recs {
         for arm in arm_words(&r.text, public) {
-            f.arm(&r.pid, &arm, format!("arm word in {} ({})", r.source, r.kind));
+            f.arm(
+                &r.pid,
+                &arm,
+                format!("arm word in {} ({})", r.source, r.kind),
+            );
         }
         if let Ok(v) = serde_json::from_str::<Value>(&r.text) {
             let mut hits = Vec::new();
@@ -154,7 +160,13 @@ pub fn direct(
             f.note(format!("per-arm counts in {source}"));
         }
     }
-    let _ = c;
+    // The design text (block sizes) anywhere.
+    let design = public.protocol.randomisation.design.get_ref();
+    for a in &c.answers {
+        if token_at(&a.body, design).is_some() {
+            f.note(format!("design text `{design}` in {}", a.source));
+        }
+    }
     f
 }
 
@@ -248,7 +260,9 @@ pub fn grouping(recs: &[Record], population: &BTreeSet<String>, truth: &Truth) -
         for (i, g) in part.iter().enumerate() {
             groups[*g].push(i);
         }
-        let refines = groups.iter().all(|g| g.iter().all(|&i| arms[i] == arms[g[0]]));
+        let refines = groups
+            .iter()
+            .all(|g| g.iter().all(|&i| arms[i] == arms[g[0]]));
         let mut per_arm: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
         for (i, g) in part.iter().enumerate() {
             per_arm.entry(arms[i]).or_default().insert(*g);
@@ -267,8 +281,10 @@ pub fn grouping(recs: &[Record], population: &BTreeSet<String>, truth: &Truth) -
         }
         let shown: Vec<String> = groups
             .iter()
+            .take(4)
             .map(|g| {
                 g.iter()
+                    .take(6)
                     .map(|&i| format!("{}:{}", pop[i], arms[i]))
                     .collect::<Vec<_>>()
                     .join(" ")
@@ -276,7 +292,11 @@ pub fn grouping(recs: &[Record], population: &BTreeSet<String>, truth: &Truth) -
             .collect();
         let how = format!(
             "grouping by `{name}` ({}, chance {chance:.1e}): [{}]",
-            if refines { "each group of one arm" } else { "one value per arm" },
+            if refines {
+                "each group of one arm"
+            } else {
+                "one value per arm"
+            },
             shown.join("] [")
         );
         for (i, p) in pop.iter().enumerate() {
@@ -331,7 +351,10 @@ pub fn chance_refines(groups: &[usize], arms: &[usize]) -> f64 {
     if ln_fits.is_empty() {
         return 0.0;
     }
-    let fits: f64 = ln_fits.iter().map(|l| (l - ln_allocations(arms)).exp()).sum();
+    let fits: f64 = ln_fits
+        .iter()
+        .map(|l| (l - ln_allocations(arms)).exp())
+        .sum();
     fits
 }
 
@@ -388,7 +411,13 @@ pub fn chance_coarsens(groups: &[usize], arms: &[usize]) -> f64 {
 /// each arm together (and the identifiers' order would not).
 pub fn order(c: &Corpus, population: &BTreeSet<String>, truth: &Truth) -> Findings {
     let mut f = Findings::default();
-    let arm_of = |p: &str| truth.alloc.get(p).map(|a| a.arm.clone()).unwrap_or_default();
+    let arm_of = |p: &str| {
+        truth
+            .alloc
+            .get(p)
+            .map(|a| a.arm.clone())
+            .unwrap_or_default()
+    };
     let runs = |seq: &[String]| {
         let arms: Vec<String> = seq.iter().map(|p| arm_of(p)).collect();
         let distinct: BTreeSet<&String> = arms.iter().collect();
@@ -410,7 +439,10 @@ pub fn order(c: &Corpus, population: &BTreeSet<String>, truth: &Truth) -> Findin
         by_id.sort();
         let (r_id, _) = runs(&by_id);
         if k >= 2 && r == k && r_id > k {
-            f.note(format!("{} lists participants grouped by arm: {seq:?}", a.source));
+            f.note(format!(
+                "{} lists participants grouped by arm: {seq:?}",
+                a.source
+            ));
         }
     }
     f

@@ -102,7 +102,9 @@ impl Fill {
             if pattern.contains(key) {
                 out = out
                     .into_iter()
-                    .flat_map(|(p, pid)| values.iter().map(move |v| (p.replace(key, v), pid.clone())))
+                    .flat_map(|(p, pid)| {
+                        values.iter().map(move |v| (p.replace(key, v), pid.clone()))
+                    })
                     .collect();
             }
         }

@@ -333,7 +333,12 @@ pub fn lists(
     strata: &[String],
 ) -> BTreeMap<String, Vec<rct_random::ListRow>> {
     let p = &public.protocol;
-    let Ok(design) = p.randomisation.design.get_ref().parse::<rct_random::DesignSpec>() else {
+    let Ok(design) = p
+        .randomisation
+        .design
+        .get_ref()
+        .parse::<rct_random::DesignSpec>()
+    else {
         return BTreeMap::new();
     };
     let arms: Vec<rct_random::Arm> = p

@@ -294,11 +294,7 @@ fn first(how: &BTreeSet<String>) -> String {
     let mut v: Vec<&String> = how.iter().take(3).collect();
     v.sort();
     let more = how.len().saturating_sub(3);
-    let mut s = v
-        .iter()
-        .map(|x| x.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
+    let mut s = v.iter().map(|x| x.as_str()).collect::<Vec<_>>().join("; ");
     if more > 0 {
         s.push_str(&format!(" (+{more} more)"));
     }

@@ -215,10 +215,7 @@ fn markup_feats(text: &str, pid: &str) -> Vec<(String, String)> {
         } else {
             part.split_once('>').unwrap_or((part, ""))
         };
-        let name: String = tag
-            .chars()
-            .take_while(|c| !c.is_whitespace())
-            .collect();
+        let name: String = tag.chars().take_while(|c| !c.is_whitespace()).collect();
         shape.push_str(&name);
         shape.push(' ');
         // Attribute values, by element and attribute name.
