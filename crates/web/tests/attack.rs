@@ -670,7 +670,7 @@ fn grouping_chances_match_enumeration() {
         let group_of: Vec<usize> = groups
             .iter()
             .enumerate()
-            .flat_map(|(g, &s)| std::iter::repeat(g).take(s))
+            .flat_map(|(g, &s)| std::iter::repeat_n(g, s))
             .collect();
         let all = allocations(&arms);
         let (mut refine, mut coarsen) = (0usize, 0usize);

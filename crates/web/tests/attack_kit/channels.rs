@@ -76,13 +76,11 @@ fn walk_keys(v: &Value, path: &str, out: &mut Vec<(String, String, Value)>) {
         Value::Object(m) => {
             for (k, x) in m {
                 let p = format!("{path}.{k}");
-                if ARM_KEYS.contains(&k.as_str())
+                let secret = ARM_KEYS.contains(&k.as_str())
                     || POSITION_KEYS.contains(&k.as_str())
-                    || TRIAL_KEYS.contains(&k.as_str())
-                {
-                    if reveals(k, x) {
-                        out.push((k.clone(), p.clone(), x.clone()));
-                    }
+                    || TRIAL_KEYS.contains(&k.as_str());
+                if secret && reveals(k, x) {
+                    out.push((k.clone(), p.clone(), x.clone()));
                 }
                 walk_keys(x, &p, out);
             }

@@ -208,9 +208,8 @@ fn flatten(v: &Value, path: String, out: &mut Vec<(String, String)>) {
 fn markup_feats(text: &str, pid: &str) -> Vec<(String, String)> {
     let mut feats = Vec::new();
     let mut shape = String::new();
-    let mut k = 0;
-    for (i, part) in text.split('<').enumerate() {
-        let (tag, after) = if i == 0 {
+    for (k, part) in text.split('<').enumerate() {
+        let (tag, after) = if k == 0 {
             ("", part)
         } else {
             part.split_once('>').unwrap_or((part, ""))
@@ -226,7 +225,6 @@ fn markup_feats(text: &str, pid: &str) -> Vec<(String, String)> {
         if !t.is_empty() {
             feats.push((format!("text{k}"), anon(t, pid)));
         }
-        k += 1;
     }
     feats.push(("shape".into(), shape));
     feats
