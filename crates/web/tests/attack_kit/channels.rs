@@ -445,3 +445,78 @@ pub fn order(c: &Corpus, population: &BTreeSet<String>, truth: &Truth) -> Findin
     }
     f
 }
+
+/// The chance of an exact match between a partition and the arms, against
+/// enumerating every allocation of six and of seven participants.
+#[test]
+fn grouping_chances_match_enumeration() {
+    // Every allocation of `arms` sizes as a vector of arm indices.
+    fn allocations(arms: &[usize]) -> Vec<Vec<usize>> {
+        let n: usize = arms.iter().sum();
+        let mut out = Vec::new();
+        let mut cur = Vec::new();
+        fn rec(left: &mut Vec<usize>, cur: &mut Vec<usize>, n: usize, out: &mut Vec<Vec<usize>>) {
+            if cur.len() == n {
+                out.push(cur.clone());
+                return;
+            }
+            for a in 0..left.len() {
+                if left[a] > 0 {
+                    left[a] -= 1;
+                    cur.push(a);
+                    rec(left, cur, n, out);
+                    cur.pop();
+                    left[a] += 1;
+                }
+            }
+        }
+        rec(&mut arms.to_vec(), &mut cur, n, &mut out);
+        out
+    }
+    for (arms, groups) in [
+        (vec![3, 3], vec![3, 3]),
+        (vec![3, 3], vec![2, 2, 1, 1]),
+        (vec![2, 2, 2], vec![4, 2]),
+        (vec![2, 2, 2], vec![2, 2, 1, 1]),
+        (vec![3, 2, 2], vec![5, 2]),
+        (vec![3, 2, 2], vec![3, 2, 1, 1]),
+        (vec![4, 3], vec![1; 7]),
+    ] {
+        // Participants 0.. fill the groups in order.
+        let group_of: Vec<usize> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, &s)| std::iter::repeat_n(g, s))
+            .collect();
+        let all = allocations(&arms);
+        let (mut refine, mut coarsen) = (0usize, 0usize);
+        for alloc in &all {
+            let pure = (0..groups.len()).all(|g| {
+                let members: Vec<usize> = (0..alloc.len()).filter(|&i| group_of[i] == g).collect();
+                members.iter().all(|&i| alloc[i] == alloc[members[0]])
+            });
+            let one_value = (0..arms.len()).all(|a| {
+                let gs: BTreeSet<usize> = (0..alloc.len())
+                    .filter(|&i| alloc[i] == a)
+                    .map(|i| group_of[i])
+                    .collect();
+                gs.len() == 1
+            });
+            refine += usize::from(pure);
+            coarsen += usize::from(one_value);
+        }
+        let n = all.len() as f64;
+        let (r, c) = (
+            chance_refines(&groups, &arms),
+            chance_coarsens(&groups, &arms),
+        );
+        assert!(
+            (r - refine as f64 / n).abs() < 1e-12,
+            "{arms:?} {groups:?}: {r} vs {refine}/{n}"
+        );
+        assert!(
+            (c - coarsen as f64 / n).abs() < 1e-12,
+            "{arms:?} {groups:?}: {c} vs {coarsen}/{n}"
+        );
+    }
+}
