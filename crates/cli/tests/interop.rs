@@ -140,9 +140,8 @@ fn csv_export_blinded_and_open() {
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["blinded"], true);
     let long = std::fs::read_to_string(dir.join("long.csv")).unwrap();
-    assert!(long.starts_with(
-        "participant,site,arm_code,visit,form,field,value,unit,label,recorded_at,recorded_by"
-    ));
+    assert!(long
+        .starts_with("participant,site,visit,form,field,value,unit,label,recorded_at,recorded_by"));
     assert!(!long.contains("hiit"));
     assert!(dir.join("dictionary.csv").exists());
     assert!(dir.join("baseline__cpet.csv").exists());

@@ -562,6 +562,15 @@ fn il2_end_to_end() {
         !inv_kits.contains(&kit_of["P04"]),
         "site2's kits are not li's"
     );
+    // ... by kit code, not in allocation (list) order.
+    let listed: Vec<&str> = inv_kits
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort_unstable();
+    assert!(listed.len() > 1 && listed == sorted, "{inv_kits}");
 
     // Positions 1..n once each per stratum, matching `rct randomise list`,
     // blocks of eight balanced two per arm.

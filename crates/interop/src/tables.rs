@@ -5,10 +5,11 @@
 //! for missing values, ISO 8601 dates, `true`/`false` for booleans: read as is
 //! by pandas `read_csv`, R `read.csv` and SAS `PROC IMPORT`.
 //!
-//! A blinded export replaces the arm by a neutral code (`A`, `B`, ...) whose
-//! order follows the SHA-256 of the concealed randomisation seed with the arm
-//! id, so the codes cannot be decoded from the protocol, and leaves out the
-//! arm-specific forms.
+//! A blinded export has no arm column at all and leaves out the arm-specific
+//! forms: nothing in it groups participants by arm. (A neutral arm code such
+//! as `A`/`B` would: one emergency unblinding, or one guess from an adverse
+//! event pattern, would then decode everyone.) Rows are ordered by
+//! participant identifier, never by arm or allocation.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -77,33 +78,7 @@ fn type_name(t: ValueType) -> &'static str {
     }
 }
 
-/// Neutral arm codes for a blinded export: arm id -> `A`, `B`, ...
-pub fn neutral_codes(trial: &str, seed: u64, arms: &[String]) -> BTreeMap<String, String> {
-    let mut keyed: Vec<(String, &String)> = arms
-        .iter()
-        .map(|a| {
-            (
-                rct_record::sha256_hex(format!("{seed}:{trial}:{a}").as_bytes()),
-                a,
-            )
-        })
-        .collect();
-    keyed.sort();
-    keyed
-        .into_iter()
-        .enumerate()
-        .map(|(k, (_, a))| {
-            let code = if k < 26 {
-                ((b'A' + k as u8) as char).to_string()
-            } else {
-                format!("G{}", k + 1)
-            };
-            (a.clone(), code)
-        })
-        .collect()
-}
-
-/// Makes the tables. `blinded` replaces arms by neutral codes and leaves out
+/// Makes the tables. `blinded` leaves out the arm column and the
 /// arm-specific forms.
 pub fn export(
     protocol: &Protocol,
@@ -115,25 +90,17 @@ pub fn export(
         .map_or(protocol.trial.id.get_ref().as_str(), |e| e.trial.as_str());
     let state = TrialState::from_events(trial, events.iter())
         .map_err(|e| TablesError::Events(e.to_string()))?;
-    let seed = state.config.as_ref().map_or(0, |c| c.seed);
-    let arm_ids: Vec<String> = protocol
-        .arms
-        .iter()
-        .map(|a| a.id.get_ref().clone())
-        .collect();
-    let codes = neutral_codes(trial, seed, &arm_ids);
-    let arm_of = |pid: &str| -> String {
-        let arm = state
+    // The arm column (unblinded exports only).
+    let arm_of = |pid: &str| -> Vec<String> {
+        if blinded {
+            return Vec::new();
+        }
+        vec![state
             .participants
             .get(pid)
             .and_then(|p| p.allocation.as_ref())
             .map(|a| a.arm.clone())
-            .unwrap_or_default();
-        if blinded && !arm.is_empty() {
-            codes.get(&arm).cloned().unwrap_or_else(|| "?".into())
-        } else {
-            arm
-        }
+            .unwrap_or_default()]
     };
     let site_of = |pid: &str| {
         state
@@ -176,22 +143,18 @@ pub fn export(
             );
         }
     }
-    let arm_col = if blinded { "arm_code" } else { "arm" };
+    let arm_col: &[&str] = if blinded { &[] } else { &["arm"] };
     let mut tables = Vec::new();
     let mut dict: Vec<Vec<String>> = Vec::new();
     let fixed = |table: &str, dict: &mut Vec<Vec<String>>| {
+        let arm = (!blinded).then_some(("arm", "Allocated arm"));
         for (c, l) in [
             ("participant", "Participant identifier"),
             ("site", "Site identifier"),
-            (
-                arm_col,
-                if blinded {
-                    "Neutral arm code (blinded export: the code-to-arm key is concealed)"
-                } else {
-                    "Allocated arm"
-                },
-            ),
-        ] {
+        ]
+        .into_iter()
+        .chain(arm)
+        {
             dict.push(vec![
                 table.into(),
                 c.into(),
@@ -236,7 +199,8 @@ pub fn export(
             continue;
         };
         let name = format!("{visit}__{form_id}.csv");
-        let mut header = vec!["participant", "site", arm_col];
+        let mut header = vec!["participant", "site"];
+        header.extend_from_slice(arm_col);
         header.extend(form.fields.iter().map(|f| f.id.get_ref().as_str()));
         let subjects: BTreeSet<&str> = last
             .keys()
@@ -245,7 +209,8 @@ pub fn export(
             .collect();
         let mut rows = Vec::new();
         for pid in &subjects {
-            let mut row = vec![pid.to_string(), site_of(pid), arm_of(pid)];
+            let mut row = vec![pid.to_string(), site_of(pid)];
+            row.extend(arm_of(pid));
             for fl in &form.fields {
                 let v = state
                     .participants
@@ -299,10 +264,9 @@ pub fn export(
             .and_then(|p| p.values.get(&format!("{visit}/{form_id}/{field}")))
             .map(cell)
             .unwrap_or_default();
-        long.push(vec![
-            pid.clone(),
-            site_of(pid),
-            arm_of(pid),
+        let mut row = vec![pid.clone(), site_of(pid)];
+        row.extend(arm_of(pid));
+        row.extend([
             visit.clone(),
             form_id.clone(),
             field.clone(),
@@ -313,11 +277,11 @@ pub fn export(
             e.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             e.actor.clone(),
         ]);
+        long.push(row);
     }
-    let long_header = [
-        "participant",
-        "site",
-        arm_col,
+    let mut long_header = vec!["participant", "site"];
+    long_header.extend_from_slice(arm_col);
+    long_header.extend([
         "visit",
         "form",
         "field",
@@ -326,7 +290,7 @@ pub fn export(
         "label",
         "recorded_at",
         "recorded_by",
-    ];
+    ]);
     fixed("long.csv", &mut dict);
     for (c, l) in [
         ("visit", "Visit identifier"),

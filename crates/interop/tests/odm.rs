@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rct_core::protocol::Protocol;
 use rct_interop::odm::{self, ExportOptions};
 use rct_interop::synth;
-use rct_record::{Event, GENESIS_HASH};
+use rct_record::{Event, Payload, GENESIS_HASH};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -126,9 +126,45 @@ fn seed_trials_validate_against_the_official_schema() {
 #[test]
 fn blinded_export_has_no_arms_allocations_or_arm_forms() {
     let p = protocol("lupex.toml");
-    let events = synth::generate(&p, 10, 3, start());
+    let mut events = synth::generate(&p, 10, 3, start());
+    // One HIIT session form entered for a HIIT participant.
+    let hiit = events
+        .iter()
+        .find_map(|e| match &e.payload {
+            Payload::Randomised {
+                participant, arm, ..
+            } if arm == "hiit" => Some(participant.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let last = events.last().unwrap().clone();
+    events.push(
+        rct_record::EventDraft {
+            trial: last.trial.clone(),
+            at: last.at,
+            actor: "physio".into(),
+            role: rct_record::Role::InterventionStaff,
+            site: None,
+            reason: None,
+            payload: Payload::ValueEntered {
+                participant: hiit,
+                visit: "week6".into(),
+                form: "exercise_session".into(),
+                field: "attended".into(),
+                value: serde_json::json!(true),
+            },
+        }
+        .seal(last.seq + 1, &last.hash),
+    );
     let (blind, s) = odm::export(&p, &events, &opts(false)).unwrap();
     assert_eq!(s.allocations, 0);
+    // Withheld arm-form values are not even counted, and the design text
+    // (block sizes) is left out.
+    assert_eq!(s.skipped, 0);
+    assert!(
+        !blind.contains("rct.design"),
+        "design text in a blinded export"
+    );
     assert!(!blind.contains("rct:"), "extension in a blinded export");
     assert!(!blind.contains(odm::RCT_NS));
     assert!(
@@ -141,6 +177,7 @@ fn blinded_export_has_no_arms_allocations_or_arm_forms() {
     assert!(open.contains("<rct:Arm ID=\"hiit\" Label=\"Exercise (HIIT)\" Kind=\"experimental\" Weight=\"1\" Control=\"false\""));
     assert_eq!(open.matches("<rct:Allocation ").count(), 10);
     assert!(open.contains("F.exercise_session"));
+    assert!(open.contains("<Alias Context=\"rct.design\" Name=\"rpbr:2,4\"/>"));
 }
 
 #[test]

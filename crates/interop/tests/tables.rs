@@ -2,7 +2,7 @@
 //! CSV exports read back with a CSV reader: every current value of the
 //! generated trial (reference: the value events replayed by hand here, not
 //! the fold) is in its wide table and in the long table; the blinded export
-//! carries neutral codes only.
+//! has no arm column and no arm-specific form.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -152,56 +152,46 @@ fn wide_and_long_tables_hold_every_current_value() {
 }
 
 #[test]
-fn blinded_tables_carry_neutral_codes_only() {
+fn blinded_tables_carry_nothing_that_groups_by_arm() {
     let p = lupex();
     let events = synth::generate(&p, 12, 9, "2024-01-01T08:00:00Z".parse().unwrap());
     let out = tables::export(&p, &events, true).unwrap();
     assert!(out.iter().all(|t| !t.name.contains("exercise_session")));
-    let mut arms: BTreeMap<String, String> = BTreeMap::new();
-    for e in &events {
-        if let Payload::Randomised {
-            participant, arm, ..
-        } = &e.payload
-        {
-            arms.insert(participant.clone(), arm.clone());
-        }
-    }
-    let (header, long) = read(&out.iter().find(|t| t.name == "long.csv").unwrap().csv);
-    assert_eq!(header[2], "arm_code");
-    // One code per arm, consistently, and never the arm itself.
-    let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for r in &long {
-        map.entry(arms[&r["participant"]].clone())
-            .or_default()
-            .insert(r["arm_code"].clone());
-    }
-    assert_eq!(map.len(), 2);
-    let codes: BTreeSet<String> = map
-        .values()
-        .map(|s| {
-            assert_eq!(s.len(), 1);
-            s.iter().next().unwrap().clone()
+    let randomised: BTreeSet<String> = events
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Payload::Randomised { participant, .. } => Some(participant.clone()),
+            _ => None,
         })
         .collect();
-    assert_eq!(codes, BTreeSet::from(["A".to_string(), "B".to_string()]));
+    assert_eq!(randomised.len(), 12);
     for t in &out {
+        let (header, rows) = read(&t.csv);
+        // No arm column of any name (an `arm_code` A/B would group
+        // everyone; one emergency unblinding would then decode them all).
+        assert!(
+            header.iter().all(|h| !h.contains("arm")),
+            "{}: {header:?}",
+            t.name
+        );
         assert!(
             !t.csv.contains("hiit") && !t.csv.contains("Exercise (HIIT)"),
             "{}",
             t.name
         );
+        if t.name == "dictionary.csv" {
+            assert!(rows.iter().all(|r| !r["column"].contains("arm")));
+            continue;
+        }
+        assert_eq!(&header[..2], ["participant", "site"], "{}", t.name);
+        // Rows by participant identifier, never by arm or allocation.
+        let ids: Vec<&String> = rows.iter().map(|r| &r["participant"]).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted, "{}", t.name);
     }
-    // The key depends on the concealed seed: another seed may swap it, and
-    // it is the same for the same seed.
-    let again = tables::neutral_codes("lupex", 9, &["hiit".into(), "control".into()]);
-    assert_eq!(
-        again,
-        tables::neutral_codes("lupex", 9, &["hiit".into(), "control".into()])
-    );
-    let flips = (0..16u64)
-        .map(|s| {
-            tables::neutral_codes("lupex", s, &["hiit".into(), "control".into()])["hiit"].clone()
-        })
-        .collect::<BTreeSet<_>>();
-    assert_eq!(flips.len(), 2, "codes do not depend on the seed");
+    // The values of the visible forms are all there.
+    let (_, long) = read(&out.iter().find(|t| t.name == "long.csv").unwrap().csv);
+    let in_long: BTreeSet<String> = long.iter().map(|r| r["participant"].clone()).collect();
+    assert_eq!(in_long, randomised);
 }

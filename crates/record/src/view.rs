@@ -9,7 +9,8 @@
 //!   the user holds an unblinded role (intervention staff, pharmacist) at the
 //!   participant's site, or holds the statistician role and the database is
 //!   locked, or the user broke the code for that participant in an emergency
-//!   (that participant, that user only). Otherwise the participant shows
+//!   (that participant, that user only: the arm, its name and so the kit's
+//!   arm, never the list position). Otherwise the participant shows
 //!   `randomised: true`, the date, the stratum and the kit code (kit codes are
 //!   blind; their mapping to arms is not shown), and no arm, arm name, list
 //!   position, session or value of an arm-specific form, nor queries about
@@ -33,7 +34,9 @@
 //! Because an event's SHA-256 commits to its content, and a blinded reader
 //! could test guesses (two arms, a few positions) against it, `hash` is
 //! removed from every entry whose content was redacted, and `prev_hash` from
-//! the entry that follows one. Hidden events leave gaps in the sequence
+//! the entry that follows one. A `randomised` entry read through the
+//! reader's own emergency unblinding shows the arm but not the position (it
+//! is listed under `redacted`, and the hashes go as for any redaction). Hidden events leave gaps in the sequence
 //! numbers the reader sees; the chain itself is checked by `rct audit verify`,
 //! which reports only intact or the first broken sequence number.
 
@@ -92,8 +95,12 @@ pub struct ArmView {
     pub arm: String,
     /// Arm name.
     pub arm_name: String,
-    /// 1-based position in the stratum's list.
-    pub position: u64,
+    /// 1-based position in the stratum's list, for viewers who see the arm
+    /// by role; absent when the arm is known only through the viewer's own
+    /// emergency unblinding (the position, with the block size, would narrow
+    /// the arms of the others in the same block).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
 }
 
 /// A withdrawal.
@@ -443,7 +450,7 @@ impl TrialState {
                     .map(|a| ArmView {
                         arm: a.arm.clone(),
                         arm_name: arm_name(&a.arm),
-                        position: a.position,
+                        position: by_role.then_some(a.position),
                     }),
                 unblinded_by_emergency: p.allocation.is_some() && arm_visible && !by_role,
                 withdrawn: p.withdrawn.as_ref().map(|(at, reason)| WithdrawalView {
@@ -579,11 +586,13 @@ impl TrialState {
         if self.password_seqs.contains(&seq) {
             return true;
         }
+        // An allocation entry is redacted (the arm, or at least the list
+        // position) unless the reader sees the arm by role.
         match self.allocation_seqs.get(&seq) {
             Some(pid) => self
                 .participants
                 .get(pid)
-                .is_none_or(|p| !self.sees_arm_of(user, p)),
+                .is_none_or(|p| !self.sees_arm_by_role(user, p)),
             None => false,
         }
     }
@@ -613,6 +622,7 @@ impl TrialState {
             }
         }
         let arm_visible = participant.is_some_and(|p| self.sees_arm_of(user, p));
+        let arm_by_role = participant.is_some_and(|p| self.sees_arm_by_role(user, p));
         let mut redacted: Vec<&str> = Vec::new();
         let mut value = serde_json::to_value(event).ok()?;
         let Value::Object(map) = &mut value else {
@@ -655,6 +665,12 @@ impl TrialState {
                 payload.shift_remove("arm");
                 payload.shift_remove("position");
                 redacted.push("arm");
+                redacted.push("position");
+            }
+            // Known through the reader's own emergency unblinding: the arm
+            // (and so the kit's arm), never the list position.
+            Payload::Randomised { .. } if !arm_by_role => {
+                payload.shift_remove("position");
                 redacted.push("position");
             }
             Payload::ValueEntered { form, .. } | Payload::ValueChanged { form, .. }

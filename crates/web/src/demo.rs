@@ -101,7 +101,8 @@ pub fn register(
     Ok(())
 }
 
-fn lupex_facts(sex: &str, eligible: bool) -> BTreeMap<String, String> {
+/// Screening facts (as form input) of a LUPEX demo participant.
+pub fn lupex_facts(sex: &str, eligible: bool) -> BTreeMap<String, String> {
     let mut m: BTreeMap<String, String> = [
         ("birth_date", "1985-06-15"),
         ("sex", sex),
@@ -129,7 +130,8 @@ fn lupex_facts(sex: &str, eligible: bool) -> BTreeMap<String, String> {
     m
 }
 
-fn il2_facts(eligible: bool) -> BTreeMap<String, String> {
+/// Screening facts (as form input) of an IL-2 demo participant.
+pub fn il2_facts(eligible: bool) -> BTreeMap<String, String> {
     let mut m: BTreeMap<String, String> = [
         ("birth_date", "1990-01-01"),
         ("sex", "female"),

@@ -48,7 +48,7 @@ pub fn run(args: ExportCsvArgs) -> anyhow::Result<ExitCode> {
             if open {
                 ""
             } else {
-                " (blinded: arms as neutral codes)"
+                " (blinded: no arm column, no arm-specific forms)"
             }
         );
         for t in &tables {

@@ -768,7 +768,14 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             }
             let mut rows: Vec<&rct_record::ParticipantView> =
                 v.participants.iter().filter(|p| p.kit.is_some()).collect();
-            rows.sort_by_key(|p| p.randomised_at);
+            // Allocation order to those who see arms (the pharmacy dispenses
+            // in that order); to everyone else by kit code, which follows
+            // neither the arms nor the list.
+            if v.arms.is_some() {
+                rows.sort_by_key(|p| p.randomised_at);
+            } else {
+                rows.sort_by(|a, b| a.kit.cmp(&b.kit));
+            }
             if json {
                 let list: Vec<Value> = rows
                     .iter()

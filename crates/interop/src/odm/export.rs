@@ -31,7 +31,8 @@ pub struct ExportSummary {
     /// Allocations written (0 in a blinded export).
     pub allocations: usize,
     /// Value events skipped because the protocol has no such visit, form or
-    /// field (or the form is arm-specific in a blinded export).
+    /// field. (Values of arm-specific forms in a blinded export are left out
+    /// without being counted: the count would tell how much one arm did.)
     pub skipped: usize,
 }
 
@@ -199,6 +200,11 @@ pub fn export(
             } => (participant, visit, form, field, new, true),
             _ => continue,
         };
+        if !visible(form) && protocol.form(form).is_some() {
+            // An arm-specific form in a blinded export: withheld without a
+            // trace (even a count would tell how much one arm did).
+            continue;
+        }
         let known = visit_ids.contains(visit.as_str())
             && field_ids.contains(&(form.as_str(), field.as_str()));
         if !known {
@@ -372,12 +378,16 @@ pub fn export(
     if protocol.masking.kit_codes {
         alias(&mut o, ind, "rct.kit_codes", "yes");
     }
-    alias(
-        &mut o,
-        ind,
-        "rct.design",
-        protocol.randomisation.design.get_ref(),
-    );
+    // The design text (block sizes) would narrow the arms of a block's
+    // other participants after one emergency unblinding: entitled roles only.
+    if opts.unblinded {
+        alias(
+            &mut o,
+            ind,
+            "rct.design",
+            protocol.randomisation.design.get_ref(),
+        );
+    }
     multi(
         &mut o,
         ind,

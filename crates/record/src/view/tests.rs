@@ -348,3 +348,57 @@ fn a_scoped_view_is_the_whole_view_narrowed_to_one_participant() {
         }
     }
 }
+
+#[test]
+fn an_emergency_unblinding_reveals_the_arm_never_the_position() {
+    let mut s = trial();
+    let randomised = enrol(&mut s, &inv(), "P1");
+    let Payload::Randomised { arm, position, .. } = randomised.payload.clone() else {
+        panic!()
+    };
+    assert_eq!(position, 1);
+    let next = s
+        .execute(
+            &inv(),
+            at(33),
+            Some("anaphylaxis"),
+            &Command::EmergencyUnblind {
+                participant: "P1".into(),
+            },
+        )
+        .unwrap()
+        .remove(0);
+    assert_eq!(next.seq, randomised.seq + 1);
+    let ian = &inv().user;
+    // The arm (and so the kit's arm) to ian, no list position.
+    let v = s.view(ian);
+    let p1 = v.participants.iter().find(|p| p.id == "P1").unwrap();
+    assert!(p1.unblinded_by_emergency);
+    let a = p1.allocation.as_ref().unwrap();
+    assert_eq!((a.arm.as_str(), a.position), (arm.as_str(), None));
+    let json = serde_json::to_value(p1).unwrap();
+    assert_eq!(json["allocation"]["arm"], json!(arm));
+    assert!(json["allocation"].get("position").is_none(), "{json}");
+    // The pharmacist, who sees arms by role, keeps the position.
+    let pam = s.view("pam");
+    let p1 = pam.participants.iter().find(|p| p.id == "P1").unwrap();
+    assert_eq!(p1.allocation.as_ref().unwrap().position, Some(1));
+    // ian's audit entry of the randomisation: arm shown, position redacted,
+    // and no hash a guess of the position could be tested against.
+    let entry = s.view_event(&randomised, ian).unwrap();
+    assert_eq!(entry["payload"]["arm"], json!(arm));
+    assert!(entry["payload"].get("position").is_none(), "{entry}");
+    assert_eq!(entry["redacted"], json!(["position"]));
+    assert!(entry.get("hash").is_none(), "{entry}");
+    let after = s.view_event(&next, ian).unwrap();
+    assert!(after.get("prev_hash").is_none(), "{after}");
+    assert_eq!(after["hash"], json!(next.hash));
+    // The pharmacist's entries are whole.
+    let whole = s.view_event(&randomised, "pam").unwrap();
+    assert_eq!(whole["payload"]["position"], json!(1));
+    assert_eq!(whole["hash"], json!(randomised.hash));
+    assert_eq!(
+        s.view_event(&next, "pam").unwrap()["prev_hash"],
+        json!(randomised.hash)
+    );
+}
