@@ -35,6 +35,14 @@
 //! Stores keep the canonical body text and the hash; verification re-hashes
 //! the stored text, checks that it is canonical, that sequence numbers run
 //! 1, 2, 3... without gaps and that every `prev_hash` names the event before.
+//!
+//! # Signed checkpoints
+//! The chain cannot show that its last events were removed, that a
+//! correctly linked event was appended by someone else, or that it was
+//! recomputed from an edit onward; a [`Checkpoint`] (an Ed25519 signature
+//! over trial, head sequence number, head hash and time, see [`checkpoint`]
+//! for the exact text) can, and [`audit_checkpoints`] checks a stored chain
+//! against them.
 
 pub mod canonical;
 pub mod chain;
@@ -44,6 +52,7 @@ pub mod event;
 pub mod registration;
 pub mod state;
 pub mod view;
+pub mod checkpoint;
 
 pub use chain::{verify_chain, BreakKind, ChainBreak, ChainSummary, StoredEvent};
 pub use command::{Action, Actor, Command, CommandError};
@@ -60,3 +69,10 @@ pub use view::{
     view_event, ArmView, Flow, ParticipantView, QueryView, RandomisationView, RoleGrant, SiteView,
     TrialView, UserView, WithdrawalView,
 };
+pub use checkpoint::{
+    audit_checkpoints, Checkpoint, CheckpointAudit, CheckpointError, Finding, FindingKind,
+    PublishedHead,
+};
+/// The Ed25519 implementation checkpoints are signed with (for the edges
+/// that hold the key).
+pub use ed25519_dalek;
