@@ -210,7 +210,9 @@ impl Checkpoint {
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| bad("the signature is not 128 hex digits".into()))?;
         key.verify_strict(text.as_bytes(), &Signature::from_bytes(&bytes))
-            .map_err(|_| bad("the signature does not verify: the checkpoint was forged or altered".into()))?;
+            .map_err(|_| {
+                bad("the signature does not verify: the checkpoint was forged or altered".into())
+            })?;
         Ok(key)
     }
 }
@@ -427,9 +429,7 @@ pub fn audit_checkpoints(
         });
     }
     if let Some(cp) = rewritten {
-        let since = matching
-            .filter(|m| m.seq < cp.seq)
-            .map_or(1, |m| m.seq + 1);
+        let since = matching.filter(|m| m.seq < cp.seq).map_or(1, |m| m.seq + 1);
         findings.push(Finding {
             kind: FindingKind::Rewritten,
             seq: cp.seq,
@@ -517,7 +517,9 @@ mod tests {
         let cp = Checkpoint::sign(&key(1), "LUPEX", 25, hash, at()).unwrap();
         assert_eq!(
             cp.text().unwrap(),
-            format!("rct checkpoint v1\ntrial LUPEX\nseq 25\nhash {hash}\nat 2026-11-23T09:30:00Z\n")
+            format!(
+                "rct checkpoint v1\ntrial LUPEX\nseq 25\nhash {hash}\nat 2026-11-23T09:30:00Z\n"
+            )
         );
         assert!(checkpoint_text("a\nseq 1", 1, hash, at()).is_err());
         assert!(checkpoint_text("T", 1, &hash.to_uppercase(), at()).is_err());

@@ -46,17 +46,24 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod checkpoint;
 pub mod command;
 pub mod design;
 pub mod event;
 pub mod registration;
 pub mod state;
 pub mod view;
-pub mod checkpoint;
 
 pub use chain::{verify_chain, BreakKind, ChainBreak, ChainSummary, StoredEvent};
+pub use checkpoint::{
+    audit_checkpoints, Checkpoint, CheckpointAudit, CheckpointError, Finding, FindingKind,
+    PublishedHead,
+};
 pub use command::{Action, Actor, Command, CommandError};
 pub use design::{DesignError, TrialDesign};
+/// The Ed25519 implementation checkpoints are signed with (for the edges
+/// that hold the key).
+pub use ed25519_dalek;
 pub use event::{
     sha256_hex, stratum_key, Arm, CriterionResult, Event, EventDraft, FormRule, Payload, Role,
     Sites, Verdict, GENESIS_HASH,
@@ -69,10 +76,3 @@ pub use view::{
     view_event, ArmView, Flow, ParticipantView, QueryView, RandomisationView, RoleGrant, SiteView,
     TrialView, UserView, WithdrawalView,
 };
-pub use checkpoint::{
-    audit_checkpoints, Checkpoint, CheckpointAudit, CheckpointError, Finding, FindingKind,
-    PublishedHead,
-};
-/// The Ed25519 implementation checkpoints are signed with (for the edges
-/// that hold the key).
-pub use ed25519_dalek;
