@@ -300,3 +300,42 @@ fn shutdown_signs_what_every_n_left_unsigned() {
     // Nothing new: nothing to sign.
     assert!(ledger.checkpoint_heads().unwrap().is_empty());
 }
+
+/// What signing every batch costs: randomisations per second by 16 threads
+/// sharing one ledger on SQLite, without and with a signer. A measurement,
+/// not a check: `cargo test -p rct-store --test checkpoints -- --ignored
+/// --nocapture signing_cost`.
+#[test]
+#[ignore]
+#[allow(clippy::disallowed_methods)]
+fn signing_cost() {
+    for signing in [false, true] {
+        let db = sqlite_db();
+        let mut ledger = Ledger::new(open(&db.url).unwrap());
+        if signing {
+            let told = Arc::new(Mutex::new(Vec::new()));
+            ledger.set_signer(signer(&told), 1);
+        }
+        let n = 2_000;
+        setup(&ledger, n);
+        let next = std::sync::atomic::AtomicUsize::new(1);
+        let start = std::time::Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..16 {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i > n {
+                        break;
+                    }
+                    randomise(&ledger, i).unwrap();
+                });
+            }
+        });
+        let secs = start.elapsed().as_secs_f64();
+        let cps = ledger.store().checkpoints(TRIAL).unwrap().len();
+        println!(
+            "signing {signing}: {n} randomisations in {secs:.2} s ({:.0}/s), {cps} checkpoints",
+            n as f64 / secs
+        );
+    }
+}
