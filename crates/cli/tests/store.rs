@@ -216,7 +216,21 @@ fn seed(url: &str) -> Ledger<Box<dyn Store>> {
             value: serde_json::json!(75.1),
         },
     );
+    // The head is signed, as the server or `rct audit checkpoint` would.
+    let state = ledger.state(TRIAL).unwrap();
+    let cp = rct_record::Checkpoint::sign(&signing_key(), TRIAL, state.seq, &state.head, at(59))
+        .unwrap();
+    ledger.store().add_checkpoint(&cp).unwrap();
     ledger
+}
+
+/// The key the seeded heads are signed with.
+fn signing_key() -> rct_record::ed25519_dalek::SigningKey {
+    rct_record::ed25519_dalek::SigningKey::from_bytes(&[5; 32])
+}
+
+fn public_key() -> String {
+    rct_record::checkpoint::public_key_hex(&signing_key().verifying_key())
 }
 
 fn rct() -> Command {
@@ -242,7 +256,14 @@ fn raw_sql(db: &Db, statements: &[String]) {
 
 fn verify(db: &Db) -> (i32, String) {
     let out = rct()
-        .args(["audit", "verify", "--db", &db.url])
+        .args([
+            "audit",
+            "verify",
+            "--db",
+            &db.url,
+            "--public-key",
+            &public_key(),
+        ])
         .output()
         .unwrap();
     (

@@ -218,6 +218,23 @@ fn link_break(stored: &[StoredEvent], i: usize, event: &Event, prev_hash: &str) 
             detail: "event 1 was inserted: event 2 claims to be the first event".into(),
         };
     }
+    if i >= 1 && i + 1 == stored.len() {
+        // Nothing follows: the event before is as its successor-to-be left
+        // it (nothing contradicts it), so the one that does not fit is the
+        // last one, appended without the right link.
+        return ChainBreak {
+            seq: position,
+            kind: BreakKind::Inserted,
+            detail: format!(
+                "the last event, {position}, links to {} but event {} hashes to {}: event {position} was appended outside the chain \
+                 (unless a checkpoint shows that event {} was edited and its hash rewritten)",
+                short(&event.prev_hash),
+                position - 1,
+                short(prev_hash),
+                position - 1
+            ),
+        };
+    }
     if i >= 1 {
         return ChainBreak {
             seq: position - 1,
@@ -246,11 +263,12 @@ fn short(hash: &str) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests_support {
     use super::*;
     use crate::event::{EventDraft, Payload, Role};
 
-    fn chain(n: u64) -> Vec<StoredEvent> {
+    /// An intact chain of `n` consents in trial `t`.
+    pub(crate) fn chain(n: u64) -> Vec<StoredEvent> {
         let mut prev = GENESIS_HASH.to_string();
         (1..=n)
             .map(|seq| {
@@ -271,6 +289,13 @@ mod tests {
             })
             .collect()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::chain;
+    use super::*;
+    use crate::event::{EventDraft, Payload, Role};
 
     fn brk(rows: &[StoredEvent]) -> ChainBreak {
         verify_chain("t", rows).unwrap_err()
@@ -307,6 +332,33 @@ mod tests {
         rows[5] = StoredEvent { seq: 6, ..a };
         let b = brk(&rows);
         assert_eq!((b.seq, b.kind), (5, BreakKind::Reordered));
+    }
+
+    #[test]
+    fn badly_linked_append_names_itself() {
+        let mut rows = chain(8);
+        let forged = EventDraft {
+            trial: "t".into(),
+            at: "2026-01-02T03:04:05Z".parse().unwrap(),
+            actor: "eve".into(),
+            role: Role::ResearchNurse,
+            site: None,
+            reason: None,
+            payload: Payload::Consented {
+                participant: "X".into(),
+            },
+        }
+        .seal(9, &"ab".repeat(32));
+        rows.push(StoredEvent::from_event(&forged));
+        let b = brk(&rows);
+        assert_eq!((b.seq, b.kind), (9, BreakKind::Inserted), "{}", b.detail);
+        // An edited event whose hash was rewritten, with events after it,
+        // is still named by the event that no longer links to it.
+        let mut rows = chain(8);
+        rows[3].body = rows[3].body.replace("P4", "P9");
+        rows[3].hash = sha256_hex(rows[3].body.as_bytes());
+        let b = brk(&rows);
+        assert_eq!((b.seq, b.kind), (4, BreakKind::Edited), "{}", b.detail);
     }
 
     #[test]

@@ -35,9 +35,18 @@
 //! Stores keep the canonical body text and the hash; verification re-hashes
 //! the stored text, checks that it is canonical, that sequence numbers run
 //! 1, 2, 3... without gaps and that every `prev_hash` names the event before.
+//!
+//! # Signed checkpoints
+//! The chain cannot show that its last events were removed, that a
+//! correctly linked event was appended by someone else, or that it was
+//! recomputed from an edit onward; a [`Checkpoint`] (an Ed25519 signature
+//! over trial, head sequence number, head hash and time, see [`checkpoint`]
+//! for the exact text) can, and [`audit_checkpoints`] checks a stored chain
+//! against them.
 
 pub mod canonical;
 pub mod chain;
+pub mod checkpoint;
 pub mod command;
 pub mod design;
 pub mod event;
@@ -46,9 +55,16 @@ pub mod state;
 pub mod view;
 
 pub use chain::{verify_chain, BreakKind, ChainBreak, ChainSummary, StoredEvent};
+pub use checkpoint::{
+    audit_checkpoints, Checkpoint, CheckpointAudit, CheckpointError, Finding, FindingKind,
+    PublishedHead,
+};
 pub use command::duties::{check_user_name, MAX_USER_NAME};
 pub use command::{Action, Actor, Command, CommandError};
 pub use design::{DesignError, TrialDesign};
+/// The Ed25519 implementation checkpoints are signed with (for the edges
+/// that hold the key).
+pub use ed25519_dalek;
 pub use event::{
     sha256_hex, stratum_key, Arm, CriterionResult, Event, EventDraft, FormRule, Payload, Role,
     Sites, Verdict, GENESIS_HASH,

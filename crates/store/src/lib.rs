@@ -19,21 +19,27 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rct_record::{
-    sha256_hex, verify_chain, ApplyError, BreakKind, ChainBreak, ChainSummary, Event, EventDraft,
-    StoredEvent, TrialState,
+    sha256_hex, verify_chain, ApplyError, BreakKind, ChainBreak, ChainSummary, Checkpoint, Event,
+    EventDraft, StoredEvent, TrialState,
 };
 
+mod checkpoints;
 pub mod dump;
 pub mod mem;
 pub mod migrate;
 pub mod pg;
 mod pool;
 pub mod security;
+pub mod signing;
 pub mod sqlite;
 
+pub use checkpoints::{check_checkpoint, check_signs_last, copy_checkpoints};
+pub(crate) use checkpoints::{checkpoint_time_text, parse_checkpoint_time};
+use checkpoints::{Plan, Signing};
 pub use mem::MemStore;
 pub use pg::PgStore;
 pub use security::SecurityEntry;
+pub use signing::{CheckpointSigner, KeySigner};
 pub use sqlite::SqliteStore;
 
 /// Why a store operation failed.
@@ -218,6 +224,33 @@ pub trait Store: Send + Sync {
 
     /// The newest `limit` entries of the security log, oldest first.
     fn security_log(&self, limit: usize) -> Result<Vec<SecurityEntry>, StoreError>;
+    /// Stores a signed checkpoint. The event it names must be stored with
+    /// the hash it signs ([`StoreError::BadAppend`] otherwise); a checkpoint
+    /// of the same trial, event and key already stored is kept as it is.
+    /// The signature is not checked here (see [`rct_record::audit_checkpoints`]).
+    fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError>;
+
+    /// Every stored checkpoint of `trial`, by sequence number, then time.
+    fn checkpoints(&self, trial: &str) -> Result<Vec<Checkpoint>, StoreError>;
+
+    /// The stored checkpoint of `trial` with the highest sequence number
+    /// (the latest of those).
+    fn latest_checkpoint(&self, trial: &str) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(self.checkpoints(trial)?.pop())
+    }
+
+    /// [`Store::append`] and [`Store::add_checkpoint`] of the last appended
+    /// event in one transaction: both or neither.
+    fn append_signed(
+        &self,
+        trial: &str,
+        events: &[Event],
+        checkpoint: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        check_signs_last(trial, events, checkpoint)?;
+        self.append(trial, events)?;
+        self.add_checkpoint(checkpoint)
+    }
 }
 
 impl std::fmt::Debug for dyn Store {
@@ -238,6 +271,7 @@ pub fn backup_via_snapshot<S: Store + ?Sized>(store: &S, file: &Path) -> Result<
     let target = SqliteStore::open(file)?;
     for (trial, rows) in &snapshot {
         target.import(trial, rows, false)?;
+        copy_checkpoints(store, &target, trial, rows)?;
     }
     Ok(())
 }
@@ -294,6 +328,7 @@ pub struct Ledger<S: Store> {
     store: S,
     cache: Mutex<HashMap<String, Arc<TrialState>>>,
     lanes: Mutex<HashMap<String, Arc<LaneCell>>>,
+    signing: Option<Signing>,
 }
 
 /// The write pipeline of one trial in one ledger (group commit).
@@ -339,6 +374,16 @@ struct Lane {
     voided: VecDeque<(u64, u64, bool, String)>,
     /// A writer is appending a batch.
     flushing: bool,
+    /// Every event up to this one is covered by a checkpoint of this
+    /// ledger's key or was written by this ledger after such an event
+    /// (0: the chain is empty so far, as far as this ledger vouches).
+    vouched: u64,
+    /// The hash of event `vouched`.
+    vouched_hash: String,
+    /// The last event this ledger signed (or found signed) a checkpoint of.
+    signed: u64,
+    /// The signer was told that this trial is written without signing.
+    told: bool,
 }
 
 impl<S: Store> Ledger<S> {
@@ -348,6 +393,7 @@ impl<S: Store> Ledger<S> {
             store,
             cache: Mutex::new(HashMap::new()),
             lanes: Mutex::new(HashMap::new()),
+            signing: None,
         }
     }
 
@@ -507,12 +553,41 @@ impl<S: Store> Ledger<S> {
         let number = lane.next_batch;
         lane.next_batch += 1;
         lane.flushing = true;
+        let plan = match &self.signing {
+            Some(signing) => self.plan_checkpoint(trial, signing, &batch, &lane),
+            None => Ok(Plan::default()),
+        };
         drop(lane);
-        let outcome = self.store.append(trial, &batch);
+        let (outcome, plan) = match plan {
+            Ok(plan) => {
+                let outcome = match &plan.checkpoint {
+                    Some(cp) => self.store.append_signed(trial, &batch, cp),
+                    None => self.store.append(trial, &batch),
+                };
+                (outcome, plan)
+            }
+            Err(e) => (Err(e), Plan::default()),
+        };
         let mut lane = lock_lane(cell)?;
         lane.flushing = false;
+        if let (Some(why), Some(signing)) = (&plan.tell, &self.signing) {
+            lane.told = true;
+            signing.signer.not_signed(trial, why);
+        }
         match outcome {
-            Ok(()) => lane.done_through = number,
+            Ok(()) => {
+                lane.done_through = number;
+                if let Some(last) = batch.last() {
+                    if plan.vouched {
+                        lane.vouched = last.seq;
+                        lane.vouched_hash = last.hash.clone();
+                        lane.signed = plan.signed;
+                    }
+                    if plan.checkpoint.is_some() {
+                        lane.signed = last.seq;
+                    }
+                }
+            }
             Err(e) => {
                 // This batch and everything queued after it is void; fall
                 // back to the committed state and re-read the store.
@@ -750,6 +825,23 @@ macro_rules! forward_store {
             }
             fn security_log(&self, limit: usize) -> Result<Vec<SecurityEntry>, StoreError> {
                 (**self).security_log(limit)
+            }
+            fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+                (**self).add_checkpoint(checkpoint)
+            }
+            fn checkpoints(&self, trial: &str) -> Result<Vec<Checkpoint>, StoreError> {
+                (**self).checkpoints(trial)
+            }
+            fn latest_checkpoint(&self, trial: &str) -> Result<Option<Checkpoint>, StoreError> {
+                (**self).latest_checkpoint(trial)
+            }
+            fn append_signed(
+                &self,
+                trial: &str,
+                events: &[Event],
+                checkpoint: &Checkpoint,
+            ) -> Result<(), StoreError> {
+                (**self).append_signed(trial, events, checkpoint)
             }
         }
     };

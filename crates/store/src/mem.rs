@@ -3,16 +3,62 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
-use rct_record::{Event, StoredEvent};
+use rct_record::{Checkpoint, Event, StoredEvent};
 
 use crate::security::{SecurityEntry, MEMORY_SECURITY_ENTRIES};
-use crate::{check_append, check_links, Store, StoreError};
+use crate::{check_append, check_checkpoint, check_links, check_signs_last, Store, StoreError};
 
 /// Events held in memory, lost when dropped.
 #[derive(Debug, Default)]
 pub struct MemStore {
-    trials: Mutex<BTreeMap<String, Vec<StoredEvent>>>,
+    inner: Mutex<Inner>,
     security: Mutex<VecDeque<SecurityEntry>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    trials: BTreeMap<String, Vec<StoredEvent>>,
+    checkpoints: BTreeMap<String, Vec<Checkpoint>>,
+}
+
+impl Inner {
+    fn append(&mut self, trial: &str, events: &[Event]) -> Result<(), StoreError> {
+        let log = self.trials.entry(trial.to_string()).or_default();
+        let head = log.last().map_or(0, |e| e.seq);
+        check_append(trial, head, events)?;
+        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
+        let head_hash = log
+            .last()
+            .map_or(rct_record::GENESIS_HASH, |e| e.hash.as_str());
+        check_links(trial, head_hash, events, &bodies)?;
+        log.extend(events.iter().zip(bodies).map(|(e, body)| StoredEvent {
+            seq: e.seq,
+            body,
+            hash: e.hash.clone(),
+        }));
+        Ok(())
+    }
+
+    fn add_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        let stored = self
+            .trials
+            .get(&checkpoint.trial)
+            .and_then(|log| log.iter().find(|e| e.seq == checkpoint.seq))
+            .map(|e| e.hash.as_str());
+        check_checkpoint(checkpoint, stored)?;
+        let list = self
+            .checkpoints
+            .entry(checkpoint.trial.clone())
+            .or_default();
+        let known = list
+            .iter()
+            .any(|c| c.seq == checkpoint.seq && c.public_key == checkpoint.public_key);
+        if !known {
+            list.push(checkpoint.clone());
+            list.sort_by_key(|c| (c.seq, c.at));
+        }
+        Ok(())
+    }
 }
 
 impl MemStore {
@@ -21,10 +67,8 @@ impl MemStore {
         Self::default()
     }
 
-    fn lock(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, BTreeMap<String, Vec<StoredEvent>>>, StoreError> {
-        self.trials
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
+        self.inner
             .lock()
             .map_err(|_| StoreError::Backend("in-memory store poisoned by a panic".into()))
     }
@@ -57,46 +101,34 @@ impl Store for MemStore {
     }
 
     fn trials(&self) -> Result<Vec<String>, StoreError> {
-        Ok(self.lock()?.keys().cloned().collect())
+        Ok(self.lock()?.trials.keys().cloned().collect())
     }
 
     fn load(&self, trial: &str, after: u64) -> Result<Vec<StoredEvent>, StoreError> {
         Ok(self
             .lock()?
+            .trials
             .get(trial)
             .map(|events| events.iter().filter(|e| e.seq > after).cloned().collect())
             .unwrap_or_default())
     }
 
     fn append(&self, trial: &str, events: &[Event]) -> Result<(), StoreError> {
-        let mut trials = self.lock()?;
-        let log = trials.entry(trial.to_string()).or_default();
-        let head = log.last().map_or(0, |e| e.seq);
-        check_append(trial, head, events)?;
-        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
-        let head_hash = log
-            .last()
-            .map_or(rct_record::GENESIS_HASH, |e| e.hash.as_str());
-        check_links(trial, head_hash, events, &bodies)?;
-        log.extend(events.iter().zip(bodies).map(|(e, body)| StoredEvent {
-            seq: e.seq,
-            body,
-            hash: e.hash.clone(),
-        }));
-        Ok(())
+        self.lock()?.append(trial, events)
     }
 
     fn head(&self, trial: &str) -> Result<u64, StoreError> {
         Ok(self
             .lock()?
+            .trials
             .get(trial)
             .and_then(|log| log.last())
             .map_or(0, |e| e.seq))
     }
 
     fn import(&self, trial: &str, rows: &[StoredEvent], replace: bool) -> Result<(), StoreError> {
-        let mut trials = self.lock()?;
-        let log = trials.entry(trial.to_string()).or_default();
+        let mut inner = self.lock()?;
+        let log = inner.trials.entry(trial.to_string()).or_default();
         if !replace && !log.is_empty() {
             return Err(StoreError::NotEmpty {
                 what: format!("trial `{trial}` already has {} events", log.len()),
@@ -104,9 +136,36 @@ impl Store for MemStore {
         }
         *log = rows.to_vec();
         if log.is_empty() {
-            trials.remove(trial);
+            inner.trials.remove(trial);
         }
+        // Checkpoints of the replaced chain do not sign the new one.
+        inner.checkpoints.remove(trial);
         Ok(())
+    }
+
+    fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        self.lock()?.add_checkpoint(checkpoint)
+    }
+
+    fn checkpoints(&self, trial: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        Ok(self
+            .lock()?
+            .checkpoints
+            .get(trial)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn append_signed(
+        &self,
+        trial: &str,
+        events: &[Event],
+        checkpoint: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        check_signs_last(trial, events, checkpoint)?;
+        let mut inner = self.lock()?;
+        inner.append(trial, events)?;
+        inner.add_checkpoint(checkpoint)
     }
 }
 

@@ -43,24 +43,30 @@ pub const MIGRATIONS: &[Migration] = &[
         CONSTRAINT events_trial_seq UNIQUE (trial, seq)
     );",
     },
-    // MERGE NOTE: versions 2 and 3 are reserved for migrations written on
-    // other branches at the same time (issue 15). These two empty steps only
-    // keep the numbering contiguous on this branch; at merge they are
-    // replaced by the real steps 2 and 3, and `security_log` stays 4.
     Migration {
         version: 2,
-        name: "reserved (empty step; replaced at merge)",
-        sqlite: "",
-        postgres: "",
+        name: "checkpoints: signed heads per trial",
+        sqlite: "CREATE TABLE checkpoints (
+        trial TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        at TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        PRIMARY KEY (trial, seq, public_key)
+    ) WITHOUT ROWID;",
+        postgres: "CREATE TABLE checkpoints (
+        trial TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        at TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        CONSTRAINT checkpoints_trial_seq_key UNIQUE (trial, seq, public_key)
+    );",
     },
     Migration {
         version: 3,
-        name: "reserved (empty step; replaced at merge)",
-        sqlite: "",
-        postgres: "",
-    },
-    Migration {
-        version: 4,
         name: "security_log: failed logins with unknown user names, outside every trial's record",
         sqlite: crate::security::SQLITE_TABLE,
         postgres: crate::security::POSTGRES_TABLE,

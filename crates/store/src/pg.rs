@@ -16,12 +16,15 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls};
 
-use rct_record::{Event, StoredEvent, GENESIS_HASH};
+use rct_record::{Checkpoint, Event, StoredEvent, GENESIS_HASH};
 
 use crate::migrate::{check_numbering, latest, too_new, Migration, MIGRATIONS};
 use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
-use crate::{check_append, check_links, Snapshot, Store, StoreError};
+use crate::{
+    check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
+    parse_checkpoint_time, Snapshot, Store, StoreError,
+};
 
 /// The advisory lock key held while migrating (any constant unique to rct).
 const MIGRATION_LOCK: i64 = 0x0072_6374_5f6d_6967; // "rct_mig"
@@ -260,6 +263,76 @@ fn insert_rows(
     Ok(())
 }
 
+/// Inserts a checkpoint after checking it against the stored event (inside
+/// the caller's transaction).
+fn insert_checkpoint(
+    client: &mut impl GenericClient,
+    checkpoint: &Checkpoint,
+    target: &str,
+) -> Result<(), StoreError> {
+    let seq = to_i64(checkpoint.seq)?;
+    let stored: Option<String> = client
+        .query_opt(
+            "SELECT hash FROM events WHERE trial = $1 AND seq = $2",
+            &[&checkpoint.trial, &seq],
+        )
+        .map_err(|e| pg_err(target, e))?
+        .map(|r| r.get(0));
+    check_checkpoint(checkpoint, stored.as_deref())?;
+    client
+        .execute(
+            "INSERT INTO checkpoints (trial, seq, hash, at, public_key, signature) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            &[
+                &checkpoint.trial,
+                &seq,
+                &checkpoint.hash,
+                &checkpoint_time_text(checkpoint),
+                &checkpoint.public_key,
+                &checkpoint.signature,
+            ],
+        )
+        .map_err(|e| pg_err(target, e))?;
+    Ok(())
+}
+
+fn read_checkpoints(
+    client: &mut impl GenericClient,
+    trial: &str,
+    latest_only: bool,
+    target: &str,
+) -> Result<Vec<Checkpoint>, StoreError> {
+    let sql = if latest_only {
+        "SELECT seq, hash, at, public_key, signature FROM checkpoints WHERE trial = $1 \
+         ORDER BY seq DESC, at DESC LIMIT 1"
+    } else {
+        "SELECT seq, hash, at, public_key, signature FROM checkpoints WHERE trial = $1 \
+         ORDER BY seq, at"
+    };
+    let rows = client
+        .query(sql, &[&trial])
+        .map_err(|e| pg_err(target, e))?;
+    rows.iter()
+        .map(|r| {
+            let seq: i64 = r.get(0);
+            let seq = u64::try_from(seq).map_err(|_| {
+                StoreError::Backend(format!(
+                    "trial `{trial}`: negative checkpoint sequence number {seq}"
+                ))
+            })?;
+            let at: String = r.get(2);
+            Ok(Checkpoint {
+                trial: trial.to_string(),
+                seq,
+                hash: r.get(1),
+                at: parse_checkpoint_time(trial, seq, &at)?,
+                public_key: r.get(3),
+                signature: r.get(4),
+            })
+        })
+        .collect()
+}
+
 fn list_trials(client: &mut impl GenericClient, target: &str) -> Result<Vec<String>, StoreError> {
     Ok(client
         .query("SELECT DISTINCT trial FROM events ORDER BY trial", &[])
@@ -350,6 +423,55 @@ impl Store for PgStore {
         })
     }
 
+    fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        insert_checkpoint(&mut tx, checkpoint, &self.target)?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn checkpoints(&self, trial: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        let mut conn = self.pool.get()?;
+        read_checkpoints(&mut conn.0, trial, false, &self.target)
+    }
+
+    fn latest_checkpoint(&self, trial: &str) -> Result<Option<Checkpoint>, StoreError> {
+        let mut conn = self.pool.get()?;
+        Ok(read_checkpoints(&mut conn.0, trial, true, &self.target)?.pop())
+    }
+
+    fn append_signed(
+        &self,
+        trial: &str,
+        events: &[Event],
+        checkpoint: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        check_signs_last(trial, events, checkpoint)?;
+        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        let (head, head_hash) = head_of(&mut tx, trial, &self.target)?;
+        check_append(trial, head, events)?;
+        check_links(trial, &head_hash, events, &bodies)?;
+        let rows: Vec<(i64, &str, &str)> = events
+            .iter()
+            .zip(&bodies)
+            .map(|(e, b)| Ok((to_i64(e.seq)?, b.as_str(), e.hash.as_str())))
+            .collect::<Result<_, StoreError>>()?;
+        insert_rows(&mut tx, trial, &rows, &self.target)?;
+        insert_checkpoint(&mut tx, checkpoint, &self.target)?;
+        tx.commit().map_err(|e| {
+            if is_conflict(&e) {
+                StoreError::Conflict {
+                    trial: trial.into(),
+                    seq: head + 1,
+                }
+            } else {
+                self.err(e)
+            }
+        })
+    }
+
     fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
         let mut conn = self.pool.get()?;
         let mut tx = conn
@@ -381,6 +503,9 @@ impl Store for PgStore {
         let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
         if replace {
             tx.execute("DELETE FROM events WHERE trial = $1", &[&trial])
+                .map_err(|e| self.err(e))?;
+            // Checkpoints of the replaced chain do not sign the new one.
+            tx.execute("DELETE FROM checkpoints WHERE trial = $1", &[&trial])
                 .map_err(|e| self.err(e))?;
         } else {
             let (head, _) = head_of(&mut tx, trial, &self.target)?;

@@ -14,12 +14,15 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, Transaction, TransactionBehavior};
 
-use rct_record::{Event, StoredEvent, GENESIS_HASH};
+use rct_record::{Checkpoint, Event, StoredEvent, GENESIS_HASH};
 
 use crate::migrate::{check_numbering, latest, too_new, Migration, MIGRATIONS};
 use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
-use crate::{check_append, check_links, Snapshot, Store, StoreError};
+use crate::{
+    check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
+    parse_checkpoint_time, Snapshot, Store, StoreError,
+};
 
 /// How many times a writer polls for another connection's write lock
 /// (about 0.5 ms apart: some 30 s in all).
@@ -268,6 +271,90 @@ fn insert_rows(
     Ok(())
 }
 
+/// Inserts a checkpoint after checking it against the stored event (inside
+/// the caller's write transaction).
+fn insert_checkpoint(
+    tx: &Transaction<'_>,
+    checkpoint: &Checkpoint,
+    path: &Path,
+) -> Result<(), StoreError> {
+    let seq = to_i64(checkpoint.seq)?;
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT hash FROM events WHERE trial = ?1 AND seq = ?2",
+            params![checkpoint.trial, seq],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            other => Err(other),
+        })
+        .map_err(|e| sql_err(path, e))?;
+    check_checkpoint(checkpoint, stored.as_deref())?;
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO checkpoints (trial, seq, hash, at, public_key, signature) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            checkpoint.trial,
+            seq,
+            checkpoint.hash,
+            checkpoint_time_text(checkpoint),
+            checkpoint.public_key,
+            checkpoint.signature
+        ])
+    })
+    .map_err(|e| sql_err(path, e))?;
+    Ok(())
+}
+
+fn read_checkpoints(
+    conn: &Connection,
+    trial: &str,
+    latest_only: bool,
+    path: &Path,
+) -> Result<Vec<Checkpoint>, StoreError> {
+    let sql = if latest_only {
+        "SELECT seq, hash, at, public_key, signature FROM checkpoints WHERE trial = ?1 \
+         ORDER BY seq DESC, at DESC LIMIT 1"
+    } else {
+        "SELECT seq, hash, at, public_key, signature FROM checkpoints WHERE trial = ?1 \
+         ORDER BY seq, at"
+    };
+    let mut stmt = conn.prepare_cached(sql).map_err(|e| sql_err(path, e))?;
+    let rows = stmt
+        .query_map([trial], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .map_err(|e| sql_err(path, e))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, hash, at, public_key, signature) = row.map_err(|e| sql_err(path, e))?;
+        let seq = u64::try_from(seq).map_err(|_| {
+            StoreError::Backend(format!(
+                "trial `{trial}`: negative checkpoint sequence number {seq}"
+            ))
+        })?;
+        out.push(Checkpoint {
+            trial: trial.to_string(),
+            seq,
+            at: parse_checkpoint_time(trial, seq, &at)?,
+            hash,
+            public_key,
+            signature,
+        });
+    }
+    Ok(out)
+}
+
 fn list_trials(conn: &Connection, path: &Path) -> Result<Vec<String>, StoreError> {
     let mut stmt = conn
         .prepare_cached("SELECT DISTINCT trial FROM events ORDER BY trial")
@@ -375,6 +462,55 @@ impl Store for SqliteStore {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        insert_checkpoint(&tx, checkpoint, &self.path)?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn checkpoints(&self, trial: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        let conn = self.pool.get()?;
+        read_checkpoints(&conn.0, trial, false, &self.path)
+    }
+
+    fn latest_checkpoint(&self, trial: &str) -> Result<Option<Checkpoint>, StoreError> {
+        let conn = self.pool.get()?;
+        Ok(read_checkpoints(&conn.0, trial, true, &self.path)?.pop())
+    }
+
+    fn append_signed(
+        &self,
+        trial: &str,
+        events: &[Event],
+        checkpoint: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        check_signs_last(trial, events, checkpoint)?;
+        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let (head, head_hash) = head_of(&tx, trial, &self.path)?;
+        check_append(trial, head, events)?;
+        check_links(trial, &head_hash, events, &bodies)?;
+        insert_rows(
+            &tx,
+            trial,
+            events
+                .iter()
+                .zip(bodies)
+                .map(|(e, body)| (e.seq, body, e.hash.clone())),
+            &self.path,
+        )?;
+        insert_checkpoint(&tx, checkpoint, &self.path)?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
     fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
         let mut conn = self.pool.get()?;
         let tx = conn.0.transaction().map_err(|e| self.err(e))?;
@@ -403,6 +539,9 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))?;
         if replace {
             tx.execute("DELETE FROM events WHERE trial = ?1", [trial])
+                .map_err(|e| self.err(e))?;
+            // Checkpoints of the replaced chain do not sign the new one.
+            tx.execute("DELETE FROM checkpoints WHERE trial = ?1", [trial])
                 .map_err(|e| self.err(e))?;
         } else {
             let (head, _) = head_of(&tx, trial, &self.path)?;
@@ -447,30 +586,40 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite");
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), latest(MIGRATIONS));
+        let n = latest(MIGRATIONS);
+        assert_eq!(store.schema_version().unwrap(), n);
         drop(store);
         // A further step applies on the next open, once.
-        let ours = latest(MIGRATIONS);
         let mut more = MIGRATIONS.to_vec();
         more.push(Migration {
-            version: ours + 1,
+            version: n + 1,
             name: "test index",
             sqlite: "CREATE INDEX events_hash ON events(hash);",
             postgres: "",
         });
         let store = SqliteStore::open_with(&path, &more).unwrap();
-        assert_eq!(store.schema_version().unwrap(), ours + 1);
+        assert_eq!(store.schema_version().unwrap(), n + 1);
         drop(store);
         let store = SqliteStore::open_with(&path, &more).unwrap();
-        assert_eq!(store.schema_version().unwrap(), ours + 1);
+        assert_eq!(store.schema_version().unwrap(), n + 1);
         drop(store);
         // This binary refuses the newer file.
         let err = SqliteStore::open(&path).unwrap_err().to_string();
         assert!(
-            err.contains(&format!("schema version {}", ours + 1))
-                && err.contains(&format!("supports versions up to {ours}")),
+            err.contains(&format!("schema version {}", n + 1))
+                && err.contains(&format!("supports versions up to {n}")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_version_1_file_gains_the_checkpoints_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        drop(SqliteStore::open_with(&path, &MIGRATIONS[..1]).unwrap());
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest(MIGRATIONS));
+        assert!(store.checkpoints("T").unwrap().is_empty());
     }
 
     #[test]

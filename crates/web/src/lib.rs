@@ -475,21 +475,55 @@ pub fn open_store(url: &str) -> Result<Box<dyn Store>, WebError> {
     rct_store::open(url).map_err(WebError::from)
 }
 
-/// Serves the application on `addr` until Ctrl-C.
-pub async fn serve(app: App, addr: std::net::SocketAddr) -> std::io::Result<()> {
+/// Serves the application on `addr` until Ctrl-C (SIGINT) or SIGTERM. Once
+/// the requests in flight have finished, the ledger signs a checkpoint of
+/// every head it wrote and has not signed yet ([`Ledger::checkpoint_heads`];
+/// nothing without a signer); those checkpoints are returned.
+pub async fn serve(
+    app: App,
+    addr: std::net::SocketAddr,
+) -> std::io::Result<Vec<rct_record::Checkpoint>> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    let router = router(AppState(Arc::new(app)));
+    let app = Arc::new(app);
+    let router = router(AppState(app.clone()));
     // With each connection's peer address, for login throttling per client.
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tokio::task::spawn_blocking(move || app.ledger.checkpoint_heads())
         .await
+        .map_err(std::io::Error::other)?
+        .map_err(std::io::Error::other)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
 }
 
 /// [`serve`] on a runtime of its own (for the command line).
-pub fn serve_blocking(app: App, addr: std::net::SocketAddr) -> std::io::Result<()> {
+pub fn serve_blocking(
+    app: App,
+    addr: std::net::SocketAddr,
+) -> std::io::Result<Vec<rct_record::Checkpoint>> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

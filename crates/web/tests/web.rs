@@ -1644,3 +1644,36 @@ async fn the_participants_api_pages_on_request() {
     assert_eq!(ids(&a.body), ["X004"]);
     assert_eq!(a.headers["x-total-count"], "4");
 }
+
+#[tokio::test]
+async fn the_audit_page_shows_the_last_checkpoint_without_its_hash() {
+    let (router, app) = demo_app();
+    let monitor = demo_login(&router, "monitor").await;
+    let page = monitor.get("/t/il2-sle/audit").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("No signed checkpoint yet."),
+        "{}",
+        page.body
+    );
+    let state = app.ledger.state("il2-sle").unwrap();
+    let key = rct_record::ed25519_dalek::SigningKey::from_bytes(&[4; 32]);
+    let cp = rct_record::Checkpoint::sign(
+        &key,
+        "il2-sle",
+        state.seq,
+        &state.head,
+        "2026-11-23T10:00:00Z".parse().unwrap(),
+    )
+    .unwrap();
+    app.ledger.store().add_checkpoint(&cp).unwrap();
+    let page = monitor.get("/t/il2-sle/audit").await;
+    let expected = format!(
+        "Last signed checkpoint: event {} at 2026-11-23 10:00:00 UTC, key <code>{}</code>.",
+        state.seq,
+        cp.key_fingerprint()
+    );
+    assert!(page.body.contains(&expected), "{}", page.body);
+    // The head hash commits to concealed arms: a blinded role never gets it.
+    assert!(!page.body.contains(&state.head));
+}

@@ -1,5 +1,6 @@
-//! `rct audit verify|log`: check the hash chain of every trial, and print the
-//! audit trail a monitor reads (through the record's role-based views).
+//! `rct audit verify|log|checkpoint`: check the hash chain of every trial
+//! against its signed checkpoints, print the audit trail a monitor reads
+//! (through the record's role-based views), and sign the heads.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use super::db::{self, DbArgs};
 use super::print_json;
+use super::signing::KeyArgs;
 
 /// Audit trail commands.
 #[derive(clap::Subcommand, Debug)]
@@ -21,10 +23,22 @@ pub enum AuditCmd {
     /// Print the audit trail: who, role, site, when, what, why, old -> new.
     /// Shown as a user or role may see it (a blinded role never sees an arm).
     Log(LogArgs),
+    /// Sign each trial's current head (trial, event number, hash, time) with
+    /// the Ed25519 key and store the checkpoint; the key file is created
+    /// (mode 0600) if missing. Refuses a chain that is broken or contradicts
+    /// a stored checkpoint.
+    Checkpoint(super::audit_checkpoint::CheckpointArgs),
 }
 
 /// Arguments of `rct audit verify`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Besides the chain, every stored checkpoint's signature is checked (under the \
+trusted key: --public-key, else the public half of --key or of the default key file, else the key \
+each checkpoint names), the latest valid checkpoint's event must be stored with the signed hash \
+(truncation and recomputed chains show here), and events after it are an error (a forged append) \
+unless --allow-unsigned-tail. Exit 1 on any finding."
+)]
 pub struct VerifyArgs {
     #[command(flatten)]
     db: DbArgs,
@@ -34,6 +48,19 @@ pub struct VerifyArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The server's public key (64 hex digits, as `rct serve` prints it):
+    /// checkpoints must be signed by it.
+    #[arg(long, value_name = "HEX", conflicts_with = "key")]
+    public_key: Option<String>,
+    /// A head published elsewhere (e.g. sent to the sponsor): the stored
+    /// event SEQ must have hash HASH. Repeatable; needs one trial.
+    #[arg(long = "head", value_name = "SEQ:HASH")]
+    heads: Vec<rct_record::PublishedHead>,
+    /// Report events after the latest checkpoint without failing.
+    #[arg(long)]
+    allow_unsigned_tail: bool,
 }
 
 /// Arguments of `rct audit log`.
@@ -69,6 +96,7 @@ pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         AuditCmd::Verify(a) => verify(a),
         AuditCmd::Log(a) => log(a),
+        AuditCmd::Checkpoint(a) => super::audit_checkpoint::run(a),
     }
 }
 
@@ -81,33 +109,75 @@ struct TrialCheck {
     head: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     broken: Option<rct_record::ChainBreak>,
+    /// The latest checkpoint that verifies and matches the chain.
+    checkpoint: Option<rct_record::checkpoint::CheckpointSummary>,
+    /// Events after it (first, last).
+    unsigned: Option<(u64, u64)>,
+    /// Checkpoint findings (the unsigned tail included unless allowed).
+    findings: Vec<rct_record::Finding>,
+}
+
+/// The key checkpoints must be signed by, and how it was found.
+fn trusted_key(
+    args: &VerifyArgs,
+    url: &str,
+) -> anyhow::Result<Option<(rct_record::ed25519_dalek::VerifyingKey, String)>> {
+    if let Some(hex) = &args.public_key {
+        let key = rct_record::checkpoint::parse_public_key(hex)?;
+        return Ok(Some((key, "--public-key".into())));
+    }
+    let Some(path) = args.key.path(url) else {
+        return Ok(None);
+    };
+    if args.key.key.is_none() && !path.exists() {
+        return Ok(None);
+    }
+    let key = super::signing::load_if_present(&path)?
+        .ok_or_else(|| anyhow::anyhow!("no key file at {}", path.display()))?;
+    Ok(Some((key.verifying_key(), path.display().to_string())))
 }
 
 fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let url = args.db.url();
     let store = db::open_existing(&url)?;
     let trials = db::trials(store.as_ref(), args.trial.as_deref())?;
+    if !args.heads.is_empty() && trials.len() != 1 {
+        anyhow::bail!("--head names an event of one trial; give --trial ID");
+    }
+    let trusted = trusted_key(&args, &url)?;
     let mut checks = Vec::with_capacity(trials.len());
     for trial in trials {
         let rows = store
             .load(&trial, 0)
             .with_context(|| format!("reading trial `{trial}`"))?;
+        let cps = store
+            .checkpoints(&trial)
+            .with_context(|| format!("reading the checkpoints of trial `{trial}`"))?;
+        let audit = rct_record::audit_checkpoints(
+            &trial,
+            &rows,
+            &cps,
+            trusted.as_ref().map(|(k, _)| k),
+            &args.heads,
+        );
+        let mut findings = audit.findings.clone();
+        if !args.allow_unsigned_tail {
+            findings.extend(audit.unsigned_finding());
+        }
         let stored = rows.len() as u64;
-        checks.push(match verify_chain(&trial, &rows) {
-            Ok((summary, _)) => TrialCheck {
-                trial,
-                intact: true,
-                events: summary.events,
-                head: Some(summary.head),
-                broken: None,
-            },
-            Err(brk) => TrialCheck {
-                trial,
-                intact: false,
-                events: stored,
-                head: None,
-                broken: Some(brk),
-            },
+        let (events, head, broken) = match verify_chain(&trial, &rows) {
+            Ok((summary, _)) => (summary.events, Some(summary.head), None),
+            Err(brk) => (stored, None, Some(brk)),
+        };
+        checks.push(TrialCheck {
+            trial,
+            intact: broken.is_none() && findings.is_empty(),
+            events,
+            head,
+            broken,
+            checkpoint: audit.latest,
+            unsigned: audit.unsigned,
+            findings,
         });
     }
     let intact = checks.iter().all(|c| c.intact);
@@ -115,25 +185,24 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         print_json(&serde_json::json!({
             "database": url,
             "intact": intact,
+            "trusted_key": trusted.as_ref().map(|(k, from)| serde_json::json!({
+                "public_key": rct_record::checkpoint::public_key_hex(k),
+                "fingerprint": rct_record::checkpoint::fingerprint(k),
+                "from": from,
+            })),
             "trials": checks,
         }))?;
     } else if checks.is_empty() {
         println!("{url}: no trials");
     } else {
         for c in &checks {
-            match (&c.broken, &c.head) {
-                (Some(b), _) => println!(
-                    "{}: BROKEN at event {} ({}): {}",
-                    c.trial,
-                    b.seq,
-                    kind_name(b.kind),
-                    b.detail
-                ),
-                (None, Some(head)) => {
-                    println!("{}: intact, {} events, head {head}", c.trial, c.events)
-                }
-                (None, None) => println!("{}: intact, {} events", c.trial, c.events),
-            }
+            print_check(c, args.allow_unsigned_tail);
+        }
+        if trusted.is_none() && checks.iter().any(|c| c.checkpoint.is_some()) {
+            println!(
+                "note: no trusted key given: signatures were checked against the keys stored with them, \
+                 which whoever can write the database could replace; give --public-key HEX (as `rct serve` prints it)"
+            );
         }
     }
     Ok(if intact {
@@ -141,6 +210,72 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn print_check(c: &TrialCheck, allow_unsigned_tail: bool) {
+    let mut problems = c.findings.iter();
+    match (&c.broken, problems.next()) {
+        (Some(b), _) => {
+            problems = c.findings.iter();
+            println!(
+                "{}: BROKEN at event {} ({}): {}",
+                c.trial,
+                b.seq,
+                kind_name(b.kind),
+                b.detail
+            );
+        }
+        (None, Some(f)) => println!(
+            "{}: BROKEN at event {} ({}): {}",
+            c.trial,
+            f.seq,
+            finding_name(f.kind),
+            f.detail
+        ),
+        (None, None) => {
+            let signed = match &c.checkpoint {
+                Some(cp) => format!(
+                    ", signed through event {} ({}, key {})",
+                    cp.seq,
+                    cp.at.format("%Y-%m-%dT%H:%M:%SZ"),
+                    cp.key
+                ),
+                None => String::new(),
+            };
+            println!(
+                "{}: intact, {} events, head {}{signed}",
+                c.trial,
+                c.events,
+                c.head.as_deref().unwrap_or("")
+            );
+        }
+    }
+    for f in problems {
+        println!(
+            "  also at event {} ({}): {}",
+            f.seq,
+            finding_name(f.kind),
+            f.detail
+        );
+    }
+    if allow_unsigned_tail {
+        if let Some((first, last)) = c.unsigned {
+            println!("  note: events {first}-{last} are not covered by a signed checkpoint (allowed by --allow-unsigned-tail)");
+        }
+    }
+}
+
+/// The lower-case name of a checkpoint finding (as in the JSON output).
+pub fn finding_name(kind: rct_record::FindingKind) -> &'static str {
+    use rct_record::FindingKind::*;
+    match kind {
+        BadSignature => "bad_signature",
+        UntrustedKey => "untrusted_key",
+        Truncated => "truncated",
+        Missing => "missing",
+        Rewritten => "rewritten",
+        UnsignedTail => "unsigned_tail",
+    }
 }
 
 /// The lower-case name of a break kind (as in the JSON output).

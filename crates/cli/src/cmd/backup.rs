@@ -139,6 +139,21 @@ fn read_source(file: &Path) -> anyhow::Result<Snapshot> {
     )?)
 }
 
+/// The backup file as a store, if it is a SQLite backup (not JSON lines).
+fn open_backup(file: &Path) -> anyhow::Result<Option<rct_store::SqliteStore>> {
+    let mut magic = [0u8; 16];
+    let is_sqlite = std::fs::File::open(file)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && &magic == b"SQLite format 3\0";
+    if !is_sqlite {
+        return Ok(None);
+    }
+    Ok(Some(rct_store::SqliteStore::open(file).with_context(
+        || format!("opening the backup {}", file.display()),
+    )?))
+}
+
 /// Runs `rct restore`.
 pub fn run_restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let url = args.db.url();
@@ -167,6 +182,19 @@ pub fn run_restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
             Ok((trial.clone(), target.load(trial, 0)?))
         })
         .collect::<anyhow::Result<_>>()?;
+    // A backup file carries the checkpoints that sign its events; JSON
+    // lines do not (sign the restored heads with `rct audit checkpoint`).
+    if let Some(backup) = open_backup(&args.file)? {
+        for (trial, rows) in &source {
+            rct_store::copy_checkpoints(&backup, target.as_ref(), trial, rows)
+                .with_context(|| format!("restoring the checkpoints of trial `{trial}`"))?;
+        }
+    } else if !args.json {
+        eprintln!(
+            "note: {} holds no signed checkpoints; after checking the restored trials, sign their heads with `rct audit checkpoint`",
+            args.file.display()
+        );
+    }
     let after = verify_all(&restored, &url)?;
     for (b, a) in before.iter().zip(&after) {
         if b.head != a.head || b.events != a.events {

@@ -421,7 +421,9 @@ fn attach(a: &ScoreArgs, r: &ScoreReport, n: &Normalised) -> anyhow::Result<()> 
         bail!("{}: no rows", map.display());
     }
     let store = rct_store::open(db).with_context(|| format!("opening {db}"))?;
-    let ledger = rct_store::Ledger::new(store);
+    let mut ledger = rct_store::Ledger::new(store);
+    let key = super::signing::KeyArgs::default().path(db);
+    super::signing::attach(&mut ledger, key.as_deref(), false)?;
     let time = now();
     let events = ledger
         .execute(trial, |state| {

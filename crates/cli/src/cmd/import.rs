@@ -125,7 +125,24 @@ pub fn run(cmd: ImportCmd) -> anyhow::Result<ExitCode> {
                 if !store.load(&imp.trial, 0)?.is_empty() {
                     anyhow::bail!("{url} already holds trial `{}`; import into a new database or remove it first", imp.trial);
                 }
-                store.append(&imp.trial, &events)?;
+                // Signed with the key beside the database when there is one
+                // (the import vouches for the new trial's events).
+                let key = super::signing::KeyArgs::default().path(url);
+                let key = match key {
+                    Some(path) => super::signing::load_if_present(&path)?,
+                    None => None,
+                };
+                match (key, events.last()) {
+                    (Some(key), Some(last)) => {
+                        #[allow(clippy::disallowed_methods)]
+                        let now = chrono::Utc::now();
+                        let cp = rct_record::Checkpoint::sign(
+                            &key, &imp.trial, last.seq, &last.hash, now,
+                        )?;
+                        store.append_signed(&imp.trial, &events, &cp)?;
+                    }
+                    _ => store.append(&imp.trial, &events)?,
+                }
             }
             if json {
                 super::print_json(&serde_json::json!({

@@ -4,6 +4,7 @@
 pub mod analyse;
 pub mod analyse_plan;
 pub mod audit;
+pub mod audit_checkpoint;
 pub mod backup;
 pub mod cpet;
 pub mod ctgov;
@@ -21,6 +22,7 @@ pub mod randomise;
 pub mod score;
 pub mod screen;
 pub mod serve;
+pub mod signing;
 pub mod simulate;
 pub mod trial;
 pub mod unlock_user;

@@ -40,6 +40,13 @@ pub struct ServeArgs {
     /// Print the startup summary as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub key: super::signing::KeyArgs,
+    /// Sign a checkpoint of a trial's head whenever at least N events were
+    /// written since its last one (1: with every committed batch); the
+    /// heads left unsigned are signed at shutdown.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub checkpoint_every: u64,
 }
 
 /// Runs `rct serve`.
@@ -80,6 +87,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         app.secure_cookies = !args.insecure_cookies;
         app
     };
+    // The checkpoint key: created on first start (mode 0600); an in-memory
+    // database without --key gets a key for this run only.
+    let mut app = app;
+    let (key, key_file) = match args.key.path(&db) {
+        Some(path) => (super::signing::load_or_create(&path)?, Some(path)),
+        None => (rct_store::signing::generate_key(), None),
+    };
+    let public = key.verifying_key();
+    app.ledger
+        .set_signer(super::signing::signer(key), args.checkpoint_every);
     if let Some(spec) = &args.bootstrap_admin {
         let (name, pw) = spec
             .split_once(':')
@@ -108,7 +125,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .collect();
         println!(
             "{}",
-            serde_json::json!({"url": url, "db": db, "trials": trials, "logins": logins})
+            serde_json::json!({
+                "url": url, "db": db, "trials": trials, "logins": logins,
+                "public_key": rct_record::checkpoint::public_key_hex(&public),
+                "key_fingerprint": rct_record::checkpoint::fingerprint(&public),
+                "key_file": key_file.as_ref().map(|p| p.display().to_string()),
+            })
         );
     } else {
         println!(
@@ -121,8 +143,24 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 println!("  {:<14} {:<24} {}", u.user, u.password, u.role);
             }
         }
+        println!(
+            "checkpoint key {} (fingerprint {}){}",
+            rct_record::checkpoint::public_key_hex(&public),
+            rct_record::checkpoint::fingerprint(&public),
+            match &key_file {
+                Some(p) => format!(", file {}", p.display()),
+                None => ", for this run only (give --key FILE to keep it)".into(),
+            }
+        );
         println!("Ctrl-C stops the server.");
     }
-    rct_web::serve_blocking(app, args.addr).with_context(|| format!("serving on {}", args.addr))?;
+    let signed = rct_web::serve_blocking(app, args.addr)
+        .with_context(|| format!("serving on {}", args.addr))?;
+    for cp in &signed {
+        eprintln!(
+            "{}: signed a checkpoint of event {} at shutdown",
+            cp.trial, cp.seq
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -54,6 +54,10 @@ pub struct Ctx {
     /// [default: now]
     #[arg(long, value_name = "RFC3339")]
     at: Option<String>,
+    /// Writes sign a checkpoint of the new head when this key file exists
+    /// (`create` makes it if missing).
+    #[command(flatten)]
+    key: super::signing::KeyArgs,
 }
 
 /// `rct trial` subcommands.
@@ -327,7 +331,10 @@ impl Ctx {
     }
 
     fn ledger(&self) -> anyhow::Result<Ledger<Box<dyn Store>>> {
-        Ok(Ledger::new(db::open_existing(&self.db.url())?))
+        let url = self.db.url();
+        let mut ledger = Ledger::new(db::open_existing(&url)?);
+        super::signing::attach(&mut ledger, self.key.path(&url).as_deref(), false)?;
+        Ok(ledger)
     }
 
     fn trial(&self, store: &dyn Store) -> anyhow::Result<String> {
@@ -555,7 +562,9 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             let trial =
                 env_or(&ctx.trial, "RCT_TRIAL").unwrap_or_else(|| p.trial.id.get_ref().clone());
             let actor = ctx.actor(Some(Role::Admin))?;
-            let ledger = Ledger::new(db::open_store(&ctx.db.url())?);
+            let url = ctx.db.url();
+            let mut ledger = Ledger::new(db::open_store(&url)?);
+            super::signing::attach(&mut ledger, ctx.key.path(&url).as_deref(), true)?;
             let mut commands = vec![register_command_with_text(&p, &text, seed)];
             commands.extend(site_commands(&p));
             let state = write(&ledger, &trial, &actor, ctx.at()?, None, &commands)?;
