@@ -166,7 +166,6 @@ fn snapshot_import_and_backup_copy_the_exact_rows() {
 #[test]
 fn postgres_migrations_apply_once_and_refuse_a_newer_schema() {
     let Some(db) = pg_db("migrate") else { return };
-    let ours = rct_store::migrate::latest(rct_store::migrate::MIGRATIONS);
     let store = rct_store::PgStore::open(&db.url).unwrap();
     let n = rct_store::migrate::latest(rct_store::migrate::MIGRATIONS);
     assert_eq!(store.schema_version().unwrap(), n);
