@@ -44,8 +44,8 @@ pub struct ExactLimits {
 impl Default for ExactLimits {
     fn default() -> Self {
         ExactLimits {
-            max_states: 3_000_000,
-            max_classes: 400_000,
+            max_states: 2_000_000,
+            max_classes: 1_000_000,
         }
     }
 }
