@@ -17,6 +17,8 @@
 //! `IF_a / p_a - IF_0 / p_0` (log risk ratio) and
 //! `IF_a / (p_a (1 - p_a)) - IF_0 / (p_0 (1 - p_0))` (log odds ratio).
 
+use crate::formula::{Design, ModelSpec};
+use crate::frame::{Column, Frame};
 use crate::glm::{Family, GlmFit, Z_975};
 use crate::mvt::norm_cdf;
 use crate::StatsError;
@@ -182,6 +184,55 @@ pub fn standardise(
         contrasts,
         rd_cov,
     })
+}
+
+/// Designs of `d`'s rows with `var` set to each of `levels` (for
+/// [`standardise`]): the frame is rebuilt with the variable replaced, so
+/// interactions with it are recoded too.
+pub fn counterfactual_designs(
+    spec: &ModelSpec,
+    frame: &Frame,
+    d: &Design,
+    var: &str,
+    levels: &[String],
+) -> Result<Vec<(String, Vec<f64>)>, StatsError> {
+    let n = frame.nrows();
+    let mut out = Vec::with_capacity(levels.len());
+    for lv in levels {
+        let mut f = frame.clone();
+        match f.column_mut(var) {
+            Some(c @ Column::Text(_)) => *c = Column::Text(vec![lv.clone(); n]),
+            Some(Column::Num(_)) => {
+                return Err(StatsError::Invalid(format!(
+                    "`{var}` is numeric; marginal risks need a categorical arm variable"
+                )))
+            }
+            None => {
+                return Err(StatsError::UnknownColumn(
+                    var.to_string(),
+                    frame.names().join(", "),
+                ))
+            }
+        }
+        let cd = spec.design(&f)?;
+        let pos: std::collections::HashMap<usize, usize> =
+            cd.rows.iter().enumerate().map(|(k, r)| (*r, k)).collect();
+        let p = cd.ncols();
+        let mut x = vec![0.0; d.nobs * p];
+        for (k, r) in d.rows.iter().enumerate() {
+            let Some(&src) = pos.get(r) else {
+                return Err(StatsError::Invalid(format!(
+                    "row {} drops out when `{var}` is set to `{lv}`",
+                    r + 1
+                )));
+            };
+            for j in 0..p {
+                x[j * d.nobs + k] = cd.x[j * cd.nobs + src];
+            }
+        }
+        out.push((lv.clone(), x));
+    }
+    Ok(out)
 }
 
 /// An interval.
@@ -447,6 +498,9 @@ mod tests {
         // -> 0.0524 to 0.3339 for the hybrid score method 10.
         let i = newcombe_interval(56, 70, 48, 80).unwrap();
         assert!((i.low - 0.0524).abs() < 5e-5 && (i.high - 0.3339).abs() < 5e-5, "{i:?}");
+        // Same table, Miettinen-Nurminen (Newcombe's method 6): 0.0528 to 0.3382.
+        let m = miettinen_nurminen_interval(56, 70, 48, 80).unwrap();
+        assert!((m.low - 0.0528).abs() < 5e-5 && (m.high - 0.3382).abs() < 5e-5, "{m:?}");
     }
 
     #[test]
