@@ -385,3 +385,50 @@ fn power_with_the_lupex_protocol_stratifies_by_sex() {
         .failure()
         .stderr(predicate::str::contains("--levels sex="));
 }
+
+/// `--family binomial` prints the linear model's JSON shape with z and llf;
+/// the numbers are statsmodels' (`tools/stats/glm_reference.py`, case
+/// `glm_il2:main`); separation is reported with --firth as the remedy.
+#[test]
+fn logistic_json_matches_statsmodels_and_reports_separation() {
+    let fix = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../stats/tests/fixtures");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fix.join("glm_reference.json")).unwrap())
+            .unwrap();
+    let case = &reference["glm"][0];
+    assert_eq!(case["name"], "glm_il2:main");
+    let out = Command::cargo_bin("rct")
+        .unwrap()
+        .args(["analyse", "--data"])
+        .arg(fix.join("glm_il2.csv"))
+        .args(["--model", "responder ~ arm + sledai_w0 + site", "--family", "binomial"])
+        .args(["--compare", "arm", "--cmh", "site", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    for (j, t) in v["terms"].as_array().unwrap().iter().enumerate() {
+        for (k, r) in [("estimate", "estimate"), ("std_error", "std_error"), ("z", "z"), ("p", "p")] {
+            let (got, want) = (t[k].as_f64().unwrap(), case[r][j].as_f64().unwrap());
+            assert!((got - want).abs() < 1e-6 * want.abs().max(1.0), "{k} {j}: {got} {want}");
+        }
+    }
+    let llf = v["llf"].as_f64().unwrap();
+    assert!((llf - case["llf"].as_f64().unwrap()).abs() < 1e-6);
+    assert!(v["comparisons"]["marginal"]["contrasts"].as_array().unwrap().len() == 3);
+    assert!(v["comparisons"]["arms"][0]["cmh"]["p"].as_f64().is_some());
+    let out = Command::cargo_bin("rct")
+        .unwrap()
+        .args(["analyse", "--data"])
+        .arg(fix.join("glm_separated.csv"))
+        .args(["--model", "y ~ arm + site + base", "--family", "binomial"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("separation") && text.contains("--firth"), "{text}");
+}

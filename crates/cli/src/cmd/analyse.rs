@@ -23,6 +23,10 @@ Examples:
       --robust hc3 --test arm,arm:ifn_score --json
   rct analyse --data il2.csv --model 'y ~ arm' --protocol protocols/il2-sle.toml --compare arm
   rct analyse --db sqlite:trial.db --protocol protocols/lupex.toml --out report/
+  rct analyse --data il2.csv --model 'responder_w24 ~ arm + sledai_w0 + site' \\
+      --family binomial --protocol protocols/il2-sle.toml --compare arm --cmh site
+  rct analyse --data flares.csv --model 'flares ~ arm + sledai_w0' --family poisson \\
+      --exposure years
 
 Formulas are R/patsy notation: `a + b`, `a:b`, `a*b`, `-1`, `log(x)`, `log2(x)`,
 `C(x)`. Text columns are categorical with treatment coding; the reference level is
@@ -35,7 +39,16 @@ statsmodels' smf.ols (classical and HC0-HC3 covariance, t inference).
 --json prints {\"nobs\", \"df_resid\", \"r_squared\", \"sigma\", \"terms\": [{\"name\",
 \"estimate\", \"std_error\", \"t\", \"p\", \"ci_low\", \"ci_high\"}], ...} followed by
 adj_r_squared, df_model, f_stat, f_p, cov_type, rows_read, rows_dropped, tests,
-comparisons.")]
+comparisons.
+
+--family binomial|poisson fits a GLM (IRLS; statsmodels' GLM conventions): the JSON
+has the same `terms` with `z` in place of `t`, plus `llf`, `deviance`, `aic` and
+`separation` (why maximum-likelihood estimates do not exist, with --firth as the
+remedy); --test gives likelihood-ratio tests. With --compare ARM a binary outcome
+also gets each arm's standardised risk difference, risk ratio and odds ratio
+(sandwich intervals; Holm and Dunnett by the multivariate normal), the unadjusted
+difference with Newcombe and Miettinen-Nurminen intervals and Fisher's test, and
+with --cmh VAR the Cochran-Mantel-Haenszel test over VAR.")]
 pub struct AnalyseArgs {
     /// CSV file with a header row and one row per participant.
     #[arg(long, value_name = "FILE.csv", conflicts_with = "db")]
@@ -71,6 +84,23 @@ pub struct AnalyseArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Generalised linear model: `binomial` (0/1 outcome, logistic) or
+    /// `poisson` (counts, log link). --test then gives likelihood-ratio tests.
+    #[arg(long, value_name = "binomial|poisson")]
+    family: Option<String>,
+    /// Firth's penalised likelihood (binomial; the remedy for separation).
+    #[arg(long, requires = "family")]
+    firth: bool,
+    /// Offset column added to the linear predictor (already on the log scale).
+    #[arg(long, value_name = "COLUMN", requires = "family")]
+    offset: Option<String>,
+    /// Exposure column (e.g. follow-up years); its log is the offset.
+    #[arg(long, value_name = "COLUMN", requires = "family")]
+    exposure: Option<String>,
+    /// With --family binomial --compare: Cochran-Mantel-Haenszel test of each
+    /// arm against the reference over the levels of this variable.
+    #[arg(long, value_name = "VAR", requires = "compare")]
+    cmh: Option<String>,
 }
 
 /// Runs `rct analyse`.
@@ -117,6 +147,27 @@ pub fn run(args: AnalyseArgs) -> anyhow::Result<ExitCode> {
     let design = spec
         .design(&frame)
         .map_err(|e| explain(e, &headers, &rows, &name))?;
+    if let Some(fam) = &args.family {
+        if args.robust.is_some() {
+            bail!("--robust applies to linear models; GLMs use model-based (Fisher) standard errors");
+        }
+        let family = rct_stats::glm::Family::parse(fam).map_err(|e| anyhow!("--family: {e}"))?;
+        let req = super::analyse_glm::GlmRequest {
+            family,
+            firth: args.firth,
+            offset: args.offset.as_deref(),
+            exposure: args.exposure.as_deref(),
+            tests: &args.test,
+            compare: args.compare.as_deref(),
+            cmh: args.cmh.as_deref(),
+            model,
+            source: &name,
+            rows_read: rows.len(),
+            json: args.json,
+        };
+        super::analyse_glm::run(&spec, &frame, &design, &req)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let fit = Workspace::new().fit(&design, cov)?;
     let mut tests = Vec::new();
     for t in &args.test {
