@@ -14,6 +14,7 @@ pub mod formula;
 pub mod frame;
 pub mod glm;
 pub mod mi;
+pub mod mmrm;
 pub mod multiplicity;
 pub mod mvt;
 pub mod nonparam;
