@@ -432,3 +432,50 @@ fn logistic_json_matches_statsmodels_and_reports_separation() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("separation") && text.contains("--firth"), "{text}");
 }
+
+/// `--repeated` fits the MMRM of the mmrm package's fev_data; the JSON has
+/// df per term, the covariance parameters and -2 log REML. Figures checked
+/// against SAS PROC MIXED in crates/stats/tests/mmrm.rs; here the CLI
+/// reports the same fit (ARMCD[T.TRT] 3.7744, SE 1.0742, df 145.55; -2 log
+/// REML 3386.4499, SAS 3386.45).
+#[test]
+fn mmrm_json_has_df_covariance_and_reml() {
+    let Some(dir) = rct_testdata::shared_data("wild/analysis") else {
+        return;
+    };
+    let out = Command::cargo_bin("rct")
+        .unwrap()
+        .args(["analyse", "--data"])
+        .arg(dir.join("fev_data.csv"))
+        .args(["--model", "FEV1 ~ RACE + SEX + ARMCD * AVISIT"])
+        .args(["--repeated", "AVISIT | USUBJID", "--covariance", "us"])
+        .args(["--reference", "ARMCD=PBO", "--reference", "SEX=Male"])
+        .args(["--compare", "ARMCD", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert!((v["neg2_log_reml"].as_f64().unwrap() - 3386.45).abs() < 0.01);
+    let t = v["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ARMCD[T.TRT]")
+        .unwrap();
+    assert!((t["estimate"].as_f64().unwrap() - 3.7744).abs() < 1e-4);
+    assert!((t["df"].as_f64().unwrap() - 145.55).abs() < 0.01);
+    assert_eq!(v["covariance_parameters"].as_array().unwrap().len(), 10);
+    assert_eq!(v["differences"].as_array().unwrap().len(), 4);
+    assert_eq!(v["type3"].as_array().unwrap().len(), 5);
+    // A bad --repeated says what is expected.
+    Command::cargo_bin("rct")
+        .unwrap()
+        .args(["analyse", "--data"])
+        .arg(dir.join("fev_data.csv"))
+        .args(["--model", "FEV1 ~ ARMCD", "--repeated", "AVISIT"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("VISIT | SUBJECT"));
+}

@@ -3,6 +3,7 @@
 
 pub mod analyse;
 pub mod analyse_glm;
+pub mod analyse_mmrm;
 pub mod analyse_plan;
 pub mod audit;
 pub mod backup;
