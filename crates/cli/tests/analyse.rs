@@ -479,3 +479,27 @@ fn mmrm_json_has_df_covariance_and_reml() {
         .failure()
         .stderr(predicate::str::contains("VISIT | SUBJECT"));
 }
+
+/// The tested term defaults to the allocated arm's, whatever --effect comes
+/// first (bench/stats/compare.sh used to report the intercept's power); the
+/// intercept is tested only when named.
+#[test]
+fn power_tests_the_arm_by_default_and_the_intercept_only_by_name() {
+    let base = [
+        "simulate", "power", "--model", "y ~ arm", "--n", "40", "--effect", "Intercept=3",
+        "--effect", "arm[T.treat]=0.5", "--sd", "1", "--sims", "50", "--seed", "1",
+    ];
+    let v = run_json(&base);
+    assert_eq!(v["test"], "arm");
+    let mut named: Vec<&str> = base.to_vec();
+    named.extend(["--test", "Intercept"]);
+    let v = run_json(&named);
+    assert_eq!(v["test"], "Intercept");
+    rct()
+        .args(["simulate", "power", "--model", "y ~ x", "--n", "40"])
+        .args(["--effect", "x=1", "--sd", "1", "--sims", "10"])
+        .args(["--levels", "arm=control,treat"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no `arm` term"));
+}
