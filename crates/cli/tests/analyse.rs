@@ -401,7 +401,12 @@ fn logistic_json_matches_statsmodels_and_reports_separation() {
         .unwrap()
         .args(["analyse", "--data"])
         .arg(fix.join("glm_il2.csv"))
-        .args(["--model", "responder ~ arm + sledai_w0 + site", "--family", "binomial"])
+        .args([
+            "--model",
+            "responder ~ arm + sledai_w0 + site",
+            "--family",
+            "binomial",
+        ])
         .args(["--compare", "arm", "--cmh", "site", "--json"])
         .assert()
         .success()
@@ -410,14 +415,28 @@ fn logistic_json_matches_statsmodels_and_reports_separation() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     for (j, t) in v["terms"].as_array().unwrap().iter().enumerate() {
-        for (k, r) in [("estimate", "estimate"), ("std_error", "std_error"), ("z", "z"), ("p", "p")] {
+        for (k, r) in [
+            ("estimate", "estimate"),
+            ("std_error", "std_error"),
+            ("z", "z"),
+            ("p", "p"),
+        ] {
             let (got, want) = (t[k].as_f64().unwrap(), case[r][j].as_f64().unwrap());
-            assert!((got - want).abs() < 1e-6 * want.abs().max(1.0), "{k} {j}: {got} {want}");
+            assert!(
+                (got - want).abs() < 1e-6 * want.abs().max(1.0),
+                "{k} {j}: {got} {want}"
+            );
         }
     }
     let llf = v["llf"].as_f64().unwrap();
     assert!((llf - case["llf"].as_f64().unwrap()).abs() < 1e-6);
-    assert!(v["comparisons"]["marginal"]["contrasts"].as_array().unwrap().len() == 3);
+    assert!(
+        v["comparisons"]["marginal"]["contrasts"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 3
+    );
     assert!(v["comparisons"]["arms"][0]["cmh"]["p"].as_f64().is_some());
     let out = Command::cargo_bin("rct")
         .unwrap()
@@ -430,7 +449,10 @@ fn logistic_json_matches_statsmodels_and_reports_separation() {
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("separation") && text.contains("--firth"), "{text}");
+    assert!(
+        text.contains("separation") && text.contains("--firth"),
+        "{text}"
+    );
 }
 
 /// `--repeated` fits the MMRM of the mmrm package's fev_data; the JSON has
@@ -486,8 +508,22 @@ fn mmrm_json_has_df_covariance_and_reml() {
 #[test]
 fn power_tests_the_arm_by_default_and_the_intercept_only_by_name() {
     let base = [
-        "simulate", "power", "--model", "y ~ arm", "--n", "40", "--effect", "Intercept=3",
-        "--effect", "arm[T.treat]=0.5", "--sd", "1", "--sims", "50", "--seed", "1",
+        "simulate",
+        "power",
+        "--model",
+        "y ~ arm",
+        "--n",
+        "40",
+        "--effect",
+        "Intercept=3",
+        "--effect",
+        "arm[T.treat]=0.5",
+        "--sd",
+        "1",
+        "--sims",
+        "50",
+        "--seed",
+        "1",
     ];
     let v = run_json(&base);
     assert_eq!(v["test"], "arm");

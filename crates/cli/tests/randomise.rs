@@ -172,7 +172,13 @@ fn report_names_the_consort_items() {
 fn assess_bias_exact_by_default_with_randomizer_trends() {
     let out = rct()
         .args(["randomise", "assess", "--design", "pbr:2", "--n", "12"])
-        .args(["--chronological-bias", "1", "--selection-bias", "0.5", "--json"])
+        .args([
+            "--chronological-bias",
+            "1",
+            "--selection-bias",
+            "0.5",
+            "--json",
+        ])
         .assert()
         .success()
         .get_output()
@@ -181,13 +187,22 @@ fn assess_bias_exact_by_default_with_randomizer_trends() {
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["bias"]["method"], "exact");
     assert_eq!(v["bias"]["trend"], "linear");
-    let c = v["bias"]["type1_error_chronological_bias"].as_f64().unwrap();
+    let c = v["bias"]["type1_error_chronological_bias"]
+        .as_f64()
+        .unwrap();
     assert!((c - 0.040386912909207394).abs() < 1e-8, "{c}");
     let s = v["bias"]["type1_error_selection_bias"].as_f64().unwrap();
     assert!((s - 0.1123401858168948).abs() < 1e-8, "{s}");
     let out = rct()
         .args(["randomise", "assess", "--design", "pbr:4", "--n", "12"])
-        .args(["--chronological-bias", "1", "--trend", "step:7", "--sims", "2000"])
+        .args([
+            "--chronological-bias",
+            "1",
+            "--trend",
+            "step:7",
+            "--sims",
+            "2000",
+        ])
         .assert()
         .success()
         .get_output()

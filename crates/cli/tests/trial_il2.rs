@@ -1221,7 +1221,11 @@ fn il2_end_to_end() {
             .find(|m| m.model == "sri4" && m.population == pop)
             .unwrap();
         assert_eq!(m.family, "binomial");
-        assert!(m.error.is_some() || m.binary.is_some(), "{pop}: {:?}", m.error);
+        assert!(
+            m.error.is_some() || m.binary.is_some(),
+            "{pop}: {:?}",
+            m.error
+        );
     }
     assert!(md.contains("| Risk difference (95 % CI) |"), "{md}");
     // The subgroup note says which arm the forest plot shows; no session

@@ -318,10 +318,7 @@ fn declared_decimals_are_how_a_number_is_shown() {
 fn unknown_model_family_and_cmh_without_binomial() {
     let from = r#"populations = ["itt", "pp"], test = ["arm:ifn_score"] },"#;
     let from = &format!("formula = \"fss_w12 ~ arm * ifn_score + fss_w0 + sex\", {from}");
-    let (src, line) = mutate(
-        from,
-        &from.replace(" },", r#", family = "gamma" },"#),
-    );
+    let (src, line) = mutate(from, &from.replace(" },", r#", family = "gamma" },"#));
     expect(&src, line, "family `gamma` is not known");
     let (src, line) = mutate(from, &from.replace(" },", r#", cmh = "sex" },"#));
     expect(&src, line, "cmh needs family = \"binomial\"");

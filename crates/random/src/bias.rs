@@ -229,7 +229,9 @@ impl Trend {
         let rest = lower
             .strip_prefix("step:")
             .or_else(|| lower.strip_prefix("stept:"))
-            .ok_or_else(|| err("expected a trend: linear, log or step:K (K = position of the step)"))?;
+            .ok_or_else(|| {
+                err("expected a trend: linear, log or step:K (K = position of the step)")
+            })?;
         let saltus: u32 = rest
             .trim()
             .parse()

@@ -145,7 +145,13 @@ impl Chain {
 
     /// The possible next allocations after `i` participants, `na` of them in
     /// A: (to A?, probability, next block state).
-    fn branches(&self, i: usize, na: usize, st: BlockState, out: &mut Vec<(bool, f64, BlockState)>) {
+    fn branches(
+        &self,
+        i: usize,
+        na: usize,
+        st: BlockState,
+        out: &mut Vec<(bool, f64, BlockState)>,
+    ) {
         out.clear();
         let nb = i - na;
         if self.sizes.is_empty() {
@@ -293,7 +299,12 @@ pub fn assess_bias_exact(
 
 /// Runs the recursion and returns the final (N_A, statistic) classes with
 /// their probabilities, or `None` past the limits.
-fn recurse(chain: &Chain, n: u32, stat: &Stat, limits: ExactLimits) -> Option<Vec<(u32, u128, f64)>> {
+fn recurse(
+    chain: &Chain,
+    n: u32,
+    stat: &Stat,
+    limits: ExactLimits,
+) -> Option<Vec<(u32, u128, f64)>> {
     let mut cur: FxMap<(BlockState, u32, u128), f64> = FxMap::default();
     cur.insert((BlockState::default(), 0, 0), 1.0);
     let mut br = Vec::with_capacity(8);
@@ -361,7 +372,10 @@ fn weighted_sum(
             .chunks(chunk)
             .map(|part| sc.spawn(move || part.iter().map(|&(na, k, p)| p * f(na, k)).sum::<f64>()))
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(f64::NAN)).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(f64::NAN))
+            .collect()
     });
     parts.iter().sum()
 }
@@ -483,7 +497,11 @@ mod tests {
             if p == 0.0 {
                 continue;
             }
-            sel += p * rejection_probability(&seq, &selection_shifts(&seq, req.eta.unwrap_or(0.0)), req.alpha);
+            sel += p * rejection_probability(
+                &seq,
+                &selection_shifts(&seq, req.eta.unwrap_or(0.0)),
+                req.alpha,
+            );
             chr += p * rejection_probability(&seq, &chron, req.alpha);
         }
         (sel, chr)

@@ -93,7 +93,15 @@ fn permuted_blocks_of_two_published_figure() {
 #[test]
 fn exact_at_24_for_every_design_and_simulation_agrees() {
     for design in [
-        "cr", "rar", "pbr:2", "pbr:4", "rpbr:2,4,6", "bsd:3", "mp:3", "ebc:0.667", "chen:3,0.667",
+        "cr",
+        "rar",
+        "pbr:2",
+        "pbr:4",
+        "rpbr:2,4,6",
+        "bsd:3",
+        "mp:3",
+        "ebc:0.667",
+        "chen:3,0.667",
         "urn:0,1",
     ] {
         let d: DesignSpec = design.parse().unwrap();
@@ -108,8 +116,8 @@ fn exact_at_24_for_every_design_and_simulation_agrees() {
                 .unwrap()
                 .unwrap_or_else(|| panic!("{design} {trend} at n = 24 should be exact"));
             if design == "pbr:4" && trend == "linear" {
-                let s = assess_bias_simulated(&d, &[1, 1], 24, 20_000, 3, &req, 2, &|_| {})
-                    .unwrap();
+                let s =
+                    assess_bias_simulated(&d, &[1, 1], 24, 20_000, 3, &req, 2, &|_| {}).unwrap();
                 for (e, m, se) in [
                     (
                         r.type1_error_chronological_bias,
@@ -123,7 +131,10 @@ fn exact_at_24_for_every_design_and_simulation_agrees() {
                     ),
                 ] {
                     let (e, m, se) = (e.unwrap(), m.unwrap(), se.unwrap());
-                    assert!((e - m).abs() < 4.0 * se + 1e-12, "exact {e}, simulated {m} +- {se}");
+                    assert!(
+                        (e - m).abs() < 4.0 * se + 1e-12,
+                        "exact {e}, simulated {m} +- {se}"
+                    );
                 }
             }
         }

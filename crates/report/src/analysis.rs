@@ -573,10 +573,7 @@ fn subgroups(
                 protocol.outcomes.iter().any(|o| {
                     o.id.get_ref() == m.outcome.get_ref() && o.kind == OutcomeKind::Primary
                 }) && !m.formula.get_ref().contains(['*', ':'])
-                    && m
-                        .family
-                        .as_ref()
-                        .is_none_or(|f| f.get_ref() == "gaussian")
+                    && m.family.as_ref().is_none_or(|f| f.get_ref() == "gaussian")
             })
             .or_else(|| protocol.analysis.models.first())
     else {

@@ -290,15 +290,17 @@ fn binary_rows(res: &PlanResults) -> Vec<Vec<String>> {
     for m in &res.models {
         let Some(b) = &m.binary else { continue };
         if let Some(s) = &b.separation {
-            rows.push(vec![
-                m.model.clone(),
-                m.population.to_uppercase(),
-                "–".into(),
-                format!("not estimable: {s}"),
-            ]
-            .into_iter()
-            .chain(std::iter::repeat_n(String::new(), 7))
-            .collect());
+            rows.push(
+                vec![
+                    m.model.clone(),
+                    m.population.to_uppercase(),
+                    "–".into(),
+                    format!("not estimable: {s}"),
+                ]
+                .into_iter()
+                .chain(std::iter::repeat_n(String::new(), 7))
+                .collect(),
+            );
             continue;
         }
         for (k, (arm, or, lo, hi)) in b.odds_ratios.iter().enumerate() {
@@ -307,15 +309,27 @@ fn binary_rows(res: &PlanResults) -> Vec<Vec<String>> {
                 Some(mg) => {
                     let c = &mg.contrasts[k];
                     (
-                        format!("{} vs {}", num(mg.risks[k + 1].risk, 3), num(mg.risks[0].risk, 3)),
+                        format!(
+                            "{} vs {}",
+                            num(mg.risks[k + 1].risk, 3),
+                            num(mg.risks[0].risk, 3)
+                        ),
                         format!(
                             "{} ({}), p {}",
                             num(c.risk_difference, 3),
                             ci(c.rd_ci_low, c.rd_ci_high),
                             fmt_p(c.rd_p)
                         ),
-                        format!("{} ({})", num(c.risk_ratio, 3), ci(c.rr_ci_low, c.rr_ci_high)),
-                        format!("{} ({})", num(c.odds_ratio, 3), ci(c.or_ci_low, c.or_ci_high)),
+                        format!(
+                            "{} ({})",
+                            num(c.risk_ratio, 3),
+                            ci(c.rr_ci_low, c.rr_ci_high)
+                        ),
+                        format!(
+                            "{} ({})",
+                            num(c.odds_ratio, 3),
+                            ci(c.or_ci_low, c.or_ci_high)
+                        ),
                     )
                 }
                 None => (
@@ -325,8 +339,9 @@ fn binary_rows(res: &PlanResults) -> Vec<Vec<String>> {
                     String::new(),
                 ),
             };
-            let cm = b.cmh.iter().find(|(a, _, _)| a == arm).map_or_else(String::new, |(_, c, e)| {
-                match (c, e) {
+            let cm = b.cmh.iter().find(|(a, _, _)| a == arm).map_or_else(
+                String::new,
+                |(_, c, e)| match (c, e) {
                     (Some(c), _) => format!(
                         "p {}; MH OR {} ({})",
                         fmt_p(c.p),
@@ -335,8 +350,8 @@ fn binary_rows(res: &PlanResults) -> Vec<Vec<String>> {
                     ),
                     (None, Some(e)) => e.clone(),
                     _ => String::new(),
-                }
-            });
+                },
+            );
             rows.push(vec![
                 m.model.clone(),
                 m.population.to_uppercase(),

@@ -24,16 +24,26 @@ use rct_stats::Frame;
 #[allow(clippy::disallowed_methods)]
 fn now() -> f64 {
     if let Ok(s) = std::fs::read_to_string("/proc/thread-self/schedstat") {
-        if let Some(ns) = s.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()) {
+        if let Some(ns) = s
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+        {
             return ns * 1e-9;
         }
     }
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
 }
 
 fn main() {
-    let refits: usize = std::env::var("REFITS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let refits: usize = std::env::var("REFITS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let frame = read_csv("glm_il2.csv");
     let formula = "responder ~ arm + sledai_w0 + site";
     let none = BTreeMap::new();
@@ -48,7 +58,11 @@ fn main() {
     let g = fit_glm(&d, Family::Binomial, None, GlmOptions::default()).unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let ys: Vec<Vec<f64>> = (0..100)
-        .map(|_| g.mu.iter().map(|m| f64::from(u8::from(rng.gen::<f64>() < *m))).collect())
+        .map(|_| {
+            g.mu.iter()
+                .map(|m| f64::from(u8::from(rng.gen::<f64>() < *m)))
+                .collect()
+        })
         .collect();
     let t0 = now();
     for k in 0..refits {
@@ -63,11 +77,21 @@ fn main() {
     if let Some(dir) = rct_testdata::shared_data("wild/analysis") {
         let s = std::fs::read_to_string(dir.join("fev_data.csv")).unwrap();
         let mut lines = s.lines();
-        let headers: Vec<String> = lines.next().unwrap().split(',').map(str::to_string).collect();
-        let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_string).collect()).collect();
+        let headers: Vec<String> = lines
+            .next()
+            .unwrap()
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        let rows: Vec<Vec<String>> = lines
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect();
         let fev = Frame::from_text_rows(&headers, &rows, "fev_data.csv").unwrap();
-        let reference: BTreeMap<String, String> =
-            [("ARMCD".into(), "PBO".into()), ("SEX".into(), "Male".into())].into();
+        let reference: BTreeMap<String, String> = [
+            ("ARMCD".into(), "PBO".into()),
+            ("SEX".into(), "Male".into()),
+        ]
+        .into();
         let reps = 20;
         let t0 = now();
         for _ in 0..reps {

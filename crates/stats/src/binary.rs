@@ -176,7 +176,12 @@ pub fn standardise(
     let mut rd_cov = vec![0.0; k * k];
     for a in 0..k {
         for b in 0..k {
-            rd_cov[a * k + b] = rd_if[a].iter().zip(&rd_if[b]).map(|(u, v)| u * v).sum::<f64>() / nn;
+            rd_cov[a * k + b] = rd_if[a]
+                .iter()
+                .zip(&rd_if[b])
+                .map(|(u, v)| u * v)
+                .sum::<f64>()
+                / nn;
         }
     }
     Ok(Marginal {
@@ -289,7 +294,11 @@ fn constrained_mle(p1: f64, p2: f64, n1: f64, n2: f64, delta: f64) -> (f64, f64)
     let v = b.powi(3) / (27.0 * a.powi(3)) - b * c / (6.0 * a * a) + d / (2.0 * a);
     let u0 = (b * b / (9.0 * a * a) - c / (3.0 * a)).max(0.0).sqrt();
     let u = if v < 0.0 { -u0 } else { u0 };
-    let ratio = if u == 0.0 { 0.0 } else { (v / u.powi(3)).clamp(-1.0, 1.0) };
+    let ratio = if u == 0.0 {
+        0.0
+    } else {
+        (v / u.powi(3)).clamp(-1.0, 1.0)
+    };
     let w = (std::f64::consts::PI + ratio.acos()) / 3.0;
     let q1 = (2.0 * u * w.cos() - b / (3.0 * a)).clamp(0.0, 1.0);
     let q2 = (q1 - delta).clamp(0.0, 1.0);
@@ -497,10 +506,16 @@ mod tests {
         // Newcombe (1998) Table II example (a): 56/70 vs 48/80 gives
         // -> 0.0524 to 0.3339 for the hybrid score method 10.
         let i = newcombe_interval(56, 70, 48, 80).unwrap();
-        assert!((i.low - 0.0524).abs() < 5e-5 && (i.high - 0.3339).abs() < 5e-5, "{i:?}");
+        assert!(
+            (i.low - 0.0524).abs() < 5e-5 && (i.high - 0.3339).abs() < 5e-5,
+            "{i:?}"
+        );
         // Same table, Miettinen-Nurminen (Newcombe's method 6): 0.0528 to 0.3382.
         let m = miettinen_nurminen_interval(56, 70, 48, 80).unwrap();
-        assert!((m.low - 0.0528).abs() < 5e-5 && (m.high - 0.3382).abs() < 5e-5, "{m:?}");
+        assert!(
+            (m.low - 0.0528).abs() < 5e-5 && (m.high - 0.3382).abs() < 5e-5,
+            "{m:?}"
+        );
     }
 
     #[test]

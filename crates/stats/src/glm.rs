@@ -446,14 +446,13 @@ fn irls(
     let n = pr.n;
     // Starting means as statsmodels: (y + 1/2) / 2 (binomial), (y + mean y) / 2 (Poisson).
     let ybar = pr.y.iter().sum::<f64>() / n as f64;
-    let mut mu: Vec<f64> = pr
-        .y
-        .iter()
-        .map(|&y| match family {
-            Family::Binomial => (y + 0.5) / 2.0,
-            Family::Poisson => ((y + ybar) / 2.0).max(1e-8),
-        })
-        .collect();
+    let mut mu: Vec<f64> =
+        pr.y.iter()
+            .map(|&y| match family {
+                Family::Binomial => (y + 0.5) / 2.0,
+                Family::Poisson => ((y + ybar) / 2.0).max(1e-8),
+            })
+            .collect();
     let mut eta: Vec<f64> = mu
         .iter()
         .map(|&m| match family {
@@ -640,7 +639,11 @@ fn separation_report(d: &Design, mu: &[f64], terms: &[GlmCoef], converged: bool)
                 cols.join(", ")
             )
         },
-        if converged { "" } else { ", and IRLS did not converge" }
+        if converged {
+            ""
+        } else {
+            ", and IRLS did not converge"
+        }
     ))
 }
 
@@ -654,8 +657,9 @@ impl GlmFit {
         }
         let m = DMatrix::from_fn(q, q, |a, b| self.cov[cols[a] * p + cols[b]]);
         let b = DVector::from_iterator(q, cols.iter().map(|&c| self.terms[c].estimate));
-        let ch = Cholesky::new(m)
-            .ok_or_else(|| StatsError::Invalid("covariance of the tested terms is singular".into()))?;
+        let ch = Cholesky::new(m).ok_or_else(|| {
+            StatsError::Invalid("covariance of the tested terms is singular".into())
+        })?;
         let chi2 = b.dot(&ch.solve(&b));
         Ok(LrTest {
             columns: cols.iter().map(|&c| self.terms[c].name.clone()).collect(),
@@ -779,14 +783,22 @@ mod tests {
     fn logistic_score_is_zero_at_the_estimate() {
         let mut f = Frame::new();
         let x: Vec<f64> = (0..40).map(|i| f64::from(i) / 10.0).collect();
-        let y: Vec<f64> = (0..40).map(|i| f64::from(u8::from((i * 7) % 5 < 2 + i / 14))).collect();
+        let y: Vec<f64> = (0..40)
+            .map(|i| f64::from(u8::from((i * 7) % 5 < 2 + i / 14)))
+            .collect();
         f.push("x", Column::Num(x)).unwrap();
         f.push("y", Column::Num(y)).unwrap();
         let d = design("y ~ x", &f, &BTreeMap::new()).unwrap();
         let g = fit_glm(&d, Family::Binomial, None, GlmOptions::default()).unwrap();
         assert!(g.converged && g.separation.is_none());
         for j in 0..2 {
-            let s: f64 = d.col(j).iter().zip(&d.y).zip(&g.mu).map(|((x, y), m)| x * (y - m)).sum();
+            let s: f64 = d
+                .col(j)
+                .iter()
+                .zip(&d.y)
+                .zip(&g.mu)
+                .map(|((x, y), m)| x * (y - m))
+                .sum();
             assert!(s.abs() < 1e-9, "{s}");
         }
         assert!((g.deviance + 2.0 * g.llf).abs() < 1e-9);

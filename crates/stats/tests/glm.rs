@@ -29,7 +29,8 @@ use serde_json::Value;
 const TOL: f64 = 1e-6;
 
 fn num(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("expected a number, found {v}"))
+    v.as_f64()
+        .unwrap_or_else(|| panic!("expected a number, found {v}"))
 }
 
 fn nums(v: &Value) -> Vec<f64> {
@@ -39,7 +40,10 @@ fn nums(v: &Value) -> Vec<f64> {
 #[track_caller]
 fn close(what: &str, got: f64, want: f64) {
     let tol = TOL * want.abs().max(1.0);
-    assert!((got - want).abs() <= tol, "{what}: rct {got}, reference {want}");
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: rct {got}, reference {want}"
+    );
 }
 
 #[test]
@@ -61,9 +65,21 @@ fn glms_match_statsmodels() {
         let opts = GlmOptions::default();
         let g = fit_glm(&d, family, offset.as_deref(), opts).unwrap();
         assert!(g.converged && g.separation.is_none(), "{name}");
-        let names: Vec<&str> = c["names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        assert_eq!(g.terms.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), names, "{name}");
-        for (k, key) in ["estimate", "std_error", "z", "p", "ci_low", "ci_high"].iter().enumerate() {
+        let names: Vec<&str> = c["names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            g.terms.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            names,
+            "{name}"
+        );
+        for (k, key) in ["estimate", "std_error", "z", "p", "ci_low", "ci_high"]
+            .iter()
+            .enumerate()
+        {
             let want = nums(&c[*key]);
             for (j, t) in g.terms.iter().enumerate() {
                 let got = [t.estimate, t.std_error, t.z, t.p, t.ci_low, t.ci_high][k];
@@ -72,7 +88,11 @@ fn glms_match_statsmodels() {
         }
         close(&format!("{name} llf"), g.llf, num(&c["llf"]));
         close(&format!("{name} deviance"), g.deviance, num(&c["deviance"]));
-        close(&format!("{name} null deviance"), g.null_deviance, num(&c["null_deviance"]));
+        close(
+            &format!("{name} null deviance"),
+            g.null_deviance,
+            num(&c["null_deviance"]),
+        );
         close(&format!("{name} aic"), g.aic, num(&c["aic"]));
         for t in c["lr_tests"].as_array().unwrap() {
             let term = t["term"].as_str().unwrap();
@@ -123,15 +143,31 @@ fn firth_matches_firthlogist_and_separation_is_reported() {
         let hi = nums(&c["ci_high"]);
         let plr = nums(&c["p_lr"]);
         for (j, t) in g.terms.iter().enumerate() {
-            close(&format!("{name} firth estimate {}", t.name), t.estimate, est[j]);
+            close(
+                &format!("{name} firth estimate {}", t.name),
+                t.estimate,
+                est[j],
+            );
             close(&format!("{name} firth se {}", t.name), t.std_error, se[j]);
             close(&format!("{name} firth wald p {}", t.name), t.p, pw[j]);
             close(&format!("{name} firth ci low {}", t.name), t.ci_low, lo[j]);
-            close(&format!("{name} firth ci high {}", t.name), t.ci_high, hi[j]);
+            close(
+                &format!("{name} firth ci high {}", t.name),
+                t.ci_high,
+                hi[j],
+            );
             let lr = lr_test(&g, &d, None, &[j], opts).unwrap();
-            close(&format!("{name} firth penalised LR p {}", t.name), lr.p, plr[j]);
+            close(
+                &format!("{name} firth penalised LR p {}", t.name),
+                lr.p,
+                plr[j],
+            );
         }
-        close(&format!("{name} penalised llf"), g.penalized_llf.unwrap(), num(&c["penalized_llf"]));
+        close(
+            &format!("{name} penalised llf"),
+            g.penalized_llf.unwrap(),
+            num(&c["penalized_llf"]),
+        );
     }
 }
 
@@ -147,23 +183,45 @@ fn standardised_risks_match_the_m_estimation_sandwich() {
         let spec = ModelSpec::new(&formula, &frame, &BTreeMap::new()).unwrap();
         let d = spec.design(&frame).unwrap();
         let g = fit_glm(&d, Family::Binomial, None, GlmOptions::default()).unwrap();
-        let levels: Vec<String> = c["levels"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
-        let cf = counterfactual_designs(&spec, &frame, &d, c["arm"].as_str().unwrap(), &levels).unwrap();
+        let levels: Vec<String> = c["levels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        let cf =
+            counterfactual_designs(&spec, &frame, &d, c["arm"].as_str().unwrap(), &levels).unwrap();
         let m = standardise(&g, &d.x, &d.y, None, &cf).unwrap();
         let (risk, rse) = (nums(&c["risk"]), nums(&c["risk_se"]));
         for (k, rk) in m.risks.iter().enumerate() {
             close(&format!("{name} risk {}", rk.level), rk.risk, risk[k]);
-            close(&format!("{name} risk se {}", rk.level), rk.std_error, rse[k]);
+            close(
+                &format!("{name} risk se {}", rk.level),
+                rk.std_error,
+                rse[k],
+            );
         }
         for (k, want) in c["contrasts"].as_array().unwrap().iter().enumerate() {
             let got = &m.contrasts[k];
             assert_eq!(got.level, want["level"].as_str().unwrap());
             close(&format!("{name} rd"), got.risk_difference, num(&want["rd"]));
-            close(&format!("{name} rd se"), got.rd_std_error, num(&want["rd_se"]));
+            close(
+                &format!("{name} rd se"),
+                got.rd_std_error,
+                num(&want["rd_se"]),
+            );
             close(&format!("{name} rr"), got.risk_ratio, num(&want["rr"]));
-            close(&format!("{name} log rr se"), got.log_rr_std_error, num(&want["log_rr_se"]));
+            close(
+                &format!("{name} log rr se"),
+                got.log_rr_std_error,
+                num(&want["log_rr_se"]),
+            );
             close(&format!("{name} or"), got.odds_ratio, num(&want["or"]));
-            close(&format!("{name} log or se"), got.log_or_std_error, num(&want["log_or_se"]));
+            close(
+                &format!("{name} log or se"),
+                got.log_or_std_error,
+                num(&want["log_or_se"]),
+            );
         }
     }
 }
@@ -180,8 +238,16 @@ fn risk_difference_intervals_match_statsmodels() {
         );
         let nw = newcombe_interval(x1, n1, x2, n2).unwrap();
         let want = nums(&c["newcombe"]);
-        close(&format!("newcombe {x1}/{n1} {x2}/{n2} low"), nw.low, want[0]);
-        close(&format!("newcombe {x1}/{n1} {x2}/{n2} high"), nw.high, want[1]);
+        close(
+            &format!("newcombe {x1}/{n1} {x2}/{n2} low"),
+            nw.low,
+            want[0],
+        );
+        close(
+            &format!("newcombe {x1}/{n1} {x2}/{n2} high"),
+            nw.high,
+            want[1],
+        );
         let mn = miettinen_nurminen_interval(x1, n1, x2, n2).unwrap();
         let want = nums(&c["mn"]);
         close(&format!("MN {x1}/{n1} {x2}/{n2} low"), mn.low, want[0]);
@@ -212,8 +278,16 @@ fn cmh_and_fisher_match_statsmodels_and_scipy() {
         let m = cmh(&tables).unwrap();
         close(&format!("{name} CMH"), m.statistic, num(&c["statistic"]));
         close(&format!("{name} CMH p"), m.p, num(&c["p"]));
-        close(&format!("{name} MH OR"), m.odds_ratio, num(&c["odds_ratio"]));
-        close(&format!("{name} RGB se"), m.log_or_std_error, num(&c["log_or_se"]));
+        close(
+            &format!("{name} MH OR"),
+            m.odds_ratio,
+            num(&c["odds_ratio"]),
+        );
+        close(
+            &format!("{name} RGB se"),
+            m.log_or_std_error,
+            num(&c["log_or_se"]),
+        );
         let ci = nums(&c["ci"]);
         close(&format!("{name} ci low"), m.ci_low, ci[0]);
         close(&format!("{name} ci high"), m.ci_high, ci[1]);
@@ -223,7 +297,13 @@ fn cmh_and_fisher_match_statsmodels_and_scipy() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect())
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap())
+                    .collect()
+            })
             .collect();
         let f = fisher_exact(t[0][0], t[0][1], t[1][0], t[1][1]).unwrap();
         close(&format!("fisher p {t:?}"), f.p, num(&c["p"]));

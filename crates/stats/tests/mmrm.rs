@@ -30,8 +30,15 @@ fn fev() -> Option<Frame> {
     let dir = rct_testdata::shared_data("wild/analysis")?;
     let s = std::fs::read_to_string(dir.join("fev_data.csv")).unwrap();
     let mut lines = s.lines();
-    let headers: Vec<String> = lines.next().unwrap().split(',').map(str::to_string).collect();
-    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_string).collect()).collect();
+    let headers: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows: Vec<Vec<String>> = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
     Some(Frame::from_text_rows(&headers, &rows, "fev_data.csv").unwrap())
 }
 
@@ -48,14 +55,16 @@ fn printed_scaled(what: &str, got: f64, want: f64, decimals: i32, scale: f64) {
         (0.5 * 10f64.powi(-decimals)).max(1e-3 * scale) + 1e-12
     };
     if (got - want).abs() > tol {
-        FAILS.with(|f| f.borrow_mut().push(format!("{what}: rct {got}, SAS {want}")));
+        FAILS.with(|f| {
+            f.borrow_mut()
+                .push(format!("{what}: rct {got}, SAS {want}"))
+        });
     }
 }
 
 fn printed(what: &str, got: f64, want: f64, decimals: i32) {
     printed_scaled(what, got, want, decimals, want.abs())
 }
-
 
 fn decimals_of(v: &Value) -> i32 {
     let s = v.to_string();
@@ -109,11 +118,19 @@ fn fev_data_matches_sas_proc_mixed() {
         // Covariance parameters: against the largest variance (the scale of
         // Sigma), as SAS's stopping point is off along flat directions.
         let m_vis = fit.visits.len();
-        let scale = (0..m_vis).map(|i| fit.sigma[i * m_vis + i]).fold(0.0, f64::max);
+        let scale = (0..m_vis)
+            .map(|i| fit.sigma[i * m_vis + i])
+            .fold(0.0, f64::max);
         for (pn, pv) in m["cov_params"].as_object().unwrap() {
             let k = fit.cov_param_names.iter().position(|n| n == pn).unwrap();
             let sc = if pn.starts_with("AR") { 1.0 } else { scale };
-            printed_scaled(&format!("{name} {pn}"), fit.cov_params[k], pv.as_f64().unwrap(), decimals_of(pv), sc);
+            printed_scaled(
+                &format!("{name} {pn}"),
+                fit.cov_params[k],
+                pv.as_f64().unwrap(),
+                decimals_of(pv),
+                sc,
+            );
         }
         for (cn, cv) in m["coefficients"].as_object().unwrap() {
             let t = fit
@@ -123,19 +140,43 @@ fn fev_data_matches_sas_proc_mixed() {
                 .unwrap_or_else(|| panic!("{name}: no column {cn}"));
             let v = cv.as_array().unwrap();
             // Estimates against their standard error.
-            printed_scaled(&format!("{name} {cn} estimate"), t.estimate, v[0].as_f64().unwrap(), decimals_of(&v[0]), t.std_error);
-            printed(&format!("{name} {cn} SE"), t.std_error, v[1].as_f64().unwrap(), decimals_of(&v[1]));
+            printed_scaled(
+                &format!("{name} {cn} estimate"),
+                t.estimate,
+                v[0].as_f64().unwrap(),
+                decimals_of(&v[0]),
+                t.std_error,
+            );
+            printed(
+                &format!("{name} {cn} SE"),
+                t.std_error,
+                v[1].as_f64().unwrap(),
+                decimals_of(&v[1]),
+            );
             printed(&format!("{name} {cn} df"), t.df, v[2].as_f64().unwrap(), 0);
         }
         let grid = Grid::new(&spec, &frame, &d).unwrap();
         if let Some(t3) = m["type3"].as_object() {
             let tests = type3(&fit, &spec, &grid).unwrap();
             for (tn, tv) in t3 {
-                let t = tests.iter().find(|t| &t.term == tn).unwrap_or_else(|| panic!("{tn}"));
+                let t = tests
+                    .iter()
+                    .find(|t| &t.term == tn)
+                    .unwrap_or_else(|| panic!("{tn}"));
                 let v = tv.as_array().unwrap();
                 assert_eq!(t.num_df, v[0].as_f64().unwrap(), "{name} {tn}");
-                printed(&format!("{name} type 3 {tn} den df"), t.den_df, v[1].as_f64().unwrap(), 0);
-                printed(&format!("{name} type 3 {tn} F"), t.f, v[2].as_f64().unwrap(), 2);
+                printed(
+                    &format!("{name} type 3 {tn} den df"),
+                    t.den_df,
+                    v[1].as_f64().unwrap(),
+                    0,
+                );
+                printed(
+                    &format!("{name} type 3 {tn} F"),
+                    t.f,
+                    v[2].as_f64().unwrap(),
+                    2,
+                );
             }
         }
         if let Some(ls) = m["lsmeans"].as_object() {
@@ -147,17 +188,49 @@ fn fev_data_matches_sas_proc_mixed() {
                     .find(|l| l.cell[0].1 == vis && l.cell[1].1 == arm)
                     .unwrap();
                 let v = v.as_array().unwrap();
-                printed_scaled(&format!("LS mean {cell}"), g.value.estimate, v[0].as_f64().unwrap(), 4, g.value.std_error);
-                printed(&format!("LS mean {cell} SE"), g.value.std_error, v[1].as_f64().unwrap(), 4);
-                printed(&format!("LS mean {cell} df"), g.value.df, v[2].as_f64().unwrap(), 0);
+                printed_scaled(
+                    &format!("LS mean {cell}"),
+                    g.value.estimate,
+                    v[0].as_f64().unwrap(),
+                    4,
+                    g.value.std_error,
+                );
+                printed(
+                    &format!("LS mean {cell} SE"),
+                    g.value.std_error,
+                    v[1].as_f64().unwrap(),
+                    4,
+                );
+                printed(
+                    &format!("LS mean {cell} df"),
+                    g.value.df,
+                    v[2].as_f64().unwrap(),
+                    0,
+                );
             }
             let diffs = ls_mean_differences(&fit, &grid, "ARMCD", "TRT", "PBO", "AVISIT").unwrap();
             for (vis, v) in m["differences"].as_object().unwrap() {
                 let (_, c) = diffs.iter().find(|(x, _)| x == vis).unwrap();
                 let v = v.as_array().unwrap();
-                printed_scaled(&format!("difference {vis}"), c.estimate, v[0].as_f64().unwrap(), 4, c.std_error);
-                printed(&format!("difference {vis} SE"), c.std_error, v[1].as_f64().unwrap(), 4);
-                printed(&format!("difference {vis} df"), c.df, v[2].as_f64().unwrap(), 0);
+                printed_scaled(
+                    &format!("difference {vis}"),
+                    c.estimate,
+                    v[0].as_f64().unwrap(),
+                    4,
+                    c.std_error,
+                );
+                printed(
+                    &format!("difference {vis} SE"),
+                    c.std_error,
+                    v[1].as_f64().unwrap(),
+                    4,
+                );
+                printed(
+                    &format!("difference {vis} df"),
+                    c.df,
+                    v[2].as_f64().unwrap(),
+                    0,
+                );
             }
         }
     }
@@ -181,7 +254,12 @@ fn fev_data_matches_reference_script() {
             fails.push(format!("{what}: rct {got}, script {want}"));
         }
     };
-    for (m, r) in sas["models"].as_array().unwrap().iter().zip(refs["models"].as_array().unwrap()) {
+    for (m, r) in sas["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(refs["models"].as_array().unwrap())
+    {
         let name = m["name"].as_str().unwrap();
         assert_eq!(r["name"].as_str().unwrap(), name);
         let reference: BTreeMap<String, String> = m["reference"]
@@ -204,34 +282,92 @@ fn fev_data_matches_reference_script() {
             opts,
         )
         .unwrap();
-        check(format!("{name} -2 log REML"), fit.neg2_loglik, r["neg2_reml"].as_f64().unwrap(), 1e-9);
+        check(
+            format!("{name} -2 log REML"),
+            fit.neg2_loglik,
+            r["neg2_reml"].as_f64().unwrap(),
+            1e-9,
+        );
         for (k, t) in r["theta"].as_array().unwrap().iter().enumerate() {
-            check(format!("{name} theta {k}"), fit.cov_params[k], t.as_f64().unwrap(), 1e-5);
+            check(
+                format!("{name} theta {k}"),
+                fit.cov_params[k],
+                t.as_f64().unwrap(),
+                1e-5,
+            );
         }
         // The script's columns are patsy's with C(..., Treatment(...)) names,
         // in the same order.
         for (j, c) in r["coefficients"].as_array().unwrap().iter().enumerate() {
             let t = &fit.terms[j];
-            check(format!("{name} {} estimate", t.name), t.estimate, c["estimate"].as_f64().unwrap(), 1e-6);
-            check(format!("{name} {} SE", t.name), t.std_error, c["std_error"].as_f64().unwrap(), 1e-6);
-            check(format!("{name} {} df", t.name), t.df, c["df"].as_f64().unwrap(), 1e-6);
+            check(
+                format!("{name} {} estimate", t.name),
+                t.estimate,
+                c["estimate"].as_f64().unwrap(),
+                1e-6,
+            );
+            check(
+                format!("{name} {} SE", t.name),
+                t.std_error,
+                c["std_error"].as_f64().unwrap(),
+                1e-6,
+            );
+            check(
+                format!("{name} {} df", t.name),
+                t.df,
+                c["df"].as_f64().unwrap(),
+                1e-6,
+            );
         }
         if let Some(ls) = r["lsmeans"].as_object() {
             let grid = Grid::new(&spec, &frame, &d).unwrap();
             let got = ls_means(&fit, &grid, &["AVISIT", "ARMCD"]).unwrap();
             for (cell, v) in ls {
                 let (vis, arm) = cell.split_once(' ').unwrap();
-                let g = got.iter().find(|l| l.cell[0].1 == vis && l.cell[1].1 == arm).unwrap();
-                check(format!("LS mean {cell}"), g.value.estimate, v["estimate"].as_f64().unwrap(), 1e-6);
-                check(format!("LS mean {cell} SE"), g.value.std_error, v["std_error"].as_f64().unwrap(), 1e-6);
-                check(format!("LS mean {cell} df"), g.value.df, v["df"].as_f64().unwrap(), 1e-6);
+                let g = got
+                    .iter()
+                    .find(|l| l.cell[0].1 == vis && l.cell[1].1 == arm)
+                    .unwrap();
+                check(
+                    format!("LS mean {cell}"),
+                    g.value.estimate,
+                    v["estimate"].as_f64().unwrap(),
+                    1e-6,
+                );
+                check(
+                    format!("LS mean {cell} SE"),
+                    g.value.std_error,
+                    v["std_error"].as_f64().unwrap(),
+                    1e-6,
+                );
+                check(
+                    format!("LS mean {cell} df"),
+                    g.value.df,
+                    v["df"].as_f64().unwrap(),
+                    1e-6,
+                );
             }
             let diffs = ls_mean_differences(&fit, &grid, "ARMCD", "TRT", "PBO", "AVISIT").unwrap();
             for (vis, v) in r["differences"].as_object().unwrap() {
                 let (_, c) = diffs.iter().find(|(x, _)| x == vis).unwrap();
-                check(format!("difference {vis}"), c.estimate, v["estimate"].as_f64().unwrap(), 1e-6);
-                check(format!("difference {vis} SE"), c.std_error, v["std_error"].as_f64().unwrap(), 1e-6);
-                check(format!("difference {vis} df"), c.df, v["df"].as_f64().unwrap(), 1e-6);
+                check(
+                    format!("difference {vis}"),
+                    c.estimate,
+                    v["estimate"].as_f64().unwrap(),
+                    1e-6,
+                );
+                check(
+                    format!("difference {vis} SE"),
+                    c.std_error,
+                    v["std_error"].as_f64().unwrap(),
+                    1e-6,
+                );
+                check(
+                    format!("difference {vis} df"),
+                    c.df,
+                    v["df"].as_f64().unwrap(),
+                    1e-6,
+                );
             }
         }
     }
@@ -268,8 +404,20 @@ fn kenward_roger_matches_sas() {
         // CS and AR(1) (two parameters, SAS converged): 1e-5. UN and TOEP
         // (10 and 4 parameters, where SAS stops short; see the module
         // comment): 1e-3, the tolerance mmrm's tests use for these figures.
-        let tol = if cov == "cs" || cov == "ar1" { 1e-5 } else { 1e-3 };
-        assert!((t.std_error - se).abs() < tol * se, "{cov} KR SE: rct {}, SAS {se}", t.std_error);
-        assert!((t.df - df).abs() < tol * df, "{cov} KR df: rct {}, SAS {df}", t.df);
+        let tol = if cov == "cs" || cov == "ar1" {
+            1e-5
+        } else {
+            1e-3
+        };
+        assert!(
+            (t.std_error - se).abs() < tol * se,
+            "{cov} KR SE: rct {}, SAS {se}",
+            t.std_error
+        );
+        assert!(
+            (t.df - df).abs() < tol * df,
+            "{cov} KR df: rct {}, SAS {df}",
+            t.df
+        );
     }
 }

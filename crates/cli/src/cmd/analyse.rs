@@ -116,10 +116,20 @@ pub struct AnalyseArgs {
     #[arg(long, value_name = "VISIT | SUBJECT")]
     repeated: Option<String>,
     /// MMRM covariance across visits: us (unstructured), cs, ar1, toep.
-    #[arg(long, value_name = "us|cs|ar1|toep", default_value = "us", requires = "repeated")]
+    #[arg(
+        long,
+        value_name = "us|cs|ar1|toep",
+        default_value = "us",
+        requires = "repeated"
+    )]
     covariance: String,
     /// MMRM degrees of freedom: satterthwaite or kenward-roger.
-    #[arg(long = "df", value_name = "satterthwaite|kenward-roger", default_value = "satterthwaite", requires = "repeated")]
+    #[arg(
+        long = "df",
+        value_name = "satterthwaite|kenward-roger",
+        default_value = "satterthwaite",
+        requires = "repeated"
+    )]
     df_method: String,
     /// MMRM by maximum likelihood instead of REML.
     #[arg(long, requires = "repeated")]
@@ -194,7 +204,9 @@ pub fn run(args: AnalyseArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(fam) = &args.family {
         if args.robust.is_some() {
-            bail!("--robust applies to linear models; GLMs use model-based (Fisher) standard errors");
+            bail!(
+                "--robust applies to linear models; GLMs use model-based (Fisher) standard errors"
+            );
         }
         let family = rct_stats::glm::Family::parse(fam).map_err(|e| anyhow!("--family: {e}"))?;
         let req = super::analyse_glm::GlmRequest {

@@ -104,10 +104,21 @@ pub fn run(spec: &ModelSpec, frame: &Frame, d: &Design, req: &GlmRequest) -> any
     let mut tests = Vec::new();
     for t in req.tests {
         let cols = fit.columns_of(t.trim())?;
-        tests.push((t.trim().to_string(), lr_test(&fit, d, offset.as_deref(), &cols, opts)?));
+        tests.push((
+            t.trim().to_string(),
+            lr_test(&fit, d, offset.as_deref(), &cols, opts)?,
+        ));
     }
     let comparison = match req.compare {
-        Some(var) => Some(compare(spec, frame, d, &fit, var, req.cmh, offset.as_deref())?),
+        Some(var) => Some(compare(
+            spec,
+            frame,
+            d,
+            &fit,
+            var,
+            req.cmh,
+            offset.as_deref(),
+        )?),
         None => None,
     };
     if req.json {
@@ -355,7 +366,11 @@ fn print(fit: &GlmFit, req: &GlmRequest, tests: &[(String, LrTest)], c: Option<&
         "Model: {} ({} GLM, {} link{})",
         req.model,
         family_name(fit.family),
-        if fit.family == Family::Binomial { "logit" } else { "log" },
+        if fit.family == Family::Binomial {
+            "logit"
+        } else {
+            "log"
+        },
         if fit.firth {
             ", Firth's penalised likelihood"
         } else {
@@ -378,7 +393,11 @@ fn print(fit: &GlmFit, req: &GlmRequest, tests: &[(String, LrTest)], c: Option<&
         .max()
         .unwrap_or(4)
         .max(4);
-    let ex = if fit.family == Family::Binomial { "OR" } else { "RR" };
+    let ex = if fit.family == Family::Binomial {
+        "OR"
+    } else {
+        "RR"
+    };
     println!(
         "{:<w$}  {:>11}  {:>10}  {:>8}  {:>10}  {:>10}  {:>10}  {:>10}",
         "", "Estimate", "Std. Error", "z value", "Pr(>|z|)", ex, "2.5 %", "97.5 %"
@@ -428,7 +447,11 @@ fn print(fit: &GlmFit, req: &GlmRequest, tests: &[(String, LrTest)], c: Option<&
     }
     let Some(c) = c else { return };
     println!();
-    println!("Each level of `{}` against {}:", c.term, c.arms.first().map_or("", |a| a.reference.as_str()));
+    println!(
+        "Each level of `{}` against {}:",
+        c.term,
+        c.arms.first().map_or("", |a| a.reference.as_str())
+    );
     for (k, a) in c.arms.iter().enumerate() {
         println!(
             "  {}: model odds ratio {:.4} ({:.4} to {:.4}), p = {}",
@@ -457,7 +480,12 @@ fn print(fit: &GlmFit, req: &GlmRequest, tests: &[(String, LrTest)], c: Option<&
             );
             println!(
                 "    risk ratio {:.4} ({:.4} to {:.4}); odds ratio {:.4} ({:.4} to {:.4})",
-                mc.risk_ratio, mc.rr_ci_low, mc.rr_ci_high, mc.odds_ratio, mc.or_ci_low, mc.or_ci_high
+                mc.risk_ratio,
+                mc.rr_ci_low,
+                mc.rr_ci_high,
+                mc.odds_ratio,
+                mc.or_ci_low,
+                mc.or_ci_high
             );
         }
         if let Some(u) = &a.unadjusted {

@@ -27,9 +27,9 @@ pub struct MmrmRequest<'a> {
 
 /// Splits `VISIT | SUBJECT`.
 pub fn parse_repeated(s: &str) -> anyhow::Result<(String, String)> {
-    let (v, u) = s
-        .split_once('|')
-        .ok_or_else(|| anyhow!("--repeated `{s}`: expected 'VISIT | SUBJECT', e.g. 'AVISIT | USUBJID'"))?;
+    let (v, u) = s.split_once('|').ok_or_else(|| {
+        anyhow!("--repeated `{s}`: expected 'VISIT | SUBJECT', e.g. 'AVISIT | USUBJID'")
+    })?;
     let (v, u) = (v.trim(), u.trim());
     if v.is_empty() || u.is_empty() {
         bail!("--repeated `{s}`: name both the visit and the subject variable");
@@ -86,7 +86,10 @@ pub fn run(spec: &ModelSpec, frame: &Frame, d: &Design, req: &MmrmRequest) -> an
         extras.compare = Some((arm.to_string(), levels[0].clone()));
     }
     if req.json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&fit, req, &extras))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&fit, req, &extras))?
+        );
     } else {
         print(&fit, req, &extras, &visit_var, &subject_var);
     }
@@ -122,7 +125,12 @@ pub fn to_json(fit: &MmrmFit, req: &MmrmRequest, x: &Extras) -> Value {
     m.insert("sigma".into(), json!(fit.sigma));
     m.insert("method".into(), json!(if fit.reml { "REML" } else { "ML" }));
     m.insert(
-        if fit.reml { "neg2_log_reml" } else { "neg2_log_likelihood" }.into(),
+        if fit.reml {
+            "neg2_log_reml"
+        } else {
+            "neg2_log_likelihood"
+        }
+        .into(),
         json!(fit.neg2_loglik),
     );
     m.insert("aic".into(), json!(fit.aic));

@@ -135,7 +135,6 @@ impl Allocator for ProtocolAllocator {
     }
 }
 
-
 fn parse_levels(s: &str) -> anyhow::Result<(String, Vec<(String, f64)>)> {
     let (v, ls) = s
         .split_once('=')

@@ -119,13 +119,13 @@ impl CovStructure {
                 }
                 s
             }
-            CovStructure::Cs => DMatrix::from_fn(m, m, |i, j| {
-                theta[0] + if i == j { theta[1] } else { 0.0 }
-            }),
+            CovStructure::Cs => {
+                DMatrix::from_fn(m, m, |i, j| theta[0] + if i == j { theta[1] } else { 0.0 })
+            }
             CovStructure::Toep => DMatrix::from_fn(m, m, |i, j| theta[i.abs_diff(j)]),
-            CovStructure::Ar1 => DMatrix::from_fn(m, m, |i, j| {
-                theta[1] * theta[0].powi(i.abs_diff(j) as i32)
-            }),
+            CovStructure::Ar1 => {
+                DMatrix::from_fn(m, m, |i, j| theta[1] * theta[0].powi(i.abs_diff(j) as i32))
+            }
         }
     }
 
@@ -144,10 +144,7 @@ impl CovStructure {
                 }
                 out
             }
-            CovStructure::Cs => vec![
-                DMatrix::from_element(m, m, 1.0),
-                DMatrix::identity(m, m),
-            ],
+            CovStructure::Cs => vec![DMatrix::from_element(m, m, 1.0), DMatrix::identity(m, m)],
             CovStructure::Toep => (0..m)
                 .map(|d| DMatrix::from_fn(m, m, |i, j| f64::from(u8::from(i.abs_diff(j) == d))))
                 .collect(),
@@ -221,7 +218,12 @@ mod tests {
 
     #[test]
     fn derivatives_match_finite_differences() {
-        for s in [CovStructure::Us, CovStructure::Cs, CovStructure::Ar1, CovStructure::Toep] {
+        for s in [
+            CovStructure::Us,
+            CovStructure::Cs,
+            CovStructure::Ar1,
+            CovStructure::Toep,
+        ] {
             let m = 4;
             let mut th = s.start(&[2.0, 3.0, 4.0, 5.0]);
             if s == CovStructure::Ar1 {

@@ -195,7 +195,11 @@ impl Problem {
                 let mut h = -tr_pvpv + 2.0 * ypvpvpy;
                 for (t, (a, b, _)) in d2.iter().enumerate() {
                     if *a == k && *b == l {
-                        let corr = if self.reml { (&c * &q2[t]).trace() } else { 0.0 };
+                        let corr = if self.reml {
+                            (&c * &q2[t]).trace()
+                        } else {
+                            0.0
+                        };
                         h += tr_d2[t] - corr - rd2r[t];
                     }
                 }

@@ -46,7 +46,12 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(prob: &Problem, _theta: &[f64], ev: &Eval, method: DfMethod) -> Result<State, StatsError> {
+    pub fn new(
+        prob: &Problem,
+        _theta: &[f64],
+        ev: &Eval,
+        method: DfMethod,
+    ) -> Result<State, StatsError> {
         let q = ev.q.len();
         let h = ev.hess.clone();
         let a = Cholesky::new(h.clone())
@@ -244,7 +249,9 @@ impl MmrmFit {
             .filter(|&k| eig.eigenvalues[k] > 1e-10 * max.max(1e-300))
             .collect();
         if keep.is_empty() {
-            return Err(StatsError::Invalid(format!("test of `{term}`: nothing is estimable")));
+            return Err(StatsError::Invalid(format!(
+                "test of `{term}`: nothing is estimable"
+            )));
         }
         let q = keep.len();
         match self.df_method {
@@ -281,7 +288,8 @@ impl MmrmFit {
                 })
             }
             DfMethod::KenwardRoger => {
-                let basis = DMatrix::from_fn(p, q, |i, j| (&l * eig.eigenvectors.column(keep[j]))[i]);
+                let basis =
+                    DMatrix::from_fn(p, q, |i, j| (&l * eig.eigenvectors.column(keep[j]))[i]);
                 let (mdf, lambda) = s.kr_df(&basis);
                 let ma = basis.transpose() * &s.phi_a * &basis;
                 let lb = basis.transpose() * &s.beta;
@@ -326,10 +334,17 @@ fn grid_frame(
     let g = cells.len();
     let mut f = Frame::new();
     for (k, (name, lv)) in factors.iter().enumerate() {
-        f.push(name, Column::Text(cells.iter().map(|c| lv[c[k]].clone()).collect()))?;
+        f.push(
+            name,
+            Column::Text(cells.iter().map(|c| lv[c[k]].clone()).collect()),
+        )?;
     }
     for (name, mean) in numeric {
-        let v = if shift.contains(name) { mean + 1.0 } else { *mean };
+        let v = if shift.contains(name) {
+            mean + 1.0
+        } else {
+            *mean
+        };
         f.push(name, Column::Num(vec![v; g]))?;
     }
     let resp = spec.formula.response.var.clone();
@@ -386,9 +401,14 @@ impl Grid {
     }
 
     fn factor_index(&self, var: &str) -> Result<usize, StatsError> {
-        self.factors.iter().position(|(n, _)| n == var).ok_or_else(|| {
-            StatsError::Invalid(format!("`{var}` is not a categorical variable of the model"))
-        })
+        self.factors
+            .iter()
+            .position(|(n, _)| n == var)
+            .ok_or_else(|| {
+                StatsError::Invalid(format!(
+                    "`{var}` is not a categorical variable of the model"
+                ))
+            })
     }
 
     /// The averaged design row of each cell of `by` (levels of the factors
@@ -434,7 +454,10 @@ impl Grid {
 
 /// LS means of every cell of the factors `by`.
 pub fn ls_means(fit: &MmrmFit, grid: &Grid, by: &[&str]) -> Result<Vec<LsMean>, StatsError> {
-    let idx: Vec<usize> = by.iter().map(|v| grid.factor_index(v)).collect::<Result<_, _>>()?;
+    let idx: Vec<usize> = by
+        .iter()
+        .map(|v| grid.factor_index(v))
+        .collect::<Result<_, _>>()?;
     let (labels, rows) = grid.cell_rows(&idx, &grid.rows);
     let mut out = Vec::with_capacity(labels.len());
     for (c, lab) in labels.iter().enumerate() {
@@ -466,13 +489,13 @@ pub fn ls_mean_differences(
     let (labels, rows) = grid.cell_rows(&[ka, kv], &grid.rows);
     let lv = &grid.factors[ka].1;
     let find = |name: &str| {
-        lv.iter().position(|x| x == name).ok_or_else(|| {
-            StatsError::UnknownLevel {
+        lv.iter()
+            .position(|x| x == name)
+            .ok_or_else(|| StatsError::UnknownLevel {
                 column: arm.to_string(),
                 level: name.to_string(),
                 levels: lv.join(", "),
-            }
-        })
+            })
     };
     let (a, r) = (find(level)?, find(reference)?);
     let mut out = Vec::new();
@@ -510,8 +533,15 @@ pub fn type3(fit: &MmrmFit, spec: &ModelSpec, grid: &Grid) -> Result<Vec<FTest>,
         let mut rows = DMatrix::<f64>::zeros(grid.rows.nrows(), grid.rows.ncols());
         let k = nums.len();
         for mask in 0u32..(1 << k) {
-            let shifted: Vec<String> = (0..k).filter(|i| mask & (1 << i) != 0).map(|i| nums[i].clone()).collect();
-            let sign = if (k - shifted.len()) % 2 == 0 { 1.0 } else { -1.0 };
+            let shifted: Vec<String> = (0..k)
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| nums[i].clone())
+                .collect();
+            let sign = if (k - shifted.len()) % 2 == 0 {
+                1.0
+            } else {
+                -1.0
+            };
             let r = if shifted.is_empty() {
                 grid.rows.clone()
             } else {

@@ -122,7 +122,13 @@ fn labels(frame: &Frame, var: &str) -> Result<Vec<String>, StatsError> {
         Some(Column::Text(v)) => Ok(v.clone()),
         Some(Column::Num(v)) => Ok(v
             .iter()
-            .map(|x| if x.is_nan() { String::new() } else { format!("{x}") })
+            .map(|x| {
+                if x.is_nan() {
+                    String::new()
+                } else {
+                    format!("{x}")
+                }
+            })
             .collect()),
         None => Err(StatsError::UnknownColumn(
             var.to_string(),
@@ -272,7 +278,9 @@ pub struct MmrmFit {
 pub fn fit_mmrm(d: &Design, rep: &Repeated, opts: MmrmOptions) -> Result<MmrmFit, StatsError> {
     let (n, p) = (d.nobs, d.ncols());
     if rep.subject.len() != n || rep.visit.len() != n {
-        return Err(StatsError::Invalid("the repeated layout does not match the design".into()));
+        return Err(StatsError::Invalid(
+            "the repeated layout does not match the design".into(),
+        ));
     }
     // The least-squares fit names aliased columns and too few rows.
     let ols = crate::ols::fit(d, crate::ols::CovType::NonRobust)?;
@@ -299,7 +307,13 @@ pub fn fit_mmrm(d: &Design, rep: &Repeated, opts: MmrmOptions) -> Result<MmrmFit
     let var: Vec<f64> = ss
         .iter()
         .zip(&cnt)
-        .map(|(s, c)| if *c > 1 { (s / *c as f64).max(1e-8 * total) } else { total.max(1e-8) })
+        .map(|(s, c)| {
+            if *c > 1 {
+                (s / *c as f64).max(1e-8 * total)
+            } else {
+                total.max(1e-8)
+            }
+        })
         .collect();
     if let Some(v) = cnt.iter().position(|c| *c == 0) {
         return Err(StatsError::Invalid(format!(
