@@ -2,7 +2,7 @@
 //! Timing used by bench/stats/compare.sh (plain main): a logistic fit of the
 //! 240-participant IL-2-like fixture from formula to table (estimates, SEs,
 //! z, p, CIs, llf), REFITS refits of the same design with new binary
-//! responses, and the MMRM of mmrm's fev_data (unstructured, REML,
+//! responses (`refit_glm`, starting from the first fit's estimates), and the MMRM of mmrm's fev_data (unstructured, REML,
 //! Satterthwaite, with type III tests and LS means). JSON lines; CPU time of
 //! this thread where Linux gives it.
 
@@ -16,7 +16,7 @@ use std::hint::black_box;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rct_stats::formula::design;
-use rct_stats::glm::{fit_glm, Family, GlmOptions};
+use rct_stats::glm::{fit_glm, refit_glm, Family, GlmOptions};
 use rct_stats::mmrm::infer::{ls_means, type3, Grid};
 use rct_stats::mmrm::{fit_frame, MmrmOptions};
 use rct_stats::Frame;
@@ -64,10 +64,11 @@ fn main() {
                 .collect()
         })
         .collect();
+    let start: Vec<f64> = g.terms.iter().map(|t| t.estimate).collect();
     let t0 = now();
     for k in 0..refits {
         d.y.copy_from_slice(&ys[k % ys.len()]);
-        black_box(fit_glm(&d, Family::Binomial, None, GlmOptions::default()).unwrap());
+        black_box(refit_glm(&d, Family::Binomial, None, GlmOptions::default(), &start).unwrap());
     }
     let refits_s = now() - t0;
     println!(
