@@ -355,7 +355,7 @@ fn recurse(
     }
     let mut out: Vec<(u32, u128, f64)> = fin.into_iter().map(|((a, k), p)| (a, k, p)).collect();
     // A fixed order makes the floating-point sum reproducible.
-    out.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    out.sort_by_key(|x| (x.0, x.1));
     Some(out)
 }
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Exact expected type-I error under randomizeR's bias definitions, checked
 //! against `tools/stats/bias_reference.py` (an independent enumeration of all
 //! 2^12 sequences with each design's probabilities written out, rejection

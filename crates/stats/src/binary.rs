@@ -17,6 +17,8 @@
 //! `IF_a / p_a - IF_0 / p_0` (log risk ratio) and
 //! `IF_a / (p_a (1 - p_a)) - IF_0 / (p_0 (1 - p_0))` (log odds ratio).
 
+#![allow(clippy::needless_range_loop)]
+
 use crate::formula::{Design, ModelSpec};
 use crate::frame::{Column, Frame};
 use crate::glm::{Family, GlmFit, Z_975};

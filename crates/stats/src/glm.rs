@@ -12,6 +12,8 @@
 //! of a term refits with its coefficients fixed at 0 while the penalty keeps
 //! the full design).
 
+#![allow(clippy::needless_range_loop)]
+
 use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
 use statrs::function::gamma::ln_gamma;
 
@@ -266,7 +268,11 @@ fn loglik(family: Family, pr: &Prepared, eta: &[f64], mu: &mut [f64]) -> f64 {
             for i in 0..pr.n {
                 let x = eta[i];
                 let e = (-x.abs()).exp();
-                mu[i] = if x >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+                mu[i] = if x >= 0.0 {
+                    1.0 / (1.0 + e)
+                } else {
+                    e / (1.0 + e)
+                };
                 // ln(1 + e) for e in (0, 1]: `ln` is accurate to an ulp of
                 // the result there and faster than `ln_1p`.
                 s += pr.y[i] * x - (x.max(0.0) + (1.0 + e).ln());
@@ -556,7 +562,11 @@ fn irls(
             pr.eta(&cand, &mut eta);
             dev = -2.0 * loglik(family, pr, &eta, &mut mu);
             let worse = !dev.is_finite() || (dev_old.is_finite() && dev > dev_old * (1.0 + 1e-14));
-            if !worse || beta.is_empty() || !dev_old.is_finite() && dev.is_finite() || halvings >= 40 {
+            if !worse
+                || beta.is_empty()
+                || !dev_old.is_finite() && dev.is_finite()
+                || halvings >= 40
+            {
                 break;
             }
             halvings += 1;
@@ -692,7 +702,8 @@ fn separation_report(d: &Design, mu: &[f64], terms: &[GlmCoef], converged: bool)
         let mean = c.iter().sum::<f64>() / n;
         let sd = (c.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
         let scale = if sd > 0.0 { sd } else { 1.0 };
-        if !(t.std_error * scale <= 20.0) {
+        let v = t.std_error * scale;
+        if v.is_nan() || v > 20.0 {
             cols.push(format!("`{}`", t.name));
         }
     }
@@ -762,7 +773,7 @@ impl GlmFit {
 
 /// Upper tail of chi-squared with `df` degrees of freedom.
 pub fn chi2_sf(x: f64, df: f64) -> f64 {
-    if !(x >= 0.0) || df <= 0.0 {
+    if x.is_nan() || x < 0.0 || df <= 0.0 {
         return f64::NAN;
     }
     statrs::function::gamma::checked_gamma_ur(df / 2.0, x / 2.0).unwrap_or(f64::NAN)
@@ -902,7 +913,9 @@ mod tests {
     fn warm_started_refit_equals_a_fresh_fit() {
         let mut f = Frame::new();
         let x: Vec<f64> = (0..60).map(|i| f64::from(i) / 20.0).collect();
-        let y: Vec<f64> = (0..60).map(|i| f64::from(u8::from((i * 7) % 5 < 1 + i / 20))).collect();
+        let y: Vec<f64> = (0..60)
+            .map(|i| f64::from(u8::from((i * 7) % 5 < 1 + i / 20)))
+            .collect();
         f.push("x", Column::Num(x)).unwrap();
         f.push("y", Column::Num(y)).unwrap();
         let d = design("y ~ x", &f, &BTreeMap::new()).unwrap();
@@ -913,7 +926,9 @@ mod tests {
         let fresh = fit_glm(&d2, Family::Binomial, None, GlmOptions::default()).unwrap();
         let warm = refit_glm(&d2, Family::Binomial, None, GlmOptions::default(), &start).unwrap();
         for (a, b) in fresh.terms.iter().zip(&warm.terms) {
-            assert!((a.estimate - b.estimate).abs() < 1e-9 && (a.std_error - b.std_error).abs() < 1e-9);
+            assert!(
+                (a.estimate - b.estimate).abs() < 1e-9 && (a.std_error - b.std_error).abs() < 1e-9
+            );
         }
         assert!((fresh.llf - warm.llf).abs() < 1e-9);
     }

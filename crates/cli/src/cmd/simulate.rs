@@ -362,7 +362,7 @@ fn run_power(
         Some(t) => t.clone(),
         None => {
             let f = rct_stats::Formula::parse(&a.model)?;
-            if !f.variables().iter().any(|v| *v == a.arm) {
+            if !f.variables().contains(&a.arm) {
                 bail!(
                     "the model has no `{}` term to test; name the tested term with --test \
                      (the default is the allocated arm's term)",

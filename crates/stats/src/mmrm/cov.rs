@@ -13,6 +13,8 @@
 //! Positive definiteness is not built into the parameters; the optimiser
 //! rejects steps that leave it.
 
+#![allow(clippy::needless_range_loop)]
+
 use nalgebra::DMatrix;
 
 use crate::StatsError;

@@ -13,6 +13,8 @@
 //! into per-subject sums and p x p products (`Q_k = X' V^-1 V_k V^-1 X`,
 //! `R_kl = X' V^-1 V_k V^-1 V_l V^-1 X`), so nothing n x n is formed.
 
+#![allow(clippy::needless_range_loop)]
+
 use nalgebra::{Cholesky, DMatrix, DVector};
 
 use super::cov::CovStructure;

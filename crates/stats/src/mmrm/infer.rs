@@ -18,6 +18,8 @@
 //!   their means; a numeric factor of the term enters as the slope), as SAS's
 //!   type 3 tests and emmeans' joint tests.
 
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::BTreeMap;
 
 use nalgebra::{Cholesky, DMatrix, DVector, SymmetricEigen};

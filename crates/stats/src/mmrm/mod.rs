@@ -13,6 +13,8 @@
 //! the REML objective, type III tests and LS means with equal weights over
 //! the levels of other factors and numeric covariates at their means.
 
+#![allow(clippy::needless_range_loop)]
+
 pub mod cov;
 pub(crate) mod engine;
 pub mod infer;
