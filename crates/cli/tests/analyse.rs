@@ -385,3 +385,157 @@ fn power_with_the_lupex_protocol_stratifies_by_sex() {
         .failure()
         .stderr(predicate::str::contains("--levels sex="));
 }
+
+/// `--family binomial` prints the linear model's JSON shape with z and llf;
+/// the numbers are statsmodels' (`tools/stats/glm_reference.py`, case
+/// `glm_il2:main`); separation is reported with --firth as the remedy.
+#[test]
+fn logistic_json_matches_statsmodels_and_reports_separation() {
+    let fix = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../stats/tests/fixtures");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fix.join("glm_reference.json")).unwrap())
+            .unwrap();
+    let case = &reference["glm"][0];
+    assert_eq!(case["name"], "glm_il2:main");
+    let out = Command::cargo_bin("rct")
+        .unwrap()
+        .args(["analyse", "--data"])
+        .arg(fix.join("glm_il2.csv"))
+        .args([
+            "--model",
+            "responder ~ arm + sledai_w0 + site",
+            "--family",
+            "binomial",
+        ])
+        .args(["--compare", "arm", "--cmh", "site", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    for (j, t) in v["terms"].as_array().unwrap().iter().enumerate() {
+        for (k, r) in [
+            ("estimate", "estimate"),
+            ("std_error", "std_error"),
+            ("z", "z"),
+            ("p", "p"),
+        ] {
+            let (got, want) = (t[k].as_f64().unwrap(), case[r][j].as_f64().unwrap());
+            assert!(
+                (got - want).abs() < 1e-6 * want.abs().max(1.0),
+                "{k} {j}: {got} {want}"
+            );
+        }
+    }
+    let llf = v["llf"].as_f64().unwrap();
+    assert!((llf - case["llf"].as_f64().unwrap()).abs() < 1e-6);
+    assert!(
+        v["comparisons"]["marginal"]["contrasts"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 3
+    );
+    assert!(v["comparisons"]["arms"][0]["cmh"]["p"].as_f64().is_some());
+    let out = Command::cargo_bin("rct")
+        .unwrap()
+        .args(["analyse", "--data"])
+        .arg(fix.join("glm_separated.csv"))
+        .args(["--model", "y ~ arm + site + base", "--family", "binomial"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("separation") && text.contains("--firth"),
+        "{text}"
+    );
+}
+
+/// `--repeated` fits the MMRM of the mmrm package's fev_data; the JSON has
+/// df per term, the covariance parameters and -2 log REML. Figures checked
+/// against SAS PROC MIXED in crates/stats/tests/mmrm.rs; here the CLI
+/// reports the same fit (ARMCD[T.TRT] 3.7744, SE 1.0742, df 145.55; -2 log
+/// REML 3386.4499, SAS 3386.45).
+#[test]
+fn mmrm_json_has_df_covariance_and_reml() {
+    let Some(dir) = rct_testdata::shared_data("wild/analysis") else {
+        return;
+    };
+    let out = Command::cargo_bin("rct")
+        .unwrap()
+        .args(["analyse", "--data"])
+        .arg(dir.join("fev_data.csv"))
+        .args(["--model", "FEV1 ~ RACE + SEX + ARMCD * AVISIT"])
+        .args(["--repeated", "AVISIT | USUBJID", "--covariance", "us"])
+        .args(["--reference", "ARMCD=PBO", "--reference", "SEX=Male"])
+        .args(["--compare", "ARMCD", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert!((v["neg2_log_reml"].as_f64().unwrap() - 3386.45).abs() < 0.01);
+    let t = v["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ARMCD[T.TRT]")
+        .unwrap();
+    assert!((t["estimate"].as_f64().unwrap() - 3.7744).abs() < 1e-4);
+    assert!((t["df"].as_f64().unwrap() - 145.55).abs() < 0.01);
+    assert_eq!(v["covariance_parameters"].as_array().unwrap().len(), 10);
+    assert_eq!(v["differences"].as_array().unwrap().len(), 4);
+    assert_eq!(v["type3"].as_array().unwrap().len(), 5);
+    // A bad --repeated says what is expected.
+    Command::cargo_bin("rct")
+        .unwrap()
+        .args(["analyse", "--data"])
+        .arg(dir.join("fev_data.csv"))
+        .args(["--model", "FEV1 ~ ARMCD", "--repeated", "AVISIT"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("VISIT | SUBJECT"));
+}
+
+/// The tested term defaults to the allocated arm's, whatever --effect comes
+/// first (bench/stats/compare.sh used to report the intercept's power); the
+/// intercept is tested only when named.
+#[test]
+fn power_tests_the_arm_by_default_and_the_intercept_only_by_name() {
+    let base = [
+        "simulate",
+        "power",
+        "--model",
+        "y ~ arm",
+        "--n",
+        "40",
+        "--effect",
+        "Intercept=3",
+        "--effect",
+        "arm[T.treat]=0.5",
+        "--sd",
+        "1",
+        "--sims",
+        "50",
+        "--seed",
+        "1",
+    ];
+    let v = run_json(&base);
+    assert_eq!(v["test"], "arm");
+    let mut named: Vec<&str> = base.to_vec();
+    named.extend(["--test", "Intercept"]);
+    let v = run_json(&named);
+    assert_eq!(v["test"], "Intercept");
+    rct()
+        .args(["simulate", "power", "--model", "y ~ x", "--n", "40"])
+        .args(["--effect", "x=1", "--sd", "1", "--sims", "10"])
+        .args(["--levels", "arm=control,treat"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no `arm` term"));
+}

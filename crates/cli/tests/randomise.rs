@@ -163,3 +163,62 @@ fn report_names_the_consort_items() {
         .stdout(predicates::str::contains("ChaCha20"))
         .stdout(predicates::str::contains("pharmacist"));
 }
+
+/// Bias figures are exact where the enumeration is small and say so;
+/// permuted blocks of 2 at n = 12 under randomizeR's linear trend (theta = 1)
+/// give 0.0404 (tools/stats/bias_reference.py, an independent enumeration);
+/// --sims forces simulation; a bad trend names what is expected.
+#[test]
+fn assess_bias_exact_by_default_with_randomizer_trends() {
+    let out = rct()
+        .args(["randomise", "assess", "--design", "pbr:2", "--n", "12"])
+        .args([
+            "--chronological-bias",
+            "1",
+            "--selection-bias",
+            "0.5",
+            "--json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["bias"]["method"], "exact");
+    assert_eq!(v["bias"]["trend"], "linear");
+    let c = v["bias"]["type1_error_chronological_bias"]
+        .as_f64()
+        .unwrap();
+    assert!((c - 0.040386912909207394).abs() < 1e-8, "{c}");
+    let s = v["bias"]["type1_error_selection_bias"].as_f64().unwrap();
+    assert!((s - 0.1123401858168948).abs() < 1e-8, "{s}");
+    let out = rct()
+        .args(["randomise", "assess", "--design", "pbr:4", "--n", "12"])
+        .args([
+            "--chronological-bias",
+            "1",
+            "--trend",
+            "step:7",
+            "--sims",
+            "2000",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("simulation, 2000 sequences"), "{text}");
+    assert!(text.contains("step:7 trend theta"), "{text}");
+    let err = rct()
+        .args(["randomise", "assess", "--design", "pbr:4", "--n", "12"])
+        .args(["--chronological-bias", "1", "--trend", "cubic"])
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(err.contains("linear, log or step:K"), "{err}");
+}

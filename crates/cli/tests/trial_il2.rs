@@ -12,7 +12,9 @@
 //! - the protocol's arm ids and labels: none appears in anything a blinded
 //!   role is shown (stdout and stderr of every command they run);
 //! - the data the test enters equal `tests/fixtures/il2_e2e.csv`, and the
-//!   sri4 model's estimates, standard errors and CIs (FAS and PP) and the
+//!   sri4_lpm model's (the linear probability sensitivity analysis of SRI-4;
+//!   `sri4` itself is logistic, checked in crates/stats/tests/glm.rs)
+//!   estimates, standard errors and CIs (FAS and PP) and the
 //!   sledai model's (HC3) equal statsmodels' OLS on that file
 //!   (`tools/stats/il2_e2e_reference.py` ->
 //!   `tests/fixtures/il2_e2e_reference.json`) to 1e-8, the p-values to
@@ -1128,7 +1130,7 @@ fn il2_end_to_end() {
             .results
             .models
             .iter()
-            .find(|m| m.model == "sri4" && m.population == pop && m.method == "complete-case")
+            .find(|m| m.model == "sri4_lpm" && m.population == pop && m.method == "complete-case")
             .unwrap();
         assert!(m.error.is_none(), "{:?}", m.error);
         assert_eq!(m.nobs as u64, r["nobs"].as_u64().unwrap(), "{pop}");
@@ -1171,11 +1173,11 @@ fn il2_end_to_end() {
             let row = md
                 .lines()
                 .find(|l| {
-                    l.starts_with("| sri4 |")
+                    l.starts_with("| sri4_lpm |")
                         && l.contains(&format!("| {} |", pop.to_uppercase()))
                         && l.contains(&format!("`{}`", e.term))
                 })
-                .unwrap_or_else(|| panic!("no sri4 {pop} {} row", e.term));
+                .unwrap_or_else(|| panic!("no sri4_lpm {pop} {} row", e.term));
             let n_used = format!("| {}/{} |", m.nobs, m.n_population);
             assert!(row.contains(&n_used), "{row}");
             for key in ["estimate", "std_error"] {
@@ -1196,7 +1198,7 @@ fn il2_end_to_end() {
             .results
             .models
             .iter()
-            .find(|m| m.model == "sri4" && m.population == pop)
+            .find(|m| m.model == "sri4_lpm" && m.population == pop)
             .unwrap();
         assert_eq!(m.comparisons.len(), 1, "{pop}");
         let c = &m.comparisons[0];
@@ -1222,7 +1224,7 @@ fn il2_end_to_end() {
                 .lines()
                 .find(|l| {
                     l.starts_with(&format!(
-                        "| sri4 | {} | `{}` |",
+                        "| sri4_lpm | {} | `{}` |",
                         pop.to_uppercase(),
                         c.names[k]
                     ))
@@ -1237,6 +1239,24 @@ fn il2_end_to_end() {
         }
     }
     assert!(md.contains("| p (Holm) | p (Dunnett) |"));
+    // The primary sri4 analysis is logistic: the report's binary-outcome
+    // table has each dose against placebo (numbers checked against
+    // statsmodels and the sandwich script in crates/stats/tests/glm.rs).
+    for pop in ["fas", "pp"] {
+        let m = report
+            .results
+            .models
+            .iter()
+            .find(|m| m.model == "sri4" && m.population == pop)
+            .unwrap();
+        assert_eq!(m.family, "binomial");
+        assert!(
+            m.error.is_some() || m.binary.is_some(),
+            "{pop}: {:?}",
+            m.error
+        );
+    }
+    assert!(md.contains("| Risk difference (95 % CI) |"), "{md}");
     // The subgroup note says which arm the forest plot shows; no session
     // adherence text for a trial without sessions.
     assert!(
@@ -1306,7 +1326,7 @@ fn il2_end_to_end() {
         .results
         .models
         .iter()
-        .find(|m| m.model == "sri4" && m.population == "fas")
+        .find(|m| m.model == "sri4_lpm" && m.population == "fas")
         .unwrap();
     let nums = |x: &Value| -> Vec<f64> {
         x.as_array()

@@ -313,3 +313,13 @@ fn declared_decimals_are_how_a_number_is_shown() {
     assert_eq!(field(&seed, "bmi"), 2);
     assert_eq!(field(&seed, "total"), 0);
 }
+
+#[test]
+fn unknown_model_family_and_cmh_without_binomial() {
+    let from = r#"populations = ["itt", "pp"], test = ["arm:ifn_score"] },"#;
+    let from = &format!("formula = \"fss_w12 ~ arm * ifn_score + fss_w0 + sex\", {from}");
+    let (src, line) = mutate(from, &from.replace(" },", r#", family = "gamma" },"#));
+    expect(&src, line, "family `gamma` is not known");
+    let (src, line) = mutate(from, &from.replace(" },", r#", cmh = "sex" },"#));
+    expect(&src, line, "cmh needs family = \"binomial\"");
+}

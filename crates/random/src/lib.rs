@@ -8,6 +8,7 @@
 pub mod allocate;
 pub mod assess;
 pub mod bias;
+pub mod bias_exact;
 pub mod error;
 pub mod kit;
 pub mod list;

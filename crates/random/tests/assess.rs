@@ -124,6 +124,15 @@ fn exact_needs_two_arms() {
 /// selection bias under permuted blocks of 2 the type-I error is inflated
 /// (the second patient of every block is predictable), under complete
 /// randomisation it stays near alpha.
+fn req(eta: Option<f64>, theta: Option<f64>) -> rct_random::bias::BiasRequest {
+    rct_random::bias::BiasRequest {
+        eta,
+        theta,
+        trend: rct_random::bias::Trend::Linear,
+        alpha: 0.05,
+    }
+}
+
 #[test]
 fn bias_type_one_error() {
     use rct_random::bias::assess_bias_simulated;
@@ -133,9 +142,7 @@ fn bias_type_one_error() {
         24,
         2000,
         1,
-        Some(0.0),
-        Some(0.0),
-        0.05,
+        &req(Some(0.0), Some(0.0)),
         2,
         &|_| {},
     )
@@ -148,9 +155,7 @@ fn bias_type_one_error() {
         24,
         2000,
         1,
-        Some(0.5),
-        None,
-        0.05,
+        &req(Some(0.5), None),
         2,
         &|_| {},
     )
@@ -161,9 +166,7 @@ fn bias_type_one_error() {
         24,
         2000,
         1,
-        Some(0.5),
-        None,
-        0.05,
+        &req(Some(0.5), None),
         2,
         &|_| {},
     )

@@ -53,6 +53,12 @@ pub struct ModelResult {
     /// Many-to-one comparisons of a tested `arm` term with several columns
     /// (complete case only).
     pub comparisons: Vec<Comparisons>,
+    /// `gaussian` (linear model), `binomial` (logistic) or `poisson`; for
+    /// the GLMs the estimates are on the link scale with z inference (`df`
+    /// null) and `joint` holds likelihood-ratio chi-squared tests.
+    pub family: String,
+    /// A binary outcome's arm comparisons (standardised risks, CMH).
+    pub binary: Option<crate::binary::BinaryEffects>,
 }
 
 /// Each level of a tested term against its reference level (each arm
@@ -262,6 +268,7 @@ pub fn run_plan(
             .find(|o| o.id.get_ref() == model.outcome.get_ref())
             .map(|o| o.kind);
         let cov = cov_type(model.robust.as_deref())?;
+        let family = crate::binary::family_of(model)?;
         let uses_mi = model
             .missing
             .as_deref()
@@ -285,7 +292,45 @@ pub fn run_plan(
                 joint: Vec::new(),
                 error: None,
                 comparisons: Vec::new(),
+                family: model
+                    .family
+                    .as_ref()
+                    .map_or_else(|| "gaussian".to_string(), |f| f.get_ref().clone()),
+                binary: None,
             };
+            if let Some(fam) = family {
+                // A GLM: complete cases (multiple imputation is for linear models).
+                let mut cc = base("complete-case".into(), true);
+                match crate::binary::fit_plan_glm(
+                    fam,
+                    &formula_src,
+                    &frame,
+                    &reference,
+                    &model.test,
+                    model.cmh.as_ref().map(|c| c.get_ref().as_str()),
+                ) {
+                    Ok(g) => {
+                        cc.nobs = g.nobs;
+                        cc.estimates = g.estimates;
+                        cc.joint = g
+                            .joint
+                            .into_iter()
+                            .map(|(t, chi2, df, p)| (t, chi2, df, f64::INFINITY, p))
+                            .collect();
+                        cc.binary = g.binary;
+                    }
+                    Err(e) => cc.error = Some(e.to_string()),
+                }
+                if uses_mi {
+                    out.notes.push(format!(
+                        "model `{id}`: multiple imputation is available for linear models only; \
+                         the {} model is fitted to complete cases",
+                        cc.family
+                    ));
+                }
+                out.models.push(cc);
+                continue;
+            }
             // Complete case.
             let mut cc = base("complete-case".into(), !uses_mi);
             let cc_fit = design(&formula_src, &frame, &reference).and_then(|d| fit(&d, cov));
@@ -528,6 +573,7 @@ fn subgroups(
                 protocol.outcomes.iter().any(|o| {
                     o.id.get_ref() == m.outcome.get_ref() && o.kind == OutcomeKind::Primary
                 }) && !m.formula.get_ref().contains(['*', ':'])
+                    && m.family.as_ref().is_none_or(|f| f.get_ref() == "gaussian")
             })
             .or_else(|| protocol.analysis.models.first())
     else {

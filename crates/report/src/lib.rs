@@ -13,6 +13,7 @@
 //!   diagram, Table 1, results, the interaction plot and the forest plot.
 
 pub mod analysis;
+pub mod binary;
 pub mod demo;
 pub mod flow;
 pub mod population;
@@ -205,6 +206,11 @@ fn estimate_rows(protocol: &Protocol, res: &PlanResults, interaction: bool) -> V
             ]);
             continue;
         }
+        let scale = match m.family.as_str() {
+            "binomial" => " (log odds ratio)",
+            "poisson" => " (log rate ratio)",
+            _ => "",
+        };
         for e in &m.estimates {
             rows.push(vec![
                 m.model.clone(),
@@ -212,7 +218,7 @@ fn estimate_rows(protocol: &Protocol, res: &PlanResults, interaction: bool) -> V
                 pop_label.clone(),
                 method.clone(),
                 format!("{}/{}", m.nobs, m.n_population),
-                format!("`{}`", e.term),
+                format!("`{}`{scale}", e.term),
                 num(e.estimate, 3),
                 num(e.std_error, 3),
                 format!("{} to {}", num(e.ci_low, 3), num(e.ci_high, 3)),
@@ -220,6 +226,21 @@ fn estimate_rows(protocol: &Protocol, res: &PlanResults, interaction: bool) -> V
             ]);
         }
         for (term, f, d1, d2, p) in &m.joint {
+            if m.family != "gaussian" {
+                rows.push(vec![
+                    m.model.clone(),
+                    kind.into(),
+                    m.population.to_uppercase(),
+                    method.clone(),
+                    format!("{}/{}", m.nobs, m.n_population),
+                    format!("`{term}` (likelihood-ratio test)"),
+                    format!("chi2 = {}", num(*f, 3)),
+                    String::new(),
+                    format!("df {}", num(*d1, 0)),
+                    fmt_p(*p),
+                ]);
+                continue;
+            }
             rows.push(vec![
                 m.model.clone(),
                 kind.into(),
@@ -259,6 +280,97 @@ fn dunnett_precision(res: &PlanResults) -> String {
         methods.join(" and "),
         bound.max(1e-10)
     )
+}
+
+/// Rows of the binary-outcome table: each arm against the control as a
+/// standardised risk difference, risk ratio and odds ratio, the model's odds
+/// ratio and the CMH check.
+fn binary_rows(res: &PlanResults) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for m in &res.models {
+        let Some(b) = &m.binary else { continue };
+        if let Some(s) = &b.separation {
+            rows.push(
+                vec![
+                    m.model.clone(),
+                    m.population.to_uppercase(),
+                    "–".into(),
+                    format!("not estimable: {s}"),
+                ]
+                .into_iter()
+                .chain(std::iter::repeat_n(String::new(), 7))
+                .collect(),
+            );
+            continue;
+        }
+        for (k, (arm, or, lo, hi)) in b.odds_ratios.iter().enumerate() {
+            let ci = |a: f64, b: f64| format!("{} to {}", num(a, 3), num(b, 3));
+            let (risk, rd, rr, sor) = match &b.marginal {
+                Some(mg) => {
+                    let c = &mg.contrasts[k];
+                    (
+                        format!(
+                            "{} vs {}",
+                            num(mg.risks[k + 1].risk, 3),
+                            num(mg.risks[0].risk, 3)
+                        ),
+                        format!(
+                            "{} ({}), p {}",
+                            num(c.risk_difference, 3),
+                            ci(c.rd_ci_low, c.rd_ci_high),
+                            fmt_p(c.rd_p)
+                        ),
+                        format!(
+                            "{} ({})",
+                            num(c.risk_ratio, 3),
+                            ci(c.rr_ci_low, c.rr_ci_high)
+                        ),
+                        format!(
+                            "{} ({})",
+                            num(c.odds_ratio, 3),
+                            ci(c.or_ci_low, c.or_ci_high)
+                        ),
+                    )
+                }
+                None => (
+                    "–".into(),
+                    b.marginal_error.clone().unwrap_or_default(),
+                    String::new(),
+                    String::new(),
+                ),
+            };
+            let cm = b.cmh.iter().find(|(a, _, _)| a == arm).map_or_else(
+                String::new,
+                |(_, c, e)| match (c, e) {
+                    (Some(c), _) => format!(
+                        "p {}; MH OR {} ({})",
+                        fmt_p(c.p),
+                        num(c.odds_ratio, 3),
+                        ci(c.ci_low, c.ci_high)
+                    ),
+                    (None, Some(e)) => e.clone(),
+                    _ => String::new(),
+                },
+            );
+            rows.push(vec![
+                m.model.clone(),
+                m.population.to_uppercase(),
+                format!("{arm} vs {}", res.control),
+                risk,
+                rd,
+                b.p_holm.get(k).map_or_else(|| "–".into(), |p| fmt_p(*p)),
+                b.p_dunnett
+                    .as_ref()
+                    .and_then(|d| d.get(k))
+                    .map_or_else(|| "–".into(), |p| fmt_p(*p)),
+                rr,
+                sor,
+                format!("{} ({})", num(*or, 3), ci(*lo, *hi)),
+                cm,
+            ]);
+        }
+    }
+    rows
 }
 
 /// Rows of the many-to-one comparisons table (Holm and Dunnett).
@@ -510,6 +622,30 @@ pub fn build_report(
             .map(String::from)
             .to_vec(),
             rows: comparison_rows,
+        });
+    }
+    let binary_rows = binary_rows(&results);
+    if !binary_rows.is_empty() {
+        blocks.push(Block::Para(
+            "Binary outcomes (logistic regression, complete cases): each arm against the control as a marginal risk difference, risk ratio and odds ratio by standardisation over the fitted model (each participant's predicted risk under each arm, averaged; sandwich standard errors from the model's estimating equations, as the FDA's 2023 guidance on covariate adjustment describes), with Holm and Dunnett (multivariate normal) adjusted p-values of the risk differences; the model's conditional odds ratio; and the Cochran-Mantel-Haenszel test with the Mantel-Haenszel odds ratio (Robins-Breslow-Greenland interval) over the strata as a check.".into(),
+        ));
+        blocks.push(Block::Table {
+            header: [
+                "Model",
+                "Population",
+                "Comparison",
+                "Standardised risk",
+                "Risk difference (95 % CI)",
+                "p (Holm)",
+                "p (Dunnett)",
+                "Risk ratio (95 % CI)",
+                "Marginal odds ratio (95 % CI)",
+                "Model odds ratio (95 % CI)",
+                "CMH check",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: binary_rows,
         });
     }
     for m in &protocol.analysis.models {

@@ -747,6 +747,16 @@ impl ModelSpec {
         })
     }
 
+    /// Levels of a categorical variable of the model (reference first).
+    pub fn levels_of(&self, var: &str) -> Option<Vec<String>> {
+        self.formula
+            .factors
+            .iter()
+            .zip(&self.levels)
+            .find(|(f, l)| f.var == var && l.is_some())
+            .and_then(|(_, l)| l.clone())
+    }
+
     /// Builds the design for `frame`: drops rows with a missing value in any
     /// model variable (or a non-finite transform), codes the rest.
     pub fn design(&self, frame: &Frame) -> Result<Design, StatsError> {

@@ -23,6 +23,12 @@ Examples:
       --robust hc3 --test arm,arm:ifn_score --json
   rct analyse --data il2.csv --model 'y ~ arm' --protocol protocols/il2-sle.toml --compare arm
   rct analyse --db sqlite:trial.db --protocol protocols/lupex.toml --out report/
+  rct analyse --data il2.csv --model 'responder_w24 ~ arm + sledai_w0 + site' \\
+      --family binomial --protocol protocols/il2-sle.toml --compare arm --cmh site
+  rct analyse --data flares.csv --model 'flares ~ arm + sledai_w0' --family poisson \\
+      --exposure years
+  rct analyse --data fev_data.csv --model 'FEV1 ~ RACE + SEX + ARMCD * AVISIT' \\
+      --repeated 'AVISIT | USUBJID' --covariance us --reference ARMCD=PBO --compare ARMCD
 
 Formulas are R/patsy notation: `a + b`, `a:b`, `a*b`, `-1`, `log(x)`, `log2(x)`,
 `C(x)`. Text columns are categorical with treatment coding; the reference level is
@@ -35,7 +41,24 @@ statsmodels' smf.ols (classical and HC0-HC3 covariance, t inference).
 --json prints {\"nobs\", \"df_resid\", \"r_squared\", \"sigma\", \"terms\": [{\"name\",
 \"estimate\", \"std_error\", \"t\", \"p\", \"ci_low\", \"ci_high\"}], ...} followed by
 adj_r_squared, df_model, f_stat, f_p, cov_type, rows_read, rows_dropped, tests,
-comparisons.")]
+comparisons.
+
+--family binomial|poisson fits a GLM (IRLS; statsmodels' GLM conventions): the JSON
+has the same `terms` with `z` in place of `t`, plus `llf`, `deviance`, `aic` and
+`separation` (why maximum-likelihood estimates do not exist, with --firth as the
+remedy); --test gives likelihood-ratio tests. With --compare ARM a binary outcome
+also gets each arm's standardised risk difference, risk ratio and odds ratio
+(sandwich intervals; Holm and Dunnett by the multivariate normal), the unadjusted
+difference with Newcombe and Miettinen-Nurminen intervals and Fisher's test, and
+with --cmh VAR the Cochran-Mantel-Haenszel test over VAR.
+
+--repeated 'VISIT | SUBJECT' fits a mixed model for repeated measures (MMRM) to a long
+file (one row per subject and visit; every observed visit is used): REML (or --ml),
+--covariance us|cs|ar1|toep, --df satterthwaite|kenward-roger, as SAS PROC MIXED.
+It prints the coefficients with their df, the covariance parameters, -2 log REML,
+type III F tests, and with --compare ARM the LS means by arm and visit and each arm's
+difference from the reference at every visit. A fit that does not converge is an
+error that says what to try.")]
 pub struct AnalyseArgs {
     /// CSV file with a header row and one row per participant.
     #[arg(long, value_name = "FILE.csv", conflicts_with = "db")]
@@ -71,6 +94,49 @@ pub struct AnalyseArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Generalised linear model: `binomial` (0/1 outcome, logistic) or
+    /// `poisson` (counts, log link). --test then gives likelihood-ratio tests.
+    #[arg(long, value_name = "binomial|poisson")]
+    family: Option<String>,
+    /// Firth's penalised likelihood (binomial; the remedy for separation).
+    #[arg(long, requires = "family")]
+    firth: bool,
+    /// Offset column added to the linear predictor (already on the log scale).
+    #[arg(long, value_name = "COLUMN", requires = "family")]
+    offset: Option<String>,
+    /// Exposure column (e.g. follow-up years); its log is the offset.
+    #[arg(long, value_name = "COLUMN", requires = "family")]
+    exposure: Option<String>,
+    /// With --family binomial --compare: Cochran-Mantel-Haenszel test of each
+    /// arm against the reference over the levels of this variable.
+    #[arg(long, value_name = "VAR", requires = "compare")]
+    cmh: Option<String>,
+    /// Mixed model for repeated measures: the visit and subject variables of
+    /// a long file (one row per subject and visit), e.g. 'AVISIT | USUBJID'.
+    #[arg(long, value_name = "VISIT | SUBJECT")]
+    repeated: Option<String>,
+    /// MMRM covariance across visits: us (unstructured), cs, ar1, toep.
+    #[arg(
+        long,
+        value_name = "us|cs|ar1|toep",
+        default_value = "us",
+        requires = "repeated"
+    )]
+    covariance: String,
+    /// MMRM degrees of freedom: satterthwaite or kenward-roger.
+    #[arg(
+        long = "df",
+        value_name = "satterthwaite|kenward-roger",
+        default_value = "satterthwaite",
+        requires = "repeated"
+    )]
+    df_method: String,
+    /// MMRM by maximum likelihood instead of REML.
+    #[arg(long, requires = "repeated")]
+    ml: bool,
+    /// MMRM visit order, comma-separated (default: numeric or natural order).
+    #[arg(long, value_name = "V1,V2,...", requires = "repeated")]
+    visits: Option<String>,
 }
 
 /// Runs `rct analyse`.
@@ -117,6 +183,48 @@ pub fn run(args: AnalyseArgs) -> anyhow::Result<ExitCode> {
     let design = spec
         .design(&frame)
         .map_err(|e| explain(e, &headers, &rows, &name))?;
+    if let Some(rep) = &args.repeated {
+        if args.family.is_some() || args.robust.is_some() {
+            bail!("--repeated fits a linear mixed model; it does not take --family or --robust");
+        }
+        let req = super::analyse_mmrm::MmrmRequest {
+            repeated: rep,
+            covariance: &args.covariance,
+            df: &args.df_method,
+            ml: args.ml,
+            visits: args.visits.as_deref(),
+            compare: args.compare.as_deref(),
+            model,
+            source: &name,
+            rows_read: rows.len(),
+            json: args.json,
+        };
+        super::analyse_mmrm::run(&spec, &frame, &design, &req)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(fam) = &args.family {
+        if args.robust.is_some() {
+            bail!(
+                "--robust applies to linear models; GLMs use model-based (Fisher) standard errors"
+            );
+        }
+        let family = rct_stats::glm::Family::parse(fam).map_err(|e| anyhow!("--family: {e}"))?;
+        let req = super::analyse_glm::GlmRequest {
+            family,
+            firth: args.firth,
+            offset: args.offset.as_deref(),
+            exposure: args.exposure.as_deref(),
+            tests: &args.test,
+            compare: args.compare.as_deref(),
+            cmh: args.cmh.as_deref(),
+            model,
+            source: &name,
+            rows_read: rows.len(),
+            json: args.json,
+        };
+        super::analyse_glm::run(&spec, &frame, &design, &req)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let fit = Workspace::new().fit(&design, cov)?;
     let mut tests = Vec::new();
     for t in &args.test {

@@ -2,6 +2,8 @@
 //! `run` function returning the process exit code.
 
 pub mod analyse;
+pub mod analyse_glm;
+pub mod analyse_mmrm;
 pub mod analyse_plan;
 pub mod audit;
 pub mod audit_checkpoint;

@@ -86,12 +86,19 @@ pub struct AssessArgs {
     /// Seed of the simulation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Selection bias effect eta (expected type-I error of the t-test).
+    /// Selection bias effect eta, convergence strategy (expected type-I error
+    /// of the t-test, as randomizeR's selBias "CS").
     #[arg(long, value_name = "ETA")]
     selection_bias: Option<f64>,
-    /// Linear chronological bias theta (expected type-I error of the t-test).
+    /// Chronological bias: strength theta of the time trend (expected type-I
+    /// error of the t-test, as randomizeR's chronBias); see --trend.
     #[arg(long, value_name = "THETA")]
     chronological_bias: Option<f64>,
+    /// Shape of the time trend, participant i of N: linear = theta (i-1)/(N-1)
+    /// (randomizeR linT), log = theta ln(i)/ln(N) (logT), step:K = theta from
+    /// participant K on (stepT with saltus K).
+    #[arg(long, value_name = "linear|log|step:K", default_value = "linear")]
+    trend: String,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -336,33 +343,57 @@ fn run_assessment(
     }
 }
 
+/// Bias figures: exact (every sequence with its probability, grouped by
+/// sufficient statistics) unless `sims` is given or the enumeration is too
+/// large; then simulated. The second value says why simulation was used.
 #[allow(clippy::disallowed_methods)]
 fn run_bias(
     design: &DesignSpec,
     ratio: &[u32],
     n: u32,
-    sims: u64,
+    sims: Option<u64>,
+    force_exact: bool,
     seed: u64,
-    eta: Option<f64>,
-    theta: Option<f64>,
-) -> anyhow::Result<rct_random::bias::BiasAssessment> {
+    req: &rct_random::bias::BiasRequest,
+) -> anyhow::Result<(rct_random::bias::BiasAssessment, Option<String>)> {
+    let threads = std::thread::available_parallelism().map_or(2, |x| x.get());
+    let mut note = None;
+    if sims.is_none() && ratio.len() == 2 {
+        let limits = rct_random::bias_exact::ExactLimits::default();
+        match rct_random::bias_exact::assess_bias_exact(design, ratio, n, req, limits, threads)
+            .map_err(|e| anyhow!("{e}"))?
+        {
+            Some(r) => return Ok((r, None)),
+            None if force_exact => bail!(
+                "exact bias figures for {design} at n = {n} need more than {} classes; \
+                 drop --exact to simulate, or give --sims M",
+                limits.max_classes
+            ),
+            None => {
+                note = Some(format!(
+                    "exact enumeration would exceed {} classes at n = {n}; simulated instead",
+                    limits.max_classes
+                ))
+            }
+        }
+    }
+    let sims = sims.unwrap_or(10_000);
     let bar = std::io::stderr()
         .is_terminal()
         .then(|| indicatif::ProgressBar::new(sims));
-    let threads = std::thread::available_parallelism().map_or(2, |x| x.get());
     let progress = |d: u64| {
         if let Some(b) = &bar {
             b.set_position(d);
         }
     };
     let r = rct_random::bias::assess_bias_simulated(
-        design, ratio, n, sims, seed, eta, theta, 0.05, threads, &progress,
+        design, ratio, n, sims, seed, req, threads, &progress,
     )
     .map_err(|e| anyhow!("{e}"));
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    r
+    Ok((r?, note))
 }
 
 fn assess(a: AssessArgs) -> anyhow::Result<ExitCode> {
@@ -380,23 +411,27 @@ fn assess(a: AssessArgs) -> anyhow::Result<ExitCode> {
         (None, _) => Some(100_000),
     };
     let r = run_assessment(&design, &ratio, a.n, sims, a.seed)?;
+    let trend = rct_random::bias::Trend::parse(&a.trend).map_err(|e| anyhow!("--trend: {e}"))?;
     let bias = if a.selection_bias.is_some() || a.chronological_bias.is_some() {
+        let req = rct_random::bias::BiasRequest {
+            eta: a.selection_bias,
+            theta: a.chronological_bias,
+            trend,
+            alpha: 0.05,
+        };
         Some(run_bias(
-            &design,
-            &ratio,
-            a.n,
-            a.sims.unwrap_or(10_000),
-            a.seed,
-            a.selection_bias,
-            a.chronological_bias,
+            &design, &ratio, a.n, a.sims, a.exact, a.seed, &req,
         )?)
     } else {
         None
     };
     if a.json {
         let mut v = serde_json::to_value(&r)?;
-        if let (Some(b), Some(obj)) = (&bias, v.as_object_mut()) {
-            if let serde_json::Value::Object(bm) = serde_json::to_value(b)? {
+        if let (Some((b, note)), Some(obj)) = (&bias, v.as_object_mut()) {
+            if let serde_json::Value::Object(mut bm) = serde_json::to_value(b)? {
+                if let Some(n) = note {
+                    bm.insert("note".into(), serde_json::Value::String(n.clone()));
+                }
                 obj.insert("bias".into(), serde_json::Value::Object(bm));
             }
         }
@@ -426,24 +461,35 @@ fn assess(a: AssessArgs) -> anyhow::Result<ExitCode> {
                 None => println!("{name:<30} {v:>10.5}"),
             }
         }
-        if let Some(b) = &bias {
-            println!(
-                "type-I error of the t-test at alpha {} (simulation, {} sequences, seed {}):",
-                b.alpha, b.sims, a.seed
-            );
-            if let (Some(v), Some(se), Some(eta)) = (
-                b.type1_error_selection_bias,
-                b.type1_error_selection_bias_se,
-                a.selection_bias,
-            ) {
-                println!("  selection bias eta = {eta:<10} {v:>10.5}  (MC s.e. {se:.5})");
+        if let Some((b, note)) = &bias {
+            match (b.sims, b.classes) {
+                (Some(m), _) => println!(
+                    "type-I error of the t-test at alpha {} (simulation, {m} sequences, seed {}):",
+                    b.alpha, a.seed
+                ),
+                (None, Some(k)) => println!(
+                    "type-I error of the t-test at alpha {} (exact: every sequence with its \
+                     probability, {k} classes):",
+                    b.alpha
+                ),
+                (None, None) => println!("type-I error of the t-test at alpha {}:", b.alpha),
             }
-            if let (Some(v), Some(se), Some(th)) = (
-                b.type1_error_chronological_bias,
-                b.type1_error_chronological_bias_se,
-                a.chronological_bias,
-            ) {
-                println!("  linear time trend theta = {th:<5} {v:>10.5}  (MC s.e. {se:.5})");
+            if let Some(n) = note {
+                println!("  ({n})");
+            }
+            let se = |s: Option<f64>| s.map_or(String::new(), |s| format!("  (MC s.e. {s:.5})"));
+            if let (Some(v), Some(eta)) = (b.type1_error_selection_bias, a.selection_bias) {
+                println!(
+                    "  selection bias eta = {eta:<10} {v:>10.5}{}",
+                    se(b.type1_error_selection_bias_se)
+                );
+            }
+            if let (Some(v), Some(th)) = (b.type1_error_chronological_bias, a.chronological_bias) {
+                println!(
+                    "  {} trend theta = {th:<8} {v:>10.5}{}",
+                    b.trend,
+                    se(b.type1_error_chronological_bias_se)
+                );
             }
         }
     }

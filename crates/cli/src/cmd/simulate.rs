@@ -28,7 +28,8 @@ pub enum SimulateCmd {
 Each simulated trial draws its covariates, allocates the arm variable, builds the
 design from --model exactly as `rct analyse` would, sets y = X beta + N(0, sd^2)
 with beta from --effect (0 for columns not named), fits the model and tests the
-term. Power is the share of p < alpha, with its Monte Carlo standard error.
+allocated arm's term (or the term named by --test; the intercept only when named).
+Power is the share of p < alpha, with its Monte Carlo standard error.
 
 Variables: the arm variable (--arm, default `arm`) is allocated: with --protocol by
 the protocol's randomisation design (e.g. rpbr:2,4) within its strata, reference
@@ -67,7 +68,8 @@ pub struct PowerArgs {
     /// Significance level.
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
-    /// Term (or column) tested; default: the term of the first --effect.
+    /// Term (or column) tested; default: the allocated arm's term (`--arm`,
+    /// default `arm`). The intercept is tested only when named here.
     #[arg(long, value_name = "TERM")]
     test: Option<String>,
     /// Sample sizes FROM:TO:STEP; prints the power curve.
@@ -131,21 +133,6 @@ impl Allocator for ProtocolAllocator {
             None => 0,
         }
     }
-}
-
-/// `arm[T.hiit]:ifn_score` -> `arm:ifn_score`.
-fn term_of(column: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0;
-    for c in column.chars() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
 }
 
 fn parse_levels(s: &str) -> anyhow::Result<(String, Vec<(String, f64)>)> {
@@ -370,10 +357,24 @@ fn run_power(
             }
         }
     }
+    // The allocated arm's term by default; the intercept only when named.
     let test = match &a.test {
         Some(t) => t.clone(),
-        None => term_of(&effects[0].0),
+        None => {
+            let f = rct_stats::Formula::parse(&a.model)?;
+            if !f.variables().contains(&a.arm) {
+                bail!(
+                    "the model has no `{}` term to test; name the tested term with --test \
+                     (the default is the allocated arm's term)",
+                    a.arm
+                );
+            }
+            a.arm.clone()
+        }
     };
+    if test == "Intercept" && a.test.is_none() {
+        bail!("refusing to test the intercept by default; give --test Intercept to ask for it");
+    }
     let cov_type = match &a.robust {
         Some(s) => CovType::parse(s)?,
         None => CovType::NonRobust,

