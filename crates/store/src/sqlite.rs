@@ -366,6 +366,39 @@ fn list_trials(conn: &Connection, path: &Path) -> Result<Vec<String>, StoreError
         .map_err(|e| sql_err(path, e))
 }
 
+impl SqliteStore {
+    /// Appends `events` (and `checkpoint`, when given) in one transaction.
+    fn append_with(
+        &self,
+        trial: &str,
+        events: &[Event],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<(), StoreError> {
+        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let (head, head_hash) = head_of(&tx, trial, &self.path)?;
+        check_append(trial, head, events)?;
+        check_links(trial, &head_hash, events, &bodies)?;
+        insert_rows(
+            &tx,
+            trial,
+            events
+                .iter()
+                .zip(bodies)
+                .map(|(e, body)| (e.seq, body, e.hash.clone())),
+            &self.path,
+        )?;
+        if let Some(c) = checkpoint {
+            insert_checkpoint(&tx, c, &self.path)?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+}
+
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
@@ -441,25 +474,7 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, trial: &str, events: &[Event]) -> Result<(), StoreError> {
-        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
-        let mut conn = self.pool.get()?;
-        let tx = conn
-            .0
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let (head, head_hash) = head_of(&tx, trial, &self.path)?;
-        check_append(trial, head, events)?;
-        check_links(trial, &head_hash, events, &bodies)?;
-        insert_rows(
-            &tx,
-            trial,
-            events
-                .iter()
-                .zip(bodies)
-                .map(|(e, body)| (e.seq, body, e.hash.clone())),
-            &self.path,
-        )?;
-        tx.commit().map_err(|e| self.err(e))
+        self.append_with(trial, events, None)
     }
 
     fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
@@ -489,26 +504,7 @@ impl Store for SqliteStore {
         checkpoint: &Checkpoint,
     ) -> Result<(), StoreError> {
         check_signs_last(trial, events, checkpoint)?;
-        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
-        let mut conn = self.pool.get()?;
-        let tx = conn
-            .0
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let (head, head_hash) = head_of(&tx, trial, &self.path)?;
-        check_append(trial, head, events)?;
-        check_links(trial, &head_hash, events, &bodies)?;
-        insert_rows(
-            &tx,
-            trial,
-            events
-                .iter()
-                .zip(bodies)
-                .map(|(e, body)| (e.seq, body, e.hash.clone())),
-            &self.path,
-        )?;
-        insert_checkpoint(&tx, checkpoint, &self.path)?;
-        tx.commit().map_err(|e| self.err(e))
+        self.append_with(trial, events, Some(checkpoint))
     }
 
     fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
