@@ -10,6 +10,7 @@ pub mod compliance;
 pub mod cpet;
 pub mod plot;
 pub mod recording;
+mod xlsx;
 
 pub use adherence::{adherence, AdherenceReport};
 pub use compliance::{
@@ -19,6 +20,7 @@ pub use recording::{
     read_csv, read_fit, Recording, Sample, MAX_CSV_BYTES, MAX_FIT_BYTES, MAX_SAMPLES,
     MAX_SPAN_SECONDS,
 };
+pub use xlsx::{MAX_CELLS, MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES};
 
 /// What can go wrong reading exercise files or assessing a session.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

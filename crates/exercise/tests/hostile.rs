@@ -116,3 +116,132 @@ fn oversized_inputs_are_refused_before_decoding() {
         .to_string();
     assert!(e.starts_with("big.csv: the file is"), "{e}");
 }
+
+/// A minimal xlsx workbook whose first sheet's XML is `sheet`, plus `extra`
+/// parts (name, bytes), deflated.
+fn xlsx(sheet: &str, extra: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let parts: [(&str, &str); 5] = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+        ),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ];
+    for (name, text) in parts {
+        z.start_file(name, opts).unwrap();
+        z.write_all(text.as_bytes()).unwrap();
+    }
+    for (name, bytes) in extra {
+        z.start_file(*name, opts).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
+
+/// A sheet with a CPET header, two breaths, and `more` cells (raw XML).
+fn sheet(more: &str) -> String {
+    let cell = |r: &str, v: &str| format!(r#"<c r="{r}" t="inlineStr"><is><t>{v}</t></is></c>"#);
+    let num = |r: &str, v: f64| format!(r#"<c r="{r}"><v>{v}</v></c>"#);
+    format!(
+        r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">{}{}</row><row r="2">{}{}</row><row r="3">{}{}</row>{more}</sheetData></worksheet>"#,
+        cell("A1", "t"),
+        cell("B1", "VO2"),
+        num("A2", 10.0),
+        num("B2", 1500.0),
+        num("A3", 40.0),
+        num("B3", 1600.0),
+    )
+}
+
+#[test]
+fn a_generated_workbook_reads() {
+    let b = rct_exercise::cpet::read_cpet(&xlsx(&sheet(""), &[]), "ok.xlsx").unwrap();
+    assert_eq!(b.breaths.len(), 2);
+    assert_eq!(b.breaths[1].vo2, 1600.0);
+}
+
+#[test]
+fn a_huge_row_number_in_an_xlsx_is_refused_before_the_grid_is_laid_out() {
+    // One far cell made the xlsx reader lay out a dense 1,048,576 x 16,384
+    // grid (hundreds of GB) and abort.
+    for (far, what) in [
+        (
+            r#"<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>"#,
+            "used range",
+        ),
+        (
+            r#"<row r="1000000"><c r="C1000000"><v>1</v></c></row>"#,
+            "used range",
+        ),
+        (
+            r#"<row r="4"><c r="A99999999999"><v>1</v></c></row>"#,
+            "`A99999999999`",
+        ),
+        (
+            r#"<row r="4"><c r="ZZZZZZZZ4"><v>1</v></c></row>"#,
+            "`ZZZZZZZZ4`",
+        ),
+        (
+            r#"<row r="99999999999"><c><v>1</v></c></row>"#,
+            "`99999999999`",
+        ),
+    ] {
+        let e = rct_exercise::cpet::read_cpet(&xlsx(&sheet(far), &[]), "far.xlsx")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("far.xlsx: ") && e.contains(what),
+            "{far}: {e}"
+        );
+    }
+    let dim = sheet("").replace("<sheetData>", r#"<dimension ref="B5:A1"/><sheetData>"#);
+    let e = rct_exercise::cpet::read_cpet(&xlsx(&dim, &[]), "dim.xlsx")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`B5:A1`"), "{e}");
+}
+
+#[test]
+fn an_xlsx_that_unpacks_to_too_much_is_refused() {
+    // 129 MiB of spaces deflate to about 130 kB.
+    let spaces = vec![b' '; (rct_exercise::MAX_UNZIPPED_BYTES + (1 << 20)) as usize];
+    let bytes = xlsx(&sheet(""), &[("xl/sharedStrings.xml", &spaces)]);
+    assert!(bytes.len() < 1 << 20);
+    let e = rct_exercise::cpet::read_cpet(&bytes, "bomb.xlsx")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("bomb.xlsx: the xlsx archive unpacks to more than"),
+        "{e}"
+    );
+}
+
+#[test]
+fn cpet_times_far_out_and_tiny_windows_end_quickly() {
+    use rct_exercise::cpet::{read_cpet, vo2max, Method};
+    // A breath at 1e300 s made the block method lay out 1e300 / 30 bins.
+    let text = "t,VO2\n0,1000\n30,1200\n60,1300\n1e300,1400\n";
+    let b = read_cpet(text.as_bytes(), "far.csv").unwrap();
+    for m in [Method::Block, Method::Rolling] {
+        let r = vo2max(&b, 70.0, 40.0, 30.0, m).unwrap();
+        assert!(r.vo2max_ml_min >= 1000.0);
+        // A window far below the clock's resolution at 1e300.
+        let _ = vo2max(&b, 70.0, 40.0, 1e-300, m);
+    }
+}
