@@ -40,6 +40,9 @@ pub struct SessionTemplate {
     pub min_fraction: f64,
 }
 
+/// Most phases a session template lays out, repeats included.
+pub const MAX_PHASES: usize = 1000;
+
 /// A phase as a protocol writes it, before repeats are laid out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhaseSpec {
@@ -67,6 +70,12 @@ impl SessionTemplate {
         threshold: f64,
         min_fraction: f64,
     ) -> Result<Self, ExerciseError> {
+        let laid_out: u64 = specs.iter().map(|s| 2 * u64::from(s.repeat.max(1))).sum();
+        if laid_out > 2 * MAX_PHASES as u64 {
+            return Err(ExerciseError::Invalid(format!(
+                "the session's repeats lay out more than {MAX_PHASES} phases; check `repeat`"
+            )));
+        }
         let betweens: Vec<&str> = specs.iter().filter_map(|s| s.between.as_deref()).collect();
         let mut phases = Vec::new();
         let mut t = 0.0;

@@ -245,3 +245,28 @@ fn cpet_times_far_out_and_tiny_windows_end_quickly() {
         let _ = vo2max(&b, 70.0, 40.0, 1e-300, m);
     }
 }
+
+#[test]
+fn protocol_counts_do_not_size_allocations() {
+    use rct_exercise::{adherence, PhaseSpec};
+    // `repeat = 4294967295` laid out four billion phases.
+    let spec = PhaseSpec {
+        id: "bout".into(),
+        label: "Bout".into(),
+        minutes: 4.0,
+        zone: [0.85, 1.0],
+        repeat: u32::MAX,
+        between: None,
+        bout: true,
+    };
+    let e = SessionTemplate::from_specs(&[spec], 0.85, 0.5).unwrap_err();
+    assert!(e.to_string().contains("more than 1000 phases"), "{e}");
+    // `weeks = 4294967295` asked for a 16 GB weekly table and overflowed
+    // sessions x weeks.
+    let r = adherence(&[], u32::MAX, u32::MAX, 3, 0.7);
+    assert_eq!(
+        r.per_week.len(),
+        rct_exercise::adherence::MAX_WEEKS as usize
+    );
+    assert_eq!(r.planned, u32::MAX);
+}
