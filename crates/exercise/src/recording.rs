@@ -249,7 +249,8 @@ pub fn read_csv(
                 format!("expected at least {} columns", ti.max(hi) + 1),
             ));
         };
-        let t = parse_time(t.trim())
+        let t_text = t.trim();
+        let t = parse_time(t_text)
             .ok_or_else(|| err(line, format!("time `{t}` is neither seconds nor [H:]MM:SS")))?;
         let h = h.trim().replace(',', ".");
         let hr = if h.is_empty() {
@@ -263,14 +264,14 @@ pub fn read_csv(
         if t.abs() > MAX_TIME_SECONDS {
             return Err(err(
                 line,
-                format!("time {t} s is out of range: expected seconds between -{MAX_TIME_SECONDS:e} and {MAX_TIME_SECONDS:e}"),
+                format!("time `{t_text}` is out of range: expected seconds between -{MAX_TIME_SECONDS:e} and {MAX_TIME_SECONDS:e}"),
             ));
         }
         let t0 = *first.get_or_insert(t);
         if (t - t0).abs() > MAX_SPAN_SECONDS {
             return Err(err(
                 line,
-                format!("time {t} s is {:.0} s from the first sample's; a recording may span at most {MAX_SPAN_SECONDS:.0} s (7 days): is the time column in seconds?", (t - t0).abs()),
+                format!("time `{t_text}` is {:.0} s from the first sample's; a recording may span at most {MAX_SPAN_SECONDS:.0} s (7 days): is the time column in seconds?", (t - t0).abs()),
             ));
         }
         if samples.len() >= MAX_SAMPLES {
