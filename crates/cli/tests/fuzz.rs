@@ -8,7 +8,8 @@
 //!   and a 1 GiB address-space cap (RLIMIT_AS); any panic (exit 101), abort
 //!   or signal, timeout or unexpected exit fails the test.
 //! - `child_processes_full` (ignored): the same with 10,000 mutants per format
-//!   (`tools/fuzz/run.sh` sets the count, binary, jobs and seed).
+//!   (`tools/fuzz/run.sh` sets the count, binary, jobs and seed;
+//!   `RCT_FUZZ_KEEP_ALL=1` keeps every mutant in `RCT_FUZZ_KEEP`).
 //!
 //! The RLF reader has no command of its own, so its mutants are read by this
 //! test binary re-run as a child (`child_reader`).
@@ -379,6 +380,11 @@ fn fuzz(
                         Outcome::Signal(_) => t.signal += 1,
                         Outcome::Timeout => t.timeout += 1,
                         Outcome::Other(_) => t.other += 1,
+                    }
+                    if std::env::var_os("RCT_FUZZ_KEEP_ALL").is_some() {
+                        std::fs::create_dir_all(keep).unwrap();
+                        let name = format!("all-{}-{i}.{}", format.name(), format.ext());
+                        std::fs::write(keep.join(name), &m).unwrap();
                     }
                     if !matches!(outcome, Outcome::Ok | Outcome::Clean) {
                         std::fs::create_dir_all(keep).unwrap();
