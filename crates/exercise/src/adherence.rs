@@ -46,6 +46,9 @@ pub struct AdherenceReport {
     pub sessions: Vec<SessionSummary>,
 }
 
+/// Longest weekly table: ten years.
+pub const MAX_WEEKS: u32 = 520;
+
 /// Summarises sessions: `per_week` x `weeks` planned, a session compliant
 /// with at least `min_bouts` compliant bouts, per protocol when compliant
 /// sessions are at least `min_fraction` of those planned.
@@ -56,19 +59,23 @@ pub fn adherence(
     min_bouts: usize,
     min_fraction: f64,
 ) -> AdherenceReport {
-    let planned = per_week * weeks;
+    let planned = per_week.saturating_mul(weeks);
     let first = sessions.iter().filter_map(|s| s.1).min();
-    let mut per_week_counts = vec![0u32; weeks as usize];
+    // The weekly table stops at MAX_WEEKS, however many weeks a protocol plans.
+    let mut per_week_counts = vec![0u32; weeks.min(MAX_WEEKS) as usize];
     let mut out = Vec::with_capacity(sessions.len());
     let (mut bouts_ok, mut bouts_per_session) = (0usize, 0usize);
     let mut compliant_sessions = 0;
     for (source, start, r) in sessions {
         let week = match (start, first) {
-            (Some(s), Some(f)) => Some(((s - f) / (7 * 86_400)) as u32 + 1),
+            (Some(s), Some(f)) => Some(
+                u32::try_from(s.saturating_sub(f) / (7 * 86_400))
+                    .map_or(u32::MAX, |w| w.saturating_add(1)),
+            ),
             _ => None,
         };
         if let Some(w) = week {
-            if let Some(c) = per_week_counts.get_mut(w as usize - 1) {
+            if let Some(c) = per_week_counts.get_mut((w as usize).saturating_sub(1)) {
                 *c += 1;
             }
         }
@@ -94,7 +101,7 @@ pub fn adherence(
         attended_fraction: frac(sessions.len() as f64, planned as f64),
         compliant_bouts_fraction: frac(
             bouts_ok as f64,
-            (bouts_per_session as u32 * planned) as f64,
+            bouts_per_session as f64 * f64::from(planned),
         ),
         compliant_sessions,
         compliant_sessions_fraction,

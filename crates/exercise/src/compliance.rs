@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::recording::Recording;
+use crate::recording::{Recording, MAX_SPAN_SECONDS};
 use crate::ExerciseError;
 
 /// One planned phase of a session, on the session's clock.
@@ -40,6 +40,9 @@ pub struct SessionTemplate {
     pub min_fraction: f64,
 }
 
+/// Most phases a session template lays out, repeats included.
+pub const MAX_PHASES: usize = 1000;
+
 /// A phase as a protocol writes it, before repeats are laid out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhaseSpec {
@@ -67,6 +70,12 @@ impl SessionTemplate {
         threshold: f64,
         min_fraction: f64,
     ) -> Result<Self, ExerciseError> {
+        let laid_out: u64 = specs.iter().map(|s| 2 * u64::from(s.repeat.max(1))).sum();
+        if laid_out > 2 * MAX_PHASES as u64 {
+            return Err(ExerciseError::Invalid(format!(
+                "the session's repeats lay out more than {MAX_PHASES} phases; check `repeat`"
+            )));
+        }
         let betweens: Vec<&str> = specs.iter().filter_map(|s| s.between.as_deref()).collect();
         let mut phases = Vec::new();
         let mut t = 0.0;
@@ -213,7 +222,7 @@ pub struct ComplianceReport {
 }
 
 /// An interval of constant heart rate: (from, to, hr or None when missing).
-type Interval = (f64, f64, Option<f64>);
+pub(crate) type Interval = (f64, f64, Option<f64>);
 
 /// The recording's intervals and its gaps longer than the limit.
 fn intervals(rec: &Recording, gap_limit: f64) -> (Vec<Interval>, Vec<[f64; 2]>) {
@@ -236,7 +245,7 @@ fn overlap(a0: f64, a1: f64, b0: f64, b1: f64) -> f64 {
     (a1.min(b1) - a0.max(b0)).max(0.0)
 }
 
-fn in_zone(p: &PlannedPhase, hr: f64, hrmax: f64, threshold: f64) -> bool {
+pub(crate) fn in_zone(p: &PlannedPhase, hr: f64, hrmax: f64, threshold: f64) -> bool {
     if p.bout {
         hr > threshold * hrmax
     } else {
@@ -262,6 +271,8 @@ pub fn compliance(
             "the gap limit must be a positive number of seconds".into(),
         ));
     }
+    check_recording(rec)?;
+    check_template(template)?;
     let (iv, all_gaps) = intervals(rec, gap_limit);
     let (start, how) = match alignment {
         Alignment::Start(s) => (s, format!("given start {s} s")),
@@ -275,7 +286,7 @@ pub fn compliance(
             (first, "first lap marker".to_string())
         }
         Alignment::Auto => (
-            best_start(&iv, template, hrmax),
+            crate::align::best_start(&iv, template, hrmax),
             "best fit of the template to the trace".to_string(),
         ),
     };
@@ -339,52 +350,42 @@ pub fn compliance(
     })
 }
 
-/// The whole-second start that maximises seconds in zone over all phases,
-/// found with one prefix sum per phase on a 1 Hz grid (O(T x phases)).
-fn best_start(iv: &[Interval], t: &SessionTemplate, hrmax: f64) -> f64 {
-    let Some(last) = iv.last() else { return 0.0 };
-    let total = last.1.ceil().max(0.0) as usize;
-    let mut grid: Vec<Option<f64>> = vec![None; total + 1];
-    for &(a, b, hr) in iv {
-        let (a, b) = (
-            a.max(0.0).floor() as usize,
-            (b.max(0.0).ceil() as usize).min(total),
-        );
-        for g in grid.iter_mut().take(b).skip(a) {
-            *g = hr;
+/// Samples must be finite, in time order and span at most
+/// [`MAX_SPAN_SECONDS`] (the readers guarantee it; a `Recording` built by
+/// hand is checked here).
+fn check_recording(rec: &Recording) -> Result<(), ExerciseError> {
+    if rec.samples.iter().any(|s| !s.t.is_finite()) {
+        return Err(ExerciseError::Invalid(
+            "the recording has a sample time that is not a finite number".into(),
+        ));
+    }
+    if rec.samples.windows(2).any(|w| w[1].t < w[0].t) {
+        return Err(ExerciseError::Invalid(
+            "the recording's samples are not in time order".into(),
+        ));
+    }
+    if let (Some(a), Some(b)) = (rec.samples.first(), rec.samples.last()) {
+        if b.t - a.t > MAX_SPAN_SECONDS {
+            return Err(ExerciseError::Invalid(format!(
+                "the recording spans {:.0} s; at most {MAX_SPAN_SECONDS:.0} s (7 days) can be assessed",
+                b.t - a.t
+            )));
         }
     }
-    let len = t.length().ceil() as usize;
-    if len >= total {
-        return 0.0;
-    }
-    let prefix: Vec<Vec<u32>> = t
-        .phases
-        .iter()
-        .map(|p| {
-            let mut v = Vec::with_capacity(total + 2);
-            v.push(0);
-            let mut acc = 0;
-            for h in &grid {
-                if h.is_some_and(|h| in_zone(p, h, hrmax, t.threshold)) {
-                    acc += 1;
-                }
-                v.push(acc);
-            }
-            v
-        })
-        .collect();
-    let mut best = (0u32, 0usize);
-    for s in 0..=(total - len) {
-        let mut score = 0;
-        for (p, pre) in t.phases.iter().zip(&prefix) {
-            let a = s + p.start as usize;
-            let b = (s + (p.start + p.duration) as usize).min(total + 1);
-            score += pre[b] - pre[a.min(b)];
-        }
-        if score > best.0 {
-            best = (score, s);
+    Ok(())
+}
+
+/// Phases must have finite, non-negative starts and durations, and the
+/// session must last at most [`MAX_SPAN_SECONDS`].
+fn check_template(t: &SessionTemplate) -> Result<(), ExerciseError> {
+    for p in &t.phases {
+        let ok = |x: f64| x.is_finite() && (0.0..=MAX_SPAN_SECONDS).contains(&x);
+        if !(ok(p.start) && ok(p.duration) && ok(p.start + p.duration)) {
+            return Err(ExerciseError::Invalid(format!(
+                "phase `{}`: start {} s and duration {} s must be between 0 and {MAX_SPAN_SECONDS:.0} s",
+                p.id, p.start, p.duration
+            )));
         }
     }
-    best.1 as f64
+    Ok(())
 }

@@ -29,9 +29,6 @@
 //! "VO2max" when the plateau is met, or when both secondary criteria (RER >=
 //! 1.10 and HRmax within 10 bpm of 220 - age) are met; otherwise "VO2peak".
 
-use std::io::Cursor;
-
-use calamine::{Data, Reader};
 use serde::Serialize;
 
 use crate::ExerciseError;
@@ -121,7 +118,7 @@ pub struct Vo2maxReport {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Cell {
+pub(crate) enum Cell {
     Empty,
     Num(f64),
     Text(String),
@@ -135,14 +132,32 @@ fn cpet_err(file: &str, row: usize, message: impl Into<String>) -> ExerciseError
     }
 }
 
-/// Read a breath-by-breath export: `.xlsx`/`.xls`/`.ods` by the file name,
-/// anything else as CSV (`;`, tab or `,` separated; comma decimals allowed).
+/// Largest CPET export read (16 MiB; a one-hour test is well under 1 MiB).
+pub const MAX_CPET_BYTES: usize = 16 << 20;
+/// Most breaths in one test (a one-hour test has about 3,600).
+pub const MAX_BREATHS: usize = 20_000;
+
+/// Read a breath-by-breath export: an xlsx workbook (`.xlsx`/`.xlsm` by the
+/// file name, or any zip file), anything else as CSV (`;`, tab or `,`
+/// separated; comma decimals allowed). `.xls`, `.xlsb` and `.ods` are refused:
+/// their readers lay out whole sheets with no bound on repeated rows or cells
+/// (docs/limits.md).
 pub fn read_cpet(bytes: &[u8], file: &str) -> Result<Breaths, ExerciseError> {
+    if bytes.len() > MAX_CPET_BYTES {
+        return Err(crate::recording::size_error(
+            file,
+            bytes.len(),
+            MAX_CPET_BYTES,
+            "a CPET export",
+        ));
+    }
     let lower = file.to_ascii_lowercase();
-    let grid = if [".xlsx", ".xlsm", ".xls", ".ods"]
-        .iter()
-        .any(|e| lower.ends_with(e))
-        || bytes.starts_with(b"PK")
+    if [".xls", ".xlsb", ".ods"].iter().any(|e| lower.ends_with(e)) {
+        return Err(ExerciseError::Invalid(format!(
+            "{file}: only xlsx and CSV exports are read; save the test as .xlsx or .csv"
+        )));
+    }
+    let grid = if [".xlsx", ".xlsm"].iter().any(|e| lower.ends_with(e)) || bytes.starts_with(b"PK")
     {
         spreadsheet_grid(bytes, file)?
     } else {
@@ -152,32 +167,7 @@ pub fn read_cpet(bytes: &[u8], file: &str) -> Result<Breaths, ExerciseError> {
 }
 
 fn spreadsheet_grid(bytes: &[u8], file: &str) -> Result<Vec<Vec<Cell>>, ExerciseError> {
-    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
-        ExerciseError::Invalid(format!(
-            "{file}: not a readable spreadsheet: {e}. Export the test again as xlsx or CSV"
-        ))
-    })?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| ExerciseError::Invalid(format!("{file}: the workbook has no sheet")))?
-        .map_err(|e| ExerciseError::Invalid(format!("{file}: first sheet unreadable: {e}")))?;
-    // Row/column offsets: calamine ranges start at the first used cell.
-    let (r0, c0) = range.start().unwrap_or((0, 0));
-    let mut grid: Vec<Vec<Cell>> = vec![Vec::new(); r0 as usize];
-    for row in range.rows() {
-        let mut cells = vec![Cell::Empty; c0 as usize];
-        cells.extend(row.iter().map(|d| match d {
-            Data::Int(i) => Cell::Num(*i as f64),
-            Data::Float(f) => Cell::Num(*f),
-            Data::String(s) => Cell::Text(s.clone()),
-            Data::DateTime(dt) => Cell::Num(dt.as_f64() * 86_400.0),
-            Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
-            Data::Bool(b) => Cell::Num(f64::from(u8::from(*b))),
-            Data::Error(_) | Data::Empty => Cell::Empty,
-        }));
-        grid.push(cells);
-    }
-    Ok(grid)
+    crate::xlsx::sheet_grid(bytes, file)
 }
 
 fn csv_grid(bytes: &[u8], file: &str) -> Result<Vec<Vec<Cell>>, ExerciseError> {
@@ -196,8 +186,20 @@ fn csv_grid(bytes: &[u8], file: &str) -> Result<Vec<Vec<Cell>>, ExerciseError> {
         .delimiter(delim)
         .from_reader(text.as_bytes());
     let mut grid = Vec::new();
+    let mut cells = 0usize;
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| cpet_err(file, i + 1, format!("unreadable CSV record: {e}")))?;
+        cells += rec.len().max(1);
+        if cells > crate::xlsx::MAX_CELLS {
+            return Err(ExerciseError::Limit {
+                file: file.to_string(),
+                message: format!(
+                    "more than {} cells by line {}; a CPET export is far smaller: check that this is the right file",
+                    crate::xlsx::MAX_CELLS,
+                    i + 1
+                ),
+            });
+        }
         grid.push(
             rec.iter()
                 .map(|s| {
@@ -373,6 +375,14 @@ fn parse_grid(grid: &[Vec<Cell>], file: &str) -> Result<Breaths, ExerciseError> 
                     .map_err(|m| cpet_err(file, line, format!("column '{}': {m}", colname(c)))),
             }
         };
+        if breaths.len() >= MAX_BREATHS {
+            return Err(ExerciseError::Limit {
+                file: file.to_string(),
+                message: format!(
+                    "more than {MAX_BREATHS} breaths by line {line}; a CPET test has a few thousand: check that this is one test"
+                ),
+            });
+        }
         let vo2 = get(Some(cols.vo2))?.ok_or_else(|| {
             cpet_err(
                 file,
@@ -437,7 +447,8 @@ fn peak(
         Method::Rolling => {
             let mut lo = 0;
             for (i, &(t, _)) in pts.iter().enumerate() {
-                while pts[lo].0 <= t - w {
+                // `lo < i`: with a huge time or a tiny window, `t - w` can round to `t`.
+                while lo < i && pts[lo].0 <= t - w {
                     lo += 1;
                 }
                 if t - w >= first {
@@ -447,20 +458,33 @@ fn peak(
             }
         }
         Method::Block => {
-            let nbins = (last / w).floor() as usize;
-            let mut sums = vec![(0.0, 0usize); nbins];
-            for &(t, v) in &pts {
-                let k = (t / w).floor() as usize;
-                if k < nbins {
-                    sums[k].0 += v;
-                    sums[k].1 += 1;
-                }
-            }
-            for (k, &(s, n)) in sums.iter().enumerate() {
-                if n > 0 {
+            // Bins in time order (breaths are), only those holding a breath:
+            // nothing is laid out per empty bin, however long the test clock.
+            let nbins = (last / w).floor() as u64;
+            let mut bin: Option<(u64, f64, usize)> = None;
+            let mut close = |b: Option<(u64, f64, usize)>| {
+                if let Some((k, s, n)) = b {
                     consider(s / n as f64, (k + 1) as f64 * w, k as f64 * w);
                 }
+            };
+            for &(t, v) in &pts {
+                // `as` saturates: times before 0 fall in bin 0.
+                let k = (t / w).floor() as u64;
+                if k >= nbins {
+                    continue;
+                }
+                match &mut bin {
+                    Some((bk, s, n)) if *bk == k => {
+                        *s += v;
+                        *n += 1;
+                    }
+                    _ => {
+                        close(bin.take());
+                        bin = Some((k, v, 1));
+                    }
+                }
             }
+            close(bin);
         }
     }
     best

@@ -5,16 +5,22 @@
 //! I/O and no clock.
 
 pub mod adherence;
+mod align;
 pub mod compliance;
 pub mod cpet;
 pub mod plot;
 pub mod recording;
+mod xlsx;
 
 pub use adherence::{adherence, AdherenceReport};
 pub use compliance::{
     compliance, Alignment, ComplianceReport, PhaseResult, PhaseSpec, PlannedPhase, SessionTemplate,
 };
-pub use recording::{read_csv, read_fit, Recording, Sample};
+pub use recording::{
+    read_csv, read_fit, Recording, Sample, MAX_CSV_BYTES, MAX_FIT_BYTES, MAX_SAMPLES,
+    MAX_SPAN_SECONDS,
+};
+pub use xlsx::{MAX_CELLS, MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES};
 
 /// What can go wrong reading exercise files or assessing a session.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -43,4 +49,13 @@ pub enum ExerciseError {
     /// Bad parameters.
     #[error("{0}")]
     Invalid(String),
+    /// An input over one of the readers' limits (size, samples, time span,
+    /// rows or columns): the message names the limit and what to do.
+    #[error("{file}: {message}")]
+    Limit {
+        /// The file.
+        file: String,
+        /// Which limit, and what to do.
+        message: String,
+    },
 }

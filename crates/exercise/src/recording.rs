@@ -34,15 +34,69 @@ fn valid_hr(x: f64) -> Option<f64> {
     }
 }
 
-/// Reads a FIT file's `record` (timestamp, heart_rate) and `lap` (start_time) messages.
+/// Largest FIT file read (16 MiB: about 30 hours of 1 s records).
+pub const MAX_FIT_BYTES: usize = 16 << 20;
+/// Largest heart-rate CSV file read (32 MiB).
+pub const MAX_CSV_BYTES: usize = 32 << 20;
+/// Most samples in one recording (a week at 1 s is 604,800).
+pub const MAX_SAMPLES: usize = 1_000_000;
+/// Longest recording, first to last sample: 7 days in seconds.
+pub const MAX_SPAN_SECONDS: f64 = 7.0 * 86_400.0;
+/// Largest time value in a CSV, seconds (about the year 2286 as Unix time).
+pub const MAX_TIME_SECONDS: f64 = 1e10;
+
+/// The error for an input larger than `limit` bytes.
+pub(crate) fn size_error(file: &str, len: usize, limit: usize, what: &str) -> ExerciseError {
+    ExerciseError::Limit {
+        file: file.to_string(),
+        message: format!(
+            "the file is {len} bytes, over the {limit}-byte limit for {what}; check that it is the right file, or split it"
+        ),
+    }
+}
+
+fn samples_error(file: &str) -> ExerciseError {
+    ExerciseError::Limit {
+        file: file.to_string(),
+        message: format!(
+            "more than {MAX_SAMPLES} heart-rate samples; split the recording into sessions"
+        ),
+    }
+}
+
+/// Reads a FIT file's `record` (timestamp, heart_rate) and `lap` (start_time)
+/// messages. The file is decoded message by message, keeping only those, so
+/// memory grows with the samples, not with everything the watch wrote.
 pub fn read_fit(bytes: &[u8], file: &str) -> Result<Recording, ExerciseError> {
-    let records = fitparser::from_bytes(bytes).map_err(|e| ExerciseError::Fit {
+    if bytes.len() > MAX_FIT_BYTES {
+        return Err(size_error(file, bytes.len(), MAX_FIT_BYTES, "a FIT file"));
+    }
+    let fit_err = |e: fitparser::Error| ExerciseError::Fit {
         file: file.to_string(),
         message: e.to_string(),
-    })?;
+    };
     let mut raw: Vec<(i64, Option<f64>)> = Vec::new();
     let mut laps_abs: Vec<i64> = Vec::new();
-    for r in &records {
+    let mut processor = fitparser::de::FitStreamProcessor::new();
+    let mut buffer = bytes;
+    while !buffer.is_empty() {
+        let (rest, obj) = processor.deserialize_next(buffer).map_err(fit_err)?;
+        if rest.len() >= buffer.len() {
+            return Err(ExerciseError::Fit {
+                file: file.to_string(),
+                message: format!("the decoder stopped at byte {}", bytes.len() - buffer.len()),
+            });
+        }
+        buffer = rest;
+        let msg = match obj {
+            fitparser::de::FitObject::Crc(_) => {
+                processor.reset();
+                continue;
+            }
+            fitparser::de::FitObject::DataMessage(msg) => msg,
+            _ => continue,
+        };
+        let r = processor.decode_message(msg).map_err(fit_err)?;
         match r.kind() {
             fitparser::profile::MesgNum::Record => {
                 let mut ts = None;
@@ -57,12 +111,18 @@ pub fn read_fit(bytes: &[u8], file: &str) -> Result<Recording, ExerciseError> {
                     }
                 }
                 if let Some(ts) = ts {
+                    if raw.len() >= MAX_SAMPLES {
+                        return Err(samples_error(file));
+                    }
                     raw.push((ts, hr));
                 }
             }
             fitparser::profile::MesgNum::Lap => {
                 for f in r.fields() {
                     if let ("start_time", fitparser::Value::Timestamp(t)) = (f.name(), f.value()) {
+                        if laps_abs.len() >= MAX_SAMPLES {
+                            return Err(samples_error(file));
+                        }
                         laps_abs.push(t.timestamp());
                     }
                 }
@@ -70,11 +130,19 @@ pub fn read_fit(bytes: &[u8], file: &str) -> Result<Recording, ExerciseError> {
             _ => {}
         }
     }
-    if raw.is_empty() {
-        return Err(ExerciseError::NoHeartRate(file.to_string()));
-    }
     raw.sort_by_key(|x| x.0);
-    let t0 = raw[0].0;
+    let (Some(&(t0, _)), Some(&(t1, _))) = (raw.first(), raw.last()) else {
+        return Err(ExerciseError::NoHeartRate(file.to_string()));
+    };
+    if (t1 - t0) as f64 > MAX_SPAN_SECONDS {
+        return Err(ExerciseError::Limit {
+            file: file.to_string(),
+            message: format!(
+                "the record timestamps span {} s, more than {MAX_SPAN_SECONDS:.0} s (7 days): the file is damaged or holds more than one session; export the session again",
+                t1 - t0
+            ),
+        });
+    }
     let mut laps: Vec<f64> = laps_abs.iter().map(|l| (l - t0) as f64).collect();
     laps.sort_by(f64::total_cmp);
     Ok(Recording {
@@ -120,6 +188,14 @@ pub fn read_csv(
     time_col: Option<&str>,
     hr_col: Option<&str>,
 ) -> Result<Recording, ExerciseError> {
+    if text.len() > MAX_CSV_BYTES {
+        return Err(size_error(
+            file,
+            text.len(),
+            MAX_CSV_BYTES,
+            "a heart-rate CSV file",
+        ));
+    }
     let err = |line: usize, message: String| ExerciseError::Csv {
         file: file.to_string(),
         line,
@@ -173,7 +249,8 @@ pub fn read_csv(
                 format!("expected at least {} columns", ti.max(hi) + 1),
             ));
         };
-        let t = parse_time(t.trim())
+        let t_text = t.trim();
+        let t = parse_time(t_text)
             .ok_or_else(|| err(line, format!("time `{t}` is neither seconds nor [H:]MM:SS")))?;
         let h = h.trim().replace(',', ".");
         let hr = if h.is_empty() {
@@ -184,7 +261,22 @@ pub fn read_csv(
                     .map_err(|_| err(line, format!("heart rate `{h}` is not a number")))?,
             )
         };
+        if t.abs() > MAX_TIME_SECONDS {
+            return Err(err(
+                line,
+                format!("time `{t_text}` is out of range: expected seconds between -{MAX_TIME_SECONDS:e} and {MAX_TIME_SECONDS:e}"),
+            ));
+        }
         let t0 = *first.get_or_insert(t);
+        if (t - t0).abs() > MAX_SPAN_SECONDS {
+            return Err(err(
+                line,
+                format!("time `{t_text}` is {:.0} s from the first sample's; a recording may span at most {MAX_SPAN_SECONDS:.0} s (7 days): is the time column in seconds?", (t - t0).abs()),
+            ));
+        }
+        if samples.len() >= MAX_SAMPLES {
+            return Err(samples_error(file));
+        }
         samples.push(Sample {
             t: t - t0,
             hr: hr.and_then(valid_hr),
@@ -194,6 +286,17 @@ pub fn read_csv(
         return Err(ExerciseError::NoHeartRate(file.to_string()));
     }
     samples.sort_by(|a, b| a.t.total_cmp(&b.t));
+    if let (Some(a), Some(b)) = (samples.first(), samples.last()) {
+        if b.t - a.t > MAX_SPAN_SECONDS {
+            return Err(ExerciseError::Limit {
+                file: file.to_string(),
+                message: format!(
+                    "the times span {:.0} s, more than {MAX_SPAN_SECONDS:.0} s (7 days): is the time column in seconds?",
+                    b.t - a.t
+                ),
+            });
+        }
+    }
     Ok(Recording {
         start_unix: None,
         samples,
@@ -212,5 +315,5 @@ pub fn parse_time(s: &str) -> Option<f64> {
         let v: f64 = part.parse().ok()?;
         total = total * 60.0 + v;
     }
-    Some(total)
+    total.is_finite().then_some(total)
 }

@@ -41,7 +41,18 @@ pub enum CtgovError {
         /// What was expected.
         message: String,
     },
+    /// The input is over a reader's limit.
+    #[error("{file}: {message}")]
+    Limit {
+        /// File name.
+        file: String,
+        /// Which limit, and what to do.
+        message: String,
+    },
 }
+
+/// Largest ClinicalTrials.gov study record read (16 MiB; records are tens of kB).
+pub const MAX_STUDY_BYTES: usize = 16 << 20;
 
 /// A note on something the skeleton could not carry exactly.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -233,6 +244,15 @@ fn short_slug(s: &str, max: usize) -> String {
 
 /// Imports a v2 study record held in `src` (`file` names it in messages).
 pub fn import_study(src: &str, file: &str) -> Result<CtgovImport, CtgovError> {
+    if src.len() > MAX_STUDY_BYTES {
+        return Err(CtgovError::Limit {
+            file: file.into(),
+            message: format!(
+                "the file is {} bytes, over the {MAX_STUDY_BYTES}-byte limit for a ClinicalTrials.gov study record; download one study (`/api/v2/studies/NCT...`), not a search",
+                src.len()
+            ),
+        });
+    }
     let root: Value = serde_json::from_str(src).map_err(|source| CtgovError::Json {
         file: file.into(),
         source,

@@ -26,8 +26,9 @@ mod dom;
 mod export;
 mod import;
 
+pub use dom::{MAX_DEPTH, MAX_ELEMENTS};
 pub use export::{export, ExportOptions, ExportSummary};
-pub use import::{import, OdmImport};
+pub use import::{import, OdmImport, MAX_ODM_BYTES};
 
 /// The ODM 1.3 namespace.
 pub const ODM_NS: &str = "http://www.cdisc.org/ns/odm/v1.3";
@@ -63,6 +64,14 @@ pub enum OdmError {
         /// Element path, e.g. `ODM/Study/MetaDataVersion/ItemDef[I.cpet.weight]`.
         path: String,
         /// What was expected.
+        message: String,
+    },
+    /// The input is over a reader's limit.
+    #[error("{file}: {message}")]
+    Limit {
+        /// File name.
+        file: String,
+        /// Which limit, and what to do.
         message: String,
     },
 }

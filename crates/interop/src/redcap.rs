@@ -51,7 +51,18 @@ pub enum RedcapError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The input is over a reader's limit.
+    #[error("{file}: {message}")]
+    Limit {
+        /// File name.
+        file: String,
+        /// Which limit, and what to do.
+        message: String,
+    },
 }
+
+/// Largest REDCap data dictionary read (16 MiB; a 600-row dictionary is about 300 kB).
+pub const MAX_DICTIONARY_BYTES: usize = 16 << 20;
 
 /// How serious an issue is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -366,6 +377,15 @@ struct FieldOut {
 
 /// Imports a REDCap data dictionary held in `src` (`file` names it in messages).
 pub fn import_dictionary(src: &str, file: &str) -> Result<DictionaryImport, RedcapError> {
+    if src.len() > MAX_DICTIONARY_BYTES {
+        return Err(RedcapError::Limit {
+            file: file.into(),
+            message: format!(
+                "the file is {} bytes, over the {MAX_DICTIONARY_BYTES}-byte limit for a REDCap data dictionary; check that this is the dictionary, not a data export",
+                src.len()
+            ),
+        });
+    }
     let rows = read_rows(src, file)?;
     // First pass: what every variable becomes (the logic translator needs all).
     let mut vars: BTreeMap<String, Var> = BTreeMap::new();

@@ -74,6 +74,8 @@ pub enum RccErrorKind {
         value: String,
         expected: String,
     },
+    #[error("the file is {bytes} bytes, over the {limit}-byte limit for an RCC file (one lane is a few tens of kB): check that this is an RCC file")]
+    TooLarge { bytes: usize, limit: usize },
 }
 
 /// An RCC reading error: which file, which line, and what is wrong.
@@ -247,6 +249,9 @@ const REQUIRED: [&str; 4] = [
     "Code_Summary",
 ];
 
+/// Largest RCC file read (8 MiB).
+pub const MAX_RCC_BYTES: usize = 8 << 20;
+
 /// Parse RCC text. `file` names the file in error messages.
 pub fn parse_rcc(text: &str, file: &str) -> Result<Rcc, RccError> {
     let err = |line: usize, kind: RccErrorKind| RccError {
@@ -254,6 +259,17 @@ pub fn parse_rcc(text: &str, file: &str) -> Result<Rcc, RccError> {
         line,
         kind,
     };
+    if text.len() > MAX_RCC_BYTES {
+        return Err(err(
+            1,
+            RccErrorKind::TooLarge {
+                bytes: text.len(),
+                limit: MAX_RCC_BYTES,
+            },
+        ));
+    }
+    // Section name -> line opened, so a duplicate is found in O(1).
+    let mut opened: HashMap<&str, usize> = HashMap::new();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut sections: Vec<Section> = Vec::new();
     let mut open: Option<Section> = None;
@@ -298,15 +314,16 @@ pub fn parse_rcc(text: &str, file: &str) -> Result<Rcc, RccError> {
                     },
                 ));
             }
-            if let Some(prev) = sections.iter().find(|s| s.name == tag) {
+            if let Some(first_line) = opened.get(tag) {
                 return Err(err(
                     n,
                     RccErrorKind::DuplicateSection {
                         section: tag.to_string(),
-                        first_line: prev.opened_line,
+                        first_line: *first_line,
                     },
                 ));
             }
+            opened.insert(tag, n);
             open = Some(Section {
                 name: tag,
                 opened_line: n,

@@ -5,6 +5,8 @@
 //! `ClassActiveN`); `[Content]` gives `ColumnCount`, `RecordCount`,
 //! `Columns=...` and one `RecordN=v1,v2,...` line per probe.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use thiserror::Error;
 
@@ -42,6 +44,8 @@ pub enum RlfErrorKind {
         "RecordCount says {expected} records but the file holds {found}: the file looks truncated"
     )]
     RecordCountMismatch { expected: usize, found: usize },
+    #[error("the file is {bytes} bytes, over the {limit}-byte limit for an RLF file: check that this is an RLF file")]
+    TooLarge { bytes: usize, limit: usize },
 }
 
 /// An RLF reading error with file and line.
@@ -106,6 +110,9 @@ impl Rlf {
     }
 }
 
+/// Largest RLF file read (16 MiB).
+pub const MAX_RLF_BYTES: usize = 16 << 20;
+
 /// Parse RLF text. `file` names the file in error messages.
 pub fn parse_rlf(text: &str, file: &str) -> Result<Rlf, RlfError> {
     let err = |line: usize, kind: RlfErrorKind| RlfError {
@@ -113,6 +120,19 @@ pub fn parse_rlf(text: &str, file: &str) -> Result<Rlf, RlfError> {
         line,
         kind,
     };
+    if text.len() > MAX_RLF_BYTES {
+        return Err(err(
+            1,
+            RlfErrorKind::TooLarge {
+                bytes: text.len(),
+                limit: MAX_RLF_BYTES,
+            },
+        ));
+    }
+    // (section, key) -> (value, line) and section -> (index, line opened):
+    // duplicates and look-ups in O(1), whatever the number of lines.
+    let mut keys: HashMap<(usize, String), (String, usize)> = HashMap::new();
+    let mut section_index: HashMap<String, (usize, usize)> = HashMap::new();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // (name, opened line, entries (key, value, line))
     type Entries = Vec<(String, String, usize)>;
@@ -129,7 +149,7 @@ pub fn parse_rlf(text: &str, file: &str) -> Result<Rlf, RlfError> {
             continue;
         }
         if let Some(name) = t.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-            if let Some((_, first, _)) = sections.iter().find(|(s, _, _)| s == name) {
+            if let Some((_, first)) = section_index.get(name) {
                 return Err(err(
                     n,
                     RlfErrorKind::DuplicateSection {
@@ -138,6 +158,7 @@ pub fn parse_rlf(text: &str, file: &str) -> Result<Rlf, RlfError> {
                     },
                 ));
             }
+            section_index.insert(name.to_string(), (sections.len(), n));
             sections.push((name.to_string(), n, Vec::new()));
             continue;
         }
@@ -149,11 +170,12 @@ pub fn parse_rlf(text: &str, file: &str) -> Result<Rlf, RlfError> {
                 },
             ));
         };
+        let current = sections.len().wrapping_sub(1);
         let Some((sname, _, entries)) = sections.last_mut() else {
             return Err(err(n, RlfErrorKind::OutsideSection));
         };
         let k = k.trim();
-        if let Some((_, _, first)) = entries.iter().find(|(kk, _, _)| kk == k) {
+        if let Some((_, first)) = keys.get(&(current, k.to_string())) {
             return Err(err(
                 n,
                 RlfErrorKind::DuplicateKey {
@@ -163,6 +185,7 @@ pub fn parse_rlf(text: &str, file: &str) -> Result<Rlf, RlfError> {
                 },
             ));
         }
+        keys.insert((current, k.to_string()), (v.trim().to_string(), n));
         entries.push((k.to_string(), v.trim().to_string(), n));
     }
     for req in ["Header", "Content"] {
@@ -176,22 +199,16 @@ pub fn parse_rlf(text: &str, file: &str) -> Result<Rlf, RlfError> {
         }
     }
     let find = |section: &str, key: &str| -> Result<(&str, usize), RlfError> {
-        let (_, opened, entries) =
-            sections
-                .iter()
-                .find(|(s, _, _)| s == section)
-                .ok_or_else(|| {
-                    err(
-                        last_line,
-                        RlfErrorKind::MissingSection {
-                            section: section.into(),
-                        },
-                    )
-                })?;
-        entries
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, v, l)| (v.as_str(), *l))
+        let (index, opened) = section_index.get(section).ok_or_else(|| {
+            err(
+                last_line,
+                RlfErrorKind::MissingSection {
+                    section: section.into(),
+                },
+            )
+        })?;
+        keys.get(&(*index, key.to_string()))
+            .map(|(v, l)| (v.as_str(), *l))
             .ok_or_else(|| {
                 err(
                     *opened,
@@ -217,7 +234,8 @@ pub fn parse_rlf(text: &str, file: &str) -> Result<Rlf, RlfError> {
     };
 
     let class_count = number("Header", "ClassCount")?;
-    let mut classes = Vec::with_capacity(class_count);
+    // Counts from the file size nothing: a class or record needs a line.
+    let mut classes = Vec::with_capacity(class_count.min(keys.len()));
     for i in 0..class_count {
         let key = number("Header", &format!("ClassKey{i}"))? as u32;
         let (name, _) = find("Header", &format!("ClassName{i}"))?;
@@ -245,7 +263,7 @@ pub fn parse_rlf(text: &str, file: &str) -> Result<Rlf, RlfError> {
             },
         ));
     }
-    let mut records = Vec::with_capacity(record_count);
+    let mut records = Vec::with_capacity(record_count.min(keys.len()));
     if let Some((_, _, entries)) = sections.iter().find(|(s, _, _)| s == "Content") {
         for (k, v, l) in entries {
             let Some(idx) = k.strip_prefix("Record") else {

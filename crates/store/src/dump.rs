@@ -10,6 +10,12 @@ use rct_record::{Event, StoredEvent};
 
 use crate::{Snapshot, StoreError};
 
+/// Largest events file read as JSON lines (512 MiB).
+pub const MAX_DUMP_BYTES: usize = 512 << 20;
+/// Longest line (one event) read (16 MiB: a registration event carries the
+/// protocol text, at most 1 MiB, escaped).
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
 /// The export line of one stored event.
 pub fn export_line(trial: &str, row: &StoredEvent) -> Result<String, StoreError> {
     let event = Event::from_body(&row.body, &row.hash).map_err(|e| StoreError::Import {
@@ -24,9 +30,27 @@ pub fn export_line(trial: &str, row: &StoredEvent) -> Result<String, StoreError>
 /// its position among the trial's lines, so a moved, missing or added line
 /// shows up when the chain is verified. `file` names the input in errors.
 pub fn parse_lines(text: &str, file: &str) -> Result<Snapshot, StoreError> {
+    if text.len() > MAX_DUMP_BYTES {
+        return Err(StoreError::Import {
+            origin: file.to_string(),
+            message: format!(
+                "the file is {} bytes, over the {MAX_DUMP_BYTES}-byte limit for events as JSON lines; restore from a backup (`rct backup`) instead",
+                text.len()
+            ),
+        });
+    }
     let mut out: Snapshot = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
+        if line.len() > MAX_LINE_BYTES {
+            return Err(StoreError::Import {
+                origin: format!("{file}:{line_no}"),
+                message: format!(
+                    "the line is {} bytes, over the {MAX_LINE_BYTES}-byte limit for one event; the file is damaged or not an export",
+                    line.len()
+                ),
+            });
+        }
         if line.trim().is_empty() {
             continue;
         }
@@ -89,6 +113,24 @@ mod tests {
         assert!(text.contains(r#""hash":""#));
         let back = parse_lines(&text, "x.jsonl").unwrap();
         assert_eq!(back, vec![("t".to_string(), rows)]);
+    }
+
+    #[test]
+    fn oversized_files_and_lines_are_refused() {
+        let long = format!("{}\n", " ".repeat(MAX_LINE_BYTES + 1));
+        let err = parse_lines(&format!("\n{long}"), "x.jsonl")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x.jsonl:2") && err.contains("over the 16777216-byte limit"),
+            "{err}"
+        );
+        let big = "\n".repeat(MAX_DUMP_BYTES + 1);
+        let err = parse_lines(&big, "y.jsonl").unwrap_err().to_string();
+        assert!(
+            err.contains("y.jsonl") && err.contains("rct backup"),
+            "{err}"
+        );
     }
 
     #[test]

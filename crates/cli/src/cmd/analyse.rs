@@ -252,8 +252,7 @@ pub fn run(args: AnalyseArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn read_protocol(path: &Path) -> anyhow::Result<Protocol> {
-    let src = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read protocol file {}", path.display()))?;
+    let src = super::input::read_protocol(path)?;
     protocol::parse(&src, &path.display().to_string()).map_err(|d| anyhow!("{d}"))
 }
 

@@ -18,8 +18,11 @@ use rct_store::{Ledger, MemStore, Store};
 /// store URL.
 fn open_db(db: &str) -> anyhow::Result<Box<dyn Store>> {
     if db.ends_with(".jsonl") || db.ends_with(".ndjson") {
-        let text =
-            fs::read_to_string(db).with_context(|| format!("cannot read the events file {db}"))?;
+        let text = super::input::read_text_bounded(
+            std::path::Path::new(db),
+            rct_store::dump::MAX_DUMP_BYTES,
+            "events as JSON lines",
+        )?;
         let snapshot = rct_store::dump::parse_lines(&text, db)?;
         let store = MemStore::new();
         for (trial, rows) in &snapshot {

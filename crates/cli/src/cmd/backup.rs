@@ -121,12 +121,23 @@ pub fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
 
 /// Reads a backup file or JSON lines into a snapshot.
 fn read_source(file: &Path) -> anyhow::Result<Snapshot> {
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    if bytes.starts_with(b"SQLite format 3\0") {
+    // The first 16 bytes tell a SQLite backup (any size) from JSON lines (bounded).
+    let mut magic = [0u8; 16];
+    let n = std::io::Read::read(
+        &mut std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?,
+        &mut magic,
+    )
+    .with_context(|| format!("reading {}", file.display()))?;
+    if magic[..n].starts_with(b"SQLite format 3\0") {
         let backup = rct_store::SqliteStore::open(file)
             .with_context(|| format!("opening the backup {}", file.display()))?;
         return Ok(backup.snapshot(None)?);
     }
+    let bytes = super::input::read_bounded(
+        file,
+        rct_store::dump::MAX_DUMP_BYTES,
+        "events as JSON lines",
+    )?;
     let text = String::from_utf8(bytes).map_err(|_| {
         anyhow::anyhow!(
             "{} is neither a SQLite backup nor UTF-8 JSON lines; give a file written by `rct backup` or `rct export events`",

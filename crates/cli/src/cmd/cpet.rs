@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use rct_exercise::cpet::{read_cpet, vo2max, Method};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -58,8 +57,11 @@ pub fn run(c: CpetCmd) -> anyhow::Result<ExitCode> {
             method,
             json,
         } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes = super::input::read_bounded(
+                &file,
+                rct_exercise::cpet::MAX_CPET_BYTES,
+                "a CPET export",
+            )?;
             let name = file.display().to_string();
             let b = read_cpet(&bytes, &name)?;
             let m = match method {

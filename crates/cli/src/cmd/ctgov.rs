@@ -22,8 +22,11 @@ pub struct ImportCtgovArgs {
 /// Runs `rct protocol import-ctgov`.
 pub fn run(args: ImportCtgovArgs) -> anyhow::Result<ExitCode> {
     let name = args.study.display().to_string();
-    let src =
-        std::fs::read_to_string(&args.study).with_context(|| format!("cannot read {name}"))?;
+    let src = super::input::read_text_bounded(
+        &args.study,
+        rct_interop::ctgov::MAX_STUDY_BYTES,
+        "a ClinicalTrials.gov study record",
+    )?;
     let out = rct_interop::ctgov::import_study(&src, &name)?;
     // The skeleton must pass the checker; say so if it does not.
     let check = rct_core::protocol::parse(&out.toml, &name).err();

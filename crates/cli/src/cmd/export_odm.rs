@@ -87,7 +87,11 @@ pub(crate) fn load(src: &Source) -> anyhow::Result<(Protocol, Vec<Event>, TrialS
 /// Reads events (JSON lines) of `trial` from a file.
 pub(crate) fn read_events(path: &Path, trial: &str) -> anyhow::Result<Vec<Event>> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
+    let text = super::input::read_text_bounded(
+        path,
+        rct_store::dump::MAX_DUMP_BYTES,
+        "events as JSON lines",
+    )?;
     let mut events = Vec::new();
     for (k, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

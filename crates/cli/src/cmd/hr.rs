@@ -102,7 +102,7 @@ fn template(protocol: Option<&Path>) -> anyhow::Result<(SessionTemplate, u32, u3
 
 fn read_recording(path: &Path) -> anyhow::Result<Recording> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+    let bytes = super::input::read_recording(path)?;
     let is_fit = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("fit"));

@@ -48,8 +48,11 @@ pub fn run(cmd: ImportCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         ImportCmd::RedcapDictionary { file, out, json } => {
             let name = file.display().to_string();
-            let src =
-                std::fs::read_to_string(&file).with_context(|| format!("cannot read {name}"))?;
+            let src = super::input::read_text_bounded(
+                &file,
+                rct_interop::redcap::MAX_DICTIONARY_BYTES,
+                "a REDCap data dictionary",
+            )?;
             let r = rct_interop::redcap::import_dictionary(&src, &name)?;
             match &out {
                 Some(path) => std::fs::write(path, &r.toml)
@@ -94,8 +97,11 @@ pub fn run(cmd: ImportCmd) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let name = file.display().to_string();
-            let src =
-                std::fs::read_to_string(&file).with_context(|| format!("cannot read {name}"))?;
+            let src = super::input::read_text_bounded(
+                &file,
+                rct_interop::odm::MAX_ODM_BYTES,
+                "an ODM file",
+            )?;
             let imp = rct_interop::odm::import(&src, &name)?;
             if let Err(d) =
                 rct_core::protocol::parse(&imp.protocol_toml, &protocol_out.display().to_string())

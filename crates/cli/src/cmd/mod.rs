@@ -18,6 +18,7 @@ pub mod export_odm;
 pub mod hr;
 pub mod ifn;
 pub mod import;
+pub mod input;
 pub mod nanostring;
 pub mod protocol;
 pub mod randomise;

@@ -210,7 +210,7 @@ pub fn rcc_paths(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Read and parse one RCC file (LF or CRLF; UTF-8 or Latin-1 text).
 pub fn read_rcc(path: &Path) -> anyhow::Result<Rcc> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = super::input::read_bounded(path, rct_omics::rcc::MAX_RCC_BYTES, "an RCC file")?;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         // Instrument exports are ASCII; tolerate a Latin-1 comment field.

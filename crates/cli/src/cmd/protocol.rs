@@ -43,7 +43,7 @@ pub fn load(path: &Path) -> anyhow::Result<Protocol> {
 
 fn read(path: &Path) -> anyhow::Result<(String, String)> {
     let name = path.display().to_string();
-    let src = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
+    let src = super::input::read_protocol(path)?;
     Ok((src, name))
 }
 

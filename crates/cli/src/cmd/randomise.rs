@@ -146,8 +146,7 @@ pub fn run(c: RandomiseCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn read_protocol(path: &Path) -> anyhow::Result<Protocol> {
-    let src = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read protocol file {}", path.display()))?;
+    let src = super::input::read_protocol(path)?;
     protocol::parse(&src, &path.display().to_string()).map_err(|d| {
         let lines: Vec<String> = d.0.iter().map(|x| x.to_string()).collect();
         anyhow!("{}", lines.join("\n"))

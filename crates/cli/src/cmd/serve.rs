@@ -66,8 +66,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .map(|(p, (_, text))| (p.trial.id.get_ref().clone(), text.to_string()))
         .collect();
     for path in &args.protocols {
-        let src =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let src = super::input::read_protocol(path)?;
         let p = rct_core::protocol::parse(&src, &path.display().to_string())
             .map_err(|d| anyhow::anyhow!("{d}"))?;
         protocols.retain(|q| q.trial.id.get_ref() != p.trial.id.get_ref());

@@ -519,7 +519,7 @@ fn session_template(p: &Protocol, arm: Option<&str>) -> anyhow::Result<SessionTe
 
 fn read_recording(path: &Path) -> anyhow::Result<rct_exercise::Recording> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+    let bytes = super::input::read_recording(path)?;
     let is_fit = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("fit"));
@@ -554,8 +554,7 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             seed,
         } => {
             let name = protocol.display().to_string();
-            let text = std::fs::read_to_string(&protocol)
-                .with_context(|| format!("cannot read {name}"))?;
+            let text = super::input::read_protocol(&protocol)?;
             let p = rct_core::protocol::parse(&text, &name)
                 .map_err(|d| anyhow!("{d}"))
                 .with_context(|| format!("{name} is not a valid protocol"))?;

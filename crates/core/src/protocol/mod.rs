@@ -10,9 +10,24 @@ pub use check::{check, formula_names_of, SCORE_FUNCTIONS};
 pub use diag::{Diagnostic, Diagnostics, LineIndex};
 pub use model::*;
 
+/// Largest protocol file read (1 MiB; the seed protocols are about 20 kB).
+pub const MAX_PROTOCOL_BYTES: usize = 1 << 20;
+
 /// Parses and checks a protocol held in `src`; `file` names it in errors.
 /// Returns the protocol, or every mistake found.
 pub fn parse(src: &str, file: &str) -> Result<Protocol, Diagnostics> {
+    if src.len() > MAX_PROTOCOL_BYTES {
+        return Err(Diagnostics(vec![Diagnostic {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "the file is {} bytes, over the {MAX_PROTOCOL_BYTES}-byte limit for a protocol",
+                src.len()
+            ),
+            help: Some("check that this is a protocol file; long texts belong in documents the protocol names".to_string()),
+        }]));
+    }
     let p: Protocol = toml::from_str(src).map_err(|e| {
         let idx = LineIndex::new(src);
         let (line, column) = e.span().map_or((1, 1), |s| idx.position(s.start));

@@ -52,6 +52,12 @@ fn entity(name: &str) -> Option<char> {
     })
 }
 
+/// Deepest element nesting read (ODM needs about 10 levels). The tree is
+/// dropped recursively, so nesting must be bounded.
+pub const MAX_DEPTH: usize = 256;
+/// Most elements read: each costs about 100 bytes of memory and more.
+pub const MAX_ELEMENTS: usize = 2_000_000;
+
 /// Parses a whole document into its root element. Errors carry the byte
 /// position.
 pub(crate) fn parse(src: &str) -> Result<Node, String> {
@@ -62,6 +68,16 @@ pub(crate) fn parse(src: &str) -> Result<Node, String> {
     let decoder = reader.decoder();
     let mut stack: Vec<Node> = Vec::new();
     let mut root: Option<Node> = None;
+    let mut elements = 0usize;
+    let mut count = |pos: u64| -> Result<(), String> {
+        elements += 1;
+        if elements > MAX_ELEMENTS {
+            return Err(format!(
+                "at byte {pos}: more than {MAX_ELEMENTS} elements; export the study in parts"
+            ));
+        }
+        Ok(())
+    };
     let start = |e: &quick_xml::events::BytesStart<'_>| -> Result<Node, String> {
         let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
         let mut attrs = Vec::new();
@@ -86,8 +102,17 @@ pub(crate) fn parse(src: &str) -> Result<Node, String> {
             .read_event()
             .map_err(|e| format!("at byte {pos}: {e}"))?;
         match ev {
-            X::Start(e) => stack.push(start(&e).map_err(|m| format!("at byte {pos}: {m}"))?),
+            X::Start(e) => {
+                count(pos)?;
+                if stack.len() >= MAX_DEPTH {
+                    return Err(format!(
+                        "at byte {pos}: elements nested more than {MAX_DEPTH} deep"
+                    ));
+                }
+                stack.push(start(&e).map_err(|m| format!("at byte {pos}: {m}"))?)
+            }
             X::Empty(e) => {
+                count(pos)?;
                 let n = start(&e).map_err(|m| format!("at byte {pos}: {m}"))?;
                 match stack.last_mut() {
                     Some(p) => p.children.push(n),

@@ -34,6 +34,9 @@ pub struct OdmImport {
 /// The user recorded as registering an imported trial.
 pub const IMPORT_ACTOR: &str = "odm-import";
 
+/// Largest ODM file imported (64 MiB): the whole element tree is held in memory.
+pub const MAX_ODM_BYTES: usize = 64 << 20;
+
 fn strip<'a>(s: &'a str, prefix: &str) -> &'a str {
     s.strip_prefix(prefix).unwrap_or(s)
 }
@@ -79,6 +82,15 @@ fn typed(text: &str, data_type: &str) -> Value {
 
 /// Imports an ODM document held in `src` (`file` names it in messages).
 pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
+    if src.len() > MAX_ODM_BYTES {
+        return Err(OdmError::Limit {
+            file: file.into(),
+            message: format!(
+                "the file is {} bytes, over the {MAX_ODM_BYTES}-byte limit for an ODM import; export the study in parts (by site or by participants)",
+                src.len()
+            ),
+        });
+    }
     let cx = Ctx { file };
     let root = dom::parse(src).map_err(|message| OdmError::Xml {
         file: file.into(),

@@ -232,7 +232,13 @@ struct Parser<'a> {
     pos: usize,
     ctx: &'a Context<'a>,
     approx: Vec<String>,
+    /// Current nesting (parentheses, arguments, `not`, unary minus).
+    depth: usize,
 }
+
+/// Deepest nesting translated: the parser recurses, and a cell of
+/// thousands of `(` would otherwise overflow the stack.
+const MAX_DEPTH: usize = 100;
 
 /// Translates a REDCap expression; on failure, says why.
 pub fn translate(src: &str, ctx: &Context<'_>) -> Result<Translation, String> {
@@ -245,6 +251,7 @@ pub fn translate(src: &str, ctx: &Context<'_>) -> Result<Translation, String> {
         pos: 0,
         ctx,
         approx: Vec::new(),
+        depth: 0,
     };
     let out = p.or()?;
     if p.pos != p.toks.len() {
@@ -324,7 +331,24 @@ impl Parser<'_> {
         }
     }
 
+    /// Runs `f` one level deeper, refusing more than [`MAX_DEPTH`] levels.
+    fn nested(&mut self, f: fn(&mut Self) -> Result<Out, String>) -> Result<Out, String> {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!(
+                "nested more than {MAX_DEPTH} levels deep; simplify the expression"
+            ));
+        }
+        self.depth += 1;
+        let out = f(self);
+        self.depth -= 1;
+        out
+    }
+
     fn or(&mut self) -> Result<Out, String> {
+        self.nested(Self::or_level)
+    }
+
+    fn or_level(&mut self) -> Result<Out, String> {
         let mut l = self.and()?;
         while self.eat_ident("or") {
             let r = self.and()?;
@@ -352,7 +376,7 @@ impl Parser<'_> {
 
     fn not(&mut self) -> Result<Out, String> {
         if self.eat_ident("not") {
-            let e = self.not()?;
+            let e = self.nested(Self::not)?;
             return Ok(Out {
                 text: format!("not {}", e.at(P_NOT)),
                 prec: P_NOT,
@@ -529,7 +553,7 @@ impl Parser<'_> {
     fn unary(&mut self) -> Result<Out, String> {
         if matches!(self.peek(), Some(Tok::Op("-"))) {
             self.pos += 1;
-            let e = self.unary()?;
+            let e = self.nested(Self::unary)?;
             let ty = match &e.ty {
                 Ty::NumLit(n) => Ty::NumLit(format!("-{n}")),
                 _ => Ty::Number,
