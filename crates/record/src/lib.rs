@@ -46,7 +46,7 @@ pub mod state;
 pub mod view;
 
 pub use chain::{verify_chain, BreakKind, ChainBreak, ChainSummary, StoredEvent};
-pub use command::{Action, Actor, Command, CommandError};
+pub use command::{check_participant_id, Action, Actor, Command, CommandError, MAX_PARTICIPANT_ID};
 pub use design::{DesignError, TrialDesign};
 pub use event::{
     sha256_hex, stratum_key, Arm, CriterionResult, Event, EventDraft, FormRule, Payload, Role,

@@ -18,6 +18,7 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rct_record::{
     sha256_hex, verify_chain, ApplyError, BreakKind, ChainBreak, ChainSummary, Event, EventDraft,
     StoredEvent, TrialState,
@@ -29,10 +30,12 @@ pub mod migrate;
 pub mod pg;
 mod pool;
 pub mod sqlite;
+pub mod tokens;
 
 pub use mem::MemStore;
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
+pub use tokens::LoginToken;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +211,26 @@ pub trait Store: Send + Sync {
     /// file at `file` (which must not exist).
     fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
         backup_via_snapshot(self, file)
+    }
+
+    /// Keeps a command-line login token (its SHA-256 only, see [`tokens`])
+    /// and deletes every token expired at `now`.
+    fn put_token(&self, token: &LoginToken, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let _ = (token, now);
+        Err(tokens::unsupported(self.backend()))
+    }
+
+    /// The kept token whose SHA-256 is `sha256`, expired or not (the
+    /// caller compares [`LoginToken::expires`] with its clock).
+    fn token(&self, sha256: &str) -> Result<Option<LoginToken>, StoreError> {
+        let _ = sha256;
+        Err(tokens::unsupported(self.backend()))
+    }
+
+    /// Deletes the token whose SHA-256 is `sha256`; whether there was one.
+    fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
+        let _ = sha256;
+        Err(tokens::unsupported(self.backend()))
     }
 }
 
@@ -735,6 +758,15 @@ macro_rules! forward_store {
             }
             fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
                 (**self).backup_to(file)
+            }
+            fn put_token(&self, token: &LoginToken, now: DateTime<Utc>) -> Result<(), StoreError> {
+                (**self).put_token(token, now)
+            }
+            fn token(&self, sha256: &str) -> Result<Option<LoginToken>, StoreError> {
+                (**self).token(sha256)
+            }
+            fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
+                (**self).delete_token(sha256)
             }
         }
     };

@@ -3,14 +3,16 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
 use rct_record::{Event, StoredEvent};
 
-use crate::{check_append, check_links, Store, StoreError};
+use crate::{check_append, check_links, LoginToken, Store, StoreError};
 
-/// Events held in memory, lost when dropped.
+/// Events (and login tokens) held in memory, lost when dropped.
 #[derive(Debug, Default)]
 pub struct MemStore {
     trials: Mutex<BTreeMap<String, Vec<StoredEvent>>>,
+    tokens: Mutex<BTreeMap<String, LoginToken>>,
 }
 
 impl MemStore {
@@ -23,6 +25,14 @@ impl MemStore {
         &self,
     ) -> Result<std::sync::MutexGuard<'_, BTreeMap<String, Vec<StoredEvent>>>, StoreError> {
         self.trials
+            .lock()
+            .map_err(|_| StoreError::Backend("in-memory store poisoned by a panic".into()))
+    }
+
+    fn lock_tokens(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, BTreeMap<String, LoginToken>>, StoreError> {
+        self.tokens
             .lock()
             .map_err(|_| StoreError::Backend("in-memory store poisoned by a panic".into()))
     }
@@ -84,6 +94,21 @@ impl Store for MemStore {
             trials.remove(trial);
         }
         Ok(())
+    }
+
+    fn put_token(&self, token: &LoginToken, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tokens = self.lock_tokens()?;
+        tokens.retain(|_, t| t.valid_at(now));
+        tokens.insert(token.sha256.clone(), token.clone());
+        Ok(())
+    }
+
+    fn token(&self, sha256: &str) -> Result<Option<LoginToken>, StoreError> {
+        Ok(self.lock_tokens()?.get(sha256).cloned())
+    }
+
+    fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
+        Ok(self.lock_tokens()?.remove(sha256).is_some())
     }
 }
 

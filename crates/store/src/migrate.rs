@@ -24,7 +24,8 @@ pub struct Migration {
 }
 
 /// Every migration this binary knows, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
     version: 1,
     name: "events: append-only log per trial",
     sqlite: "CREATE TABLE events (
@@ -41,7 +42,29 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         hash TEXT NOT NULL,
         CONSTRAINT events_trial_seq UNIQUE (trial, seq)
     );",
-}];
+    },
+    // Command-line logins (`rct login`). Numbered 2 on this branch, the next
+    // step here; it was planned as step 5 after steps other branches add:
+    // renumber at merge so that the steps stay 1, 2, 3... (`check_numbering`).
+    Migration {
+        version: 2,
+        name: "login_tokens: SHA-256 of each command-line login token, its user and expiry",
+        sqlite: "CREATE TABLE login_tokens (
+        token_sha256 TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX login_tokens_expiry ON login_tokens (expires_at);",
+        postgres: "CREATE TABLE login_tokens (
+        token_sha256 TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX login_tokens_expiry ON login_tokens (expires_at);",
+    },
+];
 
 /// The schema version this binary writes.
 pub fn latest(migrations: &[Migration]) -> i64 {
