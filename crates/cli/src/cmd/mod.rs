@@ -23,6 +23,8 @@ pub mod screen;
 pub mod serve;
 pub mod simulate;
 pub mod trial;
+pub mod identity;
+pub mod login;
 
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
