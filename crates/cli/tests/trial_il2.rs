@@ -23,12 +23,15 @@
 //! `RCT_UPDATE_FIXTURES=1` rewrites the CSV fixture from the run (then rerun
 //! the Python script).
 
+mod support;
+
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
+use support::Logins;
 
 const SEED: &str = "20240611";
 /// Participants randomised; site by index (pkuph 12, site2 8, site3 4).
@@ -124,6 +127,7 @@ type Ineligible = (
 struct Trial {
     db: String,
     dir: PathBuf,
+    logins: Logins,
     title: String,
     /// Arm ids and labels: never shown to a blinded role.
     secrets: Vec<String>,
@@ -132,14 +136,9 @@ struct Trial {
 }
 
 impl Trial {
-    fn rct(&self, user: &str, role: &str) -> Command {
-        let mut c = Command::cargo_bin("rct").unwrap();
-        c.env_remove("RCT_TRIAL")
-            .env("RCT_DB", &self.db)
-            .env("RCT_USER", user)
-            .env("RCT_ROLE", role)
-            .arg("trial");
-        c
+    /// `rct trial ARGS` as `user` (logged in) in `role`.
+    fn rct(&self, user: &str, role: &str, args: &[&str]) -> Command {
+        self.logins.trial(user, role, args)
     }
 
     /// Whether `role` is blinded now (the statistician until the lock).
@@ -169,7 +168,7 @@ impl Trial {
     }
 
     fn run(&self, user: &str, role: &str, args: &[&str], check: bool) -> (bool, String, String) {
-        let out = self.rct(user, role).args(args).output().unwrap();
+        let out = self.rct(user, role, args).output().unwrap();
         let stdout = String::from_utf8(out.stdout).unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
         if check && self.blinded(role) {
@@ -298,6 +297,10 @@ fn il2_end_to_end() {
     let t = Trial {
         db: tmp.path().join("il2.sqlite").display().to_string(),
         dir: tmp.path().to_path_buf(),
+        logins: Logins::new(
+            &tmp.path().join("il2.sqlite").display().to_string(),
+            tmp.path(),
+        ),
         title: proto.trial.title.clone(),
         secrets,
         locked: Cell::new(false),
@@ -805,7 +808,7 @@ fn il2_end_to_end() {
             "SLEDAI-2K above the screening value: please confirm",
         ],
     );
-    let err = t.refused("dm", "data_manager", &["lock"]);
+    let err = t.refused("dm", "data_manager", &["lock", "--reason", "end of follow-up"]);
     assert!(err.contains("Q1") && err.contains("close"), "{err}");
     t.ok(
         investigator(site_of(4)),
@@ -921,7 +924,7 @@ fn il2_end_to_end() {
     assert_eq!(v["participants"].as_array().unwrap().len(), 4 + 1);
 
     // Lock; then the statistician sees arms.
-    t.ok("dm", "data_manager", &["lock"]);
+    t.ok("dm", "data_manager", &["lock", "--reason", "end of follow-up"]);
     t.locked.set(true);
     let v = t.status("stat", "statistician");
     for i in 0..N {

@@ -914,7 +914,18 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             let actor = ctx.actor(&ledger, &trial)?;
             let mut commands = Vec::new();
             let mut created = None;
-            if !ledger.state(&trial)?.users.contains_key(&to) {
+            let state = ledger.state(&trial)?;
+            if !state.users.contains_key(&to) {
+                // May the actor create accounts here? Asked of the record
+                // before anyone is asked for a password.
+                let probe = Command::CreateUser {
+                    user: to.clone(),
+                    display_name: to.clone(),
+                    password_hash: "$argon2id$v=19$m=8,t=1,p=1$probe$probe".into(),
+                };
+                state
+                    .check(&actor, ctx.at()?, None, &probe)
+                    .map_err(|e| anyhow!("refused: {e}"))?;
                 let (cmd, kept) = new_account(&ledger, &to, name.as_deref(), &password)?;
                 commands.push(cmd);
                 created = Some(kept);
