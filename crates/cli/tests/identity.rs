@@ -28,9 +28,13 @@ fn lupex(dir: &Path) -> Logins {
     .assert()
     .success();
     assert!(l.login("ada"));
-    l.trial("ada", "admin", &["grant", "--to", "nina", "--as", "research_nurse"])
-        .assert()
-        .success();
+    l.trial(
+        "ada",
+        "admin",
+        &["grant", "--to", "nina", "--as", "research_nurse"],
+    )
+    .assert()
+    .success();
     std::fs::remove_file(l.token_file("ada")).unwrap();
     l
 }
@@ -135,8 +139,14 @@ fn a_locked_account_cannot_log_in_or_act() {
             )
         })
         .unwrap();
-    let err = stderr(l.bare("nina").args(["trial", "status", "--role", "research_nurse"]));
-    assert!(err.contains("the account nina is locked in trial lupex"), "{err}");
+    let err = stderr(
+        l.bare("nina")
+            .args(["trial", "status", "--role", "research_nurse"]),
+    );
+    assert!(
+        err.contains("the account nina is locked in trial lupex"),
+        "{err}"
+    );
     std::fs::remove_file(l.token_file("nina")).unwrap();
     let err = stderr(
         l.bare("nina")
@@ -274,7 +284,15 @@ fn a_token_of_one_user_cannot_act_as_another() {
     assert!(l.login("nina"));
     // nina's token, claiming to be ada.
     let err = stderr(l.bare("nina").args([
-        "trial", "grant", "--user", "ada", "--role", "admin", "--to", "eve", "--as",
+        "trial",
+        "grant",
+        "--user",
+        "ada",
+        "--role",
+        "admin",
+        "--to",
+        "eve",
+        "--as",
         "pharmacist",
     ]));
     assert!(
@@ -283,7 +301,14 @@ fn a_token_of_one_user_cannot_act_as_another() {
     );
     // nina's token, in ada's role: the record refuses, as nina.
     let err = stderr(l.bare("nina").args([
-        "trial", "grant", "--role", "admin", "--to", "eve", "--as", "pharmacist",
+        "trial",
+        "grant",
+        "--role",
+        "admin",
+        "--to",
+        "eve",
+        "--as",
+        "pharmacist",
     ]));
     assert!(err.contains("nina"), "{err}");
     let ledger = rct_store::Ledger::new(rct_store::open(&l.db).unwrap());
@@ -292,7 +317,10 @@ fn a_token_of_one_user_cannot_act_as_another() {
     let other = tempfile::tempdir().unwrap();
     let m = lupex(other.path());
     std::fs::copy(l.token_file("nina"), m.token_file("nina")).unwrap();
-    let err = stderr(m.bare("nina").args(["trial", "status", "--role", "research_nurse"]));
+    let err = stderr(
+        m.bare("nina")
+            .args(["trial", "status", "--role", "research_nurse"]),
+    );
     assert!(err.contains("not valid for this database"), "{err}");
 }
 
@@ -313,8 +341,15 @@ fn create_and_grant_make_accounts_with_passwords() {
     let err = stderr(
         l.bare("ada")
             .args([
-                "trial", "grant", "--role", "admin", "--to", "olga", "--as",
-                "outcome_assessor", "--password-stdin",
+                "trial",
+                "grant",
+                "--role",
+                "admin",
+                "--to",
+                "olga",
+                "--as",
+                "outcome_assessor",
+                "--password-stdin",
             ])
             .write_stdin("short\n"),
     );
@@ -326,16 +361,34 @@ fn create_and_grant_make_accounts_with_passwords() {
     let err = stderr(
         l.bare("ada")
             .args([
-                "trial", "create", "--user", "ada", "--trial", "il2", "--protocol",
-                &protocol("il2-sle"), "--seed", "9", "--password-stdin",
+                "trial",
+                "create",
+                "--user",
+                "ada",
+                "--trial",
+                "il2",
+                "--protocol",
+                &protocol("il2-sle"),
+                "--seed",
+                "9",
+                "--password-stdin",
             ])
             .write_stdin("a-new-password-1\n"),
     );
-    assert!(err.contains("ada has an account in this database already"), "{err}");
+    assert!(
+        err.contains("ada has an account in this database already"),
+        "{err}"
+    );
     assert!(l.login("ada"));
     l.bare("ada")
         .args([
-            "trial", "create", "--trial", "il2", "--protocol", &protocol("il2-sle"), "--seed",
+            "trial",
+            "create",
+            "--trial",
+            "il2",
+            "--protocol",
+            &protocol("il2-sle"),
+            "--seed",
             "9",
         ])
         .assert()
@@ -370,7 +423,11 @@ fn hostile_participant_ids_are_refused_with_the_records_message() {
         let expected = rct_record::check_participant_id(id)
             .unwrap_err()
             .to_string();
-        assert_eq!(err.trim_end(), format!("error: refused: {expected}"), "{id:?}");
+        assert_eq!(
+            err.trim_end(),
+            format!("error: refused: {expected}"),
+            "{id:?}"
+        );
     }
     let ledger = rct_store::Ledger::new(rct_store::open(&l.db).unwrap());
     assert!(ledger.state("lupex").unwrap().participants.is_empty());
@@ -403,7 +460,10 @@ fn into_closed_pipe(c: &mut std::process::Command) -> (std::process::ExitStatus,
 fn output_into_a_closed_pipe_ends_quietly() {
     use std::os::unix::process::ExitStatusExt;
     let tmp = tempfile::tempdir().unwrap();
-    let l = Logins::new(&tmp.path().join("t.sqlite").display().to_string(), tmp.path());
+    let l = Logins::new(
+        &tmp.path().join("t.sqlite").display().to_string(),
+        tmp.path(),
+    );
     l.trial(
         "ada",
         "admin",
@@ -433,6 +493,10 @@ fn output_into_a_closed_pipe_ends_quietly() {
     for (what, c) in [("trial kits", &mut kits), ("randomise list", &mut list)] {
         let (status, err) = into_closed_pipe(c);
         assert!(!err.contains("panicked"), "{what}: {err}");
-        assert_eq!(status.signal(), Some(libc::SIGPIPE), "{what}: {status:?} {err}");
+        assert_eq!(
+            status.signal(),
+            Some(libc::SIGPIPE),
+            "{what}: {status:?} {err}"
+        );
     }
 }

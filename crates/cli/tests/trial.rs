@@ -349,7 +349,11 @@ fn lupex_end_to_end() {
     // A lock needs a reason, and every query closed.
     let err = t.refused("dora", "data_manager", &["lock"]);
     assert!(err.contains("reason is required to lock"), "{err}");
-    let err = t.refused("dora", "data_manager", &["lock", "--reason", "end of follow-up"]);
+    let err = t.refused(
+        "dora",
+        "data_manager",
+        &["lock", "--reason", "end of follow-up"],
+    );
     assert!(err.contains("refused") && err.contains("Q1"), "{err}");
     t.ok(
         "ines",
@@ -357,7 +361,11 @@ fn lupex_end_to_end() {
         &["query", "answer", "--query", "Q1", "--text", "checked"],
     );
     t.ok("dora", "data_manager", &["query", "close", "--query", "Q1"]);
-    t.ok("dora", "data_manager", &["lock", "--reason", "end of follow-up"]);
+    t.ok(
+        "dora",
+        "data_manager",
+        &["lock", "--reason", "end of follow-up"],
+    );
     let err = t.refused(
         "olga",
         "outcome_assessor",

@@ -808,7 +808,11 @@ fn il2_end_to_end() {
             "SLEDAI-2K above the screening value: please confirm",
         ],
     );
-    let err = t.refused("dm", "data_manager", &["lock", "--reason", "end of follow-up"]);
+    let err = t.refused(
+        "dm",
+        "data_manager",
+        &["lock", "--reason", "end of follow-up"],
+    );
     assert!(err.contains("Q1") && err.contains("close"), "{err}");
     t.ok(
         investigator(site_of(4)),
@@ -924,7 +928,11 @@ fn il2_end_to_end() {
     assert_eq!(v["participants"].as_array().unwrap().len(), 4 + 1);
 
     // Lock; then the statistician sees arms.
-    t.ok("dm", "data_manager", &["lock", "--reason", "end of follow-up"]);
+    t.ok(
+        "dm",
+        "data_manager",
+        &["lock", "--reason", "end of follow-up"],
+    );
     t.locked.set(true);
     let v = t.status("stat", "statistician");
     for i in 0..N {

@@ -35,6 +35,9 @@ fn a_hostile_subject_key_is_refused() {
             .unwrap_err()
             .to_string();
         assert!(err.contains(&expected), "{attr:?}: {err}");
-        assert!(err.contains("bad.xml") && err.contains("SubjectKey"), "{err}");
+        assert!(
+            err.contains("bad.xml") && err.contains("SubjectKey"),
+            "{err}"
+        );
     }
 }

@@ -183,7 +183,12 @@ fn lock_and_unlock_refuse_a_blank_reason() {
             "{reason:?}"
         );
     }
-    s.execute(&dm(), at(5), Some("late laboratory values"), &Command::Unlock)
-        .unwrap();
+    s.execute(
+        &dm(),
+        at(5),
+        Some("late laboratory values"),
+        &Command::Unlock,
+    )
+    .unwrap();
     assert!(!s.locked);
 }

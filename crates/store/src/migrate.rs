@@ -26,16 +26,16 @@ pub struct Migration {
 /// Every migration this binary knows, in order.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
-    version: 1,
-    name: "events: append-only log per trial",
-    sqlite: "CREATE TABLE events (
+        version: 1,
+        name: "events: append-only log per trial",
+        sqlite: "CREATE TABLE events (
         trial TEXT NOT NULL,
         seq INTEGER NOT NULL,
         body TEXT NOT NULL,
         hash TEXT NOT NULL,
         PRIMARY KEY (trial, seq)
     ) WITHOUT ROWID;",
-    postgres: "CREATE TABLE events (
+        postgres: "CREATE TABLE events (
         trial TEXT NOT NULL,
         seq BIGINT NOT NULL,
         body TEXT NOT NULL,

@@ -39,7 +39,11 @@ fn exercise(store: &dyn Store, kind: &str) {
     let later = t0() + Duration::hours(13);
     let c = token(3, "ada", later, 12);
     store.put_token(&c, later).unwrap();
-    assert_eq!(store.token(&b.sha256).unwrap(), None, "{kind}: expired token kept");
+    assert_eq!(
+        store.token(&b.sha256).unwrap(),
+        None,
+        "{kind}: expired token kept"
+    );
     assert_eq!(store.token(&c.sha256).unwrap(), Some(c), "{kind}");
 }
 

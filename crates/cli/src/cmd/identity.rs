@@ -49,7 +49,9 @@ impl TokenArgs {
         let home = std::env::var_os("HOME")
             .filter(|v| !v.is_empty())
             .ok_or_else(|| {
-                anyhow!("no home folder ($HOME is not set): give --token-file FILE or set {TOKEN_ENV}")
+                anyhow!(
+                    "no home folder ($HOME is not set): give --token-file FILE or set {TOKEN_ENV}"
+                )
             })?;
         Ok(Path::new(&home).join(".config").join("rct").join("token"))
     }
@@ -235,7 +237,9 @@ pub fn logged_in(
         bail!(
             "your login as {} expired at {}: run `rct login --user {}` again",
             found.user,
-            found.expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            found
+                .expires
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             found.user
         );
     }

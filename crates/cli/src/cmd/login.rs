@@ -40,11 +40,7 @@ pub struct LogoutArgs {
 }
 
 /// Writes `cmd` (a login event) as the system to each of `trials`.
-fn record(
-    ledger: &Ledger<Box<dyn Store>>,
-    trials: &[String],
-    cmd: &Command,
-) -> anyhow::Result<()> {
+fn record(ledger: &Ledger<Box<dyn Store>>, trials: &[String], cmd: &Command) -> anyhow::Result<()> {
     let system = Actor::new("system", Role::System, None);
     let at = identity::now();
     for t in trials {
@@ -86,13 +82,15 @@ pub fn run_login(a: LoginArgs) -> anyhow::Result<ExitCode> {
     let now = identity::now();
     // A new login replaces the token the file held.
     if let Ok(Some(old)) = identity::read_token_file(&path) {
-        ledger
-            .store()
-            .delete_token(&identity::token_sha256(&old))?;
+        ledger.store().delete_token(&identity::token_sha256(&old))?;
     }
     let (token, rec) = identity::issue_token(ledger.store().as_ref(), &user, now)?;
     identity::write_token_file(&path, &token)?;
-    record(&ledger, &found.trials, &Command::Login { user: user.clone() })?;
+    record(
+        &ledger,
+        &found.trials,
+        &Command::Login { user: user.clone() },
+    )?;
     println!(
         "logged in as {user} until {} (token in {}; `rct logout` ends it)",
         rec.expires
@@ -117,7 +115,13 @@ pub fn run_logout(a: LogoutArgs) -> anyhow::Result<ExitCode> {
     match who {
         Some(t) => {
             if let Some(found) = identity::account(&ledger, &t.user)? {
-                record(&ledger, &found.trials, &Command::Logout { user: t.user.clone() })?;
+                record(
+                    &ledger,
+                    &found.trials,
+                    &Command::Logout {
+                        user: t.user.clone(),
+                    },
+                )?;
             }
             println!("logged out {}", t.user);
         }

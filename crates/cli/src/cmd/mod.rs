@@ -13,8 +13,10 @@ pub mod export_csv;
 pub mod export_events;
 pub mod export_odm;
 pub mod hr;
+pub mod identity;
 pub mod ifn;
 pub mod import;
+pub mod login;
 pub mod nanostring;
 pub mod protocol;
 pub mod randomise;
@@ -23,8 +25,6 @@ pub mod screen;
 pub mod serve;
 pub mod simulate;
 pub mod trial;
-pub mod identity;
-pub mod login;
 
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {

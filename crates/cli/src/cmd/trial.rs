@@ -1071,7 +1071,12 @@ fn new_account(
         Some(h) => (h, true),
         None => {
             let pw = password.new_password(user)?;
-            (identity::passwords().hash(&pw).map_err(|e| anyhow!("{e}"))?, false)
+            (
+                identity::passwords()
+                    .hash(&pw)
+                    .map_err(|e| anyhow!("{e}"))?,
+                false,
+            )
         }
     };
     let display_name = name

@@ -43,7 +43,15 @@ mod tests {
 
     #[test]
     fn plain_ids_pass() {
-        for id in ["P01", "L001", "pkuph-003", "S_1", "a.b", "A", &"9".repeat(32)] {
+        for id in [
+            "P01",
+            "L001",
+            "pkuph-003",
+            "S_1",
+            "a.b",
+            "A",
+            &"9".repeat(32),
+        ] {
             assert_eq!(check_participant_id(id), Ok(()), "{id}");
         }
     }
@@ -70,7 +78,9 @@ mod tests {
             let e = check_participant_id(id).unwrap_err();
             let msg = e.to_string();
             assert!(
-                msg.ends_with("use 1 to 32 letters, digits, `-`, `_` or `.` (not dots alone), e.g. P001"),
+                msg.ends_with(
+                    "use 1 to 32 letters, digits, `-`, `_` or `.` (not dots alone), e.g. P001"
+                ),
                 "{id:?}: {msg}"
             );
             assert!(!msg.contains('\n') && !msg.contains('\r'), "{msg}");
