@@ -64,10 +64,35 @@ enum Command {
     /// Run a trial from the command line: register, screen, consent, randomise, enter data, record sessions, lock.
     #[command(subcommand)]
     Trial(cmd::trial::TrialCmd),
+    /// Log in: check your password and keep a login token (12 hours) that
+    /// later commands on the trial record act with.
+    Login(cmd::login::LoginArgs),
+    /// Log out: delete the login token.
+    Logout(cmd::login::LogoutArgs),
 }
+
+/// Restores the default action of SIGPIPE (Rust ignores it, so a write to a
+/// closed pipe, as in `rct trial kits | head -1`, fails and `println!`
+/// panics): the process then ends quietly when its reader goes away, as
+/// Unix tools do. The server keeps SIGPIPE ignored, since a client that
+/// disconnects must not end it.
+#[cfg(unix)]
+fn quiet_on_closed_pipe() {
+    // SAFETY: `signal` with SIG_DFL installs no handler code; it runs once,
+    // before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn quiet_on_closed_pipe() {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        quiet_on_closed_pipe();
+    }
     let result = match cli.command {
         Command::Protocol(c) => cmd::protocol::run(c),
         Command::Score(a) => cmd::score::run(a),
@@ -86,6 +111,8 @@ fn main() -> ExitCode {
         Command::Import(c) => cmd::import::run(c),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Trial(c) => cmd::trial::run(c),
+        Command::Login(a) => cmd::login::run_login(a),
+        Command::Logout(a) => cmd::login::run_logout(a),
     };
     match result {
         Ok(code) => code,

@@ -31,7 +31,8 @@ struct Setup {
 impl Setup {
     /// `rct trial create` (which makes the key beside the database and
     /// prints its public half), then six consents each written through a
-    /// ledger signing with that key: events 1-8, checkpoints of 2 and 3-8.
+    /// ledger signing with that key: events 1-9 (registration, the
+    /// administrator's account, two sites, six consents), checkpoints of 3 and 4-9.
     fn new() -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let db = format!("sqlite:{}", dir.path().join("trial.sqlite").display());
@@ -39,6 +40,8 @@ impl Setup {
         let out = rct()
             .args(["trial", "create", "--db", &db, "--protocol", &protocol])
             .args(["--seed", "1", "--at", "2026-11-23T09:00:00Z"])
+            .args(["--user", "ada", "--password-stdin"])
+            .write_stdin("ada-test-password\n")
             .assert()
             .success();
         let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
@@ -148,7 +151,7 @@ fn key_file_is_private_and_signatures_verify_with_the_printed_key() {
     let cps = open(&s.db).unwrap().checkpoints(TRIAL).unwrap();
     assert_eq!(
         cps.iter().map(|c| c.seq).collect::<Vec<_>>(),
-        [2, 3, 4, 5, 6, 7, 8]
+        [3, 4, 5, 6, 7, 8, 9]
     );
     for cp in &cps {
         let text = format!(
@@ -165,7 +168,7 @@ fn key_file_is_private_and_signatures_verify_with_the_printed_key() {
     let (code, out) = s.verify(&[]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.starts_with("lupex: intact, 8 events, head ") && out.contains("signed through event 8"),
+        out.starts_with("lupex: intact, 9 events, head ") && out.contains("signed through event 9"),
         "{out}"
     );
     // Another key is not trusted.
@@ -198,12 +201,12 @@ fn key_file_is_private_and_signatures_verify_with_the_printed_key() {
 #[test]
 fn truncating_the_last_events_is_caught() {
     let s = Setup::new();
-    s.sql(&["DELETE FROM events WHERE seq > 6".into()]);
+    s.sql(&["DELETE FROM events WHERE seq > 7".into()]);
     let (code, out) = s.verify(&[]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.starts_with("lupex: BROKEN at event 7 (truncated)")
-            && out.contains("events 7-8 were deleted"),
+        out.starts_with("lupex: BROKEN at event 8 (truncated)")
+            && out.contains("events 8-9 were deleted"),
         "{out}"
     );
 }
@@ -212,26 +215,26 @@ fn truncating_the_last_events_is_caught() {
 fn a_correctly_linked_forged_append_is_caught() {
     let s = Setup::new();
     let rows = s.rows();
-    let forged = consent(66).seal(9, &rows[7].hash);
+    let forged = consent(66).seal(10, &rows[8].hash);
     s.sql(&[insert(&forged)]);
     let (code, out) = s.verify(&[]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.starts_with("lupex: BROKEN at event 9 (unsigned_tail)"),
+        out.starts_with("lupex: BROKEN at event 10 (unsigned_tail)"),
         "{out}"
     );
     let (code, out) = s.verify(&["--allow-unsigned-tail"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("note: events 9-9"), "{out}");
+    assert!(out.contains("note: events 10-10"), "{out}");
 }
 
 #[test]
 fn a_chain_recomputed_from_an_edit_onward_is_caught_and_not_signed() {
     let s = Setup::new();
     let rows = s.rows();
-    let mut prev = rows[3].hash.clone();
-    let mut statements = vec!["DELETE FROM events WHERE seq >= 5".to_string()];
-    for (seq, who) in [(5u64, 90usize), (6, 4), (7, 5), (8, 6)] {
+    let mut prev = rows[4].hash.clone();
+    let mut statements = vec!["DELETE FROM events WHERE seq >= 6".to_string()];
+    for (seq, who) in [(6u64, 90usize), (7, 4), (8, 5), (9, 6)] {
         let e = consent(who).seal(seq, &prev);
         prev = e.hash.clone();
         statements.push(insert(&e));
@@ -240,7 +243,7 @@ fn a_chain_recomputed_from_an_edit_onward_is_caught_and_not_signed() {
     let (code, out) = s.verify(&[]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.starts_with("lupex: BROKEN at event 5 (rewritten)"),
+        out.starts_with("lupex: BROKEN at event 6 (rewritten)"),
         "{out}"
     );
     // Signing the rewritten head is refused.
@@ -257,20 +260,20 @@ fn a_chain_recomputed_from_an_edit_onward_is_caught_and_not_signed() {
 fn a_published_head_must_match() {
     let s = Setup::new();
     let rows = s.rows();
-    let good = format!("4:{}", rows[3].hash);
+    let good = format!("5:{}", rows[4].hash);
     assert_eq!(s.verify(&["--head", &good]).0, 0);
-    let wrong = format!("4:{}", rows[2].hash);
+    let wrong = format!("5:{}", rows[3].hash);
     let (code, out) = s.verify(&["--head", &wrong]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.starts_with("lupex: BROKEN at event 4 (rewritten)"),
+        out.starts_with("lupex: BROKEN at event 5 (rewritten)"),
         "{out}"
     );
     let past = format!("20:{}", rows[2].hash);
     let (code, out) = s.verify(&["--head", &past]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.starts_with("lupex: BROKEN at event 9 (truncated)"),
+        out.starts_with("lupex: BROKEN at event 10 (truncated)"),
         "{out}"
     );
     let out = rct()
@@ -283,12 +286,12 @@ fn a_published_head_must_match() {
 #[test]
 fn a_badly_linked_append_names_itself() {
     let s = Setup::new();
-    let forged = consent(66).seal(9, &"ab".repeat(32));
+    let forged = consent(66).seal(10, &"ab".repeat(32));
     s.sql(&[insert(&forged)]);
     let (code, out) = s.verify(&[]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.starts_with("lupex: BROKEN at event 9 (inserted)"),
+        out.starts_with("lupex: BROKEN at event 10 (inserted)"),
         "{out}"
     );
 }
@@ -340,6 +343,13 @@ fn serve_prints_its_key_signs_what_it_writes_and_stops_on_sigterm() {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
+    // SIGTERM stops it cleanly once it listens.
+    loop {
+        let line = lines.next().expect("serve ended before listening").unwrap();
+        if line.starts_with("listening on ") {
+            break;
+        }
+    }
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -4,6 +4,8 @@
 //! files whose fold changes are known.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -596,12 +598,16 @@ fn scores_attach_to_participants_visits() {
                 name: "S1".into(),
             },
         );
+        // ian's account, with a password to log in with.
+        let hash = rct_web::Passwords::new(64)
+            .hash(&support::password("ian"))
+            .unwrap();
         run(
             &ada,
             Command::CreateUser {
                 user: "ian".into(),
                 display_name: "Ian".into(),
-                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
+                password_hash: hash,
             },
         );
         run(
@@ -630,6 +636,10 @@ fn scores_attach_to_participants_visits() {
             );
         }
     }
+    // ian logs in; the scores are entered as him.
+    let logins = support::Logins::new(&db, tmp.path());
+    assert!(logins.login("ian"));
+    let token = logins.token_file("ian").display().to_string();
     let map = tmp.path().join("map.csv");
     std::fs::write(&map, "sample,participant\nP1.RCC,001\nP3,002\n").unwrap();
     rct()
@@ -645,6 +655,7 @@ fn scores_attach_to_participants_visits() {
         .args([
             "--trial", "T1", "--visit", "baseline", "--user", "ian", "--site", "s1",
         ])
+        .args(["--token-file", &token])
         .arg("--sample-map")
         .arg(&map)
         .arg(&batch)
@@ -677,6 +688,7 @@ fn scores_attach_to_participants_visits() {
         .args([
             "--trial", "T1", "--visit", "baseline", "--user", "ian", "--site", "s1",
         ])
+        .args(["--token-file", &token])
         .arg("--sample-map")
         .arg(&map)
         .arg(&batch)

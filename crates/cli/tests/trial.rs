@@ -3,11 +3,14 @@
 //! (`rct trial ...`), checked against `rct randomise list` for the same seed
 //! and stratum, and `rct audit verify`.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
+use support::Logins;
 
 const SEED: &str = "20250301";
 
@@ -18,44 +21,22 @@ fn protocol() -> String {
 struct Trial {
     db: String,
     dir: PathBuf,
+    logins: Logins,
 }
 
 impl Trial {
-    fn rct(&self, user: &str, role: &str) -> Command {
-        let mut c = Command::cargo_bin("rct").unwrap();
-        c.env_remove("RCT_TRIAL")
-            .env("RCT_DB", &self.db)
-            .env("RCT_USER", user)
-            .env("RCT_ROLE", role)
-            .arg("trial");
-        c
+    /// `rct trial ARGS` as `user` (logged in) in `role`.
+    fn rct(&self, user: &str, role: &str, args: &[&str]) -> Command {
+        self.logins.trial(user, role, args)
     }
     fn ok(&self, user: &str, role: &str, args: &[&str]) -> String {
-        let out = self.rct(user, role).args(args).assert().success();
+        let out = self.rct(user, role, args).assert().success();
         String::from_utf8(out.get_output().stdout.clone()).unwrap()
     }
     fn refused(&self, user: &str, role: &str, args: &[&str]) -> String {
-        let out = self.rct(user, role).args(args).assert().failure();
+        let out = self.rct(user, role, args).assert().failure();
         String::from_utf8(out.get_output().stderr.clone()).unwrap()
     }
-}
-
-/// Creates the account `user` as administrator `ada`: the record grants
-/// roles only to existing accounts, and `rct trial grant` does not create
-/// one (yet).
-fn create_account(db: &str, user: &str) {
-    let ledger = rct_store::Ledger::new(rct_store::open(db).unwrap());
-    let trial = ledger.store().trials().unwrap().remove(0);
-    let ada = rct_record::Actor::new("ada", rct_record::Role::Admin, None);
-    let cmd = rct_record::Command::CreateUser {
-        user: user.into(),
-        display_name: user.into(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
-    };
-    let at = "2025-03-01T08:00:00Z".parse().unwrap();
-    ledger
-        .execute(&trial, |s| s.check(&ada, at, None, &cmd))
-        .unwrap();
 }
 
 /// Person `i`: female when even; pregnant (LUPEX exclusion) when i % 4 == 3.
@@ -119,6 +100,10 @@ fn lupex_end_to_end() {
     let t = Trial {
         db: tmp.path().join("lupex.sqlite").display().to_string(),
         dir: tmp.path().to_path_buf(),
+        logins: Logins::new(
+            &tmp.path().join("lupex.sqlite").display().to_string(),
+            tmp.path(),
+        ),
     };
     t.ok(
         "ada",
@@ -132,7 +117,6 @@ fn lupex_end_to_end() {
         ("dora", "data_manager"),
         ("ines", "investigator"),
     ] {
-        create_account(&t.db, u);
         t.ok(
             "ada",
             "admin",
@@ -362,15 +346,26 @@ fn lupex_end_to_end() {
             "weight?",
         ],
     );
+    // A lock needs a reason, and every query closed.
     let err = t.refused("dora", "data_manager", &["lock"]);
-    assert!(err.contains("refused"), "{err}");
+    assert!(err.contains("reason is required to lock"), "{err}");
+    let err = t.refused(
+        "dora",
+        "data_manager",
+        &["lock", "--reason", "end of follow-up"],
+    );
+    assert!(err.contains("refused") && err.contains("Q1"), "{err}");
     t.ok(
         "ines",
         "investigator",
         &["query", "answer", "--query", "Q1", "--text", "checked"],
     );
     t.ok("dora", "data_manager", &["query", "close", "--query", "Q1"]);
-    t.ok("dora", "data_manager", &["lock"]);
+    t.ok(
+        "dora",
+        "data_manager",
+        &["lock", "--reason", "end of follow-up"],
+    );
     let err = t.refused(
         "olga",
         "outcome_assessor",
@@ -392,11 +387,10 @@ fn lupex_end_to_end() {
     let err = t.refused("dora", "data_manager", &["unlock"]);
     assert!(err.contains("reason"), "{err}");
 
-    // The chain verifies. The test wrote accounts straight through the
-    // store, without the signing key, so the tail is unsigned: allowed here.
+    // The chain verifies, every write signed by the key `create` made.
     Command::cargo_bin("rct")
         .unwrap()
-        .args(["audit", "verify", "--allow-unsigned-tail", "--db", &t.db])
+        .args(["audit", "verify", "--db", &t.db])
         .assert()
         .success();
 

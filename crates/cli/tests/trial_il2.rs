@@ -25,12 +25,15 @@
 //! `RCT_UPDATE_FIXTURES=1` rewrites the CSV fixture from the run (then rerun
 //! the Python script).
 
+mod support;
+
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
+use support::Logins;
 
 const SEED: &str = "20240611";
 /// Participants randomised; site by index (pkuph 12, site2 8, site3 4).
@@ -123,27 +126,10 @@ type Ineligible = (
     &'static str,
 );
 
-/// Creates the account `user` as administrator `ada`: the record grants
-/// roles only to existing accounts, and `rct trial grant` does not create
-/// one (yet).
-fn create_account(db: &str, user: &str) {
-    let ledger = rct_store::Ledger::new(rct_store::open(db).unwrap());
-    let trial = ledger.store().trials().unwrap().remove(0);
-    let ada = rct_record::Actor::new("ada", rct_record::Role::Admin, None);
-    let cmd = rct_record::Command::CreateUser {
-        user: user.into(),
-        display_name: user.into(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
-    };
-    let at = "2025-03-01T08:00:00Z".parse().unwrap();
-    ledger
-        .execute(&trial, |s| s.check(&ada, at, None, &cmd))
-        .unwrap();
-}
-
 struct Trial {
     db: String,
     dir: PathBuf,
+    logins: Logins,
     title: String,
     /// Arm ids and labels: never shown to a blinded role.
     secrets: Vec<String>,
@@ -152,14 +138,9 @@ struct Trial {
 }
 
 impl Trial {
-    fn rct(&self, user: &str, role: &str) -> Command {
-        let mut c = Command::cargo_bin("rct").unwrap();
-        c.env_remove("RCT_TRIAL")
-            .env("RCT_DB", &self.db)
-            .env("RCT_USER", user)
-            .env("RCT_ROLE", role)
-            .arg("trial");
-        c
+    /// `rct trial ARGS` as `user` (logged in) in `role`.
+    fn rct(&self, user: &str, role: &str, args: &[&str]) -> Command {
+        self.logins.trial(user, role, args)
     }
 
     /// Whether `role` is blinded now (the statistician until the lock).
@@ -189,7 +170,7 @@ impl Trial {
     }
 
     fn run(&self, user: &str, role: &str, args: &[&str], check: bool) -> (bool, String, String) {
-        let out = self.rct(user, role).args(args).output().unwrap();
+        let out = self.rct(user, role, args).output().unwrap();
         let stdout = String::from_utf8(out.stdout).unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
         if check && self.blinded(role) {
@@ -318,6 +299,10 @@ fn il2_end_to_end() {
     let t = Trial {
         db: tmp.path().join("il2.sqlite").display().to_string(),
         dir: tmp.path().to_path_buf(),
+        logins: Logins::new(
+            &tmp.path().join("il2.sqlite").display().to_string(),
+            tmp.path(),
+        ),
         title: proto.trial.title.clone(),
         secrets,
         locked: Cell::new(false),
@@ -343,7 +328,6 @@ fn il2_end_to_end() {
         ("dm", "data_manager", "all"),
         ("stat", "statistician", "all"),
     ] {
-        create_account(&t.db, u);
         let out = t.ok(
             "ada",
             "admin",
@@ -835,7 +819,11 @@ fn il2_end_to_end() {
             "SLEDAI-2K above the screening value: please confirm",
         ],
     );
-    let err = t.refused("dm", "data_manager", &["lock"]);
+    let err = t.refused(
+        "dm",
+        "data_manager",
+        &["lock", "--reason", "end of follow-up"],
+    );
     assert!(err.contains("Q1") && err.contains("close"), "{err}");
     t.ok(
         investigator(site_of(4)),
@@ -951,7 +939,11 @@ fn il2_end_to_end() {
     assert_eq!(v["participants"].as_array().unwrap().len(), 4 + 1);
 
     // Lock; then the statistician sees arms.
-    t.ok("dm", "data_manager", &["lock"]);
+    t.ok(
+        "dm",
+        "data_manager",
+        &["lock", "--reason", "end of follow-up"],
+    );
     t.locked.set(true);
     let v = t.status("stat", "statistician");
     for i in 0..N {
@@ -980,11 +972,10 @@ fn il2_end_to_end() {
     );
     assert!(err.contains("locked"), "{err}");
 
-    // The chain verifies. The test wrote accounts straight through the
-    // store, without the signing key, so the tail is unsigned: allowed here.
+    // The chain verifies, every write signed by the key `create` made.
     Command::cargo_bin("rct")
         .unwrap()
-        .args(["audit", "verify", "--allow-unsigned-tail", "--db", &t.db])
+        .args(["audit", "verify", "--db", &t.db])
         .assert()
         .success();
 

@@ -28,7 +28,8 @@ fn the_operator_unlocks_a_locked_administrator() {
     let db = tmp.path().join("t.sqlite").display().to_string();
     rct(&db)
         .args(["trial", "create", "--protocol", &protocol(), "--seed", "1"])
-        .args(["--user", "ada", "--role", "admin"])
+        .args(["--user", "ada", "--role", "admin", "--password-stdin"])
+        .write_stdin("ada-test-password\n")
         .assert()
         .success();
     // ada and bea administer; bea locks ada's account.
@@ -41,16 +42,15 @@ fn the_operator_unlocks_a_locked_administrator() {
             .execute("lupex", |s| s.check(a, at, None, &c))
             .unwrap();
     };
-    for user in ["ada", "bea"] {
-        run(
-            &ada,
-            Cmd::CreateUser {
-                user: user.into(),
-                display_name: user.into(),
-                password_hash: HASH.into(),
-            },
-        );
-    }
+    // (`create` made ada's account.)
+    run(
+        &ada,
+        Cmd::CreateUser {
+            user: "bea".into(),
+            display_name: "bea".into(),
+            password_hash: HASH.into(),
+        },
+    );
     run(
         &ada,
         Cmd::GrantRole {

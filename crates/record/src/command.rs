@@ -15,12 +15,13 @@
 //!   `entered_by` one role is written by that role only; an arm-specific form
 //!   of a blinded trial only by unblinded roles, and only for participants of
 //!   its arm; other forms by the investigator and the research nurse;
-//! - the database is locked only when every query is closed; after the lock
-//!   no data is written (screening, consent, randomisation, values,
-//!   sessions, withdrawals, queries) until a data manager unlocks it with a
-//!   reason;
+//! - the database is locked, with a reason, only when every query is closed;
+//!   after the lock no data is written (screening, consent, randomisation,
+//!   values, sessions, withdrawals, queries) until a data manager unlocks it
+//!   with a reason;
 //! - queries on values of an arm-specific form of a blinded trial are refused
 //!   to blinded roles (they cannot see those values);
+//! - a new participant's identifier follows one rule ([`check_participant_id`]);
 //! - the login events are written by the system (or by the user about
 //!   themself), and a password may also be changed by its owner;
 //! - separation of duties and the account rules ([`duties`]): one rule for
@@ -41,6 +42,9 @@ use rct_random::{allocate, AllocationRequest, PriorAllocation, RandomError};
 use crate::design::{DesignError, TrialDesign};
 use crate::event::{Arm, CriterionResult, EventDraft, Payload, Role, Sites, Verdict};
 use crate::state::{item_key, Participant, QueryStatus, TrialState};
+
+mod ids;
+pub use ids::{check_participant_id, MAX_PARTICIPANT_ID};
 
 /// Who acts: a user, in one of their roles, working at a site (if any).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -422,7 +426,11 @@ impl Action {
     pub fn needs_reason(self) -> bool {
         matches!(
             self,
-            Action::ChangeValue | Action::Withdraw | Action::EmergencyUnblind | Action::Unlock
+            Action::ChangeValue
+                | Action::Withdraw
+                | Action::EmergencyUnblind
+                | Action::Unlock
+                | Action::Lock
         )
     }
 }
@@ -856,6 +864,12 @@ pub enum CommandError {
         /// Action tried.
         action: Action,
     },
+    /// A participant identifier outside the rule ([`check_participant_id`]).
+    #[error("participant identifier {id} is not allowed: use 1 to 32 letters, digits, `-`, `_` or `.` (not dots alone), e.g. P001")]
+    BadParticipantId {
+        /// The identifier, quoted and escaped (cut after 40 characters).
+        id: String,
+    },
 }
 
 impl TrialState {
@@ -920,8 +934,8 @@ fn nonempty(text: &str, what: &'static str) -> Result<(), CommandError> {
 impl TrialState {
     /// Checks `command` by `actor` at time `at` against the state. Accepted:
     /// the events to write (seal them onto the chain in order). Refused: why.
-    /// `reason` is required for changes, withdrawals, emergency unblinding and
-    /// unlocking (blank counts as none); it is kept on every event.
+    /// `reason` is required for changes, withdrawals, emergency unblinding,
+    /// locking and unlocking (blank counts as none); it is kept on every event.
     pub fn check(
         &self,
         actor: &Actor,
@@ -1108,6 +1122,9 @@ impl TrialState {
                 criteria,
             } => {
                 nonempty(id, "the participant identifier")?;
+                if !self.participants.contains_key(id) {
+                    check_participant_id(id)?;
+                }
                 let site = match (self.participants.get(id), site, &actor.site) {
                     (Some(p), asked, _) => {
                         if let (Some(theirs), Some(asked)) = (&p.site, asked) {

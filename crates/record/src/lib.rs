@@ -60,7 +60,7 @@ pub use checkpoint::{
     PublishedHead,
 };
 pub use command::duties::{check_user_name, MAX_USER_NAME};
-pub use command::{Action, Actor, Command, CommandError};
+pub use command::{check_participant_id, Action, Actor, Command, CommandError, MAX_PARTICIPANT_ID};
 pub use design::{DesignError, TrialDesign};
 /// The Ed25519 implementation checkpoints are signed with (for the edges
 /// that hold the key).

@@ -412,7 +412,7 @@ fn blinded_roles_never_receive_an_arm() {
         assert!(v.arms.is_none());
         // The lock unblinds the statistician, nobody else.
         let dm = Actor::new(&user_of(Role::DataManager), Role::DataManager, None);
-        assert!(trial.run(&dm, None, Command::Lock));
+        assert!(trial.run(&dm, Some("end of follow-up"), Command::Lock));
         assert_sees_arms(&trial, &user_of(Role::Statistician));
         for role in blinded.into_iter().filter(|r| *r != Role::Statistician) {
             assert_blind(&trial, &user_of(role));

@@ -224,7 +224,7 @@ proptest! {
             }
             // Changes always carry a reason; nothing is written while locked
             // (checked below by replaying the lock state).
-            if matches!(e.payload, Payload::ValueChanged { .. } | Payload::Withdrawn { .. } | Payload::EmergencyUnblinded { .. } | Payload::DatabaseUnlocked) {
+            if matches!(e.payload, Payload::ValueChanged { .. } | Payload::Withdrawn { .. } | Payload::EmergencyUnblinded { .. } | Payload::DatabaseLocked | Payload::DatabaseUnlocked) {
                 prop_assert!(e.reason.is_some());
             }
         }

@@ -18,6 +18,7 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rct_record::{
     sha256_hex, verify_chain, ApplyError, BreakKind, ChainBreak, ChainSummary, Checkpoint, Event,
     EventDraft, StoredEvent, TrialState,
@@ -32,6 +33,7 @@ mod pool;
 pub mod security;
 pub mod signing;
 pub mod sqlite;
+pub mod tokens;
 
 pub use checkpoints::{check_checkpoint, check_signs_last, copy_checkpoints};
 pub(crate) use checkpoints::{checkpoint_time_text, parse_checkpoint_time};
@@ -41,6 +43,7 @@ pub use pg::PgStore;
 pub use security::SecurityEntry;
 pub use signing::{CheckpointSigner, KeySigner};
 pub use sqlite::SqliteStore;
+pub use tokens::LoginToken;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -250,6 +253,26 @@ pub trait Store: Send + Sync {
         check_signs_last(trial, events, checkpoint)?;
         self.append(trial, events)?;
         self.add_checkpoint(checkpoint)
+    }
+
+    /// Keeps a command-line login token (its SHA-256 only, see [`tokens`])
+    /// and deletes every token expired at `now`.
+    fn put_token(&self, token: &LoginToken, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let _ = (token, now);
+        Err(tokens::unsupported(self.backend()))
+    }
+
+    /// The kept token whose SHA-256 is `sha256`, expired or not (the
+    /// caller compares [`LoginToken::expires`] with its clock).
+    fn token(&self, sha256: &str) -> Result<Option<LoginToken>, StoreError> {
+        let _ = sha256;
+        Err(tokens::unsupported(self.backend()))
+    }
+
+    /// Deletes the token whose SHA-256 is `sha256`; whether there was one.
+    fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
+        let _ = sha256;
+        Err(tokens::unsupported(self.backend()))
     }
 }
 
@@ -842,6 +865,15 @@ macro_rules! forward_store {
                 checkpoint: &Checkpoint,
             ) -> Result<(), StoreError> {
                 (**self).append_signed(trial, events, checkpoint)
+            }
+            fn put_token(&self, token: &LoginToken, now: DateTime<Utc>) -> Result<(), StoreError> {
+                (**self).put_token(token, now)
+            }
+            fn token(&self, sha256: &str) -> Result<Option<LoginToken>, StoreError> {
+                (**self).token(sha256)
+            }
+            fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
+                (**self).delete_token(sha256)
             }
         }
     };

@@ -3,16 +3,20 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
 use rct_record::{Checkpoint, Event, StoredEvent};
 
 use crate::security::{SecurityEntry, MEMORY_SECURITY_ENTRIES};
-use crate::{check_append, check_checkpoint, check_links, check_signs_last, Store, StoreError};
+use crate::{
+    check_append, check_checkpoint, check_links, check_signs_last, LoginToken, Store, StoreError,
+};
 
-/// Events held in memory, lost when dropped.
+/// Events (and login tokens) held in memory, lost when dropped.
 #[derive(Debug, Default)]
 pub struct MemStore {
     inner: Mutex<Inner>,
     security: Mutex<VecDeque<SecurityEntry>>,
+    tokens: Mutex<BTreeMap<String, LoginToken>>,
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +73,14 @@ impl MemStore {
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
         self.inner
+            .lock()
+            .map_err(|_| StoreError::Backend("in-memory store poisoned by a panic".into()))
+    }
+
+    fn lock_tokens(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, BTreeMap<String, LoginToken>>, StoreError> {
+        self.tokens
             .lock()
             .map_err(|_| StoreError::Backend("in-memory store poisoned by a panic".into()))
     }
@@ -166,6 +178,21 @@ impl Store for MemStore {
         let mut inner = self.lock()?;
         inner.append(trial, events)?;
         inner.add_checkpoint(checkpoint)
+    }
+
+    fn put_token(&self, token: &LoginToken, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tokens = self.lock_tokens()?;
+        tokens.retain(|_, t| t.valid_at(now));
+        tokens.insert(token.sha256.clone(), token.clone());
+        Ok(())
+    }
+
+    fn token(&self, sha256: &str) -> Result<Option<LoginToken>, StoreError> {
+        Ok(self.lock_tokens()?.get(sha256).cloned())
+    }
+
+    fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
+        Ok(self.lock_tokens()?.remove(sha256).is_some())
     }
 }
 

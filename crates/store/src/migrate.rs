@@ -71,6 +71,24 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: crate::security::SQLITE_TABLE,
         postgres: crate::security::POSTGRES_TABLE,
     },
+    Migration {
+        version: 4,
+        name: "login_tokens: SHA-256 of each command-line login token, its user and expiry",
+        sqlite: "CREATE TABLE login_tokens (
+        token_sha256 TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX login_tokens_expiry ON login_tokens (expires_at);",
+        postgres: "CREATE TABLE login_tokens (
+        token_sha256 TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX login_tokens_expiry ON login_tokens (expires_at);",
+    },
 ];
 
 /// The schema version this binary writes.

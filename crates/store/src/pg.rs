@@ -16,6 +16,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls};
 
+use chrono::{DateTime, Utc};
 use rct_record::{Checkpoint, Event, StoredEvent, GENESIS_HASH};
 
 use crate::migrate::{check_numbering, latest, too_new, Migration, MIGRATIONS};
@@ -23,7 +24,7 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, Snapshot, Store, StoreError,
+    parse_checkpoint_time, tokens, LoginToken, Snapshot, Store, StoreError,
 };
 
 /// The advisory lock key held while migrating (any constant unique to rct).
@@ -525,5 +526,56 @@ impl Store for PgStore {
 
     fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
         crate::backup_via_snapshot(self, file)
+    }
+
+    fn put_token(&self, token: &LoginToken, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM login_tokens WHERE expires_at <= $1",
+            &[&tokens::secs(now)],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO login_tokens (token_sha256, user_name, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+            &[
+                &token.sha256,
+                &token.user,
+                &tokens::secs(token.created),
+                &tokens::secs(token.expires),
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn token(&self, sha256: &str) -> Result<Option<LoginToken>, StoreError> {
+        let mut conn = self.pool.get()?;
+        let row = conn
+            .0
+            .query_opt(
+                "SELECT user_name, created_at, expires_at FROM login_tokens WHERE token_sha256 = $1",
+                &[&sha256],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(row.map(|r| LoginToken {
+            sha256: sha256.to_string(),
+            user: r.get(0),
+            created: tokens::time(r.get(1)),
+            expires: tokens::time(r.get(2)),
+        }))
+    }
+
+    fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
+        let mut conn = self.pool.get()?;
+        let n = conn
+            .0
+            .execute(
+                "DELETE FROM login_tokens WHERE token_sha256 = $1",
+                &[&sha256],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
     }
 }

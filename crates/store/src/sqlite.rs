@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, Transaction, TransactionBehavior};
 
+use chrono::{DateTime, Utc};
 use rct_record::{Checkpoint, Event, StoredEvent, GENESIS_HASH};
 
 use crate::migrate::{check_numbering, latest, too_new, Migration, MIGRATIONS};
@@ -21,7 +22,7 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, Snapshot, Store, StoreError,
+    parse_checkpoint_time, tokens, LoginToken, Snapshot, Store, StoreError,
 };
 
 /// How many times a writer polls for another connection's write lock
@@ -569,7 +570,67 @@ impl Store for SqliteStore {
         conn.0
             .execute("VACUUM INTO ?1", [target])
             .map_err(|e| self.err(e))?;
+        // A backup is the trial record: login tokens stay behind.
+        let copy = Connection::open(file).map_err(|e| self.err(e))?;
+        copy.execute_batch("DELETE FROM login_tokens")
+            .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    fn put_token(&self, token: &LoginToken, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM login_tokens WHERE expires_at <= ?1",
+            [tokens::secs(now)],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO login_tokens (token_sha256, user_name, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                token.sha256,
+                token.user,
+                tokens::secs(token.created),
+                tokens::secs(token.expires)
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn token(&self, sha256: &str) -> Result<Option<LoginToken>, StoreError> {
+        let conn = self.pool.get()?;
+        conn.0
+            .query_row(
+                "SELECT user_name, created_at, expires_at FROM login_tokens WHERE token_sha256 = ?1",
+                [sha256],
+                |r| {
+                    Ok(LoginToken {
+                        sha256: sha256.to_string(),
+                        user: r.get(0)?,
+                        created: tokens::time(r.get(1)?),
+                        expires: tokens::time(r.get(2)?),
+                    })
+                },
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                other => Err(self.err(other)),
+            })
+    }
+
+    fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
+        let conn = self.pool.get()?;
+        let n = conn
+            .0
+            .execute("DELETE FROM login_tokens WHERE token_sha256 = ?1", [sha256])
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
     }
 }
 

@@ -166,21 +166,22 @@ fn snapshot_import_and_backup_copy_the_exact_rows() {
 #[test]
 fn postgres_migrations_apply_once_and_refuse_a_newer_schema() {
     let Some(db) = pg_db("migrate") else { return };
+    let known = rct_store::migrate::latest(rct_store::migrate::MIGRATIONS);
     let store = rct_store::PgStore::open(&db.url).unwrap();
-    let n = rct_store::migrate::latest(rct_store::migrate::MIGRATIONS);
-    assert_eq!(store.schema_version().unwrap(), n);
+    assert_eq!(store.schema_version().unwrap(), known);
     drop(store);
-    let mut two = rct_store::migrate::MIGRATIONS.to_vec();
-    two.push(rct_store::migrate::Migration {
-        version: n + 1,
+    let next = known + 1;
+    let mut more = rct_store::migrate::MIGRATIONS.to_vec();
+    more.push(rct_store::migrate::Migration {
+        version: next,
         name: "test index",
         sqlite: "",
         postgres: "CREATE INDEX events_hash ON events(hash);",
     });
-    // Several processes opening at once apply step 2 exactly once.
+    // Several processes opening at once apply the new step exactly once.
     std::thread::scope(|s| {
         for _ in 0..4 {
-            s.spawn(|| rct_store::PgStore::open_with(&db.url, &two).unwrap());
+            s.spawn(|| rct_store::PgStore::open_with(&db.url, &more).unwrap());
         }
     });
     let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
@@ -191,10 +192,10 @@ fn postgres_migrations_apply_once_and_refuse_a_newer_schema() {
         )
         .unwrap();
     let versions: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-    assert_eq!(versions, (1..=n + 1).collect::<Vec<i64>>());
+    assert_eq!(versions, (1..=next).collect::<Vec<i64>>());
     let err = rct_store::PgStore::open(&db.url).unwrap_err().to_string();
     assert!(
-        err.contains(&format!("schema version {}", n + 1)) && err.contains(&format!("up to {n}")),
+        err.contains(&format!("schema version {next}")) && err.contains(&format!("up to {known}")),
         "{err}"
     );
 }

@@ -59,6 +59,14 @@ fn signed(url: &str, n: usize) -> Ledger<Box<dyn Store>> {
     ledger
 }
 
+/// How many events the shared setup writes (its batch is the first
+/// signed); the tests number events from it.
+fn setup_len() -> u64 {
+    let ledger = Ledger::new(Box::new(rct_store::MemStore::new()) as Box<dyn Store>);
+    setup(&ledger, 0);
+    ledger.store().head(TRIAL).unwrap()
+}
+
 fn audit(url: &str, heads: &[PublishedHead]) -> CheckpointAudit {
     let store = open(url).unwrap();
     let rows = store.load(TRIAL, 0).unwrap();
@@ -91,63 +99,70 @@ fn insert_sql(e: &rct_record::Event) -> String {
 }
 
 #[test]
-#[ignore = "event numbers assume a 6-event setup; the shared setup now creates 3 accounts first (9 events): renumber (the CLI tests in crates/cli/tests/checkpoints.rs cover the same tamperings end to end)"]
 fn every_batch_is_signed_in_its_own_transaction() {
+    let b = setup_len();
     for db in databases("cpsign") {
         let ledger = signed(&db.url, 4);
         let store = ledger.store();
         let rows = store.load(TRIAL, 0).unwrap();
         let cps = store.checkpoints(TRIAL).unwrap();
-        // The setup batch (6 events) and the four consents: 5 checkpoints,
+        // The setup batch (b events) and the four consents: 5 checkpoints,
         // each of the last event of its batch, each verifying.
         let seqs: Vec<u64> = cps.iter().map(|c| c.seq).collect();
-        assert_eq!(seqs, [6, 7, 8, 9, 10], "{}", db.kind);
+        assert_eq!(seqs, [b, b + 1, b + 2, b + 3, b + 4], "{}", db.kind);
         for cp in &cps {
             assert_eq!(cp.verify().unwrap(), key().verifying_key());
             assert_eq!(cp.hash, rows[cp.seq as usize - 1].hash);
         }
-        assert_eq!(store.latest_checkpoint(TRIAL).unwrap().unwrap().seq, 10);
+        assert_eq!(store.latest_checkpoint(TRIAL).unwrap().unwrap().seq, b + 4);
         let a = audit(&db.url, &[]);
         assert!(a.ok(false), "{}: {a:?}", db.kind);
-        assert_eq!(a.latest.unwrap().seq, 10);
+        assert_eq!(a.latest.unwrap().seq, b + 4);
 
         // A checkpoint must sign a stored event with its stored hash.
-        let mut wrong = Checkpoint::sign(&key(), TRIAL, 9, &"ab".repeat(32), at()).unwrap();
+        let mut wrong = Checkpoint::sign(&key(), TRIAL, b + 3, &"ab".repeat(32), at()).unwrap();
         assert!(matches!(
             store.add_checkpoint(&wrong),
             Err(StoreError::BadAppend { .. })
         ));
-        wrong = Checkpoint::sign(&key(), TRIAL, 11, &rows[9].hash, at()).unwrap();
+        wrong = Checkpoint::sign(&key(), TRIAL, b + 5, &rows[b as usize + 3].hash, at()).unwrap();
         assert!(store.add_checkpoint(&wrong).is_err());
         // Signing a head again is idempotent.
-        let again = Checkpoint::sign(&key(), TRIAL, 10, &rows[9].hash, at()).unwrap();
+        let again =
+            Checkpoint::sign(&key(), TRIAL, b + 4, &rows[b as usize + 3].hash, at()).unwrap();
         store.add_checkpoint(&again).unwrap();
         assert_eq!(store.checkpoints(TRIAL).unwrap().len(), 5);
 
         // append_signed is all or nothing: a checkpoint that does not sign
         // the appended head leaves no event behind.
-        let next = consent(50).seal(11, &rows[9].hash);
-        let bad = Checkpoint::sign(&key(), TRIAL, 11, &"cd".repeat(32), at()).unwrap();
+        let next = consent(50).seal(b + 5, &rows[b as usize + 3].hash);
+        let bad = Checkpoint::sign(&key(), TRIAL, b + 5, &"cd".repeat(32), at()).unwrap();
         assert!(store.append_signed(TRIAL, &[next], &bad).is_err());
-        assert_eq!(store.head(TRIAL).unwrap(), 10, "{}", db.kind);
+        assert_eq!(store.head(TRIAL).unwrap(), b + 4, "{}", db.kind);
     }
 }
 
 #[test]
-#[ignore = "event numbers assume a 6-event setup; the shared setup now creates 3 accounts first (9 events): renumber (the CLI tests in crates/cli/tests/checkpoints.rs cover the same tamperings end to end)"]
 fn truncating_the_last_events_is_caught_against_a_checkpoint() {
+    let b = setup_len();
     for db in databases("cptrunc") {
         signed(&db.url, 4);
-        raw_sql(&db, &["DELETE FROM events WHERE seq > 8".into()]);
+        raw_sql(&db, &[format!("DELETE FROM events WHERE seq > {}", b + 2)]);
         // The chain alone is intact...
         let rows = open(&db.url).unwrap().load(TRIAL, 0).unwrap();
         assert!(verify_chain(TRIAL, &rows).is_ok());
-        // ...but the checkpoint of event 10 names what is gone.
+        // ...but the checkpoint of the last event names what is gone.
         let a = audit(&db.url, &[]);
         let f = &a.findings[0];
-        assert_eq!((f.kind, f.seq), (FindingKind::Truncated, 9), "{}", db.kind);
+        assert_eq!(
+            (f.kind, f.seq),
+            (FindingKind::Truncated, b + 3),
+            "{}",
+            db.kind
+        );
         assert!(
-            f.detail.contains("events 9-10 were deleted"),
+            f.detail
+                .contains(&format!("events {}-{} were deleted", b + 3, b + 4)),
             "{}",
             f.detail
         );
@@ -156,12 +171,12 @@ fn truncating_the_last_events_is_caught_against_a_checkpoint() {
 }
 
 #[test]
-#[ignore = "event numbers assume a 6-event setup; the shared setup now creates 3 accounts first (9 events): renumber (the CLI tests in crates/cli/tests/checkpoints.rs cover the same tamperings end to end)"]
 fn a_correctly_linked_forged_append_is_not_covered_by_a_signature() {
+    let b = setup_len();
     for db in databases("cpforge") {
         let ledger = signed(&db.url, 4);
         let rows = ledger.store().load(TRIAL, 0).unwrap();
-        let forged = consent(66).seal(11, &rows[9].hash);
+        let forged = consent(66).seal(b + 5, &rows[b as usize + 3].hash);
         raw_sql(&db, &[insert_sql(&forged)]);
         let rows = open(&db.url).unwrap().load(TRIAL, 0).unwrap();
         assert!(
@@ -170,7 +185,7 @@ fn a_correctly_linked_forged_append_is_not_covered_by_a_signature() {
         );
         let a = audit(&db.url, &[]);
         assert!(a.findings.is_empty());
-        assert_eq!(a.unsigned, Some((11, 11)), "{}", db.kind);
+        assert_eq!(a.unsigned, Some((b + 5, b + 5)), "{}", db.kind);
         assert!(!a.ok(false));
 
         // A signing server that starts on this database does not vouch for
@@ -187,24 +202,28 @@ fn a_correctly_linked_forged_append_is_not_covered_by_a_signature() {
         assert_eq!(server.checkpoint_heads().unwrap(), Vec::new());
         let told = told.lock().unwrap().clone();
         assert_eq!(told.len(), 1, "told once: {told:?}");
-        assert!(told[0].contains("events up to 11"), "{told:?}");
+        assert!(
+            told[0].contains(&format!("events up to {}", b + 5)),
+            "{told:?}"
+        );
         let a = audit(&db.url, &[]);
-        assert_eq!(a.unsigned, Some((11, 13)), "{}", db.kind);
+        assert_eq!(a.unsigned, Some((b + 5, b + 7)), "{}", db.kind);
     }
 }
 
 #[test]
-#[ignore = "event numbers assume a 6-event setup; the shared setup now creates 3 accounts first (9 events): renumber (the CLI tests in crates/cli/tests/checkpoints.rs cover the same tamperings end to end)"]
 fn a_chain_recomputed_from_an_edit_onward_is_caught() {
+    let b = setup_len();
+    let u = b as usize;
     for db in databases("cprehash") {
         let ledger = signed(&db.url, 4);
         let rows = ledger.store().load(TRIAL, 0).unwrap();
-        let before_hash = rows[9].hash.clone();
-        // Replace event 8 (a consent) and re-seal 8, 9 and 10 so that every
+        let before_hash = rows[u + 3].hash.clone();
+        // Replace the second consent and re-seal it and the two after it so that every
         // hash and link holds again.
-        let mut prev = rows[6].hash.clone();
-        let mut statements = vec!["DELETE FROM events WHERE seq >= 8".to_string()];
-        for (seq, who) in [(8u64, 90usize), (9, 3), (10, 4)] {
+        let mut prev = rows[u].hash.clone();
+        let mut statements = vec![format!("DELETE FROM events WHERE seq >= {}", b + 2)];
+        for (seq, who) in [(b + 2, 90usize), (b + 3, 3), (b + 4, 4)] {
             let e = consent(who).seal(seq, &prev);
             prev = e.hash.clone();
             statements.push(insert_sql(&e));
@@ -217,19 +236,28 @@ fn a_chain_recomputed_from_an_edit_onward_is_caught() {
         );
         let a = audit(&db.url, &[]);
         let f = &a.findings[0];
-        assert_eq!((f.kind, f.seq), (FindingKind::Rewritten, 8), "{}", db.kind);
-        assert!(f.detail.contains("from 8 to 8"), "{}", f.detail);
-        assert_eq!(a.latest.as_ref().unwrap().seq, 7);
+        assert_eq!(
+            (f.kind, f.seq),
+            (FindingKind::Rewritten, b + 2),
+            "{}",
+            db.kind
+        );
+        assert!(
+            f.detail.contains(&format!("from {0} to {0}", b + 2)),
+            "{}",
+            f.detail
+        );
+        assert_eq!(a.latest.as_ref().unwrap().seq, b + 1);
         // A head published to the sponsor before the rewrite disagrees too.
         let published = PublishedHead {
-            seq: 10,
+            seq: b + 4,
             hash: before_hash.clone(),
         };
         let a = audit(&db.url, &[published]);
         assert!(a
             .findings
             .iter()
-            .any(|f| f.kind == FindingKind::Rewritten && f.seq == 10));
+            .any(|f| f.kind == FindingKind::Rewritten && f.seq == b + 4));
     }
 }
 
@@ -276,13 +304,14 @@ fn backups_carry_checkpoints_and_a_replaced_trial_loses_them() {
 }
 
 #[test]
-#[ignore = "event numbers assume a 6-event setup; the shared setup now creates 3 accounts first (9 events): renumber (the CLI tests in crates/cli/tests/checkpoints.rs cover the same tamperings end to end)"]
 fn shutdown_signs_what_every_n_left_unsigned() {
+    let b = setup_len();
+    assert!(b >= 4, "the setup batch alone reaches the signing interval");
     let db = sqlite_db();
     let told = Arc::new(Mutex::new(Vec::new()));
     let mut ledger = Ledger::new(open(&db.url).unwrap());
     ledger.set_signer(signer(&told) as Arc<dyn CheckpointSigner>, 4);
-    setup(&ledger, 0); // events 1-6: signed (6 >= 4)
+    setup(&ledger, 0); // events 1-b: signed (b >= 4)
     for i in 1..=3 {
         ledger
             .execute(TRIAL, |_| Ok::<_, String>(vec![consent(i)]))
@@ -296,11 +325,11 @@ fn shutdown_signs_what_every_n_left_unsigned() {
             .map(|c| c.seq)
             .collect()
     };
-    assert_eq!(seqs(&ledger), [6]);
-    assert_eq!(audit(&db.url, &[]).unsigned, Some((7, 9)));
+    assert_eq!(seqs(&ledger), [b]);
+    assert_eq!(audit(&db.url, &[]).unsigned, Some((b + 1, b + 3)));
     let done = ledger.checkpoint_heads().unwrap();
     assert_eq!(done.len(), 1);
-    assert_eq!(seqs(&ledger), [6, 9]);
+    assert_eq!(seqs(&ledger), [b, b + 3]);
     assert!(audit(&db.url, &[]).ok(false));
     // Nothing new: nothing to sign.
     assert!(ledger.checkpoint_heads().unwrap().is_empty());

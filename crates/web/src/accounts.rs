@@ -15,10 +15,10 @@
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
-use rct_record::{Actor, Command, Role};
+use rct_record::{Actor, Command, Role, TrialState};
 use rct_store::SecurityEntry;
 
-use crate::auth::{check_login_lengths, LoginOutcome};
+use crate::auth::{check_login_lengths, LoginOutcome, Passwords};
 use crate::commands::{execute, Who};
 use crate::throttle::{client_text, retry_after_seconds, Key};
 use crate::{App, WebError};
@@ -36,9 +36,22 @@ pub struct Found {
 
 /// Looks `user` up in every trial.
 pub fn find(app: &App, user: &str) -> Result<Option<Found>, WebError> {
-    let mut found: Option<Found> = None;
+    let mut states = Vec::new();
     for trial in app.trial_ids()? {
         let state = app.ledger.state(&trial)?;
+        states.push((trial, state));
+    }
+    Ok(find_in(states, user))
+}
+
+/// Looks `user` up in `states` (trial id and state): the web passes the
+/// trials it serves, `rct login` every trial in the database.
+pub fn find_in(
+    states: impl IntoIterator<Item = (String, std::sync::Arc<TrialState>)>,
+    user: &str,
+) -> Option<Found> {
+    let mut found: Option<Found> = None;
+    for (trial, state) in states {
         if let Some(acc) = state.users.get(user) {
             let f = found.get_or_insert_with(|| Found {
                 trials: Vec::new(),
@@ -52,7 +65,7 @@ pub fn find(app: &App, user: &str) -> Result<Option<Found>, WebError> {
             f.locked |= acc.locked;
         }
     }
-    Ok(found)
+    found
 }
 
 fn system(at: DateTime<Utc>) -> Who {
@@ -65,11 +78,15 @@ fn system(at: DateTime<Utc>) -> Who {
 
 /// Whether `password` is the password of `user` (every hash matches).
 pub fn verify(app: &App, found: &Found, password: &str) -> bool {
-    !found.hashes.is_empty()
-        && found
-            .hashes
-            .iter()
-            .all(|h| app.passwords.verify(h, password))
+    found.verify(&app.passwords, password)
+}
+
+impl Found {
+    /// Whether `password` matches every hash of the account (fail safe: an
+    /// account without a hash matches nothing).
+    pub fn verify(&self, passwords: &Passwords, password: &str) -> bool {
+        !self.hashes.is_empty() && self.hashes.iter().all(|h| passwords.verify(h, password))
+    }
 }
 
 /// What the security log calls a failed login with a name that has no account.

@@ -487,6 +487,9 @@ pub async fn serve(
     // SIGTERM that arrives as soon as the server listens stops it cleanly.
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    // Said once the socket listens and SIGTERM stops the server cleanly
+    // (scripts and tests wait for this line).
+    println!("listening on http://{}", listener.local_addr()?);
     let app = Arc::new(app);
     let router = router(AppState(app.clone()));
     // With each connection's peer address, for login throttling per client.

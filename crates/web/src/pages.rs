@@ -689,19 +689,6 @@ pub async fn screen_post(
         let who = a.who(app, Action::Screen, None)?;
         let pid = field(&input, "participant").to_string();
         let site = field(&input, "site").to_string();
-        let valid_id = !pid.is_empty()
-            && pid.len() <= 40
-            && pid
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !valid_id {
-            return Ok(screen_form(
-                app,
-                &a,
-                &input,
-                Some("The screening number is 1 to 40 letters, digits, `-` or `_`."),
-            ));
-        }
         let (verdict, criteria) =
             match screen_input(a.protocol, &input, field(&input, "screening_date")) {
                 Ok(x) => x,
@@ -713,8 +700,13 @@ pub async fn screen_post(
             verdict,
             criteria,
         };
-        execute(app, &trial, &who, &cmd)?;
-        Ok(redirect(&format!("/t/{trial}/p/{pid}")))
+        // The record decides what a participant id may be (and the rest);
+        // its refusal is shown on the form, to be corrected.
+        match execute(app, &trial, &who, &cmd) {
+            Ok(_) => Ok(redirect(&format!("/t/{trial}/p/{pid}"))),
+            Err(WebError::BadRequest(why)) => Ok(screen_form(app, &a, &input, Some(&why))),
+            Err(e) => Err(e),
+        }
     })
     .await
 }

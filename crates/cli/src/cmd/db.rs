@@ -73,11 +73,17 @@ pub fn open_existing(url: &str) -> anyhow::Result<Box<dyn Store>> {
     open_store(url)
 }
 
-/// The command loop over the store at `url` (created if needed), for the
-/// commands that write (web server, imports).
-#[allow(dead_code)]
-pub fn open_ledger(url: &str) -> anyhow::Result<Ledger<Box<dyn Store>>> {
-    Ok(Ledger::new(open_store(url)?))
+/// The command loop over the existing database at `url`, signing a
+/// checkpoint of each write when the key file `key` names (or its default
+/// place beside the database) exists: every command-line writer goes
+/// through here, so no write leaves the chain's tail unsigned.
+pub fn open_writer(
+    url: &str,
+    key: &super::signing::KeyArgs,
+) -> anyhow::Result<Ledger<Box<dyn Store>>> {
+    let mut ledger = Ledger::new(open_existing(url)?);
+    super::signing::attach(&mut ledger, key.path(url).as_deref(), false)?;
+    Ok(ledger)
 }
 
 /// The trials to work on: `only` (which must exist) or every trial.

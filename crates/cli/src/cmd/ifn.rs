@@ -134,6 +134,9 @@ pub struct AttachArgs {
     /// Site the user works at, if any.
     #[arg(long, requires = "attach")]
     pub site: Option<String>,
+    /// In a trial with accounts, the user must be logged in (`rct login`).
+    #[command(flatten)]
+    pub token: super::identity::TokenArgs,
 }
 
 /// Parse `mean+2sd`, `mean+2.5SD`, `mean + 2 sd` or a number.
@@ -374,7 +377,6 @@ fn attach(a: &ScoreArgs, r: &ScoreReport, n: &Normalised) -> anyhow::Result<()> 
         .role
         .parse()
         .map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
-    let actor = Actor::new(user, role, at.site.as_deref());
     let method = format!(
         "{} over {}; cut-off {} ({})",
         r.aggregator.name(),
@@ -425,6 +427,14 @@ fn attach(a: &ScoreArgs, r: &ScoreReport, n: &Normalised) -> anyhow::Result<()> 
     let key = super::signing::KeyArgs::default().path(db);
     super::signing::attach(&mut ledger, key.as_deref(), false)?;
     let time = now();
+    let user = super::identity::acting_user(
+        ledger.store().as_ref(),
+        &*ledger.state(trial)?,
+        Some(user.clone()),
+        &at.token,
+        time,
+    )?;
+    let actor = Actor::new(&user, role, at.site.as_deref());
     let events = ledger
         .execute(trial, |state| {
             state.check_all(&actor, time, None, &commands)

@@ -14,9 +14,15 @@
 //! exactly the protocol the trial was registered with. No later command
 //! takes `--protocol`.
 //!
-//! The actor is `--user U --role R` (else `$RCT_USER`, `$RCT_ROLE`); the
-//! user who runs `create` becomes the trial's administrator. The trial is
-//! `--trial ID` (else `$RCT_TRIAL`, else the only trial in the database).
+//! The actor is the user logged in with `rct login` (the token file,
+//! `--token-file`), acting in `--role R` (else `$RCT_ROLE`); see
+//! [`super::identity`]. `--user U` (else `$RCT_USER`) must agree with the
+//! login, and names the user alone only in a trial without accounts. The
+//! user who runs `create` becomes the trial's administrator, with a new
+//! account (password asked, or `--password-stdin`) unless they hold one in
+//! the database already and are logged in as it; `grant` to a user without
+//! an account creates it the same way. The trial is `--trial ID` (else
+//! `$RCT_TRIAL`, else the only trial in the database).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +38,7 @@ use rct_store::{ExecuteError, Ledger, Store};
 use serde_json::Value;
 
 use super::db::{self, DbArgs};
+use super::identity::{self, PasswordArgs, TokenArgs};
 
 /// Who acts, on which trial, in which database, and when.
 #[derive(clap::Args, Debug, Clone)]
@@ -41,7 +48,8 @@ pub struct Ctx {
     /// Trial identifier [default: $RCT_TRIAL, else the only trial in the database]
     #[arg(long)]
     trial: Option<String>,
-    /// Acting user [default: $RCT_USER]
+    /// Acting user; in a trial with accounts it must be the user logged
+    /// in with `rct login` [default: $RCT_USER, else the logged-in user]
     #[arg(long)]
     user: Option<String>,
     /// Role the user acts in, e.g. research_nurse, investigator,
@@ -58,13 +66,17 @@ pub struct Ctx {
     /// (`create` makes it if missing).
     #[command(flatten)]
     key: super::signing::KeyArgs,
+    #[command(flatten)]
+    token: TokenArgs,
 }
 
 /// `rct trial` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum TrialCmd {
-    /// Register a trial from its protocol (the acting user, default `admin`,
-    /// becomes its administrator) and add the protocol's sites.
+    /// Register a trial from its protocol and add the protocol's sites. The
+    /// acting user (default `admin`) becomes its administrator: a new
+    /// account whose password is asked (or read with --password-stdin), or,
+    /// for a user with an account in the database, the logged-in user.
     Create {
         #[command(flatten)]
         ctx: Ctx,
@@ -74,6 +86,8 @@ pub enum TrialCmd {
         /// Seed of the allocation sequence (concealed in the record).
         #[arg(long)]
         seed: u64,
+        #[command(flatten)]
+        password: PasswordArgs,
     },
     /// Screen a person against the protocol's eligibility criteria and record
     /// the verdict (creates the participant at the site).
@@ -196,10 +210,13 @@ pub enum TrialCmd {
     /// Data queries: raise, answer, close.
     #[command(subcommand)]
     Query(QueryCmd),
-    /// Lock the database (every query must be closed).
+    /// Lock the database (every query must be closed; a reason is required).
     Lock {
         #[command(flatten)]
         ctx: Ctx,
+        /// Why, e.g. "last participant's final visit entered and cleaned".
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Unlock the database (a reason is required).
     Unlock {
@@ -209,7 +226,10 @@ pub enum TrialCmd {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Grant a role to a user at some sites (or all).
+    /// Grant a role to a user at some sites (or all). A user without an
+    /// account in the trial gets one: with the password of their account
+    /// elsewhere in the database, else a new password (asked, or read with
+    /// --password-stdin).
     Grant {
         #[command(flatten)]
         ctx: Ctx,
@@ -222,6 +242,11 @@ pub enum TrialCmd {
         /// Sites: S1,S2 or all.
         #[arg(long, default_value = "all")]
         sites: String,
+        /// Name shown to people, for a new account [default: the user name].
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
     },
     /// The trial as the acting user may see it.
     Status {
@@ -318,23 +343,31 @@ impl Ctx {
         }
     }
 
-    fn actor(&self, default_role: Option<Role>) -> anyhow::Result<Actor> {
-        let user = env_or(&self.user, "RCT_USER")
-            .or_else(|| default_role.map(|_| "admin".to_string()))
-            .ok_or_else(|| anyhow!("who is acting? give --user U (or set RCT_USER)"))?;
-        let role = match env_or(&self.role, "RCT_ROLE") {
-            Some(r) => parse_role(&r)?,
+    fn role(&self, default_role: Option<Role>) -> anyhow::Result<Role> {
+        match env_or(&self.role, "RCT_ROLE") {
+            Some(r) => parse_role(&r),
             None => default_role
-                .ok_or_else(|| anyhow!("in which role? give --role R (or set RCT_ROLE)"))?,
-        };
-        Ok(Actor::new(&user, role, None))
+                .ok_or_else(|| anyhow!("in which role? give --role R (or set RCT_ROLE)")),
+        }
+    }
+
+    /// The acting user (authenticated where the trial has accounts, see
+    /// [`identity::acting_user`]) in the role asked for; the record checks
+    /// that the user holds it.
+    fn actor(&self, ledger: &Ledger<Box<dyn Store>>, trial: &str) -> anyhow::Result<Actor> {
+        let state = ledger.state(trial)?;
+        let user = identity::acting_user(
+            ledger.store().as_ref(),
+            &state,
+            env_or(&self.user, "RCT_USER"),
+            &self.token,
+            identity::now(),
+        )?;
+        Ok(Actor::new(&user, self.role(None)?, None))
     }
 
     fn ledger(&self) -> anyhow::Result<Ledger<Box<dyn Store>>> {
-        let url = self.db.url();
-        let mut ledger = Ledger::new(db::open_existing(&url)?);
-        super::signing::attach(&mut ledger, self.key.path(&url).as_deref(), false)?;
-        Ok(ledger)
+        db::open_writer(&self.db.url(), &self.key)
     }
 
     fn trial(&self, store: &dyn Store) -> anyhow::Result<String> {
@@ -552,6 +585,7 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             ctx,
             protocol,
             seed,
+            password,
         } => {
             let name = protocol.display().to_string();
             let text = super::input::read_protocol(&protocol)?;
@@ -560,11 +594,14 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("{name} is not a valid protocol"))?;
             let trial =
                 env_or(&ctx.trial, "RCT_TRIAL").unwrap_or_else(|| p.trial.id.get_ref().clone());
-            let actor = ctx.actor(Some(Role::Admin))?;
             let url = ctx.db.url();
             let mut ledger = Ledger::new(db::open_store(&url)?);
             super::signing::attach(&mut ledger, ctx.key.path(&url).as_deref(), true)?;
-            let mut commands = vec![register_command_with_text(&p, &text, seed)];
+            if ledger.store().head(&trial)? > 0 {
+                bail!("refused: trial `{trial}` is already registered in this database");
+            }
+            let (actor, account) = creator(&ctx, &ledger, &password)?;
+            let mut commands = vec![register_command_with_text(&p, &text, seed), account];
             commands.extend(site_commands(&p));
             let state = write(&ledger, &trial, &actor, ctx.at()?, None, &commands)?;
             let v = state.view(&actor.user);
@@ -584,7 +621,7 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
         } => {
             let ledger = ctx.ledger()?;
             let trial = ctx.trial(ledger.store().as_ref())?;
-            let actor = ctx.actor(None)?;
+            let actor = ctx.actor(&ledger, &trial)?;
             let p = protocol_of(ledger.state(&trial)?.as_ref())?;
             let (verdict, criteria, screening) = screen_verdict(&p, &facts)?;
             let cmd = Command::Screen {
@@ -682,7 +719,7 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
         } => {
             let ledger = ctx.ledger()?;
             let trial = ctx.trial(ledger.store().as_ref())?;
-            let actor = ctx.actor(None)?;
+            let actor = ctx.actor(&ledger, &trial)?;
             let state = ledger.state(&trial)?;
             let p = protocol_of(&state)?;
             // Intervention staff see their participants' arms; use that arm's template.
@@ -766,7 +803,7 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
         TrialCmd::Kits { ctx, json } => {
             let ledger = ctx.ledger()?;
             let trial = ctx.trial(ledger.store().as_ref())?;
-            let actor = ctx.actor(None)?;
+            let actor = ctx.actor(&ledger, &trial)?;
             let v = ledger.state(&trial)?.view(&actor.user);
             if v.roles.is_empty() {
                 bail!("`{}` holds no role in trial {trial}", actor.user);
@@ -858,8 +895,8 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 println!("query {query} closed");
             }
         },
-        TrialCmd::Lock { ctx } => {
-            let (state, _) = simple(&ctx, None, Command::Lock)?;
+        TrialCmd::Lock { ctx, reason } => {
+            let (state, _) = simple(&ctx, reason.as_deref(), Command::Lock)?;
             println!("trial {} locked", state.trial);
         }
         TrialCmd::Unlock { ctx, reason } => {
@@ -871,6 +908,8 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             to,
             grant_role,
             sites,
+            name,
+            password,
         } => {
             let role = parse_role(&grant_role)?;
             let site_list = if sites.trim() == "all" {
@@ -885,22 +924,45 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                         .collect(),
                 )
             };
-            simple(
-                &ctx,
-                None,
-                Command::GrantRole {
+            let ledger = ctx.ledger()?;
+            let trial = ctx.trial(ledger.store().as_ref())?;
+            let actor = ctx.actor(&ledger, &trial)?;
+            let mut commands = Vec::new();
+            let mut created = None;
+            let state = ledger.state(&trial)?;
+            if !state.users.contains_key(&to) {
+                // May the actor create accounts here? Asked of the record
+                // before anyone is asked for a password.
+                let probe = Command::CreateUser {
                     user: to.clone(),
-                    role,
-                    sites: site_list,
-                },
-            )?;
+                    display_name: to.clone(),
+                    password_hash: "$argon2id$v=19$m=8,t=1,p=1$probe$probe".into(),
+                };
+                state
+                    .check(&actor, ctx.at()?, None, &probe)
+                    .map_err(|e| anyhow!("refused: {e}"))?;
+                let (cmd, kept) = new_account(&ledger, &to, name.as_deref(), &password)?;
+                commands.push(cmd);
+                created = Some(kept);
+            }
+            commands.push(Command::GrantRole {
+                user: to.clone(),
+                role,
+                sites: site_list,
+            });
+            write(&ledger, &trial, &actor, ctx.at()?, None, &commands)?;
+            match created {
+                Some(true) => println!("account {to} created (with the password of {to}'s account elsewhere in this database)"),
+                Some(false) => println!("account {to} created"),
+                None => {}
+            }
             println!("{to} granted {} ({sites})", role.as_str());
         }
         TrialCmd::UnlockUser(args) => return super::unlock_user::run(args),
         TrialCmd::Status { ctx, json } => {
             let ledger = ctx.ledger()?;
             let trial = ctx.trial(ledger.store().as_ref())?;
-            let actor = ctx.actor(None)?;
+            let actor = ctx.actor(&ledger, &trial)?;
             let v = ledger.state(&trial)?.view(&actor.user);
             if v.roles.is_empty() {
                 bail!("`{}` holds no role in trial {trial}", actor.user);
@@ -976,6 +1038,78 @@ fn check_factors(ctx: &Ctx, strata: &BTreeMap<String, String>) -> anyhow::Result
     Ok(())
 }
 
+/// The administrator of a new trial and the command creating their
+/// account: the logged-in user (`--user` must agree), whose account in
+/// another trial of the database is copied; else a new account for
+/// `--user` (default `admin`) with the password asked. A user with an
+/// account in the database who is not logged in as it is refused.
+fn creator(
+    ctx: &Ctx,
+    ledger: &Ledger<Box<dyn Store>>,
+    password: &PasswordArgs,
+) -> anyhow::Result<(Actor, Command)> {
+    let role = ctx.role(Some(Role::Admin))?;
+    let claimed = env_or(&ctx.user, "RCT_USER");
+    // A stale token does not stop a new administrator from registering.
+    let logged = identity::logged_in(ledger.store().as_ref(), &ctx.token, identity::now())
+        .ok()
+        .flatten()
+        .map(|t| t.user);
+    let user = claimed
+        .clone()
+        .or_else(|| logged.clone())
+        .unwrap_or_else(|| "admin".to_string());
+    let found = identity::account(ledger, &user)?;
+    if found.is_some() && logged.as_deref() != Some(user.as_str()) {
+        bail!(
+            "{user} has an account in this database already: log in as {user} (`rct login --user {user}`) to register a trial as its administrator"
+        );
+    }
+    let (cmd, _) = new_account(ledger, &user, None, password)?;
+    Ok((Actor::new(&user, role, None), cmd))
+}
+
+/// The command creating `user`'s account in a trial: with the hash of
+/// their account elsewhere in the database (`true`: kept), else with a new
+/// password read from the terminal or standard input.
+fn new_account(
+    ledger: &Ledger<Box<dyn Store>>,
+    user: &str,
+    name: Option<&str>,
+    password: &PasswordArgs,
+) -> anyhow::Result<(Command, bool)> {
+    rct_web::auth::check_user_name(user).map_err(|e| anyhow!("refused: {e}"))?;
+    let found = identity::account(ledger, user)?;
+    if found.as_ref().is_some_and(|f| f.locked) {
+        bail!("refused: the account {user} is locked in another trial; an administrator of that trial can unlock it");
+    }
+    let (hash, kept) = match found.and_then(|f| f.hashes.into_iter().next()) {
+        Some(h) => (h, true),
+        None => {
+            let pw = password.new_password(user)?;
+            (
+                identity::passwords()
+                    .hash(&pw)
+                    .map_err(|e| anyhow!("{e}"))?,
+                false,
+            )
+        }
+    };
+    let display_name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(user)
+        .to_string();
+    Ok((
+        Command::CreateUser {
+            user: user.to_string(),
+            display_name,
+            password_hash: hash,
+        },
+        kept,
+    ))
+}
+
 /// One command by the acting user; the state after and the actor.
 fn simple(
     ctx: &Ctx,
@@ -984,7 +1118,7 @@ fn simple(
 ) -> anyhow::Result<(std::sync::Arc<TrialState>, Actor)> {
     let ledger = ctx.ledger()?;
     let trial = ctx.trial(ledger.store().as_ref())?;
-    let actor = ctx.actor(None)?;
+    let actor = ctx.actor(&ledger, &trial)?;
     let state = write(&ledger, &trial, &actor, ctx.at()?, reason, &[cmd])?;
     Ok((state, actor))
 }
@@ -992,7 +1126,7 @@ fn simple(
 fn enter(ctx: &Ctx, item: &Item, reason: Option<&str>, change: bool) -> anyhow::Result<()> {
     let ledger = ctx.ledger()?;
     let trial = ctx.trial(ledger.store().as_ref())?;
-    let actor = ctx.actor(None)?;
+    let actor = ctx.actor(&ledger, &trial)?;
     let state = ledger.state(&trial)?;
     let p = protocol_of(state.as_ref())?;
     let Some(visit) = p.visits.iter().find(|v| v.id.get_ref() == &item.visit) else {

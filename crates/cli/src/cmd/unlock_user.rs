@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use rct_record::{Actor, Command, Role};
-use rct_store::{ExecuteError, Ledger};
+use rct_store::ExecuteError;
 
 use super::db::{self, DbArgs};
 
@@ -25,6 +25,8 @@ pub const OPERATOR: &str = "operator";
 pub struct UnlockUserArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    key: super::signing::KeyArgs,
     /// The account to unlock.
     #[arg(long, value_name = "NAME")]
     user: String,
@@ -55,7 +57,7 @@ pub fn run(a: UnlockUserArgs) -> anyhow::Result<ExitCode> {
                 format!("--at `{s}`: expected an RFC 3339 time such as 2025-03-01T09:00:00Z")
             })?,
     };
-    let ledger = Ledger::new(db::open_existing(&a.db.url())?);
+    let ledger = db::open_writer(&a.db.url(), &a.key)?;
     let trials = db::trials(ledger.store().as_ref(), a.trial.as_deref())?;
     let operator = Actor::new(OPERATOR, Role::System, None);
     let mut holding = Vec::new();

@@ -388,11 +388,40 @@ fn cpet_csvs_of(xlsx: &[u8]) -> Vec<Vec<u8>> {
 /// `rct` with the environment cleared of trial defaults.
 pub fn rct(bin: &Path) -> Command {
     let mut c = Command::new(bin);
-    for v in ["RCT_DB", "RCT_TRIAL", "RCT_USER", "RCT_ROLE"] {
+    for v in [
+        "RCT_DB",
+        "RCT_TRIAL",
+        "RCT_USER",
+        "RCT_ROLE",
+        "RCT_TOKEN_FILE",
+    ] {
         c.env_remove(v);
     }
     c.env("RUST_BACKTRACE", "0");
     c
+}
+
+/// [`run_ok`] with `input` on standard input.
+fn run_ok_with_stdin(mut c: Command, input: &str) -> Vec<u8> {
+    use std::io::Write;
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap_or_else(|e| panic!("{c:?}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .unwrap_or_else(|e| panic!("{c:?}: {e}"));
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("{c:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 fn run_ok(mut c: Command) -> Vec<u8> {
@@ -405,29 +434,6 @@ fn run_ok(mut c: Command) -> Vec<u8> {
     out.stdout
 }
 
-/// Creates the account `user` as administrator `ada` (the record grants
-/// roles only to existing accounts).
-fn create_account(db: &str, user: &str) {
-    let ledger = rct_store::Ledger::new(rct_store::open(db).unwrap_or_else(|e| panic!("{e}")));
-    let trial = ledger
-        .store()
-        .trials()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .remove(0);
-    let ada = rct_record::Actor::new("ada", rct_record::Role::Admin, None);
-    let cmd = rct_record::Command::CreateUser {
-        user: user.into(),
-        display_name: user.into(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
-    };
-    let at = "2025-03-01T08:00:00Z"
-        .parse()
-        .unwrap_or_else(|e| panic!("{e}"));
-    ledger
-        .execute(&trial, |s| s.check(&ada, at, None, &cmd))
-        .unwrap_or_else(|e| panic!("{e}"));
-}
-
 /// Events as `rct export events` writes them, of a small LUPEX trial (two
 /// participants randomised), and of two real ODM files imported (their
 /// registration events).
@@ -435,34 +441,54 @@ fn events_seeds(bin: &Path, shared: &Path) -> Vec<Vec<u8>> {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let db = dir.path().join("seed.sqlite").display().to_string();
     let protocol = repo("protocols/lupex.toml").display().to_string();
-    let trial = |user: &str, role: &str, args: &[&str]| {
+    // Each user acts logged in (`rct login`), with a token file of their own;
+    // `create` and `grant` read the new account's password from stdin.
+    let token = |user: &str| dir.path().join(format!("{user}.token"));
+    let password = |user: &str| format!("{user}-fuzz-password\n");
+    let command = |user: &str| {
         let mut c = rct(bin);
-        c.env("RCT_DB", &db)
-            .env("RCT_USER", user)
+        c.env("RCT_DB", &db).env("RCT_TOKEN_FILE", token(user));
+        c
+    };
+    let trial = |user: &str, role: &str, args: &[&str]| {
+        let mut c = command(user);
+        c.env("RCT_USER", user)
             .env("RCT_ROLE", role)
             .arg("trial")
             .args(args);
         run_ok(c);
     };
-    trial(
-        "ada",
-        "admin",
-        &["create", "--protocol", &protocol, "--seed", "7"],
-    );
-    create_account(&db, "nina");
-    trial(
-        "ada",
-        "admin",
-        &[
-            "grant",
-            "--to",
-            "nina",
-            "--as",
-            "research_nurse",
-            "--sites",
-            "all",
-        ],
-    );
+    let login = |user: &str| {
+        let mut c = command(user);
+        c.args(["login", "--user", user, "--password-stdin"]);
+        run_ok_with_stdin(c, &password(user));
+    };
+    let mut c = command("ada");
+    c.env("RCT_USER", "ada").env("RCT_ROLE", "admin").args([
+        "trial",
+        "create",
+        "--protocol",
+        &protocol,
+        "--seed",
+        "7",
+        "--password-stdin",
+    ]);
+    run_ok_with_stdin(c, &password("ada"));
+    login("ada");
+    let mut c = command("ada");
+    c.env("RCT_USER", "ada").env("RCT_ROLE", "admin").args([
+        "trial",
+        "grant",
+        "--to",
+        "nina",
+        "--as",
+        "research_nurse",
+        "--sites",
+        "all",
+        "--password-stdin",
+    ]);
+    run_ok_with_stdin(c, &password("nina"));
+    login("nina");
     for (i, sex) in [(0, "female"), (1, "male")] {
         let id = format!("P{i:02}");
         let facts = dir.path().join(format!("p{i}.json"));

@@ -555,6 +555,9 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
         for sd in cd.all("SubjectData") {
             subjects += 1;
             let subject = cx.need(sd, "SubjectKey", "ClinicalData/SubjectData")?;
+            // The record's one rule for participant ids, as for every edge.
+            rct_record::check_participant_id(subject)
+                .map_err(|e| cx.err("ClinicalData/SubjectData/@SubjectKey", e.to_string()))?;
             let path = format!("ClinicalData/SubjectData[{subject}]");
             for se in sd.all("StudyEventData") {
                 let visit = strip(cx.need(se, "StudyEventOID", &path)?, "SE.");

@@ -684,7 +684,7 @@ fn lock_stops_data_writes_until_unlocked_with_a_reason() {
         .unwrap()
         .insert(Role::DataManager, Sites::Only(vec!["rh".into()]));
     assert_eq!(
-        refuse(&s, &dm(), None, Command::Lock),
+        refuse(&s, &dm(), Some("end of follow-up"), Command::Lock),
         "user `dan` (data_manager) may lock the database only with a grant for all sites"
     );
     s.grants
@@ -698,7 +698,7 @@ fn lock_stops_data_writes_until_unlocked_with_a_reason() {
     };
     s.execute(&monitor(), at(19), None, &q).unwrap();
     assert_eq!(
-        refuse(&s, &dm(), None, Command::Lock),
+        refuse(&s, &dm(), Some("end of follow-up"), Command::Lock),
         "queries Q1 are not closed; close every query before locking the database"
     );
     s.execute(
@@ -708,9 +708,18 @@ fn lock_stops_data_writes_until_unlocked_with_a_reason() {
         &Command::CloseQuery { query: "Q1".into() },
     )
     .unwrap();
-    s.execute(&dm(), at(20), None, &Command::Lock).unwrap();
     assert_eq!(
         refuse(&s, &dm(), None, Command::Lock),
+        "a reason is required to lock the database"
+    );
+    assert_eq!(
+        refuse(&s, &dm(), Some(" \t\n "), Command::Lock),
+        "a reason is required to lock the database"
+    );
+    s.execute(&dm(), at(20), Some("end of follow-up"), &Command::Lock)
+        .unwrap();
+    assert_eq!(
+        refuse(&s, &dm(), Some("end of follow-up"), Command::Lock),
         "the database is already locked"
     );
     assert_eq!(
@@ -731,6 +740,10 @@ fn lock_stops_data_writes_until_unlocked_with_a_reason() {
     .starts_with("the database is locked; you cannot screen"));
     assert_eq!(
         refuse(&s, &dm(), None, Command::Unlock),
+        "a reason is required to unlock the database"
+    );
+    assert_eq!(
+        refuse(&s, &dm(), Some("   "), Command::Unlock),
         "a reason is required to unlock the database"
     );
     s.execute(&dm(), at(21), Some("late lab values"), &Command::Unlock)

@@ -127,7 +127,8 @@ fn statistician_is_blinded_until_lock() {
     let before = s.view("stan");
     assert!(before.arms.is_none());
     assert!(before.participants.iter().all(|p| p.allocation.is_none()));
-    s.execute(&dm(), at(40), None, &Command::Lock).unwrap();
+    s.execute(&dm(), at(40), Some("end of follow-up"), &Command::Lock)
+        .unwrap();
     let after = s.view("stan");
     assert!(after.arms.is_some());
     assert!(after.participants.iter().all(|p| p.allocation.is_some()));
