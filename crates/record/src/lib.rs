@@ -41,6 +41,7 @@ pub mod chain;
 pub mod command;
 pub mod design;
 pub mod event;
+pub mod governance;
 pub mod registration;
 pub mod state;
 pub mod view;

@@ -275,6 +275,9 @@ pub struct TrialState {
     pub users: BTreeMap<String, UserAccount>,
     /// Sites: identifier -> name.
     pub sites: BTreeMap<String, String>,
+    /// Analysis plan, the trial's unblinding, safety code-breaks and the
+    /// sealed code-break lists ([`crate::governance`]).
+    pub governance: crate::governance::Governance,
 }
 
 impl TrialState {
@@ -298,6 +301,7 @@ impl TrialState {
             password_seqs: OrdSet::new(),
             users: BTreeMap::new(),
             sites: BTreeMap::new(),
+            governance: crate::governance::Governance::default(),
         }
     }
 
@@ -576,6 +580,11 @@ impl TrialState {
             Payload::SiteAdded { site, name } => {
                 self.sites.insert(site.clone(), name.clone());
             }
+            Payload::SapFinalised { .. }
+            | Payload::UnblindingRequested { .. }
+            | Payload::UnblindingApproved { .. }
+            | Payload::SafetyCodeBroken { .. }
+            | Payload::CodeBreakListProduced { .. } => crate::governance::fold(self, e),
         }
     }
 
