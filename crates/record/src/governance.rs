@@ -363,7 +363,6 @@ impl TrialState {
         Some(Some(value))
     }
 }
-}
 
 /// One line of the sealed code-break list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
