@@ -46,7 +46,7 @@ pub struct Ctx {
     user: Option<String>,
     /// Role the user acts in, e.g. research_nurse, investigator,
     /// outcome_assessor, intervention_staff, pharmacist, monitor,
-    /// data_manager, statistician, admin
+    /// data_manager, statistician, admin, sponsor, dmc, pharmacovigilance
     /// [default: $RCT_ROLE]
     #[arg(long)]
     role: Option<String>,
@@ -227,6 +227,8 @@ pub enum TrialCmd {
         #[arg(long)]
         json: bool,
     },
+    #[command(flatten)]
+    Governance(super::governance::GovernanceCmd),
 }
 
 /// An item: participant, visit, form, field, value.
@@ -300,7 +302,7 @@ fn env_or(v: &Option<String>, var: &str) -> Option<String> {
 }
 
 impl Ctx {
-    fn at(&self) -> anyhow::Result<DateTime<Utc>> {
+    pub(crate) fn at(&self) -> anyhow::Result<DateTime<Utc>> {
         match &self.at {
             None => Ok(now()),
             Some(s) => DateTime::parse_from_rfc3339(s)
@@ -311,7 +313,7 @@ impl Ctx {
         }
     }
 
-    fn actor(&self, default_role: Option<Role>) -> anyhow::Result<Actor> {
+    pub(crate) fn actor(&self, default_role: Option<Role>) -> anyhow::Result<Actor> {
         let user = env_or(&self.user, "RCT_USER")
             .or_else(|| default_role.map(|_| "admin".to_string()))
             .ok_or_else(|| anyhow!("who is acting? give --user U (or set RCT_USER)"))?;
@@ -323,11 +325,11 @@ impl Ctx {
         Ok(Actor::new(&user, role, None))
     }
 
-    fn ledger(&self) -> anyhow::Result<Ledger<Box<dyn Store>>> {
+    pub(crate) fn ledger(&self) -> anyhow::Result<Ledger<Box<dyn Store>>> {
         Ok(Ledger::new(db::open_existing(&self.db.url())?))
     }
 
-    fn trial(&self, store: &dyn Store) -> anyhow::Result<String> {
+    pub(crate) fn trial(&self, store: &dyn Store) -> anyhow::Result<String> {
         if let Some(t) = env_or(&self.trial, "RCT_TRIAL") {
             db::trials(store, Some(&t))?;
             return Ok(t);
@@ -522,7 +524,7 @@ fn read_recording(path: &Path) -> anyhow::Result<rct_exercise::Recording> {
 }
 
 /// One participant as the user sees them.
-fn participant_view(
+pub(crate) fn participant_view(
     state: &TrialState,
     user: &str,
     id: &str,
@@ -928,6 +930,7 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 println!("queries: {} ({} not closed)", v.queries.len(), open);
             }
         }
+        TrialCmd::Governance(g) => return super::governance::run(g),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -958,7 +961,7 @@ fn check_factors(ctx: &Ctx, strata: &BTreeMap<String, String>) -> anyhow::Result
 }
 
 /// One command by the acting user; the state after and the actor.
-fn simple(
+pub(crate) fn simple(
     ctx: &Ctx,
     reason: Option<&str>,
     cmd: Command,
