@@ -30,6 +30,7 @@ pub enum GovernanceCmd {
     /// (statistician): its SHA-256 is computed from --file or --text and
     /// kept in the record. A version recorded after the trial's unblinding
     /// is flagged in every output.
+    #[command(disable_version_flag = true)]
     SapFinal {
         #[command(flatten)]
         ctx: Ctx,
