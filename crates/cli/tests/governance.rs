@@ -14,7 +14,10 @@ use assert_cmd::Command;
 use serde_json::{json, Value};
 
 fn protocol() -> String {
-    format!("{}/../../protocols/il2-sle.toml", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../protocols/il2-sle.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn facts(id: &str) -> Value {
@@ -63,7 +66,10 @@ impl T {
 
     fn refused(&self, user: &str, role: &str, args: &[&str]) -> String {
         let out = self.cmd(user, role, args);
-        assert!(!out.status.success(), "{user} ({role}) {args:?} was not refused");
+        assert!(
+            !out.status.success(),
+            "{user} ({role}) {args:?} was not refused"
+        );
         String::from_utf8(out.stderr).unwrap()
     }
 
@@ -77,15 +83,19 @@ impl T {
             .args(["audit", "log", "--db", &self.db, "--as", user, "--json"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 }
 
 /// Arm labels and ids of the IL-2 protocol.
 fn arm_words() -> Vec<String> {
-    let p = rct_core::protocol::parse(&std::fs::read_to_string(protocol()).unwrap(), "il2")
-        .unwrap();
+    let p =
+        rct_core::protocol::parse(&std::fs::read_to_string(protocol()).unwrap(), "il2").unwrap();
     p.arms
         .iter()
         .flat_map(|a| [a.label.clone(), format!("\"{}\"", a.id.get_ref())])
@@ -100,7 +110,11 @@ fn setup(dir: &Path) -> T {
     let t = T {
         db: dir.join("t.sqlite").display().to_string(),
     };
-    t.ok("ada", "admin", &["create", "--protocol", &protocol(), "--seed", "7"]);
+    t.ok(
+        "ada",
+        "admin",
+        &["create", "--protocol", &protocol(), "--seed", "7"],
+    );
     for (u, r) in [
         ("li", "investigator"),
         ("fang", "pharmacist"),
@@ -111,7 +125,11 @@ fn setup(dir: &Path) -> T {
         ("vic", "pharmacovigilance"),
     ] {
         let sites = if r == "investigator" { "pkuph" } else { "all" };
-        t.ok("ada", "admin", &["grant", "--to", u, "--as", r, "--sites", sites]);
+        t.ok(
+            "ada",
+            "admin",
+            &["grant", "--to", u, "--as", r, "--sites", sites],
+        );
     }
     for k in 1..=4 {
         let id = format!("P{k}");
@@ -121,7 +139,15 @@ fn setup(dir: &Path) -> T {
         t.ok(
             "li",
             "investigator",
-            &["screen", "--participant", &id, "--site", "pkuph", "--facts", &f],
+            &[
+                "screen",
+                "--participant",
+                &id,
+                "--site",
+                "pkuph",
+                "--facts",
+                &f,
+            ],
         );
         t.ok("li", "investigator", &["consent", "--participant", &id]);
         t.ok("li", "investigator", &["randomise", "--participant", &id]);
@@ -130,8 +156,17 @@ fn setup(dir: &Path) -> T {
         "li",
         "investigator",
         &[
-            "enter", "--participant", "P1", "--visit", "week2", "--form", "adverse_events",
-            "--field", "serious", "--value", "true",
+            "enter",
+            "--participant",
+            "P1",
+            "--visit",
+            "week2",
+            "--form",
+            "adverse_events",
+            "--field",
+            "serious",
+            "--value",
+            "true",
         ],
     );
     t
@@ -164,7 +199,12 @@ fn committee_pharmacovigilance_and_the_sealed_list() {
         let p1 = u64::from(arm_of["P1"] == id);
         assert_eq!(a["serious_entries"], p1, "{id}");
     }
-    for (u, r) in [("li", "investigator"), ("stat", "statistician"), ("sp", "sponsor"), ("fang", "pharmacist")] {
+    for (u, r) in [
+        ("li", "investigator"),
+        ("stat", "statistician"),
+        ("sp", "sponsor"),
+        ("fang", "pharmacist"),
+    ] {
         let err = t.refused(u, r, &["dmc"]);
         assert!(err.contains("data monitoring committee"), "{err}");
     }
@@ -174,7 +214,11 @@ fn committee_pharmacovigilance_and_the_sealed_list() {
         t.ok("li", "investigator", &["status", "--json"]),
         t.audit("li"),
     );
-    let err = t.refused("vic", "pharmacovigilance", &["safety-unblind", "--participant", "P2"]);
+    let err = t.refused(
+        "vic",
+        "pharmacovigilance",
+        &["safety-unblind", "--participant", "P2"],
+    );
     assert!(err.contains("reason"), "{err}");
     let err = t.refused(
         "li",
@@ -185,7 +229,13 @@ fn committee_pharmacovigilance_and_the_sealed_list() {
     let out = t.ok(
         "vic",
         "pharmacovigilance",
-        &["safety-unblind", "--participant", "P2", "--reason", "SUSAR 2025-001"],
+        &[
+            "safety-unblind",
+            "--participant",
+            "P2",
+            "--reason",
+            "SUSAR 2025-001",
+        ],
     );
     assert!(out.contains("code broken for vic only"), "{out}");
     let v = t.json("vic", "pharmacovigilance", &["status", "--json"]);
@@ -215,15 +265,28 @@ fn committee_pharmacovigilance_and_the_sealed_list() {
     // The sealed list: refused for blinded roles (nothing recorded, no file).
     let seq = || t.json("ada", "admin", &["status", "--json"])["events"].clone();
     let before = seq();
-    for (u, r) in [("li", "investigator"), ("stat", "statistician"), ("vic", "pharmacovigilance"), ("dee", "dmc")] {
+    for (u, r) in [
+        ("li", "investigator"),
+        ("stat", "statistician"),
+        ("vic", "pharmacovigilance"),
+        ("dee", "dmc"),
+    ] {
         let out = tmp.path().join(format!("{u}.txt"));
-        let err = t.refused(u, r, &["code-break-list", "--out", &out.display().to_string()]);
+        let err = t.refused(
+            u,
+            r,
+            &["code-break-list", "--out", &out.display().to_string()],
+        );
         assert!(err.contains("may not"), "{err}");
         assert!(!out.exists());
     }
     assert_eq!(seq(), before);
     let list = tmp.path().join("sealed.txt");
-    let out = t.ok("fang", "pharmacist", &["code-break-list", "--out", &list.display().to_string()]);
+    let out = t.ok(
+        "fang",
+        "pharmacist",
+        &["code-break-list", "--out", &list.display().to_string()],
+    );
     assert!(out.contains("4 entries"), "{out}");
     let text = std::fs::read_to_string(&list).unwrap();
     let rows: Vec<Vec<&str>> = text
@@ -248,7 +311,11 @@ fn committee_pharmacovigilance_and_the_sealed_list() {
     assert_eq!(entry["payload"]["entries"], 4);
     assert!(!names_an_arm(&entry.to_string()));
     // Never overwrites.
-    let err = t.refused("fang", "pharmacist", &["code-break-list", "--out", &list.display().to_string()]);
+    let err = t.refused(
+        "fang",
+        "pharmacist",
+        &["code-break-list", "--out", &list.display().to_string()],
+    );
     assert!(err.contains("must not exist"), "{err}");
 }
 
@@ -266,7 +333,11 @@ fn a_plan_after_unblinding_is_flagged_in_the_exports() {
             .arg(&dir)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         (v, dir)
     };
@@ -280,7 +351,13 @@ fn a_plan_after_unblinding_is_flagged_in_the_exports() {
     let out = t.ok(
         "stat",
         "statistician",
-        &["sap-final", "--version", "1.0", "--file", &sap.display().to_string()],
+        &[
+            "sap-final",
+            "--version",
+            "1.0",
+            "--file",
+            &sap.display().to_string(),
+        ],
     );
     assert!(out.contains(&rct_record::sha256_hex(b"SAP 1.0")), "{out}");
     t.ok("stat", "statistician", &["unblind-request"]);
@@ -297,19 +374,36 @@ fn a_plan_after_unblinding_is_flagged_in_the_exports() {
         "statistician",
         &["sap-final", "--version", "1.1", "--text", "SAP 1.1"],
     );
-    assert!(out.contains("flag: analysis plan changed after unblinding"), "{out}");
+    assert!(
+        out.contains("flag: analysis plan changed after unblinding"),
+        "{out}"
+    );
     let g = t.ok("li", "investigator", &["governance"]);
-    assert!(g.contains("flag: analysis plan changed after unblinding: version 1.1"), "{g}");
+    assert!(
+        g.contains("flag: analysis plan changed after unblinding: version 1.1"),
+        "{g}"
+    );
     let (v, dir) = export("flagged");
     assert_eq!(v["flags"].as_array().unwrap().len(), 1);
     let flags = std::fs::read_to_string(dir.join("analysis_plan_flags.txt")).unwrap();
     assert!(flags.starts_with("analysis plan changed after unblinding: version 1.1"));
     let odm = Command::cargo_bin("rct")
         .unwrap()
-        .args(["export", "odm", "--db", &t.db, "--protocol", &protocol(), "--blinded"])
+        .args([
+            "export",
+            "odm",
+            "--db",
+            &t.db,
+            "--protocol",
+            &protocol(),
+            "--blinded",
+        ])
         .output()
         .unwrap();
     let xml = String::from_utf8(odm.stdout).unwrap();
     assert!(xml.starts_with("<?xml"));
-    assert!(xml.contains("<!-- flag: analysis plan changed after unblinding"), "{xml}");
+    assert!(
+        xml.contains("<!-- flag: analysis plan changed after unblinding"),
+        "{xml}"
+    );
 }

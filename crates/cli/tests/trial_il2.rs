@@ -938,7 +938,11 @@ fn il2_end_to_end() {
         &["sap-final", "--version", "1.0", "--text", "IL-2 SAP 1.0"],
     );
     assert!(out.contains("recorded as final"), "{out}");
-    t.ok("sp", "sponsor", &["unblind-request", "--reason", "database locked"]);
+    t.ok(
+        "sp",
+        "sponsor",
+        &["unblind-request", "--reason", "database locked"],
+    );
     let err = t.refused("sp", "sponsor", &["unblind-approve"]);
     assert!(err.contains("another person"), "{err}");
     t.ok("stat", "statistician", &["unblind-approve"]);

@@ -48,8 +48,8 @@ use serde_json::Value;
 use crate::event::{Event, Payload, Role, Sites};
 use crate::state::TrialState;
 
-pub(crate) use check::{check, roles};
 pub use check::GovernanceError;
+pub(crate) use check::{check, roles};
 pub use safety::{safety_form, SafetyArm, SafetyView};
 
 /// Longest analysis plan version label.

@@ -56,15 +56,28 @@ fn the_report_flags_a_plan_changed_after_unblinding() {
     };
     run(&mut s, "stan", Role::Statistician, sap("1.0", "plan"));
     run(&mut s, "sue", Role::Sponsor, Command::RequestUnblinding);
-    run(&mut s, "stan", Role::Statistician, Command::ApproveUnblinding);
+    run(
+        &mut s,
+        "stan",
+        Role::Statistician,
+        Command::ApproveUnblinding,
+    );
     let md = build_report(&s, &p, &options()).unwrap().markdown;
-    assert!(md.contains("Analysis plan version 1.0 recorded final"), "{md}");
+    assert!(
+        md.contains("Analysis plan version 1.0 recorded final"),
+        "{md}"
+    );
     assert!(
         md.contains("requested by sue (sponsor) and approved by stan (statistician)"),
         "{md}"
     );
     assert!(!md.contains("Flag:"));
-    run(&mut s, "stan", Role::Statistician, sap("2.0", "another plan"));
+    run(
+        &mut s,
+        "stan",
+        Role::Statistician,
+        sap("2.0", "another plan"),
+    );
     let md = build_report(&s, &p, &options()).unwrap().markdown;
     assert!(
         md.contains("**Flag:** analysis plan changed after unblinding: version 2.0"),

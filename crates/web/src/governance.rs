@@ -213,7 +213,10 @@ pub async fn unblind_trial_post(
     .await
 }
 
-fn dmc_only(a: &Access<'_>, user: &CurrentUser) -> Result<rct_record::governance::SafetyView, WebError> {
+fn dmc_only(
+    a: &Access<'_>,
+    user: &CurrentUser,
+) -> Result<rct_record::governance::SafetyView, WebError> {
     if !a.holds(&[Role::Dmc]) {
         return Err(WebError::Forbidden(
             "the safety tables by arm are for the data monitoring committee only".into(),

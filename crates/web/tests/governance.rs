@@ -46,7 +46,11 @@ async fn lock(router: &axum::Router) {
 async fn unblind(c: &Client, password: &str) -> Answer {
     c.post(
         &format!("/t/{T}/governance/unblind"),
-        &[("confirm", T), ("password", password), ("reason", "database locked")],
+        &[
+            ("confirm", T),
+            ("password", password),
+            ("reason", "database locked"),
+        ],
     )
     .await
 }
@@ -82,7 +86,10 @@ async fn the_trial_is_unblinded_by_two_people_after_a_final_plan() {
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     let page = stat.get(&format!("/t/{T}/governance")).await.body;
-    assert!(page.contains(&rct_record::sha256_hex(plan.as_bytes())), "{page}");
+    assert!(
+        page.contains(&rct_record::sha256_hex(plan.as_bytes())),
+        "{page}"
+    );
     // The request: wrong password, wrong confirmation, then right.
     assert_eq!(
         unblind(&sponsor, "not mine").await.status,
@@ -105,7 +112,13 @@ async fn the_trial_is_unblinded_by_two_people_after_a_final_plan() {
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
     assert!(a.body.contains("another person"), "{}", a.body);
     // Blinded roles other than the two may not take part.
-    for user in ["investigator", "datamanager", "dmc", "pharmacovigilance", "admin"] {
+    for user in [
+        "investigator",
+        "datamanager",
+        "dmc",
+        "pharmacovigilance",
+        "admin",
+    ] {
         let c = demo_login(&router, user).await;
         let a = unblind(&c, &format!("{user}-demo-pw")).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{user}: {}", a.body);
@@ -117,10 +130,17 @@ async fn the_trial_is_unblinded_by_two_people_after_a_final_plan() {
     assert!(app.ledger.state(T).unwrap().trial_unblinded());
     assert!(names_an_arm(&stat.get(&participants).await.body));
     for c in [&sponsor, &inv] {
-        assert!(!names_an_arm(&c.get(&participants).await.body), "{}", c.user);
+        assert!(
+            !names_an_arm(&c.get(&participants).await.body),
+            "{}",
+            c.user
+        );
     }
     let page = inv.get(&format!("/t/{T}/governance")).await.body;
-    assert!(page.contains("requested by sponsor") && page.contains("approved by statistician"), "{page}");
+    assert!(
+        page.contains("requested by sponsor") && page.contains("approved by statistician"),
+        "{page}"
+    );
     // A plan changed after unblinding is flagged to everyone.
     let a = stat
         .post(
@@ -130,7 +150,10 @@ async fn the_trial_is_unblinded_by_two_people_after_a_final_plan() {
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     let page = inv.get(&format!("/t/{T}/governance")).await.body;
-    assert!(page.contains("analysis plan changed after unblinding"), "{page}");
+    assert!(
+        page.contains("analysis plan changed after unblinding"),
+        "{page}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,7 +175,10 @@ async fn the_committee_page_shows_counts_by_arm_to_the_committee_only() {
     ] {
         let c = demo_login(&router, user).await;
         for trial in ["lupex", T] {
-            for path in [format!("/t/{trial}/dmc"), format!("/api/trials/{trial}/dmc")] {
+            for path in [
+                format!("/t/{trial}/dmc"),
+                format!("/api/trials/{trial}/dmc"),
+            ] {
                 let a = c.get(&path).await;
                 // 404 where the user has no role in the trial at all.
                 let member = app.ledger.state(trial).unwrap().grants.contains_key(user);
@@ -185,7 +211,11 @@ async fn the_committee_page_shows_counts_by_arm_to_the_committee_only() {
     assert_eq!(arms.len(), 4);
     for a in arms {
         let id = a["arm"].as_str().unwrap();
-        assert_eq!(a["randomised"], by_arm.get(id).cloned().unwrap_or(Value::from(0)), "{id}");
+        assert_eq!(
+            a["randomised"],
+            by_arm.get(id).cloned().unwrap_or(Value::from(0)),
+            "{id}"
+        );
         assert!(a["adverse_event_entries"].is_u64());
     }
     // Looking is not recorded; nobody else's answers change.
@@ -196,7 +226,9 @@ async fn the_committee_page_shows_counts_by_arm_to_the_committee_only() {
     );
     assert_eq!(before, after);
     // The committee's other pages stay blind.
-    assert!(!names_an_arm(&dmc.get(&format!("/t/{T}/participants")).await.body));
+    assert!(!names_an_arm(
+        &dmc.get(&format!("/t/{T}/participants")).await.body
+    ));
 }
 
 /// What the site's investigator reads about X001 and the trail.
@@ -225,17 +257,27 @@ async fn a_pharmacovigilance_code_break_is_shown_to_that_user_only() {
     // The investigator may not use it (their code-break is the emergency one).
     assert_eq!(inv.get(&path).await.status, StatusCode::FORBIDDEN);
     let a = pv
-        .post(&path, &[("reason", "SUSAR report 17"), ("password", "nope")])
+        .post(
+            &path,
+            &[("reason", "SUSAR report 17"), ("password", "nope")],
+        )
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     let a = pv
         .post(&path, &[("password", "pharmacovigilance-demo-pw")])
         .await;
-    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "a reason is required");
+    assert_eq!(
+        a.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reason is required"
+    );
     let a = pv
         .post(
             &path,
-            &[("reason", "SUSAR report 17"), ("password", "pharmacovigilance-demo-pw")],
+            &[
+                ("reason", "SUSAR report 17"),
+                ("password", "pharmacovigilance-demo-pw"),
+            ],
         )
         .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);

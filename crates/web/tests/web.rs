@@ -310,7 +310,10 @@ async fn blinded_roles_never_receive_an_arm_on_any_route() {
     let dmc = demo_login(&router, "dmc").await;
     for trial in trials {
         let page = dmc.get(&format!("/t/{trial}/dmc")).await;
-        assert!(!leaks(&page.body).is_empty(), "dmc should see arms on {trial}'s safety page");
+        assert!(
+            !leaks(&page.body).is_empty(),
+            "dmc should see arms on {trial}'s safety page"
+        );
     }
 }
 
@@ -1161,7 +1164,10 @@ async fn each_role_sees_only_the_menu_entries_it_may_use() {
             &["", "/participants", "/queries", "/lock", "/audit"],
         ),
         ("monitor", &["", "/participants", "/queries", "/audit"]),
-        ("statistician", &["", "/participants", "/audit", "/governance"]),
+        (
+            "statistician",
+            &["", "/participants", "/audit", "/governance"],
+        ),
         ("admin", &["", "/participants", "/audit", "/admin"]),
         ("sponsor", &["", "/participants", "/audit", "/governance"]),
         ("dmc", &["", "/participants", "/audit", "/dmc"]),

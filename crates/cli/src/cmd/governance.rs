@@ -278,7 +278,10 @@ pub fn run(c: GovernanceCmd) -> anyhow::Result<ExitCode> {
                 .iter()
                 .rev()
                 .find(|r| r.by == actor.user)
-                .map_or_else(|| (String::new(), state.seq), |r| (r.at.to_rfc3339(), r.seq));
+                .map_or_else(
+                    || (String::new(), state.seq),
+                    |r| (r.at.to_rfc3339(), r.seq),
+                );
             let mut text = format!(
                 "# rct sealed code-break list: trial {}, {} entries, produced by {} ({}) at {at} (event {seq})\n# participant\tsite\tkit\tarm\tarm name\n",
                 state.trial,

@@ -86,7 +86,9 @@ pub enum GovernanceError {
 }
 
 fn is_digest(d: &str) -> bool {
-    d.len() == 64 && d.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    d.len() == 64
+        && d.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn is_version(v: &str) -> bool {
@@ -166,7 +168,9 @@ pub(crate) fn check(
                     seq: u.approved.seq,
                 }));
             }
-            let sap = g.final_sap().ok_or_else(|| refuse(GovernanceError::NoFinalSap))?;
+            let sap = g
+                .final_sap()
+                .ok_or_else(|| refuse(GovernanceError::NoFinalSap))?;
             if !state.locked {
                 return Err(refuse(GovernanceError::NotLocked));
             }
@@ -180,7 +184,10 @@ pub(crate) fn check(
                 }
                 return Ok((None, Payload::UnblindingRequested { sap_version }));
             }
-            let p = g.pending.as_ref().ok_or_else(|| refuse(GovernanceError::NoRequest))?;
+            let p = g
+                .pending
+                .as_ref()
+                .ok_or_else(|| refuse(GovernanceError::NoRequest))?;
             if p.user == actor.user {
                 return Err(refuse(GovernanceError::SamePerson {
                     user: actor.user.clone(),

@@ -77,7 +77,12 @@ fn aes(pid: &str, visit: &str, serious: bool) -> Vec<Command> {
         .collect()
 }
 
-fn run(s: &mut TrialState, a: &Actor, reason: Option<&str>, c: Command) -> Result<(), CommandError> {
+fn run(
+    s: &mut TrialState,
+    a: &Actor,
+    reason: Option<&str>,
+    c: Command,
+) -> Result<(), CommandError> {
     s.execute(a, at(10), reason, &c).map(|_| ())
 }
 
@@ -189,7 +194,12 @@ fn one_person_cannot_authorise_both_steps() {
         Command::ApproveUnblinding,
     )
     .unwrap_err();
-    assert_eq!(gov(e), GovernanceError::SameRole { role: Role::Sponsor });
+    assert_eq!(
+        gov(e),
+        GovernanceError::SameRole {
+            role: Role::Sponsor
+        }
+    );
     assert!(!s.trial_unblinded());
     assert!(!sees_any_arm(&s, "stan"));
     // Another person in another role: the trial is unblinded.
@@ -237,10 +247,22 @@ fn the_plan_may_not_change_between_request_and_approval() {
 fn plan_versions_are_checked_and_a_plan_after_unblinding_is_flagged() {
     let (mut s, _) = governed();
     let bad = |s: &mut TrialState, v: &str, d: &str| gov(finalise(s, v, d).unwrap_err());
-    assert!(matches!(bad(&mut s, "", DIGEST1), GovernanceError::BadVersion { .. }));
-    assert!(matches!(bad(&mut s, "1 <b>", DIGEST1), GovernanceError::BadVersion { .. }));
-    assert!(matches!(bad(&mut s, &"9".repeat(65), DIGEST1), GovernanceError::BadVersion { .. }));
-    assert!(matches!(bad(&mut s, "1.0", "abc"), GovernanceError::BadDigest { .. }));
+    assert!(matches!(
+        bad(&mut s, "", DIGEST1),
+        GovernanceError::BadVersion { .. }
+    ));
+    assert!(matches!(
+        bad(&mut s, "1 <b>", DIGEST1),
+        GovernanceError::BadVersion { .. }
+    ));
+    assert!(matches!(
+        bad(&mut s, &"9".repeat(65), DIGEST1),
+        GovernanceError::BadVersion { .. }
+    ));
+    assert!(matches!(
+        bad(&mut s, "1.0", "abc"),
+        GovernanceError::BadDigest { .. }
+    ));
     assert!(matches!(
         bad(&mut s, "1.0", &DIGEST1.to_uppercase()),
         GovernanceError::BadDigest { .. }
@@ -259,9 +281,14 @@ fn plan_versions_are_checked_and_a_plan_after_unblinding_is_flagged() {
     finalise(&mut s, "1.0", DIGEST1).unwrap();
     assert_eq!(
         bad(&mut s, "1.0", DIGEST1),
-        GovernanceError::SapRecorded { version: "1.0".into() }
+        GovernanceError::SapRecorded {
+            version: "1.0".into()
+        }
     );
-    assert!(matches!(bad(&mut s, "1.0", DIGEST2), GovernanceError::SapVersionReused { .. }));
+    assert!(matches!(
+        bad(&mut s, "1.0", DIGEST2),
+        GovernanceError::SapVersionReused { .. }
+    ));
     run(&mut s, &dm(), None, Command::Lock).unwrap();
     run(&mut s, &sue(), None, Command::RequestUnblinding).unwrap();
     run(&mut s, &stan(), None, Command::ApproveUnblinding).unwrap();
@@ -287,8 +314,15 @@ fn the_committee_sees_safety_counts_by_arm_and_no_one_else_does() {
     for c in aes("P3", "week4", false) {
         s.execute(&inv2(), at(5), None, &c).unwrap();
     }
-    s.execute(&inv(), at(6), Some("moved away"), &Command::Withdraw { participant: "P2".into() })
-        .unwrap();
+    s.execute(
+        &inv(),
+        at(6),
+        Some("moved away"),
+        &Command::Withdraw {
+            participant: "P2".into(),
+        },
+    )
+    .unwrap();
     let arm = |id: &str| s.participants[id].allocation.as_ref().unwrap().arm.clone();
     let mut expected: BTreeMap<String, [u64; 6]> = BTreeMap::new();
     for a in ["hiit", "usual"] {
@@ -334,7 +368,10 @@ fn the_committee_sees_safety_counts_by_arm_and_no_one_else_does() {
 }
 
 fn audit(s: &TrialState, events: &[Event], user: &str) -> Vec<Value> {
-    events.iter().filter_map(|e| s.view_event(e, user)).collect()
+    events
+        .iter()
+        .filter_map(|e| s.view_event(e, user))
+        .collect()
 }
 
 fn without_count(mut v: crate::view::TrialView) -> crate::view::TrialView {
@@ -365,7 +402,9 @@ fn a_pharmacovigilance_code_break_reveals_nothing_to_the_site() {
             Err(CommandError::NotPermitted { .. })
         ));
     }
-    let new = s.execute(&vic(), at(20), Some("SUSAR: hepatitis in P1"), &c).unwrap();
+    let new = s
+        .execute(&vic(), at(20), Some("SUSAR: hepatitis in P1"), &c)
+        .unwrap();
     assert_eq!(new[0].site, None);
     events.extend(new);
     // The site: identical views and audit trail (the event is hidden).
@@ -393,10 +432,17 @@ fn a_pharmacovigilance_code_break_reveals_nothing_to_the_site() {
         assert!(!text.contains("P1"), "{user}: {text}");
         assert!(entry.get("hash").is_none(), "{user}");
         assert!(!sees_any_arm(&s, user));
-        assert!(s.view(user).unblindings.as_ref().is_none_or(|u| u.is_empty()));
+        assert!(s
+            .view(user)
+            .unblindings
+            .as_ref()
+            .is_none_or(|u| u.is_empty()));
     }
     for user in ["stan", "sue", "dee", "pam", "phil"] {
-        assert!(s.view_event(events.last().unwrap(), user).is_none(), "{user}");
+        assert!(
+            s.view_event(events.last().unwrap(), user).is_none(),
+            "{user}"
+        );
     }
     // The next event does not carry the hidden event's hash either.
     let later = s.execute(&dm(), at(22), None, &Command::Lock).unwrap();
@@ -404,7 +450,11 @@ fn a_pharmacovigilance_code_break_reveals_nothing_to_the_site() {
         let entry = s.view_event(&later[0], user).unwrap();
         assert!(entry.get("prev_hash").is_none(), "{user}");
     }
-    assert!(s.view_event(&later[0], "vic").unwrap().get("prev_hash").is_some());
+    assert!(s
+        .view_event(&later[0], "vic")
+        .unwrap()
+        .get("prev_hash")
+        .is_some());
 }
 
 #[test]
@@ -414,13 +464,21 @@ fn the_sealed_list_is_the_pharmacists_and_its_production_is_recorded() {
         let e = s
             .check(&a, at(30), None, &Command::ProduceCodeBreakList)
             .unwrap_err();
-        assert!(matches!(e, CommandError::NotPermitted { .. }), "{}: {e}", a.role);
+        assert!(
+            matches!(e, CommandError::NotPermitted { .. }),
+            "{}: {e}",
+            a.role
+        );
         assert!(s.code_break_list(&a.user).is_none(), "{}", a.role);
     }
     // Intervention staff see arms, yet the list is the pharmacist's.
     let phil = Actor::new("phil", Role::InterventionStaff, None);
-    assert!(s.check(&phil, at(30), None, &Command::ProduceCodeBreakList).is_err());
-    let e = s.execute(&pam(), at(30), None, &Command::ProduceCodeBreakList).unwrap();
+    assert!(s
+        .check(&phil, at(30), None, &Command::ProduceCodeBreakList)
+        .is_err());
+    let e = s
+        .execute(&pam(), at(30), None, &Command::ProduceCodeBreakList)
+        .unwrap();
     assert_eq!(e[0].payload, Payload::CodeBreakListProduced { entries: 3 });
     let body = e[0].canonical_body();
     assert!(!body.contains("hiit") && !body.contains("usual"), "{body}");
@@ -428,7 +486,14 @@ fn the_sealed_list_is_the_pharmacists_and_its_production_is_recorded() {
     let ids: Vec<&str> = list.iter().map(|x| x.participant.as_str()).collect();
     assert_eq!(ids, vec!["P1", "P2", "P3"]);
     for x in &list {
-        assert_eq!(x.arm, s.participants[&x.participant].allocation.as_ref().unwrap().arm);
+        assert_eq!(
+            x.arm,
+            s.participants[&x.participant]
+                .allocation
+                .as_ref()
+                .unwrap()
+                .arm
+        );
     }
     let r = &s.governance.code_break_lists[0];
     assert_eq!((r.by.as_str(), r.entries), ("pam", 3));
