@@ -411,6 +411,8 @@ pub enum Payload {
     /// Pharmacovigilance broke the code of one participant for an expedited
     /// report (ICH E2A); the arm is shown to the acting user only, and the
     /// event is hidden from the site (see [`crate::governance`]).
+    /// [`Payload::participant`] gives `None` for it on purpose: a listing
+    /// filtered by participant must not tell a reader whom it concerns.
     SafetyCodeBroken {
         /// Participant.
         participant: String,
@@ -470,8 +472,7 @@ impl Payload {
             | Payload::QueryRaised { participant, .. }
             | Payload::SessionRecorded { participant, .. }
             | Payload::Withdrawn { participant }
-            | Payload::EmergencyUnblinded { participant }
-            | Payload::SafetyCodeBroken { participant } => Some(participant),
+            | Payload::EmergencyUnblinded { participant } => Some(participant),
             _ => None,
         }
     }
