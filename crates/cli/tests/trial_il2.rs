@@ -133,7 +133,8 @@ struct Trial {
     title: String,
     /// Arm ids and labels: never shown to a blinded role.
     secrets: Vec<String>,
-    locked: Cell<bool>,
+    /// Whether the trial's unblinding was authorised (the statistician then sees arms).
+    unblinded: Cell<bool>,
     blind_checks: Cell<usize>,
 }
 
@@ -143,9 +144,10 @@ impl Trial {
         self.logins.trial(user, role, args)
     }
 
-    /// Whether `role` is blinded now (the statistician until the lock).
+    /// Whether `role` is blinded now (the statistician until the trial's
+    /// unblinding; the lock alone unblinds nobody).
     fn blinded(&self, role: &str) -> bool {
-        role != "pharmacist" && !(role == "statistician" && self.locked.get())
+        role != "pharmacist" && !(role == "statistician" && self.unblinded.get())
     }
 
     /// The arm ids and labels `text` names (outside the trial's title,
@@ -305,7 +307,7 @@ fn il2_end_to_end() {
         ),
         title: proto.trial.title.clone(),
         secrets,
-        locked: Cell::new(false),
+        unblinded: Cell::new(false),
         blind_checks: Cell::new(0),
     };
 
@@ -327,6 +329,7 @@ fn il2_end_to_end() {
         ("fang", "pharmacist", "all"),
         ("dm", "data_manager", "all"),
         ("stat", "statistician", "all"),
+        ("sp", "sponsor", "all"),
     ] {
         let out = t.ok(
             "ada",
@@ -938,13 +941,36 @@ fn il2_end_to_end() {
     let v = t.status("chen", "investigator");
     assert_eq!(v["participants"].as_array().unwrap().len(), 4 + 1);
 
-    // Lock; then the statistician sees arms.
+    // Lock: the statistician still sees no arm. The trial's unblinding: the
+    // analysis plan recorded final, then the sponsor's request and the
+    // statistician's approval (two people, two roles); then the
+    // statistician sees arms.
     t.ok(
         "dm",
         "data_manager",
         &["lock", "--reason", "end of follow-up"],
     );
-    t.locked.set(true);
+    let v = t.status("stat", "statistician");
+    assert!(v["arms"].is_null() && v["by_arm"].is_null());
+    let err = t.refused("sp", "sponsor", &["unblind-request"]);
+    assert!(err.contains("analysis plan"), "{err}");
+    let out = t.ok(
+        "stat",
+        "statistician",
+        &["sap-final", "--version", "1.0", "--text", "IL-2 SAP 1.0"],
+    );
+    assert!(out.contains("recorded as final"), "{out}");
+    t.ok(
+        "sp",
+        "sponsor",
+        &["unblind-request", "--reason", "database locked"],
+    );
+    let err = t.refused("sp", "sponsor", &["unblind-approve"]);
+    assert!(err.contains("another person"), "{err}");
+    t.ok("stat", "statistician", &["unblind-approve"]);
+    t.unblinded.set(true);
+    let v = t.status("sp", "sponsor");
+    assert!(v["arms"].is_null() && v["by_arm"].is_null());
     let v = t.status("stat", "statistician");
     for i in 0..N {
         let id = pid(i);

@@ -245,6 +245,27 @@ pub enum Command {
         /// User name tried.
         user: String,
     },
+    /// Record a version of the statistical analysis plan as final
+    /// (statistician; see [`crate::governance`]).
+    FinaliseSap {
+        /// Version label.
+        version: String,
+        /// SHA-256 (lower-case hex) of the plan's text or file.
+        digest: String,
+    },
+    /// Request the trial's unblinding (first of two authorisations).
+    RequestUnblinding,
+    /// Approve the trial's unblinding (second authorisation, by another
+    /// person in another role).
+    ApproveUnblinding,
+    /// Pharmacovigilance code-break of one participant for an expedited
+    /// safety report (a reason is required).
+    SafetyCodeBreak {
+        /// Participant.
+        participant: String,
+    },
+    /// Record that the sealed code-break list is being produced.
+    ProduceCodeBreakList,
 }
 
 /// The kind of a command, for the permission table.
@@ -299,6 +320,16 @@ pub enum Action {
     Logout,
     /// [`Command::LoginFailed`].
     LoginFailed,
+    /// [`Command::FinaliseSap`].
+    FinaliseSap,
+    /// [`Command::RequestUnblinding`].
+    RequestUnblinding,
+    /// [`Command::ApproveUnblinding`].
+    ApproveUnblinding,
+    /// [`Command::SafetyCodeBreak`].
+    SafetyCodeBreak,
+    /// [`Command::ProduceCodeBreakList`].
+    ProduceCodeBreakList,
 }
 
 use Role::{
@@ -308,7 +339,7 @@ use Role::{
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 29] = [
         Action::RegisterTrial,
         Action::AddSite,
         Action::Screen,
@@ -333,6 +364,11 @@ impl Action {
         Action::Login,
         Action::Logout,
         Action::LoginFailed,
+        Action::FinaliseSap,
+        Action::RequestUnblinding,
+        Action::ApproveUnblinding,
+        Action::SafetyCodeBreak,
+        Action::ProduceCodeBreakList,
     ];
 
     /// The permission table: roles that may take this action.
@@ -367,6 +403,11 @@ impl Action {
             Action::EmergencyUnblind => &[Investigator],
             Action::Lock | Action::Unlock => &[DataManager],
             Action::Login | Action::Logout | Action::LoginFailed => &[System],
+            Action::FinaliseSap
+            | Action::RequestUnblinding
+            | Action::ApproveUnblinding
+            | Action::SafetyCodeBreak
+            | Action::ProduceCodeBreakList => crate::governance::roles(self),
         }
     }
 
@@ -402,6 +443,11 @@ impl Action {
             Action::Login => "record a login",
             Action::Logout => "record a logout",
             Action::LoginFailed => "record a failed login",
+            Action::FinaliseSap => "record the analysis plan as final",
+            Action::RequestUnblinding => "request the trial's unblinding",
+            Action::ApproveUnblinding => "approve the trial's unblinding",
+            Action::SafetyCodeBreak => "break the code for an expedited safety report",
+            Action::ProduceCodeBreakList => "produce the sealed code-break list",
         }
     }
 
@@ -463,6 +509,11 @@ impl Command {
             Command::Login { .. } => Action::Login,
             Command::Logout { .. } => Action::Logout,
             Command::LoginFailed { .. } => Action::LoginFailed,
+            Command::FinaliseSap { .. } => Action::FinaliseSap,
+            Command::RequestUnblinding => Action::RequestUnblinding,
+            Command::ApproveUnblinding => Action::ApproveUnblinding,
+            Command::SafetyCodeBreak { .. } => Action::SafetyCodeBreak,
+            Command::ProduceCodeBreakList => Action::ProduceCodeBreakList,
         }
     }
 }
@@ -870,6 +921,9 @@ pub enum CommandError {
         /// The identifier, quoted and escaped (cut after 40 characters).
         id: String,
     },
+    /// A governance rule refuses (analysis plan, unblinding, code-breaks).
+    #[error(transparent)]
+    Governance(#[from] crate::governance::GovernanceError),
 }
 
 impl TrialState {
@@ -1100,6 +1154,13 @@ impl TrialState {
                 return Err(CommandError::AlreadyRegistered {
                     trial: self.trial.clone(),
                 })
+            }
+            Command::FinaliseSap { .. }
+            | Command::RequestUnblinding
+            | Command::ApproveUnblinding
+            | Command::SafetyCodeBreak { .. }
+            | Command::ProduceCodeBreakList => {
+                crate::governance::check(self, config, actor, grant, reason, command)?
             }
             Command::AddSite { site, name } => {
                 nonempty(site, "the site identifier")?;

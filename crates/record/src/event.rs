@@ -32,17 +32,28 @@ pub enum Role {
     DataManager,
     /// Verifies source data, raises and closes queries (blinded).
     Monitor,
-    /// Designs the randomisation and analyses; blinded until the database is locked.
+    /// Designs the randomisation and analyses; blinded until the trial is
+    /// unblinded (after the lock, a final analysis plan and two
+    /// authorisations: see [`crate::governance`]).
     Statistician,
     /// Users, sites, roles (blinded).
     Admin,
     /// Events the system records on its own behalf (e.g. a failed login).
     System,
+    /// The sponsor's representative (blinded): one of the two people who
+    /// authorise the trial's unblinding.
+    Sponsor,
+    /// Data monitoring committee (blinded in every site-facing view; sees
+    /// the safety tables by arm on its own page).
+    Dmc,
+    /// Pharmacovigilance (blinded; breaks the code of one participant for
+    /// an expedited safety report, seen by that user only).
+    Pharmacovigilance,
 }
 
 impl Role {
     /// Every role, in declaration order.
-    pub const ALL: [Role; 10] = [
+    pub const ALL: [Role; 13] = [
         Role::Investigator,
         Role::ResearchNurse,
         Role::InterventionStaff,
@@ -53,6 +64,9 @@ impl Role {
         Role::Statistician,
         Role::Admin,
         Role::System,
+        Role::Sponsor,
+        Role::Dmc,
+        Role::Pharmacovigilance,
     ];
 
     /// Roles that may see arms in a blinded trial.
@@ -73,6 +87,9 @@ impl Role {
             Role::Statistician => "statistician",
             Role::Admin => "admin",
             Role::System => "system",
+            Role::Sponsor => "sponsor",
+            Role::Dmc => "dmc",
+            Role::Pharmacovigilance => "pharmacovigilance",
         }
     }
 }
@@ -373,6 +390,40 @@ pub enum Payload {
         /// Name.
         name: String,
     },
+    /// A version of the statistical analysis plan recorded as final by the
+    /// statistician (see [`crate::governance`]).
+    SapFinalised {
+        /// Version label, e.g. `2.0`.
+        version: String,
+        /// Lower-case hex SHA-256 of the plan's text or file.
+        digest: String,
+    },
+    /// The first of the two authorisations of the trial's unblinding.
+    UnblindingRequested {
+        /// The final analysis plan version the request is made under.
+        sap_version: String,
+    },
+    /// The second authorisation, by another person in another role: the
+    /// trial is unblinded (the statistician sees arms).
+    UnblindingApproved {
+        /// The final analysis plan version the approval is made under.
+        sap_version: String,
+    },
+    /// Pharmacovigilance broke the code of one participant for an expedited
+    /// report (ICH E2A); the arm is shown to the acting user only, and the
+    /// event is hidden from the site (see [`crate::governance`]).
+    /// [`Payload::participant`] gives `None` for it on purpose: a listing
+    /// filtered by participant must not tell a reader whom it concerns.
+    SafetyCodeBroken {
+        /// Participant.
+        participant: String,
+    },
+    /// The sealed code-break list (the 24-hour line's fallback) was
+    /// produced: who and when are the event's, `entries` how many lines.
+    CodeBreakListProduced {
+        /// Number of participants on the list.
+        entries: u64,
+    },
 }
 
 impl Payload {
@@ -403,6 +454,11 @@ impl Payload {
             Payload::UserLocked { .. } => "user_locked",
             Payload::UserUnlocked { .. } => "user_unlocked",
             Payload::SiteAdded { .. } => "site_added",
+            Payload::SapFinalised { .. } => "sap_finalised",
+            Payload::UnblindingRequested { .. } => "unblinding_requested",
+            Payload::UnblindingApproved { .. } => "unblinding_approved",
+            Payload::SafetyCodeBroken { .. } => "safety_code_broken",
+            Payload::CodeBreakListProduced { .. } => "code_break_list_produced",
         }
     }
 

@@ -50,6 +50,7 @@ pub mod checkpoint;
 pub mod command;
 pub mod design;
 pub mod event;
+pub mod governance;
 pub mod registration;
 pub mod state;
 pub mod view;

@@ -297,6 +297,9 @@ pub struct TrialState {
     pub sites: BTreeMap<String, String>,
     /// Grants of unblinded roles in order (see `command::duties`).
     pub unblinded_grants: Vec<UnblindedGrant>,
+    /// Analysis plan, the trial's unblinding, safety code-breaks and the
+    /// sealed code-break lists ([`crate::governance`]).
+    pub governance: crate::governance::Governance,
 }
 
 impl TrialState {
@@ -321,6 +324,7 @@ impl TrialState {
             users: BTreeMap::new(),
             sites: BTreeMap::new(),
             unblinded_grants: Vec::new(),
+            governance: crate::governance::Governance::default(),
         }
     }
 
@@ -615,6 +619,11 @@ impl TrialState {
             Payload::SiteAdded { site, name } => {
                 self.sites.insert(site.clone(), name.clone());
             }
+            Payload::SapFinalised { .. }
+            | Payload::UnblindingRequested { .. }
+            | Payload::UnblindingApproved { .. }
+            | Payload::SafetyCodeBroken { .. }
+            | Payload::CodeBreakListProduced { .. } => crate::governance::fold(self, e),
         }
     }
 

@@ -7,10 +7,15 @@
 //!   grant covers;
 //! - **arms** of a participant are visible when the trial is not blinded, or
 //!   the user holds an unblinded role (intervention staff, pharmacist) at the
-//!   participant's site, or holds the statistician role and the database is
-//!   locked, or the user broke the code for that participant in an emergency
-//!   (that participant, that user only: the arm, its name and so the kit's
-//!   arm, never the list position). Otherwise the participant shows
+//!   participant's site, or holds the statistician role and the trial has
+//!   been unblinded (the lock alone unblinds nobody: a final analysis plan
+//!   and two authorisations by two people in two roles, see
+//!   [`crate::governance`]), or the user broke the code for that participant
+//!   in an emergency or for an expedited safety report (that participant,
+//!   that user only: the arm, its name and so the kit's arm, never the list
+//!   position). The sponsor, the data monitoring committee and
+//!   pharmacovigilance are blinded here; the committee's safety tables by
+//!   arm are [`TrialState::safety_view`], outside this view. Otherwise the participant shows
 //!   `randomised: true`, the date, the stratum and the kit code (kit codes are
 //!   blind; their mapping to arms is not shown), and no arm, arm name, list
 //!   position, session or value of an arm-specific form, nor queries about
@@ -302,9 +307,9 @@ impl TrialState {
     }
 
     /// Whether a role sees arms of a blinded trial (unblinded roles; the
-    /// statistician once the database is locked).
+    /// statistician once the trial is unblinded).
     fn role_sees_arms(&self, role: Role) -> bool {
-        role.is_unblinded() || (role == Role::Statistician && self.locked)
+        role.is_unblinded() || (role == Role::Statistician && self.trial_unblinded())
     }
 
     /// Whether any grant of `user` covers `site` (a participant without a
@@ -580,6 +585,9 @@ impl TrialState {
     /// Whether the content of event `seq` is redacted for `user` in a way a
     /// reader could test guesses against its hash.
     fn guessable_redaction(&self, seq: u64, user: &str) -> bool {
+        if self.governance_hides(seq, user) {
+            return true;
+        }
         if seq == 1 {
             return !self.sees_design(user);
         }
@@ -604,6 +612,9 @@ impl TrialState {
     pub fn view_event(&self, event: &Event, user: &str) -> Option<Value> {
         if self.grants.get(user).is_none_or(|g| g.is_empty()) {
             return None;
+        }
+        if let Some(entry) = self.governance_entry(event, user) {
+            return entry;
         }
         // Whom the event is about.
         let participant_id: Option<&str> = match &event.payload {

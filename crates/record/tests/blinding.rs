@@ -383,6 +383,9 @@ fn blinded_roles_never_receive_an_arm() {
             Role::Monitor,
             Role::Statistician,
             Role::Admin,
+            Role::Sponsor,
+            Role::Dmc,
+            Role::Pharmacovigilance,
         ];
         for role in blinded {
             assert_blind(&trial, &user_of(role));
@@ -410,9 +413,23 @@ fn blinded_roles_never_receive_an_arm() {
         assert_eq!(seen.len(), 1);
         assert!(seen[0].unblinded_by_emergency);
         assert!(v.arms.is_none());
-        // The lock unblinds the statistician, nobody else.
+        // The lock unblinds nobody; the trial's unblinding (a final
+        // analysis plan, then two people in two roles) unblinds the
+        // statistician, nobody else.
         let dm = Actor::new(&user_of(Role::DataManager), Role::DataManager, None);
         assert!(trial.run(&dm, Some("end of follow-up"), Command::Lock));
+        for role in blinded {
+            assert_blind(&trial, &user_of(role));
+        }
+        let stat = Actor::new(&user_of(Role::Statistician), Role::Statistician, None);
+        let sponsor = Actor::new(&user_of(Role::Sponsor), Role::Sponsor, None);
+        let sap = Command::FinaliseSap {
+            version: "1.0".into(),
+            digest: rct_record::sha256_hex(b"statistical analysis plan"),
+        };
+        assert!(trial.run(&stat, None, sap));
+        assert!(trial.run(&sponsor, None, Command::RequestUnblinding));
+        assert!(trial.run(&stat, None, Command::ApproveUnblinding));
         assert_sees_arms(&trial, &user_of(Role::Statistician));
         for role in blinded.into_iter().filter(|r| *r != Role::Statistician) {
             assert_blind(&trial, &user_of(role));

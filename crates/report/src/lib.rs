@@ -416,6 +416,35 @@ const EST_HEADER: [&str; 10] = [
     "p",
 ];
 
+/// The analysis plan version in force and the trial's unblinding, as one
+/// sentence (empty when the record holds neither; see
+/// `rct_record::governance`).
+fn governance_note(state: &TrialState) -> String {
+    let g = &state.governance;
+    let mut out = String::new();
+    if let Some(s) = g.final_sap() {
+        out.push_str(&format!(
+            " Analysis plan version {} recorded final (SHA-256 `{}`).",
+            s.version,
+            &s.digest[..s.digest.len().min(16)]
+        ));
+    }
+    if let Some(u) = &g.unblinding {
+        out.push_str(&format!(
+            " Trial unblinded {} under plan version {}, requested by {} ({}) and approved by {} ({}).",
+            u.approved.at.format("%Y-%m-%d %H:%M UTC"),
+            u.approved.sap_version,
+            u.requested.user,
+            u.requested.role,
+            u.approved.user,
+            u.approved.role
+        ));
+    } else if g.final_sap().is_some() {
+        out.push_str(" The trial's unblinding has not been authorised.");
+    }
+    out
+}
+
 /// Builds the report for `state` under `protocol`.
 pub fn build_report(
     state: &TrialState,
@@ -467,7 +496,11 @@ pub fn build_report(
     if let Some(stamp) = &options.stamp {
         intro.push_str(&format!(" Report made {stamp}."));
     }
+    intro.push_str(&governance_note(state));
     blocks.push(Block::Para(intro));
+    for flag in state.governance_flags() {
+        blocks.push(Block::Para(format!("**Flag:** {flag}.")));
+    }
 
     // CONSORT.
     let pops: Vec<(String, String)> = protocol

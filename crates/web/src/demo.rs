@@ -63,6 +63,9 @@ pub fn demo_users() -> Vec<DemoUser> {
         u("datamanager", Role::DataManager, None),
         u("monitor", Role::Monitor, None),
         u("statistician", Role::Statistician, None),
+        u("sponsor", Role::Sponsor, None),
+        u("dmc", Role::Dmc, None),
+        u("pharmacovigilance", Role::Pharmacovigilance, None),
     ]
 }
 

@@ -162,6 +162,10 @@ pub struct TrialNav<'a> {
     pub lock: bool,
     /// Users, roles and sites (administrators).
     pub admin: bool,
+    /// Analysis plan and the trial's unblinding (statistician, sponsor).
+    pub governance: bool,
+    /// Safety tables by arm (data monitoring committee).
+    pub dmc: bool,
 }
 
 impl TrialNav<'_> {
@@ -184,6 +188,12 @@ impl TrialNav<'_> {
         out.push((format!("/t/{t}/audit"), "Audit trail"));
         if self.admin {
             out.push((format!("/t/{t}/admin"), "Users and roles"));
+        }
+        if self.governance {
+            out.push((format!("/t/{t}/governance"), "Analysis plan and unblinding"));
+        }
+        if self.dmc {
+            out.push((format!("/t/{t}/dmc"), "Committee safety tables"));
         }
         out
     }

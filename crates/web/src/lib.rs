@@ -17,6 +17,7 @@ mod commands;
 pub mod demo;
 mod entry;
 mod error;
+mod governance;
 mod html;
 mod notices;
 mod pages;

@@ -32,7 +32,7 @@ fn redirect(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-fn trial_page(a: &Access<'_>, title: &str, body: Markup) -> Response {
+pub(crate) fn trial_page(a: &Access<'_>, title: &str, body: Markup) -> Response {
     let header = html! {
         p.hint { (a.view.title) " · your roles: " strong { (a.roles_text()) } }
     };
@@ -44,6 +44,10 @@ fn trial_page(a: &Access<'_>, title: &str, body: Markup) -> Response {
             || a.may(Action::CloseQuery),
         lock: a.may(Action::Lock) || a.may(Action::Unlock),
         admin: a.may(Action::GrantRole),
+        governance: a.may(Action::FinaliseSap)
+            || a.may(Action::RequestUnblinding)
+            || a.may(Action::ApproveUnblinding),
+        dmc: a.holds(&[Role::Dmc]),
     };
     page(title, Some(&a.user), Some(&nav), html! { (header) (body) }).into_response()
 }
@@ -448,6 +452,9 @@ pub async fn participant(
                 }
                 @if a.may(Action::EmergencyUnblind) && v.blinded && p.randomised && p.allocation.is_none() {
                     p { a href={"/t/" (t) "/p/" (pid) "/unblind"} { "Emergency unblinding" } }
+                }
+                @if a.may(Action::SafetyCodeBreak) && v.blinded && p.randomised && p.allocation.is_none() {
+                    p { a href={"/t/" (t) "/p/" (pid) "/safety-unblind"} { "Code-break for an expedited safety report" } }
                 }
                 @if let Some(sched) = &sched {
                     h2 { "Visit schedule" }

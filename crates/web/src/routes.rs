@@ -4,7 +4,7 @@
 
 use axum::routing::{get, post, MethodRouter};
 
-use crate::{api, pages, AppState};
+use crate::{api, governance, pages, AppState};
 
 /// One route.
 pub struct Route {
@@ -312,5 +312,54 @@ pub static ROUTES: &[Route] = &[
         false,
         "Save a form's values",
         api::save_values
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/governance",
+        false,
+        "Analysis plan versions and the trial's unblinding",
+        governance::governance_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/governance/sap",
+        false,
+        "Record an analysis plan version as final (statistician)",
+        governance::sap_post
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/governance/unblind",
+        false,
+        "Request or approve the trial's unblinding (sponsor, statistician; two people)",
+        governance::unblind_trial_post
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/dmc",
+        false,
+        "The committee's safety tables (data monitoring committee only)",
+        governance::dmc_page
+    ),
+    r!(
+        "GET",
+        "/api/trials/{trial}/dmc",
+        false,
+        "The committee's safety counts as JSON (data monitoring committee only)",
+        governance::dmc_api
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/p/{pid}/safety-unblind",
+        false,
+        "Pharmacovigilance code-break form",
+        governance::safety_unblind_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/p/{pid}/safety-unblind",
+        false,
+        "Pharmacovigilance code-break of one participant (arm shown to that user only)",
+        governance::safety_unblind_post
     ),
 ];

@@ -22,6 +22,9 @@ const BLINDED: &[&str] = &[
     "datamanager",
     "monitor",
     "statistician",
+    "sponsor",
+    "pharmacovigilance",
+    "dmc",
 ];
 /// Users whose roles see arms (physio in LUPEX, pharmacist in IL-2).
 const UNBLINDED: &[&str] = &["physio", "pharmacist"];
@@ -168,9 +171,16 @@ fn form_body(trial: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Whether `route` is one `user` may be shown arms on: the data monitoring
+/// committee's safety tables by arm, to the committee.
+fn entitled(user: &str, route: &str) -> bool {
+    user == "dmc" && route.ends_with("/dmc")
+}
+
 async fn sweep_gets(c: &Client, trials: &[&str], check: bool) -> usize {
     let mut n = 0;
     for route in ROUTES.iter().filter(|r| r.method == "GET") {
+        let check = check && !entitled(&c.user, route.path);
         for trial in trials {
             let path = fill(route.path, trial);
             let ans = c.get(&path).await;
@@ -294,6 +304,16 @@ async fn blinded_roles_never_receive_an_arm_on_any_route() {
             "{user} should see arms in the API"
         );
         sweep_gets(&c, &trials, false).await;
+    }
+    // So does the committee on its own page (and only there: it is in
+    // BLINDED for every other route).
+    let dmc = demo_login(&router, "dmc").await;
+    for trial in trials {
+        let page = dmc.get(&format!("/t/{trial}/dmc")).await;
+        assert!(
+            !leaks(&page.body).is_empty(),
+            "dmc should see arms on {trial}'s safety page"
+        );
     }
 }
 
@@ -871,9 +891,10 @@ async fn queries_are_raised_answered_closed_and_the_lock_stops_writes() {
         .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(a.body.contains("locked"), "{}", a.body);
-    // After the lock the statistician sees arms; the investigator still not.
+    // The lock alone unblinds nobody, the statistician included (the
+    // trial's unblinding is its own step: tests/governance.rs).
     let stat = demo_login(&router, "statistician").await;
-    assert!(!leaks(&stat.get("/t/il2-sle/participants").await.body).is_empty());
+    assert!(leaks(&stat.get("/t/il2-sle/participants").await.body).is_empty());
     assert!(leaks(&inv.get("/t/il2-sle/participants").await.body).is_empty());
     // Unlocking: the data manager only, with a reason and the trial id typed.
     let lock_page = dm.get("/t/il2-sle/lock").await.body;
@@ -1050,7 +1071,9 @@ fn nav_links(body: &str) -> Vec<String> {
 /// encodes it, written out here by hand: screening is for investigators
 /// and research nurses; queries are raised and closed by monitors and data
 /// managers and answered by investigators and nurses; the data manager
-/// locks; the administrator manages users. Everyone reads the dashboard,
+/// locks; the administrator manages users; the statistician and the
+/// sponsor record the analysis plan and authorise the trial's unblinding;
+/// the data monitoring committee reads its safety tables. Everyone reads the dashboard,
 /// the participant list and the audit entries they may see.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_sees_only_the_menu_entries_it_may_use() {
@@ -1072,8 +1095,14 @@ async fn each_role_sees_only_the_menu_entries_it_may_use() {
             &["", "/participants", "/queries", "/lock", "/audit"],
         ),
         ("monitor", &["", "/participants", "/queries", "/audit"]),
-        ("statistician", &["", "/participants", "/audit"]),
+        (
+            "statistician",
+            &["", "/participants", "/audit", "/governance"],
+        ),
         ("admin", &["", "/participants", "/audit", "/admin"]),
+        ("sponsor", &["", "/participants", "/audit", "/governance"]),
+        ("dmc", &["", "/participants", "/audit", "/dmc"]),
+        ("pharmacovigilance", &["", "/participants", "/audit"]),
     ];
     for (user, expected) in cases {
         let c = demo_login(&router, user).await;

@@ -63,6 +63,14 @@ pub fn run(db: &str, protocol: &Path, out: &Path) -> anyhow::Result<ExitCode> {
             "trial `{trial}` is not locked: the analysis plan runs only on a locked database (a data manager locks it once queries are closed); nothing was written"
         );
     }
+    if state.config.as_ref().is_some_and(|c| c.blinded) && !state.trial_unblinded() {
+        eprintln!(
+            "note: trial `{trial}` is blinded and its unblinding has not been authorised (`rct trial governance`); this report shows results by arm"
+        );
+    }
+    for f in state.governance_flags() {
+        eprintln!("flag: {f}");
+    }
     let report = build_report(&state, &proto, &ReportOptions::default())
         .map_err(|e| anyhow!("{}: {e}", protocol.display()))?;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -83,6 +91,7 @@ pub fn run(db: &str, protocol: &Path, out: &Path) -> anyhow::Result<ExitCode> {
         "head": state.head,
         "flow": report.flow,
         "results": report.results,
+        "governance_flags": state.governance_flags(),
     });
     write("report.json", &serde_json::to_string_pretty(&json)?)?;
     println!(

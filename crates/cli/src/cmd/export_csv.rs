@@ -29,6 +29,17 @@ pub fn run(args: ExportCsvArgs) -> anyhow::Result<ExitCode> {
     let tables = rct_interop::tables::export(&protocol, &events, !open)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
+    // Governance flags (e.g. the analysis plan changed after unblinding)
+    // travel with the tables.
+    let flags = state.governance_flags();
+    if !flags.is_empty() {
+        let path = args.out.join(super::export_odm::FLAGS_FILE);
+        std::fs::write(&path, format!("{}\n", flags.join("\n")))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        for f in &flags {
+            eprintln!("flag: {f}");
+        }
+    }
     for t in &tables {
         let path = args.out.join(&t.name);
         std::fs::write(&path, &t.csv)
@@ -39,6 +50,7 @@ pub fn run(args: ExportCsvArgs) -> anyhow::Result<ExitCode> {
             "dir": args.out.display().to_string(),
             "blinded": !open,
             "tables": tables,
+            "flags": flags,
         }))?;
     } else {
         println!(

@@ -42,7 +42,7 @@ pub struct Audience {
     pub blinded: bool,
     /// Export as this role sees the trial: arms and allocations only for a
     /// role entitled to them (intervention_staff, pharmacist; the
-    /// statistician once the database is locked; anyone in an open-label
+    /// statistician once the trial is unblinded; anyone in an open-label
     /// trial). Without it an open-label trial is exported whole and a blinded
     /// one blinded.
     #[arg(long, value_name = "ROLE")]
@@ -120,6 +120,10 @@ pub(crate) fn read_events(path: &Path, trial: &str) -> anyhow::Result<Vec<Event>
     Ok(events)
 }
 
+/// The file an export folder carries governance flags in (only when there
+/// are any).
+pub(crate) const FLAGS_FILE: &str = "analysis_plan_flags.txt";
+
 /// Whether the export may carry arms.
 pub(crate) fn unblinded(aud: &Audience, protocol: &Protocol, state: &TrialState) -> bool {
     if aud.blinded {
@@ -133,8 +137,27 @@ pub(crate) fn unblinded(aud: &Audience, protocol: &Protocol, state: &TrialState)
         return true;
     }
     match aud.as_role {
-        Some(r) => r.is_unblinded() || (r == Role::Statistician && state.locked),
+        Some(r) => r.is_unblinded() || (r == Role::Statistician && state.trial_unblinded()),
         None => false,
+    }
+}
+
+/// The document with one XML comment per governance flag after its XML
+/// declaration (unchanged without flags, so that an export still reads
+/// back byte-identically).
+fn with_flags(xml: String, flags: &[String]) -> String {
+    if flags.is_empty() {
+        return xml;
+    }
+    let comments: String = flags
+        .iter()
+        .map(|f| format!("<!-- flag: {} -->\n", f.replace("--", "- -")))
+        .collect();
+    match xml.find("?>\n") {
+        Some(k) if xml.starts_with("<?xml") => {
+            format!("{}{comments}{}", &xml[..k + 3], &xml[k + 3..])
+        }
+        _ => format!("{comments}{xml}"),
     }
 }
 
@@ -162,6 +185,11 @@ pub fn run(args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
         source_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let (xml, summary) = rct_interop::odm::export(&protocol, &events, &opts)?;
+    let flags = state.governance_flags();
+    for f in &flags {
+        eprintln!("flag: {f}");
+    }
+    let xml = with_flags(xml, &flags);
     match &args.out {
         Some(path) => {
             std::fs::write(path, &xml)
@@ -174,6 +202,7 @@ pub fn run(args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
                     "item_data": summary.item_data,
                     "allocations": summary.allocations,
                     "skipped": summary.skipped,
+                    "flags": flags,
                 }))?;
             } else {
                 println!(

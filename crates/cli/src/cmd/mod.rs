@@ -15,6 +15,7 @@ pub mod export;
 pub mod export_csv;
 pub mod export_events;
 pub mod export_odm;
+pub mod governance;
 pub mod hr;
 pub mod identity;
 pub mod ifn;

@@ -54,7 +54,7 @@ pub struct Ctx {
     user: Option<String>,
     /// Role the user acts in, e.g. research_nurse, investigator,
     /// outcome_assessor, intervention_staff, pharmacist, monitor,
-    /// data_manager, statistician, admin
+    /// data_manager, statistician, admin, sponsor, dmc, pharmacovigilance
     /// [default: $RCT_ROLE]
     #[arg(long)]
     role: Option<String>,
@@ -259,6 +259,8 @@ pub enum TrialCmd {
     /// Operator recovery: unlock an account (e.g. the only administrator's)
     /// in every trial where it is locked.
     UnlockUser(super::unlock_user::UnlockUserArgs),
+    #[command(flatten)]
+    Governance(super::governance::GovernanceCmd),
 }
 
 /// An item: participant, visit, form, field, value.
@@ -332,7 +334,7 @@ fn env_or(v: &Option<String>, var: &str) -> Option<String> {
 }
 
 impl Ctx {
-    fn at(&self) -> anyhow::Result<DateTime<Utc>> {
+    pub(crate) fn at(&self) -> anyhow::Result<DateTime<Utc>> {
         match &self.at {
             None => Ok(now()),
             Some(s) => DateTime::parse_from_rfc3339(s)
@@ -354,7 +356,11 @@ impl Ctx {
     /// The acting user (authenticated where the trial has accounts, see
     /// [`identity::acting_user`]) in the role asked for; the record checks
     /// that the user holds it.
-    fn actor(&self, ledger: &Ledger<Box<dyn Store>>, trial: &str) -> anyhow::Result<Actor> {
+    pub(crate) fn actor(
+        &self,
+        ledger: &Ledger<Box<dyn Store>>,
+        trial: &str,
+    ) -> anyhow::Result<Actor> {
         let state = ledger.state(trial)?;
         let user = identity::acting_user(
             ledger.store().as_ref(),
@@ -366,11 +372,11 @@ impl Ctx {
         Ok(Actor::new(&user, self.role(None)?, None))
     }
 
-    fn ledger(&self) -> anyhow::Result<Ledger<Box<dyn Store>>> {
+    pub(crate) fn ledger(&self) -> anyhow::Result<Ledger<Box<dyn Store>>> {
         db::open_writer(&self.db.url(), &self.key)
     }
 
-    fn trial(&self, store: &dyn Store) -> anyhow::Result<String> {
+    pub(crate) fn trial(&self, store: &dyn Store) -> anyhow::Result<String> {
         if let Some(t) = env_or(&self.trial, "RCT_TRIAL") {
             db::trials(store, Some(&t))?;
             return Ok(t);
@@ -565,7 +571,7 @@ fn read_recording(path: &Path) -> anyhow::Result<rct_exercise::Recording> {
 }
 
 /// One participant as the user sees them.
-fn participant_view(
+pub(crate) fn participant_view(
     state: &TrialState,
     user: &str,
     id: &str,
@@ -1009,6 +1015,7 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 println!("queries: {} ({} not closed)", v.queries.len(), open);
             }
         }
+        TrialCmd::Governance(g) => return super::governance::run(g),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1111,7 +1118,7 @@ fn new_account(
 }
 
 /// One command by the acting user; the state after and the actor.
-fn simple(
+pub(crate) fn simple(
     ctx: &Ctx,
     reason: Option<&str>,
     cmd: Command,

@@ -132,6 +132,35 @@ pub(crate) fn trial() -> TrialState {
     s
 }
 
+/// Creates `user`'s account (if new) and grants `role` on `sites`, as the
+/// administrator: roles go only to existing accounts.
+pub(crate) fn grant_new(s: &mut TrialState, user: &str, role: Role, sites: Sites) {
+    if !s.users.contains_key(user) {
+        s.execute(
+            &admin(),
+            at(0),
+            None,
+            &Command::CreateUser {
+                user: user.into(),
+                display_name: user.into(),
+                password_hash: HASH.into(),
+            },
+        )
+        .unwrap();
+    }
+    s.execute(
+        &admin(),
+        at(0),
+        None,
+        &Command::GrantRole {
+            user: user.into(),
+            role,
+            sites,
+        },
+    )
+    .unwrap();
+}
+
 pub(crate) fn screen(s: &mut TrialState, a: &Actor, id: &str, verdict: Verdict) {
     s.execute(
         a,

@@ -122,20 +122,40 @@ fn unblinded_roles_see_arms_within_their_sites() {
 }
 
 #[test]
-fn statistician_is_blinded_until_lock() {
+fn statistician_is_blinded_until_the_trial_is_unblinded() {
     let (mut s, _, _) = scenario();
     let before = s.view("stan");
     assert!(before.arms.is_none());
     assert!(before.participants.iter().all(|p| p.allocation.is_none()));
+    let stan = Actor::new("stan", Role::Statistician, None);
+    let digest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    let c = Command::FinaliseSap {
+        version: "1.0".into(),
+        digest: digest.into(),
+    };
+    s.execute(&stan, at(39), None, &c).unwrap();
     s.execute(&dm(), at(40), Some("end of follow-up"), &Command::Lock)
+        .unwrap();
+    // The lock alone unblinds nobody.
+    let locked = s.view("stan");
+    assert!(locked.arms.is_none());
+    assert!(locked.participants.iter().all(|p| p.allocation.is_none()));
+    assert_eq!(locked.randomisation.seed, None);
+    // Two authorisations, by two people in two roles.
+    let sue = Actor::new("sue", Role::Sponsor, None);
+    crate::command::tests::grant_new(&mut s, "sue", Role::Sponsor, crate::event::Sites::All);
+    s.execute(&sue, at(42), None, &Command::RequestUnblinding)
+        .unwrap();
+    s.execute(&stan, at(43), None, &Command::ApproveUnblinding)
         .unwrap();
     let after = s.view("stan");
     assert!(after.arms.is_some());
     assert!(after.participants.iter().all(|p| p.allocation.is_some()));
     assert_eq!(after.randomisation.design.as_deref(), Some("pbr:4"));
     assert_eq!(after.randomisation.seed, Some(20260301));
-    // The lock does not unblind anyone else.
+    // The unblinding does not unblind anyone else.
     assert!(s.view("nina").arms.is_none());
+    assert!(s.view("sue").arms.is_none());
 }
 
 #[test]
