@@ -127,6 +127,7 @@ mod tests {
             compliant_bouts: ok,
             bouts: 4,
             gaps: vec![],
+            heart_rate: crate::compliance::HeartRateStatus::Recorded,
         }
     }
 

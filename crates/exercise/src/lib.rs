@@ -10,11 +10,12 @@ pub mod compliance;
 pub mod cpet;
 pub mod plot;
 pub mod recording;
+mod spreadsheetml;
 mod xlsx;
 
 pub use adherence::{adherence, AdherenceReport};
 pub use compliance::{
-    compliance, Alignment, ComplianceReport, PhaseResult, PhaseSpec, PlannedPhase, SessionTemplate,
+    compliance, Alignment, ComplianceReport, HeartRateStatus, PhaseResult, PhaseSpec, PlannedPhase, SessionTemplate,
 };
 pub use recording::{
     read_csv, read_fit, Recording, Sample, MAX_CSV_BYTES, MAX_FIT_BYTES, MAX_SAMPLES,

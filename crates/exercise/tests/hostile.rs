@@ -76,6 +76,7 @@ fn auto_alignment_costs_samples_not_time_span() {
         start_unix: None,
         samples,
         laps: vec![],
+        notes: vec![],
     };
     let started = Instant::now();
     let r = compliance(&rec, &SessionTemplate::lupex(), 200.0, Alignment::Auto, 5.0).unwrap();
