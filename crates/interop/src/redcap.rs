@@ -184,6 +184,9 @@ const COLUMNS: &[(&str, &str)] = &[
     ("matrix_group", "matrixgroupname"),
     ("matrix_ranking", "matrixranking"),
     ("annotation", "fieldannotation"),
+    // The API's metadata export (`field_name`, `select_choices_or_calculations`, ...).
+    ("variable", "fieldname"),
+    ("choices", "selectchoicesorcalculations"),
 ];
 
 fn norm_header(h: &str) -> String {
@@ -195,6 +198,16 @@ fn norm_header(h: &str) -> String {
 
 pub(crate) fn read_rows(src: &str, file: &str) -> Result<Vec<Row>, RedcapError> {
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
+    // Old Mac line endings (CR only): the CSV reader splits rows at a lone CR
+    // but counts lines by LF, so every row would be "row 1". As LF, rows are
+    // counted right.
+    let lf: String;
+    let src = if src.contains('\r') && !src.contains('\n') {
+        lf = src.replace('\r', "\n");
+        lf.as_str()
+    } else {
+        src
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(src.as_bytes());
@@ -212,8 +225,10 @@ pub(crate) fn read_rows(src: &str, file: &str) -> Result<Vec<Row>, RedcapError> 
             }
         }
     }
+    // The API's export written by R holds `NA` in empty cells.
+    let api = headers.iter().next().is_some_and(|h| norm_header(h) == "fieldname");
     for (key, name) in [
-        ("variable", "Variable / Field Name"),
+        ("variable", "Variable / Field Name (or field_name)"),
         ("form", "Form Name"),
         ("kind", "Field Type"),
         ("label", "Field Label"),
@@ -234,12 +249,16 @@ pub(crate) fn read_rows(src: &str, file: &str) -> Result<Vec<Row>, RedcapError> 
         })?;
         let line = rec.position().map_or(0, |p| p.line()) as usize;
         let get = |k: &str| -> String {
-            index
+            let v = index
                 .get(k)
                 .and_then(|&i| rec.get(i))
                 .unwrap_or("")
-                .trim()
-                .to_string()
+                .trim();
+            if api && v == "NA" {
+                String::new()
+            } else {
+                v.to_string()
+            }
         };
         if rec.iter().all(|c| c.trim().is_empty()) {
             continue;
@@ -550,8 +569,16 @@ pub fn import_dictionary(src: &str, file: &str) -> Result<DictionaryImport, Redc
             comments,
         };
         let range = |base: &mut FieldOut, issue: &mut dyn FnMut(&str, &str, IssueKind, String)| {
-            let lo = r.min.parse::<f64>();
-            let hi = r.max.parse::<f64>();
+            // A comma-decimal field writes its bounds with a decimal comma (`1,0`).
+            let bound = |b: &str| {
+                if r.validation.contains("comma") {
+                    b.replace(',', ".").parse::<f64>()
+                } else {
+                    b.parse::<f64>()
+                }
+            };
+            let lo = bound(&r.min);
+            let hi = bound(&r.max);
             match (r.min.is_empty(), r.max.is_empty()) {
                 (true, true) => {}
                 _ => match (lo, hi) {
