@@ -28,7 +28,12 @@ mod import;
 
 pub use dom::{MAX_DEPTH, MAX_ELEMENTS};
 pub use export::{export, ExportOptions, ExportSummary};
-pub use import::{import, OdmImport, MAX_ODM_BYTES};
+pub use import::{
+    import, import_with, ImportOptions, Migration, OdmImport, CLASSIC_VISIT, MAX_ODM_BYTES,
+    SKIP_REPEATING, SKIP_UNKNOWN_ITEM,
+};
+pub use decode::decode;
+mod decode;
 
 /// The ODM 1.3 namespace.
 pub const ODM_NS: &str = "http://www.cdisc.org/ns/odm/v1.3";

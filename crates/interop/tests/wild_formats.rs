@@ -110,3 +110,107 @@ fn ctgov_v1_records_are_refused_by_name() {
     let e = ctgov::import_study("{\n  \"a\": ,\n}", "bad.json").unwrap_err().to_string();
     assert!(e.contains("bad.json") && e.contains("line 2"), "{e}");
 }
+
+const ODM_META: &str = r#"<Study OID="S"><GlobalVariables><StudyName>S</StudyName><StudyDescription>S</StudyDescription><ProtocolName>s</ProtocolName></GlobalVariables>
+<MetaDataVersion OID="v1" Name="v1">
+<FormDef OID="F.a" Name="A" Repeating="No"><ItemGroupRef ItemGroupOID="G.x" Mandatory="No"/></FormDef>
+<FormDef OID="F.b" Name="B" Repeating="No"><ItemGroupRef ItemGroupOID="G.x" Mandatory="No"/></FormDef>
+<ItemGroupDef OID="G.x" Name="x" Repeating="No"><ItemRef ItemOID="I.w" Mandatory="No"/></ItemGroupDef>
+<ItemDef OID="I.w" Name="w" DataType="integer"><Question><TranslatedText>Weight</TranslatedText></Question></ItemDef>
+</MetaDataVersion></Study>"#;
+
+fn odm(clinical: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" FileOID="f" FileType="Snapshot" CreationDateTime="2024-01-01T00:00:00Z" ODMVersion="1.3.2">{ODM_META}<ClinicalData StudyOID="S" MetaDataVersionOID="v1">{clinical}</ClinicalData></ODM>"#
+    )
+}
+
+const AUDIT: &str = "<AuditRecord><UserRef UserOID=\"USR.ann\"/><LocationRef LocationOID=\"L.s1\"/><DateTimeStamp>2024-02-01T10:00:00Z</DateTimeStamp></AuditRecord>";
+
+/// `odm/redcapr-clinical-trial-1-project.xml`: a REDCap classic project's
+/// forms sit directly under SubjectData; its 6,500 values used to be
+/// dropped with `item_data: 0`. Without audit records the import is refused
+/// with the migration flags named; with them, every value is an event
+/// attributed to the migrating user, with the source's SHA-256.
+#[test]
+fn odm_forms_directly_under_subjects_are_read_or_refused_never_dropped() {
+    use rct_interop::odm;
+    let x = odm(r#"<SubjectData SubjectKey="1"><FormData FormOID="F.a"><ItemGroupData ItemGroupOID="G.x"><ItemData ItemOID="I.w" Value="70"/></ItemGroupData></FormData></SubjectData>"#);
+    let e = odm::import(&x, "classic.xml").unwrap_err().to_string();
+    assert!(e.contains("--attribute-to") && e.contains("FormData[F.a]"), "{e}");
+    let m = odm::Migration {
+        user: "mia".into(),
+        reason: "migration from REDCap project 123".into(),
+        at: "2026-01-01T00:00:00Z".parse().unwrap(),
+        site: "imported".into(),
+    };
+    let r = odm::import_with(&x, "classic.xml", &odm::ImportOptions { migration: Some(m) }).unwrap();
+    assert_eq!((r.subjects, r.forms, r.item_data), (1, 1, 1));
+    let ev = &r.events[1];
+    assert_eq!(ev.actor, "mia");
+    let why = ev.reason.as_deref().unwrap();
+    assert!(why.starts_with("migrated: migration from REDCap project 123") && why.contains("SHA-256"), "{why}");
+    let p = serde_json::to_value(&ev.payload).unwrap();
+    assert_eq!(p["visit"], odm::CLASSIC_VISIT);
+    assert!(r.protocol_toml.contains("id = \"record\""), "{}", r.protocol_toml);
+}
+
+/// An AuditRecord on the enclosing ItemGroupData covers its values; items
+/// shared by two forms are credited to the form they were entered on;
+/// Update is a change and Remove a removal (a change to no value).
+#[test]
+fn odm_inherited_audit_shared_items_update_and_remove() {
+    use rct_interop::odm;
+    let x = odm(&format!(
+        r#"<SubjectData SubjectKey="1"><StudyEventData StudyEventOID="SE.v1">
+<FormData FormOID="F.a"><ItemGroupData ItemGroupOID="G.x">{AUDIT}<ItemData ItemOID="I.w" Value="70"/></ItemGroupData></FormData>
+<FormData FormOID="F.b"><ItemGroupData ItemGroupOID="G.x">{AUDIT}<ItemData ItemOID="I.w" Value="71"/></ItemGroupData></FormData>
+</StudyEventData><StudyEventData StudyEventOID="SE.v1">
+<FormData FormOID="F.a"><ItemGroupData ItemGroupOID="G.x" TransactionType="Update">{AUDIT}<ItemData ItemOID="I.w" Value="72" TransactionType="Update"/></ItemGroupData></FormData>
+<FormData FormOID="F.b"><ItemGroupData ItemGroupOID="G.x">{AUDIT}<ItemData ItemOID="I.w" TransactionType="Remove"/></ItemGroupData></FormData>
+</StudyEventData></SubjectData>"#
+    ));
+    let r = odm::import(&x, "a.xml").unwrap();
+    assert_eq!(r.item_data, 4);
+    let p: Vec<serde_json::Value> = r.events[1..]
+        .iter()
+        .map(|e| serde_json::to_value(&e.payload).unwrap())
+        .collect();
+    assert_eq!((p[0]["form"].as_str(), p[1]["form"].as_str()), (Some("a"), Some("b")));
+    assert_eq!(p[2]["type"], "value_changed");
+    assert_eq!((p[2]["old"].as_i64(), p[2]["new"].as_i64()), (Some(70), Some(72)));
+    assert_eq!(p[3]["type"], "value_changed");
+    assert_eq!((p[3]["old"].as_i64(), p[3]["new"].is_null()), (Some(71), true));
+    assert_eq!(r.events[1].actor, "ann");
+}
+
+/// `odm/redcapr-repeating-instruments-project.xml` and
+/// `odm/redcapr-simple-project.xml`: repeating forms and file uploads are
+/// counted as skipped by reason, never collapsed or dropped.
+#[test]
+fn odm_repeating_groups_and_binary_values_are_skipped_by_reason() {
+    use rct_interop::odm;
+    let x = odm(&format!(
+        r#"<SubjectData SubjectKey="1"><StudyEventData StudyEventOID="SE.v1">{AUDIT}
+<FormData FormOID="F.a" FormRepeatKey="1"><ItemGroupData ItemGroupOID="G.x"><ItemData ItemOID="I.w" Value="70"/></ItemGroupData></FormData>
+<FormData FormOID="F.a" FormRepeatKey="2"><ItemGroupData ItemGroupOID="G.x"><ItemData ItemOID="I.w" Value="71"/></ItemGroupData></FormData>
+<FormData FormOID="F.b"><ItemGroupData ItemGroupOID="G.x"><ItemData ItemOID="I.w" Value="1"/><ItemDataBase64Binary ItemOID="I.w">AAAA</ItemDataBase64Binary><ItemData ItemOID="I.nope" Value="1"/></ItemGroupData></FormData>
+</StudyEventData></SubjectData>"#
+    ));
+    let r = odm::import(&x, "r.xml").unwrap();
+    assert_eq!(r.item_data, 1);
+    assert_eq!(r.skipped.get(odm::SKIP_REPEATING), Some(&2));
+    assert_eq!(r.skipped.get(odm::SKIP_UNKNOWN_ITEM), Some(&1));
+    assert_eq!(r.skipped.values().sum::<usize>(), 4, "{:?}", r.skipped);
+}
+
+/// An ISO-8859-1 file is read by its declaration.
+#[test]
+fn odm_latin1_declaration_is_followed() {
+    use rct_interop::odm;
+    let x = odm("").replace("UTF-8", "ISO-8859-1").replace("Weight", "Gew\u{e9}");
+    let bytes: Vec<u8> = x.chars().map(|c| c as u32 as u8).collect();
+    let text = odm::decode(&bytes, "l.xml").unwrap();
+    let r = odm::import(&text, "l.xml").unwrap();
+    assert!(r.protocol_toml.contains("Gew\u{e9}"), "{}", r.protocol_toml);
+}

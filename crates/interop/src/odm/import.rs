@@ -23,13 +23,49 @@ pub struct OdmImport {
     pub events: Vec<EventDraft>,
     /// Participants read.
     pub subjects: usize,
-    /// ItemData read.
+    /// ItemData imported as events.
     pub item_data: usize,
     /// Allocations read (rct extension).
     pub allocations: usize,
     /// What the skeleton had to fill in.
     pub notes: Vec<String>,
+    /// Forms with at least one value imported.
+    pub forms: usize,
+    /// ItemData read but not imported, by reason (never dropped silently).
+    pub skipped: BTreeMap<String, usize>,
 }
+
+/// How values without their own audit trail are imported.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// A snapshot (REDCap, OpenClinica) holds no `<AuditRecord>`: with a
+    /// migration, each such value becomes an event attributed to the user who
+    /// migrates it (never as its author), with the reason, the source file's
+    /// SHA-256 and whatever author and time the source holds.
+    pub migration: Option<Migration>,
+}
+
+/// Who migrates a snapshot, why, and when.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    /// The rct user who migrates the data (`--attribute-to`).
+    pub user: String,
+    /// Why (`--reason`, e.g. "migration from REDCap project 123").
+    pub reason: String,
+    /// When the migration runs (a parameter: no clock here).
+    pub at: DateTime<Utc>,
+    /// Site recorded on the events.
+    pub site: String,
+}
+
+/// Skip reason for repeating forms and item groups.
+pub const SKIP_REPEATING: &str = "repeating group (not yet supported)";
+/// Skip reason for an ItemOID the metadata does not define.
+pub const SKIP_UNKNOWN_ITEM: &str = "ItemOID names no item of the metadata";
+
+/// The visit of values held in forms directly under a subject (REDCap
+/// classic projects have no events).
+pub const CLASSIC_VISIT: &str = "record";
 
 /// The user recorded as registering an imported trial.
 pub const IMPORT_ACTOR: &str = "odm-import";
@@ -80,8 +116,20 @@ fn typed(text: &str, data_type: &str) -> Value {
     }
 }
 
-/// Imports an ODM document held in `src` (`file` names it in messages).
+/// Imports an ODM document held in `src` (`file` names it in messages);
+/// every value must carry its own audit trail.
 pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
+    import_with(src, file, &ImportOptions::default())
+}
+
+/// The `<AuditRecord>` of an ItemData, or the nearest one on an enclosing
+/// ItemGroupData, FormData, StudyEventData or SubjectData.
+fn inherited_audit<'n>(chain: &[&'n Node]) -> Option<&'n Node> {
+    chain.iter().rev().find_map(|n| n.first("AuditRecord"))
+}
+
+/// Imports an ODM document, with [`ImportOptions`].
+pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImport, OdmError> {
     if src.len() > MAX_ODM_BYTES {
         return Err(OdmError::Limit {
             file: file.into(),
@@ -451,9 +499,11 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
         .collect();
     // ItemOID -> (form id, DataType) for the clinical data.
     let mut item_index: BTreeMap<String, (String, String, String)> = BTreeMap::new();
+    let mut form_ids: Vec<String> = Vec::new();
     for f in mdv.all("FormDef") {
         let oid = cx.need(f, "OID", "ODM/Study/MetaDataVersion/FormDef")?;
         let fid = strip(oid, "F.");
+        form_ids.push(fid.to_string());
         t.push_str(&format!(
             "\n[[forms]]\nid = {}\nlabel = {}\n",
             q(fid),
@@ -536,6 +586,22 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
             t.push_str(&format!("assessments = {}\n", q_list(&ass)));
         }
     }
+    // A REDCap classic project has no events: its forms sit directly under
+    // each subject, and are held by one visit.
+    let classic = root
+        .all("ClinicalData")
+        .flat_map(|cd| cd.all("SubjectData"))
+        .any(|sd| sd.first("FormData").is_some());
+    if classic && mdv.first("StudyEventDef").is_none() {
+        notes.push(format!(
+            "the file has no study events (a REDCap classic project): its forms are held by one visit `{CLASSIC_VISIT}`"
+        ));
+        t.push_str(&format!(
+            "\n[[visits]]\nid = {}\nlabel = \"Record\"\nday = 0\nwindow = [0, 0]\nforms = {}\n",
+            q(CLASSIC_VISIT),
+            q_list(&form_ids)
+        ));
+    }
     for n in &notes {
         t.push_str(&format!(
             "\n[[assumptions]]\ntopic = \"ODM import\"\ntext = {}\n",
@@ -550,58 +616,132 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
     let mut subjects = 0;
     let mut item_data = 0;
     let mut allocations = 0;
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    let mut forms_seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut last: BTreeMap<(String, String, String, String), Value> = BTreeMap::new();
+    let source_sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(src.as_bytes()))
+    };
     for cd in root.all("ClinicalData") {
         for sd in cd.all("SubjectData") {
             subjects += 1;
             let subject = cx.need(sd, "SubjectKey", "ClinicalData/SubjectData")?;
             let path = format!("ClinicalData/SubjectData[{subject}]");
+            // Forms inside study events, and (REDCap classic projects) forms
+            // directly under the subject, in the visit `record`.
+            let mut visits: Vec<(String, Option<&Node>, Vec<&Node>)> = Vec::new();
             for se in sd.all("StudyEventData") {
                 let visit = strip(cx.need(se, "StudyEventOID", &path)?, "SE.");
-                for fd in se.all("FormData") {
+                visits.push((visit.to_string(), Some(se), se.all("FormData").collect()));
+            }
+            let direct: Vec<&Node> = sd.all("FormData").collect();
+            if !direct.is_empty() {
+                visits.push((CLASSIC_VISIT.to_string(), None, direct));
+            }
+            for (visit, se, fds) in &visits {
+                // A form or item group that occurs more than once here repeats.
+                let mut form_count: BTreeMap<&str, usize> = BTreeMap::new();
+                for fd in fds {
+                    *form_count.entry(fd.attr("FormOID").unwrap_or("")).or_default() += 1;
+                }
+                for fd in fds {
+                    let form_oid = cx.need(fd, "FormOID", &path)?;
+                    let form = strip(form_oid, "F.").to_string();
+                    let repeat_key = fd.attr("FormRepeatKey").unwrap_or("1");
+                    let form_repeats = form_count.get(form_oid).copied().unwrap_or(0) > 1
+                        || repeat_key != "1";
+                    let mut group_count: BTreeMap<&str, usize> = BTreeMap::new();
                     for ig in fd.all("ItemGroupData") {
+                        *group_count.entry(ig.attr("ItemGroupOID").unwrap_or("")).or_default() += 1;
+                    }
+                    for ig in fd.all("ItemGroupData") {
+                        let group_repeats = group_count
+                            .get(ig.attr("ItemGroupOID").unwrap_or(""))
+                            .copied()
+                            .unwrap_or(0)
+                            > 1
+                            || ig.attr("ItemGroupRepeatKey").is_some_and(|k| k != "1");
+                        // Typed and binary values (`ItemDataBase64Binary`:
+                        // REDCap file uploads) are counted, not dropped.
+                        for other in ig.children.iter().filter(|c| {
+                            c.name.starts_with("ItemData") && c.name != "ItemData"
+                        }) {
+                            *skipped
+                                .entry(format!("<{}> value (binary or typed ItemData is not imported)", other.name))
+                                .or_default() += 1;
+                        }
                         for id in ig.all("ItemData") {
-                            item_data += 1;
                             let item_oid = cx.need(id, "ItemOID", &path)?;
-                            let ipath = format!("{path}/ItemData[{item_oid}]");
-                            let (form, field, dtype) = item_index
-                                .get(item_oid)
-                                .cloned()
-                                .ok_or_else(|| cx.err(&ipath, "ItemOID names no item of a form"))?;
+                            let ipath = format!("{path}/FormData[{form_oid}]/ItemData[{item_oid}]");
+                            if form_repeats || group_repeats {
+                                *skipped.entry(SKIP_REPEATING.to_string()).or_default() += 1;
+                                continue;
+                            }
+                            let Some((_, field, dtype)) = item_index.get(item_oid).cloned() else {
+                                *skipped.entry(SKIP_UNKNOWN_ITEM.to_string()).or_default() += 1;
+                                continue;
+                            };
                             let value = if id.attr("IsNull") == Some("Yes") {
                                 Value::Null
                             } else {
                                 typed(id.attr("Value").unwrap_or(""), &dtype)
                             };
-                            let ar = id
-                                .first("AuditRecord")
-                                .ok_or_else(|| cx.err(&ipath, "no <AuditRecord>: rct needs who, where and when for every value"))?;
-                            let (actor, site, at, reason) = audit(&cx, ar, &ipath)?;
+                            let mut chain: Vec<&Node> = vec![sd];
+                            chain.extend(se.iter().copied());
+                            chain.extend([*fd, ig, id]);
+                            let (actor, site, at, reason) = match (inherited_audit(&chain), &opts.migration) {
+                                (Some(ar), _) => audit(&cx, ar, &ipath)?,
+                                (None, Some(m)) => (
+                                    m.user.clone(),
+                                    m.site.clone(),
+                                    m.at,
+                                    Some(format!(
+                                        "migrated: {}; source {file} (SHA-256 {source_sha}); source author: none recorded; source time: none recorded",
+                                        m.reason
+                                    )),
+                                ),
+                                (None, None) => {
+                                    return Err(cx.err(
+                                        &ipath,
+                                        "no <AuditRecord> on the value or any element around it: rct needs who, where and when for every value. If this is a snapshot (REDCap and OpenClinica exports carry no audit trail), import it as a migration: --attribute-to USER --reason \"migration from REDCap project 123\"",
+                                    ))
+                                }
+                            };
                             earliest = Some(earliest.map_or(at, |e| e.min(at)));
-                            let key = (
-                                subject.to_string(),
-                                visit.to_string(),
-                                form.clone(),
-                                field.clone(),
-                            );
+                            let key = (subject.to_string(), visit.clone(), form.clone(), field.clone());
                             let payload = match (id.attr("TransactionType"), last.get(&key)) {
-                                (Some("Update"), old) => Payload::ValueChanged {
-                                    participant: subject.into(),
-                                    visit: visit.into(),
-                                    form,
-                                    field,
-                                    old: old.cloned().unwrap_or(Value::Null),
-                                    new: value.clone(),
-                                },
+                                (Some("Update"), old) | (Some("Remove"), old) => {
+                                    let new = if id.attr("TransactionType") == Some("Remove") {
+                                        Value::Null
+                                    } else {
+                                        value.clone()
+                                    };
+                                    Payload::ValueChanged {
+                                        participant: subject.into(),
+                                        visit: visit.clone(),
+                                        form: form.clone(),
+                                        field: field.clone(),
+                                        old: old.cloned().unwrap_or(Value::Null),
+                                        new,
+                                    }
+                                }
                                 _ => Payload::ValueEntered {
                                     participant: subject.into(),
-                                    visit: visit.into(),
-                                    form,
-                                    field,
+                                    visit: visit.clone(),
+                                    form: form.clone(),
+                                    field: field.clone(),
                                     value: value.clone(),
                                 },
                             };
-                            last.insert(key, value);
+                            let stored = if id.attr("TransactionType") == Some("Remove") {
+                                Value::Null
+                            } else {
+                                value
+                            };
+                            last.insert(key, stored);
+                            item_data += 1;
+                            forms_seen.insert(form.clone());
                             body.push(EventDraft {
                                 trial: trial.clone(),
                                 at,
@@ -674,6 +814,8 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
         item_data,
         allocations,
         notes,
+        forms: forms_seen.len(),
+        skipped,
     })
 }
 
