@@ -45,7 +45,7 @@ pub enum ExerciseError {
         message: String,
     },
     /// A recording with no heart-rate samples.
-    #[error("{0}: the recording has no heart-rate samples")]
+    #[error("{0}: no heart-rate data: the file holds no samples with a time (no FIT `record` messages, or no CSV rows); a monitoring or settings file holds no session: export the session's activity file")]
     NoHeartRate(String),
     /// Bad parameters.
     #[error("{0}")]

@@ -156,7 +156,7 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
     let rct_name = |local: &str| rct.as_ref().map(|p| format!("{p}:{local}"));
     let study = root
         .first("Study")
-        .ok_or_else(|| cx.err("ODM", "no <Study>"))?;
+        .ok_or_else(|| cx.err("ODM", "no <Study>: the file holds clinical data without the study's metadata (forms, items), which rct needs to build the protocol; export the study with its metadata (a Snapshot holding <Study> and <ClinicalData>)"))?;
     let gv = study
         .first("GlobalVariables")
         .ok_or_else(|| cx.err("ODM/Study", "no <GlobalVariables>"))?;
