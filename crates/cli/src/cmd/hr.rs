@@ -152,7 +152,7 @@ pub fn run(c: HrCmd) -> anyhow::Result<ExitCode> {
                     file.display(),
                     rec.samples.len()
                 );
-                return Ok(ExitCode::from(3));
+                return Ok(ExitCode::from(1));
             }
         }
         HrCmd::Adherence {

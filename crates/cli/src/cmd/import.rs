@@ -146,7 +146,7 @@ pub fn run(cmd: ImportCmd) -> anyhow::Result<ExitCode> {
                 eprintln!(
                     "{name}: nothing was written: an import must not drop values silently. Pass --allow-skips to import the rest without them"
                 );
-                return Ok(ExitCode::from(3));
+                return Ok(ExitCode::from(1));
             }
             if let Err(d) =
                 rct_core::protocol::parse(&imp.protocol_toml, &protocol_out.display().to_string())
