@@ -42,8 +42,15 @@ fn stderr(out: &Output) -> String {
 /// A refusal: non-zero exit, the file named, and every phrase present.
 fn refused(out: &Output, file: &Path, phrases: &[&str]) {
     let e = stderr(out);
-    assert!(!out.status.success(), "{}: expected a refusal", file.display());
-    assert!(e.contains(&file.display().to_string()), "the file is not named: {e}");
+    assert!(
+        !out.status.success(),
+        "{}: expected a refusal",
+        file.display()
+    );
+    assert!(
+        e.contains(&file.display().to_string()),
+        "the file is not named: {e}"
+    );
     for p in phrases {
         assert!(e.contains(p), "`{p}` missing from: {e}");
     }
@@ -76,7 +83,11 @@ fn every_wild_file_is_read_right_or_refused_clearly() {
     let all = files(&wild);
     assert!(all.len() >= 100, "{} files", all.len());
     for f in &all {
-        let key = f.strip_prefix(&wild).unwrap().to_string_lossy().replace('\\', "/");
+        let key = f
+            .strip_prefix(&wild)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let exp = reference
             .get(&key)
             .unwrap_or_else(|| panic!("{key}: no expectation in tests/fixtures/wild_reference.json: run tools/wild/wild_reference.py"));
@@ -99,7 +110,11 @@ fn redcap(f: &Path, exp: &Value) {
     let out = rct(&["import", "redcap-dictionary", "FILE", "--json"], f);
     if exp.get("refused").is_some() {
         // Data Dictionary File 3 is invalid on purpose (a duplicate variable).
-        refused(&out, f, &["defined twice", exp["variable"].as_str().unwrap(), "unique"]);
+        refused(
+            &out,
+            f,
+            &["defined twice", exp["variable"].as_str().unwrap(), "unique"],
+        );
         return;
     }
     assert!(out.status.success(), "{}: {}", f.display(), stderr(&out));
@@ -116,25 +131,50 @@ fn odm(f: &Path, exp: &Value, tmp: &Path) {
     let p = tmp.join("p.toml");
     let e = tmp.join("e.jsonl");
     let (p, e) = (p.to_str().unwrap(), e.to_str().unwrap());
-    let base = ["import", "odm", "FILE", "--protocol-out", p, "--events-out", e, "--json"];
+    let base = [
+        "import",
+        "odm",
+        "FILE",
+        "--protocol-out",
+        p,
+        "--events-out",
+        e,
+        "--json",
+    ];
     let out = rct(&base, f);
     if exp["has_study"] == false {
-        refused(&out, f, &["no <Study>", "export the study with its metadata"]);
+        refused(
+            &out,
+            f,
+            &["no <Study>", "export the study with its metadata"],
+        );
         return;
     }
     let values = exp["values"].as_u64().unwrap();
-    let skips = ["skipped_repeating", "skipped_binary", "skipped_unknown_item"]
-        .iter()
-        .map(|k| exp[k].as_u64().unwrap())
-        .sum::<u64>();
+    let skips = [
+        "skipped_repeating",
+        "skipped_binary",
+        "skipped_unknown_item",
+    ]
+    .iter()
+    .map(|k| exp[k].as_u64().unwrap())
+    .sum::<u64>();
     if values + skips > 0 && exp["audit_records"] == false {
         // A snapshot without audit records: refused, with the way to migrate it.
-        refused(&out, f, &["no <AuditRecord>", "--attribute-to USER --reason"]);
+        refused(
+            &out,
+            f,
+            &["no <AuditRecord>", "--attribute-to USER --reason"],
+        );
         let mut mig = base.to_vec();
         mig.extend(["--attribute-to", "migrator", "--reason", "migration test"]);
         if skips > 0 {
             // Skipped values stop the import unless accepted.
-            refused(&rct(&mig, f), f, &["would be skipped", "--allow-skips", "nothing was written"]);
+            refused(
+                &rct(&mig, f),
+                f,
+                &["would be skipped", "--allow-skips", "nothing was written"],
+            );
             mig.push("--allow-skips");
         }
         let out = rct(&mig, f);
@@ -159,14 +199,21 @@ fn odm(f: &Path, exp: &Value, tmp: &Path) {
             f.display()
         );
         assert_eq!(
-            sk.as_object().unwrap().values().filter_map(Value::as_u64).sum::<u64>(),
+            sk.as_object()
+                .unwrap()
+                .values()
+                .filter_map(Value::as_u64)
+                .sum::<u64>(),
             skips,
             "{}: {sk}",
             f.display()
         );
         // Every value event is attributed to the migrating user.
         let events = std::fs::read_to_string(e).unwrap();
-        let migrated = events.lines().filter(|l| l.contains("\"actor\":\"migrator\"")).count();
+        let migrated = events
+            .lines()
+            .filter(|l| l.contains("\"actor\":\"migrator\""))
+            .count();
         assert_eq!(migrated as u64, values, "{}", f.display());
         return;
     }
@@ -180,7 +227,14 @@ fn odm(f: &Path, exp: &Value, tmp: &Path) {
 fn ctgov(f: &Path, exp: &Value, tmp: &Path) {
     let out_file = tmp.join("c.toml");
     let out = rct(
-        &["protocol", "import-ctgov", "FILE", "--json", "--out", out_file.to_str().unwrap()],
+        &[
+            "protocol",
+            "import-ctgov",
+            "FILE",
+            "--json",
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
         f,
     );
     if exp.get("refused").is_some() {
@@ -192,11 +246,18 @@ fn ctgov(f: &Path, exp: &Value, tmp: &Path) {
         assert_eq!(r[k], exp[k], "{}: {k}", f.display());
     }
     let toml = std::fs::read_to_string(&out_file).unwrap();
-    assert!(!toml.contains("\\\\>") && !toml.contains("\\\\<"), "{}: markdown escapes left", f.display());
+    assert!(
+        !toml.contains("\\\\>") && !toml.contains("\\\\<"),
+        "{}: markdown escapes left",
+        f.display()
+    );
     if !out.status.success() {
         // A partial record: the checker's lines are the generated file's, not the JSON's.
         let e = stderr(&out);
-        assert!(e.contains("lines below are lines of") && e.contains("c.toml:"), "{e}");
+        assert!(
+            e.contains("lines below are lines of") && e.contains("c.toml:"),
+            "{e}"
+        );
     }
 }
 
@@ -222,8 +283,16 @@ fn fit(f: &Path, exp: &Value) {
         assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
         let r = json_of(&out, &name);
         assert_eq!(r["heart_rate"], "no heart-rate data");
-        assert!(r["phases"].as_array().unwrap().iter().all(|p| p["compliant"].is_null()));
-        assert!(stderr(&out).contains("no heart-rate data"), "{}", stderr(&out));
+        assert!(r["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["compliant"].is_null()));
+        assert!(
+            stderr(&out).contains("no heart-rate data"),
+            "{}",
+            stderr(&out)
+        );
     } else {
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         assert_eq!(json_of(&out, &name)["heart_rate"], "recorded");
@@ -231,17 +300,34 @@ fn fit(f: &Path, exp: &Value) {
 }
 
 fn cpet(f: &Path, exp: &Value) {
-    let out = rct(&["cpet", "vo2max", "FILE", "--weight", "70", "--age", "40", "--json"], f);
+    let out = rct(
+        &[
+            "cpet", "vo2max", "FILE", "--weight", "70", "--age", "40", "--json",
+        ],
+        f,
+    );
     if exp.get("refused").is_some() {
-        refused(&out, f, &["ZAN .dat export", "does not read", "export the test"]);
+        refused(
+            &out,
+            f,
+            &["ZAN .dat export", "does not read", "export the test"],
+        );
         return;
     }
     assert!(out.status.success(), "{}: {}", f.display(), stderr(&out));
     let r = json_of(&out, &f.display().to_string());
     assert_eq!(r["breaths"], exp["breaths"], "{}", f.display());
-    let (v, e) = (r["vo2max_ml_min"].as_f64().unwrap(), exp["vo2peak_rolling30"].as_f64().unwrap());
+    let (v, e) = (
+        r["vo2max_ml_min"].as_f64().unwrap(),
+        exp["vo2peak_rolling30"].as_f64().unwrap(),
+    );
     assert!((v - e).abs() < 1e-6 * e, "{}: {v} vs {e}", f.display());
-    assert_eq!(r["at_seconds"].as_f64(), exp["at_s"].as_f64(), "{}", f.display());
+    assert_eq!(
+        r["at_seconds"].as_f64(),
+        exp["at_s"].as_f64(),
+        "{}",
+        f.display()
+    );
     // The cart, as SOURCES.md names it.
     let name = f.file_name().unwrap().to_string_lossy();
     let layout = match name.as_ref() {
@@ -258,16 +344,30 @@ fn nanostring(f: &Path, exp: &Value) {
     let text = std::fs::read_to_string(f).unwrap();
     if name.to_lowercase().ends_with(".rlf") {
         let rlf = rct_omics::rlf::parse_rlf(&text, &name).unwrap();
-        assert_eq!(rlf.records.len() as u64, exp["records"].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            rlf.records.len() as u64,
+            exp["records"].as_u64().unwrap(),
+            "{name}"
+        );
         return;
     }
     let rcc = rct_omics::rcc::parse_rcc(&text, &name).unwrap();
-    assert_eq!(rcc.probes.len() as u64, exp["probes"].as_u64().unwrap(), "{name}");
-    assert_eq!(rcc.lane.binding_density, exp["binding_density"].as_f64().unwrap(), "{name}");
+    assert_eq!(
+        rcc.probes.len() as u64,
+        exp["probes"].as_u64().unwrap(),
+        "{name}"
+    );
+    assert_eq!(
+        rcc.lane.binding_density,
+        exp["binding_density"].as_f64().unwrap(),
+        "{name}"
+    );
     let q = rct_omics::qc::qc_lane(&rcc, &rct_omics::qc::QcThresholds::default());
     match exp["pos_r2"].as_f64() {
         Some(r2) => {
-            let got = q.pos_r2.unwrap_or_else(|| panic!("{name}: linearity not assessed: {:?}", q.notes));
+            let got = q
+                .pos_r2
+                .unwrap_or_else(|| panic!("{name}: linearity not assessed: {:?}", q.notes));
             assert!((got - r2).abs() < 1e-9, "{name}: R^2 {got} vs {r2}");
         }
         None => assert!(q.pos_r2.is_none(), "{name}"),
@@ -280,8 +380,16 @@ fn nanostring(f: &Path, exp: &Value) {
 fn analysis(f: &Path, exp: &Value) {
     let out = rct(
         &[
-            "analyse", "--data", "FILE", "--model", "FEV1 ~ RACE + SEX + ARMCD * AVISIT",
-            "--repeated", "AVISIT | USUBJID", "--covariance", "us", "--json",
+            "analyse",
+            "--data",
+            "FILE",
+            "--model",
+            "FEV1 ~ RACE + SEX + ARMCD * AVISIT",
+            "--repeated",
+            "AVISIT | USUBJID",
+            "--covariance",
+            "us",
+            "--json",
         ],
         f,
     );

@@ -382,10 +382,12 @@ fn parse_grid(grid: &[Vec<Cell>], file: &str) -> Result<Breaths, ExerciseError> 
         }
     };
     let watts = |c: &usize| matches!(unit(*c).as_str(), "w" | "watt" | "watts");
-    let work = find(&["load1", "load", "w", "watt", "watts", "work", "workload", "last"])
-        .filter(|c| !has_units || watts(c))
-        // CORTEX's power column is `P`, in W by its unit row.
-        .or_else(|| find(&["p"]).filter(|c| has_units && watts(c)));
+    let work = find(&[
+        "load1", "load", "w", "watt", "watts", "work", "workload", "last",
+    ])
+    .filter(|c| !has_units || watts(c))
+    // CORTEX's power column is `P`, in W by its unit row.
+    .or_else(|| find(&["p"]).filter(|c| has_units && watts(c)));
     let cols = Cols {
         time,
         vo2,

@@ -15,7 +15,8 @@ mod xlsx;
 
 pub use adherence::{adherence, AdherenceReport};
 pub use compliance::{
-    compliance, Alignment, ComplianceReport, HeartRateStatus, PhaseResult, PhaseSpec, PlannedPhase, SessionTemplate,
+    compliance, Alignment, ComplianceReport, HeartRateStatus, PhaseResult, PhaseSpec, PlannedPhase,
+    SessionTemplate,
 };
 pub use recording::{
     read_csv, read_fit, Recording, Sample, MAX_CSV_BYTES, MAX_FIT_BYTES, MAX_SAMPLES,

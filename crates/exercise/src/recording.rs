@@ -108,11 +108,9 @@ pub fn read_fit(bytes: &[u8], file: &str) -> Result<Recording, ExerciseError> {
                 });
             }
             let msg = match obj {
-                fitparser::de::FitObject::DataMessage(msg) => Some(
-                    processor
-                        .decode_message(msg)
-                        .map_err(fit_err)?,
-                ),
+                fitparser::de::FitObject::DataMessage(msg) => {
+                    Some(processor.decode_message(msg).map_err(fit_err)?)
+                }
                 fitparser::de::FitObject::Crc(_) => None,
                 _ => return Ok((rest, None, false)),
             };
@@ -137,7 +135,9 @@ pub fn read_fit(bytes: &[u8], file: &str) -> Result<Recording, ExerciseError> {
         if crc {
             processor.reset();
             parts += 1;
-            if raw.len() + part_raw.len() > MAX_SAMPLES || laps_abs.len() + part_laps.len() > MAX_SAMPLES {
+            if raw.len() + part_raw.len() > MAX_SAMPLES
+                || laps_abs.len() + part_laps.len() > MAX_SAMPLES
+            {
                 return Err(samples_error(file));
             }
             raw.append(&mut part_raw);

@@ -16,7 +16,9 @@ const MAX_COL: usize = 16_384;
 pub(crate) fn is_spreadsheetml(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(4096)];
     let head = String::from_utf8_lossy(head);
-    head.trim_start_matches('\u{feff}').trim_start().starts_with("<?xml")
+    head.trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with("<?xml")
         && head.contains("urn:schemas-microsoft-com:office:spreadsheet")
 }
 
@@ -48,12 +50,14 @@ pub(crate) fn sheet_grid(bytes: &[u8], file: &str) -> Result<Vec<Vec<Cell>>, Exe
     let mut col = 0usize; // 0-based column of the next cell
     let mut data: Option<(bool, String)> = None; // (is number, text)
     let mut buf = Vec::new();
-    let too_many = || ExerciseError::Limit {
+    let too_many = || {
+        ExerciseError::Limit {
         file: file.to_string(),
         message: format!(
             "the worksheet lays out more than {} cells; a CPET export is far smaller: check that this is the right file",
             crate::xlsx::MAX_CELLS
         ),
+    }
     };
     loop {
         let pos = reader.buffer_position();

@@ -104,11 +104,19 @@ fn german_cosmed_is_cosmed_and_a_30_s_window_takes_three_10_s_rows() {
     let b = read_cpet(&bytes, "spiro-cosmed_test.xlsx").unwrap();
     assert_eq!(b.layout, "COSMED");
     assert_eq!(b.breaths.len(), 10);
-    assert!(b.breaths.iter().all(|x| x.t % 10.0 == 0.0), "{:?}", b.breaths.iter().map(|x| x.t).collect::<Vec<_>>());
+    assert!(
+        b.breaths.iter().all(|x| x.t % 10.0 == 0.0),
+        "{:?}",
+        b.breaths.iter().map(|x| x.t).collect::<Vec<_>>()
+    );
     let r = vo2max(&b, 70.0, 40.0, 30.0, Method::Rolling).unwrap();
     assert_eq!(r.at_seconds, 120.0);
     let last3: f64 = b.breaths[7..].iter().map(|x| x.vo2).sum::<f64>() / 3.0;
-    assert!((r.vo2max_ml_min - last3).abs() < 1e-9, "{} vs {last3}", r.vo2max_ml_min);
+    assert!(
+        (r.vo2max_ml_min - last3).abs() < 1e-9,
+        "{} vs {last3}",
+        r.vo2max_ml_min
+    );
     close(r.vo2max_ml_min, 2582.969512033333, "python");
 }
 
@@ -129,5 +137,8 @@ fn cortex_xml_vyntus_text_and_zan_refusal() {
     assert_eq!((v.layout.as_str(), v.breaths.len()), ("Vyntus", 7));
     assert_eq!(v.breaths[0].t, 56.0);
     let e = read("spiro-zan_ramp").unwrap_err().to_string();
-    assert!(e.contains("spiro-zan_ramp") && e.contains("ZAN .dat") && e.contains("export the test"), "{e}");
+    assert!(
+        e.contains("spiro-zan_ramp") && e.contains("ZAN .dat") && e.contains("export the test"),
+        "{e}"
+    );
 }

@@ -20,7 +20,9 @@ use serde_json::Value;
 use crate::tomlw::{comment, q, q_list, slug};
 
 mod text;
-pub use text::{split_criteria, timeframe_visits, unescape_markdown, CriterionLine, Criteria, TimeVisit};
+pub use text::{
+    split_criteria, timeframe_visits, unescape_markdown, Criteria, CriterionLine, TimeVisit,
+};
 
 /// Why a record cannot be imported.
 #[derive(Debug, thiserror::Error)]

@@ -26,13 +26,13 @@ mod dom;
 mod export;
 mod import;
 
+pub use decode::decode;
 pub use dom::{MAX_DEPTH, MAX_ELEMENTS};
 pub use export::{export, ExportOptions, ExportSummary};
 pub use import::{
     import, import_with, ImportOptions, Migration, OdmImport, CLASSIC_VISIT, MAX_ODM_BYTES,
     SKIP_REPEATING, SKIP_UNKNOWN_ITEM,
 };
-pub use decode::decode;
 mod decode;
 
 /// The ODM 1.3 namespace.

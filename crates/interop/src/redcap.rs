@@ -226,7 +226,10 @@ pub(crate) fn read_rows(src: &str, file: &str) -> Result<Vec<Row>, RedcapError> 
         }
     }
     // The API's export written by R holds `NA` in empty cells.
-    let api = headers.iter().next().is_some_and(|h| norm_header(h) == "fieldname");
+    let api = headers
+        .iter()
+        .next()
+        .is_some_and(|h| norm_header(h) == "fieldname");
     for (key, name) in [
         ("variable", "Variable / Field Name (or field_name)"),
         ("form", "Form Name"),
@@ -249,11 +252,7 @@ pub(crate) fn read_rows(src: &str, file: &str) -> Result<Vec<Row>, RedcapError> 
         })?;
         let line = rec.position().map_or(0, |p| p.line()) as usize;
         let get = |k: &str| -> String {
-            let v = index
-                .get(k)
-                .and_then(|&i| rec.get(i))
-                .unwrap_or("")
-                .trim();
+            let v = index.get(k).and_then(|&i| rec.get(i)).unwrap_or("").trim();
             if api && v == "NA" {
                 String::new()
             } else {

@@ -51,7 +51,11 @@ fn redcap_comma_decimal_bounds_are_numbers() {
         "{HEAD}\nrecord_id,demo,,text,ID,,,,,,,,,,,,,\nran,demo,,text,R,,,number_1dp_comma_decimal,\"1,0\",\"20,0\",,,,,,,,\n"
     );
     let r = redcap::import_dictionary(&src, "c.csv").unwrap();
-    assert!(r.toml.contains("soft = [1, 20]") || r.toml.contains("[1.0, 20.0]"), "{}", r.toml);
+    assert!(
+        r.toml.contains("soft = [1, 20]") || r.toml.contains("[1.0, 20.0]"),
+        "{}",
+        r.toml
+    );
     assert!(
         !r.issues.iter().any(|i| i.reason.contains("not numbers")),
         "{:?}",
@@ -79,21 +83,41 @@ fn ctgov_key_headings_split_and_escapes_go() {
     let text = "Key Inclusion Criteria:\n\n1. Adults\n2. EASI \\>=16\n\nKey Exclusion Criteria:\n\n1. Prednisone \\>10 mg\n2. Infection\n\nThe information listed above is not intended to contain all considerations relevant to a patient's potential participation in a clinical trial.";
     let r = ctgov::import_study(&study(text, "Week 16"), "s.json").unwrap();
     assert_eq!((r.inclusion, r.exclusion), (2, 2), "{}", r.toml);
-    assert!(r.toml.contains("id = \"E1\"\nkind = \"exclusion\"\ntext = \"Prednisone >10 mg\""), "{}", r.toml);
+    assert!(
+        r.toml
+            .contains("id = \"E1\"\nkind = \"exclusion\"\ntext = \"Prednisone >10 mg\""),
+        "{}",
+        r.toml
+    );
     assert!(!r.toml.contains("\\\\>"), "{}", r.toml);
     assert!(r.toml.contains("timepoints = [\"week16\"]"), "{}", r.toml);
-    assert!(r.notes.iter().any(|n| n.message.contains("not a criterion")), "{:?}", r.notes);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.message.contains("not a criterion")),
+        "{:?}",
+        r.notes
+    );
 }
 
 /// A record whose criteria have no headings imports with a warning; an
 /// outcome time frame rct cannot place gets a note.
 #[test]
 fn ctgov_unsplittable_criteria_and_unknown_time_frames_are_noted() {
-    let r = ctgov::import_study(&study("* Adults\n* No cancer", "After 5 doses"), "s.json").unwrap();
+    let r =
+        ctgov::import_study(&study("* Adults\n* No cancer", "After 5 doses"), "s.json").unwrap();
     assert_eq!((r.inclusion, r.exclusion), (2, 0));
-    assert!(r.notes.iter().any(|n| n.message.contains("could not be split")), "{:?}", r.notes);
     assert!(
-        r.notes.iter().any(|n| n.path.ends_with("timeFrame") && n.message.contains("After 5 doses")),
+        r.notes
+            .iter()
+            .any(|n| n.message.contains("could not be split")),
+        "{:?}",
+        r.notes
+    );
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.path.ends_with("timeFrame") && n.message.contains("After 5 doses")),
         "{:?}",
         r.notes
     );
@@ -105,9 +129,14 @@ fn ctgov_v1_records_are_refused_by_name() {
     let e = ctgov::import_study(r#"{"FullStudiesResponse": {"FullStudies": []}}"#, "v1.json")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("v1.json") && e.contains("API v1") && e.contains("api/v2"), "{e}");
+    assert!(
+        e.contains("v1.json") && e.contains("API v1") && e.contains("api/v2"),
+        "{e}"
+    );
     // A JSON syntax error names the input's line and column.
-    let e = ctgov::import_study("{\n  \"a\": ,\n}", "bad.json").unwrap_err().to_string();
+    let e = ctgov::import_study("{\n  \"a\": ,\n}", "bad.json")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("bad.json") && e.contains("line 2"), "{e}");
 }
 
@@ -135,24 +164,41 @@ const AUDIT: &str = "<AuditRecord><UserRef UserOID=\"USR.ann\"/><LocationRef Loc
 #[test]
 fn odm_forms_directly_under_subjects_are_read_or_refused_never_dropped() {
     use rct_interop::odm;
-    let x = odm(r#"<SubjectData SubjectKey="1"><FormData FormOID="F.a"><ItemGroupData ItemGroupOID="G.x"><ItemData ItemOID="I.w" Value="70"/></ItemGroupData></FormData></SubjectData>"#);
+    let x = odm(
+        r#"<SubjectData SubjectKey="1"><FormData FormOID="F.a"><ItemGroupData ItemGroupOID="G.x"><ItemData ItemOID="I.w" Value="70"/></ItemGroupData></FormData></SubjectData>"#,
+    );
     let e = odm::import(&x, "classic.xml").unwrap_err().to_string();
-    assert!(e.contains("--attribute-to") && e.contains("FormData[F.a]"), "{e}");
+    assert!(
+        e.contains("--attribute-to") && e.contains("FormData[F.a]"),
+        "{e}"
+    );
     let m = odm::Migration {
         user: "mia".into(),
         reason: "migration from REDCap project 123".into(),
         at: "2026-01-01T00:00:00Z".parse().unwrap(),
         site: "imported".into(),
     };
-    let r = odm::import_with(&x, "classic.xml", &odm::ImportOptions { migration: Some(m) }).unwrap();
+    let r = odm::import_with(
+        &x,
+        "classic.xml",
+        &odm::ImportOptions { migration: Some(m) },
+    )
+    .unwrap();
     assert_eq!((r.subjects, r.forms, r.item_data), (1, 1, 1));
     let ev = &r.events[1];
     assert_eq!(ev.actor, "mia");
     let why = ev.reason.as_deref().unwrap();
-    assert!(why.starts_with("migrated: migration from REDCap project 123") && why.contains("SHA-256"), "{why}");
+    assert!(
+        why.starts_with("migrated: migration from REDCap project 123") && why.contains("SHA-256"),
+        "{why}"
+    );
     let p = serde_json::to_value(&ev.payload).unwrap();
     assert_eq!(p["visit"], odm::CLASSIC_VISIT);
-    assert!(r.protocol_toml.contains("id = \"record\""), "{}", r.protocol_toml);
+    assert!(
+        r.protocol_toml.contains("id = \"record\""),
+        "{}",
+        r.protocol_toml
+    );
 }
 
 /// An AuditRecord on the enclosing ItemGroupData covers its values; items
@@ -176,11 +222,20 @@ fn odm_inherited_audit_shared_items_update_and_remove() {
         .iter()
         .map(|e| serde_json::to_value(&e.payload).unwrap())
         .collect();
-    assert_eq!((p[0]["form"].as_str(), p[1]["form"].as_str()), (Some("a"), Some("b")));
+    assert_eq!(
+        (p[0]["form"].as_str(), p[1]["form"].as_str()),
+        (Some("a"), Some("b"))
+    );
     assert_eq!(p[2]["type"], "value_changed");
-    assert_eq!((p[2]["old"].as_i64(), p[2]["new"].as_i64()), (Some(70), Some(72)));
+    assert_eq!(
+        (p[2]["old"].as_i64(), p[2]["new"].as_i64()),
+        (Some(70), Some(72))
+    );
     assert_eq!(p[3]["type"], "value_changed");
-    assert_eq!((p[3]["old"].as_i64(), p[3]["new"].is_null()), (Some(71), true));
+    assert_eq!(
+        (p[3]["old"].as_i64(), p[3]["new"].is_null()),
+        (Some(71), true)
+    );
     assert_eq!(r.events[1].actor, "ann");
 }
 
@@ -208,7 +263,9 @@ fn odm_repeating_groups_and_binary_values_are_skipped_by_reason() {
 #[test]
 fn odm_latin1_declaration_is_followed() {
     use rct_interop::odm;
-    let x = odm("").replace("UTF-8", "ISO-8859-1").replace("Weight", "Gew\u{e9}");
+    let x = odm("")
+        .replace("UTF-8", "ISO-8859-1")
+        .replace("Weight", "Gew\u{e9}");
     let bytes: Vec<u8> = x.chars().map(|c| c as u32 as u8).collect();
     let text = odm::decode(&bytes, "l.xml").unwrap();
     let r = odm::import(&text, "l.xml").unwrap();

@@ -365,15 +365,26 @@ mod tests {
 
     #[test]
     fn unnamed_positive_concentrations_take_the_standard_ones_and_say_so() {
-        let named = lane((280, 280), 1.0, [20241, 6933, 1745, 417, 60, 52], [2, 4, 6], 500);
+        let named = lane(
+            (280, 280),
+            1.0,
+            [20241, 6933, 1745, 417, 60, 52],
+            [2, 4, 6],
+            500,
+        );
         let text = "<Header>\nFileVersion,1.7\n</Header>\n<Sample_Attributes>\nID,s\n</Sample_Attributes>\n<Lane_Attributes>\nID,1\nFovCount,280\nFovCounted,280\nScannerID,SC1\nBindingDensity,1\n</Lane_Attributes>\n<Code_Summary>\nCodeClass,Name,Accession,Count\nPositive,POS_A,E,20241\nPositive,POS_B,E,6933\nPositive,POS_C,E,1745\nPositive,POS_D,E,417\nPositive,POS_E,E,60\nPositive,POS_F,E,52\nNegative,NEG_A,E,2\nNegative,NEG_B,E,4\nNegative,NEG_C,E,6\nHousekeeping,H1,N,500\nEndogenous,G1,N,50\n</Code_Summary>\n";
         let bare = parse_rcc(text, "b.RCC").unwrap();
-        let (a, b) = (qc_lane(&named, &QcThresholds::default()), qc_lane(&bare, &QcThresholds::default()));
+        let (a, b) = (
+            qc_lane(&named, &QcThresholds::default()),
+            qc_lane(&bare, &QcThresholds::default()),
+        );
         // The same R^2 as with the concentrations in the names.
         assert_eq!(a.pos_r2, b.pos_r2);
         assert!(b.pos_r2.is_some());
         assert!(
-            b.notes.iter().any(|n| n.contains("standard concentrations") && n.contains("5 control(s)")),
+            b.notes
+                .iter()
+                .any(|n| n.contains("standard concentrations") && n.contains("5 control(s)")),
             "{:?}",
             b.notes
         );

@@ -49,7 +49,12 @@ pub enum ImportCmd {
         #[arg(long, value_name = "TEXT", requires = "attribute_to")]
         reason: Option<String>,
         /// Site recorded on migrated values.
-        #[arg(long, value_name = "SITE", default_value = "imported", requires = "attribute_to")]
+        #[arg(
+            long,
+            value_name = "SITE",
+            default_value = "imported",
+            requires = "attribute_to"
+        )]
         site: String,
         /// Exit 0 even when some values were skipped (they are still listed).
         #[arg(long)]

@@ -66,7 +66,8 @@ fn bare(line: &str) -> String {
         Some((n, rest))
             if !n.is_empty()
                 && n.len() <= 4
-                && n.chars().all(|c| "ivxIVX".contains(c) || c.is_ascii_digit())
+                && n.chars()
+                    .all(|c| "ivxIVX".contains(c) || c.is_ascii_digit())
                 && rest.starts_with(' ') =>
         {
             rest.trim_start()
@@ -89,7 +90,14 @@ fn heading(line: &str) -> Option<Heading> {
     while let Some(w) = words.first() {
         if matches!(
             *w,
-            "key" | "main" | "major" | "principal" | "general" | "study" | "patient" | "participant"
+            "key"
+                | "main"
+                | "major"
+                | "principal"
+                | "general"
+                | "study"
+                | "patient"
+                | "participant"
         ) {
             words.remove(0);
         } else {
@@ -294,7 +302,8 @@ pub fn timeframe_visits(tf: &str) -> Vec<TimeVisit> {
     let mut k = 0;
     while k < words.len() {
         // "12 weeks"
-        if let (Some(n), Some((name, per))) = (num(words[k]), words.get(k + 1).and_then(|w| unit(w)))
+        if let (Some(n), Some((name, per))) =
+            (num(words[k]), words.get(k + 1).and_then(|w| unit(w)))
         {
             push(&mut out, name, n, per);
             k += 2;
@@ -392,7 +401,10 @@ mod tests {
 
     #[test]
     fn markdown_escapes_are_removed() {
-        assert_eq!(unescape_markdown(r"Age \>= 18, =\< 1.5 x ULN \[1\]"), "Age >= 18, =< 1.5 x ULN [1]");
+        assert_eq!(
+            unescape_markdown(r"Age \>= 18, =\< 1.5 x ULN \[1\]"),
+            "Age >= 18, =< 1.5 x ULN [1]"
+        );
         assert_eq!(unescape_markdown(r"C:\path"), r"C:\path");
         let s = sides("Inclusion Criteria:\n\n* Age \\>= 18 years");
         assert_eq!(s[0].1, "Age >= 18 years");
@@ -401,15 +413,25 @@ mod tests {
     #[test]
     fn time_frames() {
         let ids = |t: &str| -> Vec<(String, i32)> {
-            timeframe_visits(t).into_iter().map(|v| (v.id, v.day)).collect()
+            timeframe_visits(t)
+                .into_iter()
+                .map(|v| (v.id, v.day))
+                .collect()
         };
         assert_eq!(ids("Week 12"), [("week12".to_string(), 84)]);
-        assert_eq!(ids("Day 0 - 84"), [("baseline".to_string(), 0), ("day84".to_string(), 84)]);
+        assert_eq!(
+            ids("Day 0 - 84"),
+            [("baseline".to_string(), 0), ("day84".to_string(), 84)]
+        );
         assert_eq!(ids("2 hours"), [("hour2".to_string(), 0)]);
         assert_eq!(ids("Baseline (Week 0)"), [("baseline".to_string(), 0)]);
         assert_eq!(
             ids("Weeks 1, 2 and 4"),
-            [("week1".to_string(), 7), ("week2".to_string(), 14), ("week4".to_string(), 28)]
+            [
+                ("week1".to_string(), 7),
+                ("week2".to_string(), 14),
+                ("week4".to_string(), 28)
+            ]
         );
         assert_eq!(
             ids("Baseline and after 12 weeks"),

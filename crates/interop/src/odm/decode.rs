@@ -14,7 +14,10 @@ fn declared(bytes: &[u8]) -> Option<String> {
     let end = head.windows(2).position(|w| w == b"?>")?;
     let decl = String::from_utf8_lossy(&head[..end]);
     let at = decl.find("encoding")?;
-    let rest = decl[at + "encoding".len()..].trim_start().strip_prefix('=')?.trim_start();
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
     let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
     let value = rest[1..].split(quote).next()?;
     Some(value.trim().to_ascii_lowercase())
@@ -72,6 +75,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("`ebcdic`") && e.contains("e.xml"), "{e}");
-        assert_eq!(decode("\u{feff}<a>ü</a>".as_bytes(), "b.xml").unwrap(), "<a>ü</a>");
+        assert_eq!(
+            decode("\u{feff}<a>ü</a>".as_bytes(), "b.xml").unwrap(),
+            "<a>ü</a>"
+        );
     }
 }

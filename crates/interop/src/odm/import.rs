@@ -643,17 +643,21 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
                 // A form or item group that occurs more than once here repeats.
                 let mut form_count: BTreeMap<&str, usize> = BTreeMap::new();
                 for fd in fds {
-                    *form_count.entry(fd.attr("FormOID").unwrap_or("")).or_default() += 1;
+                    *form_count
+                        .entry(fd.attr("FormOID").unwrap_or(""))
+                        .or_default() += 1;
                 }
                 for fd in fds {
                     let form_oid = cx.need(fd, "FormOID", &path)?;
                     let form = strip(form_oid, "F.").to_string();
                     let repeat_key = fd.attr("FormRepeatKey").unwrap_or("1");
-                    let form_repeats = form_count.get(form_oid).copied().unwrap_or(0) > 1
-                        || repeat_key != "1";
+                    let form_repeats =
+                        form_count.get(form_oid).copied().unwrap_or(0) > 1 || repeat_key != "1";
                     let mut group_count: BTreeMap<&str, usize> = BTreeMap::new();
                     for ig in fd.all("ItemGroupData") {
-                        *group_count.entry(ig.attr("ItemGroupOID").unwrap_or("")).or_default() += 1;
+                        *group_count
+                            .entry(ig.attr("ItemGroupOID").unwrap_or(""))
+                            .or_default() += 1;
                     }
                     for ig in fd.all("ItemGroupData") {
                         let group_repeats = group_count
@@ -664,11 +668,16 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
                             || ig.attr("ItemGroupRepeatKey").is_some_and(|k| k != "1");
                         // Typed and binary values (`ItemDataBase64Binary`:
                         // REDCap file uploads) are counted, not dropped.
-                        for other in ig.children.iter().filter(|c| {
-                            c.name.starts_with("ItemData") && c.name != "ItemData"
-                        }) {
+                        for other in ig
+                            .children
+                            .iter()
+                            .filter(|c| c.name.starts_with("ItemData") && c.name != "ItemData")
+                        {
                             *skipped
-                                .entry(format!("<{}> value (binary or typed ItemData is not imported)", other.name))
+                                .entry(format!(
+                                    "<{}> value (binary or typed ItemData is not imported)",
+                                    other.name
+                                ))
                                 .or_default() += 1;
                         }
                         for id in ig.all("ItemData") {
@@ -709,7 +718,12 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
                                 }
                             };
                             earliest = Some(earliest.map_or(at, |e| e.min(at)));
-                            let key = (subject.to_string(), visit.clone(), form.clone(), field.clone());
+                            let key = (
+                                subject.to_string(),
+                                visit.clone(),
+                                form.clone(),
+                                field.clone(),
+                            );
                             let payload = match (id.attr("TransactionType"), last.get(&key)) {
                                 (Some("Update"), old) | (Some("Remove"), old) => {
                                     let new = if id.attr("TransactionType") == Some("Remove") {
