@@ -403,3 +403,60 @@ fn analysis(f: &Path, exp: &Value) {
         exp["rows"].as_u64().unwrap() - exp["observations"].as_u64().unwrap()
     );
 }
+
+/// A REDCap project export imported as a migration into a trial database:
+/// its values come out of `rct export csv` with the counts of the source
+/// (tools/wild/wild_reference.py: 500 subjects, 6,500 values).
+#[test]
+fn a_redcap_project_migrates_and_exports_with_the_source_counts() {
+    let Some(wild) = rct_testdata::shared_data("wild") else {
+        return;
+    };
+    let key = "odm/redcapr-clinical-trial-1-project.xml";
+    let exp = &reference()[key];
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", tmp.path().join("t.db").display());
+    let p = tmp.path().join("p.toml");
+    let out = rct(
+        &[
+            "import",
+            "odm",
+            "FILE",
+            "--db",
+            &db,
+            "--protocol-out",
+            p.to_str().unwrap(),
+            "--attribute-to",
+            "migrator",
+            "--reason",
+            "migration from REDCap project 1",
+            "--json",
+        ],
+        &wild.join(key),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut c = Command::cargo_bin("rct").unwrap();
+    c.args(["protocol", "check"]).arg(&p).assert().success();
+    let dir = tmp.path().join("csv");
+    let mut c = Command::cargo_bin("rct").unwrap();
+    let out = c
+        .args(["export", "csv", "--protocol"])
+        .arg(&p)
+        .args(["--db", &db, "--json", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = json_of(&out, "export csv");
+    let rows = |name: &str| {
+        r["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"].as_str().unwrap().contains(name))
+            .unwrap()["rows"]
+            .as_u64()
+    };
+    assert_eq!(rows("long"), exp["values"].as_u64());
+    assert_eq!(rows("demographics"), exp["subjects"].as_u64());
+}

@@ -239,10 +239,17 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
     );
     let phase = fill("phase", alias1(proto, "rct.phase"), "not-applicable");
     let status = fill("status", alias1(proto, "rct.status"), "not-yet-recruiting");
+    // Without the rct alias, the participants in the file (at least 1): a
+    // placeholder the checker accepts, listed with the assumptions.
+    let in_file = root
+        .all("ClinicalData")
+        .flat_map(|cd| cd.all("SubjectData"))
+        .count()
+        .max(1);
     let target = fill(
         "target_enrolment",
         alias1(proto, "rct.target_enrolment"),
-        "0",
+        &in_file.to_string(),
     );
     let design = fill("randomisation.design", alias1(proto, "rct.design"), "cr");
     t.push_str(&format!(
