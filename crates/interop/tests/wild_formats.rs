@@ -271,3 +271,39 @@ fn odm_latin1_declaration_is_followed() {
     let r = odm::import(&text, "l.xml").unwrap();
     assert!(r.protocol_toml.contains("Gew\u{e9}"), "{}", r.protocol_toml);
 }
+
+/// `odm/openclinica31-oc-conversion-tools-test-odm.xml` has two ItemDefs
+/// named `MSA1_noeligreas`; `odm/odmlib-odm-data-snapshot.xml` has OIDs
+/// with spaces. The OID is the identity: distinct items stay distinct
+/// fields, ids are identifiers, names and questions become labels with the
+/// XML's indentation collapsed.
+#[test]
+fn odm_oids_are_identity_and_labels_are_trimmed() {
+    use rct_interop::odm;
+    let meta = r#"<Study OID="S"><GlobalVariables><StudyName>S</StudyName><StudyDescription>S</StudyDescription><ProtocolName>s</ProtocolName></GlobalVariables>
+<MetaDataVersion OID="v1" Name="v1">
+<FormDef OID="F.a" Name="A" Repeating="No"><ItemGroupRef ItemGroupOID="G.x" Mandatory="No"/></FormDef>
+<ItemGroupDef OID="G.x" Name="x" Repeating="No"><ItemRef ItemOID="I_A_1" Mandatory="No"/><ItemRef ItemOID="I_A_2" Mandatory="No"/><ItemRef ItemOID="IT.MU 10 &quot;x&quot;" Mandatory="No"/></ItemGroupDef>
+<ItemDef OID="I_A_1" Name="reason" DataType="text"><Question><TranslatedText>
+            Why not
+            eligible?</TranslatedText></Question></ItemDef>
+<ItemDef OID="I_A_2" Name="reason" DataType="text"/>
+<ItemDef OID="IT.MU 10 &quot;x&quot;" Name="  MU  " DataType="text"><CodeListRef CodeListOID="CL.NOPE"/></ItemDef>
+</MetaDataVersion></Study>"#;
+    let x = format!(
+        r#"<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" FileOID="f" FileType="Snapshot" CreationDateTime="2024-01-01T00:00:00Z" ODMVersion="1.3.2">{meta}</ODM>"#
+    );
+    let r = odm::import(&x, "o.xml").unwrap();
+    let t = &r.protocol_toml;
+    assert!(
+        t.contains("id = \"I_A_1\"\nlabel = \"Why not eligible?\""),
+        "{t}"
+    );
+    assert!(t.contains("id = \"I_A_2\"\nlabel = \"reason\""), "{t}");
+    assert!(t.contains("id = \"it_mu_10_x\"\nlabel = \"MU\""), "{t}");
+    assert!(
+        r.notes.iter().any(|n| n.contains("CL.NOPE")),
+        "{:?}",
+        r.notes
+    );
+}

@@ -357,6 +357,8 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
         .all("ItemDef")
         .filter_map(|n| n.attr("OID").map(|o| (o, n)))
         .collect();
+    // The OID is an item's identity: two items with one Name stay two fields.
+    let item_ids = item_identities(mdv.all("ItemDef"));
     let methods: BTreeMap<&str, String> = mdv
         .all("MethodDef")
         .filter_map(|n| {
@@ -381,10 +383,19 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
             ("boolean", _) => "boolean",
             _ => "text",
         };
+        let id = def
+            .attr("OID")
+            .and_then(|o| item_ids.get(o))
+            .cloned()
+            .unwrap_or_default();
+        // The question, else the Name, with the XML's indentation collapsed.
+        let label = clean_label(&def.translated("Question").unwrap_or_default())
+            .or_else(|| clean_label(def.attr("Name").unwrap_or("")))
+            .unwrap_or_else(|| id.clone());
         s.push_str(&format!(
             "id = {}\nlabel = {}\ntype = {}\n",
-            q(def.attr("Name").unwrap_or("")),
-            q(&def.translated("Question").unwrap_or_default()),
+            q(&id),
+            q(&label),
             q(kind)
         ));
         if let Some(u) = def
@@ -544,10 +555,27 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
                     item_oid.to_string(),
                     (
                         fid.to_string(),
-                        def.attr("Name").unwrap_or("").to_string(),
+                        item_ids.get(item_oid).cloned().unwrap_or_default(),
                         def.attr("DataType").unwrap_or("text").to_string(),
                     ),
                 );
+            }
+        }
+    }
+
+    // A CodeListRef naming no CodeListDef leaves its field's choices undefined.
+    let lists: std::collections::BTreeSet<&str> = mdv
+        .all("CodeListDef")
+        .filter_map(|c| c.attr("OID"))
+        .collect();
+    for d in mdv.all("ItemDef") {
+        if let Some(r) = d.first("CodeListRef").and_then(|c| c.attr("CodeListOID")) {
+            if !lists.contains(r) {
+                notes.push(format!(
+                    "ItemDef {}: CodeListRef `{r}` names no CodeListDef in the file; define the code list `{}` in the skeleton",
+                    d.attr("OID").unwrap_or("?"),
+                    strip(r, "CL.")
+                ));
             }
         }
     }
@@ -838,6 +866,51 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
         forms: forms_seen.len(),
         skipped,
     })
+}
+
+/// Field ids from ItemDef OIDs: rct's own `I.<form>.<name>` and
+/// `I.FACT.<name>` give the Name (so rct's exports read back unchanged); an
+/// OID that is already an identifier (`record_id`) is kept; any other
+/// (`IT.AGE`, spaces, quotes, non-ASCII) becomes its slug (`it_age`), made
+/// unique by a suffix when two of these would meet.
+fn item_identities<'n>(defs: impl Iterator<Item = &'n Node>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut used = std::collections::BTreeSet::new();
+    for d in defs {
+        let Some(oid) = d.attr("OID") else { continue };
+        let name = d.attr("Name").unwrap_or("").trim();
+        let ident = |s: &str| {
+            s.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if oid.starts_with("I.") && oid.ends_with(&format!(".{name}")) && ident(name) {
+            // Unique within its form by construction (`I.<form>.<name>`).
+            out.insert(oid.to_string(), name.to_string());
+            continue;
+        }
+        let base = if ident(oid) {
+            oid.to_string()
+        } else {
+            crate::tomlw::slug(oid)
+        };
+        let mut id = base.clone();
+        let mut k = 2;
+        while !used.insert(id.clone()) {
+            id = format!("{base}_{k}");
+            k += 1;
+        }
+        out.insert(oid.to_string(), id);
+    }
+    out
+}
+
+/// Text with runs of whitespace (the XML's indentation) made one space;
+/// `None` when nothing is left.
+fn clean_label(s: &str) -> Option<String> {
+    let t = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!t.is_empty()).then_some(t)
 }
 
 /// A number written so that it reads back to the same `f64`.
