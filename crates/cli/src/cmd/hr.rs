@@ -211,6 +211,16 @@ pub fn run(c: HrCmd) -> anyhow::Result<ExitCode> {
                     a.rule,
                     if a.per_protocol { "yes" } else { "no" }
                 );
+                for s in a
+                    .sessions
+                    .iter()
+                    .filter(|s| s.heart_rate == HeartRateStatus::NoData)
+                {
+                    println!(
+                        "No heart-rate data (attended, not assessed; no compliant bout counted): {}",
+                        s.source
+                    );
+                }
             }
         }
     }
