@@ -22,6 +22,7 @@
 //!   namespace [`RCT_NS`], only in an unblinded export; arm-specific forms and
 //!   their data only there too.
 
+mod clinical;
 mod dom;
 mod export;
 mod import;

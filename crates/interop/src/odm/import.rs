@@ -73,36 +73,41 @@ pub const IMPORT_ACTOR: &str = "odm-import";
 /// Largest ODM file imported (64 MiB): the whole element tree is held in memory.
 pub const MAX_ODM_BYTES: usize = 64 << 20;
 
-fn strip<'a>(s: &'a str, prefix: &str) -> &'a str {
+pub(super) fn strip<'a>(s: &'a str, prefix: &str) -> &'a str {
     s.strip_prefix(prefix).unwrap_or(s)
 }
 
-struct Ctx<'a> {
-    file: &'a str,
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err(&self, path: &str, message: impl Into<String>) -> OdmError {
+    pub(super) fn err(&self, path: &str, message: impl Into<String>) -> OdmError {
         OdmError::Content {
             file: self.file.into(),
             path: path.into(),
             message: message.into(),
         }
     }
-    fn need<'n>(&self, n: &'n Node, attr: &str, path: &str) -> Result<&'n str, OdmError> {
+    pub(super) fn need<'n>(
+        &self,
+        n: &'n Node,
+        attr: &str,
+        path: &str,
+    ) -> Result<&'n str, OdmError> {
         n.attr(attr)
             .ok_or_else(|| self.err(path, format!("<{}> has no {attr} attribute", n.name)))
     }
 }
 
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .ok()
         .map(|t| t.with_timezone(&Utc))
 }
 
 /// A value from ODM text, typed by the item's DataType.
-fn typed(text: &str, data_type: &str) -> Value {
+pub(super) fn typed(text: &str, data_type: &str) -> Value {
     match data_type {
         "integer" | "float" | "double" => serde_json::from_str::<serde_json::Number>(text)
             .map(Value::Number)
@@ -120,12 +125,6 @@ fn typed(text: &str, data_type: &str) -> Value {
 /// every value must carry its own audit trail.
 pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
     import_with(src, file, &ImportOptions::default())
-}
-
-/// The `<AuditRecord>` of an ItemData, or the nearest one on an enclosing
-/// ItemGroupData, FormData, StudyEventData or SubjectData.
-fn inherited_audit<'n>(chain: &[&'n Node]) -> Option<&'n Node> {
-    chain.iter().rev().find_map(|n| n.first("AuditRecord"))
 }
 
 /// Imports an ODM document, with [`ImportOptions`].
@@ -645,198 +644,18 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
     }
 
     // ---- clinical data
+    let cd = super::clinical::read(
+        &root,
+        &cx,
+        &trial,
+        &item_index,
+        rct_name("Allocation"),
+        opts,
+        src,
+    )?;
     let mut drafts: Vec<EventDraft> = Vec::new();
-    let mut body: Vec<EventDraft> = Vec::new();
-    let mut earliest: Option<DateTime<Utc>> = None;
-    let mut subjects = 0;
-    let mut item_data = 0;
-    let mut allocations = 0;
-    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    let mut forms_seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    let mut last: BTreeMap<(String, String, String, String), Value> = BTreeMap::new();
-    let source_sha = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(src.as_bytes()))
-    };
-    for cd in root.all("ClinicalData") {
-        for sd in cd.all("SubjectData") {
-            subjects += 1;
-            let subject = cx.need(sd, "SubjectKey", "ClinicalData/SubjectData")?;
-            let path = format!("ClinicalData/SubjectData[{subject}]");
-            // Forms inside study events, and (REDCap classic projects) forms
-            // directly under the subject, in the visit `record`.
-            let mut visits: Vec<(String, Option<&Node>, Vec<&Node>)> = Vec::new();
-            for se in sd.all("StudyEventData") {
-                let visit = strip(cx.need(se, "StudyEventOID", &path)?, "SE.");
-                visits.push((visit.to_string(), Some(se), se.all("FormData").collect()));
-            }
-            let direct: Vec<&Node> = sd.all("FormData").collect();
-            if !direct.is_empty() {
-                visits.push((CLASSIC_VISIT.to_string(), None, direct));
-            }
-            for (visit, se, fds) in &visits {
-                // A form or item group that occurs more than once here repeats.
-                let mut form_count: BTreeMap<&str, usize> = BTreeMap::new();
-                for fd in fds {
-                    *form_count
-                        .entry(fd.attr("FormOID").unwrap_or(""))
-                        .or_default() += 1;
-                }
-                for fd in fds {
-                    let form_oid = cx.need(fd, "FormOID", &path)?;
-                    let form = strip(form_oid, "F.").to_string();
-                    let repeat_key = fd.attr("FormRepeatKey").unwrap_or("1");
-                    let form_repeats =
-                        form_count.get(form_oid).copied().unwrap_or(0) > 1 || repeat_key != "1";
-                    let mut group_count: BTreeMap<&str, usize> = BTreeMap::new();
-                    for ig in fd.all("ItemGroupData") {
-                        *group_count
-                            .entry(ig.attr("ItemGroupOID").unwrap_or(""))
-                            .or_default() += 1;
-                    }
-                    for ig in fd.all("ItemGroupData") {
-                        let group_repeats = group_count
-                            .get(ig.attr("ItemGroupOID").unwrap_or(""))
-                            .copied()
-                            .unwrap_or(0)
-                            > 1
-                            || ig.attr("ItemGroupRepeatKey").is_some_and(|k| k != "1");
-                        // Typed and binary values (`ItemDataBase64Binary`:
-                        // REDCap file uploads) are counted, not dropped.
-                        for other in ig
-                            .children
-                            .iter()
-                            .filter(|c| c.name.starts_with("ItemData") && c.name != "ItemData")
-                        {
-                            *skipped
-                                .entry(format!(
-                                    "<{}> value (binary or typed ItemData is not imported)",
-                                    other.name
-                                ))
-                                .or_default() += 1;
-                        }
-                        for id in ig.all("ItemData") {
-                            let item_oid = cx.need(id, "ItemOID", &path)?;
-                            let ipath = format!("{path}/FormData[{form_oid}]/ItemData[{item_oid}]");
-                            if form_repeats || group_repeats {
-                                *skipped.entry(SKIP_REPEATING.to_string()).or_default() += 1;
-                                continue;
-                            }
-                            let Some((_, field, dtype)) = item_index.get(item_oid).cloned() else {
-                                *skipped.entry(SKIP_UNKNOWN_ITEM.to_string()).or_default() += 1;
-                                continue;
-                            };
-                            let value = if id.attr("IsNull") == Some("Yes") {
-                                Value::Null
-                            } else {
-                                typed(id.attr("Value").unwrap_or(""), &dtype)
-                            };
-                            let mut chain: Vec<&Node> = vec![sd];
-                            chain.extend(se.iter().copied());
-                            chain.extend([*fd, ig, id]);
-                            let (actor, site, at, reason) = match (inherited_audit(&chain), &opts.migration) {
-                                (Some(ar), _) => audit(&cx, ar, &ipath)?,
-                                (None, Some(m)) => (
-                                    m.user.clone(),
-                                    m.site.clone(),
-                                    m.at,
-                                    Some(format!(
-                                        "migrated: {}; source {file} (SHA-256 {source_sha}); source author: none recorded; source time: none recorded",
-                                        m.reason
-                                    )),
-                                ),
-                                (None, None) => {
-                                    return Err(cx.err(
-                                        &ipath,
-                                        "no <AuditRecord> on the value or any element around it: rct needs who, where and when for every value. If this is a snapshot (REDCap and OpenClinica exports carry no audit trail), import it as a migration: --attribute-to USER --reason \"migration from REDCap project 123\"",
-                                    ))
-                                }
-                            };
-                            earliest = Some(earliest.map_or(at, |e| e.min(at)));
-                            let key = (
-                                subject.to_string(),
-                                visit.clone(),
-                                form.clone(),
-                                field.clone(),
-                            );
-                            let payload = match (id.attr("TransactionType"), last.get(&key)) {
-                                (Some("Update"), old) | (Some("Remove"), old) => {
-                                    let new = if id.attr("TransactionType") == Some("Remove") {
-                                        Value::Null
-                                    } else {
-                                        value.clone()
-                                    };
-                                    Payload::ValueChanged {
-                                        participant: subject.into(),
-                                        visit: visit.clone(),
-                                        form: form.clone(),
-                                        field: field.clone(),
-                                        old: old.cloned().unwrap_or(Value::Null),
-                                        new,
-                                    }
-                                }
-                                _ => Payload::ValueEntered {
-                                    participant: subject.into(),
-                                    visit: visit.clone(),
-                                    form: form.clone(),
-                                    field: field.clone(),
-                                    value: value.clone(),
-                                },
-                            };
-                            let stored = if id.attr("TransactionType") == Some("Remove") {
-                                Value::Null
-                            } else {
-                                value
-                            };
-                            last.insert(key, stored);
-                            item_data += 1;
-                            forms_seen.insert(form.clone());
-                            body.push(EventDraft {
-                                trial: trial.clone(),
-                                at,
-                                actor,
-                                role: Role::Investigator,
-                                site: Some(site),
-                                reason,
-                                payload,
-                            });
-                        }
-                    }
-                }
-            }
-            if let Some(tag) = rct_name("Allocation") {
-                for al in sd.all(&tag) {
-                    allocations += 1;
-                    let apath = format!("{path}/{tag}");
-                    let at =
-                        parse_time(cx.need(al, "DateTimeStamp", &apath)?).ok_or_else(|| {
-                            cx.err(&apath, "DateTimeStamp is not an ISO 8601 date-time")
-                        })?;
-                    let payload: Payload = serde_json::from_value(serde_json::json!({
-                        "type": "randomised",
-                        "participant": subject,
-                        "arm": cx.need(al, "ArmID", &apath)?,
-                        "kit": al.attr("Kit"),
-                        "position": cx.need(al, "Position", &apath)?.parse::<u64>().map_err(|_| cx.err(&apath, "Position is not a positive integer"))?,
-                        "stratum": cx.need(al, "Stratum", &apath)?,
-                    }))
-                    .map_err(|e| cx.err(&apath, e.to_string()))?;
-                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
-                    body.push(EventDraft {
-                        trial: trial.clone(),
-                        at,
-                        actor: strip(cx.need(al, "UserOID", &apath)?, "USR.").to_string(),
-                        role: Role::Investigator,
-                        site: Some(strip(cx.need(al, "LocationOID", &apath)?, "L.").to_string()),
-                        reason: None,
-                        payload,
-                    });
-                }
-            }
-        }
-    }
     let reg_at = registered
-        .or(earliest)
+        .or(cd.earliest)
         .or_else(|| root.attr("CreationDateTime").and_then(parse_time))
         .unwrap_or_default();
     drafts.push(EventDraft {
@@ -854,17 +673,17 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
             seed: 0,
         },
     });
-    drafts.extend(body);
+    drafts.extend(cd.body);
     Ok(OdmImport {
         trial,
         protocol_toml: t,
         events: drafts,
-        subjects,
-        item_data,
-        allocations,
+        subjects: cd.subjects,
+        item_data: cd.item_data,
+        allocations: cd.allocations,
         notes,
-        forms: forms_seen.len(),
-        skipped,
+        forms: cd.forms,
+        skipped: cd.skipped,
     })
 }
 
@@ -920,37 +739,4 @@ fn num_exact(x: f64) -> String {
         Ok(v) if v == x => s,
         _ => format!("{x:?}"),
     }
-}
-
-fn audit(
-    cx: &Ctx<'_>,
-    ar: &Node,
-    path: &str,
-) -> Result<(String, String, DateTime<Utc>, Option<String>), OdmError> {
-    let p = format!("{path}/AuditRecord");
-    let user = ar
-        .first("UserRef")
-        .and_then(|u| u.attr("UserOID"))
-        .ok_or_else(|| cx.err(&p, "no <UserRef UserOID=...>"))?;
-    let loc = ar
-        .first("LocationRef")
-        .and_then(|u| u.attr("LocationOID"))
-        .ok_or_else(|| cx.err(&p, "no <LocationRef LocationOID=...>"))?;
-    let stamp = ar
-        .first("DateTimeStamp")
-        .map(|d| d.text.as_str())
-        .ok_or_else(|| cx.err(&p, "no <DateTimeStamp>"))?;
-    let at = parse_time(stamp).ok_or_else(|| {
-        cx.err(
-            &p,
-            format!("DateTimeStamp `{stamp}` is not an ISO 8601 date-time with a zone"),
-        )
-    })?;
-    let reason = ar.first("ReasonForChange").map(|r| r.text.clone());
-    Ok((
-        strip(user, "USR.").to_string(),
-        strip(loc, "L.").to_string(),
-        at,
-        reason,
-    ))
 }
