@@ -307,3 +307,25 @@ fn odm_oids_are_identity_and_labels_are_trimmed() {
         r.notes
     );
 }
+
+proptest::proptest! {
+    /// Any criteria text and time frame: a split and a list, never a panic.
+    #[test]
+    fn ctgov_text_never_panics(text in "\\PC{0,300}", tf in "[A-Za-z0-9 ,.\\-()]{0,80}") {
+        let s = ctgov::split_criteria(&text);
+        proptest::prop_assert!(s.lines.iter().all(|l| !l.text.is_empty()));
+        let v = ctgov::timeframe_visits(&tf);
+        proptest::prop_assert!(v.iter().all(|x| x.day >= 0 && x.day <= 20 * 366));
+    }
+
+    /// Any bytes under any declared encoding: text or a clear error.
+    #[test]
+    fn odm_decoding_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200), enc in "(UTF-8|ISO-8859-1|US-ASCII|x)") {
+        let mut x = format!("<?xml version=\"1.0\" encoding=\"{enc}\"?>").into_bytes();
+        x.extend(bytes);
+        match rct_interop::odm::decode(&x, "p.xml") {
+            Ok(_) => {}
+            Err(e) => proptest::prop_assert!(e.to_string().contains("p.xml")),
+        }
+    }
+}
