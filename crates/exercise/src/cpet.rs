@@ -122,6 +122,9 @@ pub struct Vo2maxReport {
     pub criteria: Criteria,
     /// "VO2max" or "VO2peak".
     pub label: String,
+    /// How the window met the rows: pre-averaged rows (10-s, minute
+    /// averages) and how many of them a window takes.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -656,7 +659,33 @@ pub fn vo2max(
             hr_within_10_of_predicted: hr_ok,
         },
         label: label.to_string(),
+        notes: averaging_notes(&b.breaths, window_s),
     })
+}
+
+/// A note when the rows are averages at a regular interval (every interval
+/// equal within 0.5 s, at least 2 s): how many rows a window takes, and a
+/// warning when one row is longer than the window.
+fn averaging_notes(b: &[Breath], window_s: f64) -> Vec<String> {
+    let steps: Vec<f64> = b.windows(2).map(|w| w[1].t - w[0].t).collect();
+    let Some(&first) = steps.get(1).or(steps.first()) else {
+        return Vec::new();
+    };
+    // The first interval may be short (a partial first average).
+    let regular = steps.iter().skip(1).all(|d| (d - first).abs() <= 0.5);
+    if !regular || first < 2.0 {
+        return Vec::new();
+    }
+    let rows = (window_s / first).floor();
+    if rows < 1.0 {
+        vec![format!(
+            "the rows are {first:.0}-s averages, longer than the {window_s}-s window: each window holds at most one row; choose a window of at least {first:.0} s"
+        )]
+    } else {
+        vec![format!(
+            "the rows are {first:.0}-s averages: a {window_s}-s window takes {rows:.0} row(s) (the window is open at its start)"
+        )]
+    }
 }
 
 #[cfg(test)]

@@ -118,6 +118,10 @@ fn german_cosmed_is_cosmed_and_a_30_s_window_takes_three_10_s_rows() {
         r.vo2max_ml_min
     );
     close(r.vo2max_ml_min, 2582.969512033333, "python");
+    assert_eq!(
+        r.notes,
+        ["the rows are 10-s averages: a 30-s window takes 3 row(s) (the window is open at its start)"]
+    );
 }
 
 /// CORTEX's Excel 2003 XML and Vyntus's text export are read and told
@@ -136,6 +140,13 @@ fn cortex_xml_vyntus_text_and_zan_refusal() {
     let v = read("spiro-vyntus_test.txt").unwrap();
     assert_eq!((v.layout.as_str(), v.breaths.len()), ("Vyntus", 7));
     assert_eq!(v.breaths[0].t, 56.0);
+    // Minute averages are longer than a 30-s window: said so.
+    let r = vo2max(&v, 70.0, 40.0, 30.0, Method::Rolling).unwrap();
+    assert!(
+        r.notes[0].contains("60-s averages, longer than the 30-s window"),
+        "{:?}",
+        r.notes
+    );
     let e = read("spiro-zan_ramp").unwrap_err().to_string();
     assert!(
         e.contains("spiro-zan_ramp") && e.contains("ZAN .dat") && e.contains("export the test"),

@@ -460,7 +460,7 @@ pub fn import_dictionary(src: &str, file: &str) -> Result<DictionaryImport, Redc
                 file: file.into(),
                 row: r.line,
                 variable: r.variable.clone(),
-                message: "variable defined twice; REDCap variable names are unique".into(),
+                message: "variable defined twice; REDCap variable names are unique: rename or remove one of the rows".into(),
             });
         }
     }
