@@ -329,3 +329,20 @@ proptest::proptest! {
         }
     }
 }
+
+/// A transaction type on an enclosing FormData applies to the values in it.
+#[test]
+fn odm_transaction_type_is_inherited() {
+    use rct_interop::odm;
+    let x = odm(&format!(
+        r#"<SubjectData SubjectKey="1"><StudyEventData StudyEventOID="SE.v1">{AUDIT}
+<FormData FormOID="F.a"><ItemGroupData ItemGroupOID="G.x"><ItemData ItemOID="I.w" Value="70"/></ItemGroupData></FormData>
+</StudyEventData><StudyEventData StudyEventOID="SE.v1">{AUDIT}
+<FormData FormOID="F.a" TransactionType="Remove"><ItemGroupData ItemGroupOID="G.x"><ItemData ItemOID="I.w"/></ItemGroupData></FormData>
+</StudyEventData></SubjectData>"#
+    ));
+    let r = odm::import(&x, "t.xml").unwrap();
+    let p = serde_json::to_value(&r.events[2].payload).unwrap();
+    assert_eq!(p["type"], "value_changed");
+    assert_eq!((p["old"].as_i64(), p["new"].is_null()), (Some(70), true));
+}

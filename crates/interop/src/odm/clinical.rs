@@ -157,9 +157,12 @@ pub(super) fn read(
                                 form.clone(),
                                 field.clone(),
                             );
-                            let payload = match (id.attr("TransactionType"), last.get(&key)) {
+                            // The value's transaction type, or its nearest
+                            // enclosing element's.
+                            let tx = chain.iter().rev().find_map(|n| n.attr("TransactionType"));
+                            let payload = match (tx, last.get(&key)) {
                                 (Some("Update"), old) | (Some("Remove"), old) => {
-                                    let new = if id.attr("TransactionType") == Some("Remove") {
+                                    let new = if tx == Some("Remove") {
                                         Value::Null
                                     } else {
                                         value.clone()
@@ -181,7 +184,7 @@ pub(super) fn read(
                                     value: value.clone(),
                                 },
                             };
-                            let stored = if id.attr("TransactionType") == Some("Remove") {
+                            let stored = if tx == Some("Remove") {
                                 Value::Null
                             } else {
                                 value
