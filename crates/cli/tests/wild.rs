@@ -246,6 +246,20 @@ fn ctgov(f: &Path, exp: &Value, tmp: &Path) {
         assert_eq!(r[k], exp[k], "{}: {k}", f.display());
     }
     let toml = std::fs::read_to_string(&out_file).unwrap();
+    // Every outcome has timepoints, or a note says why not.
+    let empty = toml.matches("timepoints = []").count();
+    let noted = r["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["path"].as_str().unwrap().ends_with("timeFrame"))
+        .count();
+    assert_eq!(
+        empty,
+        noted,
+        "{}: outcomes without timepoints and without a note",
+        f.display()
+    );
     assert!(
         !toml.contains("\\\\>") && !toml.contains("\\\\<"),
         "{}: markdown escapes left",
