@@ -346,3 +346,26 @@ fn odm_transaction_type_is_inherited() {
     assert_eq!(p["type"], "value_changed");
     assert_eq!((p["old"].as_i64(), p["new"].is_null()), (Some(70), true));
 }
+
+/// The migrating user follows the record's user-name rule; a reason is needed.
+#[test]
+fn odm_migration_user_and_reason_are_checked() {
+    use rct_interop::odm;
+    let x = odm("");
+    for (user, reason, what) in [
+        ("bad name", "r", "--attribute-to"),
+        ("", "r", "--attribute-to"),
+        ("mia", "  ", "--reason"),
+    ] {
+        let m = odm::Migration {
+            user: user.into(),
+            reason: reason.into(),
+            at: "2026-01-01T00:00:00Z".parse().unwrap(),
+            site: "imported".into(),
+        };
+        let e = odm::import_with(&x, "m.xml", &odm::ImportOptions { migration: Some(m) })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(what) && e.contains("m.xml"), "{e}");
+    }
+}

@@ -129,6 +129,21 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
 
 /// Imports an ODM document, with [`ImportOptions`].
 pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImport, OdmError> {
+    if let Some(m) = &opts.migration {
+        // The migrating user is an rct user: the record's one name rule.
+        rct_record::check_user_name(&m.user).map_err(|e| OdmError::Content {
+            file: file.into(),
+            path: "--attribute-to".into(),
+            message: e.to_string(),
+        })?;
+        if m.reason.trim().is_empty() {
+            return Err(OdmError::Content {
+                file: file.into(),
+                path: "--reason".into(),
+                message: "the reason for the migration is empty; say whose data it is and why (\"migration from REDCap project 123\")".into(),
+            });
+        }
+    }
     if src.len() > MAX_ODM_BYTES {
         return Err(OdmError::Limit {
             file: file.into(),
