@@ -15,7 +15,8 @@ pub enum HrCmd {
     /// Lay the session template over one recording (FIT or CSV) and report,
     /// per phase, the planned window, seconds with data, seconds in the target
     /// zone, and for bouts whether they are compliant (> 50 % of the bout
-    /// above 85 % HRmax in LUPEX).
+    /// above 85 % HRmax in LUPEX). A recording holding no heart rate is
+    /// "no heart-rate data" (no bout judged) and exits 1.
     Compliance {
         /// Recording: a .fit file, or a .csv with time and heart-rate columns.
         file: PathBuf,

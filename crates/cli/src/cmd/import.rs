@@ -24,7 +24,11 @@ pub enum ImportCmd {
         json: bool,
     },
     /// A CDISC ODM 1.3.2 file: its metadata into a protocol skeleton, its
-    /// clinical data with audit records into the event log of a new trial.
+    /// clinical data with audit records (or, for a snapshot, as a migration
+    /// with --attribute-to and --reason) into the event log of a new trial.
+    /// Prints subjects, forms, values imported and skipped by reason; when
+    /// any value would be skipped nothing is written and the exit status is
+    /// 1, unless --allow-skips.
     Odm {
         /// The ODM file.
         file: PathBuf,
