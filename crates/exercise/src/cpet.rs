@@ -8,7 +8,7 @@
 //! COSMED in English, German or Italian, CORTEX, Vyntus); the row
 //! below it is a unit row when its time cell is not a time. VO2 and VCO2 in
 //! L/min (by the unit row) are converted to mL/min. RER is the `R`/`RER`
-//! column, or VCO2/VO2 where absent. HR (`HR`, `HF`) of 0 is missing. A
+//! column, or VCO2/VO2 where absent. HR (`HR`, `HF`, `FC`) of 0 is missing. A
 //! workload column (`Load1`, `Load`, `W`, `Watt`) is used only when its unit is
 //! watts (CORTEX's `W` column is in kcal and is ignored). Data rows run until
 //! the first row with an empty time cell
@@ -396,7 +396,8 @@ fn parse_grid(grid: &[Vec<Cell>], file: &str) -> Result<Breaths, ExerciseError> 
         vo2,
         vco2: find(&["vco2"]),
         rer: find(&["r", "rer"]),
-        hr: find(&["hr", "hf", "heartrate"]),
+        // HR (English), HF (German), FC (Italian: frequenza cardiaca).
+        hr: find(&["hr", "hf", "fc", "heartrate"]),
         work,
     };
     let scale = |col: Option<usize>| {
@@ -739,6 +740,29 @@ mod tests {
         assert!((b.breaths[1].vo2 - 2500.0).abs() < 1e-9);
         assert_eq!(b.breaths[1].hr, None);
         assert_eq!(b.breaths[0].hr, Some(100.0));
+    }
+
+    #[test]
+    fn cosmed_in_english_german_and_italian_is_cosmed() {
+        for (head, units) in [
+            (
+                "t;Rf;VT;VE;VO2;VCO2;R;HR",
+                "hh:mm:ss;b/min;l;l/min;ml/min;ml/min;---;bpm",
+            ),
+            (
+                "t;Af;VT;VE;VO2;VCO2;R;HF",
+                "s;1/min;L(btps);L/min;mL/min;mL/min;---;bpm",
+            ),
+            (
+                "t;FR;VT;VE;VO2;VCO2;R;FC",
+                "hh:mm:ss;1/min;l;l/min;ml/min;ml/min;---;bpm",
+            ),
+        ] {
+            let csv = format!("{head}\n{units}\n00:00:10;20;1;20;1500;1200;0,80;150\n");
+            let b = read_cpet(csv.as_bytes(), "c.csv").unwrap();
+            assert_eq!(b.layout, "COSMED", "{head}");
+            assert_eq!(b.breaths[0].hr, Some(150.0), "{head}");
+        }
     }
 
     #[test]
