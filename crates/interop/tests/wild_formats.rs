@@ -295,6 +295,14 @@ fn odm_oids_are_identity_and_labels_are_trimmed() {
     );
     let r = odm::import(&x, "o.xml").unwrap();
     let t = &r.protocol_toml;
+    // Form ids from FormDef OIDs: rct's `F.a` is `a`; REDCap's style is slugged.
+    assert!(t.contains("[[forms]]\nid = \"a\""), "{t}");
+    let redcap = x.replace("OID=\"F.a\"", "OID=\"Form.demo graphics\"");
+    let t2 = odm::import(&redcap, "o.xml").unwrap().protocol_toml;
+    assert!(
+        t2.contains("[[forms]]\nid = \"form_demo_graphics\""),
+        "{t2}"
+    );
     assert!(
         t.contains("id = \"I_A_1\"\nlabel = \"Why not eligible?\""),
         "{t}"

@@ -82,7 +82,7 @@ pub(super) fn read(
                 }
                 for fd in fds {
                     let form_oid = cx.need(fd, "FormOID", &path)?;
-                    let form = strip(form_oid, "F.").to_string();
+                    let form = super::import::form_id(form_oid);
                     let repeat_key = fd.attr("FormRepeatKey").unwrap_or("1");
                     let form_repeats =
                         form_count.get(form_oid).copied().unwrap_or(0) > 1 || repeat_key != "1";

@@ -534,7 +534,8 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
     let mut form_ids: Vec<String> = Vec::new();
     for f in mdv.all("FormDef") {
         let oid = cx.need(f, "OID", "ODM/Study/MetaDataVersion/FormDef")?;
-        let fid = strip(oid, "F.");
+        let fid_owned = form_id(oid);
+        let fid = fid_owned.as_str();
         form_ids.push(fid.to_string());
         t.push_str(&format!(
             "\n[[forms]]\nid = {}\nlabel = {}\n",
@@ -622,7 +623,7 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
         };
         let forms: Vec<String> = se
             .all("FormRef")
-            .filter_map(|r| r.attr("FormOID").map(|o| strip(o, "F.").to_string()))
+            .filter_map(|r| r.attr("FormOID").map(form_id))
             .collect();
         t.push_str(&format!(
             "\n[[visits]]\nid = {}\nlabel = {}\nday = {day}\nwindow = [{lo}, {hi}]\nforms = {}\n",
@@ -738,6 +739,25 @@ fn item_identities<'n>(defs: impl Iterator<Item = &'n Node>) -> BTreeMap<String,
         out.insert(oid.to_string(), id);
     }
     out
+}
+
+/// A form's id from its FormDef OID: rct's own `F.<id>` gives the id; an OID
+/// that is already an identifier is kept; any other (REDCap's
+/// `Form.demographics`) becomes its slug (`form_demographics`).
+pub(super) fn form_id(oid: &str) -> String {
+    match oid.strip_prefix("F.") {
+        Some(rest) if is_ident(rest) => rest.to_string(),
+        _ if is_ident(oid) => oid.to_string(),
+        _ => crate::tomlw::slug(oid),
+    }
+}
+
+/// An identifier: an ASCII letter or `_`, then letters, digits or `_`.
+fn is_ident(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Text with runs of whitespace (the XML's indentation) made one space;
