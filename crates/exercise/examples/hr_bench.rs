@@ -54,6 +54,7 @@ fn main() {
             start_unix: None,
             samples,
             laps: vec![],
+            notes: vec![],
         });
     }
     let t1 = Instant::now();

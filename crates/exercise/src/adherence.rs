@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::compliance::ComplianceReport;
+use crate::compliance::{ComplianceReport, HeartRateStatus};
 
 /// One attended session.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,6 +19,9 @@ pub struct SessionSummary {
     pub compliant_bouts: usize,
     /// Bouts planned.
     pub bouts: usize,
+    /// Whether the recording held heart rate: a session without is attended
+    /// but unassessed (it counts as no compliant bout, and is listed).
+    pub heart_rate: HeartRateStatus,
 }
 
 /// The participant's adherence.
@@ -44,6 +47,8 @@ pub struct AdherenceReport {
     pub per_protocol: bool,
     /// Every session.
     pub sessions: Vec<SessionSummary>,
+    /// Attended sessions whose recording holds no heart rate (unassessed).
+    pub no_heart_rate_sessions: usize,
 }
 
 /// Longest weekly table: ten years.
@@ -90,6 +95,7 @@ pub fn adherence(
             week,
             compliant_bouts: r.compliant_bouts,
             bouts: r.bouts,
+            heart_rate: r.heart_rate,
         });
     }
     let frac = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
@@ -110,6 +116,10 @@ pub fn adherence(
             min_fraction * 100.0
         ),
         per_protocol: compliant_sessions_fraction >= min_fraction,
+        no_heart_rate_sessions: out
+            .iter()
+            .filter(|x| x.heart_rate == HeartRateStatus::NoData)
+            .count(),
         sessions: out,
     }
 }
@@ -127,7 +137,24 @@ mod tests {
             compliant_bouts: ok,
             bouts: 4,
             gaps: vec![],
+            heart_rate: crate::compliance::HeartRateStatus::Recorded,
         }
+    }
+
+    #[test]
+    fn sessions_without_heart_rate_are_listed_as_unassessed() {
+        let mut none = report(0);
+        none.heart_rate = HeartRateStatus::NoData;
+        let s = vec![
+            ("a.fit".to_string(), Some(0), report(4)),
+            ("b.fit".to_string(), Some(86_400), none),
+        ];
+        let a = adherence(&s, 3, 12, 3, 0.7);
+        assert_eq!(
+            (a.attended, a.compliant_sessions, a.no_heart_rate_sessions),
+            (2, 1, 1)
+        );
+        assert_eq!(a.sessions[1].heart_rate, HeartRateStatus::NoData);
     }
 
     #[test]

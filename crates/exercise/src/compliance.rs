@@ -219,6 +219,22 @@ pub struct ComplianceReport {
     pub bouts: usize,
     /// Gaps longer than the limit inside the session, `[from, to]` seconds.
     pub gaps: Vec<[f64; 2]>,
+    /// Whether the recording holds any heart rate at all: with none, no bout
+    /// is judged (each `compliant` is `None`), the session is not "not
+    /// compliant" but unassessable.
+    pub heart_rate: HeartRateStatus,
+}
+
+/// Whether a recording holds heart-rate data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum HeartRateStatus {
+    /// At least one sample has a valid heart rate.
+    #[serde(rename = "recorded")]
+    Recorded,
+    /// No sample has a valid heart rate (no strap, or the device wrote 0 or
+    /// "invalid" throughout).
+    #[serde(rename = "no heart-rate data")]
+    NoData,
 }
 
 /// An interval of constant heart rate: (from, to, hr or None when missing).
@@ -273,6 +289,11 @@ pub fn compliance(
     }
     check_recording(rec)?;
     check_template(template)?;
+    let status = if rec.samples.iter().any(|x| x.hr.is_some()) {
+        HeartRateStatus::Recorded
+    } else {
+        HeartRateStatus::NoData
+    };
     let (iv, all_gaps) = intervals(rec, gap_limit);
     let (start, how) = match alignment {
         Alignment::Start(s) => (s, format!("given start {s} s")),
@@ -310,7 +331,8 @@ pub fn compliance(
                 }
             }
         }
-        let compliant = p.bout.then_some(zone > template.min_fraction * p.duration);
+        let compliant = (p.bout && status == HeartRateStatus::Recorded)
+            .then_some(zone > template.min_fraction * p.duration);
         if compliant == Some(true) {
             compliant_bouts += 1;
         }
@@ -347,6 +369,7 @@ pub fn compliance(
         compliant_bouts,
         bouts: template.phases.iter().filter(|p| p.bout).count(),
         gaps,
+        heart_rate: status,
     })
 }
 

@@ -1,11 +1,14 @@
-//! Breath-by-breath CPET exports (COSMED and CORTEX layouts, xlsx or CSV) and
-//! VO2max from them.
+//! Breath-by-breath CPET exports (COSMED, CORTEX and Vyntus; xlsx, CSV or
+//! tab-separated text, CORTEX's Excel 2003 XML) and VO2max from them. A ZAN
+//! `.dat` export is recognised and refused by name.
 //!
 //! Layout detection: the header row is the first row holding both a time
-//! column (`t`, `time`) and a `VO2` column (`VO2`, `V'O2 (STPD)`); the row
+//! column (`t`, `time`, `Tid`, `Zeit`, `Tempo`) and a `VO2` column (`VO2`,
+//! `V'O2 (STPD)`); the cart is told by the header's content ([`layout_of`]:
+//! COSMED in English, German or Italian, CORTEX, Vyntus); the row
 //! below it is a unit row when its time cell is not a time. VO2 and VCO2 in
 //! L/min (by the unit row) are converted to mL/min. RER is the `R`/`RER`
-//! column, or VCO2/VO2 where absent. HR (`HR`, `HF`) of 0 is missing. A
+//! column, or VCO2/VO2 where absent. HR (`HR`, `HF`, `FC`) of 0 is missing. A
 //! workload column (`Load1`, `Load`, `W`, `Watt`) is used only when its unit is
 //! watts (CORTEX's `W` column is in kcal and is ignored). Data rows run until
 //! the first row with an empty time cell
@@ -14,7 +17,11 @@
 //! VO2max ([`vo2max`]):
 //! - rolling: for every breath i with `t_i - window_s >= t_first`, the plain
 //!   mean of the breaths with time in `(t_i - window_s, t_i]`; the highest such
-//!   mean (first on ties), reported at `t_i` (the window end);
+//!   mean (first on ties), reported at `t_i` (the window end). The window is
+//!   seconds of data, open at its start: on an export of 10-s averages (each
+//!   row the 10 s up to its time) a 30-s window takes three rows, never four.
+//!   Times of day from a spreadsheet are rounded to the millisecond so that a
+//!   boundary falls exactly where the export's clock says;
 //! - block: bins `[k w, (k + 1) w)` from time 0 of the test clock, only bins
 //!   ending at or before the last breath and holding at least one breath; the
 //!   highest bin mean, reported at the bin end.
@@ -115,6 +122,9 @@ pub struct Vo2maxReport {
     pub criteria: Criteria,
     /// "VO2max" or "VO2peak".
     pub label: String,
+    /// How the window met the rows: pre-averaged rows (10-s, minute
+    /// averages) and how many of them a window takes.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -157,13 +167,35 @@ pub fn read_cpet(bytes: &[u8], file: &str) -> Result<Breaths, ExerciseError> {
             "{file}: only xlsx and CSV exports are read; save the test as .xlsx or .csv"
         )));
     }
+    if let Some(format) = unsupported_format(bytes) {
+        return Err(ExerciseError::Invalid(format!(
+            "{file}: this is {format}, which rct does not read; export the test from the cart's software as breath-by-breath xlsx or CSV (a header row with a time column and VO2)"
+        )));
+    }
     let grid = if [".xlsx", ".xlsm"].iter().any(|e| lower.ends_with(e)) || bytes.starts_with(b"PK")
     {
         spreadsheet_grid(bytes, file)?
+    } else if crate::spreadsheetml::is_spreadsheetml(bytes) {
+        crate::spreadsheetml::sheet_grid(bytes, file)?
     } else {
         csv_grid(bytes, file)?
     };
     parse_grid(&grid, file)
+}
+
+/// Formats recognised by their content but not read: a ZAN `.dat` export
+/// (INI-style `[person]`, `[parameter]` and `[Data]` sections whose rows hold
+/// scaled integers keyed by parameter codes).
+fn unsupported_format(bytes: &[u8]) -> Option<&'static str> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 << 10)]);
+    let sections = ["[person]", "[parameter]", "[Data]"];
+    let found = sections
+        .iter()
+        .filter(|s| head.lines().any(|l| l.trim().eq_ignore_ascii_case(s)))
+        .count();
+    (found >= 2).then_some(
+        "a ZAN .dat export (INI-style [person]/[parameter]/[Data] sections with scaled integer rows)",
+    )
 }
 
 fn spreadsheet_grid(bytes: &[u8], file: &str) -> Result<Vec<Vec<Cell>>, ExerciseError> {
@@ -255,7 +287,7 @@ fn parse_time(c: &Cell, unit_is_clock: bool) -> Option<f64> {
     match c {
         Cell::Empty => None,
         Cell::Num(n) => Some(if unit_is_clock && *n < 1.0 {
-            n * 86_400.0
+            (n * 86_400_000.0).round() / 1000.0
         } else {
             *n
         }),
@@ -278,6 +310,39 @@ fn parse_time(c: &Cell, unit_is_clock: bool) -> Option<f64> {
     }
 }
 
+/// The cart that wrote the export, by its header's content: CORTEX and
+/// Vyntus (Jaeger) write `V'O2` with a prime; Vyntus has `VTex` and `BF` and
+/// Swedish/German time names; COSMED writes `VO2` without one, with `Rf`
+/// (English), `Af` (German) or `FR` (Italian) and the subject block
+/// (`ID code:`, `Nachname`, `Cognome`) in column A.
+fn layout_of(grid: &[Vec<Cell>], hrow: usize, names: &[String]) -> &'static str {
+    let raw: Vec<String> = grid[hrow].iter().map(|c| text(Some(c))).collect();
+    let primed = raw
+        .iter()
+        .any(|h| h.starts_with("V'O2") || h.starts_with("V’O2") || h.starts_with("V´O2"));
+    let has = |n: &str| names.iter().any(|x| x == n);
+    if primed {
+        if has("vtex") || has("bf") || has("tid") {
+            "Vyntus"
+        } else {
+            "CORTEX"
+        }
+    } else {
+        let subject = grid.iter().take(hrow + 12).any(|r| {
+            let a = text(r.first()).to_lowercase();
+            matches!(
+                a.trim_end_matches(':'),
+                "id code" | "id1" | "nachname" | "cognome" | "last name"
+            )
+        });
+        if has("load1") || ((has("rf") || has("af") || has("fr")) && has("vo2")) || subject {
+            "COSMED"
+        } else {
+            "generic"
+        }
+    }
+}
+
 struct Cols {
     time: usize,
     vo2: usize,
@@ -291,7 +356,9 @@ fn parse_grid(grid: &[Vec<Cell>], file: &str) -> Result<Breaths, ExerciseError> 
     let mut header = None;
     for (ri, row) in grid.iter().enumerate() {
         let names: Vec<String> = row.iter().map(|c| norm(&text(Some(c)))).collect();
-        let time = names.iter().position(|n| n == "t" || n == "time");
+        let time = names
+            .iter()
+            .position(|n| matches!(n.as_str(), "t" | "time" | "tid" | "zeit" | "tempo"));
         let vo2 = names.iter().position(|n| n == "vo2");
         if let (Some(t), Some(v)) = (time, vo2) {
             header = Some((ri, names, t, v));
@@ -317,14 +384,20 @@ fn parse_grid(grid: &[Vec<Cell>], file: &str) -> Result<Breaths, ExerciseError> 
             String::new()
         }
     };
-    let work = find(&["load1", "load", "w", "watt", "watts", "work", "workload"])
-        .filter(|&c| !has_units || matches!(unit(c).as_str(), "w" | "watt" | "watts"));
+    let watts = |c: &usize| matches!(unit(*c).as_str(), "w" | "watt" | "watts");
+    let work = find(&[
+        "load1", "load", "w", "watt", "watts", "work", "workload", "last",
+    ])
+    .filter(|c| !has_units || watts(c))
+    // CORTEX's power column is `P`, in W by its unit row.
+    .or_else(|| find(&["p"]).filter(|c| has_units && watts(c)));
     let cols = Cols {
         time,
         vo2,
         vco2: find(&["vco2"]),
         rer: find(&["r", "rer"]),
-        hr: find(&["hr", "hf", "heartrate"]),
+        // HR (English), HF (German), FC (Italian: frequenza cardiaca).
+        hr: find(&["hr", "hf", "fc", "heartrate"]),
         work,
     };
     let scale = |col: Option<usize>| {
@@ -336,13 +409,7 @@ fn parse_grid(grid: &[Vec<Cell>], file: &str) -> Result<Breaths, ExerciseError> 
     };
     let (s_vo2, s_vco2) = (scale(Some(cols.vo2)), scale(cols.vco2));
     let clock = unit(cols.time).contains("hh");
-    let layout = if names.iter().any(|n| n == "load1") {
-        "COSMED"
-    } else if names.iter().any(|n| n == "hf") {
-        "CORTEX"
-    } else {
-        "generic"
-    };
+    let layout = layout_of(grid, hrow, &names);
     let start = hrow + 1 + usize::from(has_units);
     let mut breaths = Vec::new();
     let colname = |c: usize| text(grid[hrow].get(c));
@@ -593,7 +660,33 @@ pub fn vo2max(
             hr_within_10_of_predicted: hr_ok,
         },
         label: label.to_string(),
+        notes: averaging_notes(&b.breaths, window_s),
     })
+}
+
+/// A note when the rows are averages at a regular interval (every interval
+/// equal within 0.5 s, at least 2 s): how many rows a window takes, and a
+/// warning when one row is longer than the window.
+fn averaging_notes(b: &[Breath], window_s: f64) -> Vec<String> {
+    let steps: Vec<f64> = b.windows(2).map(|w| w[1].t - w[0].t).collect();
+    let Some(&first) = steps.get(1).or(steps.first()) else {
+        return Vec::new();
+    };
+    // The first interval may be short (a partial first average).
+    let regular = steps.iter().skip(1).all(|d| (d - first).abs() <= 0.5);
+    if !regular || first < 2.0 {
+        return Vec::new();
+    }
+    let rows = (window_s / first).floor();
+    if rows < 1.0 {
+        vec![format!(
+            "the rows are {first:.0}-s averages, longer than the {window_s}-s window: each window holds at most one row; choose a window of at least {first:.0} s"
+        )]
+    } else {
+        vec![format!(
+            "the rows are {first:.0}-s averages: a {window_s}-s window takes {rows:.0} row(s) (the window is open at its start)"
+        )]
+    }
 }
 
 #[cfg(test)]
@@ -647,6 +740,29 @@ mod tests {
         assert!((b.breaths[1].vo2 - 2500.0).abs() < 1e-9);
         assert_eq!(b.breaths[1].hr, None);
         assert_eq!(b.breaths[0].hr, Some(100.0));
+    }
+
+    #[test]
+    fn cosmed_in_english_german_and_italian_is_cosmed() {
+        for (head, units) in [
+            (
+                "t;Rf;VT;VE;VO2;VCO2;R;HR",
+                "hh:mm:ss;b/min;l;l/min;ml/min;ml/min;---;bpm",
+            ),
+            (
+                "t;Af;VT;VE;VO2;VCO2;R;HF",
+                "s;1/min;L(btps);L/min;mL/min;mL/min;---;bpm",
+            ),
+            (
+                "t;FR;VT;VE;VO2;VCO2;R;FC",
+                "hh:mm:ss;1/min;l;l/min;ml/min;ml/min;---;bpm",
+            ),
+        ] {
+            let csv = format!("{head}\n{units}\n00:00:10;20;1;20;1500;1200;0,80;150\n");
+            let b = read_cpet(csv.as_bytes(), "c.csv").unwrap();
+            assert_eq!(b.layout, "COSMED", "{head}");
+            assert_eq!(b.breaths[0].hr, Some(150.0), "{head}");
+        }
     }
 
     #[test]

@@ -10,11 +10,13 @@ pub mod compliance;
 pub mod cpet;
 pub mod plot;
 pub mod recording;
+mod spreadsheetml;
 mod xlsx;
 
 pub use adherence::{adherence, AdherenceReport};
 pub use compliance::{
-    compliance, Alignment, ComplianceReport, PhaseResult, PhaseSpec, PlannedPhase, SessionTemplate,
+    compliance, Alignment, ComplianceReport, HeartRateStatus, PhaseResult, PhaseSpec, PlannedPhase,
+    SessionTemplate,
 };
 pub use recording::{
     read_csv, read_fit, Recording, Sample, MAX_CSV_BYTES, MAX_FIT_BYTES, MAX_SAMPLES,
@@ -44,7 +46,7 @@ pub enum ExerciseError {
         message: String,
     },
     /// A recording with no heart-rate samples.
-    #[error("{0}: the recording has no heart-rate samples")]
+    #[error("{0}: no heart-rate data: the file holds no samples with a time (no FIT `record` messages, or no CSV rows); a monitoring or settings file holds no session: export the session's activity file")]
     NoHeartRate(String),
     /// Bad parameters.
     #[error("{0}")]

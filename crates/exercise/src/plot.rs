@@ -178,6 +178,7 @@ mod tests {
             start_unix: None,
             samples,
             laps: Vec::new(),
+            notes: Vec::new(),
         };
         let template = SessionTemplate::lupex();
         let report = compliance(&rec, &template, 190.0, Alignment::Start(0.0), 5.0).unwrap();

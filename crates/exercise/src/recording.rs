@@ -24,6 +24,9 @@ pub struct Recording {
     pub samples: Vec<Sample>,
     /// Lap start times in seconds since the first sample.
     pub laps: Vec<f64>,
+    /// What the reader could not use: a damaged later part of a chained FIT
+    /// file (and what was kept), heart rate held where rct does not read it.
+    pub notes: Vec<String>,
 }
 
 fn valid_hr(x: f64) -> Option<f64> {
@@ -75,28 +78,74 @@ pub fn read_fit(bytes: &[u8], file: &str) -> Result<Recording, ExerciseError> {
         file: file.to_string(),
         message: e.to_string(),
     };
+    // A FIT file may chain several parts (header, messages, CRC); each part
+    // is kept once its checksum holds. A damaged later part ends the reading
+    // with a note of what was kept; a damaged first part refuses the file.
     let mut raw: Vec<(i64, Option<f64>)> = Vec::new();
     let mut laps_abs: Vec<i64> = Vec::new();
+    let mut part_raw: Vec<(i64, Option<f64>)> = Vec::new();
+    let mut part_laps: Vec<i64> = Vec::new();
+    let mut parts = 0usize;
+    let mut part_start = 0usize;
+    let mut hr_messages = 0usize;
+    let mut notes: Vec<String> = Vec::new();
     let mut processor = fitparser::de::FitStreamProcessor::new();
     let mut buffer = bytes;
+    let damaged = |parts: usize, at: usize, why: String, kept: usize| {
+        format!(
+            "part {} of the chained FIT file (from byte {at}) is damaged ({why}); kept the {parts} complete part(s) before it ({kept} record(s)) and ignored the rest",
+            parts + 1
+        )
+    };
     while !buffer.is_empty() {
-        let (rest, obj) = processor.deserialize_next(buffer).map_err(fit_err)?;
-        if rest.len() >= buffer.len() {
-            return Err(ExerciseError::Fit {
-                file: file.to_string(),
-                message: format!("the decoder stopped at byte {}", bytes.len() - buffer.len()),
-            });
-        }
-        buffer = rest;
-        let msg = match obj {
-            fitparser::de::FitObject::Crc(_) => {
-                processor.reset();
-                continue;
+        let offset = bytes.len() - buffer.len();
+        let step = processor.deserialize_next(buffer).map_err(fit_err);
+        let step = step.and_then(|(rest, obj)| {
+            if rest.len() >= buffer.len() {
+                return Err(ExerciseError::Fit {
+                    file: file.to_string(),
+                    message: format!("the decoder stopped at byte {offset}"),
+                });
             }
-            fitparser::de::FitObject::DataMessage(msg) => msg,
-            _ => continue,
+            let msg = match obj {
+                fitparser::de::FitObject::DataMessage(msg) => {
+                    Some(processor.decode_message(msg).map_err(fit_err)?)
+                }
+                fitparser::de::FitObject::Crc(_) => None,
+                _ => return Ok((rest, None, false)),
+            };
+            let crc = msg.is_none();
+            Ok((rest, msg, crc))
+        });
+        let (rest, msg, crc) = match step {
+            Ok(x) => x,
+            Err(e) if parts > 0 => {
+                let why = match &e {
+                    ExerciseError::Fit { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                notes.push(damaged(parts, part_start, why, raw.len()));
+                part_raw.clear();
+                part_laps.clear();
+                break;
+            }
+            Err(e) => return Err(e),
         };
-        let r = processor.decode_message(msg).map_err(fit_err)?;
+        buffer = rest;
+        if crc {
+            processor.reset();
+            parts += 1;
+            if raw.len() + part_raw.len() > MAX_SAMPLES
+                || laps_abs.len() + part_laps.len() > MAX_SAMPLES
+            {
+                return Err(samples_error(file));
+            }
+            raw.append(&mut part_raw);
+            laps_abs.append(&mut part_laps);
+            part_start = bytes.len() - buffer.len();
+            continue;
+        }
+        let Some(r) = msg else { continue };
         match r.kind() {
             fitparser::profile::MesgNum::Record => {
                 let mut ts = None;
@@ -111,24 +160,44 @@ pub fn read_fit(bytes: &[u8], file: &str) -> Result<Recording, ExerciseError> {
                     }
                 }
                 if let Some(ts) = ts {
-                    if raw.len() >= MAX_SAMPLES {
+                    if raw.len() + part_raw.len() >= MAX_SAMPLES {
                         return Err(samples_error(file));
                     }
-                    raw.push((ts, hr));
+                    part_raw.push((ts, hr));
                 }
             }
             fitparser::profile::MesgNum::Lap => {
                 for f in r.fields() {
                     if let ("start_time", fitparser::Value::Timestamp(t)) = (f.name(), f.value()) {
-                        if laps_abs.len() >= MAX_SAMPLES {
+                        if laps_abs.len() + part_laps.len() >= MAX_SAMPLES {
                             return Err(samples_error(file));
                         }
-                        laps_abs.push(t.timestamp());
+                        part_laps.push(t.timestamp());
                     }
                 }
             }
+            fitparser::profile::MesgNum::Hr => hr_messages += 1,
             _ => {}
         }
+    }
+    if !part_raw.is_empty() || !part_laps.is_empty() {
+        if parts == 0 {
+            // A single part that ends without its checksum: read as before.
+            raw.append(&mut part_raw);
+            laps_abs.append(&mut part_laps);
+        } else {
+            notes.push(format!(
+                "part {} of the chained FIT file (from byte {part_start}) ends before its checksum; its {} record(s) were not kept, the {parts} complete part(s) before it were ({} record(s))",
+                parts + 1,
+                part_raw.len(),
+                raw.len()
+            ));
+        }
+    }
+    if hr_messages > 0 && raw.iter().all(|x| x.1.is_none()) {
+        notes.push(format!(
+            "the heart rate is held in {hr_messages} `hr` message(s) (as pool-swim recordings store it), which rct does not read yet; only `record` messages are read, and they hold no heart rate"
+        ));
     }
     raw.sort_by_key(|x| x.0);
     let (Some(&(t0, _)), Some(&(t1, _))) = (raw.first(), raw.last()) else {
@@ -155,6 +224,7 @@ pub fn read_fit(bytes: &[u8], file: &str) -> Result<Recording, ExerciseError> {
             })
             .collect(),
         laps,
+        notes,
     })
 }
 
@@ -301,6 +371,7 @@ pub fn read_csv(
         start_unix: None,
         samples,
         laps: vec![],
+        notes: vec![],
     })
 }
 

@@ -205,7 +205,10 @@ fn cell_of(d: &DataRef<'_>) -> Cell {
             Cell::Text(s.clone())
         }
         DataRef::SharedString(s) => Cell::Text((*s).to_string()),
-        DataRef::DateTime(dt) => Cell::Num(dt.as_f64() * 86_400.0),
+        // A time of day as seconds, to the millisecond: Excel's day fractions
+        // are not exact (00:00:30 is 30.000000000000004 s), and a window
+        // boundary must fall where the export's clock says.
+        DataRef::DateTime(dt) => Cell::Num((dt.as_f64() * 86_400_000.0).round() / 1000.0),
         DataRef::Bool(b) => Cell::Num(f64::from(u8::from(*b))),
         DataRef::Error(_) | DataRef::Empty => Cell::Empty,
     }

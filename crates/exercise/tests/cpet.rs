@@ -88,3 +88,68 @@ fn csv_export_reads_like_the_xlsx() {
     assert_eq!(a.label, "VO2max");
     assert_eq!(a.hrmax, Some(183.0));
 }
+
+/// `wild/cpet/spiro-cosmed_test.xlsx` (ropensci/spiro): COSMED's German
+/// export (sheet "Daten", `HF`, `Af`) of 10-s averages. It is COSMED, not
+/// CORTEX (its `HF` column is German for HR); its times are exact (Excel's
+/// day fractions rounded to the millisecond), so a 30-s window takes three
+/// rows, never four. Figures: tools/wild/wild_reference.py (openpyxl):
+/// 10 rows, peak 2582.9695 mL/min at 120 s over 3 rows.
+#[test]
+fn german_cosmed_is_cosmed_and_a_30_s_window_takes_three_10_s_rows() {
+    let Some(dir) = rct_testdata::shared_data("wild/cpet") else {
+        return;
+    };
+    let bytes = std::fs::read(dir.join("spiro-cosmed_test.xlsx")).unwrap();
+    let b = read_cpet(&bytes, "spiro-cosmed_test.xlsx").unwrap();
+    assert_eq!(b.layout, "COSMED");
+    assert_eq!(b.breaths.len(), 10);
+    assert!(
+        b.breaths.iter().all(|x| x.t % 10.0 == 0.0),
+        "{:?}",
+        b.breaths.iter().map(|x| x.t).collect::<Vec<_>>()
+    );
+    let r = vo2max(&b, 70.0, 40.0, 30.0, Method::Rolling).unwrap();
+    assert_eq!(r.at_seconds, 120.0);
+    let last3: f64 = b.breaths[7..].iter().map(|x| x.vo2).sum::<f64>() / 3.0;
+    assert!(
+        (r.vo2max_ml_min - last3).abs() < 1e-9,
+        "{} vs {last3}",
+        r.vo2max_ml_min
+    );
+    close(r.vo2max_ml_min, 2582.969512033333, "python");
+    assert_eq!(
+        r.notes,
+        ["the rows are 10-s averages: a 30-s window takes 3 row(s) (the window is open at its start)"]
+    );
+}
+
+/// CORTEX's Excel 2003 XML and Vyntus's text export are read and told
+/// apart by their headers; a ZAN .dat export is refused by name.
+#[test]
+fn cortex_xml_vyntus_text_and_zan_refusal() {
+    let Some(dir) = rct_testdata::shared_data("wild/cpet") else {
+        return;
+    };
+    let read = |n: &str| read_cpet(&std::fs::read(dir.join(n)).unwrap(), n);
+    let c = read("spiro-cortex_test.xml").unwrap();
+    assert_eq!((c.layout.as_str(), c.breaths.len()), ("CORTEX", 13));
+    // V'O2 in L/min becomes mL/min; P in W is the workload.
+    assert!((c.breaths[0].vo2 - 117.052380441247).abs() < 1e-9);
+    assert_eq!(c.breaths[12].work, Some(50.0));
+    let v = read("spiro-vyntus_test.txt").unwrap();
+    assert_eq!((v.layout.as_str(), v.breaths.len()), ("Vyntus", 7));
+    assert_eq!(v.breaths[0].t, 56.0);
+    // Minute averages are longer than a 30-s window: said so.
+    let r = vo2max(&v, 70.0, 40.0, 30.0, Method::Rolling).unwrap();
+    assert!(
+        r.notes[0].contains("60-s averages, longer than the 30-s window"),
+        "{:?}",
+        r.notes
+    );
+    let e = read("spiro-zan_ramp").unwrap_err().to_string();
+    assert!(
+        e.contains("spiro-zan_ramp") && e.contains("ZAN .dat") && e.contains("export the test"),
+        "{e}"
+    );
+}

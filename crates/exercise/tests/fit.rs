@@ -52,11 +52,7 @@ fn fenix_heart_rates_and_timestamps_equal_the_oracle_csv() {
 
 #[test]
 fn damaged_files_give_clear_errors_not_panics() {
-    for name in [
-        "activity-filecrc.fit",
-        "activity-settings-corruptheader.fit",
-        "activity-unexpected-eof.fit",
-    ] {
+    for name in ["activity-filecrc.fit", "activity-unexpected-eof.fit"] {
         let Some(r) = fit(name) else { return };
         let e = r.unwrap_err();
         let msg = e.to_string();
@@ -66,6 +62,43 @@ fn damaged_files_give_clear_errors_not_panics() {
             "{msg}"
         );
     }
+}
+
+/// `activity-settings-corruptheader.fit` chains an activity (part 1, good
+/// CRC) and a settings file whose header is damaged (part 2, from byte 771).
+/// The first part is kept, with a note naming the damaged part; before the
+/// reader went part by part the whole file was refused.
+#[test]
+fn a_damaged_later_part_keeps_the_good_parts_and_says_so() {
+    let Some(r) = fit("activity-settings-corruptheader.fit") else {
+        return;
+    };
+    let rec = r.unwrap();
+    // 14 records: the count python-fitparse reads from the first part
+    // (tools/wild/wild_reference.py reads it from the same bytes).
+    assert_eq!(rec.samples.len(), 14);
+    assert_eq!(rec.notes.len(), 1, "{:?}", rec.notes);
+    let n = &rec.notes[0];
+    assert!(
+        n.contains("part 2") && n.contains("byte 771") && n.contains("kept the 1 complete part"),
+        "{n}"
+    );
+    // A chain of two good parts reads both.
+    let Some(dir) = rct_testdata::shared_data("wild/fit") else {
+        return;
+    };
+    let one = std::fs::read(dir.join("fitparse-rs-garmin-fenix-5-bike.fit")).unwrap();
+    let mut two = one.clone();
+    two.extend_from_slice(&one);
+    let a = read_fit(&one, "one.fit").unwrap();
+    let b = read_fit(&two, "two.fit").unwrap();
+    assert_eq!(b.samples.len(), 2 * a.samples.len());
+    assert!(b.notes.is_empty());
+    // A truncated second part is dropped with a note; the first is kept.
+    let cut = &two[..one.len() + one.len() / 2];
+    let c = read_fit(cut, "cut.fit").unwrap();
+    assert_eq!(c.samples.len(), a.samples.len());
+    assert!(c.notes[0].contains("part 2"), "{:?}", c.notes);
 }
 
 #[test]
@@ -123,6 +156,7 @@ fn trace(start: usize, above: usize) -> Recording {
         start_unix: None,
         samples,
         laps: vec![start as f64],
+        notes: vec![],
     }
 }
 
@@ -198,6 +232,7 @@ fn irregular_samples_are_weighted_by_duration_and_gaps_are_missing() {
         start_unix: None,
         samples,
         laps: vec![],
+        notes: vec![],
     };
     let r = compliance(&rec, &t, 200.0, Alignment::Start(0.0), 5.0).unwrap();
     let b = r.phases.iter().find(|p| p.id == "bout1").unwrap();

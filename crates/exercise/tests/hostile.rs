@@ -76,6 +76,7 @@ fn auto_alignment_costs_samples_not_time_span() {
         start_unix: None,
         samples,
         laps: vec![],
+        notes: vec![],
     };
     let started = Instant::now();
     let r = compliance(&rec, &SessionTemplate::lupex(), 200.0, Alignment::Auto, 5.0).unwrap();
@@ -269,4 +270,29 @@ fn protocol_counts_do_not_size_allocations() {
         rct_exercise::adherence::MAX_WEEKS as usize
     );
     assert_eq!(r.planned, u32::MAX);
+}
+
+/// CORTEX's Excel 2003 XML (`wild/cpet/spiro-cortex_test.xml`) cut at every
+/// 97th byte and with bytes overwritten: each a result, never a panic, and
+/// quick.
+#[test]
+fn damaged_spreadsheetml_is_an_error_never_a_panic() {
+    let Some(dir) = rct_testdata::shared_data("wild/cpet") else {
+        return;
+    };
+    let good = std::fs::read(dir.join("spiro-cortex_test.xml")).unwrap();
+    let started = Instant::now();
+    for cut in (0..good.len()).step_by(97) {
+        let _ = rct_exercise::cpet::read_cpet(&good[..cut], "cut.xml");
+    }
+    for (k, at) in (0..good.len()).step_by(131).enumerate() {
+        let mut bad = good.clone();
+        bad[at] = [b'<', b'"', b'9', 0xff, b'>'][k % 5];
+        let _ = rct_exercise::cpet::read_cpet(&bad, "bad.xml");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
 }

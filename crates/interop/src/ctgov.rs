@@ -19,6 +19,11 @@ use serde_json::Value;
 
 use crate::tomlw::{comment, q, q_list, slug};
 
+mod text;
+pub use text::{
+    split_criteria, timeframe_visits, unescape_markdown, Criteria, CriterionLine, TimeVisit,
+};
+
 /// Why a record cannot be imported.
 #[derive(Debug, thiserror::Error)]
 pub enum CtgovError {
@@ -98,69 +103,6 @@ fn arr<'a>(v: &'a Value, path: &str) -> &'a [Value] {
         .map_or(&[], Vec::as_slice)
 }
 
-/// One eligibility criterion line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CriterionLine {
-    /// Inclusion (true) or exclusion.
-    pub inclusion: bool,
-    /// Nesting depth of the bullet (0 = top level).
-    pub depth: usize,
-    /// Text without the bullet.
-    pub text: String,
-}
-
-/// Splits CT.gov eligibility text into one criterion per line, with the
-/// inclusion / exclusion split taken from the `Inclusion Criteria:` and
-/// `Exclusion Criteria:` headings. Lines before any heading count as inclusion.
-pub fn split_criteria(text: &str) -> Vec<CriterionLine> {
-    let mut inclusion = true;
-    let mut out = Vec::new();
-    for raw in text.lines() {
-        let indent = raw.len() - raw.trim_start().len();
-        let line = raw.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let lower = line.to_lowercase();
-        let heading = lower.trim_end_matches(':').trim();
-        if heading.starts_with("inclusion criteria") && heading.len() < 40 {
-            inclusion = true;
-            continue;
-        }
-        if heading.starts_with("exclusion criteria") && heading.len() < 40 {
-            inclusion = false;
-            continue;
-        }
-        let body = strip_bullet(line);
-        if body.is_empty() {
-            continue;
-        }
-        out.push(CriterionLine {
-            inclusion,
-            depth: indent / 2,
-            text: body.to_string(),
-        });
-    }
-    out
-}
-
-fn strip_bullet(line: &str) -> &str {
-    let l = line
-        .trim_start_matches(['*', '-', '•', '·', '◦', '▪'])
-        .trim_start();
-    // "1." / "1)" / "a." numbering.
-    let digits = l.chars().take_while(|c| c.is_ascii_alphanumeric()).count();
-    if digits > 0 && digits <= 3 {
-        let rest = &l[digits..];
-        if let Some(r) = rest.strip_prefix('.').or_else(|| rest.strip_prefix(')')) {
-            if r.starts_with(' ') {
-                return r.trim_start();
-            }
-        }
-    }
-    l.trim()
-}
-
 /// An age limit as `(number, unit)` from `"18 Years"`.
 fn parse_age(s: &str) -> Option<(u32, String)> {
     let mut it = s.split_whitespace();
@@ -177,44 +119,6 @@ fn age_rule(n: u32, unit: &str, op: &str) -> Option<String> {
         "day" => format!("days_between(birth_date, screening_date) {op} {n}"),
         _ => return None,
     })
-}
-
-/// Visits named in an outcome time frame: baseline and `N days/weeks/months/years`.
-fn timeframe_visits(tf: &str) -> Vec<(String, String, i32)> {
-    let lower = tf.to_lowercase();
-    let mut out = Vec::new();
-    if lower.contains("baseline") {
-        out.push(("baseline".to_string(), "Baseline".to_string(), 0));
-    }
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    for w in words.windows(2) {
-        let (Ok(n), unit) = (w[0].parse::<i32>(), w[1]) else {
-            continue;
-        };
-        let (mult, name) = match unit.trim_end_matches('s') {
-            "day" => (1, "day"),
-            "week" => (7, "week"),
-            "month" => (30, "month"),
-            "year" => (365, "year"),
-            _ => continue,
-        };
-        out.push((
-            format!("{name}{n}"),
-            format!("{} {n}", capital(name)),
-            n * mult,
-        ));
-    }
-    out
-}
-
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
 }
 
 fn unique(base: String, used: &mut BTreeSet<String>) -> String {
@@ -272,6 +176,13 @@ pub fn import_study(src: &str, file: &str) -> Result<CtgovImport, CtgovError> {
         }
         None => &root,
     };
+    if study.get("FullStudiesResponse").is_some() || study.get("FullStudy").is_some() {
+        return Err(CtgovError::Field {
+            file: file.into(),
+            path: "FullStudiesResponse".into(),
+            message: "this is a record of the retired ClinicalTrials.gov API v1 (classic), which rct does not read; download the study from API v2: https://clinicaltrials.gov/api/v2/studies/NCT...".into(),
+        });
+    }
     let p = study
         .get("protocolSection")
         .ok_or_else(|| CtgovError::Field {
@@ -549,9 +460,13 @@ pub fn import_study(src: &str, file: &str) -> Result<CtgovImport, CtgovError> {
             q(&format!("sex == \"{want}\""))
         ));
     }
-    let lines = s(p, "eligibilityModule.eligibilityCriteria")
+    let split = s(p, "eligibilityModule.eligibilityCriteria")
         .map(split_criteria)
         .unwrap_or_default();
+    for w in &split.warnings {
+        note("eligibilityModule.eligibilityCriteria", w.clone());
+    }
+    let lines = split.lines;
     if lines.is_empty() {
         note(
             "eligibilityModule.eligibilityCriteria",
@@ -591,7 +506,7 @@ pub fn import_study(src: &str, file: &str) -> Result<CtgovImport, CtgovError> {
 
     // ---- outcomes, with a form and visits to hold them
     let mut outcome_ids: BTreeSet<String> = BTreeSet::new();
-    let mut visit_list: Vec<(String, String, i32)> = Vec::new();
+    let mut visit_list: Vec<TimeVisit> = Vec::new();
     let mut fields = String::new();
     let mut outcomes = String::new();
     let mut n_out = 0;
@@ -600,16 +515,27 @@ pub fn import_study(src: &str, file: &str) -> Result<CtgovImport, CtgovError> {
         ("secondaryOutcomes", "secondary"),
         ("otherOutcomes", "exploratory"),
     ] {
-        for o in arr(p, &format!("outcomesModule.{key}")) {
-            let Some(measure) = s(o, "measure") else {
+        for (k, o) in arr(p, &format!("outcomesModule.{key}")).iter().enumerate() {
+            let Some(measure) = s(o, "measure").map(unescape_markdown) else {
                 continue;
             };
+            let measure = measure.as_str();
             n_out += 1;
             let oid = unique(short_slug(measure, 32), &mut outcome_ids);
             let tf = s(o, "timeFrame").unwrap_or("");
             let vs = timeframe_visits(tf);
+            if vs.is_empty() {
+                note(
+                    &format!("outcomesModule.{key}[{k}].timeFrame"),
+                    if tf.is_empty() {
+                        "no time frame: the outcome has no timepoints; add them".to_string()
+                    } else {
+                        format!("time frame `{tf}` names no day, week, month, year or hour rct understands: the outcome has no timepoints; add them")
+                    },
+                );
+            }
             for v in &vs {
-                if !visit_list.iter().any(|x| x.0 == v.0) {
+                if !visit_list.iter().any(|x| x.id == v.id) {
                     visit_list.push(v.clone());
                 }
             }
@@ -620,12 +546,12 @@ pub fn import_study(src: &str, file: &str) -> Result<CtgovImport, CtgovError> {
             ));
             let mut c = String::new();
             if let Some(d) = s(o, "description") {
-                c.push_str(&comment(&format!("Description: {d}")));
+                c.push_str(&comment(&format!("Description: {}", unescape_markdown(d))));
             }
             if !tf.is_empty() {
                 c.push_str(&comment(&format!("Time frame: {tf}")));
             }
-            let tps: Vec<String> = vs.iter().map(|v| v.0.clone()).collect();
+            let tps: Vec<String> = vs.iter().map(|v| v.id.clone()).collect();
             outcomes.push_str(&format!(
                 "\n{c}[[outcomes]]\nid = {}\nkind = {}\nlabel = {}\nmeasure = {}\ntimepoints = {}\n",
                 q(&oid),
@@ -636,16 +562,19 @@ pub fn import_study(src: &str, file: &str) -> Result<CtgovImport, CtgovError> {
             ));
         }
     }
-    visit_list.sort_by_key(|v| v.2);
+    visit_list.sort_by_key(|v| v.day);
     let mut forms = String::new();
     let mut visits = String::new();
     if n_out > 0 {
         forms.push_str(&format!(
             "\n[[forms]]\nid = \"outcomes\"\nlabel = \"Registered outcome measures\"\nfields = [\n{fields}]\n"
         ));
-        for (vid, label, day) in &visit_list {
-            let (lo, hi) = if *day == 0 {
+        for v in &visit_list {
+            let (vid, label, day) = (&v.id, &v.label, &v.day);
+            let (lo, hi) = if vid == "baseline" {
                 (-14, 0)
+            } else if vid.starts_with("hour") || vid.starts_with("minute") {
+                (*day, *day)
             } else {
                 (day - 7, day + 7)
             };
@@ -730,19 +659,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn criteria_split_by_heading_and_bullet() {
-        let text = "Inclusion Criteria:\n\n* Age >= 18\n* Consent\n\nExclusion Criteria:\n\n* Pregnancy\n  * nested item\n1. numbered";
-        let l = split_criteria(text);
-        assert_eq!(l.len(), 5);
-        assert!(l[0].inclusion && l[1].inclusion);
-        assert!(!l[2].inclusion && !l[3].inclusion && !l[4].inclusion);
-        assert_eq!(l[3].depth, 1);
-        assert_eq!(l[3].text, "nested item");
-        assert_eq!(l[4].text, "numbered");
-    }
-
-    #[test]
-    fn ages_and_timeframes() {
+    fn ages() {
         assert_eq!(
             age_rule(18, "years", ">=").unwrap(),
             "age_at(screening_date) >= 18"
@@ -751,9 +668,6 @@ mod tests {
             age_rule(6, "months", ">=").unwrap(),
             "months_between(birth_date, screening_date) >= 6"
         );
-        let v = timeframe_visits("Baseline and after 12 weeks");
-        assert_eq!(v[0].2, 0);
-        assert_eq!(v[1], ("week12".into(), "Week 12".into(), 84));
     }
 
     #[test]

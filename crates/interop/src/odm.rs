@@ -22,13 +22,19 @@
 //!   namespace [`RCT_NS`], only in an unblinded export; arm-specific forms and
 //!   their data only there too.
 
+mod clinical;
 mod dom;
 mod export;
 mod import;
 
+pub use decode::decode;
 pub use dom::{MAX_DEPTH, MAX_ELEMENTS};
 pub use export::{export, ExportOptions, ExportSummary};
-pub use import::{import, OdmImport, MAX_ODM_BYTES};
+pub use import::{
+    import, import_with, ImportOptions, Migration, OdmImport, CLASSIC_VISIT, MAX_ODM_BYTES,
+    SKIP_REPEATING, SKIP_UNKNOWN_ITEM,
+};
+mod decode;
 
 /// The ODM 1.3 namespace.
 pub const ODM_NS: &str = "http://www.cdisc.org/ns/odm/v1.3";

@@ -17,6 +17,8 @@ use serde::Serialize;
 use crate::tomlw::{comment, num, q};
 
 pub mod logic;
+mod rows;
+pub(crate) use rows::read_rows;
 
 /// Why a dictionary cannot be read at all.
 #[derive(Debug, thiserror::Error)]
@@ -110,31 +112,6 @@ pub struct DictionaryImport {
     pub issues: Vec<Issue>,
 }
 
-/// One dictionary row.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Row {
-    pub(crate) line: usize,
-    pub(crate) variable: String,
-    pub(crate) form: String,
-    pub(crate) section: String,
-    pub(crate) kind: String,
-    pub(crate) label: String,
-    pub(crate) choices: String,
-    pub(crate) note: String,
-    pub(crate) validation: String,
-    pub(crate) min: String,
-    pub(crate) max: String,
-    pub(crate) identifier: String,
-    pub(crate) branching: String,
-    pub(crate) required: String,
-    pub(crate) alignment: String,
-    pub(crate) question_number: String,
-    pub(crate) matrix_group: String,
-    pub(crate) matrix_ranking: String,
-    pub(crate) annotation: String,
-}
-
-/// What a REDCap variable became, for the logic translator.
 #[derive(Debug, Clone, PartialEq)]
 pub enum VarKind {
     /// A number or integer field.
@@ -164,110 +141,6 @@ pub struct Var {
 
 /// The bound written for the open side of a one-sided REDCap range.
 pub const OPEN_BOUND: f64 = 1e12;
-
-const COLUMNS: &[(&str, &str)] = &[
-    ("variable", "variablefieldname"),
-    ("form", "formname"),
-    ("section", "sectionheader"),
-    ("kind", "fieldtype"),
-    ("label", "fieldlabel"),
-    ("choices", "choicescalculations"),
-    ("note", "fieldnote"),
-    ("validation", "textvalidationtype"),
-    ("min", "textvalidationmin"),
-    ("max", "textvalidationmax"),
-    ("identifier", "identifier"),
-    ("branching", "branchinglogic"),
-    ("required", "requiredfield"),
-    ("alignment", "customalignment"),
-    ("question_number", "questionnumber"),
-    ("matrix_group", "matrixgroupname"),
-    ("matrix_ranking", "matrixranking"),
-    ("annotation", "fieldannotation"),
-];
-
-fn norm_header(h: &str) -> String {
-    h.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-pub(crate) fn read_rows(src: &str, file: &str) -> Result<Vec<Row>, RedcapError> {
-    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(src.as_bytes());
-    let headers = rdr.headers().map_err(|e| RedcapError::Csv {
-        file: file.into(),
-        line: 1,
-        message: e.to_string(),
-    })?;
-    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, h) in headers.iter().enumerate() {
-        let n = norm_header(h);
-        for (key, prefix) in COLUMNS {
-            if n.starts_with(prefix) && !index.contains_key(key) {
-                index.insert(key, i);
-            }
-        }
-    }
-    for (key, name) in [
-        ("variable", "Variable / Field Name"),
-        ("form", "Form Name"),
-        ("kind", "Field Type"),
-        ("label", "Field Label"),
-    ] {
-        if !index.contains_key(key) {
-            return Err(RedcapError::MissingColumn {
-                file: file.into(),
-                column: name,
-            });
-        }
-    }
-    let mut rows = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| RedcapError::Csv {
-            file: file.into(),
-            line: e.position().map_or(0, |p| p.line()),
-            message: e.to_string(),
-        })?;
-        let line = rec.position().map_or(0, |p| p.line()) as usize;
-        let get = |k: &str| -> String {
-            index
-                .get(k)
-                .and_then(|&i| rec.get(i))
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        };
-        if rec.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        rows.push(Row {
-            line,
-            variable: get("variable"),
-            form: get("form"),
-            section: get("section"),
-            kind: get("kind").to_ascii_lowercase(),
-            label: get("label"),
-            choices: get("choices"),
-            note: get("note"),
-            validation: get("validation").to_ascii_lowercase(),
-            min: get("min"),
-            max: get("max"),
-            identifier: get("identifier"),
-            branching: get("branching"),
-            required: get("required"),
-            alignment: get("alignment"),
-            question_number: get("question_number"),
-            matrix_group: get("matrix_group"),
-            matrix_ranking: get("matrix_ranking"),
-            annotation: get("annotation"),
-        });
-    }
-    Ok(rows)
-}
 
 /// Parses REDCap choices `1, Female | 2, Male` into (code, label) pairs.
 pub fn parse_choices(s: &str) -> Vec<(String, String)> {
@@ -442,7 +315,7 @@ pub fn import_dictionary(src: &str, file: &str) -> Result<DictionaryImport, Redc
                 file: file.into(),
                 row: r.line,
                 variable: r.variable.clone(),
-                message: "variable defined twice; REDCap variable names are unique".into(),
+                message: "variable defined twice; REDCap variable names are unique: rename or remove one of the rows".into(),
             });
         }
     }
@@ -550,8 +423,16 @@ pub fn import_dictionary(src: &str, file: &str) -> Result<DictionaryImport, Redc
             comments,
         };
         let range = |base: &mut FieldOut, issue: &mut dyn FnMut(&str, &str, IssueKind, String)| {
-            let lo = r.min.parse::<f64>();
-            let hi = r.max.parse::<f64>();
+            // A comma-decimal field writes its bounds with a decimal comma (`1,0`).
+            let bound = |b: &str| {
+                if r.validation.contains("comma") {
+                    b.replace(',', ".").parse::<f64>()
+                } else {
+                    b.parse::<f64>()
+                }
+            };
+            let lo = bound(&r.min);
+            let hi = bound(&r.max);
             match (r.min.is_empty(), r.max.is_empty()) {
                 (true, true) => {}
                 _ => match (lo, hi) {

@@ -6,7 +6,9 @@
 //!   ScannerID: scanners listed in [`QcThresholds::sprint_scanners`] are SPRINT,
 //!   others MAX/FLEX, unless [`QcThresholds::instrument`] forces one.
 //! * Positive-control linearity: R^2 of log2 count against log2 concentration
-//!   over POS_A-E, flag below 0.95. PlexSet lanes carry POS_1..POS_8: one spike
+//!   over POS_A-E, flag below 0.95. Controls named `POS_A`..`POS_F` without a
+//!   concentration take NanoString's standard 128, 32, 8, 2, 0.5 and 0.125 fM,
+//!   and a note says so. PlexSet lanes carry POS_1..POS_8: one spike
 //!   per hybridisation row, all at the same (unstated) concentration, so there is
 //!   no titration to fit; linearity is reported as not assessed and does not
 //!   flag the lane.
@@ -195,12 +197,18 @@ pub fn qc_lane(rcc: &Rcc, t: &QcThresholds) -> LaneQc {
         (Some(_), true) => notes.push("limit of detection not assessed: no negative controls".into()),
     }
 
-    // Positive-control linearity.
+    // Positive-control linearity. Names without a concentration (`POS_A`)
+    // take NanoString's standard one, and the report says so.
+    let mut standard = 0usize;
     let (x, y): (Vec<f64>, Vec<f64>) = rcc
         .class("Positive")
         .filter(|p| is_pos_a_to_e(&p.name))
         .filter_map(|p| {
-            let c = p.concentration()?;
+            let c = p.concentration().or_else(|| {
+                let c = crate::rcc::standard_concentration(&p.name);
+                standard += usize::from(c.is_some());
+                c
+            })?;
             (c > 0.0).then(|| {
                 (
                     c.log2(),
@@ -209,6 +217,11 @@ pub fn qc_lane(rcc: &Rcc, t: &QcThresholds) -> LaneQc {
             })
         })
         .unzip();
+    if standard > 0 {
+        notes.push(format!(
+            "positive-control concentrations are not in the probe names: NanoString's standard concentrations (POS_A-E = 128, 32, 8, 2, 0.5 fM) were used for {standard} control(s)"
+        ));
+    }
     let pos_r2 = if x.len() >= 3 {
         let r2 = r_squared(&x, &y);
         r2.is_finite().then_some(r2)
@@ -348,6 +361,34 @@ mod tests {
             checks(&lane((280, 280), 1.0, GOOD, [2, 4, 6], 50)),
             [Check::Housekeeping]
         );
+    }
+
+    #[test]
+    fn unnamed_positive_concentrations_take_the_standard_ones_and_say_so() {
+        let named = lane(
+            (280, 280),
+            1.0,
+            [20241, 6933, 1745, 417, 60, 52],
+            [2, 4, 6],
+            500,
+        );
+        let text = "<Header>\nFileVersion,1.7\n</Header>\n<Sample_Attributes>\nID,s\n</Sample_Attributes>\n<Lane_Attributes>\nID,1\nFovCount,280\nFovCounted,280\nScannerID,SC1\nBindingDensity,1\n</Lane_Attributes>\n<Code_Summary>\nCodeClass,Name,Accession,Count\nPositive,POS_A,E,20241\nPositive,POS_B,E,6933\nPositive,POS_C,E,1745\nPositive,POS_D,E,417\nPositive,POS_E,E,60\nPositive,POS_F,E,52\nNegative,NEG_A,E,2\nNegative,NEG_B,E,4\nNegative,NEG_C,E,6\nHousekeeping,H1,N,500\nEndogenous,G1,N,50\n</Code_Summary>\n";
+        let bare = parse_rcc(text, "b.RCC").unwrap();
+        let (a, b) = (
+            qc_lane(&named, &QcThresholds::default()),
+            qc_lane(&bare, &QcThresholds::default()),
+        );
+        // The same R^2 as with the concentrations in the names.
+        assert_eq!(a.pos_r2, b.pos_r2);
+        assert!(b.pos_r2.is_some());
+        assert!(
+            b.notes
+                .iter()
+                .any(|n| n.contains("standard concentrations") && n.contains("5 control(s)")),
+            "{:?}",
+            b.notes
+        );
+        assert!(!a.notes.iter().any(|n| n.contains("standard")));
     }
 
     #[test]

@@ -107,6 +107,21 @@ impl Probe {
     }
 }
 
+/// NanoString's standard positive-control concentrations (fM) for controls
+/// named `POS_A`..`POS_F` without one (older RCC files, NanoStringQCPro's
+/// examples): 128, 32, 8, 2, 0.5 and 0.125 fM. `None` for any other name.
+pub fn standard_concentration(name: &str) -> Option<f64> {
+    Some(match name.trim() {
+        "POS_A" => 128.0,
+        "POS_B" => 32.0,
+        "POS_C" => 8.0,
+        "POS_D" => 2.0,
+        "POS_E" => 0.5,
+        "POS_F" => 0.125,
+        _ => return None,
+    })
+}
+
 /// Parse the concentration in parentheses at the end of a control name.
 pub fn concentration_in(name: &str) -> Option<f64> {
     let open = name.rfind('(')?;

@@ -74,6 +74,9 @@ pub fn run(c: CpetCmd) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             println!("{} ({} layout, {} breaths)", r.file, r.layout, r.breaths);
+            for n in &r.notes {
+                println!("note: {n}");
+            }
             println!(
                 "{}: {:.0} mL/min, {:.1} mL/kg/min ({:?} {} s average ending at {:.1} s)",
                 r.label, r.vo2max_ml_min, r.vo2max_ml_kg_min, r.method, r.window_s, r.at_seconds

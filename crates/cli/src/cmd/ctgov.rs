@@ -28,8 +28,13 @@ pub fn run(args: ImportCtgovArgs) -> anyhow::Result<ExitCode> {
         "a ClinicalTrials.gov study record",
     )?;
     let out = rct_interop::ctgov::import_study(&src, &name)?;
-    // The skeleton must pass the checker; say so if it does not.
-    let check = rct_core::protocol::parse(&out.toml, &name).err();
+    // The skeleton must pass the checker; say so if it does not. Its
+    // diagnostics locate lines of the generated TOML, never of the JSON input.
+    let generated = match &args.out {
+        Some(path) => path.display().to_string(),
+        None => format!("protocol generated from {name}"),
+    };
+    let check = rct_core::protocol::parse(&out.toml, &generated).err();
     match &args.out {
         Some(path) => std::fs::write(path, &out.toml)
             .with_context(|| format!("cannot write {}", path.display()))?,
@@ -55,6 +60,12 @@ pub fn run(args: ImportCtgovArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(d) = check {
+        eprintln!(
+            "{name}: the record was read, but the protocol generated from it does not pass the checker (lines below are lines of {generated}); the record may be partial: complete the skeleton by hand"
+        );
+        for n in &out.notes {
+            eprintln!("  note: {}: {}", n.path, n.message);
+        }
         eprintln!("{d}");
         return Ok(ExitCode::from(1));
     }

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use rct_core::protocol::Protocol;
 use rct_exercise::{
     adherence, compliance, plot::session_svg, read_csv, read_fit, Alignment, ComplianceReport,
-    PhaseSpec, Recording, SessionTemplate,
+    HeartRateStatus, PhaseSpec, Recording, SessionTemplate,
 };
 
 #[derive(clap::Subcommand, Debug)]
@@ -15,7 +15,8 @@ pub enum HrCmd {
     /// Lay the session template over one recording (FIT or CSV) and report,
     /// per phase, the planned window, seconds with data, seconds in the target
     /// zone, and for bouts whether they are compliant (> 50 % of the bout
-    /// above 85 % HRmax in LUPEX).
+    /// above 85 % HRmax in LUPEX). A recording holding no heart rate is
+    /// "no heart-rate data" (no bout judged) and exits 1.
     Compliance {
         /// Recording: a .fit file, or a .csv with time and heart-rate columns.
         file: PathBuf,
@@ -137,10 +138,22 @@ pub fn run(c: HrCmd) -> anyhow::Result<ExitCode> {
                 std::fs::write(&out, session_svg(&rec, &t, &r))
                     .with_context(|| format!("cannot write {}", out.display()))?;
             }
+            for n in &rec.notes {
+                eprintln!("{}: note: {n}", file.display());
+            }
             if common.json {
                 super::print_json(&r)?;
             } else {
                 print!("{}", render(&r));
+            }
+            if r.heart_rate == HeartRateStatus::NoData {
+                // Unassessable, not "not compliant": its own exit status.
+                eprintln!(
+                    "{}: no heart-rate data: none of the recording's {} sample(s) holds a heart rate, so no bout can be judged; check that the chest strap or optical sensor was paired and recording, and export the session again",
+                    file.display(),
+                    rec.samples.len()
+                );
+                return Ok(ExitCode::from(1));
             }
         }
         HrCmd::Adherence {
@@ -199,6 +212,16 @@ pub fn run(c: HrCmd) -> anyhow::Result<ExitCode> {
                     a.rule,
                     if a.per_protocol { "yes" } else { "no" }
                 );
+                for s in a
+                    .sessions
+                    .iter()
+                    .filter(|s| s.heart_rate == HeartRateStatus::NoData)
+                {
+                    println!(
+                        "No heart-rate data (attended, not assessed; no compliant bout counted): {}",
+                        s.source
+                    );
+                }
             }
         }
     }
@@ -237,7 +260,11 @@ fn render(r: &ComplianceReport) -> String {
             }
         );
     }
-    let _ = writeln!(s, "Compliant bouts: {} of {}", r.compliant_bouts, r.bouts);
+    if r.heart_rate == HeartRateStatus::NoData {
+        let _ = writeln!(s, "Compliant bouts: not assessed (no heart-rate data)");
+    } else {
+        let _ = writeln!(s, "Compliant bouts: {} of {}", r.compliant_bouts, r.bouts);
+    }
     for g in &r.gaps {
         let _ = writeln!(s, "Gap (missing): {:.0}-{:.0} s", g[0], g[1]);
     }

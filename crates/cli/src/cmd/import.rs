@@ -24,7 +24,11 @@ pub enum ImportCmd {
         json: bool,
     },
     /// A CDISC ODM 1.3.2 file: its metadata into a protocol skeleton, its
-    /// clinical data with audit records into the event log of a new trial.
+    /// clinical data with audit records (or, for a snapshot, as a migration
+    /// with --attribute-to and --reason) into the event log of a new trial.
+    /// Prints subjects, forms, values imported and skipped by reason; when
+    /// any value would be skipped nothing is written and the exit status is
+    /// 1, unless --allow-skips.
     Odm {
         /// The ODM file.
         file: PathBuf,
@@ -40,6 +44,25 @@ pub enum ImportCmd {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Import a snapshot without audit records (REDCap, OpenClinica) as a
+        /// migration by this rct user: each value is attributed to them as
+        /// the person who migrated it, never as its author.
+        #[arg(long, value_name = "USER", requires = "reason")]
+        attribute_to: Option<String>,
+        /// Why the snapshot is migrated ("migration from REDCap project 123").
+        #[arg(long, value_name = "TEXT", requires = "attribute_to")]
+        reason: Option<String>,
+        /// Site recorded on migrated values.
+        #[arg(
+            long,
+            value_name = "SITE",
+            default_value = "imported",
+            requires = "attribute_to"
+        )]
+        site: String,
+        /// Exit 0 even when some values were skipped (they are still listed).
+        #[arg(long)]
+        allow_skips: bool,
     },
 }
 
@@ -95,14 +118,45 @@ pub fn run(cmd: ImportCmd) -> anyhow::Result<ExitCode> {
             events_out,
             protocol_out,
             json,
+            attribute_to,
+            reason,
+            site,
+            allow_skips,
         } => {
             let name = file.display().to_string();
-            let src = super::input::read_text_bounded(
-                &file,
-                rct_interop::odm::MAX_ODM_BYTES,
-                "an ODM file",
+            let bytes =
+                super::input::read_bounded(&file, rct_interop::odm::MAX_ODM_BYTES, "an ODM file")?;
+            let src = rct_interop::odm::decode(&bytes, &name)?;
+            let migration = match (attribute_to, reason) {
+                (Some(user), Some(reason)) => Some(rct_interop::odm::Migration {
+                    user,
+                    reason,
+                    // The migration's own time: the one clock read of an import.
+                    #[allow(clippy::disallowed_methods)]
+                    at: chrono::Utc::now(),
+                    site,
+                }),
+                _ => None,
+            };
+            let imp = rct_interop::odm::import_with(
+                &src,
+                &name,
+                &rct_interop::odm::ImportOptions { migration },
             )?;
-            let imp = rct_interop::odm::import(&src, &name)?;
+            let skipped: usize = imp.skipped.values().sum();
+            if skipped > 0 && !allow_skips {
+                eprintln!(
+                    "{name}: {} participant(s), {} form(s), {} value(s) readable, {skipped} value(s) that would be skipped:",
+                    imp.subjects, imp.forms, imp.item_data
+                );
+                for (why, n) in &imp.skipped {
+                    eprintln!("  skipped: {n} value(s): {why}");
+                }
+                eprintln!(
+                    "{name}: nothing was written: an import must not drop values silently. Pass --allow-skips to import the rest without them"
+                );
+                return Ok(ExitCode::from(1));
+            }
             if let Err(d) =
                 rct_core::protocol::parse(&imp.protocol_toml, &protocol_out.display().to_string())
             {
@@ -155,16 +209,21 @@ pub fn run(cmd: ImportCmd) -> anyhow::Result<ExitCode> {
                     "trial": imp.trial,
                     "events": events.len(),
                     "subjects": imp.subjects,
+                    "forms": imp.forms,
                     "item_data": imp.item_data,
+                    "skipped": imp.skipped,
                     "allocations": imp.allocations,
                     "protocol": protocol_out.display().to_string(),
                     "notes": imp.notes,
                 }))?;
             } else {
                 println!(
-                    "{name}: trial `{}`: {} event(s) ({} participant(s), {} value(s), {} allocation(s)); protocol skeleton in {}",
-                    imp.trial, events.len(), imp.subjects, imp.item_data, imp.allocations, protocol_out.display()
+                    "{name}: trial `{}`: {} event(s) ({} participant(s), {} form(s), {} value(s) imported, {skipped} skipped, {} allocation(s)); protocol skeleton in {}",
+                    imp.trial, events.len(), imp.subjects, imp.forms, imp.item_data, imp.allocations, protocol_out.display()
                 );
+                for (why, n) in &imp.skipped {
+                    println!("  skipped: {n} value(s): {why}");
+                }
                 for n in &imp.notes {
                     println!("  note: {n}");
                 }

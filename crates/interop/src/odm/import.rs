@@ -23,13 +23,49 @@ pub struct OdmImport {
     pub events: Vec<EventDraft>,
     /// Participants read.
     pub subjects: usize,
-    /// ItemData read.
+    /// ItemData imported as events.
     pub item_data: usize,
     /// Allocations read (rct extension).
     pub allocations: usize,
     /// What the skeleton had to fill in.
     pub notes: Vec<String>,
+    /// Forms with at least one value imported.
+    pub forms: usize,
+    /// ItemData read but not imported, by reason (never dropped silently).
+    pub skipped: BTreeMap<String, usize>,
 }
+
+/// How values without their own audit trail are imported.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// A snapshot (REDCap, OpenClinica) holds no `<AuditRecord>`: with a
+    /// migration, each such value becomes an event attributed to the user who
+    /// migrates it (never as its author), with the reason, the source file's
+    /// SHA-256 and whatever author and time the source holds.
+    pub migration: Option<Migration>,
+}
+
+/// Who migrates a snapshot, why, and when.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    /// The rct user who migrates the data (`--attribute-to`).
+    pub user: String,
+    /// Why (`--reason`, e.g. "migration from REDCap project 123").
+    pub reason: String,
+    /// When the migration runs (a parameter: no clock here).
+    pub at: DateTime<Utc>,
+    /// Site recorded on the events.
+    pub site: String,
+}
+
+/// Skip reason for repeating forms and item groups.
+pub const SKIP_REPEATING: &str = "repeating group (not yet supported)";
+/// Skip reason for an ItemOID the metadata does not define.
+pub const SKIP_UNKNOWN_ITEM: &str = "ItemOID names no item of the metadata";
+
+/// The visit of values held in forms directly under a subject (REDCap
+/// classic projects have no events).
+pub const CLASSIC_VISIT: &str = "record";
 
 /// The user recorded as registering an imported trial.
 pub const IMPORT_ACTOR: &str = "odm-import";
@@ -37,36 +73,41 @@ pub const IMPORT_ACTOR: &str = "odm-import";
 /// Largest ODM file imported (64 MiB): the whole element tree is held in memory.
 pub const MAX_ODM_BYTES: usize = 64 << 20;
 
-fn strip<'a>(s: &'a str, prefix: &str) -> &'a str {
+pub(super) fn strip<'a>(s: &'a str, prefix: &str) -> &'a str {
     s.strip_prefix(prefix).unwrap_or(s)
 }
 
-struct Ctx<'a> {
-    file: &'a str,
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err(&self, path: &str, message: impl Into<String>) -> OdmError {
+    pub(super) fn err(&self, path: &str, message: impl Into<String>) -> OdmError {
         OdmError::Content {
             file: self.file.into(),
             path: path.into(),
             message: message.into(),
         }
     }
-    fn need<'n>(&self, n: &'n Node, attr: &str, path: &str) -> Result<&'n str, OdmError> {
+    pub(super) fn need<'n>(
+        &self,
+        n: &'n Node,
+        attr: &str,
+        path: &str,
+    ) -> Result<&'n str, OdmError> {
         n.attr(attr)
             .ok_or_else(|| self.err(path, format!("<{}> has no {attr} attribute", n.name)))
     }
 }
 
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .ok()
         .map(|t| t.with_timezone(&Utc))
 }
 
 /// A value from ODM text, typed by the item's DataType.
-fn typed(text: &str, data_type: &str) -> Value {
+pub(super) fn typed(text: &str, data_type: &str) -> Value {
     match data_type {
         "integer" | "float" | "double" => serde_json::from_str::<serde_json::Number>(text)
             .map(Value::Number)
@@ -80,8 +121,29 @@ fn typed(text: &str, data_type: &str) -> Value {
     }
 }
 
-/// Imports an ODM document held in `src` (`file` names it in messages).
+/// Imports an ODM document held in `src` (`file` names it in messages);
+/// every value must carry its own audit trail.
 pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
+    import_with(src, file, &ImportOptions::default())
+}
+
+/// Imports an ODM document, with [`ImportOptions`].
+pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImport, OdmError> {
+    if let Some(m) = &opts.migration {
+        // The migrating user is an rct user: the record's one name rule.
+        rct_record::check_user_name(&m.user).map_err(|e| OdmError::Content {
+            file: file.into(),
+            path: "--attribute-to".into(),
+            message: e.to_string(),
+        })?;
+        if m.reason.trim().is_empty() {
+            return Err(OdmError::Content {
+                file: file.into(),
+                path: "--reason".into(),
+                message: "the reason for the migration is empty; say whose data it is and why (\"migration from REDCap project 123\")".into(),
+            });
+        }
+    }
     if src.len() > MAX_ODM_BYTES {
         return Err(OdmError::Limit {
             file: file.into(),
@@ -108,7 +170,7 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
     let rct_name = |local: &str| rct.as_ref().map(|p| format!("{p}:{local}"));
     let study = root
         .first("Study")
-        .ok_or_else(|| cx.err("ODM", "no <Study>"))?;
+        .ok_or_else(|| cx.err("ODM", "no <Study>: the file holds clinical data without the study's metadata (forms, items), which rct needs to build the protocol; export the study with its metadata (a Snapshot holding <Study> and <ClinicalData>)"))?;
     let gv = study
         .first("GlobalVariables")
         .ok_or_else(|| cx.err("ODM/Study", "no <GlobalVariables>"))?;
@@ -191,10 +253,17 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
     );
     let phase = fill("phase", alias1(proto, "rct.phase"), "not-applicable");
     let status = fill("status", alias1(proto, "rct.status"), "not-yet-recruiting");
+    // Without the rct alias, the participants in the file (at least 1): a
+    // placeholder the checker accepts, listed with the assumptions.
+    let in_file = root
+        .all("ClinicalData")
+        .flat_map(|cd| cd.all("SubjectData"))
+        .count()
+        .max(1);
     let target = fill(
         "target_enrolment",
         alias1(proto, "rct.target_enrolment"),
-        "0",
+        &in_file.to_string(),
     );
     let design = fill("randomisation.design", alias1(proto, "rct.design"), "cr");
     t.push_str(&format!(
@@ -302,6 +371,8 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
         .all("ItemDef")
         .filter_map(|n| n.attr("OID").map(|o| (o, n)))
         .collect();
+    // The OID is an item's identity: two items with one Name stay two fields.
+    let item_ids = item_identities(mdv.all("ItemDef"));
     let methods: BTreeMap<&str, String> = mdv
         .all("MethodDef")
         .filter_map(|n| {
@@ -326,10 +397,19 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
             ("boolean", _) => "boolean",
             _ => "text",
         };
+        let id = def
+            .attr("OID")
+            .and_then(|o| item_ids.get(o))
+            .cloned()
+            .unwrap_or_default();
+        // The question, else the Name, with the XML's indentation collapsed.
+        let label = clean_label(&def.translated("Question").unwrap_or_default())
+            .or_else(|| clean_label(def.attr("Name").unwrap_or("")))
+            .unwrap_or_else(|| id.clone());
         s.push_str(&format!(
             "id = {}\nlabel = {}\ntype = {}\n",
-            q(def.attr("Name").unwrap_or("")),
-            q(&def.translated("Question").unwrap_or_default()),
+            q(&id),
+            q(&label),
             q(kind)
         ));
         if let Some(u) = def
@@ -451,9 +531,12 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
         .collect();
     // ItemOID -> (form id, DataType) for the clinical data.
     let mut item_index: BTreeMap<String, (String, String, String)> = BTreeMap::new();
+    let mut form_ids: Vec<String> = Vec::new();
     for f in mdv.all("FormDef") {
         let oid = cx.need(f, "OID", "ODM/Study/MetaDataVersion/FormDef")?;
-        let fid = strip(oid, "F.");
+        let fid_owned = form_id(oid);
+        let fid = fid_owned.as_str();
+        form_ids.push(fid.to_string());
         t.push_str(&format!(
             "\n[[forms]]\nid = {}\nlabel = {}\n",
             q(fid),
@@ -487,10 +570,27 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
                     item_oid.to_string(),
                     (
                         fid.to_string(),
-                        def.attr("Name").unwrap_or("").to_string(),
+                        item_ids.get(item_oid).cloned().unwrap_or_default(),
                         def.attr("DataType").unwrap_or("text").to_string(),
                     ),
                 );
+            }
+        }
+    }
+
+    // A CodeListRef naming no CodeListDef leaves its field's choices undefined.
+    let lists: std::collections::BTreeSet<&str> = mdv
+        .all("CodeListDef")
+        .filter_map(|c| c.attr("OID"))
+        .collect();
+    for d in mdv.all("ItemDef") {
+        if let Some(r) = d.first("CodeListRef").and_then(|c| c.attr("CodeListOID")) {
+            if !lists.contains(r) {
+                notes.push(format!(
+                    "ItemDef {}: CodeListRef `{r}` names no CodeListDef in the file; define the code list `{}` in the skeleton",
+                    d.attr("OID").unwrap_or("?"),
+                    strip(r, "CL.")
+                ));
             }
         }
     }
@@ -523,7 +623,7 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
         };
         let forms: Vec<String> = se
             .all("FormRef")
-            .filter_map(|r| r.attr("FormOID").map(|o| strip(o, "F.").to_string()))
+            .filter_map(|r| r.attr("FormOID").map(form_id))
             .collect();
         t.push_str(&format!(
             "\n[[visits]]\nid = {}\nlabel = {}\nday = {day}\nwindow = [{lo}, {hi}]\nforms = {}\n",
@@ -536,6 +636,22 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
             t.push_str(&format!("assessments = {}\n", q_list(&ass)));
         }
     }
+    // A REDCap classic project has no events: its forms sit directly under
+    // each subject, and are held by one visit.
+    let classic = root
+        .all("ClinicalData")
+        .flat_map(|cd| cd.all("SubjectData"))
+        .any(|sd| sd.first("FormData").is_some());
+    if classic && mdv.first("StudyEventDef").is_none() {
+        notes.push(format!(
+            "the file has no study events (a REDCap classic project): its forms are held by one visit `{CLASSIC_VISIT}`"
+        ));
+        t.push_str(&format!(
+            "\n[[visits]]\nid = {}\nlabel = \"Record\"\nday = 0\nwindow = [0, 0]\nforms = {}\n",
+            q(CLASSIC_VISIT),
+            q_list(&form_ids)
+        ));
+    }
     for n in &notes {
         t.push_str(&format!(
             "\n[[assumptions]]\ntopic = \"ODM import\"\ntext = {}\n",
@@ -544,113 +660,18 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
     }
 
     // ---- clinical data
+    let cd = super::clinical::read(
+        &root,
+        &cx,
+        &trial,
+        &item_index,
+        rct_name("Allocation"),
+        opts,
+        src,
+    )?;
     let mut drafts: Vec<EventDraft> = Vec::new();
-    let mut body: Vec<EventDraft> = Vec::new();
-    let mut earliest: Option<DateTime<Utc>> = None;
-    let mut subjects = 0;
-    let mut item_data = 0;
-    let mut allocations = 0;
-    let mut last: BTreeMap<(String, String, String, String), Value> = BTreeMap::new();
-    for cd in root.all("ClinicalData") {
-        for sd in cd.all("SubjectData") {
-            subjects += 1;
-            let subject = cx.need(sd, "SubjectKey", "ClinicalData/SubjectData")?;
-            // The record's one rule for participant ids, as for every edge.
-            rct_record::check_participant_id(subject)
-                .map_err(|e| cx.err("ClinicalData/SubjectData/@SubjectKey", e.to_string()))?;
-            let path = format!("ClinicalData/SubjectData[{subject}]");
-            for se in sd.all("StudyEventData") {
-                let visit = strip(cx.need(se, "StudyEventOID", &path)?, "SE.");
-                for fd in se.all("FormData") {
-                    for ig in fd.all("ItemGroupData") {
-                        for id in ig.all("ItemData") {
-                            item_data += 1;
-                            let item_oid = cx.need(id, "ItemOID", &path)?;
-                            let ipath = format!("{path}/ItemData[{item_oid}]");
-                            let (form, field, dtype) = item_index
-                                .get(item_oid)
-                                .cloned()
-                                .ok_or_else(|| cx.err(&ipath, "ItemOID names no item of a form"))?;
-                            let value = if id.attr("IsNull") == Some("Yes") {
-                                Value::Null
-                            } else {
-                                typed(id.attr("Value").unwrap_or(""), &dtype)
-                            };
-                            let ar = id
-                                .first("AuditRecord")
-                                .ok_or_else(|| cx.err(&ipath, "no <AuditRecord>: rct needs who, where and when for every value"))?;
-                            let (actor, site, at, reason) = audit(&cx, ar, &ipath)?;
-                            earliest = Some(earliest.map_or(at, |e| e.min(at)));
-                            let key = (
-                                subject.to_string(),
-                                visit.to_string(),
-                                form.clone(),
-                                field.clone(),
-                            );
-                            let payload = match (id.attr("TransactionType"), last.get(&key)) {
-                                (Some("Update"), old) => Payload::ValueChanged {
-                                    participant: subject.into(),
-                                    visit: visit.into(),
-                                    form,
-                                    field,
-                                    old: old.cloned().unwrap_or(Value::Null),
-                                    new: value.clone(),
-                                },
-                                _ => Payload::ValueEntered {
-                                    participant: subject.into(),
-                                    visit: visit.into(),
-                                    form,
-                                    field,
-                                    value: value.clone(),
-                                },
-                            };
-                            last.insert(key, value);
-                            body.push(EventDraft {
-                                trial: trial.clone(),
-                                at,
-                                actor,
-                                role: Role::Investigator,
-                                site: Some(site),
-                                reason,
-                                payload,
-                            });
-                        }
-                    }
-                }
-            }
-            if let Some(tag) = rct_name("Allocation") {
-                for al in sd.all(&tag) {
-                    allocations += 1;
-                    let apath = format!("{path}/{tag}");
-                    let at =
-                        parse_time(cx.need(al, "DateTimeStamp", &apath)?).ok_or_else(|| {
-                            cx.err(&apath, "DateTimeStamp is not an ISO 8601 date-time")
-                        })?;
-                    let payload: Payload = serde_json::from_value(serde_json::json!({
-                        "type": "randomised",
-                        "participant": subject,
-                        "arm": cx.need(al, "ArmID", &apath)?,
-                        "kit": al.attr("Kit"),
-                        "position": cx.need(al, "Position", &apath)?.parse::<u64>().map_err(|_| cx.err(&apath, "Position is not a positive integer"))?,
-                        "stratum": cx.need(al, "Stratum", &apath)?,
-                    }))
-                    .map_err(|e| cx.err(&apath, e.to_string()))?;
-                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
-                    body.push(EventDraft {
-                        trial: trial.clone(),
-                        at,
-                        actor: strip(cx.need(al, "UserOID", &apath)?, "USR.").to_string(),
-                        role: Role::Investigator,
-                        site: Some(strip(cx.need(al, "LocationOID", &apath)?, "L.").to_string()),
-                        reason: None,
-                        payload,
-                    });
-                }
-            }
-        }
-    }
     let reg_at = registered
-        .or(earliest)
+        .or(cd.earliest)
         .or_else(|| root.attr("CreationDateTime").and_then(parse_time))
         .unwrap_or_default();
     drafts.push(EventDraft {
@@ -668,16 +689,82 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
             seed: 0,
         },
     });
-    drafts.extend(body);
+    drafts.extend(cd.body);
     Ok(OdmImport {
         trial,
         protocol_toml: t,
         events: drafts,
-        subjects,
-        item_data,
-        allocations,
+        subjects: cd.subjects,
+        item_data: cd.item_data,
+        allocations: cd.allocations,
         notes,
+        forms: cd.forms,
+        skipped: cd.skipped,
     })
+}
+
+/// Field ids from ItemDef OIDs: rct's own `I.<form>.<name>` and
+/// `I.FACT.<name>` give the Name (so rct's exports read back unchanged); an
+/// OID that is already an identifier (`record_id`) is kept; any other
+/// (`IT.AGE`, spaces, quotes, non-ASCII) becomes its slug (`it_age`), made
+/// unique by a suffix when two of these would meet.
+fn item_identities<'n>(defs: impl Iterator<Item = &'n Node>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut used = std::collections::BTreeSet::new();
+    for d in defs {
+        let Some(oid) = d.attr("OID") else { continue };
+        let name = d.attr("Name").unwrap_or("").trim();
+        let ident = |s: &str| {
+            s.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if oid.starts_with("I.") && oid.ends_with(&format!(".{name}")) && ident(name) {
+            // Unique within its form by construction (`I.<form>.<name>`).
+            out.insert(oid.to_string(), name.to_string());
+            continue;
+        }
+        let base = if ident(oid) {
+            oid.to_string()
+        } else {
+            crate::tomlw::slug(oid)
+        };
+        let mut id = base.clone();
+        let mut k = 2;
+        while !used.insert(id.clone()) {
+            id = format!("{base}_{k}");
+            k += 1;
+        }
+        out.insert(oid.to_string(), id);
+    }
+    out
+}
+
+/// A form's id from its FormDef OID: rct's own `F.<id>` gives the id; an OID
+/// that is already an identifier is kept; any other (REDCap's
+/// `Form.demographics`) becomes its slug (`form_demographics`).
+pub(super) fn form_id(oid: &str) -> String {
+    match oid.strip_prefix("F.") {
+        Some(rest) if is_ident(rest) => rest.to_string(),
+        _ if is_ident(oid) => oid.to_string(),
+        _ => crate::tomlw::slug(oid),
+    }
+}
+
+/// An identifier: an ASCII letter or `_`, then letters, digits or `_`.
+fn is_ident(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Text with runs of whitespace (the XML's indentation) made one space;
+/// `None` when nothing is left.
+fn clean_label(s: &str) -> Option<String> {
+    let t = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!t.is_empty()).then_some(t)
 }
 
 /// A number written so that it reads back to the same `f64`.
@@ -687,37 +774,4 @@ fn num_exact(x: f64) -> String {
         Ok(v) if v == x => s,
         _ => format!("{x:?}"),
     }
-}
-
-fn audit(
-    cx: &Ctx<'_>,
-    ar: &Node,
-    path: &str,
-) -> Result<(String, String, DateTime<Utc>, Option<String>), OdmError> {
-    let p = format!("{path}/AuditRecord");
-    let user = ar
-        .first("UserRef")
-        .and_then(|u| u.attr("UserOID"))
-        .ok_or_else(|| cx.err(&p, "no <UserRef UserOID=...>"))?;
-    let loc = ar
-        .first("LocationRef")
-        .and_then(|u| u.attr("LocationOID"))
-        .ok_or_else(|| cx.err(&p, "no <LocationRef LocationOID=...>"))?;
-    let stamp = ar
-        .first("DateTimeStamp")
-        .map(|d| d.text.as_str())
-        .ok_or_else(|| cx.err(&p, "no <DateTimeStamp>"))?;
-    let at = parse_time(stamp).ok_or_else(|| {
-        cx.err(
-            &p,
-            format!("DateTimeStamp `{stamp}` is not an ISO 8601 date-time with a zone"),
-        )
-    })?;
-    let reason = ar.first("ReasonForChange").map(|r| r.text.clone());
-    Ok((
-        strip(user, "USR.").to_string(),
-        strip(loc, "L.").to_string(),
-        at,
-        reason,
-    ))
 }
