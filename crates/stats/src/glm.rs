@@ -14,12 +14,14 @@
 
 #![allow(clippy::needless_range_loop)]
 
-use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
+use nalgebra::{Cholesky, DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
 
 use crate::formula::{Design, TermInfo};
 use crate::mvt::norm_cdf;
 use crate::StatsError;
+
+mod irls;
 
 /// The 97.5 % quantile of the standard normal (scipy.stats.norm.ppf(0.975)).
 pub const Z_975: f64 = 1.959_963_984_540_054;
@@ -299,8 +301,8 @@ pub fn fit_glm(
     if d.ncols() == 0 {
         return Err(StatsError::Invalid("the model has no columns".into()));
     }
-    // The least-squares fit names aliased columns and too few rows.
-    crate::ols::fit(d, crate::ols::CovType::NonRobust)?;
+    // The least-squares QR names aliased columns and too few rows.
+    crate::ols::check_columns(d)?;
     fit_checked(d, family, offset, opts, None)
 }
 
@@ -356,11 +358,13 @@ fn fit_checked(
         n,
         p,
     };
+    let mut eta = vec![0.0; n];
+    let mut mu = vec![0.0; n];
     let (beta, iterations, converged, pen) = if opts.firth {
         let (b, it, conv, pl) = firth(&pr, &vec![false; p], opts)?;
         (b, it, conv, Some(pl))
     } else {
-        let (b, it, conv) = irls(family, &pr, opts, start)?;
+        let (b, it, conv) = irls::irls(family, &pr, opts, start, &mut eta, &mut mu)?;
         (b, it, conv, None)
     };
     if beta.len() != p {
@@ -370,26 +374,37 @@ fn fit_checked(
                 .into(),
         ));
     }
-    let mut eta = vec![0.0; n];
-    let mut mu = vec![0.0; n];
     pr.eta(&beta, &mut eta);
     let llf = loglik(family, &pr, &eta, &mut mu);
-    let sat: f64 = d.y.iter().map(|&y| family.loglik_saturated(y)).sum();
+    let sat: f64 = match family {
+        Family::Binomial => 0.0,
+        Family::Poisson => d.y.iter().map(|&y| family.loglik_saturated(y)).sum(),
+    };
     let w: Vec<f64> = mu.iter().map(|&m| family.variance(m)).collect();
-    let info = pr.xtwx(&w);
-    let cov = Cholesky::new(info.clone())
-        .map(|c| c.inverse())
-        .or_else(|| info.clone().try_inverse())
-        .ok_or_else(|| {
-            StatsError::Invalid(
-                "the Fisher information is singular at the estimate (every fitted probability \
-                 is 0 or 1); the data are separated: fit with --firth"
-                    .into(),
-            )
-        })?;
+    let mut info = vec![0.0; p * p];
+    let mut chol = vec![0.0; p * p];
+    let mut flat = vec![0.0; p * p];
+    let mut scratch = vec![0.0; n * p];
+    irls::normal_equations(pr.x, n, p, &w, None, &mut scratch, &mut info, &mut []);
+    if irls::cholesky(&info, p, &mut chol) {
+        irls::chol_inverse(&chol, p, &mut flat, &mut scratch[..p]);
+    } else {
+        let inv = DMatrix::from_row_slice(p, p, &info)
+            .try_inverse()
+            .ok_or_else(|| {
+                StatsError::Invalid(
+                    "the Fisher information is singular at the estimate (every fitted \
+                     probability is 0 or 1); the data are separated: fit with --firth"
+                        .into(),
+                )
+            })?;
+        for k in 0..p * p {
+            flat[k] = inv[(k / p, k % p)];
+        }
+    }
     let mut terms = Vec::with_capacity(p);
     for j in 0..p {
-        let se = cov[(j, j)].max(0.0).sqrt();
+        let se = flat[j * p + j].max(0.0).sqrt();
         let z = beta[j] / se;
         terms.push(GlmCoef {
             name: d.column_names[j].clone(),
@@ -431,7 +446,7 @@ fn fit_checked(
         terms,
         separation,
         dropped_rows: d.dropped,
-        cov: (0..p * p).map(|k| cov[(k / p, k % p)]).collect(),
+        cov: flat,
         term_info: d.terms.clone(),
         mu,
     })
@@ -489,98 +504,6 @@ fn null_loglik(family: Family, pr: &Prepared) -> f64 {
                 .sum()
         }
     }
-}
-
-fn irls(
-    family: Family,
-    pr: &Prepared,
-    opts: GlmOptions,
-    start: Option<&[f64]>,
-) -> Result<(Vec<f64>, usize, bool), StatsError> {
-    let n = pr.n;
-    // Starting means as statsmodels: (y + 1/2) / 2 (binomial), (y + mean y) / 2 (Poisson).
-    let ybar = pr.y.iter().sum::<f64>() / n as f64;
-    let mut mu: Vec<f64> =
-        pr.y.iter()
-            .map(|&y| match family {
-                Family::Binomial => (y + 0.5) / 2.0,
-                Family::Poisson => ((y + ybar) / 2.0).max(1e-8),
-            })
-            .collect();
-    let mut eta: Vec<f64> = mu
-        .iter()
-        .map(|&m| match family {
-            Family::Binomial => (m / (1.0 - m)).ln(),
-            Family::Poisson => m.ln(),
-        })
-        .collect();
-    let mut beta: Vec<f64> = Vec::new();
-    let mut dev_old = f64::INFINITY;
-    if let Some(b0) = start {
-        // Means only (no deviance): the first step is taken as from a cold
-        // start; the later ones are guarded by step halving.
-        pr.eta(b0, &mut eta);
-        for (m, e) in mu.iter_mut().zip(&eta) {
-            *m = family.inv_link(*e);
-        }
-        if mu.iter().all(|m| m.is_finite()) {
-            beta = b0.to_vec();
-        } else {
-            return irls(family, pr, opts, None);
-        }
-    }
-    let mut w = vec![0.0; n];
-    let mut r = vec![0.0; n];
-    for it in 1..=opts.max_iter {
-        for i in 0..n {
-            w[i] = family.variance(mu[i]).max(1e-300);
-            // W z = W (eta - offset) + (y - mu)
-            r[i] = w[i] * (eta[i] - pr.off[i]) + (pr.y[i] - mu[i]);
-        }
-        let info = pr.xtwx(&w);
-        let info_copy = info.clone();
-        let rhs = pr.xt(&r);
-        let Some(ch) = Cholesky::<f64, Dyn>::new(info) else {
-            // Weights underflowed: the data are separated.
-            return Ok((beta, it, false));
-        };
-        let target: Vec<f64> = ch.solve(&rhs).iter().copied().collect();
-        // Newton decrement of the step: (b_new - b)' X'WX (b_new - b) is
-        // twice the log-likelihood still to gain; when it is below the
-        // tolerance, take the step and stop (no deviance needed).
-        if !beta.is_empty() && dev_old.is_finite() {
-            let step = DVector::from_iterator(pr.p, target.iter().zip(&beta).map(|(t, b)| t - b));
-            let dec = step.dot(&(&info_copy * &step));
-            if dec.is_finite() && dec <= opts.tol * (dev_old.abs() + 0.1) {
-                return Ok((target, it, true));
-            }
-        }
-        let mut cand = target.clone();
-        let mut dev;
-        let mut halvings = 0;
-        loop {
-            pr.eta(&cand, &mut eta);
-            dev = -2.0 * loglik(family, pr, &eta, &mut mu);
-            let worse = !dev.is_finite() || (dev_old.is_finite() && dev > dev_old * (1.0 + 1e-14));
-            if !worse
-                || beta.is_empty()
-                || !dev_old.is_finite() && dev.is_finite()
-                || halvings >= 40
-            {
-                break;
-            }
-            halvings += 1;
-            for (c, b) in cand.iter_mut().zip(&beta) {
-                *c = 0.5 * (*c + b);
-            }
-        }
-        beta = cand;
-        if dev_old.is_finite() && (dev_old - dev).abs() <= opts.tol * (dev.abs() + 0.1) {
-            return Ok((beta, it, true));
-        }
-        dev_old = dev;
-    }
-    Ok((beta, opts.max_iter, false))
 }
 
 /// Firth's penalised logistic regression by modified-score Newton steps

@@ -572,6 +572,24 @@ pub fn fit(d: &Design, cov_type: CovType) -> Result<OlsFit, StatsError> {
     Workspace::new().fit(d, cov_type)
 }
 
+/// Checks that `d` has more rows than columns and no aliased column (the
+/// same errors as [`fit`], without the inference): for models fitted
+/// otherwise (GLMs).
+pub fn check_columns(d: &Design) -> Result<(), StatsError> {
+    let (n, p) = (d.nobs, d.ncols());
+    if n <= p {
+        return Err(StatsError::TooFewRows {
+            nobs: n,
+            params: p,
+            dropped: d.dropped,
+        });
+    }
+    if Workspace::new().decompose(&d.x, &d.y, n, p).is_err() {
+        return Err(StatsError::RankDeficient(describe_aliasing(d)));
+    }
+    Ok(())
+}
+
 impl OlsFit {
     /// Joint Wald F test that the coefficients of `cols` are all zero.
     pub fn wald(&self, cols: &[usize]) -> Result<WaldTest, StatsError> {
