@@ -21,7 +21,7 @@ use crate::formula::{Design, TermInfo};
 use crate::mvt::norm_cdf;
 use crate::StatsError;
 
-mod irls;
+pub(crate) mod irls;
 
 /// The 97.5 % quantile of the standard normal (scipy.stats.norm.ppf(0.975)).
 pub const Z_975: f64 = 1.959_963_984_540_054;
@@ -360,11 +360,13 @@ fn fit_checked(
     };
     let mut eta = vec![0.0; n];
     let mut mu = vec![0.0; n];
+    let cols = irls::Columns::new(pr.x, n, p);
+    let mut bufs = irls::Buffers::new(n, p);
     let (beta, iterations, converged, pen) = if opts.firth {
         let (b, it, conv, pl) = firth(&pr, &vec![false; p], opts)?;
         (b, it, conv, Some(pl))
     } else {
-        let (b, it, conv) = irls::irls(family, &pr, opts, start, &mut eta, &mut mu)?;
+        let (b, it, conv) = irls::irls(family, &pr, opts, start, &cols, &mut bufs, &mut eta, &mut mu)?;
         (b, it, conv, None)
     };
     if beta.len() != p {
@@ -380,16 +382,25 @@ fn fit_checked(
         Family::Binomial => 0.0,
         Family::Poisson => d.y.iter().map(|&y| family.loglik_saturated(y)).sum(),
     };
-    let w: Vec<f64> = mu.iter().map(|&m| family.variance(m)).collect();
-    let mut info = vec![0.0; p * p];
-    let mut chol = vec![0.0; p * p];
+    for (w, &m) in bufs.w.iter_mut().zip(&mu) {
+        *w = family.variance(m);
+    }
     let mut flat = vec![0.0; p * p];
-    let mut scratch = vec![0.0; n * p];
-    irls::normal_equations(pr.x, n, p, &w, None, &mut scratch, &mut info, &mut []);
-    if irls::cholesky(&info, p, &mut chol) {
-        irls::chol_inverse(&chol, p, &mut flat, &mut scratch[..p]);
+    irls::normal_equations(
+        pr.x,
+        n,
+        p,
+        &cols,
+        &bufs.w,
+        None,
+        &mut bufs.xw,
+        &mut bufs.info,
+        &mut [],
+    );
+    if irls::cholesky(&bufs.info, p, &mut bufs.chol) {
+        irls::chol_inverse(&bufs.chol, p, &mut flat, &mut bufs.rhs);
     } else {
-        let inv = DMatrix::from_row_slice(p, p, &info)
+        let inv = DMatrix::from_row_slice(p, p, &bufs.info)
             .try_inverse()
             .ok_or_else(|| {
                 StatsError::Invalid(

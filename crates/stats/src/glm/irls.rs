@@ -8,14 +8,14 @@ use crate::StatsError;
 
 /// The buffers of one IRLS run.
 pub(crate) struct Buffers {
-    w: Vec<f64>,
+    pub(crate) w: Vec<f64>,
     r: Vec<f64>,
-    xw: Vec<f64>,
+    pub(crate) xw: Vec<f64>,
     /// X'WX, p x p row-major (lower triangle filled, then mirrored).
-    info: Vec<f64>,
+    pub(crate) info: Vec<f64>,
     /// Its Cholesky factor (lower triangle).
-    chol: Vec<f64>,
-    rhs: Vec<f64>,
+    pub(crate) chol: Vec<f64>,
+    pub(crate) rhs: Vec<f64>,
     target: Vec<f64>,
     cand: Vec<f64>,
 }
@@ -35,12 +35,45 @@ impl Buffers {
     }
 }
 
+/// The structure of the design's columns: indicator (0/1) columns with at
+/// most half their entries 1 are kept as the list of those rows, so X'WX
+/// and X'r sum over them instead of multiplying by zeros (treatment-coded
+/// factors: arm, site).
+pub(crate) struct Columns {
+    /// Rows where column j is 1, for indicator columns; empty for dense ones.
+    ones: Vec<Vec<u32>>,
+}
+
+impl Columns {
+    pub(crate) fn new(x: &[f64], n: usize, p: usize) -> Self {
+        let ones = (0..p)
+            .map(|j| {
+                let col = &x[j * n..(j + 1) * n];
+                let k = col.iter().filter(|v| **v == 1.0).count();
+                let indicator = col.iter().all(|v| *v == 0.0 || *v == 1.0);
+                if indicator && k > 0 && 2 * k <= n && u32::try_from(n).is_ok() {
+                    col.iter()
+                        .enumerate()
+                        .filter(|(_, v)| **v == 1.0)
+                        .map(|(i, _)| i as u32)
+                        .collect()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        Columns { ones }
+    }
+}
+
 /// X'WX into `info` (full symmetric, row-major) and X'r into `rhs`, with
-/// `xw` as scratch for the weighted columns.
+/// `xw` as scratch for the weighted dense columns.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn normal_equations(
     x: &[f64],
     n: usize,
     p: usize,
+    cols: &Columns,
     w: &[f64],
     r: Option<&[f64]>,
     xw: &mut [f64],
@@ -48,22 +81,47 @@ pub(crate) fn normal_equations(
     rhs: &mut [f64],
 ) {
     for j in 0..p {
-        let col = &x[j * n..(j + 1) * n];
-        for ((o, a), b) in xw[j * n..(j + 1) * n].iter_mut().zip(col).zip(w) {
-            *o = a * b;
+        if cols.ones[j].is_empty() {
+            let col = &x[j * n..(j + 1) * n];
+            for ((o, a), b) in xw[j * n..(j + 1) * n].iter_mut().zip(col).zip(w) {
+                *o = a * b;
+            }
         }
     }
     for a in 0..p {
         let xa = &x[a * n..(a + 1) * n];
+        let sa = &cols.ones[a];
         for b in 0..=a {
-            let s = dot(xa, &xw[b * n..(b + 1) * n]);
+            let sb = &cols.ones[b];
+            let s = match (sa.is_empty(), sb.is_empty()) {
+                (true, true) => dot(xa, &xw[b * n..(b + 1) * n]),
+                (false, true) => gather(sa, &xw[b * n..(b + 1) * n]),
+                (true, false) => gather(sb, &xw[a * n..(a + 1) * n]),
+                (false, false) => {
+                    // Both indicators: sum of w over the rows where both are 1.
+                    let (short, other) = if sa.len() <= sb.len() { (sa, b) } else { (sb, a) };
+                    let xo = &x[other * n..(other + 1) * n];
+                    short
+                        .iter()
+                        .map(|&i| xo[i as usize] * w[i as usize])
+                        .sum()
+                }
+            };
             info[a * p + b] = s;
             info[b * p + a] = s;
         }
         if let Some(r) = r {
-            rhs[a] = dot(xa, r);
+            rhs[a] = if sa.is_empty() {
+                dot(xa, r)
+            } else {
+                gather(sa, r)
+            };
         }
     }
+}
+
+fn gather(idx: &[u32], v: &[f64]) -> f64 {
+    idx.iter().map(|&i| v[i as usize]).sum()
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -138,11 +196,13 @@ pub(crate) fn chol_inverse(l: &[f64], p: usize, out: &mut [f64], col: &mut [f64]
 
 /// IRLS with step halving; returns the estimates (empty when X'WX became
 /// singular at the first iteration), the iterations and convergence.
-pub(crate) fn irls(
+pub(super) fn irls(
     family: Family,
     pr: &Prepared,
     opts: GlmOptions,
     start: Option<&[f64]>,
+    cols: &Columns,
+    b: &mut Buffers,
     eta: &mut [f64],
     mu: &mut [f64],
 ) -> Result<(Vec<f64>, usize, bool), StatsError> {
@@ -181,7 +241,6 @@ pub(crate) fn irls(
             };
         }
     }
-    let mut b = Buffers::new(n, p);
     let mut dev_old = f64::INFINITY;
     for it in 1..=opts.max_iter {
         for i in 0..n {
@@ -194,6 +253,7 @@ pub(crate) fn irls(
             pr.x,
             n,
             p,
+            cols,
             &b.w,
             Some(&b.r),
             &mut b.xw,
@@ -221,6 +281,18 @@ pub(crate) fn irls(
             }
             if dec.is_finite() && dec <= opts.tol * (dev_old.abs() + 0.1) {
                 return Ok((b.target.clone(), it, true));
+            }
+            // Close to the optimum (the step gains at most ~dec/2 of
+            // log-likelihood, in a region where the quadratic model holds):
+            // take the full step without the deviance (no logarithms); the
+            // next decrement decides convergence.
+            if dec.is_finite() && dec < 1e-2 {
+                pr.eta(&b.target, eta);
+                for (m, e) in mu.iter_mut().zip(eta.iter()) {
+                    *m = family.inv_link(*e);
+                }
+                beta.copy_from_slice(&b.target);
+                continue;
             }
         }
         b.cand.copy_from_slice(&b.target);
