@@ -42,6 +42,10 @@ impl Buffers {
 pub(crate) struct Columns {
     /// Rows where column j is 1, for indicator columns; empty for dense ones.
     ones: Vec<Vec<u32>>,
+    /// For two indicator columns a > b, the rows where both are 1 (at
+    /// `a * p + b`; the same for every iteration): empty for the columns of
+    /// one factor.
+    both: Vec<Vec<u32>>,
 }
 
 impl Columns {
@@ -61,8 +65,24 @@ impl Columns {
                     Vec::new()
                 }
             })
-            .collect();
-        Columns { ones }
+            .collect::<Vec<Vec<u32>>>();
+        let mut both = vec![Vec::new(); p * p];
+        for a in 0..p {
+            if ones[a].is_empty() {
+                continue;
+            }
+            let xa = &x[a * n..(a + 1) * n];
+            for b in 0..a {
+                if !ones[b].is_empty() {
+                    both[a * p + b] = ones[b]
+                        .iter()
+                        .copied()
+                        .filter(|&i| xa[i as usize] == 1.0)
+                        .collect();
+                }
+            }
+        }
+        Columns { ones, both }
     }
 }
 
@@ -97,15 +117,9 @@ pub(crate) fn normal_equations(
                 (true, true) => dot(xa, &xw[b * n..(b + 1) * n]),
                 (false, true) => gather(sa, &xw[b * n..(b + 1) * n]),
                 (true, false) => gather(sb, &xw[a * n..(a + 1) * n]),
-                (false, false) => {
-                    // Both indicators: sum of w over the rows where both are 1.
-                    let (short, other) = if sa.len() <= sb.len() { (sa, b) } else { (sb, a) };
-                    let xo = &x[other * n..(other + 1) * n];
-                    short
-                        .iter()
-                        .map(|&i| xo[i as usize] * w[i as usize])
-                        .sum()
-                }
+                // Both indicators: the sum of w over the rows where both are 1.
+                (false, false) if a == b => gather(sa, w),
+                (false, false) => gather(&cols.both[a * p + b], w),
             };
             info[a * p + b] = s;
             info[b * p + a] = s;
