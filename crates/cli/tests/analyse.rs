@@ -393,10 +393,9 @@ fn power_with_the_lupex_protocol_stratifies_by_sex() {
 #[test]
 fn power_for_binary_and_repeated_outcomes() {
     let fix = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../stats/tests/fixtures");
-    let reference: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fix.join("power_reference.json")).unwrap(),
-    )
-    .unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fix.join("power_reference.json")).unwrap())
+            .unwrap();
     let c = &reference["logistic"][0];
     let a = run_json(&[
         "simulate",
@@ -448,8 +447,17 @@ fn power_for_binary_and_repeated_outcomes() {
     assert!((p - want).abs() <= 4.0 * se, "MMRM power {p} vs {want}");
     // The intercept is still refused unless named.
     rct()
-        .args(["simulate", "power", "--model", "y ~ x", "--family", "binomial"])
-        .args(["--n", "40", "--effect", "x=1", "--levels", "arm=control,treat"])
+        .args([
+            "simulate", "power", "--model", "y ~ x", "--family", "binomial",
+        ])
+        .args([
+            "--n",
+            "40",
+            "--effect",
+            "x=1",
+            "--levels",
+            "arm=control,treat",
+        ])
         .assert()
         .failure()
         .stderr(predicate::str::contains("no `arm` term"));

@@ -326,9 +326,14 @@ fn unknown_model_family_and_cmh_without_binomial() {
 
 #[test]
 fn repeated_models_name_defined_visit_variables_and_known_methods() {
-    let from = r#"repeated = { visits = ["fss_w6", "fss_w12"], covariance = "us", df = "kenward-roger" }"#;
+    let from =
+        r#"repeated = { visits = ["fss_w6", "fss_w12"], covariance = "us", df = "kenward-roger" }"#;
     let (src, line) = mutate(from, &from.replace("fss_w6", "fss_w9"));
-    expect(&src, line, "repeated visit names undefined variable `fss_w9`");
+    expect(
+        &src,
+        line,
+        "repeated visit names undefined variable `fss_w9`",
+    );
     let (src, line) = mutate(from, &from.replace("\"us\"", "\"banded\""));
     expect(&src, line, "covariance `banded` is not known");
     let (src, line) = mutate(from, &from.replace("kenward-roger", "containment"));

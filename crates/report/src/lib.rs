@@ -17,8 +17,8 @@ pub mod binary;
 pub mod demo;
 pub mod flow;
 pub mod population;
-pub mod repeated;
 pub mod render;
+pub mod repeated;
 pub mod svg;
 
 use rct_core::protocol::{OutcomeKind, Protocol};

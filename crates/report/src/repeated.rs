@@ -141,7 +141,9 @@ pub fn fit_plan_mmrm(
     let d = spec.design(&long)?;
     let rep = repeated(&long, &d, "visit", "participant", Some(&order))?;
     let structure = r.covariance.as_ref().map_or("us", |c| c.get_ref().as_str());
-    let df = r.df.as_ref().map_or("kenward-roger", |c| c.get_ref().as_str());
+    let df =
+        r.df.as_ref()
+            .map_or("kenward-roger", |c| c.get_ref().as_str());
     let opts = MmrmOptions {
         structure: CovStructure::parse(structure)?,
         df: DfMethod::parse(df)?,

@@ -558,9 +558,11 @@ impl ModelSpec {
         let vars = formula.variables();
         let mut cols = Vec::new();
         for v in &vars {
-            cols.push(frame.column(v).ok_or_else(|| {
-                StatsError::UnknownColumn(v.clone(), frame.names().join(", "))
-            })?);
+            cols.push(
+                frame.column(v).ok_or_else(|| {
+                    StatsError::UnknownColumn(v.clone(), frame.names().join(", "))
+                })?,
+            );
         }
         if let Some(Column::Text(_)) = frame.column(&formula.response.var) {
             return Err(StatsError::NotNumeric {
@@ -759,9 +761,11 @@ impl ModelSpec {
         let vars = f.variables();
         let mut cols = Vec::new();
         for v in &vars {
-            cols.push(frame.column(v).ok_or_else(|| {
-                StatsError::UnknownColumn(v.clone(), frame.names().join(", "))
-            })?);
+            cols.push(
+                frame.column(v).ok_or_else(|| {
+                    StatsError::UnknownColumn(v.clone(), frame.names().join(", "))
+                })?,
+            );
         }
         let n = frame.nrows();
         // Evaluate factors: numeric values or level codes (usize::MAX = NA).

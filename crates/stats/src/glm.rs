@@ -366,7 +366,9 @@ fn fit_checked(
         let (b, it, conv, pl) = firth(&pr, &vec![false; p], opts)?;
         (b, it, conv, Some(pl))
     } else {
-        let (b, it, conv) = irls::irls(family, &pr, opts, start, &cols, &mut bufs, &mut eta, &mut mu)?;
+        let (b, it, conv) = irls::irls(
+            family, &pr, opts, start, &cols, &mut bufs, &mut eta, &mut mu,
+        )?;
         (b, it, conv, None)
     };
     if beta.len() != p {

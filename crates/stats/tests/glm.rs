@@ -116,7 +116,10 @@ fn glms_match_statsmodels() {
         };
     }
     // At least three data sets each (the separated one is in the Firth test).
-    assert!(logit.len() >= 3 && poisson.len() >= 3, "{logit:?} {poisson:?}");
+    assert!(
+        logit.len() >= 3 && poisson.len() >= 3,
+        "{logit:?} {poisson:?}"
+    );
 }
 
 #[test]

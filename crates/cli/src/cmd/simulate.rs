@@ -9,8 +9,8 @@ use anyhow::{anyhow, bail};
 use rct_random::sequence::Sequencer;
 use rct_random::stream::Stream;
 use rct_random::DesignSpec;
-use rct_stats::ols::CovType;
 use rct_stats::mmrm::{CovStructure, DfMethod};
+use rct_stats::ols::CovType;
 use rct_stats::power::{
     simulate_power, Allocator, BalancedAllocator, PowerResult, PowerSpec, SimOutcome, VarSpec,
 };

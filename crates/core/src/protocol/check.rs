@@ -736,7 +736,10 @@ fn check_repeated(c: &mut Checker<'_>, m: &Model, r: &RepeatedPlan, vars: &BTree
         if !vars.contains(v.get_ref()) {
             c.at(
                 v.span(),
-                format!("model `{id}` repeated visit names undefined variable `{}`", v.get_ref()),
+                format!(
+                    "model `{id}` repeated visit names undefined variable `{}`",
+                    v.get_ref()
+                ),
                 Some("define it under [[analysis.variables]] with the visit it reads"),
             );
         } else if !seen.insert(v.get_ref().clone()) {

@@ -165,7 +165,7 @@ pub(crate) fn cholesky(a: &[f64], p: usize, l: &mut [f64]) -> bool {
                 s -= l[i * p + k] * l[j * p + k];
             }
             if i == j {
-                if !(s > 0.0) || !s.is_finite() {
+                if s.is_nan() || s <= 0.0 || s.is_infinite() {
                     return false;
                 }
                 l[i * p + i] = s.sqrt();
@@ -210,6 +210,7 @@ pub(crate) fn chol_inverse(l: &[f64], p: usize, out: &mut [f64], col: &mut [f64]
 
 /// IRLS with step halving; returns the estimates (empty when X'WX became
 /// singular at the first iteration), the iterations and convergence.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn irls(
     family: Family,
     pr: &Prepared,
