@@ -429,10 +429,10 @@ fn fit_checked(
             ci_high: beta[j] + Z_975 * se,
         });
     }
-    let separation = if family == Family::Binomial && !opts.firth {
-        separation_report(d, &mu, &terms, converged)
-    } else {
-        None
+    let separation = match family {
+        Family::Binomial if !opts.firth => separation_report(d, &mu, &terms, converged),
+        Family::Poisson => zero_rate_report(d, &mu, &terms),
+        Family::Binomial => None,
     };
     if !converged && separation.is_none() {
         return Err(StatsError::Invalid(format!(
@@ -669,6 +669,41 @@ fn separation_report(d: &Design, mu: &[f64], terms: &[GlmCoef], converged: bool)
     ))
 }
 
+/// Poisson's separation: rows with no events whose fitted mean is
+/// numerically 0 (a category, or a side of a covariate, without any event),
+/// where the maximum-likelihood estimate is minus infinity.
+fn zero_rate_report(d: &Design, mu: &[f64], terms: &[GlmCoef]) -> Option<String> {
+    let mean = d.y.iter().sum::<f64>() / d.nobs.max(1) as f64;
+    let zero = mu
+        .iter()
+        .zip(&d.y)
+        .filter(|(m, y)| **y == 0.0 && **m <= 1e-8 * mean.max(1e-300))
+        .count();
+    if zero == 0 {
+        return None;
+    }
+    let cols: Vec<String> = terms
+        .iter()
+        .filter(|t| t.estimate < -15.0 || t.std_error.is_nan() || t.std_error > 1e3)
+        .map(|t| format!("`{}`", t.name))
+        .collect();
+    Some(format!(
+        "separation: {zero} of {} rows have no events and a fitted mean of numerically 0{}; the \
+         maximum-likelihood estimates do not exist (the rate of that group is estimated as 0, \
+         its log rate as minus infinity); merge the category without events or report its \
+         count descriptively",
+        d.nobs,
+        if cols.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (estimates drifting to minus infinity: {})",
+                cols.join(", ")
+            )
+        }
+    ))
+}
+
 impl GlmFit {
     /// Wald chi-squared test that the coefficients of `cols` are zero.
     pub fn wald(&self, cols: &[usize]) -> Result<LrTest, StatsError> {
@@ -843,6 +878,40 @@ mod tests {
         };
         let fi = fit_glm(&d, Family::Binomial, None, opts).unwrap();
         assert!(fi.converged && fi.terms[1].estimate.is_finite() && fi.terms[1].estimate > 0.0);
+    }
+
+    #[test]
+    fn poisson_group_without_events_is_reported() {
+        let mut f = Frame::new();
+        let g: Vec<String> = (0..30)
+            .map(|i| ["a", "b", "c"][i % 3].to_string())
+            .collect();
+        // Group c has no events; a and b have some.
+        let y: Vec<f64> = (0..30)
+            .map(|i| match i % 3 {
+                0 => f64::from(1 + (i % 4) as u8),
+                1 => f64::from((i % 3 + i % 2) as u8),
+                _ => 0.0,
+            })
+            .collect();
+        f.push("g", Column::Text(g)).unwrap();
+        f.push("y", Column::Num(y)).unwrap();
+        let d = design("y ~ g", &f, &BTreeMap::new()).unwrap();
+        let fit = fit_glm(&d, Family::Poisson, None, GlmOptions::default()).unwrap();
+        let s = fit.separation.unwrap();
+        assert!(
+            s.contains("10 of 30 rows have no events") && s.contains("`g[T.c]`"),
+            "{s}"
+        );
+        // Without the empty group: no report.
+        let mut f2 = Frame::new();
+        let g: Vec<String> = (0..20).map(|i| ["a", "b"][i % 2].to_string()).collect();
+        let y: Vec<f64> = (0..20).map(|i| f64::from((i % 5) as u8)).collect();
+        f2.push("g", Column::Text(g)).unwrap();
+        f2.push("y", Column::Num(y)).unwrap();
+        let d = design("y ~ g", &f2, &BTreeMap::new()).unwrap();
+        let fit = fit_glm(&d, Family::Poisson, None, GlmOptions::default()).unwrap();
+        assert!(fit.separation.is_none() && fit.converged);
     }
 
     #[test]
