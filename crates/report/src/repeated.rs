@@ -129,6 +129,16 @@ pub fn fit_plan_mmrm(
         )));
     };
     let (first, last) = (first.1.clone(), last.1.clone());
+    for (var, level) in &visits {
+        if let Some(Column::Num(v)) = frame.column(var) {
+            if v.iter().all(|x| x.is_nan()) {
+                return Err(ReportError::Plan(format!(
+                    "model `{id}`: no one in this population has `{var}` (visit `{level}`) \
+                     recorded; the repeated-measures model needs an outcome at every listed visit"
+                )));
+            }
+        }
+    }
     let long = long_frame(frame, &response, &visits)?;
     let order: Vec<String> = visits.iter().map(|(_, l)| l.clone()).collect();
     let reference: BTreeMap<String, String> = [
@@ -260,4 +270,37 @@ pub fn rows(res: &crate::analysis::PlanResults) -> Vec<Vec<String>> {
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_frame_repeats_each_participant_per_visit() {
+        let mut f = Frame::new();
+        f.push("participant", Column::Text(vec!["P1".into(), "P2".into()]))
+            .unwrap();
+        f.push("y_a", Column::Num(vec![1.0, f64::NAN])).unwrap();
+        f.push("y_b", Column::Num(vec![3.0, 4.0])).unwrap();
+        let visits = [
+            ("y_a".to_string(), "a".to_string()),
+            ("y_b".into(), "b".into()),
+        ];
+        let l = long_frame(&f, "y", &visits).unwrap();
+        assert_eq!(l.nrows(), 4);
+        let Some(Column::Text(p)) = l.column("participant") else {
+            panic!()
+        };
+        assert_eq!(p, &["P1", "P2", "P1", "P2"]);
+        let Some(Column::Text(v)) = l.column("visit") else {
+            panic!()
+        };
+        assert_eq!(v, &["a", "a", "b", "b"]);
+        let Some(Column::Num(y)) = l.column("y") else {
+            panic!()
+        };
+        assert!(y[0] == 1.0 && y[1].is_nan() && y[2] == 3.0 && y[3] == 4.0);
+        assert!(long_frame(&f, "y", &[("nope".into(), "a".into())]).is_err());
+    }
 }
