@@ -8,7 +8,7 @@ regression (smf.logit / sm.Logit; the refits timed on REFITS/10 and scaled,
 as statsmodels takes milliseconds per logistic fit), as
 crates/stats/benches/glm_timing.rs. Times are CPU time of this process
 (time.process_time), so a busy machine does not distort them. Prints JSON
-lines."""
+lines. ONLY=logistic runs the logistic part only (bench/stats/logistic.sh)."""
 
 import json
 import os
@@ -34,7 +34,8 @@ def everything(res):
 
 
 def main():
-    for name, csv, formula in [
+    only = os.environ.get("ONLY")
+    for name, csv, formula in [] if only == "logistic" else [
         ("ancova", "ols_ancova.csv", "y ~ arm + baseline + sex"),
         ("interaction", "ols_interaction.csv",
          "vo2max_w12 ~ arm * ifn_score + vo2max_w0 + sex"),

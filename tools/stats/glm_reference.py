@@ -21,7 +21,9 @@ against into crates/stats/tests/fixtures/glm_reference.json:
   restricted MLE and root finding; see `mn_interval`);
 - CMH: statsmodels `StratifiedTable` (test_null_odds(correction=False),
   oddsratio_pooled, logodds_pooled_se, oddsratio_pooled_confint);
-- Fisher: scipy.stats.fisher_exact.
+- Fisher: scipy.stats.fisher_exact;
+- Dunnett (many-to-one) p-values of the standardised risk differences:
+  scipy's multivariate normal over the sandwich correlation.
 
 Run (CI does not run Python; the outputs are committed):
 
@@ -99,6 +101,25 @@ def make_data():
     z = rng.normal(0, 1, n).round(3)
     mu = np.exp(1.0 + 0.4 * (grp == "g2") - 0.3 * (grp == "g3") + 0.2 * z)
     sets["glm_counts2"] = pd.DataFrame({"count": rng.poisson(mu), "grp": grp, "z": z})
+    # Added later, from their own generator (the sets above stay as they were):
+    rng2 = np.random.default_rng(20261203)
+    # three arms with a baseline score and a two-level stratum, 150 participants
+    n = 150
+    arm = np.array(["control", "low", "high"])[np.arange(n) % 3]
+    base = rng2.normal(50, 12, n).round(1)
+    stratum = np.array(["s1", "s2"])[rng2.integers(0, 2, n)]
+    eta = (-0.2 + 0.5 * (arm == "low") + 1.0 * (arm == "high") - 0.025 * (base - 50)
+           + 0.35 * (stratum == "s2"))
+    sets["glm_three_arm"] = pd.DataFrame({"y": rng2.binomial(1, expit(eta)), "arm": arm, "base": base,
+                                          "stratum": stratum})
+    # exposure-adjusted event counts (flares per person-year), three arms, 120 participants
+    n = 120
+    arm = np.array(["placebo", "dose1", "dose2"])[np.arange(n) % 3]
+    age = rng2.normal(45, 12, n).round(0)
+    years = rng2.uniform(0.25, 1.5, n).round(3)
+    mu = years * np.exp(0.4 - 0.3 * (arm == "dose1") - 0.7 * (arm == "dose2") + 0.01 * (age - 45))
+    sets["glm_counts3"] = pd.DataFrame({"flares": rng2.poisson(mu), "arm": arm, "age": age, "years": years,
+                                        "log_years": np.log(years)})
     return sets
 
 
@@ -179,6 +200,24 @@ def marginal_case(df, formula, arm_var, levels, name):
             "rr": r[a] / r[0], "log_rr_se": float(np.sqrt(g_rr @ Vr @ g_rr)),
             "or": (r[a] / (1 - r[a])) / (r[0] / (1 - r[0])), "log_or_se": float(np.sqrt(g_or @ Vr @ g_or)),
         })
+    # Many-to-one (Dunnett) p-values of the risk differences: the z
+    # statistics are jointly normal with the correlation of the sandwich
+    # covariance; p_j = 1 - P(max |Z| < |z_j|) by scipy's multivariate
+    # normal (tight error settings).
+    if k > 2:
+        G = np.zeros((k - 1, k))
+        G[:, 0] = -1
+        G[np.arange(k - 1), np.arange(1, k)] = 1
+        C = G @ Vr @ G.T
+        z = (G @ r) / np.sqrt(np.diag(C))
+        R = C / np.sqrt(np.outer(np.diag(C), np.diag(C)))
+        mvn = st.multivariate_normal(mean=np.zeros(k - 1), cov=R, allow_singular=False,
+                                     maxpts=2_000_000 * (k - 1), abseps=1e-10, releps=1e-10)
+        pd_ = []
+        for zj in np.abs(z):
+            pd_.append(float(1 - mvn.cdf(np.full(k - 1, zj), lower_limit=np.full(k - 1, -zj))))
+        out["rd_cov"] = C.ravel().tolist()
+        out["dunnett_p"] = pd_
     return out
 
 
@@ -290,6 +329,8 @@ def main():
         ("glm_counts:offset", "events ~ arm + x", "poisson", "log_exposure"),
         ("glm_counts2:main", "count ~ grp + z", "poisson", None),
         ("glm_counts:nooffset", "events ~ arm * x", "poisson", None),
+        ("glm_three_arm:main", "y ~ arm + base + stratum", "binomial", None),
+        ("glm_counts3:offset", "flares ~ arm + age", "poisson", "log_years"),
     ]:
         glms.append(glm_case(sets[name.split(":")[0]], formula, fam, name, off)[0])
     il2 = sets["glm_il2"]
@@ -299,6 +340,8 @@ def main():
         marginal_case(sets["glm_two_arm"], "y ~ arm + age + sex", "arm", ["control", "hiit"], "glm_two_arm:main"),
         marginal_case(sets["glm_two_arm"], "y ~ arm * age", "arm", ["control", "hiit"],
                       "glm_two_arm:interaction"),
+        marginal_case(sets["glm_three_arm"], "y ~ arm + base + stratum", "arm", ["control", "low", "high"],
+                      "glm_three_arm:main"),
     ]
     firth = [
         firth_case(sets["glm_separated"], "y ~ arm + site + base", "glm_separated:main"),

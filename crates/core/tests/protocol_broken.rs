@@ -323,3 +323,26 @@ fn unknown_model_family_and_cmh_without_binomial() {
     let (src, line) = mutate(from, &from.replace(" },", r#", cmh = "sex" },"#));
     expect(&src, line, "cmh needs family = \"binomial\"");
 }
+
+#[test]
+fn repeated_models_name_defined_visit_variables_and_known_methods() {
+    let from =
+        r#"repeated = { visits = ["fss_w6", "fss_w12"], covariance = "us", df = "kenward-roger" }"#;
+    let (src, line) = mutate(from, &from.replace("fss_w6", "fss_w9"));
+    expect(
+        &src,
+        line,
+        "repeated visit names undefined variable `fss_w9`",
+    );
+    let (src, line) = mutate(from, &from.replace("\"us\"", "\"banded\""));
+    expect(&src, line, "covariance `banded` is not known");
+    let (src, line) = mutate(from, &from.replace("kenward-roger", "containment"));
+    expect(&src, line, "df `containment` is not known");
+    let (src, line) = mutate(from, &from.replace("\"fss_w6\", ", ""));
+    expect(&src, line, "repeated needs at least two visit variables");
+    // The formula's response (`fss`) and `visit` are names of the model;
+    // anything else must still be defined.
+    let f = "fss ~ fss_w0 + sex + arm * visit + fss_w0 * visit";
+    let (src, line) = mutate(f, &f.replace("sex +", "bmi +"));
+    expect(&src, line, "formula names undefined variable `bmi`");
+}

@@ -59,6 +59,8 @@ pub struct ModelResult {
     pub family: String,
     /// A binary outcome's arm comparisons (standardised risks, CMH).
     pub binary: Option<crate::binary::BinaryEffects>,
+    /// A repeated-measures model's (MMRM) visit-by-visit comparisons.
+    pub repeated: Option<crate::repeated::RepeatedEffects>,
 }
 
 /// Each level of a tested term against its reference level (each arm
@@ -297,7 +299,23 @@ pub fn run_plan(
                     .as_ref()
                     .map_or_else(|| "gaussian".to_string(), |f| f.get_ref().clone()),
                 binary: None,
+                repeated: None,
             };
+            if let Some(r) = &model.repeated {
+                // An MMRM: every observed visit of everyone in the population
+                // (missing at random; no imputation).
+                let mut mm = base("mixed model for repeated measures".into(), false);
+                match crate::repeated::fit_plan_mmrm(protocol, model, r, &frame, &control) {
+                    Ok((estimates, effects)) => {
+                        mm.nobs = effects.n_subjects;
+                        mm.estimates = estimates;
+                        mm.repeated = Some(effects);
+                    }
+                    Err(e) => mm.error = Some(e.to_string()),
+                }
+                out.models.push(mm);
+                continue;
+            }
             if let Some(fam) = family {
                 // A GLM: complete cases (multiple imputation is for linear models).
                 let mut cc = base("complete-case".into(), true);

@@ -68,10 +68,12 @@ fn r2(x: f64) -> f64 {
 /// 75 people screened (8 ineligible, 3 undetermined, 4 eligible but not
 /// randomised), 60 randomised 1:1 in sex strata by blocks of 2; HIIT raises
 /// VO2max by 4 - 1.5 (IFN score - 2) mL/kg/min and lowers FSS by 0.6; 36
-/// planned sessions with participant-specific adherence; 4 withdrawals and 2
-/// more missed follow-ups; database locked.
+/// planned sessions with participant-specific adherence; FSS at week 6 for
+/// everyone not withdrawn by then (HIIT lowers it by 0.35); 4 withdrawals and
+/// 2 more missed follow-ups; database locked.
 pub fn generated_lupex_trial(seed: u64) -> Vec<Event> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rng6 = ChaCha8Rng::seed_from_u64(seed ^ 0x6655_7736);
     let mut log = Log {
         events: Vec::new(),
         t0: DateTime::from_timestamp(1_673_254_800, 0).unwrap_or_default(), // 2023-01-09T09:00:00Z
@@ -223,6 +225,12 @@ pub fn generated_lupex_trial(seed: u64) -> Vec<Event> {
             );
             continue;
         }
+        // Week-6 FSS (from its own generator, so the other values are those
+        // of the seed as before); the two who miss follow-up still have it.
+        let fss6 = r2((fss0 - 0.05 - if hiit { 0.35 } else { 0.0 }
+            + 0.6 * sample(&noise, &mut rng6))
+        .clamp(1.0, 7.0));
+        log.value(day + 56, &p, "week6", "fss", "score", json!(fss6));
         if matches!(randomised, 13 | 44) {
             continue;
         }

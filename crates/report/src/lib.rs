@@ -18,6 +18,7 @@ pub mod demo;
 pub mod flow;
 pub mod population;
 pub mod render;
+pub mod repeated;
 pub mod svg;
 
 use rct_core::protocol::{OutcomeKind, Protocol};
@@ -174,7 +175,7 @@ pub fn table_one(protocol: &Protocol, data: &AnalysisData) -> Block {
 fn estimate_rows(protocol: &Protocol, res: &PlanResults, interaction: bool) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for m in &res.models {
-        let is_int = m.formula.contains(['*', ':']);
+        let is_int = m.formula.contains(['*', ':']) && m.repeated.is_none();
         if is_int != interaction {
             continue;
         }
@@ -679,6 +680,14 @@ pub fn build_report(
             .map(String::from)
             .to_vec(),
             rows: binary_rows,
+        });
+    }
+    let repeated_rows = repeated::rows(&results);
+    if !repeated_rows.is_empty() {
+        blocks.push(Block::Para(repeated::NOTE.into()));
+        blocks.push(Block::Table {
+            header: repeated::HEADER.map(String::from).to_vec(),
+            rows: repeated_rows,
         });
     }
     for m in &protocol.analysis.models {

@@ -65,15 +65,20 @@ fn main() {
         })
         .collect();
     let start: Vec<f64> = g.terms.iter().map(|t| t.estimate).collect();
+    let mut iterations = 0;
     let t0 = now();
     for k in 0..refits {
         d.y.copy_from_slice(&ys[k % ys.len()]);
-        black_box(refit_glm(&d, Family::Binomial, None, GlmOptions::default(), &start).unwrap());
+        let g = refit_glm(&d, Family::Binomial, None, GlmOptions::default(), &start).unwrap();
+        iterations += g.iterations;
+        black_box(g);
     }
     let refits_s = now() - t0;
     println!(
-        "{{\"model\":\"logistic\",\"nobs\":{},\"per_fit_s\":{per_fit:e},\"refits\":{refits},\"refits_s\":{refits_s:e}}}",
-        d.nobs
+        "{{\"model\":\"logistic\",\"nobs\":{},\"per_fit_s\":{per_fit:e},\"refits\":{refits},\"refits_s\":{refits_s:e},\"iterations_per_fit\":{},\"refit_iterations\":{}}}",
+        d.nobs,
+        g.iterations,
+        iterations as f64 / refits.max(1) as f64
     );
     if let Some(dir) = rct_testdata::shared_data("wild/analysis") {
         let s = std::fs::read_to_string(dir.join("fev_data.csv")).unwrap();

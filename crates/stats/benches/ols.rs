@@ -12,7 +12,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use rct_stats::formula::design;
 use rct_stats::ols::{CovType, Workspace};
-use rct_stats::power::{simulate_power, BalancedAllocator, PowerSpec};
+use rct_stats::power::{simulate_power, BalancedAllocator, PowerSpec, SimOutcome};
 
 fn bench(c: &mut Criterion) {
     let none = BTreeMap::new();
@@ -47,6 +47,7 @@ fn bench(c: &mut Criterion) {
         arm: ("arm".into(), vec!["control".into(), "treat".into()]),
         strata: vec![],
         vars: BTreeMap::new(),
+        outcome: SimOutcome::Gaussian,
     };
     c.bench_function("power: 100 two-sample trials of 128", |b| {
         b.iter(|| {

@@ -20,7 +20,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_distr::{Distribution, Normal};
 use rct_stats::formula::design;
 use rct_stats::ols::{CovType, Workspace};
-use rct_stats::power::{simulate_power, BalancedAllocator, PowerSpec, VarSpec};
+use rct_stats::power::{simulate_power, BalancedAllocator, PowerSpec, SimOutcome, VarSpec};
 
 /// Seconds of CPU time of this thread (Linux), or wall-clock seconds.
 #[allow(clippy::disallowed_methods)]
@@ -112,6 +112,7 @@ fn main() {
         arm: ("arm".into(), vec!["control".into(), "hiit".into()]),
         strata: vec!["sex".into()],
         vars,
+        outcome: SimOutcome::Gaussian,
     };
     let sims = refits;
     let mut alloc = BalancedAllocator::new(2, 7);

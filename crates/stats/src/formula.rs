@@ -556,13 +556,12 @@ impl ModelSpec {
         reference: &BTreeMap<String, String>,
     ) -> Result<Self, StatsError> {
         let vars = formula.variables();
-        let available = frame.names().join(", ");
         let mut cols = Vec::new();
         for v in &vars {
             cols.push(
-                frame
-                    .column(v)
-                    .ok_or_else(|| StatsError::UnknownColumn(v.clone(), available.clone()))?,
+                frame.column(v).ok_or_else(|| {
+                    StatsError::UnknownColumn(v.clone(), frame.names().join(", "))
+                })?,
             );
         }
         if let Some(Column::Text(_)) = frame.column(&formula.response.var) {
@@ -592,9 +591,7 @@ impl ModelSpec {
                             context: format!("the transform `{}`", f.name),
                         });
                     }
-                    let mut lv: Vec<String> = complete.iter().map(|&i| v[i].clone()).collect();
-                    lv.sort();
-                    lv.dedup();
+                    let mut lv = distinct_sorted(complete.iter().map(|&i| v[i].as_str()));
                     if let Some(r) = reference.get(&f.var) {
                         let Some(pos) = lv.iter().position(|l| l == r) else {
                             return Err(StatsError::UnknownLevel {
@@ -762,13 +759,12 @@ impl ModelSpec {
     pub fn design(&self, frame: &Frame) -> Result<Design, StatsError> {
         let f = &self.formula;
         let vars = f.variables();
-        let available = frame.names().join(", ");
         let mut cols = Vec::new();
         for v in &vars {
             cols.push(
-                frame
-                    .column(v)
-                    .ok_or_else(|| StatsError::UnknownColumn(v.clone(), available.clone()))?,
+                frame.column(v).ok_or_else(|| {
+                    StatsError::UnknownColumn(v.clone(), frame.names().join(", "))
+                })?,
             );
         }
         let n = frame.nrows();
@@ -831,8 +827,7 @@ impl ModelSpec {
             .collect();
         let m = rows.len();
         let p = self.column_names.len();
-        let mut x = vec![0.0; m * p];
-        let mut j = 0;
+        let mut x = Vec::with_capacity(m * p);
         for (_, blocks) in &self.terms {
             for b in blocks {
                 let sizes: Vec<usize> = b
@@ -845,8 +840,8 @@ impl ModelSpec {
                     })
                     .collect();
                 for combo in combos(&sizes) {
-                    let out = &mut x[j * m..(j + 1) * m];
-                    for (r, &i) in rows.iter().enumerate() {
+                    // Columns in order, rows in order: appended.
+                    for &i in &rows {
                         let mut v = 1.0;
                         for (k, (fi, c)) in b.codings.iter().enumerate() {
                             match c {
@@ -864,11 +859,16 @@ impl ModelSpec {
                                 }
                             }
                         }
-                        out[r] = v;
+                        x.push(v);
                     }
-                    j += 1;
                 }
             }
+        }
+        if x.len() != m * p {
+            return Err(StatsError::Invalid(format!(
+                "the design has {} values for {m} rows and {p} columns",
+                x.len()
+            )));
         }
         Ok(Design {
             response: f.response.name.clone(),
@@ -882,6 +882,34 @@ impl ModelSpec {
             dropped: n - m,
         })
     }
+}
+
+/// The distinct labels, sorted: a linear scan while there are few (the
+/// usual factor: arm, sex, site), a hash set beyond 32.
+fn distinct_sorted<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut few: Vec<&str> = Vec::new();
+    let mut many: Option<std::collections::HashSet<&str>> = None;
+    for s in labels {
+        match &mut many {
+            Some(h) => {
+                h.insert(s);
+            }
+            None => {
+                if !few.contains(&s) {
+                    few.push(s);
+                    if few.len() > 32 {
+                        many = Some(few.drain(..).collect());
+                    }
+                }
+            }
+        }
+    }
+    let mut out: Vec<&str> = match many {
+        Some(h) => h.into_iter().collect(),
+        None => few,
+    };
+    out.sort_unstable();
+    out.into_iter().map(str::to_string).collect()
 }
 
 /// The label of a numeric level of `C(x)` (`1`, `0.5`).

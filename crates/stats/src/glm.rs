@@ -14,12 +14,19 @@
 
 #![allow(clippy::needless_range_loop)]
 
-use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
+use nalgebra::{Cholesky, DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
 
 use crate::formula::{Design, TermInfo};
 use crate::mvt::norm_cdf;
 use crate::StatsError;
+
+mod firth;
+pub(crate) mod irls;
+mod separation;
+
+use firth::firth;
+use separation::{separation_report, zero_rate_report};
 
 /// The 97.5 % quantile of the standard normal (scipy.stats.norm.ppf(0.975)).
 pub const Z_975: f64 = 1.959_963_984_540_054;
@@ -299,8 +306,8 @@ pub fn fit_glm(
     if d.ncols() == 0 {
         return Err(StatsError::Invalid("the model has no columns".into()));
     }
-    // The least-squares fit names aliased columns and too few rows.
-    crate::ols::fit(d, crate::ols::CovType::NonRobust)?;
+    // The least-squares QR names aliased columns and too few rows.
+    crate::ols::check_columns(d)?;
     fit_checked(d, family, offset, opts, None)
 }
 
@@ -356,11 +363,17 @@ fn fit_checked(
         n,
         p,
     };
+    let mut eta = vec![0.0; n];
+    let mut mu = vec![0.0; n];
+    let cols = irls::Columns::new(pr.x, n, p);
+    let mut bufs = irls::Buffers::new(n, p);
     let (beta, iterations, converged, pen) = if opts.firth {
         let (b, it, conv, pl) = firth(&pr, &vec![false; p], opts)?;
         (b, it, conv, Some(pl))
     } else {
-        let (b, it, conv) = irls(family, &pr, opts, start)?;
+        let (b, it, conv) = irls::irls(
+            family, &pr, opts, start, &cols, &mut bufs, &mut eta, &mut mu,
+        )?;
         (b, it, conv, None)
     };
     if beta.len() != p {
@@ -370,26 +383,46 @@ fn fit_checked(
                 .into(),
         ));
     }
-    let mut eta = vec![0.0; n];
-    let mut mu = vec![0.0; n];
     pr.eta(&beta, &mut eta);
     let llf = loglik(family, &pr, &eta, &mut mu);
-    let sat: f64 = d.y.iter().map(|&y| family.loglik_saturated(y)).sum();
-    let w: Vec<f64> = mu.iter().map(|&m| family.variance(m)).collect();
-    let info = pr.xtwx(&w);
-    let cov = Cholesky::new(info.clone())
-        .map(|c| c.inverse())
-        .or_else(|| info.clone().try_inverse())
-        .ok_or_else(|| {
-            StatsError::Invalid(
-                "the Fisher information is singular at the estimate (every fitted probability \
-                 is 0 or 1); the data are separated: fit with --firth"
-                    .into(),
-            )
-        })?;
+    let sat: f64 = match family {
+        Family::Binomial => 0.0,
+        Family::Poisson => d.y.iter().map(|&y| family.loglik_saturated(y)).sum(),
+    };
+    for (w, &m) in bufs.w.iter_mut().zip(&mu) {
+        *w = family.variance(m);
+    }
+    let mut flat = vec![0.0; p * p];
+    irls::normal_equations(
+        pr.x,
+        n,
+        p,
+        &cols,
+        &bufs.w,
+        None,
+        &mut bufs.xw,
+        &mut bufs.info,
+        &mut [],
+    );
+    if irls::cholesky(&bufs.info, p, &mut bufs.chol) {
+        irls::chol_inverse(&bufs.chol, p, &mut flat, &mut bufs.rhs);
+    } else {
+        let inv = DMatrix::from_row_slice(p, p, &bufs.info)
+            .try_inverse()
+            .ok_or_else(|| {
+                StatsError::Invalid(
+                    "the Fisher information is singular at the estimate (every fitted \
+                     probability is 0 or 1); the data are separated: fit with --firth"
+                        .into(),
+                )
+            })?;
+        for k in 0..p * p {
+            flat[k] = inv[(k / p, k % p)];
+        }
+    }
     let mut terms = Vec::with_capacity(p);
     for j in 0..p {
-        let se = cov[(j, j)].max(0.0).sqrt();
+        let se = flat[j * p + j].max(0.0).sqrt();
         let z = beta[j] / se;
         terms.push(GlmCoef {
             name: d.column_names[j].clone(),
@@ -401,10 +434,10 @@ fn fit_checked(
             ci_high: beta[j] + Z_975 * se,
         });
     }
-    let separation = if family == Family::Binomial && !opts.firth {
-        separation_report(d, &mu, &terms, converged)
-    } else {
-        None
+    let separation = match family {
+        Family::Binomial if !opts.firth => separation_report(d, &mu, &terms, converged),
+        Family::Poisson => zero_rate_report(d, &mu, &terms),
+        Family::Binomial => None,
     };
     if !converged && separation.is_none() {
         return Err(StatsError::Invalid(format!(
@@ -431,7 +464,7 @@ fn fit_checked(
         terms,
         separation,
         dropped_rows: d.dropped,
-        cov: (0..p * p).map(|k| cov[(k / p, k % p)]).collect(),
+        cov: flat,
         term_info: d.terms.clone(),
         mu,
     })
@@ -489,248 +522,6 @@ fn null_loglik(family: Family, pr: &Prepared) -> f64 {
                 .sum()
         }
     }
-}
-
-fn irls(
-    family: Family,
-    pr: &Prepared,
-    opts: GlmOptions,
-    start: Option<&[f64]>,
-) -> Result<(Vec<f64>, usize, bool), StatsError> {
-    let n = pr.n;
-    // Starting means as statsmodels: (y + 1/2) / 2 (binomial), (y + mean y) / 2 (Poisson).
-    let ybar = pr.y.iter().sum::<f64>() / n as f64;
-    let mut mu: Vec<f64> =
-        pr.y.iter()
-            .map(|&y| match family {
-                Family::Binomial => (y + 0.5) / 2.0,
-                Family::Poisson => ((y + ybar) / 2.0).max(1e-8),
-            })
-            .collect();
-    let mut eta: Vec<f64> = mu
-        .iter()
-        .map(|&m| match family {
-            Family::Binomial => (m / (1.0 - m)).ln(),
-            Family::Poisson => m.ln(),
-        })
-        .collect();
-    let mut beta: Vec<f64> = Vec::new();
-    let mut dev_old = f64::INFINITY;
-    if let Some(b0) = start {
-        // Means only (no deviance): the first step is taken as from a cold
-        // start; the later ones are guarded by step halving.
-        pr.eta(b0, &mut eta);
-        for (m, e) in mu.iter_mut().zip(&eta) {
-            *m = family.inv_link(*e);
-        }
-        if mu.iter().all(|m| m.is_finite()) {
-            beta = b0.to_vec();
-        } else {
-            return irls(family, pr, opts, None);
-        }
-    }
-    let mut w = vec![0.0; n];
-    let mut r = vec![0.0; n];
-    for it in 1..=opts.max_iter {
-        for i in 0..n {
-            w[i] = family.variance(mu[i]).max(1e-300);
-            // W z = W (eta - offset) + (y - mu)
-            r[i] = w[i] * (eta[i] - pr.off[i]) + (pr.y[i] - mu[i]);
-        }
-        let info = pr.xtwx(&w);
-        let info_copy = info.clone();
-        let rhs = pr.xt(&r);
-        let Some(ch) = Cholesky::<f64, Dyn>::new(info) else {
-            // Weights underflowed: the data are separated.
-            return Ok((beta, it, false));
-        };
-        let target: Vec<f64> = ch.solve(&rhs).iter().copied().collect();
-        // Newton decrement of the step: (b_new - b)' X'WX (b_new - b) is
-        // twice the log-likelihood still to gain; when it is below the
-        // tolerance, take the step and stop (no deviance needed).
-        if !beta.is_empty() && dev_old.is_finite() {
-            let step = DVector::from_iterator(pr.p, target.iter().zip(&beta).map(|(t, b)| t - b));
-            let dec = step.dot(&(&info_copy * &step));
-            if dec.is_finite() && dec <= opts.tol * (dev_old.abs() + 0.1) {
-                return Ok((target, it, true));
-            }
-        }
-        let mut cand = target.clone();
-        let mut dev;
-        let mut halvings = 0;
-        loop {
-            pr.eta(&cand, &mut eta);
-            dev = -2.0 * loglik(family, pr, &eta, &mut mu);
-            let worse = !dev.is_finite() || (dev_old.is_finite() && dev > dev_old * (1.0 + 1e-14));
-            if !worse
-                || beta.is_empty()
-                || !dev_old.is_finite() && dev.is_finite()
-                || halvings >= 40
-            {
-                break;
-            }
-            halvings += 1;
-            for (c, b) in cand.iter_mut().zip(&beta) {
-                *c = 0.5 * (*c + b);
-            }
-        }
-        beta = cand;
-        if dev_old.is_finite() && (dev_old - dev).abs() <= opts.tol * (dev.abs() + 0.1) {
-            return Ok((beta, it, true));
-        }
-        dev_old = dev;
-    }
-    Ok((beta, opts.max_iter, false))
-}
-
-/// Firth's penalised logistic regression by modified-score Newton steps
-/// with step halving on the penalised log-likelihood. `fixed[j]` holds
-/// coefficient j at 0 (for penalised likelihood-ratio tests).
-fn firth(
-    pr: &Prepared,
-    fixed: &[bool],
-    opts: GlmOptions,
-) -> Result<(Vec<f64>, usize, bool, f64), StatsError> {
-    let (n, p) = (pr.n, pr.p);
-    let free: Vec<usize> = (0..p).filter(|&j| !fixed[j]).collect();
-    let mut beta = vec![0.0; p];
-    let mut eta = vec![0.0; n];
-    let mut mu = vec![0.0; n];
-    let penalised = |b: &[f64], eta: &mut [f64], mu: &mut [f64]| -> Option<f64> {
-        pr.eta(b, eta);
-        let l = loglik(Family::Binomial, pr, eta, mu);
-        let w: Vec<f64> = mu.iter().map(|m| m * (1.0 - m)).collect();
-        let ch = Cholesky::new(pr.xtwx(&w))?;
-        let logdet: f64 = ch.l().diagonal().iter().map(|v| 2.0 * v.ln()).sum();
-        Some(l + 0.5 * logdet)
-    };
-    let mut pl = penalised(&beta, &mut eta, &mut mu).ok_or_else(|| {
-        StatsError::Invalid("Firth: the Fisher information is singular at the start".into())
-    })?;
-    for it in 1..=opts.max_iter {
-        pr.eta(&beta, &mut eta);
-        let _ = loglik(Family::Binomial, pr, &eta, &mut mu);
-        let w: Vec<f64> = mu.iter().map(|m| (m * (1.0 - m)).max(1e-300)).collect();
-        let info = pr.xtwx(&w);
-        let ch = Cholesky::new(info).ok_or_else(|| {
-            StatsError::Invalid("Firth: the Fisher information became singular".into())
-        })?;
-        let inv = ch.inverse();
-        // hat values h_i = w_i x_i' I^{-1} x_i
-        let mut score_r = vec![0.0; n];
-        for i in 0..n {
-            let mut h = 0.0;
-            for a in 0..p {
-                let xa = pr.x[a * n + i];
-                if xa == 0.0 {
-                    continue;
-                }
-                for b in 0..p {
-                    h += xa * inv[(a, b)] * pr.x[b * n + i];
-                }
-            }
-            h *= w[i];
-            score_r[i] = pr.y[i] - mu[i] + h * (0.5 - mu[i]);
-        }
-        let u = pr.xt(&score_r);
-        // Newton step on the free coefficients.
-        let k = free.len();
-        let mut ff = DMatrix::<f64>::zeros(k, k);
-        let full = pr.xtwx(&w);
-        for (a, &i) in free.iter().enumerate() {
-            for (b, &j) in free.iter().enumerate() {
-                ff[(a, b)] = full[(i, j)];
-            }
-        }
-        let uf = DVector::from_iterator(k, free.iter().map(|&j| u[j]));
-        let step_f = Cholesky::new(ff)
-            .map(|c| c.solve(&uf))
-            .ok_or_else(|| StatsError::Invalid("Firth: singular information".into()))?;
-        let mut step = vec![0.0; p];
-        for (a, &j) in free.iter().enumerate() {
-            step[j] = step_f[a];
-        }
-        // Cap the step length (as logistf's maxstep = 5).
-        let mx = step.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        if mx > 5.0 {
-            for s in &mut step {
-                *s *= 5.0 / mx;
-            }
-        }
-        let mut cand: Vec<f64>;
-        let mut halvings = 0;
-        loop {
-            cand = beta.iter().zip(&step).map(|(b, s)| b + s).collect();
-            match penalised(&cand, &mut eta, &mut mu) {
-                Some(v) if v >= pl - 1e-12 * pl.abs().max(1.0) || halvings >= 40 => {
-                    pl = v;
-                    break;
-                }
-                _ => {
-                    halvings += 1;
-                    for s in &mut step {
-                        *s *= 0.5;
-                    }
-                    if halvings > 40 {
-                        return Ok((beta, it, false, pl));
-                    }
-                }
-            }
-        }
-        beta = cand;
-        let mx = step.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let umax = free.iter().fold(0.0f64, |m, &j| m.max(u[j].abs()));
-        if mx < opts.tol.max(1e-14) * 1e2 && umax < 1e-8 {
-            return Ok((beta, it, true, pl));
-        }
-    }
-    Ok((beta, opts.max_iter, false, pl))
-}
-
-fn separation_report(d: &Design, mu: &[f64], terms: &[GlmCoef], converged: bool) -> Option<String> {
-    let extreme = mu
-        .iter()
-        .filter(|&&m| !(1e-9..=1.0 - 1e-9).contains(&m))
-        .count();
-    if extreme == 0 && converged {
-        return None;
-    }
-    let n = d.nobs as f64;
-    let mut cols = Vec::new();
-    for (j, t) in terms.iter().enumerate() {
-        let c = d.col(j);
-        let mean = c.iter().sum::<f64>() / n;
-        let sd = (c.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
-        let scale = if sd > 0.0 { sd } else { 1.0 };
-        let v = t.std_error * scale;
-        if v.is_nan() || v > 20.0 {
-            cols.push(format!("`{}`", t.name));
-        }
-    }
-    if extreme == 0 && cols.is_empty() && converged {
-        return None;
-    }
-    Some(format!(
-        "separation: {extreme} of {} participants have a fitted probability of numerically 0 \
-         or 1{}{}; the maximum-likelihood estimates do not exist (statsmodels raises \
-         PerfectSeparationError, R warns of fitted probabilities 0 or 1); fit with --firth \
-         (Firth's penalised likelihood) or merge the sparse categories",
-        d.nobs,
-        if cols.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " and the estimates of {} drift to infinity (standard error of a 1-SD change \
-                 above 20 on the logit scale)",
-                cols.join(", ")
-            )
-        },
-        if converged {
-            ""
-        } else {
-            ", and IRLS did not converge"
-        }
-    ))
 }
 
 impl GlmFit {
@@ -907,6 +698,40 @@ mod tests {
         };
         let fi = fit_glm(&d, Family::Binomial, None, opts).unwrap();
         assert!(fi.converged && fi.terms[1].estimate.is_finite() && fi.terms[1].estimate > 0.0);
+    }
+
+    #[test]
+    fn poisson_group_without_events_is_reported() {
+        let mut f = Frame::new();
+        let g: Vec<String> = (0..30)
+            .map(|i| ["a", "b", "c"][i % 3].to_string())
+            .collect();
+        // Group c has no events; a and b have some.
+        let y: Vec<f64> = (0..30)
+            .map(|i| match i % 3 {
+                0 => f64::from(1 + (i % 4) as u8),
+                1 => f64::from((i % 3 + i % 2) as u8),
+                _ => 0.0,
+            })
+            .collect();
+        f.push("g", Column::Text(g)).unwrap();
+        f.push("y", Column::Num(y)).unwrap();
+        let d = design("y ~ g", &f, &BTreeMap::new()).unwrap();
+        let fit = fit_glm(&d, Family::Poisson, None, GlmOptions::default()).unwrap();
+        let s = fit.separation.unwrap();
+        assert!(
+            s.contains("10 of 30 rows have no events") && s.contains("`g[T.c]`"),
+            "{s}"
+        );
+        // Without the empty group: no report.
+        let mut f2 = Frame::new();
+        let g: Vec<String> = (0..20).map(|i| ["a", "b"][i % 2].to_string()).collect();
+        let y: Vec<f64> = (0..20).map(|i| f64::from((i % 5) as u8)).collect();
+        f2.push("g", Column::Text(g)).unwrap();
+        f2.push("y", Column::Num(y)).unwrap();
+        let d = design("y ~ g", &f2, &BTreeMap::new()).unwrap();
+        let fit = fit_glm(&d, Family::Poisson, None, GlmOptions::default()).unwrap();
+        assert!(fit.separation.is_none() && fit.converged);
     }
 
     #[test]

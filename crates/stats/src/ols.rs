@@ -572,6 +572,42 @@ pub fn fit(d: &Design, cov_type: CovType) -> Result<OlsFit, StatsError> {
     Workspace::new().fit(d, cov_type)
 }
 
+/// Checks that `d` has more rows than columns and no aliased column (the
+/// same errors as [`fit`], without the inference): for models fitted
+/// otherwise (GLMs).
+pub fn check_columns(d: &Design) -> Result<(), StatsError> {
+    let (n, p) = (d.nobs, d.ncols());
+    if n <= p {
+        return Err(StatsError::TooFewRows {
+            nobs: n,
+            params: p,
+            dropped: d.dropped,
+        });
+    }
+    // Quick screen: a Cholesky factor of X'X whose every pivot keeps more
+    // than 1e-4 of its column's norm (far above the QR's 1e-10 threshold,
+    // where the factor's rounding does not matter) proves full rank;
+    // anything closer is decided by the QR, which names the aliasing.
+    let mut xtx = vec![0.0; p * p];
+    for a in 0..p {
+        for b in 0..=a {
+            let s: f64 = d.col(a).iter().zip(d.col(b)).map(|(u, v)| u * v).sum();
+            xtx[a * p + b] = s;
+            xtx[b * p + a] = s;
+        }
+    }
+    let mut l = vec![0.0; p * p];
+    if crate::glm::irls::cholesky(&xtx, p, &mut l)
+        && (0..p).all(|j| l[j * p + j] * l[j * p + j] >= 1e-8 * xtx[j * p + j])
+    {
+        return Ok(());
+    }
+    if Workspace::new().decompose(&d.x, &d.y, n, p).is_err() {
+        return Err(StatsError::RankDeficient(describe_aliasing(d)));
+    }
+    Ok(())
+}
+
 impl OlsFit {
     /// Joint Wald F test that the coefficients of `cols` are all zero.
     pub fn wald(&self, cols: &[usize]) -> Result<WaldTest, StatsError> {

@@ -11,6 +11,17 @@
 //! ChaCha20 seeded by `seed` on stream `i`, so results do not depend on the
 //! order in which simulations run. Power is the share of `p < alpha` with its
 //! Monte Carlo standard error `sqrt(power (1 - power) / sims)`.
+//!
+//! Besides the linear model ([`SimOutcome::Gaussian`]), a binary outcome
+//! ([`SimOutcome::Logistic`]: `y ~ Bernoulli(1 / (1 + exp(-X beta)))`,
+//! logistic regression, Wald test) and repeated measures
+//! ([`SimOutcome::Repeated`]: one row per participant and visit, the
+//! formula's `visit` factor with the LAST visit as its reference level, so
+//! that `arm[T.x]` is the effect at the last visit; errors multivariate
+//! normal with SD `sd` and an exchangeable correlation; MMRM fit, t or F
+//! test with Satterthwaite or Kenward-Roger df). A simulated trial whose
+//! model cannot be fitted (a level absent, separation in a logistic model,
+//! an MMRM that does not converge) counts as failed, not as a rejection.
 
 use std::collections::BTreeMap;
 
@@ -20,8 +31,31 @@ use rand_distr::StandardNormal;
 
 use crate::formula::{Formula, ModelSpec};
 use crate::frame::{Column, Frame};
+use crate::glm::{refit_glm, Family, GlmOptions};
+use crate::mmrm::{fit_mmrm, CovStructure, DfMethod, MmrmOptions, Repeated};
 use crate::ols::{CovType, Workspace};
 use crate::StatsError;
+
+/// The outcome model of a power simulation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimOutcome {
+    /// `y = X beta + N(0, sd^2)`, least squares, t or F test.
+    Gaussian,
+    /// `y ~ Bernoulli(logistic(X beta))`, logistic regression, Wald z (one
+    /// column) or chi-squared (several) test; `sd` is not used.
+    Logistic,
+    /// One row per participant and visit: the formula names `visit`, whose
+    /// levels are `visits` in time order (the last is the reference level);
+    /// errors multivariate normal with SD `sd` at every visit and
+    /// correlation `correlation` (in [0, 1)) between any two visits; MMRM
+    /// with `structure` covariance and `df` degrees of freedom.
+    Repeated {
+        visits: Vec<String>,
+        correlation: f64,
+        structure: CovStructure,
+        df: DfMethod,
+    },
+}
 
 /// How a simulated variable is drawn.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +137,8 @@ pub struct PowerSpec {
     /// How every other variable is drawn; numeric variables not listed are
     /// standard normal.
     pub vars: BTreeMap<String, VarSpec>,
+    /// The outcome model.
+    pub outcome: SimOutcome,
 }
 
 /// The result for one sample size.
@@ -129,14 +165,39 @@ pub struct Simulator {
     /// (name, spec) of every generated variable other than the arm.
     gen: Vec<(String, VarSpec)>,
     strata_idx: Vec<usize>,
+    /// Repeated measures: the visit levels and the fixed layout of the long
+    /// rows (visit-major: row `k n + i` is participant i at visit k).
+    visits: Vec<String>,
+    layout: Option<Repeated>,
+}
+
+/// The long frame of a repeated-measures simulation: every column of
+/// `frame` once per visit (visit-major), plus `visit`.
+fn long_frame(frame: &Frame, visits: &[String]) -> Result<Frame, StatsError> {
+    let (n, m) = (frame.nrows(), visits.len());
+    let mut out = Frame::new();
+    for name in frame.names() {
+        let col = match frame.column(name) {
+            Some(Column::Num(v)) => Column::Num(v.repeat(m)),
+            Some(Column::Text(v)) => Column::Text((0..m).flat_map(|_| v.iter().cloned()).collect()),
+            None => continue,
+        };
+        out.push(name, col)?;
+    }
+    let vis = visits
+        .iter()
+        .flat_map(|v| std::iter::repeat_n(v.clone(), n))
+        .collect();
+    out.push("visit", Column::Text(vis))?;
+    Ok(out)
 }
 
 impl Simulator {
     /// Prepares simulations of trials of `n` participants.
     pub fn new(spec: &PowerSpec, n: usize) -> Result<Self, StatsError> {
         let formula = Formula::parse(&spec.formula)?;
-        if spec.sd.is_nan()
-            || spec.sd <= 0.0
+        let needs_sd = spec.outcome != SimOutcome::Logistic;
+        if needs_sd && (spec.sd.is_nan() || spec.sd <= 0.0)
             || spec.alpha.is_nan()
             || spec.alpha <= 0.0
             || spec.alpha >= 1.0
@@ -145,8 +206,36 @@ impl Simulator {
                 "the residual SD must be positive and alpha in (0, 1)".into(),
             ));
         }
+        let visits: Vec<String> = match &spec.outcome {
+            SimOutcome::Repeated {
+                visits,
+                correlation,
+                ..
+            } => {
+                if visits.len() < 2 || visits.len() > 60 {
+                    return Err(StatsError::Invalid(
+                        "a repeated-measures simulation needs 2 to 60 visits".into(),
+                    ));
+                }
+                if !(0.0..1.0).contains(correlation) {
+                    return Err(StatsError::Invalid(
+                        "the correlation between visits must be in [0, 1)".into(),
+                    ));
+                }
+                if !formula.variables().iter().any(|v| v == "visit") {
+                    return Err(StatsError::Invalid(
+                        "a repeated-measures model names `visit` in its formula, e.g. \
+                         y ~ arm * visit + baseline"
+                            .into(),
+                    ));
+                }
+                visits.clone()
+            }
+            _ => Vec::new(),
+        };
         let (arm_var, arm_levels) = &spec.arm;
         let mut names = formula.variables();
+        names.retain(|v| visits.is_empty() || v != "visit");
         for s in &spec.strata {
             if !names.contains(s) {
                 names.push(s.clone());
@@ -203,8 +292,19 @@ impl Simulator {
         if !formula.factors.iter().any(|f| &f.var == arm_var) {
             reference.remove(arm_var);
         }
-        let model = ModelSpec::new(&formula, &frame, &reference)?;
-        let d = model.design(&frame)?;
+        if let Some(last) = visits.last() {
+            reference.insert("visit".into(), last.clone());
+        }
+        let model = if visits.is_empty() {
+            ModelSpec::new(&formula, &frame, &reference)?
+        } else {
+            ModelSpec::new(&formula, &long_frame(&frame, &visits)?, &reference)?
+        };
+        let d = if visits.is_empty() {
+            model.design(&frame)?
+        } else {
+            model.design(&long_frame(&frame, &visits)?)?
+        };
         let mut beta = vec![0.0; d.ncols()];
         for (name, v) in &spec.effects {
             let j = d
@@ -243,6 +343,18 @@ impl Simulator {
             }
             strata_idx.push(k);
         }
+        let layout = if visits.is_empty() {
+            None
+        } else {
+            let m = visits.len();
+            Some(Repeated {
+                subject: (0..n * m).map(|r| r % n).collect(),
+                visit: (0..n * m).map(|r| r / n).collect(),
+                subjects: (0..n).map(|i| format!("{}", i + 1)).collect(),
+                visits: visits.clone(),
+                subjects_in_data: n,
+            })
+        };
         Ok(Simulator {
             spec: spec.clone(),
             n,
@@ -253,6 +365,8 @@ impl Simulator {
             ws: Workspace::new(),
             gen,
             strata_idx,
+            visits,
+            layout,
         })
     }
 
@@ -316,29 +430,101 @@ impl Simulator {
                 x.clone_from(&arm_levels[a]);
             }
         }
-        let mut d = self.model.design(&self.frame).ok()?;
-        let m = d.nobs;
-        for i in 0..m {
-            let mut y = 0.0;
-            for (j, b) in self.beta.iter().enumerate() {
-                if *b != 0.0 {
-                    y += b * d.x[j * m + i];
+        match &self.spec.outcome {
+            SimOutcome::Gaussian => {
+                let mut d = self.model.design(&self.frame).ok()?;
+                let m = d.nobs;
+                for i in 0..m {
+                    let e: f64 = rng.sample(StandardNormal);
+                    d.y[i] = linear(&self.beta, &d.x, m, i) + self.spec.sd * e;
+                }
+                self.ws
+                    .test_columns(
+                        &d.x,
+                        &d.y,
+                        m,
+                        d.ncols(),
+                        &self.test_cols,
+                        self.spec.cov_type,
+                    )
+                    .ok()
+            }
+            SimOutcome::Logistic => {
+                let mut d = self.model.design(&self.frame).ok()?;
+                let m = d.nobs;
+                for i in 0..m {
+                    let eta = linear(&self.beta, &d.x, m, i);
+                    let u: f64 = rng.gen();
+                    d.y[i] = f64::from(u8::from(u * (1.0 + (-eta).exp()) < 1.0));
+                }
+                let g = refit_glm(
+                    &d,
+                    Family::Binomial,
+                    None,
+                    GlmOptions::default(),
+                    &self.beta,
+                )
+                .ok()?;
+                if g.separation.is_some() {
+                    return None;
+                }
+                if let [j] = self.test_cols[..] {
+                    Some(g.terms[j].p)
+                } else {
+                    g.wald(&self.test_cols).ok().map(|w| w.p)
                 }
             }
-            let e: f64 = rng.sample(StandardNormal);
-            d.y[i] = y + self.spec.sd * e;
+            SimOutcome::Repeated {
+                correlation,
+                structure,
+                df,
+                ..
+            } => {
+                let long = long_frame(&self.frame, &self.visits).ok()?;
+                let mut d = self.model.design(&long).ok()?;
+                let (rows, m) = (d.nobs, self.visits.len());
+                if rows != n * m {
+                    return None;
+                }
+                // e_ik = sd (sqrt(rho) u_i + sqrt(1 - rho) z_ik).
+                let shared: Vec<f64> = (0..n).map(|_| rng.sample(StandardNormal)).collect();
+                let (a, b) = (correlation.sqrt(), (1.0 - correlation).sqrt());
+                for r in 0..rows {
+                    let z: f64 = rng.sample(StandardNormal);
+                    let e = self.spec.sd * (a * shared[r % n] + b * z);
+                    d.y[r] = linear(&self.beta, &d.x, rows, r) + e;
+                }
+                let opts = MmrmOptions {
+                    structure: *structure,
+                    df: *df,
+                    ..MmrmOptions::default()
+                };
+                let fit = fit_mmrm(&d, self.layout.as_ref()?, opts).ok()?;
+                if let [j] = self.test_cols[..] {
+                    Some(fit.terms[j].p)
+                } else {
+                    let p = fit.terms.len();
+                    let l: Vec<Vec<f64>> = self
+                        .test_cols
+                        .iter()
+                        .map(|&j| (0..p).map(|k| f64::from(u8::from(k == j))).collect())
+                        .collect();
+                    fit.f_test(&self.spec.test, &l).ok().map(|t| t.p)
+                }
+            }
         }
-        self.ws
-            .test_columns(
-                &d.x,
-                &d.y,
-                m,
-                d.ncols(),
-                &self.test_cols,
-                self.spec.cov_type,
-            )
-            .ok()
     }
+}
+
+/// Row `i` of `X beta` (X column-major with `m` rows).
+fn linear(beta: &[f64], x: &[f64], m: usize, i: usize) -> f64 {
+    let mut y = 0.0;
+    for (j, b) in beta.iter().enumerate() {
+        if *b != 0.0 {
+            y += b * x[j * m + i];
+        }
+    }
+    y
 }
 
 /// Simulates `sims` trials of `n` participants. `progress` is called with

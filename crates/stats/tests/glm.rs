@@ -10,7 +10,10 @@
 //! `confint_proportions_2indep` (Newcombe), a brute-force Miettinen-Nurminen
 //! (numerical restricted MLE; statsmodels 0.15's score interval has a wrong
 //! cubic coefficient, statsmodels issue #10269), `StratifiedTable` (CMH) and
-//! `StratifiedTable` (CMH), scipy `fisher_exact`. Agreement to 1e-6.
+//! scipy `fisher_exact`, and the Dunnett (many-to-one, multivariate normal)
+//! p-values of the standardised risk differences against scipy's
+//! `multivariate_normal`. Agreement to 1e-6 (Dunnett: within the larger of
+//! 1e-6 and three times rct's integration error bound).
 
 mod fixtures_support;
 use fixtures_support::{json, read_csv};
@@ -23,6 +26,7 @@ use rct_stats::binary::{
 };
 use rct_stats::formula::{Formula, ModelSpec};
 use rct_stats::glm::{fit_glm, lr_test, Family, GlmOptions};
+use rct_stats::multiplicity::{adjusted_p, Alternative};
 use rct_stats::Column;
 use serde_json::Value;
 
@@ -50,7 +54,10 @@ fn close(what: &str, got: f64, want: f64) {
 fn glms_match_statsmodels() {
     let r = json("glm_reference.json");
     let cases = r["glm"].as_array().unwrap();
-    let (mut logit, mut poisson) = (0, 0);
+    let (mut logit, mut poisson) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let frame = read_csv(c["data"].as_str().unwrap());
@@ -102,12 +109,17 @@ fn glms_match_statsmodels() {
             close(&format!("{name} LR p {term}"), lr.p, num(&t["p"]));
             assert_eq!(lr.df, num(&t["df"]));
         }
+        let data = c["data"].as_str().unwrap().to_string();
         match family {
-            Family::Binomial => logit += 1,
-            Family::Poisson => poisson += 1,
-        }
+            Family::Binomial => logit.insert(data),
+            Family::Poisson => poisson.insert(data),
+        };
     }
-    assert!(logit >= 3 && poisson >= 3);
+    // At least three data sets each (the separated one is in the Firth test).
+    assert!(
+        logit.len() >= 3 && poisson.len() >= 3,
+        "{logit:?} {poisson:?}"
+    );
 }
 
 #[test]
@@ -175,7 +187,9 @@ fn firth_matches_firthlogist_and_separation_is_reported() {
 fn standardised_risks_match_the_m_estimation_sandwich() {
     let r = json("glm_reference.json");
     let cases = r["marginal"].as_array().unwrap();
-    assert!(cases.len() >= 3);
+    let sets: std::collections::BTreeSet<&str> =
+        cases.iter().map(|c| c["data"].as_str().unwrap()).collect();
+    assert!(sets.len() >= 3, "{sets:?}");
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let frame = read_csv(c["data"].as_str().unwrap());
@@ -222,6 +236,29 @@ fn standardised_risks_match_the_m_estimation_sandwich() {
                 got.log_or_std_error,
                 num(&want["log_or_se"]),
             );
+        }
+        // Many-to-one comparisons of the risk differences use the
+        // multivariate normal (Dunnett), as scipy's multivariate_normal.
+        if let Some(want) = c.get("dunnett_p") {
+            let k = m.contrasts.len();
+            for (g, w) in m.rd_cov.iter().zip(nums(&c["rd_cov"])) {
+                close(&format!("{name} rd cov"), *g, w);
+            }
+            let z: Vec<f64> = m.contrasts.iter().map(|c| c.rd_z).collect();
+            let corr: Vec<f64> = (0..k * k)
+                .map(|ab| {
+                    let (a, b) = (ab / k, ab % k);
+                    m.rd_cov[ab] / (m.rd_cov[a * k + a] * m.rd_cov[b * k + b]).sqrt()
+                })
+                .collect();
+            let (p, _, err) = adjusted_p(&z, &corr, f64::INFINITY, Alternative::TwoSided).unwrap();
+            for (j, w) in nums(want).iter().enumerate() {
+                assert!(
+                    (p[j] - w).abs() <= TOL.max(3.0 * err),
+                    "{name} Dunnett p {j}: rct {} (error bound {err}), scipy {w}",
+                    p[j]
+                );
+            }
         }
     }
 }

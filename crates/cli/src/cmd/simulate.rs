@@ -9,9 +9,10 @@ use anyhow::{anyhow, bail};
 use rct_random::sequence::Sequencer;
 use rct_random::stream::Stream;
 use rct_random::DesignSpec;
+use rct_stats::mmrm::{CovStructure, DfMethod};
 use rct_stats::ols::CovType;
 use rct_stats::power::{
-    simulate_power, Allocator, BalancedAllocator, PowerResult, PowerSpec, VarSpec,
+    simulate_power, Allocator, BalancedAllocator, PowerResult, PowerSpec, SimOutcome, VarSpec,
 };
 use serde_json::json;
 
@@ -39,13 +40,27 @@ variables need --levels VAR=L1[:W],L2[:W] (first level = reference, W = relative
 frequency, default 1; protocol strata default to equal frequencies). Numeric
 variables are standard normal unless --covariate VAR=MEAN,SD.
 
+Binary outcomes: --family binomial draws y ~ Bernoulli(1 / (1 + exp(-X beta)))
+(give the Intercept as the control's log odds; --sd is not used) and fits a
+logistic regression (Wald test). Repeated measures: --repeated week6,week12 makes
+one row per participant and visit; the formula names `visit`, whose reference
+level is the LAST visit (so arm[T.x] is the effect there); errors are normal with
+SD --sd at every visit and correlation --correlation between visits; each trial is
+fitted by MMRM (--covariance, --df) and the term tested by t or F. Trials that
+cannot be fitted (separation, non-convergence) are counted and left out.
+
 Examples:
   rct simulate power --model 'y ~ arm' --n 128 --effect 'arm[T.treat]=0.5' --sd 1 \\
       --sims 10000 --seed 1
   rct simulate power --protocol protocols/lupex.toml \\
       --model 'vo2max_w12 ~ arm + vo2max_w0 + sex' --n 60 \\
       --effect 'arm[T.hiit]=3' --effect vo2max_w0=0.8 --covariate vo2max_w0=27,5 \\
-      --sd 3.5 --sims 10000 --seed 7 --sweep 40:120:10")]
+      --sd 3.5 --sims 10000 --seed 7 --sweep 40:120:10
+  rct simulate power --model 'y ~ arm' --family binomial --n 200 \\
+      --effect Intercept=-0.847 --effect 'arm[T.treat]=0.847' --sims 4000
+  rct simulate power --model 'fss ~ arm * visit + fss_w0' --repeated week6,week12 \\
+      --correlation 0.6 --n 60 --effect 'arm[T.hiit]=-0.8' --effect fss_w0=0.7 \\
+      --covariate fss_w0=4.5,1.2 --sd 1.1 --sims 1000")]
 pub struct PowerArgs {
     /// Model formula, e.g. `y ~ arm + baseline + sex`.
     #[arg(long, value_name = "FORMULA")]
@@ -56,9 +71,9 @@ pub struct PowerArgs {
     /// True coefficient of a design column, e.g. `arm[T.hiit]=3` (repeatable).
     #[arg(long = "effect", value_name = "COLUMN=VALUE", required = true)]
     effect: Vec<String>,
-    /// Residual standard deviation.
-    #[arg(long, value_name = "SIGMA")]
-    sd: f64,
+    /// Residual standard deviation (not used with --family binomial).
+    #[arg(long, value_name = "SIGMA", required_unless_present = "family")]
+    sd: Option<f64>,
     /// Number of simulated trials per sample size.
     #[arg(long, default_value_t = 1000)]
     sims: usize,
@@ -93,6 +108,22 @@ pub struct PowerArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Outcome family: gaussian (default) or binomial (logistic regression).
+    #[arg(long, value_name = "gaussian|binomial", conflicts_with = "repeated")]
+    family: Option<String>,
+    /// Repeated measures: the visits in time order (comma-separated); the
+    /// model is an MMRM over them.
+    #[arg(long, value_name = "V1,V2,...")]
+    repeated: Option<String>,
+    /// Correlation of the errors between any two visits (with --repeated).
+    #[arg(long, value_name = "RHO", default_value_t = 0.5, requires = "repeated")]
+    correlation: f64,
+    /// Covariance of the MMRM fits: us, cs, ar1 or toep (with --repeated).
+    #[arg(long, default_value = "us", requires = "repeated")]
+    covariance: String,
+    /// Degrees of freedom of the MMRM tests: satterthwaite or kenward-roger.
+    #[arg(long, default_value = "satterthwaite", requires = "repeated")]
+    df: String,
 }
 
 /// Runs a simulate command.
@@ -379,10 +410,34 @@ fn run_power(
         Some(s) => CovType::parse(s)?,
         None => CovType::NonRobust,
     };
+    let outcome = match (&a.family, &a.repeated) {
+        (Some(f), _) if f == "binomial" || f == "logistic" => SimOutcome::Logistic,
+        (Some(f), _) if f != "gaussian" => {
+            bail!("--family `{f}`: expected gaussian or binomial")
+        }
+        (_, Some(v)) => SimOutcome::Repeated {
+            visits: v
+                .split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect(),
+            correlation: a.correlation,
+            structure: CovStructure::parse(&a.covariance)
+                .map_err(|e| anyhow!("--covariance: {e}"))?,
+            df: DfMethod::parse(&a.df).map_err(|e| anyhow!("--df: {e}"))?,
+        },
+        _ => SimOutcome::Gaussian,
+    };
+    let sd = match (&outcome, a.sd) {
+        (SimOutcome::Logistic, _) => f64::NAN,
+        (_, Some(sd)) => sd,
+        (_, None) => bail!("--sd is needed (the residual standard deviation)"),
+    };
     let spec = PowerSpec {
         formula: a.model.clone(),
         effects,
-        sd: a.sd,
+        sd,
+        outcome,
         test: test.clone(),
         alpha: a.alpha,
         cov_type,
@@ -410,6 +465,8 @@ fn run_power(
             "test": test,
             "alpha": a.alpha,
             "sd": a.sd,
+            "family": a.family.as_deref().unwrap_or("gaussian"),
+            "repeated": a.repeated,
             "sims": a.sims,
             "seed": a.seed,
             "cov_type": format!("{cov_type:?}").to_lowercase(),

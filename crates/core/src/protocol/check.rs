@@ -650,10 +650,20 @@ pub fn check(p: &Protocol, src: &str, file: &str) -> Vec<Diagnostic> {
         for pop in &m.populations {
             c.reference(pop, "population", &pops, "model");
         }
+        // A repeated-measures model's formula also names its response (the
+        // outcome at each visit) and `visit`.
+        let mut model_names = formula_names.clone();
+        if let Some(r) = &m.repeated {
+            model_names.insert("visit".into());
+            if let Some((lhs, _)) = m.formula.get_ref().split_once('~') {
+                model_names.insert(lhs.trim().to_string());
+            }
+            check_repeated(&mut c, m, r, &vars);
+        }
         match formula_names_of(m.formula.get_ref()) {
             Ok(names) => {
                 for (n, off) in names {
-                    if !formula_names.contains(&n) {
+                    if !model_names.contains(&n) {
                         let at = c.rule_offset(&m.formula, off);
                         c.at(
                             at..at,
@@ -708,6 +718,63 @@ pub fn check(p: &Protocol, src: &str, file: &str) -> Vec<Diagnostic> {
     }
     c.out.sort_by_key(|d| (d.line, d.column));
     c.out
+}
+
+/// The `repeated` table of model `m`: at least two visit variables, each an
+/// analysis variable, once; a known covariance and df method.
+fn check_repeated(c: &mut Checker<'_>, m: &Model, r: &RepeatedPlan, vars: &BTreeSet<String>) {
+    let id = m.id.get_ref();
+    if r.visits.len() < 2 {
+        c.at(
+            m.formula.span(),
+            format!("model `{id}`: repeated needs at least two visit variables"),
+            Some("list the outcome's variable at each post-baseline visit, e.g. visits = [\"fss_w6\", \"fss_w12\"]"),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for v in &r.visits {
+        if !vars.contains(v.get_ref()) {
+            c.at(
+                v.span(),
+                format!(
+                    "model `{id}` repeated visit names undefined variable `{}`",
+                    v.get_ref()
+                ),
+                Some("define it under [[analysis.variables]] with the visit it reads"),
+            );
+        } else if !seen.insert(v.get_ref().clone()) {
+            c.at(
+                v.span(),
+                format!("model `{id}` repeated lists `{}` twice", v.get_ref()),
+                Some("list each visit variable once, in time order"),
+            );
+        }
+    }
+    if let Some(cv) = &r.covariance {
+        if !["us", "cs", "ar1", "toep"].contains(&cv.get_ref().as_str()) {
+            c.at(
+                cv.span(),
+                format!("model `{id}` covariance `{}` is not known", cv.get_ref()),
+                Some("use us (unstructured), cs (compound symmetry), ar1 or toep (Toeplitz)"),
+            );
+        }
+    }
+    if let Some(df) = &r.df {
+        if !["kenward-roger", "satterthwaite"].contains(&df.get_ref().as_str()) {
+            c.at(
+                df.span(),
+                format!("model `{id}` df `{}` is not known", df.get_ref()),
+                Some("use kenward-roger or satterthwaite"),
+            );
+        }
+    }
+    if m.family.as_ref().is_some_and(|f| f.get_ref() != "gaussian") {
+        c.at(
+            m.formula.span(),
+            format!("model `{id}`: repeated is a linear mixed model; it takes no family"),
+            Some("remove family, or fit the binary outcome at one visit"),
+        );
+    }
 }
 
 /// Variable names in an R-style formula with their byte offsets; function

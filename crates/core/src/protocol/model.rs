@@ -669,6 +669,27 @@ pub struct Model {
     /// against the control over the levels of this variable (e.g. `site`).
     #[serde(default)]
     pub cmh: Option<Spanned<String>>,
+    /// A mixed model for repeated measures (MMRM) over visits: the formula's
+    /// response is the outcome at each visit listed, `visit` its visit.
+    #[serde(default)]
+    pub repeated: Option<RepeatedPlan>,
+}
+
+/// The visits of a repeated-measures model (`repeated = { visits = [...],
+/// covariance = "us", df = "kenward-roger" }`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatedPlan {
+    /// Analysis variables holding the outcome at each visit, in time order
+    /// (e.g. `["fss_w6", "fss_w12"]`); the visit levels are their visits.
+    pub visits: Vec<Spanned<String>>,
+    /// Covariance across visits: `us` (unstructured, the default), `cs`,
+    /// `ar1` or `toep`.
+    #[serde(default)]
+    pub covariance: Option<Spanned<String>>,
+    /// Degrees of freedom: `kenward-roger` (the default) or `satterthwaite`.
+    #[serde(default)]
+    pub df: Option<Spanned<String>>,
 }
 
 /// A value chosen where the sources are silent.
