@@ -586,7 +586,8 @@ fn scores_attach_to_participants_visits() {
                     },
                 ],
                 design: TrialDesign::new("rpbr:2,4"),
-                seed: 1,
+                seed: rct_record::TrialSecrets::insecure_for_tests(1).seed,
+                seal_key: rct_record::TrialSecrets::insecure_for_tests(1).seal_key_hex(),
             },
         );
         run(

@@ -120,7 +120,8 @@ fn seed(url: &str) -> Ledger<Box<dyn Store>> {
                 },
             ],
             design,
-            seed: 7,
+            seed: rct_record::TrialSecrets::insecure_for_tests(7).seed,
+            seal_key: rct_record::TrialSecrets::insecure_for_tests(7).seal_key_hex(),
         },
     );
     run(

@@ -78,7 +78,11 @@ fn type_name(t: ValueType) -> &'static str {
 }
 
 /// Neutral arm codes for a blinded export: arm id -> `A`, `B`, ...
-pub fn neutral_codes(trial: &str, seed: u64, arms: &[String]) -> BTreeMap<String, String> {
+pub fn neutral_codes(
+    trial: &str,
+    seed: rct_random::TrialSeed,
+    arms: &[String],
+) -> BTreeMap<String, String> {
     let mut keyed: Vec<(String, &String)> = arms
         .iter()
         .map(|a| {
@@ -115,7 +119,10 @@ pub fn export(
         .map_or(protocol.trial.id.get_ref().as_str(), |e| e.trial.as_str());
     let state = TrialState::from_events(trial, events.iter())
         .map_err(|e| TablesError::Events(e.to_string()))?;
-    let seed = state.config.as_ref().map_or(0, |c| c.seed);
+    let seed = state
+        .config
+        .as_ref()
+        .map_or(rct_random::TrialSeed::Number(0), |c| c.seed);
     let arm_ids: Vec<String> = protocol
         .arms
         .iter()

@@ -193,14 +193,14 @@ fn blinded_tables_carry_neutral_codes_only() {
     }
     // The key depends on the concealed seed: another seed may swap it, and
     // it is the same for the same seed.
-    let again = tables::neutral_codes("lupex", 9, &["hiit".into(), "control".into()]);
+    let again = tables::neutral_codes("lupex", 9.into(), &["hiit".into(), "control".into()]);
     assert_eq!(
         again,
-        tables::neutral_codes("lupex", 9, &["hiit".into(), "control".into()])
+        tables::neutral_codes("lupex", 9.into(), &["hiit".into(), "control".into()])
     );
     let flips = (0..16u64)
         .map(|s| {
-            tables::neutral_codes("lupex", s, &["hiit".into(), "control".into()])["hiit"].clone()
+            tables::neutral_codes("lupex", s.into(), &["hiit".into(), "control".into()])["hiit"].clone()
         })
         .collect::<BTreeSet<_>>();
     assert_eq!(flips.len(), 2, "codes do not depend on the seed");

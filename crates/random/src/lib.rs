@@ -22,4 +22,5 @@ pub use error::RandomError;
 pub use list::{
     canonical_csv, generate_list, list_sha256, parse_arms, Arm, ListRequest, ListRow, RandomList,
 };
+pub use stream::TrialSeed;
 pub use spec::{parse_ratio, reduce_ratio, BlockWeighting, DesignSpec, ImbalanceMeasure};

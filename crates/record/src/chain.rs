@@ -14,6 +14,10 @@ pub struct StoredEvent {
     pub body: String,
     /// Stored SHA-256 hex.
     pub hash: String,
+    /// The openings of the event's sealed values (canonical JSON; see
+    /// [`crate::seal`]), kept beside the body and not hashed; `None` when
+    /// the event seals nothing, or in a blinded copy of the record.
+    pub openings: Option<String>,
 }
 
 impl StoredEvent {
@@ -23,6 +27,7 @@ impl StoredEvent {
             seq: event.seq,
             body: event.canonical_body(),
             hash: event.hash.clone(),
+            openings: event.openings_text(),
         }
     }
 }
@@ -76,8 +81,15 @@ pub fn verify_chain(
     for (i, row) in stored.iter().enumerate() {
         let position = i as u64 + 1;
         let brk = |seq: u64, kind: BreakKind, detail: String| ChainBreak { seq, kind, detail };
-        let event = match Event::from_body(&row.body, &row.hash) {
+        let event = match Event::from_stored(&row.body, &row.hash, row.openings.as_deref()) {
             Ok(e) => e,
+            Err(err @ crate::event::EventError::BadOpening { .. }) => {
+                return Err(brk(
+                    row.seq,
+                    BreakKind::Edited,
+                    format!("{err}: the event was edited"),
+                ))
+            }
             Err(err) => {
                 return Err(brk(
                     row.seq,

@@ -38,14 +38,19 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod chain_public;
 pub mod command;
 pub mod design;
 pub mod event;
 pub mod registration;
+pub mod seal;
+mod sealing;
+pub use sealing::seal_drafts;
 pub mod state;
 pub mod view;
 
 pub use chain::{verify_chain, BreakKind, ChainBreak, ChainSummary, StoredEvent};
+pub use chain_public::{entry_body, verify_public};
 pub use command::{Action, Actor, Command, CommandError};
 pub use design::{DesignError, TrialDesign};
 pub use event::{
@@ -56,6 +61,7 @@ pub use state::{
     item_key, Allocation, ApplyError, Participant, Query, QueryStatus, Screening, Session,
     TrialConfig, TrialState, Unblinding, UserAccount,
 };
+pub use seal::TrialSecrets;
 pub use view::{
     view_event, ArmView, Flow, ParticipantView, QueryView, RandomisationView, RoleGrant, SiteView,
     TrialView, UserView, WithdrawalView,

@@ -93,7 +93,8 @@ fn generate(blinded: bool, kits: bool, seed: u64) -> Trial {
             blinded,
             arms,
             design,
-            seed
+            seed: rct_record::TrialSecrets::insecure_for_tests(seed).seed,
+            seal_key: rct_record::TrialSecrets::insecure_for_tests(seed).seal_key_hex(),
         },
     ));
     for site in ["s1", "s2"] {

@@ -144,7 +144,8 @@ fn setup() -> (TrialState, Vec<Event>) {
             blinded: true,
             arms,
             design,
-            seed: 5,
+            seed: rct_record::TrialSecrets::insecure_for_tests(5).seed,
+            seal_key: rct_record::TrialSecrets::insecure_for_tests(5).seal_key_hex(),
         },
     );
     run(

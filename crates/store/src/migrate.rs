@@ -24,7 +24,8 @@ pub struct Migration {
 }
 
 /// Every migration this binary knows, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
     version: 1,
     name: "events: append-only log per trial",
     sqlite: "CREATE TABLE events (
@@ -41,7 +42,14 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         hash TEXT NOT NULL,
         CONSTRAINT events_trial_seq UNIQUE (trial, seq)
     );",
-}];
+},
+    Migration {
+        version: 2,
+        name: "events: openings of sealed values beside the hashed body (chain format 2)",
+        sqlite: "ALTER TABLE events ADD COLUMN openings TEXT;",
+        postgres: "ALTER TABLE events ADD COLUMN openings TEXT;",
+    },
+];
 
 /// The schema version this binary writes.
 pub fn latest(migrations: &[Migration]) -> i64 {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use rct_interop::IssueKind;
-use rct_record::{Event, GENESIS_HASH};
+use rct_record::Event;
 
 /// Imports.
 #[derive(clap::Subcommand, Debug)]
@@ -96,7 +96,8 @@ pub fn run(cmd: ImportCmd) -> anyhow::Result<ExitCode> {
             let name = file.display().to_string();
             let src =
                 std::fs::read_to_string(&file).with_context(|| format!("cannot read {name}"))?;
-            let imp = rct_interop::odm::import(&src, &name)?;
+            let secrets = rct_store::secrets::draw(None)?;
+            let imp = rct_interop::odm::import(&src, &name, secrets)?;
             if let Err(d) =
                 rct_core::protocol::parse(&imp.protocol_toml, &protocol_out.display().to_string())
             {
@@ -104,17 +105,12 @@ pub fn run(cmd: ImportCmd) -> anyhow::Result<ExitCode> {
             }
             std::fs::write(&protocol_out, &imp.protocol_toml)
                 .with_context(|| format!("cannot write {}", protocol_out.display()))?;
-            let mut events: Vec<Event> = Vec::with_capacity(imp.events.len());
-            let mut head = GENESIS_HASH.to_string();
-            for (k, d) in imp.events.iter().cloned().enumerate() {
-                let e = d.seal(k as u64 + 1, &head);
-                head = e.hash.clone();
-                events.push(e);
-            }
+            let events: Vec<Event> = rct_record::seal_drafts(&imp.trial, imp.events.iter().cloned())
+                .with_context(|| format!("{name}: the imported record does not fold"))?;
             if let Some(path) = &events_out {
                 let mut text = String::new();
                 for e in &events {
-                    text.push_str(&e.to_json_line());
+                    text.push_str(&e.to_json_line(true));
                     text.push('\n');
                 }
                 std::fs::write(path, text)

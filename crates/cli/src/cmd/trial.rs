@@ -67,9 +67,13 @@ pub enum TrialCmd {
         /// Protocol file (TOML); its text is kept in the registration.
         #[arg(long)]
         protocol: PathBuf,
-        /// Seed of the allocation sequence (concealed in the record).
+        /// A typed seed for the allocation lists (for testing a set-up).
+        /// By default the trial's 256-bit seed is drawn from the operating
+        /// system; a typed seed is mixed with a sealed random secret, so it
+        /// alone predicts nothing. Either way the seed is sealed in the
+        /// record.
         #[arg(long)]
-        seed: u64,
+        seed: Option<u64>,
     },
     /// Screen a person against the protocol's eligibility criteria and record
     /// the verdict (creates the participant at the site).
@@ -553,7 +557,8 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 env_or(&ctx.trial, "RCT_TRIAL").unwrap_or_else(|| p.trial.id.get_ref().clone());
             let actor = ctx.actor(Some(Role::Admin))?;
             let ledger = Ledger::new(db::open_store(&ctx.db.url())?);
-            let mut commands = vec![register_command_with_text(&p, &text, seed)];
+            let secrets = rct_store::secrets::draw(seed)?;
+            let mut commands = vec![register_command_with_text(&p, &text, secrets)];
             commands.extend(site_commands(&p));
             let state = write(&ledger, &trial, &actor, ctx.at()?, None, &commands)?;
             let v = state.view(&actor.user);
@@ -563,6 +568,14 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 v.sites.len(),
                 actor.user
             );
+            match seed {
+                Some(n) => println!(
+                    "the typed seed {n} was mixed with a sealed random secret: the lists follow from the trial key, sealed in the record (the unblinded statistician's export carries it after unblinding)"
+                ),
+                None => println!(
+                    "the allocation seed (256 bits) was drawn from the operating system and sealed in the record"
+                ),
+            }
         }
         TrialCmd::Screen {
             ctx,

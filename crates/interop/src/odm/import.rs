@@ -78,7 +78,11 @@ fn typed(text: &str, data_type: &str) -> Value {
 }
 
 /// Imports an ODM document held in `src` (`file` names it in messages).
-pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
+pub fn import(
+    src: &str,
+    file: &str,
+    secrets: rct_record::TrialSecrets,
+) -> Result<OdmImport, OdmError> {
     let cx = Ctx { file };
     let root = dom::parse(src).map_err(|message| OdmError::Xml {
         file: file.into(),
@@ -650,7 +654,9 @@ pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
             blinded: !masked.is_empty() || arms_node.is_none(),
             arms,
             design: Value::String(design),
-            seed: 0,
+            seed: secrets.seed,
+            seal_key: Some(secrets.seal_key_hex()),
+            public_design: None,
         },
     });
     drafts.extend(body);
