@@ -86,7 +86,12 @@ fn read_in_process(format: Format, bytes: &[u8]) -> Result<(), String> {
             rct_core::protocol::parse(&text(), "m.toml").map_err(|x| e(&x))?;
         }
         Format::Odm => {
-            rct_interop::odm::import(&text(), "m.xml").map_err(|x| e(&x))?;
+            rct_interop::odm::import(
+                &text(),
+                "m.xml",
+                rct_record::TrialSecrets::insecure_for_tests(1),
+            )
+            .map_err(|x| e(&x))?;
         }
         Format::Redcap => {
             rct_interop::redcap::import_dictionary(&text(), "m.csv").map_err(|x| e(&x))?;

@@ -198,13 +198,7 @@ fn an_expired_or_deleted_token_is_refused() {
         .load("lupex", 0)
         .unwrap()
         .iter()
-        .map(|e| {
-            rct_record::Event::from_body(&e.body, &e.hash)
-                .unwrap()
-                .payload
-                .kind()
-                .to_string()
-        })
+        .map(|e| e.event().unwrap().payload.kind().to_string())
         .collect();
     assert!(kinds.iter().any(|k| k == "logged_out"), "{kinds:?}");
     assert!(kinds.iter().filter(|k| *k == "logged_in").count() >= 2);

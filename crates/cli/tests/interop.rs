@@ -27,7 +27,7 @@ fn trial(dir: &Path, n: usize) -> (String, PathBuf) {
     let store = rct_store::open(db.to_str().unwrap()).unwrap();
     store.append("lupex", &events).unwrap();
     let file = dir.join("events.jsonl");
-    let text: String = events.iter().map(|e| e.to_json_line() + "\n").collect();
+    let text: String = events.iter().map(|e| e.to_json_line(true) + "\n").collect();
     std::fs::write(&file, text).unwrap();
     (format!("sqlite:{}", db.display()), file)
 }

@@ -588,7 +588,8 @@ fn scores_attach_to_participants_visits() {
                     },
                 ],
                 design: TrialDesign::new("rpbr:2,4"),
-                seed: 1,
+                seed: rct_record::TrialSecrets::insecure_for_tests(1).seed,
+                seal_key: rct_record::TrialSecrets::insecure_for_tests(1).seal_key_hex(),
             },
         );
         run(
@@ -667,7 +668,8 @@ fn scores_attach_to_participants_visits() {
     let ledger = rct_store::Ledger::new(rct_store::open(&db).unwrap());
     let state = ledger.state("T1").unwrap();
     let v = |p: &str, f: &str| state.participants[p].values[&format!("baseline/ifn/{f}")].clone();
-    assert_eq!(v("001", "score"), serde_json::json!(8.0));
+    // RFC 8785 writes 8.0 as 8: the same number.
+    assert_eq!(v("001", "score").as_f64(), Some(8.0));
     assert_eq!(v("001", "call"), serde_json::json!("high"));
     assert_eq!(v("002", "score"), serde_json::json!(0.5));
     assert!(v("002", "method")

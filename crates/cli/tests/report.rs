@@ -85,7 +85,7 @@ fn writes_the_report_from_a_locked_sqlite_database() {
     let jsonl = dir.path().join("events.jsonl");
     let text: String = events(true)
         .iter()
-        .map(|e| e.to_json_line() + "\n")
+        .map(|e| e.to_json_line(true) + "\n")
         .collect();
     std::fs::write(&jsonl, text).unwrap();
     let out2 = dir.path().join("report2");

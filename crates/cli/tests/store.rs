@@ -120,7 +120,8 @@ fn seed(url: &str) -> Ledger<Box<dyn Store>> {
                 },
             ],
             design,
-            seed: 7,
+            seed: rct_record::TrialSecrets::insecure_for_tests(7).seed,
+            seal_key: rct_record::TrialSecrets::insecure_for_tests(7).seal_key_hex(),
         },
     );
     run(
@@ -323,8 +324,7 @@ fn audit_verify_names_each_kind_of_tampering() {
             if sql.is_empty() {
                 // A forged consent linked to event 10, slipped in as event 11.
                 let rows = ledger.store().load(TRIAL, 0).unwrap();
-                let mut forged =
-                    rct_record::Event::from_body(&rows[10].body, &rows[10].hash).unwrap();
+                let mut forged = rows[10].event().unwrap();
                 forged.actor = "eve".into();
                 let forged = rct_record::EventDraft {
                     trial: forged.trial,

@@ -72,7 +72,7 @@ fn the_operator_unlocks_a_locked_administrator() {
     let state = ledger.state("lupex").unwrap();
     assert!(!state.users["ada"].locked);
     let rows = ledger.store().load("lupex", state.seq - 1).unwrap();
-    let e = rct_record::Event::from_body(&rows[0].body, &rows[0].hash).unwrap();
+    let e = rows[0].event().unwrap();
     assert_eq!(e.payload, Payload::UserUnlocked { user: "ada".into() });
     assert_eq!((e.actor.as_str(), e.role), ("operator", Role::System));
     assert_eq!(

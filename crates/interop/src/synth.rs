@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rct_core::protocol::{Protocol, ValueType};
-use rct_record::{Arm, Event, EventDraft, Payload, Role, GENESIS_HASH};
+use rct_record::{Arm, Event, EventDraft, Payload, Role};
 use serde_json::{json, Value};
 
 /// A small deterministic generator (SplitMix64).
@@ -85,7 +85,9 @@ pub fn generate(
                 })
                 .collect(),
             design: Value::String(protocol.randomisation.design.get_ref().clone()),
-            seed,
+            seed: seed.into(),
+            seal_key: Some(rct_record::TrialSecrets::insecure_for_tests(seed).seal_key_hex()),
+            public_design: None,
         },
     ));
     let sites: Vec<String> = if protocol.sites.is_empty() {
@@ -185,10 +187,12 @@ pub fn generate(
         }
     }
     let mut events = Vec::with_capacity(drafts.len());
-    let mut head = GENESIS_HASH.to_string();
-    for (k, d) in drafts.into_iter().enumerate() {
-        let e = d.seal(k as u64 + 1, &head);
-        head = e.hash.clone();
+    let mut state = rct_record::TrialState::new(&trial);
+    for d in drafts {
+        // Sealed as the trial's blinding requires; a generated event that
+        // does not fold shows up when the consumer folds the log.
+        let e = state.seal(d);
+        let _ = state.apply(&e);
         events.push(e);
     }
     events

@@ -49,14 +49,26 @@ fn deeply_nested_or_huge_odm_is_refused() {
         "<a>".repeat(100_000),
         "</a>".repeat(100_000)
     );
-    let e = import(&deep, "deep.xml").unwrap_err().to_string();
+    let e = import(
+        &deep,
+        "deep.xml",
+        rct_record::TrialSecrets::insecure_for_tests(1),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         e.starts_with("deep.xml: XML: at byte ")
             && e.contains(&format!("nested more than {MAX_DEPTH} deep")),
         "{e}"
     );
     let many = format!("<ODM>{}</ODM>", "<a/>".repeat(MAX_ELEMENTS + 1));
-    let e = import(&many, "many.xml").unwrap_err().to_string();
+    let e = import(
+        &many,
+        "many.xml",
+        rct_record::TrialSecrets::insecure_for_tests(1),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         e.contains(&format!("more than {MAX_ELEMENTS} elements")),
         "{e}"
@@ -65,9 +77,13 @@ fn deeply_nested_or_huge_odm_is_refused() {
 
 #[test]
 fn oversized_imports_are_refused_before_parsing() {
-    let e = import(&" ".repeat(MAX_ODM_BYTES + 1), "big.xml")
-        .unwrap_err()
-        .to_string();
+    let e = import(
+        &" ".repeat(MAX_ODM_BYTES + 1),
+        "big.xml",
+        rct_record::TrialSecrets::insecure_for_tests(1),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         e.starts_with("big.xml: the file is 67108865 bytes, over the 67108864-byte limit"),
         "{e}"

@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use rct_core::protocol::Protocol;
 use rct_interop::odm::{self, ExportOptions};
 use rct_interop::synth;
-use rct_record::{Event, Payload, GENESIS_HASH};
+use rct_record::Event;
+use rct_record::Payload;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -91,16 +92,8 @@ fn validate(xml: &str, unblinded: bool, tag: &str) {
 }
 
 fn seal(drafts: Vec<rct_record::EventDraft>) -> Vec<Event> {
-    let mut head = GENESIS_HASH.to_string();
-    drafts
-        .into_iter()
-        .enumerate()
-        .map(|(k, d)| {
-            let e = d.seal(k as u64 + 1, &head);
-            head = e.hash.clone();
-            e
-        })
-        .collect()
+    let trial = drafts.first().map(|d| d.trial.clone()).unwrap_or_default();
+    rct_record::seal_drafts(&trial, drafts).unwrap()
 }
 
 fn both() -> [(&'static str, Protocol); 2] {
@@ -229,7 +222,12 @@ fn export_import_export_is_identical() {
         let events = synth::generate(&p, 9, 5, start());
         for unblinded in [true, false] {
             let (first, _) = odm::export(&p, &events, &opts(unblinded)).unwrap();
-            let imported = odm::import(&first, "first.xml").unwrap();
+            let imported = odm::import(
+                &first,
+                "first.xml",
+                rct_record::TrialSecrets::insecure_for_tests(1),
+            )
+            .unwrap();
             let skeleton = rct_core::protocol::parse(&imported.protocol_toml, "skeleton.toml")
                 .unwrap_or_else(|d| panic!("{name}: {d}\n{}", imported.protocol_toml));
             let again = seal(imported.events);
@@ -253,17 +251,33 @@ fn export_import_export_is_identical() {
 
 #[test]
 fn import_rejects_what_it_cannot_read_with_the_place() {
-    let e = odm::import("<ODM><Study>", "x.xml")
-        .unwrap_err()
-        .to_string();
+    let e = odm::import(
+        "<ODM><Study>",
+        "x.xml",
+        rct_record::TrialSecrets::insecure_for_tests(1),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("x.xml") && e.contains("XML"), "{e}");
-    let e = odm::import("<foo/>", "x.xml").unwrap_err().to_string();
+    let e = odm::import(
+        "<foo/>",
+        "x.xml",
+        rct_record::TrialSecrets::insecure_for_tests(1),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("<ODM>"), "{e}");
     let p = protocol("lupex.toml");
     let events = synth::generate(&p, 2, 1, start());
     let (xml, _) = odm::export(&p, &events, &opts(false)).unwrap();
     let broken = xml.replacen("<DateTimeStamp>2024", "<DateTimeStamp>x2024", 1);
-    let e = odm::import(&broken, "x.xml").unwrap_err().to_string();
+    let e = odm::import(
+        &broken,
+        "x.xml",
+        rct_record::TrialSecrets::insecure_for_tests(1),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         e.contains("SubjectData[P0001]") && e.contains("DateTimeStamp"),
         "{e}"

@@ -19,7 +19,12 @@ fn a_hostile_subject_key_is_refused() {
         source_version: "test".into(),
     };
     let (xml, _) = odm::export(&p, &events, &opts).unwrap();
-    assert!(odm::import(&xml, "ok.xml").is_ok());
+    assert!(odm::import(
+        &xml,
+        "ok.xml",
+        rct_record::TrialSecrets::insecure_for_tests(1)
+    )
+    .is_ok());
     let key = "SubjectKey=\"P0001\"";
     assert!(xml.contains(key));
     for (id, attr) in [
@@ -30,7 +35,13 @@ fn a_hostile_subject_key_is_refused() {
         ("..", ".."),
     ] {
         let bad = xml.replace(key, &format!("SubjectKey=\"{id}\""));
-        let err = odm::import(&bad, "bad.xml").unwrap_err().to_string();
+        let err = odm::import(
+            &bad,
+            "bad.xml",
+            rct_record::TrialSecrets::insecure_for_tests(1),
+        )
+        .unwrap_err()
+        .to_string();
         let expected = rct_record::check_participant_id(attr)
             .unwrap_err()
             .to_string();

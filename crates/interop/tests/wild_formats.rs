@@ -167,7 +167,13 @@ fn odm_forms_directly_under_subjects_are_read_or_refused_never_dropped() {
     let x = odm(
         r#"<SubjectData SubjectKey="1"><FormData FormOID="F.a"><ItemGroupData ItemGroupOID="G.x"><ItemData ItemOID="I.w" Value="70"/></ItemGroupData></FormData></SubjectData>"#,
     );
-    let e = odm::import(&x, "classic.xml").unwrap_err().to_string();
+    let e = odm::import(
+        &x,
+        "classic.xml",
+        rct_record::TrialSecrets::insecure_for_tests(1),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         e.contains("--attribute-to") && e.contains("FormData[F.a]"),
         "{e}"
@@ -182,6 +188,7 @@ fn odm_forms_directly_under_subjects_are_read_or_refused_never_dropped() {
         &x,
         "classic.xml",
         &odm::ImportOptions { migration: Some(m) },
+        rct_record::TrialSecrets::insecure_for_tests(1),
     )
     .unwrap();
     assert_eq!((r.subjects, r.forms, r.item_data), (1, 1, 1));
@@ -216,7 +223,7 @@ fn odm_inherited_audit_shared_items_update_and_remove() {
 <FormData FormOID="F.b"><ItemGroupData ItemGroupOID="G.x">{AUDIT}<ItemData ItemOID="I.w" TransactionType="Remove"/></ItemGroupData></FormData>
 </StudyEventData></SubjectData>"#
     ));
-    let r = odm::import(&x, "a.xml").unwrap();
+    let r = odm::import(&x, "a.xml", rct_record::TrialSecrets::insecure_for_tests(1)).unwrap();
     assert_eq!(r.item_data, 4);
     let p: Vec<serde_json::Value> = r.events[1..]
         .iter()
@@ -252,7 +259,7 @@ fn odm_repeating_groups_and_binary_values_are_skipped_by_reason() {
 <FormData FormOID="F.b"><ItemGroupData ItemGroupOID="G.x"><ItemData ItemOID="I.w" Value="1"/><ItemDataBase64Binary ItemOID="I.w">AAAA</ItemDataBase64Binary><ItemData ItemOID="I.nope" Value="1"/></ItemGroupData></FormData>
 </StudyEventData></SubjectData>"#
     ));
-    let r = odm::import(&x, "r.xml").unwrap();
+    let r = odm::import(&x, "r.xml", rct_record::TrialSecrets::insecure_for_tests(1)).unwrap();
     assert_eq!(r.item_data, 1);
     assert_eq!(r.skipped.get(odm::SKIP_REPEATING), Some(&2));
     assert_eq!(r.skipped.get(odm::SKIP_UNKNOWN_ITEM), Some(&1));
@@ -268,7 +275,12 @@ fn odm_latin1_declaration_is_followed() {
         .replace("Weight", "Gew\u{e9}");
     let bytes: Vec<u8> = x.chars().map(|c| c as u32 as u8).collect();
     let text = odm::decode(&bytes, "l.xml").unwrap();
-    let r = odm::import(&text, "l.xml").unwrap();
+    let r = odm::import(
+        &text,
+        "l.xml",
+        rct_record::TrialSecrets::insecure_for_tests(1),
+    )
+    .unwrap();
     assert!(r.protocol_toml.contains("Gew\u{e9}"), "{}", r.protocol_toml);
 }
 
@@ -293,12 +305,18 @@ fn odm_oids_are_identity_and_labels_are_trimmed() {
     let x = format!(
         r#"<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" FileOID="f" FileType="Snapshot" CreationDateTime="2024-01-01T00:00:00Z" ODMVersion="1.3.2">{meta}</ODM>"#
     );
-    let r = odm::import(&x, "o.xml").unwrap();
+    let r = odm::import(&x, "o.xml", rct_record::TrialSecrets::insecure_for_tests(1)).unwrap();
     let t = &r.protocol_toml;
     // Form ids from FormDef OIDs: rct's `F.a` is `a`; REDCap's style is slugged.
     assert!(t.contains("[[forms]]\nid = \"a\""), "{t}");
     let redcap = x.replace("OID=\"F.a\"", "OID=\"Form.demo graphics\"");
-    let t2 = odm::import(&redcap, "o.xml").unwrap().protocol_toml;
+    let t2 = odm::import(
+        &redcap,
+        "o.xml",
+        rct_record::TrialSecrets::insecure_for_tests(1),
+    )
+    .unwrap()
+    .protocol_toml;
     assert!(
         t2.contains("[[forms]]\nid = \"form_demo_graphics\""),
         "{t2}"
@@ -349,7 +367,7 @@ fn odm_transaction_type_is_inherited() {
 <FormData FormOID="F.a" TransactionType="Remove"><ItemGroupData ItemGroupOID="G.x"><ItemData ItemOID="I.w"/></ItemGroupData></FormData>
 </StudyEventData></SubjectData>"#
     ));
-    let r = odm::import(&x, "t.xml").unwrap();
+    let r = odm::import(&x, "t.xml", rct_record::TrialSecrets::insecure_for_tests(1)).unwrap();
     let p = serde_json::to_value(&r.events[2].payload).unwrap();
     assert_eq!(p["type"], "value_changed");
     assert_eq!((p["old"].as_i64(), p["new"].is_null()), (Some(70), true));
@@ -371,9 +389,14 @@ fn odm_migration_user_and_reason_are_checked() {
             at: "2026-01-01T00:00:00Z".parse().unwrap(),
             site: "imported".into(),
         };
-        let e = odm::import_with(&x, "m.xml", &odm::ImportOptions { migration: Some(m) })
-            .unwrap_err()
-            .to_string();
+        let e = odm::import_with(
+            &x,
+            "m.xml",
+            &odm::ImportOptions { migration: Some(m) },
+            rct_record::TrialSecrets::insecure_for_tests(1),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains(what) && e.contains("m.xml"), "{e}");
     }
 }

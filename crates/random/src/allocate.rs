@@ -35,7 +35,7 @@ pub struct AllocationRequest {
     /// Arms with integer weights, in protocol order.
     pub arms: Vec<Arm>,
     /// The trial seed.
-    pub seed: u64,
+    pub seed: crate::stream::TrialSeed,
     /// The participant's factor levels (stratification and minimisation factors).
     #[serde(default)]
     pub factors: BTreeMap<String, String>,

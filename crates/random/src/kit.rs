@@ -28,7 +28,7 @@ pub struct KitCodes {
 
 impl KitCodes {
     /// The kit-code stream of `stratum` under the trial seed.
-    pub fn new(seed: u64, stratum: &str) -> KitCodes {
+    pub fn new(seed: impl Into<crate::stream::TrialSeed>, stratum: &str) -> KitCodes {
         KitCodes {
             stream: Stream::derive(seed, "kit", stratum),
             used: HashSet::new(),

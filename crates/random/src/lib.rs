@@ -24,3 +24,4 @@ pub use list::{
     canonical_csv, generate_list, list_sha256, parse_arms, Arm, ListRequest, ListRow, RandomList,
 };
 pub use spec::{parse_ratio, reduce_ratio, BlockWeighting, DesignSpec, ImbalanceMeasure};
+pub use stream::TrialSeed;

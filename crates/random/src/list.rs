@@ -86,7 +86,7 @@ pub struct ListRequest {
     /// The arms with their weights.
     pub arms: Vec<Arm>,
     /// The trial seed.
-    pub seed: u64,
+    pub seed: crate::stream::TrialSeed,
     /// Stratum key (see [`crate::stratum_key`]); `all` when unstratified.
     pub stratum: String,
     /// Number of positions.
@@ -116,7 +116,7 @@ pub struct RandomList {
     /// Canonical design text.
     pub design: String,
     /// The trial seed.
-    pub seed: u64,
+    pub seed: crate::stream::TrialSeed,
     /// Stratum key.
     pub stratum: String,
     /// The positions.

@@ -21,7 +21,7 @@ fn base(design: &str, arms: &[(&str, u32)]) -> AllocationRequest {
     AllocationRequest {
         design: design.parse().unwrap(),
         arms: arms.iter().map(|(id, w)| Arm::new(*id, *w)).collect(),
-        seed: 20260401,
+        seed: 20260401.into(),
         factors: BTreeMap::new(),
         strata: vec![],
         factor_weights: BTreeMap::new(),
@@ -216,7 +216,7 @@ fn minimisation_scores_hand_worked_equal_ratio() {
     // Through allocate with p = 1 the participant goes to B whatever the seed.
     for seed in 0..20 {
         let mut req = base("psm:range:1", &[("A", 1), ("B", 1)]);
-        req.seed = seed;
+        req.seed = seed.into();
         req.factors = levels(&who);
         req.factor_weights = w1.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         req.history = hist
@@ -295,7 +295,7 @@ fn minimisation_breaks_ties_at_random() {
     let mut seen = BTreeMap::new();
     for seed in 0..200 {
         let mut req = base("psm:range:1", &[("A", 1), ("B", 1), ("C", 1)]);
-        req.seed = seed;
+        req.seed = seed.into();
         req.factors = lf();
         req.history = vec![PriorAllocation {
             arm: "A".into(),
@@ -313,7 +313,7 @@ fn minimisation_breaks_ties_at_random() {
     let mut first = BTreeMap::new();
     for seed in 0..300 {
         let mut req = base("psm:variance:0.8", &[("A", 1), ("B", 1), ("C", 1)]);
-        req.seed = seed;
+        req.seed = seed.into();
         req.factors = lf();
         *first.entry(allocate(&req).unwrap().arm).or_insert(0) += 1;
     }
@@ -328,7 +328,7 @@ fn minimisation_random_element_has_probability_p() {
     let mut best = 0;
     for seed in 0..1000 {
         let mut req = base("psm:range:0.8", &[("A", 1), ("B", 1)]);
-        req.seed = seed;
+        req.seed = seed.into();
         req.factors = lf();
         req.history = vec![PriorAllocation {
             arm: "A".into(),
@@ -359,7 +359,7 @@ fn minimisation_errors_are_clear() {
     assert!(generate_list(&ListRequest {
         design: d,
         arms: req.arms.clone(),
-        seed: 1,
+        seed: 1.into(),
         stratum: "all".into(),
         n: 4,
         kits: false

@@ -13,7 +13,7 @@ fn list(design: &str, ratio: &[u32], seed: u64, n: u32) -> Vec<usize> {
     let l = generate_list(&ListRequest {
         design: design.parse().unwrap(),
         arms: arms.clone(),
-        seed,
+        seed: seed.into(),
         stratum: "sex=F".into(),
         n,
         kits: false,
@@ -41,7 +41,7 @@ proptest! {
         ][pick].clone();
         let arms: Vec<Arm> = ratio.iter().enumerate().map(|(i, w)| Arm::new(format!("arm{i}"), *w)).collect();
         let l = generate_list(&ListRequest {
-            design: design.parse().unwrap(), arms: arms.clone(), seed, stratum: "all".into(), n, kits: false,
+            design: design.parse().unwrap(), arms: arms.clone(), seed: seed.into(), stratum: "all".into(), n, kits: false,
         }).unwrap();
         let sum: u32 = ratio.iter().sum();
         let mut counts = vec![0u32; ratio.len()];

@@ -44,7 +44,8 @@ fn trial(n: usize) -> (TrialState, Vec<Event>) {
             blinded: true,
             arms,
             design,
-            seed: 1,
+            seed: rct_record::TrialSecrets::insecure_for_tests(1).seed,
+            seal_key: rct_record::TrialSecrets::insecure_for_tests(1).seal_key_hex(),
         },
     );
     run(

@@ -14,6 +14,16 @@ pub struct StoredEvent {
     pub body: String,
     /// Stored SHA-256 hex.
     pub hash: String,
+    /// The openings of the event's sealed values (canonical JSON; see
+    /// [`crate::seal`]), kept beside the body and not hashed; `None` when
+    /// the event seals nothing, or in a blinded copy of the record.
+    pub openings: Option<String>,
+}
+
+/// The `seq` a stored body claims (read from the public body alone: a
+/// sealed event cannot be rebuilt without its openings).
+fn body_seq(body: &str) -> Option<u64> {
+    serde_json::from_str::<serde_json::Value>(body).ok()?["seq"].as_u64()
 }
 
 impl StoredEvent {
@@ -23,7 +33,14 @@ impl StoredEvent {
             seq: event.seq,
             body: event.canonical_body(),
             hash: event.hash.clone(),
+            openings: event.openings_text(),
         }
+    }
+
+    /// The full event: the stored body with its openings, each checked
+    /// against its commitment.
+    pub fn event(&self) -> Result<Event, crate::event::EventError> {
+        Event::from_stored(&self.body, &self.hash, self.openings.as_deref())
     }
 }
 
@@ -76,8 +93,15 @@ pub fn verify_chain(
     for (i, row) in stored.iter().enumerate() {
         let position = i as u64 + 1;
         let brk = |seq: u64, kind: BreakKind, detail: String| ChainBreak { seq, kind, detail };
-        let event = match Event::from_body(&row.body, &row.hash) {
+        let event = match Event::from_stored(&row.body, &row.hash, row.openings.as_deref()) {
             Ok(e) => e,
+            Err(err @ crate::event::EventError::BadOpening { .. }) => {
+                return Err(brk(
+                    row.seq,
+                    BreakKind::Edited,
+                    format!("{err}: the event was edited"),
+                ))
+            }
             Err(err) => {
                 return Err(brk(
                     row.seq,
@@ -150,7 +174,7 @@ fn reorder_or_insert(
         // A later row claims this position: events were moved.
         let moved = stored[i + 1..]
             .iter()
-            .position(|r| Event::from_body(&r.body, &r.hash).is_ok_and(|e| e.seq == position));
+            .position(|r| body_seq(&r.body) == Some(position));
         if let Some(j) = moved {
             return ChainBreak {
                 seq: position,

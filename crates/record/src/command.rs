@@ -83,8 +83,12 @@ pub enum Command {
         arms: Vec<Arm>,
         /// The design (randomisation and form rules).
         design: TrialDesign,
-        /// Seed of the allocation sequence.
-        seed: u64,
+        /// Seed of the allocation sequence (sealed in the record; edges
+        /// draw it from the operating system, see `rct_store::secrets`).
+        seed: rct_random::TrialSeed,
+        /// The trial's sealing key, 64 hex digits (drawn from the operating
+        /// system by the edge; every commitment's nonce derives from it).
+        seal_key: String,
     },
     /// Add a site.
     AddSite {
@@ -863,6 +867,9 @@ pub enum CommandError {
     /// An accepted command's event did not fold (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),
+    /// A registration whose sealing key is not 64 hex digits.
+    #[error("the sealing key must be 64 hex digits drawn from the operating system")]
+    BadSealKey,
     /// A stratification factor disagrees with the participant's record.
     #[error(
         "participant {participant} belongs to site `{site}`, but the strata give site `{given}`"
@@ -945,7 +952,7 @@ impl TrialState {
         let mut drafts = Vec::new();
         for c in commands {
             for d in scratch.check(actor, at, reason, c)? {
-                let e = d.clone().seal(scratch.seq + 1, &scratch.head);
+                let e = scratch.seal(d.clone());
                 scratch
                     .apply(&e)
                     .map_err(|e| CommandError::Internal(e.to_string()))?;
@@ -968,7 +975,7 @@ impl TrialState {
         let drafts = self.check(actor, at, reason, command)?;
         let mut events = Vec::with_capacity(drafts.len());
         for d in drafts {
-            let e = d.seal(self.seq + 1, &self.head);
+            let e = self.seal(d);
             self.apply(&e)
                 .map_err(|e| CommandError::Internal(e.to_string()))?;
             events.push(e);
@@ -1016,6 +1023,7 @@ impl TrialState {
             arms,
             design,
             seed,
+            seal_key,
         } = command
         {
             if self.seq > 0 || self.config.is_some() {
@@ -1031,6 +1039,9 @@ impl TrialState {
             }
             nonempty(title, "the title")?;
             design.validate(arms)?;
+            if crate::seal::parse_key(seal_key).is_none() {
+                return Err(CommandError::BadSealKey);
+            }
             return Ok(vec![draft(
                 actor.site.clone(),
                 Payload::TrialRegistered {
@@ -1039,6 +1050,8 @@ impl TrialState {
                     arms: arms.clone(),
                     design: design.to_value(),
                     seed: *seed,
+                    seal_key: Some(seal_key.clone()),
+                    public_design: Some(design.public_value(*blinded)),
                 },
             )]);
         }
@@ -1268,6 +1281,8 @@ impl TrialState {
                 self.check_form_writer(config, actor.role, p, form)?;
                 let item = item_key(visit, form, field);
                 let current = p.values.get(&item);
+                // As the chain will store it (one form for equal numbers).
+                let value = &crate::canonical::canonical_value(value);
                 let payload = match (command, current) {
                     (Command::EnterValue { .. }, None) => Payload::ValueEntered {
                         participant: id.clone(),

@@ -104,6 +104,24 @@ impl TrialDesign {
         }
     }
 
+    /// What blinded roles may know of the design, stored open in the
+    /// registration beside the sealed design: strata, minimisation factors
+    /// (names only), whether kits are dispensed, and the form rules (in a
+    /// blinded trial only those of forms that belong to no arm).
+    pub fn public_value(&self, blinded: bool) -> Value {
+        let forms: Vec<&FormRule> = self
+            .forms
+            .iter()
+            .filter(|f| !blinded || f.arm.is_none())
+            .collect();
+        serde_json::json!({
+            "stratify_by": self.stratify_by,
+            "minimise_on": self.minimise_on.keys().collect::<Vec<_>>(),
+            "kits": self.kits,
+            "forms": forms,
+        })
+    }
+
     /// The JSON stored in the registration.
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)

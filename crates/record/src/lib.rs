@@ -46,16 +46,21 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod chain_public;
 pub mod checkpoint;
 pub mod command;
 pub mod design;
 pub mod event;
 pub mod governance;
 pub mod registration;
+pub mod seal;
+mod sealing;
+pub use sealing::seal_drafts;
 pub mod state;
 pub mod view;
 
 pub use chain::{verify_chain, BreakKind, ChainBreak, ChainSummary, StoredEvent};
+pub use chain_public::{entry_body, verify_public};
 pub use checkpoint::{
     audit_checkpoints, Checkpoint, CheckpointAudit, CheckpointError, Finding, FindingKind,
     PublishedHead,
@@ -70,6 +75,7 @@ pub use event::{
     sha256_hex, stratum_key, Arm, CriterionResult, Event, EventDraft, FormRule, Payload, Role,
     Sites, Verdict, GENESIS_HASH,
 };
+pub use seal::TrialSecrets;
 pub use state::{
     item_key, Allocation, ApplyError, Participant, Query, QueryStatus, Screening, Session,
     TrialConfig, TrialState, UnblindedGrant, Unblinding, UserAccount,

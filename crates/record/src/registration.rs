@@ -21,6 +21,7 @@ use rct_core::protocol::Protocol;
 use crate::command::Command;
 use crate::design::TrialDesign;
 use crate::event::{Arm, CriterionResult, FormRule, Role, Verdict};
+use crate::seal::TrialSecrets;
 
 /// The verdict and each criterion's result of a screening by the core, as
 /// a `screened` event records them (`incomplete` is recorded as
@@ -89,7 +90,7 @@ pub fn trial_design(p: &Protocol) -> TrialDesign {
 
 /// The command registering the trial `p` describes, with the allocation
 /// seed (the actor running it becomes the trial's administrator).
-pub fn register_command(p: &Protocol, seed: u64) -> Command {
+pub fn register_command(p: &Protocol, secrets: TrialSecrets) -> Command {
     Command::RegisterTrial {
         title: p
             .trial
@@ -106,15 +107,16 @@ pub fn register_command(p: &Protocol, seed: u64) -> Command {
             })
             .collect(),
         design: trial_design(p),
-        seed,
+        seed: secrets.seed,
+        seal_key: secrets.seal_key_hex(),
     }
 }
 
 /// As [`register_command`], keeping the protocol's text in the design so
 /// that later commands can screen, validate and score against exactly the
 /// protocol the trial was registered with.
-pub fn register_command_with_text(p: &Protocol, text: &str, seed: u64) -> Command {
-    let mut c = register_command(p, seed);
+pub fn register_command_with_text(p: &Protocol, text: &str, secrets: TrialSecrets) -> Command {
+    let mut c = register_command(p, secrets);
     if let Command::RegisterTrial { design, .. } = &mut c {
         design.protocol = Some(text.to_string());
     }
@@ -133,8 +135,8 @@ pub fn site_commands(p: &Protocol) -> Vec<Command> {
 }
 
 /// Everything registration writes: [`register_command`] then [`site_commands`].
-pub fn registration(p: &Protocol, seed: u64) -> Vec<Command> {
-    let mut out = vec![register_command(p, seed)];
+pub fn registration(p: &Protocol, secrets: TrialSecrets) -> Vec<Command> {
+    let mut out = vec![register_command(p, secrets)];
     out.extend(site_commands(p));
     out
 }
@@ -161,14 +163,14 @@ mod tests {
             design,
             seed,
             ..
-        } = register_command(&p, 42)
+        } = register_command(&p, TrialSecrets::insecure_for_tests(42))
         else {
             panic!("not a registration")
         };
         // protocols/lupex.toml: rpbr:2,4 stratified by sex, 1:1, investigators
         // and outcome assessors blinded, HIIT sessions by intervention staff.
         assert!(blinded);
-        assert_eq!(seed, 42);
+        assert_eq!(seed, rct_random::TrialSeed::Number(42));
         assert_eq!(design.spec, "rpbr:2,4");
         assert_eq!(design.stratify_by, vec!["sex".to_string()]);
         assert_eq!(design.ratio, vec![1, 1]);
@@ -189,11 +191,15 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
         let admin = Actor::new("ada", Role::Admin, None);
         let mut state = TrialState::new("lupex");
-        let mut commands = vec![register_command_with_text(&p, &text, 7)];
+        let mut commands = vec![register_command_with_text(
+            &p,
+            &text,
+            TrialSecrets::insecure_for_tests(7),
+        )];
         commands.extend(site_commands(&p));
         let drafts = state.check_all(&admin, at, None, &commands).unwrap();
-        for (i, d) in drafts.into_iter().enumerate() {
-            let e = d.seal(i as u64 + 1, &state.head.clone());
+        for d in drafts {
+            let e = state.seal(d);
             state.apply(&e).unwrap();
         }
         let d = state.config.as_ref().unwrap().trial_design().unwrap();

@@ -27,8 +27,10 @@ pub struct TrialConfig {
     pub arms: Vec<Arm>,
     /// Randomisation design (concealed).
     pub design: Value,
-    /// Seed (concealed).
-    pub seed: u64,
+    /// Seed (sealed).
+    pub seed: rct_random::TrialSeed,
+    /// The sealing key every nonce derives from (sealed; see [`crate::seal`]).
+    pub seal_key: [u8; 32],
     /// Form rules read from the design (empty when the design has none or
     /// cannot be read).
     pub forms: Vec<FormRule>,
@@ -361,6 +363,7 @@ impl TrialState {
         if e.prev_hash != self.head {
             return Err(ApplyError::BrokenLink { seq: e.seq });
         }
+        self.check_sealing(e)?;
         let is_registration = matches!(e.payload, Payload::TrialRegistered { .. });
         if (self.seq == 0) != is_registration {
             return Err(ApplyError::Invalid {
@@ -395,6 +398,8 @@ impl TrialState {
                 arms,
                 design,
                 seed,
+                seal_key,
+                ..
             } => {
                 let forms = TrialDesign::from_value(design)
                     .map(|d| d.forms)
@@ -405,6 +410,10 @@ impl TrialState {
                     arms: arms.clone(),
                     design: design.clone(),
                     seed: *seed,
+                    seal_key: seal_key
+                        .as_deref()
+                        .and_then(crate::seal::parse_key)
+                        .unwrap_or([0; 32]),
                     forms,
                 });
                 self.grants
@@ -681,23 +690,31 @@ mod tests {
             blinded: true,
             arms: vec![],
             design: json!("pbr(4)"),
-            seed: 1,
-        })
-        .seal(1, GENESIS_HASH);
+            seed: 1.into(),
+            seal_key: Some(crate::TrialSecrets::insecure_for_tests(1).seal_key_hex()),
+            public_design: None,
+        });
+        let e1 = TrialState::new("t").seal(e1);
         s.apply(&e1).unwrap();
         assert_eq!(s.grant("ann", Role::Admin), Some(&Sites::All));
-        let e2 = draft(Payload::Randomised {
+        let d2 = draft(Payload::Randomised {
             participant: "P1".into(),
             arm: "a".into(),
             kit: None,
             position: 1,
             stratum: "sex=f".into(),
             factors: BTreeMap::new(),
-        })
-        .seal(2, &e1.hash);
+        });
         let wrong_link = draft(Payload::DatabaseLocked).seal(2, GENESIS_HASH);
         assert_eq!(s.apply(&wrong_link), Err(ApplyError::BrokenLink { seq: 2 }));
         assert!(matches!(s.apply(&e1), Err(ApplyError::OutOfOrder { .. })));
+        // A blinded trial's allocation with its arm in the hashed body is
+        // refused: the record never holds an unsealed arm.
+        let open = d2.clone().seal(2, &e1.hash);
+        assert!(matches!(s.apply(&open), Err(ApplyError::Invalid { .. })));
+        let e2 = s.seal(d2);
+        assert!(!e2.canonical_body().contains("\"arm\":\"a\""));
+        assert!(e2.canonical_body().contains("\"sealed\""));
         s.apply(&e2).unwrap();
         assert_eq!(s.stratum_history("sex=f"), vec!["a".to_string()]);
         assert_eq!(s.stratum_positions["sex=f"], 1);

@@ -52,7 +52,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::design::TrialDesign;
 use crate::event::{Arm, Event, FormRule, Payload, Role, Sites};
 use crate::state::{
     Participant, QueryStatus, Screening, Session, TrialState, UnblindedGrant, Unblinding,
@@ -90,7 +89,7 @@ pub struct RandomisationView {
     pub design: Option<String>,
     /// Seed (after the lock, to users who see arms).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
+    pub seed: Option<rct_random::TrialSeed>,
 }
 
 /// A participant's arm, for viewers allowed to see it.
@@ -582,33 +581,15 @@ impl TrialState {
         }
     }
 
-    /// Whether the content of event `seq` is redacted for `user` in a way a
-    /// reader could test guesses against its hash.
-    fn guessable_redaction(&self, seq: u64, user: &str) -> bool {
-        if self.governance_hides(seq, user) {
-            return true;
-        }
-        if seq == 1 {
-            return !self.sees_design(user);
-        }
-        if self.password_seqs.contains(&seq) {
-            return true;
-        }
-        // An allocation entry is redacted (the arm, or at least the list
-        // position) unless the reader sees the arm by role.
-        match self.allocation_seqs.get(&seq) {
-            Some(pid) => self
-                .participants
-                .get(pid)
-                .is_none_or(|p| !self.sees_arm_by_role(user, p)),
-            None => false,
-        }
-    }
-
     /// The audit-trail entry of `event` that `user` may read, or `None` when
-    /// the event is hidden from them (see the module documentation). The
-    /// state should be the trial's current state (it knows sites, grants,
-    /// code-breaks and the lock).
+    /// the event is hidden from them (another site's participant, another
+    /// user's account). The entry is the event's public body (what its hash
+    /// covers: every concealed value as a commitment, see [`crate::seal`])
+    /// with its `hash`, so any reader can re-hash it; the values the reader
+    /// is entitled to are added back with their nonces under `opened`, and
+    /// the sealed fields they may not read are listed under `redacted`. An
+    /// event sealed whole shows a blinded reader only its place, time and
+    /// commitment. The state should be the trial's current state.
     pub fn view_event(&self, event: &Event, user: &str) -> Option<Value> {
         if self.grants.get(user).is_none_or(|g| g.is_empty()) {
             return None;
@@ -632,94 +613,63 @@ impl TrialState {
                 return None;
             }
         }
+        if let Some(account) = event.payload.account() {
+            if account != user && !self.is_overseer(user) {
+                return None;
+            }
+        }
+        let by_role = participant.is_some_and(|p| self.sees_arm_by_role(user, p));
         let arm_visible = participant.is_some_and(|p| self.sees_arm_of(user, p));
-        let arm_by_role = participant.is_some_and(|p| self.sees_arm_by_role(user, p));
-        let mut redacted: Vec<&str> = Vec::new();
-        let mut value = serde_json::to_value(event).ok()?;
+        let entitled = |field: &str| -> bool {
+            match (&event.payload, field) {
+                (Payload::TrialRegistered { .. }, "arms") => self.sees_arms(user),
+                (Payload::TrialRegistered { .. }, "design" | "seed") => self.sees_design(user),
+                // The list position narrows the arms of others in the block:
+                // an emergency code-break opens the arm only.
+                (Payload::Randomised { .. }, "position") => by_role,
+                (_, crate::seal::WHOLE) | (Payload::Randomised { .. }, "arm") => arm_visible,
+                _ => false,
+            }
+        };
+        let mut value = event.public_body();
         let Value::Object(map) = &mut value else {
             return None;
         };
-        let payload = match map.get_mut("payload") {
-            Some(Value::Object(p)) => p,
-            _ => return None,
-        };
-        match &event.payload {
-            Payload::TrialRegistered { design, .. } => {
-                if !self.sees_arms(user) {
-                    payload.shift_remove("arms");
-                    redacted.push("arms");
-                }
-                if !self.sees_design(user) {
-                    payload.shift_remove("seed");
-                    redacted.push("seed");
-                    let d = TrialDesign::from_value(design).ok();
-                    let mut shown = Map::new();
-                    if let Some(d) = d {
-                        shown.insert("stratify_by".into(), serde_json::json!(d.stratify_by));
-                        shown.insert(
-                            "minimise_on".into(),
-                            serde_json::json!(d.minimise_on.keys().collect::<Vec<_>>()),
-                        );
-                        shown.insert("kits".into(), Value::Bool(d.kits));
-                        let forms: Vec<&FormRule> = d
-                            .forms
-                            .iter()
-                            .filter(|f| f.arm.is_none() || self.sees_arms(user))
-                            .collect();
-                        shown.insert("forms".into(), serde_json::json!(forms));
-                    }
-                    payload.insert("design".into(), Value::Object(shown));
-                    redacted.push("design");
-                }
-            }
-            Payload::Randomised { .. } if !arm_visible => {
-                payload.shift_remove("arm");
-                payload.shift_remove("position");
-                redacted.push("arm");
-                redacted.push("position");
-            }
-            // Known through the reader's own emergency unblinding: the arm
-            // (and so the kit's arm), never the list position.
-            Payload::Randomised { .. } if !arm_by_role => {
-                payload.shift_remove("position");
-                redacted.push("position");
-            }
-            Payload::ValueEntered { form, .. } | Payload::ValueChanged { form, .. }
-                if !arm_visible && self.arm_form(form) =>
-            {
-                return None
-            }
-            Payload::SessionRecorded { .. } if !arm_visible => return None,
-            Payload::QueryRaised { .. }
-            | Payload::QueryAnswered { .. }
-            | Payload::QueryClosed { .. } => {
-                let item = participant_id.and(match &event.payload {
-                    Payload::QueryRaised { item, .. } => item.clone(),
-                    Payload::QueryAnswered { query, .. } | Payload::QueryClosed { query } => {
-                        self.queries.get(query).and_then(|q| q.item.clone())
-                    }
-                    _ => None,
-                });
-                if item.is_some_and(|i| self.arm_item(&i)) && !arm_visible {
-                    return None;
-                }
-            }
-            p if p.account().is_some() => {
-                let own = p.account() == Some(user);
-                if !own && !self.is_overseer(user) {
-                    return None;
-                }
-                if payload.shift_remove("password_hash").is_some() {
-                    redacted.push("password_hash");
-                }
-            }
-            _ => {}
-        }
-        if self.guessable_redaction(event.seq, user) {
-            map.shift_remove("hash");
-        }
-        if event.seq > 1 && self.guessable_redaction(event.seq - 1, user) {
+        map.shift_remove("v");
+        map.insert("hash".into(), Value::String(event.hash.clone()));
+        // A pharmacovigilance code-break hidden from this reader is not
+        // sealed (its reason is free text): the next entry does not carry
+        // its hash either.
+        if event.seq > 1 && self.governance_hides(event.seq - 1, user) {
             map.shift_remove("prev_hash");
+        }
+        let mut opened = Map::new();
+        let mut redacted: Vec<&str> = Vec::new();
+        for (field, opening) in &event.openings {
+            if !entitled(field) {
+                redacted.push(if field == crate::seal::WHOLE {
+                    "event"
+                } else {
+                    field
+                });
+                continue;
+            }
+            opened.insert(
+                field.clone(),
+                serde_json::json!({"nonce": opening.nonce, "commitment": opening.commitment()}),
+            );
+            if field == crate::seal::WHOLE {
+                if let Value::Object(parts) = &opening.value {
+                    for (k, v) in parts {
+                        map.insert(k.clone(), v.clone());
+                    }
+                }
+            } else if let Some(Value::Object(payload)) = map.get_mut("payload") {
+                payload.insert(field.clone(), opening.value.clone());
+            }
+        }
+        if !opened.is_empty() {
+            map.insert("opened".into(), Value::Object(opened));
         }
         if !redacted.is_empty() {
             map.insert("redacted".into(), serde_json::json!(redacted));

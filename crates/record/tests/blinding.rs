@@ -93,7 +93,8 @@ fn generate(blinded: bool, kits: bool, seed: u64) -> Trial {
             blinded,
             arms,
             design,
-            seed
+            seed: rct_record::TrialSecrets::insecure_for_tests(seed).seed,
+            seal_key: rct_record::TrialSecrets::insecure_for_tests(seed).seal_key_hex(),
         },
     ));
     for site in ["s1", "s2"] {
@@ -322,12 +323,14 @@ fn everything(trial: &Trial, user: &str) -> String {
     out
 }
 
-fn randomised_hashes(trial: &Trial) -> Vec<String> {
+/// The nonces that open the arm and position of each randomisation: a
+/// blinded reader who had one could test a guess against its commitment.
+fn randomised_nonces(trial: &Trial) -> Vec<String> {
     trial
         .events
         .iter()
         .filter(|e| matches!(e.payload, Payload::Randomised { .. }))
-        .map(|e| e.hash.clone())
+        .flat_map(|e| e.openings.values().map(|o| o.nonce.clone()))
         .collect()
 }
 
@@ -336,11 +339,27 @@ fn assert_blind(trial: &Trial, user: &str) {
     for word in FORBIDDEN {
         assert!(!text.contains(word), "user {user} received `{word}`");
     }
-    for h in randomised_hashes(trial) {
+    let nonces = randomised_nonces(trial);
+    assert!(!nonces.is_empty());
+    for n in nonces {
         assert!(
-            !text.contains(&h),
-            "user {user} received the hash of a randomised event"
+            !text.contains(&n),
+            "user {user} received the nonce that opens a randomisation"
         );
+    }
+    // Every entry the reader receives re-hashes from what it shows (the
+    // chain holds for blinded readers too; concealed values are salted
+    // commitments).
+    for e in &trial.events {
+        if let Some(v) = trial.state.view_event(e, user) {
+            let body = rct_record::entry_body(&v).unwrap();
+            assert_eq!(
+                rct_record::sha256_hex(body.as_bytes()),
+                e.hash,
+                "{user}: entry {} does not re-hash",
+                e.seq
+            );
+        }
     }
     assert!(
         !text.contains("argon2"),

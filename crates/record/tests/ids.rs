@@ -47,7 +47,8 @@ fn trial() -> TrialState {
             blinded: true,
             arms,
             design: TrialDesign::new("pbr:4"),
-            seed: 1,
+            seed: 1.into(),
+            seal_key: rct_record::TrialSecrets::insecure_for_tests(1).seal_key_hex(),
         },
         Command::AddSite {
             site: "rh".into(),

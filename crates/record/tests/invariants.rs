@@ -144,7 +144,8 @@ fn setup() -> (TrialState, Vec<Event>) {
             blinded: true,
             arms,
             design,
-            seed: 5,
+            seed: rct_record::TrialSecrets::insecure_for_tests(5).seed,
+            seal_key: rct_record::TrialSecrets::insecure_for_tests(5).seal_key_hex(),
         },
     );
     run(
@@ -200,7 +201,7 @@ proptest! {
             let at = t0() + Duration::minutes(i as i64);
             if let Ok(drafts) = state.check(&actor, at, reason, &c) {
                 for d in drafts {
-                    let e = d.seal(state.seq + 1, &state.head);
+                    let e = state.seal(d);
                     state.apply(&e).unwrap();
                     events.push(e);
                 }

@@ -40,7 +40,8 @@ fn setup(design: TrialDesign, seed: u64) -> TrialState {
         blinded: true,
         arms: arms(),
         design,
-        seed,
+        seed: rct_record::TrialSecrets::insecure_for_tests(seed).seed,
+        seal_key: rct_record::TrialSecrets::insecure_for_tests(seed).seal_key_hex(),
     };
     s.execute(&admin, t0(), None, &reg).unwrap();
     for site in ["rh", "gh"] {
@@ -172,7 +173,7 @@ fn two_hundred_allocations_equal_the_generated_lists() {
                 rct_random::Arm::new("active", 1),
                 rct_random::Arm::new("placebo", 1),
             ],
-            seed,
+            seed: seed.into(),
             stratum: stratum.clone(),
             n: rows.len() as u32,
             kits: true,
@@ -212,7 +213,7 @@ fn minimisation_equals_allocate_called_directly() {
                 rct_random::Arm::new("active", 1),
                 rct_random::Arm::new("placebo", 1),
             ],
-            seed: 7,
+            seed: 7.into(),
             factors: factors.clone(),
             strata: vec![],
             factor_weights: BTreeMap::from([("sex".to_string(), 1.0), ("site".to_string(), 2.0)]),
@@ -302,7 +303,7 @@ fn a_retried_check_takes_the_next_position() {
         da,
         "check is a pure function of the state"
     );
-    let e = da.into_iter().next().unwrap().seal(s.seq + 1, &s.head);
+    let e = s.seal(da.into_iter().next().unwrap());
     s.apply(&e).unwrap();
     let db2 = s.check(&inv, t0(), None, &rb).unwrap();
     assert_eq!(pos(&db2), 2);

@@ -8,7 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use rct_record::{Arm, CriterionResult, Event, EventDraft, Payload, Role, Verdict, GENESIS_HASH};
+use rct_record::{
+    Arm, CriterionResult, Event, EventDraft, Payload, Role, TrialSecrets, TrialState, Verdict,
+};
 use serde_json::json;
 
 fn sample(d: &StandardNormal, rng: &mut ChaCha8Rng) -> f64 {
@@ -18,14 +20,15 @@ fn sample(d: &StandardNormal, rng: &mut ChaCha8Rng) -> f64 {
 struct Log {
     events: Vec<Event>,
     t0: DateTime<Utc>,
+    /// The record as generated so far: events are sealed as the trial's
+    /// blinding requires (a generated event that does not fold shows up
+    /// when the consumer folds the log).
+    state: TrialState,
 }
 
 impl Log {
     fn push(&mut self, day: i64, role: Role, reason: Option<&str>, payload: Payload) {
-        let (seq, prev) = match self.events.last() {
-            Some(e) => (e.seq + 1, e.hash.clone()),
-            None => (1, GENESIS_HASH.to_string()),
-        };
+        let seq = self.state.seq + 1;
         let d = EventDraft {
             trial: "lupex".into(),
             at: self.t0 + Duration::days(day) + Duration::seconds(seq as i64),
@@ -35,7 +38,9 @@ impl Log {
             reason: reason.map(str::to_string),
             payload,
         };
-        self.events.push(d.seal(seq, &prev));
+        let e = self.state.seal(d);
+        let _ = self.state.apply(&e);
+        self.events.push(e);
     }
     fn value(
         &mut self,
@@ -77,6 +82,7 @@ pub fn generated_lupex_trial(seed: u64) -> Vec<Event> {
     let mut log = Log {
         events: Vec::new(),
         t0: DateTime::from_timestamp(1_673_254_800, 0).unwrap_or_default(), // 2023-01-09T09:00:00Z
+        state: TrialState::new("lupex"),
     };
     log.push(
         0,
@@ -96,7 +102,11 @@ pub fn generated_lupex_trial(seed: u64) -> Vec<Event> {
                 },
             ],
             design: json!("rpbr:2,4"),
-            seed: 7,
+            seed: 7.into(),
+            seal_key: Some(TrialSecrets::insecure_for_tests(7).seal_key_hex()),
+            public_design: Some(
+                json!({"stratify_by": [], "minimise_on": [], "kits": false, "forms": []}),
+            ),
         },
     );
     let noise = StandardNormal;

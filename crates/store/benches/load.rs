@@ -109,10 +109,8 @@ fn million(kind: &str, url: &str, n: u64) {
             if first == 1 {
                 store.import(TRIAL, &batch, replace).unwrap();
             } else {
-                let events: Vec<rct_record::Event> = batch
-                    .iter()
-                    .map(|r| rct_record::Event::from_body(&r.body, &r.hash).unwrap())
-                    .collect();
+                let events: Vec<rct_record::Event> =
+                    batch.iter().map(|r| r.event().unwrap()).collect();
                 store.append(TRIAL, &events).unwrap();
             }
             batch.clear();

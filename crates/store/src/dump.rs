@@ -1,12 +1,16 @@
 //! Events as JSON lines: the export format that re-imports into an identical
 //! chain.
 //!
-//! Each line is the canonical JSON of one whole event including its `hash`
-//! ([`Event::to_json_line`]): the stored canonical body with the hash added
-//! as one more key in sorted order. Lines of one trial appear in sequence
-//! order; trials follow each other sorted by identifier.
+//! Each line is the canonical JSON (RFC 8785) of one event's public body
+//! (what its hash covers; see `rct_record::seal`) with two more keys: `hash`,
+//! and, in an unblinded export, `openings` (the nonces and values of its
+//! sealed parts). A blinded export leaves `openings` out: it verifies, but
+//! cannot be folded into a trial state. Lines of one trial appear in
+//! sequence order; trials follow each other sorted by identifier.
 
-use rct_record::{Event, StoredEvent};
+use rct_record::canonical::to_canonical;
+use rct_record::StoredEvent;
+use serde_json::Value;
 
 use crate::{Snapshot, StoreError};
 
@@ -16,13 +20,26 @@ pub const MAX_DUMP_BYTES: usize = 512 << 20;
 /// protocol text, at most 1 MiB, escaped).
 pub const MAX_LINE_BYTES: usize = 16 << 20;
 
-/// The export line of one stored event.
-pub fn export_line(trial: &str, row: &StoredEvent) -> Result<String, StoreError> {
-    let event = Event::from_body(&row.body, &row.hash).map_err(|e| StoreError::Import {
+/// The export line of one stored event (with its openings when
+/// `with_openings`).
+pub fn export_line(
+    trial: &str,
+    row: &StoredEvent,
+    with_openings: bool,
+) -> Result<String, StoreError> {
+    let bad = |what: &str, e: serde_json::Error| StoreError::Import {
         origin: format!("trial `{trial}`, event {}", row.seq),
-        message: format!("the stored body is not a valid event: {e}"),
-    })?;
-    Ok(event.to_json_line())
+        message: format!("the stored {what} is not valid JSON: {e}"),
+    };
+    let mut value: Value = serde_json::from_str(&row.body).map_err(|e| bad("body", e))?;
+    if let Value::Object(map) = &mut value {
+        map.insert("hash".into(), Value::String(row.hash.clone()));
+        if let (true, Some(text)) = (with_openings, &row.openings) {
+            let openings: Value = serde_json::from_str(text).map_err(|e| bad("openings", e))?;
+            map.insert("openings".into(), openings);
+        }
+    }
+    Ok(to_canonical(&value))
 }
 
 /// Reads JSON lines (as [`export_line`] writes them) back into stored rows,
@@ -54,28 +71,45 @@ pub fn parse_lines(text: &str, file: &str) -> Result<Snapshot, StoreError> {
         if line.trim().is_empty() {
             continue;
         }
-        let event: Event = serde_json::from_str(line).map_err(|e| StoreError::Import {
+        let err = |message: String| StoreError::Import {
             origin: format!("{file}:{line_no}"),
-            message: format!("not an exported event ({e}); expected one JSON event per line as `rct export events` writes"),
-        })?;
-        if event.to_json_line() != line {
-            return Err(StoreError::Import {
-                origin: format!("{file}:{line_no}"),
-                message: "the line is not in canonical form (keys sorted, no spaces); it was edited after export".into(),
-            });
+            message,
+        };
+        if line.len() > MAX_LINE_BYTES {
+            return Err(err(format!(
+                "the line is {} bytes, more than the {MAX_LINE_BYTES} an event can be; this is not an `rct export events` file",
+                line.len()
+            )));
         }
-        let rows = match out.iter_mut().find(|(t, _)| *t == event.trial) {
+        let mut value: Value = serde_json::from_str(line).map_err(|e| {
+            err(format!("not an exported event ({e}); expected one JSON event per line as `rct export events` writes"))
+        })?;
+        if to_canonical(&value) != line {
+            return Err(err("the line is not in canonical form (RFC 8785: keys sorted, no spaces); it was edited after export".into()));
+        }
+        let Value::Object(map) = &mut value else {
+            return Err(err("an exported event is a JSON object".into()));
+        };
+        let Some(Value::String(hash)) = map.shift_remove("hash") else {
+            return Err(err("the event has no `hash`".into()));
+        };
+        let openings = map.shift_remove("openings").map(|o| to_canonical(&o));
+        let Some(trial) = map.get("trial").and_then(Value::as_str).map(str::to_string) else {
+            return Err(err("the event has no `trial`".into()));
+        };
+        let rows = match out.iter_mut().find(|(t, _)| *t == trial) {
             Some((_, rows)) => rows,
             None => {
-                out.push((event.trial.clone(), Vec::new()));
+                out.push((trial, Vec::new()));
                 let last = out.len() - 1;
                 &mut out[last].1
             }
         };
         rows.push(StoredEvent {
             seq: rows.len() as u64 + 1,
-            body: event.canonical_body(),
-            hash: event.hash.clone(),
+            body: to_canonical(&value),
+            hash,
+            openings,
         });
     }
     Ok(out)
@@ -84,7 +118,7 @@ pub fn parse_lines(text: &str, file: &str) -> Result<Snapshot, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rct_record::{EventDraft, Payload, Role, GENESIS_HASH};
+    use rct_record::{Event, EventDraft, Payload, Role, GENESIS_HASH};
 
     fn event(seq: u64, prev: &str, p: &str) -> Event {
         EventDraft {
@@ -108,7 +142,7 @@ mod tests {
         let rows: Vec<StoredEvent> = [&e1, &e2].map(StoredEvent::from_event).to_vec();
         let text: String = rows
             .iter()
-            .map(|r| export_line("t", r).unwrap() + "\n")
+            .map(|r| export_line("t", r, true).unwrap() + "\n")
             .collect();
         assert!(text.contains(r#""hash":""#));
         let back = parse_lines(&text, "x.jsonl").unwrap();
@@ -136,7 +170,7 @@ mod tests {
     #[test]
     fn bad_lines_name_file_and_line() {
         let e1 = event(1, GENESIS_HASH, "P1");
-        let line = e1.to_json_line();
+        let line = e1.to_json_line(true);
         let err = parse_lines(&format!("{line}\nnot json\n"), "x.jsonl")
             .unwrap_err()
             .to_string();

@@ -30,6 +30,7 @@ pub mod mem;
 pub mod migrate;
 pub mod pg;
 mod pool;
+pub mod secrets;
 pub mod security;
 pub mod signing;
 pub mod sqlite;
@@ -203,9 +204,11 @@ pub trait Store: Send + Sync {
         let events = rows
             .iter()
             .map(|r| {
-                Event::from_body(&r.body, &r.hash).map_err(|e| StoreError::Import {
-                    origin: format!("trial `{trial}`, event {}", r.seq),
-                    message: e.to_string(),
+                Event::from_stored(&r.body, &r.hash, r.openings.as_deref()).map_err(|e| {
+                    StoreError::Import {
+                        origin: format!("trial `{trial}`, event {}", r.seq),
+                        message: e.to_string(),
+                    }
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -509,7 +512,7 @@ impl<S: Store> Ledger<S> {
                 let mut events = Vec::with_capacity(drafts.len());
                 let mut refused = None;
                 for draft in drafts {
-                    let event = draft.seal(state.seq + 1, &state.head);
+                    let event = state.seal(draft);
                     if let Err(source) = state.apply(&event) {
                         refused = Some(source);
                         break;
@@ -706,7 +709,7 @@ fn fold_stored(
             detail,
         },
     };
-    let event = Event::from_body(&stored.body, &stored.hash)
+    let event = Event::from_stored(&stored.body, &stored.hash, stored.openings.as_deref())
         .map_err(|e| broken(BreakKind::Malformed, e.to_string()))?;
     if event.computed_hash() != stored.hash {
         return Err(broken(

@@ -39,6 +39,7 @@ impl Inner {
             seq: e.seq,
             body,
             hash: e.hash.clone(),
+            openings: e.openings_text(),
         }));
         Ok(())
     }
@@ -223,7 +224,9 @@ mod tests {
                 blinded: true,
                 arms: vec![],
                 design: serde_json::json!({}),
-                seed: 1,
+                seed: 1.into(),
+                seal_key: Some(rct_record::TrialSecrets::insecure_for_tests(1).seal_key_hex()),
+                public_design: None,
             },
         )
     }
@@ -269,9 +272,9 @@ mod tests {
     #[test]
     fn stale_append_is_a_conflict() {
         let store = MemStore::new();
-        let e1 = registered("T1").seal(1, rct_record::GENESIS_HASH);
+        let e1 = rct_record::TrialState::new("T1").seal(registered("T1"));
         store.append("T1", std::slice::from_ref(&e1)).unwrap();
-        let again = registered("T1").seal(1, rct_record::GENESIS_HASH);
+        let again = rct_record::TrialState::new("T1").seal(registered("T1"));
         assert!(matches!(
             store.append("T1", &[again]),
             Err(StoreError::Conflict { seq: 1, .. })

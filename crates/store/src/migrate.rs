@@ -89,6 +89,12 @@ pub const MIGRATIONS: &[Migration] = &[
     );
     CREATE INDEX login_tokens_expiry ON login_tokens (expires_at);",
     },
+    Migration {
+        version: 5,
+        name: "events: openings of sealed values beside the hashed body (chain format 2)",
+        sqlite: "ALTER TABLE events ADD COLUMN openings TEXT;",
+        postgres: "ALTER TABLE events ADD COLUMN openings TEXT;",
+    },
 ];
 
 /// The schema version this binary writes.

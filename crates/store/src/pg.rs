@@ -217,7 +217,7 @@ fn read_rows(
     let params: [&(dyn ToSql + Sync); 2] = [&trial, &after];
     let mut rows = client
         .query_raw(
-            "SELECT seq, body, hash FROM events WHERE trial = $1 AND seq > $2 ORDER BY seq",
+            "SELECT seq, body, hash, openings FROM events WHERE trial = $1 AND seq > $2 ORDER BY seq",
             params,
         )
         .map_err(|e| pg_err(target, e))?;
@@ -229,6 +229,7 @@ fn read_rows(
             })?,
             body: row.get(1),
             hash: row.get(2),
+            openings: row.get(3),
         })?;
     }
     Ok(())
@@ -237,18 +238,19 @@ fn read_rows(
 fn insert_rows(
     client: &mut impl GenericClient,
     trial: &str,
-    rows: &[(i64, &str, &str)],
+    rows: &[(i64, &str, &str, Option<&str>)],
     target: &str,
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(CHUNK) {
         let seqs: Vec<i64> = chunk.iter().map(|r| r.0).collect();
         let bodies: Vec<&str> = chunk.iter().map(|r| r.1).collect();
         let hashes: Vec<&str> = chunk.iter().map(|r| r.2).collect();
+        let openings: Vec<Option<&str>> = chunk.iter().map(|r| r.3).collect();
         client
             .execute(
-                "INSERT INTO events (trial, seq, body, hash) \
-                 SELECT $1, s, b, h FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS u(s, b, h)",
-                &[&trial, &seqs, &bodies, &hashes],
+                "INSERT INTO events (trial, seq, body, hash, openings) \
+                 SELECT $1, s, b, h, o FROM unnest($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[]) AS u(s, b, h, o)",
+                &[&trial, &seqs, &bodies, &hashes, &openings],
             )
             .map_err(|e| {
                 if is_conflict(&e) {
@@ -343,6 +345,45 @@ fn list_trials(client: &mut impl GenericClient, target: &str) -> Result<Vec<Stri
         .collect())
 }
 
+impl PgStore {
+    /// Appends `events` (and stores `checkpoint`, when given) in one
+    /// transaction: [`Store::append`] and [`Store::append_signed`] share it.
+    fn append_with(
+        &self,
+        trial: &str,
+        events: &[Event],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<(), StoreError> {
+        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        let (head, head_hash) = head_of(&mut tx, trial, &self.target)?;
+        check_append(trial, head, events)?;
+        check_links(trial, &head_hash, events, &bodies)?;
+        let openings: Vec<Option<String>> = events.iter().map(Event::openings_text).collect();
+        let rows: Vec<(i64, &str, &str, Option<&str>)> = events
+            .iter()
+            .zip(&bodies)
+            .zip(&openings)
+            .map(|((e, b), o)| Ok((to_i64(e.seq)?, b.as_str(), e.hash.as_str(), o.as_deref())))
+            .collect::<Result<_, StoreError>>()?;
+        insert_rows(&mut tx, trial, &rows, &self.target)?;
+        if let Some(c) = checkpoint {
+            insert_checkpoint(&mut tx, c, &self.target)?;
+        }
+        tx.commit().map_err(|e| {
+            if is_conflict(&e) {
+                StoreError::Conflict {
+                    trial: trial.into(),
+                    seq: head + 1,
+                }
+            } else {
+                self.err(e)
+            }
+        })
+    }
+}
+
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
@@ -400,28 +441,7 @@ impl Store for PgStore {
     }
 
     fn append(&self, trial: &str, events: &[Event]) -> Result<(), StoreError> {
-        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
-        let mut conn = self.pool.get()?;
-        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
-        let (head, head_hash) = head_of(&mut tx, trial, &self.target)?;
-        check_append(trial, head, events)?;
-        check_links(trial, &head_hash, events, &bodies)?;
-        let rows: Vec<(i64, &str, &str)> = events
-            .iter()
-            .zip(&bodies)
-            .map(|(e, b)| Ok((to_i64(e.seq)?, b.as_str(), e.hash.as_str())))
-            .collect::<Result<_, StoreError>>()?;
-        insert_rows(&mut tx, trial, &rows, &self.target)?;
-        tx.commit().map_err(|e| {
-            if is_conflict(&e) {
-                StoreError::Conflict {
-                    trial: trial.into(),
-                    seq: head + 1,
-                }
-            } else {
-                self.err(e)
-            }
-        })
+        self.append_with(trial, events, None)
     }
 
     fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
@@ -448,29 +468,7 @@ impl Store for PgStore {
         checkpoint: &Checkpoint,
     ) -> Result<(), StoreError> {
         check_signs_last(trial, events, checkpoint)?;
-        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
-        let mut conn = self.pool.get()?;
-        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
-        let (head, head_hash) = head_of(&mut tx, trial, &self.target)?;
-        check_append(trial, head, events)?;
-        check_links(trial, &head_hash, events, &bodies)?;
-        let rows: Vec<(i64, &str, &str)> = events
-            .iter()
-            .zip(&bodies)
-            .map(|(e, b)| Ok((to_i64(e.seq)?, b.as_str(), e.hash.as_str())))
-            .collect::<Result<_, StoreError>>()?;
-        insert_rows(&mut tx, trial, &rows, &self.target)?;
-        insert_checkpoint(&mut tx, checkpoint, &self.target)?;
-        tx.commit().map_err(|e| {
-            if is_conflict(&e) {
-                StoreError::Conflict {
-                    trial: trial.into(),
-                    seq: head + 1,
-                }
-            } else {
-                self.err(e)
-            }
-        })
+        self.append_with(trial, events, Some(checkpoint))
     }
 
     fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
@@ -516,9 +514,16 @@ impl Store for PgStore {
                 });
             }
         }
-        let rows: Vec<(i64, &str, &str)> = rows
+        let rows: Vec<(i64, &str, &str, Option<&str>)> = rows
             .iter()
-            .map(|r| Ok((to_i64(r.seq)?, r.body.as_str(), r.hash.as_str())))
+            .map(|r| {
+                Ok((
+                    to_i64(r.seq)?,
+                    r.body.as_str(),
+                    r.hash.as_str(),
+                    r.openings.as_deref(),
+                ))
+            })
             .collect::<Result<_, StoreError>>()?;
         insert_rows(&mut tx, trial, &rows, &self.target)?;
         tx.commit().map_err(|e| self.err(e))

@@ -228,7 +228,7 @@ fn read_rows(
 ) -> Result<(), StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT seq, body, hash FROM events WHERE trial = ?1 AND seq > ?2 ORDER BY seq",
+            "SELECT seq, body, hash, openings FROM events WHERE trial = ?1 AND seq > ?2 ORDER BY seq",
         )
         .map_err(|e| sql_err(path, e))?;
     let mut rows = stmt
@@ -242,6 +242,7 @@ fn read_rows(
             })?,
             body: row.get(1).map_err(|e| sql_err(path, e))?,
             hash: row.get(2).map_err(|e| sql_err(path, e))?,
+            openings: row.get(3).map_err(|e| sql_err(path, e))?,
         })?;
     }
     Ok(())
@@ -250,14 +251,16 @@ fn read_rows(
 fn insert_rows(
     tx: &Transaction<'_>,
     trial: &str,
-    rows: impl Iterator<Item = (u64, String, String)>,
+    rows: impl Iterator<Item = (u64, String, String, Option<String>)>,
     path: &Path,
 ) -> Result<(), StoreError> {
     let mut stmt = tx
-        .prepare_cached("INSERT INTO events (trial, seq, body, hash) VALUES (?1, ?2, ?3, ?4)")
+        .prepare_cached(
+            "INSERT INTO events (trial, seq, body, hash, openings) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
         .map_err(|e| sql_err(path, e))?;
-    for (seq, body, hash) in rows {
-        stmt.execute(params![trial, to_i64(seq)?, body, hash])
+    for (seq, body, hash, openings) in rows {
+        stmt.execute(params![trial, to_i64(seq)?, body, hash, openings])
             .map_err(|e| {
                 if is_constraint(&e) {
                     StoreError::Conflict {
@@ -390,7 +393,7 @@ impl SqliteStore {
             events
                 .iter()
                 .zip(bodies)
-                .map(|(e, body)| (e.seq, body, e.hash.clone())),
+                .map(|(e, body)| (e.seq, body, e.hash.clone(), e.openings_text())),
             &self.path,
         )?;
         if let Some(c) = checkpoint {
@@ -551,7 +554,8 @@ impl Store for SqliteStore {
         insert_rows(
             &tx,
             trial,
-            rows.iter().map(|r| (r.seq, r.body.clone(), r.hash.clone())),
+            rows.iter()
+                .map(|r| (r.seq, r.body.clone(), r.hash.clone(), r.openings.clone())),
             &self.path,
         )?;
         tx.commit().map_err(|e| self.err(e))

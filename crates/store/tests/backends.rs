@@ -122,7 +122,7 @@ fn ledger_state_is_the_fold_of_the_stored_events() {
             .load(TRIAL, 0)
             .unwrap()
             .iter()
-            .map(|r| Event::from_body(&r.body, &r.hash).unwrap())
+            .map(|r| r.event().unwrap())
             .collect();
         let folded = rct_record::TrialState::from_events(TRIAL, &events).unwrap();
         assert_eq!(folded, *state, "{}", db.kind);

@@ -69,6 +69,12 @@ pub fn demo_users() -> Vec<DemoUser> {
     ]
 }
 
+/// A trial's secrets from the operating system (the demo's too: a fixed
+/// demo seed would let anyone who reads this code predict its lists).
+fn draw_secrets() -> Result<rct_record::TrialSecrets, WebError> {
+    rct_store::secrets::draw(None).map_err(WebError::from)
+}
+
 fn admin_who(admin: &str, at: DateTime<Utc>) -> Who {
     Who {
         actor: Actor::new(admin, Role::Admin, None),
@@ -87,14 +93,14 @@ pub fn register(
     p: &Protocol,
     text: Option<&str>,
     admin: &str,
-    seed: u64,
+    secrets: rct_record::TrialSecrets,
     at: DateTime<Utc>,
 ) -> Result<(), WebError> {
     let trial = p.trial.id.get_ref().clone();
     let who = admin_who(admin, at);
     let first = match text {
-        Some(text) => registration::register_command_with_text(p, text, seed),
-        None => registration::register_command(p, seed),
+        Some(text) => registration::register_command_with_text(p, text, secrets),
+        None => registration::register_command(p, secrets),
     };
     execute(app, &trial, &who, &first)?;
     // Each site after the registration it needs (one command at a time).
@@ -255,13 +261,13 @@ pub fn seed(app: &App, extra: usize) -> Result<Vec<DemoUser>, WebError> {
         hashes.insert(u.user, h);
     }
     let mut fresh = Vec::new();
-    for (i, (p, (_, text))) in seed_protocols()?.iter().zip(SEEDS).enumerate() {
+    for (p, (_, text)) in seed_protocols()?.iter().zip(SEEDS) {
         let trial = p.trial.id.get_ref().clone();
         if app.ledger.state(&trial)?.seq > 0 {
             continue;
         }
         fresh.push(trial.clone());
-        register(app, p, Some(text), "admin", 0x5eed_0000 + i as u64, start)?;
+        register(app, p, Some(text), "admin", draw_secrets()?, start)?;
         let admin = admin_who("admin", start);
         for u in &users {
             // LUPEX has no pharmacist and one site; IL-2 has no exercise staff.
@@ -352,7 +358,6 @@ pub fn seed(app: &App, extra: usize) -> Result<Vec<DemoUser>, WebError> {
 /// `password`, or the existing one) and a seed from the operating system's
 /// generator. Returns the trials registered.
 pub fn bootstrap(app: &App, admin: &str, password: &str) -> Result<Vec<String>, WebError> {
-    use rand::RngCore;
     crate::auth::check_user_name(admin).map_err(|e| WebError::BadRequest(e.to_string()))?;
     let existing = crate::accounts::find(app, admin)?;
     let hash = match existing.and_then(|f| f.hashes.first().cloned()) {
@@ -374,7 +379,7 @@ pub fn bootstrap(app: &App, admin: &str, password: &str) -> Result<Vec<String>, 
         }
         let at = app.now();
         let text = app.protocol_texts.get(&trial).map(String::as_str);
-        register(app, p, text, admin, rand::rngs::OsRng.next_u64(), at)?;
+        register(app, p, text, admin, draw_secrets()?, at)?;
         execute(
             app,
             &trial,

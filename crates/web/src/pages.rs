@@ -1087,7 +1087,7 @@ pub fn save_form(
                 field,
                 value,
             }),
-            Some(old) if *old == value => {}
+            Some(old) if *old == rct_record::canonical::canonical_value(&value) => {}
             Some(_) => cmds.push(Command::ChangeValue {
                 participant,
                 visit,
@@ -1168,7 +1168,7 @@ pub fn load_events(app: &App, trial: &str) -> Result<Vec<rct_record::Event>, Web
         .load(trial, 0)?
         .iter()
         .map(|s| {
-            rct_record::Event::from_body(&s.body, &s.hash)
+            s.event()
                 .map_err(|e| WebError::Internal(format!("event {}: {e}", s.seq)))
         })
         .collect()

@@ -156,7 +156,7 @@ fn kinds_about(app: &App, trial: &str, user: &str) -> Vec<String> {
     let events = app.ledger.store().load(trial, 0).unwrap();
     events
         .iter()
-        .map(|s| rct_record::Event::from_body(&s.body, &s.hash).unwrap())
+        .map(|s| s.event().unwrap())
         .filter_map(|e| admin.view_event(&e, "admin"))
         .filter(|v| v["payload"]["user"] == user)
         .map(|v| v["payload"]["type"].as_str().unwrap().to_string())

@@ -1240,7 +1240,11 @@ async fn the_demo_registers_both_seed_protocols_with_one_user_per_role() {
             arms,
             design,
             ..
-        } = rct_record::registration::register_command_with_text(p, text, 0)
+        } = rct_record::registration::register_command_with_text(
+            p,
+            text,
+            rct_record::TrialSecrets::insecure_for_tests(0),
+        )
         else {
             panic!("not a registration")
         };

@@ -1,6 +1,7 @@
 //! `rct export events`: every event as one line of canonical JSON (the
-//! stored body plus its hash), re-importable by `rct restore` into an
-//! identical chain.
+//! stored public body plus its hash and, unless `--blinded`, the openings of
+//! its sealed values), re-importable by `rct restore` into an identical
+//! chain.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,6 +19,11 @@ pub struct ExportEventsArgs {
     /// Only this trial (default: every trial, sorted by identifier).
     #[arg(long)]
     trial: Option<String>,
+    /// Leave out the openings of sealed values (arms, positions, seed,
+    /// arm-specific events): the file still verifies (`rct audit verify
+    /// --file`), but cannot be restored into a working trial.
+    #[arg(long)]
+    blinded: bool,
 }
 
 /// Runs `rct export events`.
@@ -44,7 +50,11 @@ pub fn run(args: ExportEventsArgs) -> anyhow::Result<ExitCode> {
     }
     for (trial, rows) in chosen {
         for row in rows {
-            writeln!(out, "{}", rct_store::dump::export_line(trial, row)?)?;
+            writeln!(
+                out,
+                "{}",
+                rct_store::dump::export_line(trial, row, !args.blinded)?
+            )?;
         }
     }
     out.flush()?;

@@ -97,7 +97,7 @@ pub(crate) fn read_events(path: &Path, trial: &str) -> anyhow::Result<Vec<Event>
         if line.trim().is_empty() {
             continue;
         }
-        let e: Event = serde_json::from_str(line).with_context(|| {
+        let e = Event::from_json_line(line).with_context(|| {
             format!(
                 "{name}:{}: not an event (expected one JSON event per line)",
                 k + 1

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use rct_interop::IssueKind;
-use rct_record::{Event, GENESIS_HASH};
+use rct_record::Event;
 
 /// Imports.
 #[derive(clap::Subcommand, Debug)]
@@ -138,10 +138,12 @@ pub fn run(cmd: ImportCmd) -> anyhow::Result<ExitCode> {
                 }),
                 _ => None,
             };
+            let secrets = rct_store::secrets::draw(None)?;
             let imp = rct_interop::odm::import_with(
                 &src,
                 &name,
                 &rct_interop::odm::ImportOptions { migration },
+                secrets,
             )?;
             let skipped: usize = imp.skipped.values().sum();
             if skipped > 0 && !allow_skips {
@@ -164,17 +166,13 @@ pub fn run(cmd: ImportCmd) -> anyhow::Result<ExitCode> {
             }
             std::fs::write(&protocol_out, &imp.protocol_toml)
                 .with_context(|| format!("cannot write {}", protocol_out.display()))?;
-            let mut events: Vec<Event> = Vec::with_capacity(imp.events.len());
-            let mut head = GENESIS_HASH.to_string();
-            for (k, d) in imp.events.iter().cloned().enumerate() {
-                let e = d.seal(k as u64 + 1, &head);
-                head = e.hash.clone();
-                events.push(e);
-            }
+            let events: Vec<Event> =
+                rct_record::seal_drafts(&imp.trial, imp.events.iter().cloned())
+                    .with_context(|| format!("{name}: the imported record does not fold"))?;
             if let Some(path) = &events_out {
                 let mut text = String::new();
                 for e in &events {
-                    text.push_str(&e.to_json_line());
+                    text.push_str(&e.to_json_line(true));
                     text.push('\n');
                 }
                 std::fs::write(path, text)

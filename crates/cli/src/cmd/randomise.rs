@@ -46,9 +46,10 @@ pub struct ListArgs {
     /// Give kit codes (without a protocol; a protocol says so in masking.kit_codes).
     #[arg(long, conflicts_with = "protocol")]
     kits: bool,
-    /// The trial seed (a 64-bit unsigned integer).
+    /// The trial seed: a 64-bit unsigned integer, or a trial key of 64 hex
+    /// digits (as the unblinded export of a trial carries it).
     #[arg(long)]
-    seed: u64,
+    seed: rct_random::TrialSeed,
     /// Stratum, one FACTOR=LEVEL per stratification factor.
     #[arg(long = "stratum", value_name = "FACTOR=LEVEL")]
     stratum: Vec<String>,

@@ -83,9 +83,13 @@ pub enum TrialCmd {
         /// Protocol file (TOML); its text is kept in the registration.
         #[arg(long)]
         protocol: PathBuf,
-        /// Seed of the allocation sequence (concealed in the record).
-        #[arg(long)]
-        seed: u64,
+        /// The allocation lists' seed. By default a 256-bit key is drawn
+        /// from the operating system. A number (for testing a set-up) is
+        /// mixed with a sealed random secret, so it alone predicts
+        /// nothing; 64 hex digits are a 256-bit key used as given (keep it
+        /// secret). Either way the seed is sealed in the record.
+        #[arg(long, value_name = "N|64HEX")]
+        seed: Option<rct_random::TrialSeed>,
         #[command(flatten)]
         password: PasswordArgs,
     },
@@ -607,7 +611,8 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 bail!("refused: trial `{trial}` is already registered in this database");
             }
             let (actor, account) = creator(&ctx, &ledger, &password)?;
-            let mut commands = vec![register_command_with_text(&p, &text, seed), account];
+            let secrets = rct_store::secrets::draw(seed)?;
+            let mut commands = vec![register_command_with_text(&p, &text, secrets), account];
             commands.extend(site_commands(&p));
             let state = write(&ledger, &trial, &actor, ctx.at()?, None, &commands)?;
             let v = state.view(&actor.user);
@@ -617,6 +622,14 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 v.sites.len(),
                 actor.user
             );
+            match seed {
+                Some(n) => println!(
+                    "the typed seed {n} was mixed with a sealed random secret: the lists follow from the trial key, sealed in the record (the unblinded statistician's export carries it after unblinding)"
+                ),
+                None => println!(
+                    "the allocation seed (256 bits) was drawn from the operating system and sealed in the record"
+                ),
+            }
         }
         TrialCmd::Screen {
             ctx,

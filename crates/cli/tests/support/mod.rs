@@ -89,3 +89,28 @@ impl Logins {
         c
     }
 }
+
+/// The trial's effective list seed as the record holds it: the opening of
+/// the registration's sealed `seed` in `rct export events` (a typed
+/// `--seed` is mixed with a sealed random secret, so it alone is not the
+/// lists' seed). Printed as `rct randomise list --seed` takes it.
+pub fn effective_seed(db: &str) -> String {
+    let out = Command::cargo_bin("rct")
+        .unwrap()
+        .env_remove("RCT_TRIAL")
+        .args(["export", "events", "--db", db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    match &first["openings"]["seed"]["value"] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        other => panic!("no sealed seed in the registration: {other} in {first}"),
+    }
+}

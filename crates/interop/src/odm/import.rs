@@ -122,13 +122,23 @@ pub(super) fn typed(text: &str, data_type: &str) -> Value {
 }
 
 /// Imports an ODM document held in `src` (`file` names it in messages);
-/// every value must carry its own audit trail.
-pub fn import(src: &str, file: &str) -> Result<OdmImport, OdmError> {
-    import_with(src, file, &ImportOptions::default())
+/// every value must carry its own audit trail. `secrets` are the new
+/// trial's seed and seal key (drawn by the caller; see [`rct_record::seal`]).
+pub fn import(
+    src: &str,
+    file: &str,
+    secrets: rct_record::TrialSecrets,
+) -> Result<OdmImport, OdmError> {
+    import_with(src, file, &ImportOptions::default(), secrets)
 }
 
 /// Imports an ODM document, with [`ImportOptions`].
-pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImport, OdmError> {
+pub fn import_with(
+    src: &str,
+    file: &str,
+    opts: &ImportOptions,
+    secrets: rct_record::TrialSecrets,
+) -> Result<OdmImport, OdmError> {
     if let Some(m) = &opts.migration {
         // The migrating user is an rct user: the record's one name rule.
         rct_record::check_user_name(&m.user).map_err(|e| OdmError::Content {
@@ -686,7 +696,9 @@ pub fn import_with(src: &str, file: &str, opts: &ImportOptions) -> Result<OdmImp
             blinded: !masked.is_empty() || arms_node.is_none(),
             arms,
             design: Value::String(design),
-            seed: 0,
+            seed: secrets.seed,
+            seal_key: Some(secrets.seal_key_hex()),
+            public_design: None,
         },
     });
     drafts.extend(cd.body);

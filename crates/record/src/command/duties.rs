@@ -246,7 +246,8 @@ mod tests {
                 blinded: false,
                 arms: crate::command::tests::arms(),
                 design: crate::command::tests::design(),
-                seed: 1,
+                seed: 1.into(),
+                seal_key: crate::seal::TrialSecrets::insecure_for_tests(1).seal_key_hex(),
             },
         );
         run(&mut s, &admin(), create("bo"));

@@ -85,7 +85,8 @@ pub(crate) fn trial() -> TrialState {
             blinded: true,
             arms: arms(),
             design: design(),
-            seed: 20260301,
+            seed: crate::TrialSecrets::insecure_for_tests(20260301).seed,
+            seal_key: crate::TrialSecrets::insecure_for_tests(20260301).seal_key_hex(),
         },
     );
     for (site, name) in [("rh", "Royal Hospital"), ("gh", "General Hospital")] {
@@ -242,7 +243,8 @@ fn registration_once_by_an_admin_with_a_valid_design() {
         blinded: true,
         arms: arms(),
         design,
-        seed: 1,
+        seed: crate::TrialSecrets::insecure_for_tests(1).seed,
+        seal_key: crate::TrialSecrets::insecure_for_tests(1).seal_key_hex(),
     };
     assert_eq!(
         refuse(&s, &inv(), None, reg(design())),

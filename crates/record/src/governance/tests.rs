@@ -198,7 +198,7 @@ fn one_person_cannot_authorise_both_steps() {
     let v = s.view("stan");
     assert!(v.arms.is_some());
     assert!(v.participants.iter().all(|p| p.allocation.is_some()));
-    assert_eq!(v.randomisation.seed, Some(20260301));
+    assert_eq!(v.randomisation.seed, Some(20260301.into()));
     // The statistician role only (sam holds it too): the sponsor and the
     // site stay blind.
     assert!(sees_any_arm(&s, "sam"));

@@ -2,9 +2,9 @@
 
 use serde_json::json;
 
-use crate::command::tests::{admin, at, dm, enrol, inv, inv2, physio, screen, trial};
+use crate::command::tests::{admin, at, dm, enrol, inv, inv2, physio, trial};
 use crate::command::{Actor, Command};
-use crate::event::{Event, Payload, Role, Verdict};
+use crate::event::{Event, Payload, Role};
 use crate::state::TrialState;
 
 /// A trial with P1 and P2 randomised at rh, P3 at gh, one value on the
@@ -152,7 +152,7 @@ fn statistician_is_blinded_until_the_trial_is_unblinded() {
     assert!(after.arms.is_some());
     assert!(after.participants.iter().all(|p| p.allocation.is_some()));
     assert_eq!(after.randomisation.design.as_deref(), Some("pbr:4"));
-    assert_eq!(after.randomisation.seed, Some(20260301));
+    assert_eq!(after.randomisation.seed, Some(20260301.into()));
     // The unblinding does not unblind anyone else.
     assert!(s.view("nina").arms.is_none());
     assert!(s.view("sue").arms.is_none());
@@ -207,7 +207,10 @@ fn admins_see_accounts_without_hashes() {
     assert!(!text.contains("argon2"));
     let entry = s.view_event(&e, "ada").unwrap();
     assert!(!entry.to_string().contains("argon2"));
-    assert!(entry.get("hash").is_none());
+    // The hash commits to the password hash's commitment only, so it is
+    // shown (and re-hashes from the entry alone).
+    assert_eq!(entry["hash"], json!(e.hash));
+    assert_eq!(rehash(&entry), e.hash);
     assert_eq!(entry["redacted"], json!(["password_hash"]));
     // Own account events are readable; other users' are not.
     assert!(s.view_event(&e, "ian").is_some());
@@ -215,59 +218,98 @@ fn admins_see_accounts_without_hashes() {
     assert!(s.view("ian").users.is_none());
 }
 
+/// SHA-256 of the body an audit entry's hash covers (no secret needed).
+fn rehash(entry: &serde_json::Value) -> String {
+    crate::sha256_hex(crate::entry_body(entry).unwrap().as_bytes())
+}
+
 #[test]
-fn audit_entries_redact_arms_and_hashes_for_blinded_readers() {
+fn audit_entries_seal_arms_and_keep_every_hash() {
     let (s, events, arm1) = scenario();
     let randomised = &events[0];
     let nina = s.view_event(randomised, "nina").unwrap();
     assert!(nina["payload"].get("arm").is_none());
     assert!(nina["payload"].get("position").is_none());
-    assert!(nina.get("hash").is_none());
+    assert_eq!(nina["hash"], json!(randomised.hash));
+    assert_eq!(rehash(&nina), randomised.hash);
     assert_eq!(nina["redacted"], json!(["arm", "position"]));
     assert_eq!(nina["payload"]["participant"], "P1");
+    assert_eq!(nina["payload"]["sealed"]["arm"].as_str().unwrap().len(), 64);
     let phil = s.view_event(randomised, "phil").unwrap();
     assert_eq!(phil["payload"]["arm"], json!(arm1));
     assert_eq!(phil["hash"], json!(randomised.hash));
-    // ian broke the code for P1.
+    assert_eq!(rehash(&phil), randomised.hash);
+    // The unblinded reader can check the opening against its commitment.
+    let nonce = phil["opened"]["arm"]["nonce"].as_str().unwrap();
+    assert_eq!(
+        crate::seal::commitment(nonce, &json!(arm1)),
+        phil["payload"]["sealed"]["arm"].as_str().unwrap()
+    );
+    // ian broke the code for P1: the arm, never the list position.
     let ian = s.view_event(randomised, "ian").unwrap();
     assert_eq!(ian["payload"]["arm"], json!(arm1));
-    // The event after a redacted one loses prev_hash for the blinded reader.
-    let next = &events[1];
-    assert!(next.seq == randomised.seq + 1 || next.seq > randomised.seq);
-    // Arm-specific values and sessions are hidden entirely.
+    assert!(ian["payload"].get("position").is_none());
+    assert_eq!(ian["redacted"], json!(["position"]));
+    assert_eq!(rehash(&ian), randomised.hash);
+    // Arm-specific values and sessions stand as sealed events: their place,
+    // time and commitment, nothing else.
+    let mut sealed = 0;
     for e in &events {
         let arm_specific = matches!(&e.payload, Payload::SessionRecorded { .. })
             || matches!(&e.payload, Payload::ValueEntered { form, .. } if form == "hiit_session");
         if arm_specific {
-            assert!(s.view_event(e, "nina").is_none(), "{:?}", e.payload);
-            assert!(s.view_event(e, "phil").is_some());
+            sealed += 1;
+            let n = s.view_event(e, "nina").unwrap();
+            assert_eq!(n["payload"]["type"], "sealed", "{n}");
+            let mut keys: Vec<&String> = n.as_object().unwrap().keys().collect();
+            keys.sort();
+            assert_eq!(
+                keys,
+                [
+                    "at",
+                    "hash",
+                    "payload",
+                    "prev_hash",
+                    "redacted",
+                    "seq",
+                    "trial"
+                ]
+            );
+            assert_eq!(rehash(&n), e.hash);
+            let p = s.view_event(e, "phil").unwrap();
+            assert_eq!(p["payload"]["type"], e.payload.kind());
+            assert_eq!(rehash(&p), e.hash);
         }
     }
+    assert!(sealed > 0);
     // ivy (gh) reads nothing about P1.
     assert!(s.view_event(randomised, "ivy").is_none());
 }
 
 #[test]
-fn registration_entry_hides_arms_design_and_seed() {
+fn registration_entry_seals_arms_design_and_seed() {
     let mut s = TrialState::new("t");
     let reg = Command::RegisterTrial {
         title: "T".into(),
         blinded: true,
         arms: crate::command::tests::arms(),
         design: crate::command::tests::design(),
-        seed: 99,
+        seed: crate::TrialSecrets::insecure_for_tests(99).seed,
+        seal_key: crate::TrialSecrets::insecure_for_tests(99).seal_key_hex(),
     };
     let e = s.execute(&admin(), at(0), None, &reg).unwrap().remove(0);
     let ada = s.view_event(&e, "ada").unwrap();
-    assert!(ada["payload"].get("arms").is_none());
-    assert!(ada["payload"].get("seed").is_none());
+    for hidden in ["arms", "seed", "design", "seal_key"] {
+        assert!(ada["payload"].get(hidden).is_none(), "{hidden}");
+    }
     assert_eq!(
-        ada["payload"]["design"],
+        ada["payload"]["public_design"],
         json!({"stratify_by": ["site"], "minimise_on": [], "kits": false,
                "forms": [{"form": "fss", "entered_by": "outcome_assessor"},
                          {"form": "ifn", "entered_by": "data_manager"}]})
     );
-    assert!(ada.get("hash").is_none());
+    assert_eq!(ada["hash"], json!(e.hash));
+    assert_eq!(rehash(&ada), e.hash);
     let txt = ada.to_string();
     assert!(!txt.contains("hiit") && !txt.contains("pbr"), "{txt}");
     // An unblinded role sees the arms, still not the design text or the seed.
@@ -281,7 +323,7 @@ fn registration_entry_hides_arms_design_and_seed() {
             password_hash: crate::command::tests::HASH.into(),
         },
     )
-    .unwrap();
+    .ok();
     s.execute(
         &admin(),
         at(1),
@@ -296,25 +338,12 @@ fn registration_entry_hides_arms_design_and_seed() {
     let pam = s.view_event(&e, "pam").unwrap();
     assert_eq!(pam["payload"]["arms"][0]["id"], "hiit");
     assert!(pam["payload"].get("seed").is_none());
+    assert!(pam["payload"].get("seal_key").is_none());
+    assert_eq!(rehash(&pam), e.hash);
 }
 
 #[test]
-fn the_entry_after_a_redacted_one_loses_prev_hash() {
-    let mut s = trial();
-    let r = enrol(&mut s, &inv(), "P1");
-    screen(&mut s, &inv(), "P2", Verdict::Eligible);
-    let after = s
-        .execute(
-            &inv(),
-            at(9),
-            None,
-            &Command::Consent {
-                participant: "P2".into(),
-            },
-        )
-        .unwrap()
-        .remove(0);
-    // Place a consent straight after the randomisation to test the link.
+fn every_entry_keeps_its_link_and_rehashes_without_secrets() {
     let mut s2 = trial();
     let r2 = enrol(&mut s2, &inv(), "P1");
     let next = s2
@@ -330,17 +359,17 @@ fn the_entry_after_a_redacted_one_loses_prev_hash() {
         .remove(0);
     assert_eq!(next.seq, r2.seq + 1);
     let nina = s2.view_event(&next, "nina").unwrap();
-    assert!(nina.get("prev_hash").is_none());
+    assert_eq!(nina["prev_hash"], json!(r2.hash));
     assert_eq!(nina["hash"], json!(next.hash));
-    let phil = s2.view_event(&next, "phil").unwrap();
-    assert_eq!(phil["prev_hash"], json!(r2.hash));
-    // Not adjacent: prev_hash stays.
-    assert!(after.seq > r.seq + 1);
-    assert!(s
-        .view_event(&after, "nina")
-        .unwrap()
-        .get("prev_hash")
-        .is_some());
+    // Every entry every user may read re-hashes to the event's hash.
+    let (s, events, _) = scenario();
+    for user in ["ian", "ivy", "mo", "dan", "oli", "phil", "ada", "nina"] {
+        for e in &events {
+            if let Some(entry) = s.view_event(e, user) {
+                assert_eq!(rehash(&entry), e.hash, "{user}: {entry}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -404,15 +433,20 @@ fn an_emergency_unblinding_reveals_the_arm_never_the_position() {
     let pam = s.view("pam");
     let p1 = pam.participants.iter().find(|p| p.id == "P1").unwrap();
     assert_eq!(p1.allocation.as_ref().unwrap().position, Some(1));
-    // ian's audit entry of the randomisation: arm shown, position redacted,
-    // and no hash a guess of the position could be tested against.
+    // ian's audit entry of the randomisation: arm opened, position only as
+    // its salted commitment (nothing to test a guess against), and the
+    // hash kept so the chain re-hashes.
     let entry = s.view_event(&randomised, ian).unwrap();
     assert_eq!(entry["payload"]["arm"], json!(arm));
     assert!(entry["payload"].get("position").is_none(), "{entry}");
+    assert!(
+        entry["payload"]["sealed"]["position"].is_string(),
+        "{entry}"
+    );
     assert_eq!(entry["redacted"], json!(["position"]));
-    assert!(entry.get("hash").is_none(), "{entry}");
+    assert_eq!(entry["hash"], json!(randomised.hash));
     let after = s.view_event(&next, ian).unwrap();
-    assert!(after.get("prev_hash").is_none(), "{after}");
+    assert_eq!(after["prev_hash"], json!(randomised.hash));
     assert_eq!(after["hash"], json!(next.hash));
     // The pharmacist's entries are whole.
     let whole = s.view_event(&randomised, "pam").unwrap();

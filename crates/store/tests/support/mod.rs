@@ -168,7 +168,8 @@ pub fn setup_commands() -> Vec<(Actor, Command)> {
                 },
             ],
             design: design(),
-            seed: SEED,
+            seed: rct_record::TrialSecrets::insecure_for_tests(SEED).seed,
+            seal_key: rct_record::TrialSecrets::insecure_for_tests(SEED).seal_key_hex(),
         },
     )];
     for site in ["01", "02"] {
@@ -288,7 +289,7 @@ pub fn list_arms(stratum: &str, n: usize) -> Vec<String> {
     let list = rct_random::generate_list(&rct_random::ListRequest {
         design: DESIGN.parse().unwrap(),
         arms: random_arms(),
-        seed: SEED,
+        seed: SEED.into(),
         stratum: stratum.into(),
         n: n as u32,
         kits: false,

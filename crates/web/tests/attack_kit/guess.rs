@@ -232,7 +232,13 @@ pub fn seed_by_hash(entries: &[Value], public: &Public) -> Option<(u64, String)>
     let reason = e1["reason"].as_str();
     let trial = e1["trial"].as_str()?;
     // The registration an insider rebuilds from the protocol file.
-    let cmd = registration::register_command_with_text(&public.protocol, public.text, SEED_MARK);
+    // The seal key is secret (drawn by the server); a guesser can only
+    // rebuild the body a server without commitments would have hashed.
+    let secrets = rct_record::TrialSecrets {
+        seed: SEED_MARK.into(),
+        seal_key: [0; 32],
+    };
+    let cmd = registration::register_command_with_text(&public.protocol, public.text, secrets);
     let mut state = TrialState::new(trial);
     let event = state
         .execute(&Actor::new(actor, role, site), at, reason, &cmd)
@@ -355,7 +361,7 @@ pub fn lists(
             let list = rct_random::generate_list(&rct_random::ListRequest {
                 design: design.clone(),
                 arms: arms.clone(),
-                seed,
+                seed: seed.into(),
                 stratum: s.clone(),
                 n: POSITIONS as u32,
                 kits: p.masking.kit_codes,

@@ -72,7 +72,7 @@ pub struct Truth {
     /// Allocations by participant.
     pub alloc: BTreeMap<String, Alloc>,
     /// The trial's seed.
-    pub seed: u64,
+    pub seed: rct_random::TrialSeed,
 }
 
 impl Truth {
