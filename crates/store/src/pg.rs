@@ -1,8 +1,12 @@
 //! The server backend: PostgreSQL through the synchronous `postgres` client.
 //!
-//! An append reads the trial's head and inserts the new rows in one
-//! transaction; the `UNIQUE (trial, seq)` constraint makes a second writer
-//! that read the same head fail with a unique violation, reported as
+//! An append (and a ledger's check-and-append round, [`Store::write_locked`])
+//! runs in one transaction that first takes the trial's advisory lock
+//! (`pg_advisory_xact_lock` on [`trial_lock_key`], waiting at most 30 s),
+//! then reads the head and inserts the new rows, so writers of one trial in
+//! any number of processes take turns. The `UNIQUE (trial, seq)` constraint
+//! stays as a second guard: a writer that bypassed the lock and read the
+//! same head fails with a unique violation, reported as
 //! [`StoreError::Conflict`] (as is a serialization failure). Any number of
 //! processes may share one database. Backups read every trial inside one
 //! `REPEATABLE READ` transaction, so they are a single consistent snapshot.
@@ -23,11 +27,14 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, Snapshot, Store, StoreError,
+    parse_checkpoint_time, trial_lock_key, Locked, Snapshot, Store, StoreError,
 };
 
 /// The advisory lock key held while migrating (any constant unique to rct).
 const MIGRATION_LOCK: i64 = 0x0072_6374_5f6d_6967; // "rct_mig"
+
+/// How long a writer waits for a trial's lock before giving up.
+const LOCK_TIMEOUT: &str = "30s";
 
 /// Rows per INSERT statement when importing.
 const CHUNK: usize = 5_000;
@@ -342,6 +349,54 @@ fn list_trials(client: &mut impl GenericClient, target: &str) -> Result<Vec<Stri
         .collect())
 }
 
+/// A transaction holding the trial's advisory lock.
+struct PgLocked<'a, 'c> {
+    tx: &'a mut postgres::Transaction<'c>,
+    trial: &'a str,
+    target: &'a str,
+}
+
+impl Locked for PgLocked<'_, '_> {
+    fn scan(
+        &mut self,
+        after: u64,
+        visit: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        read_rows(&mut *self.tx, self.trial, after, self.target, visit)
+    }
+
+    /// The one append body of [`Store::append`], [`Store::append_signed`]
+    /// and the ledger's rounds.
+    fn append(
+        &mut self,
+        events: &[Event],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<(), StoreError> {
+        let trial = self.trial;
+        if let Some(c) = checkpoint {
+            check_signs_last(trial, events, c)?;
+        }
+        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
+        let (head, head_hash) = head_of(&mut *self.tx, trial, self.target)?;
+        check_append(trial, head, events)?;
+        check_links(trial, &head_hash, events, &bodies)?;
+        let rows: Vec<(i64, &str, &str)> = events
+            .iter()
+            .zip(&bodies)
+            .map(|(e, b)| Ok((to_i64(e.seq)?, b.as_str(), e.hash.as_str())))
+            .collect::<Result<_, StoreError>>()?;
+        insert_rows(&mut *self.tx, trial, &rows, self.target)?;
+        if let Some(c) = checkpoint {
+            insert_checkpoint(&mut *self.tx, c, self.target)?;
+        }
+        Ok(())
+    }
+
+    fn latest_checkpoint(&mut self) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(read_checkpoints(&mut *self.tx, self.trial, true, self.target)?.pop())
+    }
+}
+
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
@@ -399,23 +454,33 @@ impl Store for PgStore {
     }
 
     fn append(&self, trial: &str, events: &[Event]) -> Result<(), StoreError> {
-        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
+        self.write_locked(trial, &mut |locked| locked.append(events, None))
+    }
+
+    fn write_locked(
+        &self,
+        trial: &str,
+        write: &mut dyn FnMut(&mut dyn Locked) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut conn = self.pool.get()?;
         let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
-        let (head, head_hash) = head_of(&mut tx, trial, &self.target)?;
-        check_append(trial, head, events)?;
-        check_links(trial, &head_hash, events, &bodies)?;
-        let rows: Vec<(i64, &str, &str)> = events
-            .iter()
-            .zip(&bodies)
-            .map(|(e, b)| Ok((to_i64(e.seq)?, b.as_str(), e.hash.as_str())))
-            .collect::<Result<_, StoreError>>()?;
-        insert_rows(&mut tx, trial, &rows, &self.target)?;
+        // One round trip: a bounded wait, then the trial's lock (held to
+        // the end of the transaction).
+        tx.batch_execute(&format!(
+            "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SELECT pg_advisory_xact_lock({})",
+            trial_lock_key(trial)
+        ))
+        .map_err(|e| self.err(e))?;
+        write(&mut PgLocked {
+            tx: &mut tx,
+            trial,
+            target: &self.target,
+        })?;
         tx.commit().map_err(|e| {
             if is_conflict(&e) {
                 StoreError::Conflict {
                     trial: trial.into(),
-                    seq: head + 1,
+                    seq: 0,
                 }
             } else {
                 self.err(e)
@@ -446,30 +511,7 @@ impl Store for PgStore {
         events: &[Event],
         checkpoint: &Checkpoint,
     ) -> Result<(), StoreError> {
-        check_signs_last(trial, events, checkpoint)?;
-        let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
-        let mut conn = self.pool.get()?;
-        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
-        let (head, head_hash) = head_of(&mut tx, trial, &self.target)?;
-        check_append(trial, head, events)?;
-        check_links(trial, &head_hash, events, &bodies)?;
-        let rows: Vec<(i64, &str, &str)> = events
-            .iter()
-            .zip(&bodies)
-            .map(|(e, b)| Ok((to_i64(e.seq)?, b.as_str(), e.hash.as_str())))
-            .collect::<Result<_, StoreError>>()?;
-        insert_rows(&mut tx, trial, &rows, &self.target)?;
-        insert_checkpoint(&mut tx, checkpoint, &self.target)?;
-        tx.commit().map_err(|e| {
-            if is_conflict(&e) {
-                StoreError::Conflict {
-                    trial: trial.into(),
-                    seq: head + 1,
-                }
-            } else {
-                self.err(e)
-            }
-        })
+        self.write_locked(trial, &mut |locked| locked.append(events, Some(checkpoint)))
     }
 
     fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {

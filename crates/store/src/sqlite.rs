@@ -1,7 +1,8 @@
 //! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`.
 //!
-//! Appends run in `BEGIN IMMEDIATE` transactions, so the head is read and the
-//! new events written under SQLite's single write lock; a process waiting for
+//! Appends (and the ledger's check-and-append rounds, [`Store::write_locked`])
+//! run in `BEGIN IMMEDIATE` transactions, so the head is read and the new
+//! events written under SQLite's single write lock; a process waiting for
 //! the lock waits up to the busy timeout. Reads see a consistent snapshot and
 //! never block the writer. Each store keeps a small pool of connections, and
 //! any number of stores (in one process or many) may open the same file.
@@ -21,7 +22,7 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, Snapshot, Store, StoreError,
+    parse_checkpoint_time, Locked, Snapshot, Store, StoreError,
 };
 
 /// How many times a writer polls for another connection's write lock
@@ -366,36 +367,55 @@ fn list_trials(conn: &Connection, path: &Path) -> Result<Vec<String>, StoreError
         .map_err(|e| sql_err(path, e))
 }
 
-impl SqliteStore {
-    /// Appends `events` (and `checkpoint`, when given) in one transaction.
-    fn append_with(
-        &self,
-        trial: &str,
+/// A `BEGIN IMMEDIATE` transaction: SQLite's single write lock is held, so
+/// it is the writer lock of every trial in the file.
+struct SqliteLocked<'a> {
+    tx: &'a Transaction<'a>,
+    trial: &'a str,
+    path: &'a Path,
+}
+
+impl Locked for SqliteLocked<'_> {
+    fn scan(
+        &mut self,
+        after: u64,
+        visit: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        read_rows(self.tx, self.trial, after, self.path, visit)
+    }
+
+    /// The one append body of [`Store::append`], [`Store::append_signed`]
+    /// and the ledger's rounds.
+    fn append(
+        &mut self,
         events: &[Event],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<(), StoreError> {
+        let trial = self.trial;
+        if let Some(c) = checkpoint {
+            check_signs_last(trial, events, c)?;
+        }
         let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
-        let mut conn = self.pool.get()?;
-        let tx = conn
-            .0
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let (head, head_hash) = head_of(&tx, trial, &self.path)?;
+        let (head, head_hash) = head_of(self.tx, trial, self.path)?;
         check_append(trial, head, events)?;
         check_links(trial, &head_hash, events, &bodies)?;
         insert_rows(
-            &tx,
+            self.tx,
             trial,
             events
                 .iter()
                 .zip(bodies)
                 .map(|(e, body)| (e.seq, body, e.hash.clone())),
-            &self.path,
+            self.path,
         )?;
         if let Some(c) = checkpoint {
-            insert_checkpoint(&tx, c, &self.path)?;
+            insert_checkpoint(self.tx, c, self.path)?;
         }
-        tx.commit().map_err(|e| self.err(e))
+        Ok(())
+    }
+
+    fn latest_checkpoint(&mut self) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(read_checkpoints(self.tx, self.trial, true, self.path)?.pop())
     }
 }
 
@@ -474,7 +494,25 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, trial: &str, events: &[Event]) -> Result<(), StoreError> {
-        self.append_with(trial, events, None)
+        self.write_locked(trial, &mut |locked| locked.append(events, None))
+    }
+
+    fn write_locked(
+        &self,
+        trial: &str,
+        write: &mut dyn FnMut(&mut dyn Locked) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        write(&mut SqliteLocked {
+            tx: &tx,
+            trial,
+            path: &self.path,
+        })?;
+        tx.commit().map_err(|e| self.err(e))
     }
 
     fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
@@ -503,8 +541,7 @@ impl Store for SqliteStore {
         events: &[Event],
         checkpoint: &Checkpoint,
     ) -> Result<(), StoreError> {
-        check_signs_last(trial, events, checkpoint)?;
-        self.append_with(trial, events, Some(checkpoint))
+        self.write_locked(trial, &mut |locked| locked.append(events, Some(checkpoint)))
     }
 
     fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
