@@ -6,12 +6,16 @@ use std::hash::BuildHasher;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rct_record::{
-    verify_chain, BreakKind, ChainBreak, ChainSummary, Event, EventDraft, StoredEvent, TrialState,
-};
+use rct_record::{ChainSummary, Event, EventDraft, StoredEvent, TrialState};
 
 use crate::checkpoints::{Plan, Signing};
+use crate::fast::{decode_checked, par_map, CHUNK};
+use crate::snapshot::{BadSnapshot, StateSnapshot};
 use crate::{Store, StoreError};
+
+/// A start that folds at least this many events after the snapshot it
+/// began from saves a new snapshot.
+pub const SNAPSHOT_EVERY: u64 = 10_000;
 
 /// The outcome of [`Ledger::execute`] when it does not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -133,37 +137,87 @@ impl<S: Store> Ledger<S> {
 
     /// The current state of `trial`, brought up to date with the store. The
     /// state is shared (cheap to return); events written since the cached
-    /// state are read and folded, each one checked against its hash.
+    /// state are read and folded, each one checked against its hash. With
+    /// nothing cached, the latest good snapshot is the start (see
+    /// [`crate::snapshot`]) and only the events after it are folded; when
+    /// that was more than [`SNAPSHOT_EVERY`] events, a new snapshot is saved.
     pub fn state(&self, trial: &str) -> Result<Arc<TrialState>, StoreError> {
-        let cached = self.cached(trial);
-        let after = cached.as_ref().map_or(0, |s| s.seq);
-        let mut fresh: Option<TrialState> = None;
-        self.store.scan(trial, after, &mut |stored| {
-            let state = fresh.get_or_insert_with(|| match &cached {
-                Some(s) => TrialState::clone(s),
-                None => TrialState::new(trial),
-            });
-            fold_stored(state, trial, &stored)
-        })?;
-        match fresh {
-            Some(state) => {
-                let state = Arc::new(state);
-                self.remember(&state);
-                Ok(state)
+        let (base, from_snapshot) = match self.cached(trial) {
+            Some(s) => (s, None),
+            None => {
+                let (state, seq) = self.from_snapshot(trial)?;
+                (Arc::new(state), Some(seq))
             }
-            None => Ok(cached.unwrap_or_else(|| Arc::new(TrialState::new(trial)))),
+        };
+        let before = base.seq;
+        let mut state = base;
+        fold_scan(&self.store, trial, &mut state)?;
+        if let Some(snap_seq) = from_snapshot {
+            if state.seq >= snap_seq + SNAPSHOT_EVERY {
+                if let Err(e) = self.save_state_snapshot(&state) {
+                    tracing::warn!(trial, error = %e, "could not save a state snapshot");
+                }
+            }
         }
+        if state.seq != before || from_snapshot.is_some() {
+            self.remember(&state);
+        }
+        Ok(state)
     }
 
-    /// Checks the whole chain of `trial` from the first event.
+    /// The newest good snapshot's state and its sequence number, or the
+    /// empty state and 0. Bad snapshots are logged and skipped.
+    fn from_snapshot(&self, trial: &str) -> Result<(TrialState, u64), StoreError> {
+        for snap in self.store.latest_snapshots(trial, crate::snapshot::KEEP)? {
+            let checked = snap.state().and_then(|state| {
+                let mut stored = None;
+                self.store
+                    .scan(trial, snap.seq.saturating_sub(1), &mut |row| {
+                        if stored.is_none() {
+                            stored = Some((row.seq, row.hash));
+                        }
+                        Err(StoreError::Backend(String::new()))
+                    })
+                    .ok();
+                match stored {
+                    Some((seq, hash)) if seq == snap.seq && hash == snap.hash => Ok(state),
+                    _ => Err(BadSnapshot {
+                        trial: trial.into(),
+                        seq: snap.seq,
+                        why: "the stored event it ends at is missing or has another hash".into(),
+                    }),
+                }
+            });
+            match checked {
+                Ok(state) => return Ok((state, snap.seq)),
+                Err(bad) => tracing::warn!(trial, seq = snap.seq, reason = %bad.why, "state snapshot ignored"),
+            }
+        }
+        Ok((TrialState::new(trial), 0))
+    }
+
+    /// Saves a snapshot of the current state of `trial` (for a fast next
+    /// start). Returns the event it ends at (0: the trial has no events).
+    pub fn save_snapshot(&self, trial: &str) -> Result<u64, StoreError> {
+        let state = self.state(trial)?;
+        if state.seq == 0 {
+            return Ok(0);
+        }
+        self.save_state_snapshot(&state)?;
+        Ok(state.seq)
+    }
+
+    fn save_state_snapshot(&self, state: &TrialState) -> Result<(), StoreError> {
+        let snap = StateSnapshot::of(state).map_err(|e| {
+            StoreError::Backend(format!("trial `{}`: state snapshot: {e}", state.trial))
+        })?;
+        self.store.save_snapshot(&snap)
+    }
+
+    /// Checks the whole chain of `trial` from the first event (each event's
+    /// own checks on several threads, the links in order).
     pub fn verify(&self, trial: &str) -> Result<ChainSummary, StoreError> {
-        let stored = self.store.load(trial, 0)?;
-        verify_chain(trial, &stored)
-            .map(|(summary, _)| summary)
-            .map_err(|source| StoreError::Chain {
-                trial: trial.into(),
-                source,
-            })
+        crate::fast::scan_verified(&self.store, trial, None, &mut |_| Ok(()))
     }
 
     /// Runs a command: asks `command` for the events to write (or a
@@ -211,7 +265,10 @@ impl<S: Store> Ledger<S> {
             };
             match outcome {
                 Outcome::Done(events) => return Ok(events),
-                Outcome::Retry => backoff(attempt),
+                Outcome::Retry => {
+                    tracing::info!(trial, attempt, "write batch lost a race; checking again");
+                    backoff(attempt);
+                }
             }
         }
         Err(StoreError::Contended {
@@ -470,26 +527,46 @@ pub(crate) fn fold_stored(
     trial: &str,
     stored: &StoredEvent,
 ) -> Result<(), StoreError> {
-    let broken = |kind: BreakKind, detail: String| StoreError::Chain {
-        trial: trial.into(),
-        source: ChainBreak {
-            seq: stored.seq,
-            kind,
-            detail,
-        },
-    };
-    let event = Event::from_body(&stored.body, &stored.hash)
-        .map_err(|e| broken(BreakKind::Malformed, e.to_string()))?;
-    if event.computed_hash() != stored.hash {
-        return Err(broken(
-            BreakKind::Edited,
-            "the stored hash does not match the stored body".into(),
-        ));
-    }
-    state.apply(&event).map_err(|source| StoreError::Apply {
+    let event = decode_checked(trial, stored)?;
+    apply(state, trial, &event)
+}
+
+fn apply(state: &mut TrialState, trial: &str, event: &Event) -> Result<(), StoreError> {
+    state.apply(event).map_err(|source| StoreError::Apply {
         trial: trial.into(),
         source,
     })
+}
+
+/// Folds every stored event after `state` into it: rows are read in
+/// chunks, decoded and hash-checked on several threads, then applied in
+/// order (which checks each link).
+fn fold_scan<S: Store + ?Sized>(
+    store: &S,
+    trial: &str,
+    state: &mut Arc<TrialState>,
+) -> Result<(), StoreError> {
+    let mut chunk: Vec<StoredEvent> = Vec::new();
+    let flush = |chunk: &mut Vec<StoredEvent>, state: &mut Arc<TrialState>| {
+        let decoded = par_map(chunk, |row| decode_checked(trial, row));
+        chunk.clear();
+        let state = Arc::make_mut(state);
+        for event in decoded {
+            apply(state, trial, &event?)?;
+        }
+        Ok::<(), StoreError>(())
+    };
+    store.scan(trial, state.seq, &mut |row| {
+        chunk.push(row);
+        if chunk.len() == CHUNK {
+            flush(&mut chunk, state)?;
+        }
+        Ok(())
+    })?;
+    if !chunk.is_empty() {
+        flush(&mut chunk, state)?;
+    }
+    Ok(())
 }
 
 /// Sleeps a random time that grows with the attempt (at most ~10 ms), so

@@ -20,6 +20,8 @@ use rct_record::{sha256_hex, ApplyError, ChainBreak, Checkpoint, Event, StoredEv
 
 mod checkpoints;
 pub mod dump;
+mod fast;
+pub use fast::{scan_verified, verify_scan, RowScan};
 mod ledger;
 mod locked;
 pub mod mem;
@@ -28,11 +30,13 @@ pub mod pg;
 mod pool;
 pub mod security;
 pub mod signing;
+pub mod snapshot;
 pub mod sqlite;
 
 pub use checkpoints::{check_checkpoint, check_signs_last, copy_checkpoints};
 pub(crate) use checkpoints::{checkpoint_time_text, parse_checkpoint_time};
-pub use ledger::{ExecuteError, Ledger, MAX_ATTEMPTS};
+pub use ledger::{ExecuteError, Ledger, MAX_ATTEMPTS, SNAPSHOT_EVERY};
+pub use snapshot::StateSnapshot;
 use ledger::{lock_lane, Lane, LaneCell};
 pub use locked::{trial_lock_key, Locked};
 pub use mem::MemStore;
@@ -254,6 +258,28 @@ pub trait Store: Send + Sync {
         write(&mut locked::Optimistic { store: self, trial })
     }
 
+    /// Whether the store can serve: the database answers and its schema is
+    /// the version this binary writes (a `/readyz` probe). The default
+    /// (memory) is always ready.
+    fn check_ready(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Saves a snapshot of a trial's folded state (see [`snapshot`]),
+    /// keeping only the newest [`snapshot::KEEP`] of the trial. The default
+    /// keeps none.
+    fn save_snapshot(&self, snapshot: &StateSnapshot) -> Result<(), StoreError> {
+        let _ = snapshot;
+        Ok(())
+    }
+
+    /// The newest `limit` snapshots of `trial`, newest first, as stored
+    /// (the caller checks them).
+    fn latest_snapshots(&self, trial: &str, limit: usize) -> Result<Vec<StateSnapshot>, StoreError> {
+        let _ = (trial, limit);
+        Ok(Vec::new())
+    }
+
     /// [`Store::append`] and [`Store::add_checkpoint`] of the last appended
     /// event in one transaction: both or neither.
     fn append_signed(
@@ -466,6 +492,19 @@ macro_rules! forward_store {
                 write: &mut dyn FnMut(&mut dyn Locked) -> Result<(), StoreError>,
             ) -> Result<(), StoreError> {
                 (**self).write_locked(trial, write)
+            }
+            fn save_snapshot(&self, snapshot: &StateSnapshot) -> Result<(), StoreError> {
+                (**self).save_snapshot(snapshot)
+            }
+            fn check_ready(&self) -> Result<(), StoreError> {
+                (**self).check_ready()
+            }
+            fn latest_snapshots(
+                &self,
+                trial: &str,
+                limit: usize,
+            ) -> Result<Vec<StateSnapshot>, StoreError> {
+                (**self).latest_snapshots(trial, limit)
             }
         }
     };

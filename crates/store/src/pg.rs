@@ -27,7 +27,7 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, trial_lock_key, Locked, Snapshot, Store, StoreError,
+    parse_checkpoint_time, trial_lock_key, Locked, Snapshot, StateSnapshot, Store, StoreError,
 };
 
 /// The advisory lock key held while migrating (any constant unique to rct).
@@ -514,6 +514,58 @@ impl Store for PgStore {
         self.write_locked(trial, &mut |locked| locked.append(events, Some(checkpoint)))
     }
 
+    fn check_ready(&self) -> Result<(), StoreError> {
+        let found = self.schema_version()?;
+        let wanted = latest(MIGRATIONS);
+        if found == wanted {
+            return Ok(());
+        }
+        Err(StoreError::Schema(format!(
+            "the database has schema version {found}, this rct writes version {wanted}"
+        )))
+    }
+
+    fn save_snapshot(&self, snap: &StateSnapshot) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        let seq = to_i64(snap.seq)?;
+        tx.execute(
+            "INSERT INTO snapshots (trial, seq, hash, digest, body) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (trial, seq) DO UPDATE SET hash = $3, digest = $4, body = $5",
+            &[&snap.trial, &seq, &snap.hash, &snap.digest, &snap.body],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM snapshots WHERE trial = $1 AND seq NOT IN \
+             (SELECT seq FROM snapshots WHERE trial = $1 ORDER BY seq DESC LIMIT $2)",
+            &[&snap.trial, &(crate::snapshot::KEEP as i64)],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn latest_snapshots(&self, trial: &str, limit: usize) -> Result<Vec<StateSnapshot>, StoreError> {
+        let mut conn = self.pool.get()?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = conn
+            .0
+            .query(
+                "SELECT seq, hash, digest, body FROM snapshots WHERE trial = $1 ORDER BY seq DESC LIMIT $2",
+                &[&trial, &limit],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| StateSnapshot {
+                trial: trial.to_string(),
+                seq: u64::try_from(r.get::<_, i64>(0)).unwrap_or(0),
+                hash: r.get(1),
+                digest: r.get(2),
+                body: r.get(3),
+            })
+            .collect())
+    }
+
     fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
         let mut conn = self.pool.get()?;
         let mut tx = conn
@@ -548,6 +600,8 @@ impl Store for PgStore {
                 .map_err(|e| self.err(e))?;
             // Checkpoints of the replaced chain do not sign the new one.
             tx.execute("DELETE FROM checkpoints WHERE trial = $1", &[&trial])
+                .map_err(|e| self.err(e))?;
+            tx.execute("DELETE FROM snapshots WHERE trial = $1", &[&trial])
                 .map_err(|e| self.err(e))?;
         } else {
             let (head, _) = head_of(&mut tx, trial, &self.target)?;

@@ -22,7 +22,7 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, Locked, Snapshot, Store, StoreError,
+    parse_checkpoint_time, Locked, Snapshot, StateSnapshot, Store, StoreError,
 };
 
 /// How many times a writer polls for another connection's write lock
@@ -544,6 +544,71 @@ impl Store for SqliteStore {
         self.write_locked(trial, &mut |locked| locked.append(events, Some(checkpoint)))
     }
 
+    fn check_ready(&self) -> Result<(), StoreError> {
+        let found = self.schema_version()?;
+        let wanted = latest(MIGRATIONS);
+        if found == wanted {
+            return Ok(());
+        }
+        Err(StoreError::Schema(format!(
+            "the database has schema version {found}, this rct writes version {wanted}"
+        )))
+    }
+
+    fn save_snapshot(&self, snap: &StateSnapshot) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let seq = to_i64(snap.seq)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO snapshots (trial, seq, hash, digest, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![snap.trial, seq, snap.hash, snap.digest, snap.body],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM snapshots WHERE trial = ?1 AND seq NOT IN \
+             (SELECT seq FROM snapshots WHERE trial = ?1 ORDER BY seq DESC LIMIT ?2)",
+            params![snap.trial, crate::snapshot::KEEP as i64],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn latest_snapshots(&self, trial: &str, limit: usize) -> Result<Vec<StateSnapshot>, StoreError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .0
+            .prepare_cached(
+                "SELECT seq, hash, digest, body FROM snapshots WHERE trial = ?1 ORDER BY seq DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![trial, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, hash, digest, body) = row.map_err(|e| self.err(e))?;
+            out.push(StateSnapshot {
+                trial: trial.to_string(),
+                seq: u64::try_from(seq).unwrap_or(0),
+                hash,
+                digest,
+                body,
+            });
+        }
+        Ok(out)
+    }
+
     fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
         let mut conn = self.pool.get()?;
         let tx = conn.0.transaction().map_err(|e| self.err(e))?;
@@ -575,6 +640,8 @@ impl Store for SqliteStore {
                 .map_err(|e| self.err(e))?;
             // Checkpoints of the replaced chain do not sign the new one.
             tx.execute("DELETE FROM checkpoints WHERE trial = ?1", [trial])
+                .map_err(|e| self.err(e))?;
+            tx.execute("DELETE FROM snapshots WHERE trial = ?1", [trial])
                 .map_err(|e| self.err(e))?;
         } else {
             let (head, _) = head_of(&tx, trial, &self.path)?;
