@@ -67,8 +67,15 @@ pub(crate) fn decode_checked(trial: &str, row: &StoredEvent) -> Result<Event, St
     decode(&row.body, &row.hash).map_err(|e| broken(BreakKind::Malformed, e.to_string()))
 }
 
-/// Threads to use for per-event work.
+/// Threads to use for per-event work: `RCT_THREADS` if set (1 turns the
+/// parallel checks off), else the available cores, at most 8.
 fn threads() -> usize {
+    if let Some(n) = std::env::var("RCT_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        return n.clamp(1, 64);
+    }
     std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }
 

@@ -40,6 +40,7 @@ pub struct Ledger<S: Store> {
     cache: Mutex<HashMap<String, Arc<TrialState>>>,
     pub(crate) lanes: Mutex<HashMap<String, Arc<LaneCell>>>,
     pub(crate) signing: Option<Signing>,
+    snapshot_every: Option<u64>,
 }
 
 /// The write pipeline of one trial in one ledger (group commit under the
@@ -127,7 +128,15 @@ impl<S: Store> Ledger<S> {
             cache: Mutex::new(HashMap::new()),
             lanes: Mutex::new(HashMap::new()),
             signing: None,
+            snapshot_every: Some(SNAPSHOT_EVERY),
         }
+    }
+
+    /// After a start that folded at least `every` events past the snapshot
+    /// it began from, save a new one (`None`: never save on its own; the
+    /// default is [`SNAPSHOT_EVERY`]).
+    pub fn set_snapshot_every(&mut self, every: Option<u64>) {
+        self.snapshot_every = every;
     }
 
     /// The underlying store.
@@ -153,7 +162,10 @@ impl<S: Store> Ledger<S> {
         let mut state = base;
         fold_scan(&self.store, trial, &mut state)?;
         if let Some(snap_seq) = from_snapshot {
-            if state.seq >= snap_seq + SNAPSHOT_EVERY {
+            let due = self
+                .snapshot_every
+                .is_some_and(|every| state.seq >= snap_seq + every.max(1));
+            if due {
                 if let Err(e) = self.save_state_snapshot(&state) {
                     tracing::warn!(trial, error = %e, "could not save a state snapshot");
                 }

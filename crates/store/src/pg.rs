@@ -466,8 +466,13 @@ impl Store for PgStore {
         let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
         // One round trip: a bounded wait, then the trial's lock (held to
         // the end of the transaction).
+        // The commit does not wait for the WAL flush (`synchronous_commit
+        // = off` for this transaction only), so the trial's lock is held for
+        // the work alone; durability is waited for after the lock is
+        // released, below, where the flushes of several writers are one.
         tx.batch_execute(&format!(
-            "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SELECT pg_advisory_xact_lock({})",
+            "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SET LOCAL synchronous_commit = off; \
+             SELECT pg_advisory_xact_lock({})",
             trial_lock_key(trial)
         ))
         .map_err(|e| self.err(e))?;
@@ -485,7 +490,18 @@ impl Store for PgStore {
             } else {
                 self.err(e)
             }
-        })
+        })?;
+        // A transaction with a transaction id commits synchronously: it
+        // returns once the WAL is flushed up to its commit record, which
+        // comes after ours. Only then is the write acknowledged.
+        conn.0
+            .batch_execute("BEGIN; SELECT pg_current_xact_id(); COMMIT")
+            .map_err(|e| {
+                StoreError::Backend(format!(
+                    "{}: the write was committed but could not be confirmed durable: {e}",
+                    self.target
+                ))
+            })
     }
 
     fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
