@@ -19,6 +19,7 @@ mod entry;
 mod error;
 mod html;
 mod notices;
+pub mod ops;
 mod pages;
 pub mod routes;
 pub mod throttle;
@@ -466,6 +467,10 @@ pub fn router(state: AppState) -> Router {
             csrf_guard,
         ))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::log_requests,
+        ))
         .with_state(state)
 }
 

@@ -4,7 +4,7 @@
 
 use axum::routing::{get, post, MethodRouter};
 
-use crate::{api, pages, AppState};
+use crate::{api, ops, pages, AppState};
 
 /// One route.
 pub struct Route {
@@ -312,5 +312,19 @@ pub static ROUTES: &[Route] = &[
         false,
         "Save a form's values",
         api::save_values
+    ),
+    r!(
+        "GET",
+        "/healthz",
+        true,
+        "Liveness: the process answers",
+        ops::healthz
+    ),
+    r!(
+        "GET",
+        "/readyz",
+        true,
+        "Readiness: the database answers and its schema is this binary's",
+        ops::readyz
     ),
 ];

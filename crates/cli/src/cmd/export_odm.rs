@@ -153,19 +153,88 @@ pub struct ExportOdmArgs {
     json: bool,
 }
 
-/// Runs `rct export odm`.
-pub fn run(args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
-    let (protocol, events, state) = load(&args.source)?;
-    let open = unblinded(&args.audience, &protocol, &state);
+/// Streams the export from a database: the state is folded first (from
+/// a snapshot when there is one) to decide what the audience may see, then
+/// the events up to that state are read again in chunks, each checked
+/// against its hash and link, into the collector, which writes the XML one
+/// participant at a time. Memory holds the exported values compactly, never
+/// the events.
+fn stream_from_db(
+    url: &str,
+    src: &Source,
+    aud: &Audience,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<(bool, rct_interop::odm::ExportSummary)> {
+    let protocol = super::protocol::load(&src.protocol)?;
+    let trial = src
+        .trial
+        .clone()
+        .unwrap_or_else(|| protocol.trial.id.get_ref().clone());
+    let store = rct_store::open(url).with_context(|| format!("cannot open {url}"))?;
+    let ledger = rct_store::Ledger::new(store);
+    let state = ledger
+        .state(&trial)
+        .map_err(|e| anyhow::anyhow!("{url}: trial `{trial}`: {e}"))?;
+    if state.seq == 0 {
+        let known = ledger.store().trials().unwrap_or_default();
+        anyhow::bail!(
+            "{url} holds no trial `{trial}` (it holds: {}); pass --trial ID",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
+    let open = unblinded(aud, &protocol, &state);
     let opts = rct_interop::odm::ExportOptions {
         unblinded: open,
         source_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let (xml, summary) = rct_interop::odm::export(&protocol, &events, &opts)?;
+    let mut collector = rct_interop::odm::OdmCollector::new(&protocol, &opts);
+    rct_store::scan_verified(ledger.store(), &trial, Some(state.seq), &mut |e| {
+        collector.push(&e);
+        Ok(())
+    })
+    .map_err(|b| anyhow::anyhow!("{url}: trial `{trial}`: the audit chain is broken: {b}"))?;
+    let summary = collector.finish(&state, out)?;
+    Ok((open, summary))
+}
+
+/// Runs `rct export odm`.
+pub fn run(args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
+    let (open, summary) = match &args.source.db {
+        Some(url) => match &args.out {
+            Some(path) => {
+                let file = std::fs::File::create(path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                let mut w = std::io::BufWriter::new(file);
+                stream_from_db(url, &args.source, &args.audience, &mut w)?
+            }
+            None => {
+                let stdout = std::io::stdout();
+                let mut w = std::io::BufWriter::new(stdout.lock());
+                stream_from_db(url, &args.source, &args.audience, &mut w)?
+            }
+        },
+        None => {
+            let (protocol, events, state) = load(&args.source)?;
+            let open = unblinded(&args.audience, &protocol, &state);
+            let opts = rct_interop::odm::ExportOptions {
+                unblinded: open,
+                source_version: env!("CARGO_PKG_VERSION").to_string(),
+            };
+            let (xml, summary) = rct_interop::odm::export(&protocol, &events, &opts)?;
+            match &args.out {
+                Some(path) => std::fs::write(path, &xml)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{xml}"),
+            }
+            (open, summary)
+        }
+    };
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &xml)
-                .with_context(|| format!("cannot write {}", path.display()))?;
             if args.json {
                 super::print_json(&serde_json::json!({
                     "file": path.display().to_string(),
@@ -195,7 +264,6 @@ pub fn run(args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
             }
         }
         None => {
-            print!("{xml}");
             if !open && args.audience.as_role.is_none() && !args.audience.blinded {
                 eprintln!("note: blinded export (the trial is blinded); --as-role pharmacist or intervention_staff includes arms");
             }

@@ -47,6 +47,11 @@ pub struct ServeArgs {
     /// heads left unsigned are signed at shutdown.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub checkpoint_every: u64,
+    /// Log lines on standard error: `json` (one object per line: request
+    /// id, method, route pattern, user, status, latency; login failures,
+    /// refusals, store retries) or `text` (docs/deploy.md).
+    #[arg(long, value_name = "FORMAT", default_value = "json")]
+    pub log_format: rct_web::ops::LogFormat,
 }
 
 /// Runs `rct serve`.
@@ -153,6 +158,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         println!("Ctrl-C stops the server.");
     }
+    rct_web::ops::init_logging(args.log_format);
     let signed = rct_web::serve_blocking(app, args.addr)
         .with_context(|| format!("serving on {}", args.addr))?;
     for cp in &signed {

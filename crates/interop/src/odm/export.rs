@@ -1,6 +1,6 @@
 //! ODM 1.3.2 export.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -130,58 +130,117 @@ pub(crate) fn unit_oid(k: usize) -> String {
     format!("U.{}", k + 1)
 }
 
-struct ValueEvent<'a> {
-    event: &'a Event,
-    value: &'a Value,
+/// One value event as the export keeps it (compact: names are interned).
+struct Val {
+    at: DateTime<Utc>,
+    actor: u32,
+    site: Option<u32>,
+    value: Option<Box<str>>,
+    reason: Option<Box<str>>,
     changed: bool,
 }
 
-/// Exports a trial as ODM 1.3.2 XML. `protocol` gives the metadata; `events`
-/// are the trial's whole log in order (they must fold).
-pub fn export(
-    protocol: &Protocol,
-    events: &[Event],
-    opts: &ExportOptions,
-) -> Result<(String, ExportSummary), OdmError> {
-    let trial = protocol.trial.id.get_ref().as_str();
-    let state = TrialState::from_events(
-        events.first().map_or(trial, |e| e.trial.as_str()),
-        events.iter(),
-    )
-    .map_err(|e| OdmError::Events(e.to_string()))?;
-    let mut summary = ExportSummary::default();
-    let study_oid = format!("S.{trial}");
-    let mdv_oid = format!("MDV.{trial}");
-    let registered = events.first().map(|e| e.at);
+/// A participant's allocation (unblinded exports only).
+struct Alloc {
+    at: DateTime<Utc>,
+    actor: u32,
+    site: Option<u32>,
+    arm: String,
+    kit: Option<String>,
+    position: u64,
+    stratum: String,
+}
 
-    // Which forms are visible.
-    let visible = |form: &str| -> bool {
-        protocol
-            .form(form)
-            .is_some_and(|f| opts.unblinded || f.arm.is_none())
-    };
+/// Interned names: each distinct text stored once.
+#[derive(Default)]
+struct Names {
+    list: Vec<Box<str>>,
+    index: HashMap<Box<str>, u32>,
+}
 
-    // Value events grouped: participant -> (visit, form, field) -> events.
-    type Key<'a> = (&'a str, &'a str, &'a str);
-    let mut values: BTreeMap<&str, BTreeMap<Key<'_>, Vec<ValueEvent<'_>>>> = BTreeMap::new();
-    let visit_ids: BTreeSet<&str> = protocol
-        .visits
-        .iter()
-        .map(|v| v.id.get_ref().as_str())
-        .collect();
-    let field_ids: BTreeSet<(&str, &str)> = protocol
-        .forms
-        .iter()
-        .filter(|f| visible(f.id.get_ref()))
-        .flat_map(|f| {
-            f.fields
-                .iter()
-                .map(move |x| (f.id.get_ref().as_str(), x.id.get_ref().as_str()))
-        })
-        .collect();
-    let mut users: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut event_sites: BTreeSet<String> = BTreeSet::new();
-    for e in events {
+impl Names {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&k) = self.index.get(name) {
+            return k;
+        }
+        let k = self.list.len() as u32;
+        self.list.push(name.into());
+        self.index.insert(name.into(), k);
+        k
+    }
+    fn get(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+    fn name(&self, k: u32) -> &str {
+        self.list.get(k as usize).map_or("", |s| s)
+    }
+}
+
+/// (visit, form, field), interned.
+type ItemKey = (u32, u32, u32);
+
+/// Collects what an ODM export needs from a trial's events, one event at a
+/// time, so a caller can stream them from a store: only the exported value
+/// events are kept, compactly (interned names, the value as its text), not
+/// the events. [`OdmCollector::finish`] then writes the XML to any writer,
+/// one participant at a time. [`export`] is the same over a slice.
+pub struct OdmCollector<'p> {
+    protocol: &'p Protocol,
+    opts: ExportOptions,
+    visit_ids: BTreeSet<&'p str>,
+    field_ids: BTreeSet<(&'p str, &'p str)>,
+    names: Names,
+    values: BTreeMap<String, BTreeMap<ItemKey, Vec<Val>>>,
+    allocations: BTreeMap<String, Alloc>,
+    registered: Option<DateTime<Utc>>,
+    latest: Option<DateTime<Utc>>,
+    skipped: usize,
+}
+
+/// Whether `form` is exported.
+fn form_visible(protocol: &Protocol, opts: &ExportOptions, form: &str) -> bool {
+    protocol
+        .form(form)
+        .is_some_and(|f| opts.unblinded || f.arm.is_none())
+}
+
+impl<'p> OdmCollector<'p> {
+    /// An export of `protocol`'s trial for the audience `opts` describes.
+    pub fn new(protocol: &'p Protocol, opts: &ExportOptions) -> Self {
+        let visit_ids = protocol
+            .visits
+            .iter()
+            .map(|v| v.id.get_ref().as_str())
+            .collect();
+        let field_ids = protocol
+            .forms
+            .iter()
+            .filter(|f| form_visible(protocol, opts, f.id.get_ref()))
+            .flat_map(|f| {
+                f.fields
+                    .iter()
+                    .map(move |x| (f.id.get_ref().as_str(), x.id.get_ref().as_str()))
+            })
+            .collect();
+        OdmCollector {
+            protocol,
+            opts: opts.clone(),
+            visit_ids,
+            field_ids,
+            names: Names::default(),
+            values: BTreeMap::new(),
+            allocations: BTreeMap::new(),
+            registered: None,
+            latest: None,
+            skipped: 0,
+        }
+    }
+
+    /// Takes the next event of the trial's log (in order).
+    pub fn push(&mut self, e: &Event) {
+        if self.registered.is_none() {
+            self.registered = Some(e.at);
+        }
         let (participant, visit, form, field, value, changed) = match &e.payload {
             Payload::ValueEntered {
                 participant,
@@ -198,81 +257,162 @@ pub fn export(
                 new,
                 ..
             } => (participant, visit, form, field, new, true),
-            _ => continue,
+            Payload::Randomised {
+                participant,
+                arm,
+                kit,
+                position,
+                stratum,
+                ..
+            } if self.opts.unblinded => {
+                let alloc = Alloc {
+                    at: e.at,
+                    actor: self.names.id(&e.actor),
+                    site: e.site.as_deref().map(|s| self.names.id(s)),
+                    arm: arm.clone(),
+                    kit: kit.clone(),
+                    position: *position,
+                    stratum: stratum.clone(),
+                };
+                self.allocations.insert(participant.clone(), alloc);
+                self.latest = self.latest.max(Some(e.at));
+                return;
+            }
+            _ => return,
         };
-        if !visible(form) && protocol.form(form).is_some() {
+        if !form_visible(self.protocol, &self.opts, form) && self.protocol.form(form).is_some() {
             // An arm-specific form in a blinded export: withheld without a
             // trace (even a count would tell how much one arm did).
-            continue;
+            return;
         }
-        let known = visit_ids.contains(visit.as_str())
-            && field_ids.contains(&(form.as_str(), field.as_str()));
+        let known = self.visit_ids.contains(visit.as_str())
+            && self.field_ids.contains(&(form.as_str(), field.as_str()));
         if !known {
-            summary.skipped += 1;
-            continue;
+            self.skipped += 1;
+            return;
         }
-        values
-            .entry(participant.as_str())
-            .or_default()
-            .entry((visit.as_str(), form.as_str(), field.as_str()))
-            .or_default()
-            .push(ValueEvent {
-                event: e,
-                value,
-                changed,
-            });
-    }
-    let site_of = |e: &Event| -> String {
-        e.site
-            .clone()
-            .or_else(|| {
-                e.payload
-                    .participant()
-                    .and_then(|p| state.participants.get(p))
-                    .and_then(|p| p.site.clone())
-            })
-            .unwrap_or_else(|| "none".to_string())
-    };
-    for per in values.values() {
-        for list in per.values() {
-            for v in list {
-                let s = site_of(v.event);
-                users
-                    .entry(v.event.actor.clone())
-                    .or_default()
-                    .insert(s.clone());
-                event_sites.insert(s);
+        let key = (
+            self.names.id(visit),
+            self.names.id(form),
+            self.names.id(field),
+        );
+        let val = Val {
+            at: e.at,
+            actor: self.names.id(&e.actor),
+            site: e.site.as_deref().map(|s| self.names.id(s)),
+            value: value_text(value).map(String::into_boxed_str),
+            reason: e.reason.as_deref().map(Box::from),
+            changed,
+        };
+        self.latest = self.latest.max(Some(e.at));
+        match self.values.get_mut(participant.as_str()) {
+            Some(per) => per.entry(key).or_default().push(val),
+            None => {
+                let mut per = BTreeMap::new();
+                per.insert(key, vec![val]);
+                self.values.insert(participant.clone(), per);
             }
         }
     }
-    // Allocations (unblinded only).
-    let mut allocations: BTreeMap<&str, &Event> = BTreeMap::new();
-    if opts.unblinded {
-        for e in events {
-            if let Payload::Randomised { participant, .. } = &e.payload {
-                allocations.insert(participant.as_str(), e);
-                let s = site_of(e);
-                users.entry(e.actor.clone()).or_default().insert(s.clone());
-                event_sites.insert(s);
+}
+
+/// Exports a trial as ODM 1.3.2 XML. `protocol` gives the metadata; `events`
+/// are the trial's whole log in order (they must fold).
+pub fn export(
+    protocol: &Protocol,
+    events: &[Event],
+    opts: &ExportOptions,
+) -> Result<(String, ExportSummary), OdmError> {
+    let trial = protocol.trial.id.get_ref().as_str();
+    let state = TrialState::from_events(
+        events.first().map_or(trial, |e| e.trial.as_str()),
+        events.iter(),
+    )
+    .map_err(|e| OdmError::Events(e.to_string()))?;
+    let mut collector = OdmCollector::new(protocol, opts);
+    for e in events {
+        collector.push(e);
+    }
+    let mut out = Vec::new();
+    let summary = collector.finish(&state, &mut out)?;
+    let xml = String::from_utf8(out).map_err(|e| OdmError::Events(e.to_string()))?;
+    Ok((xml, summary))
+}
+
+impl OdmCollector<'_> {
+    /// Writes the XML to `out` (participants one at a time) given the
+    /// trial's folded state (for each participant's site), and returns the
+    /// counts.
+    pub fn finish(
+        self,
+        state: &TrialState,
+        out: &mut dyn std::io::Write,
+    ) -> Result<ExportSummary, OdmError> {
+        let OdmCollector {
+            protocol,
+            opts,
+            names,
+            values,
+            allocations,
+            registered,
+            latest,
+            skipped,
+            ..
+        } = self;
+        let opts = &opts;
+        let trial = protocol.trial.id.get_ref().as_str();
+        let io = |e: std::io::Error| OdmError::Events(format!("writing the export: {e}"));
+        let mut summary = ExportSummary {
+            skipped,
+            ..ExportSummary::default()
+        };
+        let study_oid = format!("S.{trial}");
+        let mdv_oid = format!("MDV.{trial}");
+        let visible = |form: &str| form_visible(protocol, opts, form);
+        // A value's or allocation's site: its event's, else the participant's.
+        let site_of = |site: Option<u32>, subject: &str| -> String {
+            site.map(|k| names.name(k).to_string())
+                .or_else(|| state.participants.get(subject).and_then(|p| p.site.clone()))
+                .unwrap_or_else(|| "none".to_string())
+        };
+        let mut users: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut event_sites: BTreeSet<String> = BTreeSet::new();
+        for (subject, per) in &values {
+            for list in per.values() {
+                for v in list {
+                    let s = site_of(v.site, subject);
+                    users
+                        .entry(names.name(v.actor).to_string())
+                        .or_default()
+                        .insert(s.clone());
+                    event_sites.insert(s);
+                }
             }
         }
-    }
-    for p in values.keys().chain(allocations.keys()) {
-        if let Some(s) = state.participants.get(*p).and_then(|p| p.site.clone()) {
+        for (subject, a) in &allocations {
+            let s = site_of(a.site, subject);
+            users
+                .entry(names.name(a.actor).to_string())
+                .or_default()
+                .insert(s.clone());
             event_sites.insert(s);
         }
-    }
-    // Sites: the protocol's, then any other named in the events.
-    let mut sites: Vec<(String, String)> = protocol
-        .sites
-        .iter()
-        .map(|s| (s.id.get_ref().clone(), s.name.clone()))
-        .collect();
-    for s in &event_sites {
-        if !sites.iter().any(|(id, _)| id == s) {
-            sites.push((s.clone(), s.clone()));
+        for p in values.keys().chain(allocations.keys()) {
+            if let Some(s) = state.participants.get(p).and_then(|p| p.site.clone()) {
+                event_sites.insert(s);
+            }
         }
-    }
+        // Sites: the protocol's, then any other named in the events.
+        let mut sites: Vec<(String, String)> = protocol
+            .sites
+            .iter()
+            .map(|s| (s.id.get_ref().clone(), s.name.clone()))
+            .collect();
+        for s in &event_sites {
+            if !sites.iter().any(|(id, _)| id == s) {
+                sites.push((s.clone(), s.clone()));
+            }
+        }
 
     let mut o = String::with_capacity(1 << 16);
     o.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -282,12 +422,7 @@ pub fn export(
     }
     // The file's time: the latest event it carries (so that a re-import
     // exports the same), else the registration.
-    let latest = values
-        .values()
-        .flat_map(|per| per.values().flatten().map(|v| v.event.at))
-        .chain(allocations.values().map(|e| e.at))
-        .max()
-        .or(registered);
+    let latest = latest.or(registered);
     let stamp = latest.map_or_else(|| "1970-01-01T00:00:00Z".to_string(), |t| dt(&t));
     let _ = writeln!(
         o,
@@ -702,7 +837,13 @@ pub fn export(
         esc_attr(&study_oid),
         esc_attr(&mdv_oid)
     );
-    let subjects: BTreeSet<&str> = values.keys().chain(allocations.keys()).copied().collect();
+    out.write_all(o.as_bytes()).map_err(io)?;
+    o.clear();
+    let subjects: BTreeSet<&str> = values
+        .keys()
+        .chain(allocations.keys())
+        .map(String::as_str)
+        .collect();
     for subject in subjects {
         summary.subjects += 1;
         let _ = writeln!(
@@ -719,12 +860,14 @@ pub fn export(
         }
         if let Some(per) = values.get(subject) {
             for v in &protocol.visits {
-                let vid = v.id.get_ref();
-                let vid = vid.as_str();
+                let Some(vid_k) = names.get(v.id.get_ref()) else {
+                    continue;
+                };
+                let vid = v.id.get_ref().as_str();
                 let any_visit = per
-                    .range((vid, "", "")..)
+                    .range((vid_k, 0, 0)..)
                     .next()
-                    .is_some_and(|(k, _)| k.0 == vid);
+                    .is_some_and(|(k, _)| k.0 == vid_k);
                 if !any_visit {
                     continue;
                 }
@@ -736,12 +879,14 @@ pub fn export(
                 // Forms in protocol order (every form with data at this visit,
                 // even one the visit does not list).
                 for f in &forms {
-                    let fid = f.id.get_ref();
-                    let fid = fid.as_str();
+                    let fid = f.id.get_ref().as_str();
+                    let Some(fid_k) = names.get(fid) else {
+                        continue;
+                    };
                     if !per
-                        .range((vid, fid, "")..)
+                        .range((vid_k, fid_k, 0)..)
                         .next()
-                        .is_some_and(|(k, _)| k.0 == vid && k.1 == fid)
+                        .is_some_and(|(k, _)| k.0 == vid_k && k.1 == fid_k)
                     {
                         continue;
                     }
@@ -751,11 +896,14 @@ pub fn export(
                         esc_attr(fid)
                     );
                     for fl in &f.fields {
-                        let key = (vid, fid, fl.id.get_ref().as_str());
-                        let Some(list) = per.get(&key) else { continue };
+                        let Some(field_k) = names.get(fl.id.get_ref()) else {
+                            continue;
+                        };
+                        let Some(list) = per.get(&(vid_k, fid_k, field_k)) else {
+                            continue;
+                        };
                         for ve in list {
                             summary.item_data += 1;
-                            let e = ve.event;
                             let _ = write!(
                                 o,
                                 "            <ItemData ItemOID=\"I.{}.{}\" TransactionType=\"{}\"",
@@ -763,14 +911,21 @@ pub fn export(
                                 esc_attr(fl.id.get_ref()),
                                 if ve.changed { "Update" } else { "Insert" }
                             );
-                            match value_text(ve.value) {
+                            match &ve.value {
                                 Some(t) => {
-                                    let _ = write!(o, " Value=\"{}\"", esc_attr(&t));
+                                    let _ = write!(o, " Value=\"{}\"", esc_attr(t));
                                 }
                                 None => o.push_str(" IsNull=\"Yes\""),
                             }
                             o.push_str(">\n");
-                            audit(&mut o, "              ", e, &site_of(e));
+                            audit(
+                                &mut o,
+                                "              ",
+                                names.name(ve.actor),
+                                &ve.at,
+                                ve.reason.as_deref(),
+                                &site_of(ve.site, subject),
+                            );
                             o.push_str("            </ItemData>\n");
                         }
                     }
@@ -779,50 +934,50 @@ pub fn export(
                 o.push_str("      </StudyEventData>\n");
             }
         }
-        if let Some(e) = allocations.get(subject) {
-            if let Payload::Randomised {
-                arm,
-                kit,
-                position,
-                stratum,
-                ..
-            } = &e.payload
-            {
-                summary.allocations += 1;
-                let _ = write!(o, "      <rct:Allocation ArmID=\"{}\"", esc_attr(arm));
-                if let Some(k) = kit {
-                    let _ = write!(o, " Kit=\"{}\"", esc_attr(k));
-                }
-                let _ = writeln!(
-                    o,
-                    " Position=\"{position}\" Stratum=\"{}\" UserOID=\"USR.{}\" LocationOID=\"L.{}\" DateTimeStamp=\"{}\"/>",
-                    esc_attr(stratum),
-                    esc_attr(&e.actor),
-                    esc_attr(&site_of(e)),
-                    dt(&e.at)
-                );
+        if let Some(a) = allocations.get(subject) {
+            summary.allocations += 1;
+            let _ = write!(o, "      <rct:Allocation ArmID=\"{}\"", esc_attr(&a.arm));
+            if let Some(k) = &a.kit {
+                let _ = write!(o, " Kit=\"{}\"", esc_attr(k));
             }
+            let _ = writeln!(
+                o,
+                " Position=\"{}\" Stratum=\"{}\" UserOID=\"USR.{}\" LocationOID=\"L.{}\" DateTimeStamp=\"{}\"/>",
+                a.position,
+                esc_attr(&a.stratum),
+                esc_attr(names.name(a.actor)),
+                esc_attr(&site_of(a.site, subject)),
+                dt(&a.at)
+            );
         }
         o.push_str("    </SubjectData>\n");
+        out.write_all(o.as_bytes()).map_err(io)?;
+        o.clear();
     }
     o.push_str("  </ClinicalData>\n</ODM>\n");
-    Ok((o, summary))
+    out.write_all(o.as_bytes()).map_err(io)?;
+    out.flush().map_err(io)?;
+    Ok(summary)
+    }
 }
 
-fn audit(o: &mut String, ind: &str, e: &Event, site: &str) {
+fn audit(
+    o: &mut String,
+    ind: &str,
+    actor: &str,
+    at: &DateTime<Utc>,
+    reason: Option<&str>,
+    site: &str,
+) {
     let _ = writeln!(o, "{ind}<AuditRecord>");
-    let _ = writeln!(
-        o,
-        "{ind}  <UserRef UserOID=\"USR.{}\"/>",
-        esc_attr(&e.actor)
-    );
+    let _ = writeln!(o, "{ind}  <UserRef UserOID=\"USR.{}\"/>", esc_attr(actor));
     let _ = writeln!(
         o,
         "{ind}  <LocationRef LocationOID=\"L.{}\"/>",
         esc_attr(site)
     );
-    let _ = writeln!(o, "{ind}  <DateTimeStamp>{}</DateTimeStamp>", dt(&e.at));
-    if let Some(r) = &e.reason {
+    let _ = writeln!(o, "{ind}  <DateTimeStamp>{}</DateTimeStamp>", dt(at));
+    if let Some(r) = reason {
         let _ = write!(o, "{ind}  <ReasonForChange>");
         esc_text(r, o);
         o.push_str("</ReasonForChange>\n");
