@@ -488,10 +488,22 @@ pub async fn serve(
     app: App,
     addr: std::net::SocketAddr,
 ) -> std::io::Result<Vec<rct_record::Checkpoint>> {
+    serve_then(app, addr, || {}).await
+}
+
+/// [`serve`], calling `ready` once the signal handlers are installed and
+/// the socket is bound (so whatever `ready` announces, a SIGTERM sent after
+/// it stops the server cleanly).
+pub async fn serve_then(
+    app: App,
+    addr: std::net::SocketAddr,
+    ready: impl FnOnce(),
+) -> std::io::Result<Vec<rct_record::Checkpoint>> {
     // The signal handlers are installed before the socket is bound, so a
     // SIGTERM that arrives as soon as the server listens stops it cleanly.
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    ready();
     let app = Arc::new(app);
     let router = router(AppState(app.clone()));
     // With each connection's peer address, for login throttling per client.
@@ -531,8 +543,17 @@ pub fn serve_blocking(
     app: App,
     addr: std::net::SocketAddr,
 ) -> std::io::Result<Vec<rct_record::Checkpoint>> {
+    serve_blocking_then(app, addr, || {})
+}
+
+/// [`serve_then`] on a runtime of its own.
+pub fn serve_blocking_then(
+    app: App,
+    addr: std::net::SocketAddr,
+    ready: impl FnOnce(),
+) -> std::io::Result<Vec<rct_record::Checkpoint>> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(serve(app, addr))
+        .block_on(serve_then(app, addr, ready))
 }
