@@ -27,7 +27,7 @@ mod export;
 mod import;
 
 pub use dom::{MAX_DEPTH, MAX_ELEMENTS};
-pub use export::{export, ExportOptions, ExportSummary, OdmCollector};
+pub use export::{export, participant_sites, ExportOptions, ExportSummary, OdmCollector};
 pub use import::{import, OdmImport, MAX_ODM_BYTES};
 
 /// The ODM 1.3 namespace.

@@ -144,6 +144,11 @@ impl<S: Store> Ledger<S> {
         &self.store
     }
 
+    /// The underlying store, dropping the cached states.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     /// The current state of `trial`, brought up to date with the store. The
     /// state is shared (cheap to return); events written since the cached
     /// state are read and folded, each one checked against its hash. With

@@ -153,12 +153,13 @@ pub struct ExportOdmArgs {
     json: bool,
 }
 
-/// Streams the export from a database: the state is folded first (from
-/// a snapshot when there is one) to decide what the audience may see, then
-/// the events up to that state are read again in chunks, each checked
-/// against its hash and link, into the collector, which writes the XML one
-/// participant at a time. Memory holds the exported values compactly, never
-/// the events.
+/// Streams the export from a database in two passes over the events, each
+/// read in chunks and checked against its hash and link: the first folds
+/// the state (dropping each participant's values and sessions as it goes:
+/// only configuration, lock and sites are needed) to decide what the
+/// audience may see; the second feeds the events up to the same head to the
+/// collector, which writes the XML one participant at a time. Memory holds
+/// the exported values compactly, never the events or the folded values.
 fn stream_from_db(
     url: &str,
     src: &Source,
@@ -171,12 +172,27 @@ fn stream_from_db(
         .clone()
         .unwrap_or_else(|| protocol.trial.id.get_ref().clone());
     let store = rct_store::open(url).with_context(|| format!("cannot open {url}"))?;
-    let ledger = rct_store::Ledger::new(store);
-    let state = ledger
-        .state(&trial)
-        .map_err(|e| anyhow::anyhow!("{url}: trial `{trial}`: {e}"))?;
-    if state.seq == 0 {
-        let known = ledger.store().trials().unwrap_or_default();
+    let broken =
+        |b: rct_store::StoreError| anyhow::anyhow!("{url}: trial `{trial}`: the audit chain is broken: {b}");
+    let mut state = TrialState::new(&trial);
+    let head = rct_store::scan_verified(&*store, &trial, None, &mut |e| {
+        let pid = e.payload.participant().map(str::to_string);
+        state
+            .apply(&e)
+            .map_err(|source| rct_store::StoreError::Apply {
+                trial: trial.clone(),
+                source,
+            })?;
+        if let Some(p) = pid.and_then(|pid| state.participants.get_mut(&pid)) {
+            let p = std::sync::Arc::make_mut(p);
+            p.values.clear();
+            p.sessions.clear();
+        }
+        Ok(())
+    })
+    .map_err(broken)?;
+    if head.events == 0 {
+        let known = store.trials().unwrap_or_default();
         anyhow::bail!(
             "{url} holds no trial `{trial}` (it holds: {}); pass --trial ID",
             if known.is_empty() {
@@ -191,13 +207,18 @@ fn stream_from_db(
         unblinded: open,
         source_version: env!("CARGO_PKG_VERSION").to_string(),
     };
+    let sites = rct_interop::odm::participant_sites(&state);
+    drop(state);
     let mut collector = rct_interop::odm::OdmCollector::new(&protocol, &opts);
-    rct_store::scan_verified(ledger.store(), &trial, Some(state.seq), &mut |e| {
+    let again = rct_store::scan_verified(&*store, &trial, Some(head.events), &mut |e| {
         collector.push(&e);
         Ok(())
     })
-    .map_err(|b| anyhow::anyhow!("{url}: trial `{trial}`: the audit chain is broken: {b}"))?;
-    let summary = collector.finish(&state, out)?;
+    .map_err(broken)?;
+    if again.head != head.head {
+        anyhow::bail!("{url}: trial `{trial}`: the chain changed while it was exported; export again");
+    }
+    let summary = collector.finish(&sites, out)?;
     Ok((open, summary))
 }
 

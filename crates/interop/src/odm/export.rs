@@ -130,13 +130,17 @@ pub(crate) fn unit_oid(k: usize) -> String {
     format!("U.{}", k + 1)
 }
 
-/// One value event as the export keeps it (compact: names are interned).
+/// A text kept in the collector's arena: start and length (`None`: none).
+type Span = Option<(usize, u32)>;
+
+/// One value event as the export keeps it (compact: names are interned,
+/// the value's text and the reason live in one shared arena).
 struct Val {
     at: DateTime<Utc>,
     actor: u32,
     site: Option<u32>,
-    value: Option<Box<str>>,
-    reason: Option<Box<str>>,
+    value: Span,
+    reason: Span,
     changed: bool,
 }
 
@@ -190,7 +194,11 @@ pub struct OdmCollector<'p> {
     visit_ids: BTreeSet<&'p str>,
     field_ids: BTreeSet<(&'p str, &'p str)>,
     names: Names,
-    values: BTreeMap<String, BTreeMap<ItemKey, Vec<Val>>>,
+    /// Per participant, its value events with their items, in log order
+    /// (sorted by item, stably, when written).
+    values: BTreeMap<String, Vec<(ItemKey, Val)>>,
+    /// The texts of values and reasons, end to end.
+    arena: String,
     allocations: BTreeMap<String, Alloc>,
     registered: Option<DateTime<Utc>>,
     latest: Option<DateTime<Utc>>,
@@ -229,6 +237,7 @@ impl<'p> OdmCollector<'p> {
             field_ids,
             names: Names::default(),
             values: BTreeMap::new(),
+            arena: String::new(),
             allocations: BTreeMap::new(),
             registered: None,
             latest: None,
@@ -296,23 +305,32 @@ impl<'p> OdmCollector<'p> {
             self.names.id(form),
             self.names.id(field),
         );
+        let value = value_text(value).and_then(|t| self.keep(&t));
+        let reason = e.reason.as_deref().and_then(|r| self.keep(r));
         let val = Val {
             at: e.at,
             actor: self.names.id(&e.actor),
             site: e.site.as_deref().map(|s| self.names.id(s)),
-            value: value_text(value).map(String::into_boxed_str),
-            reason: e.reason.as_deref().map(Box::from),
+            value,
+            reason,
             changed,
         };
         self.latest = self.latest.max(Some(e.at));
         match self.values.get_mut(participant.as_str()) {
-            Some(per) => per.entry(key).or_default().push(val),
+            Some(list) => list.push((key, val)),
             None => {
-                let mut per = BTreeMap::new();
-                per.insert(key, vec![val]);
-                self.values.insert(participant.clone(), per);
+                self.values.insert(participant.clone(), vec![(key, val)]);
             }
         }
+    }
+
+    /// Puts a text in the arena (`None` for a text over 4 GiB, which no
+    /// bounded input holds).
+    fn keep(&mut self, text: &str) -> Span {
+        let len = u32::try_from(text.len()).ok()?;
+        let start = self.arena.len();
+        self.arena.push_str(text);
+        Some((start, len))
     }
 }
 
@@ -334,25 +352,36 @@ pub fn export(
         collector.push(e);
     }
     let mut out = Vec::new();
-    let summary = collector.finish(&state, &mut out)?;
+    let summary = collector.finish(&participant_sites(&state), &mut out)?;
     let xml = String::from_utf8(out).map_err(|e| OdmError::Events(e.to_string()))?;
     Ok((xml, summary))
 }
 
+/// Each participant's site (those that have one), from the folded state:
+/// all [`OdmCollector::finish`] needs of it.
+pub fn participant_sites(state: &TrialState) -> BTreeMap<String, String> {
+    state
+        .participants
+        .iter()
+        .filter_map(|(id, p)| p.site.clone().map(|s| (id.clone(), s)))
+        .collect()
+}
+
 impl OdmCollector<'_> {
-    /// Writes the XML to `out` (participants one at a time) given the
-    /// trial's folded state (for each participant's site), and returns the
-    /// counts.
+    /// Writes the XML to `out` (participants one at a time) given each
+    /// participant's site ([`participant_sites`] of the folded state), and
+    /// returns the counts.
     pub fn finish(
         self,
-        state: &TrialState,
+        sites_of: &BTreeMap<String, String>,
         out: &mut dyn std::io::Write,
     ) -> Result<ExportSummary, OdmError> {
         let OdmCollector {
             protocol,
             opts,
             names,
-            values,
+            mut values,
+            arena,
             allocations,
             registered,
             latest,
@@ -372,21 +401,22 @@ impl OdmCollector<'_> {
         // A value's or allocation's site: its event's, else the participant's.
         let site_of = |site: Option<u32>, subject: &str| -> String {
             site.map(|k| names.name(k).to_string())
-                .or_else(|| state.participants.get(subject).and_then(|p| p.site.clone()))
+                .or_else(|| sites_of.get(subject).cloned())
                 .unwrap_or_else(|| "none".to_string())
         };
         let mut users: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut event_sites: BTreeSet<String> = BTreeSet::new();
-        for (subject, per) in &values {
-            for list in per.values() {
-                for v in list {
-                    let s = site_of(v.site, subject);
-                    users
-                        .entry(names.name(v.actor).to_string())
-                        .or_default()
-                        .insert(s.clone());
-                    event_sites.insert(s);
-                }
+        let text = |span: Span| span.and_then(|(at, len)| arena.get(at..at + len as usize));
+        for (subject, list) in values.iter_mut() {
+            // By item, each item's events in log order.
+            list.sort_by_key(|(key, _)| *key);
+            for (_, v) in list.iter() {
+                let s = site_of(v.site, subject);
+                users
+                    .entry(names.name(v.actor).to_string())
+                    .or_default()
+                    .insert(s.clone());
+                event_sites.insert(s);
             }
         }
         for (subject, a) in &allocations {
@@ -398,8 +428,8 @@ impl OdmCollector<'_> {
             event_sites.insert(s);
         }
         for p in values.keys().chain(allocations.keys()) {
-            if let Some(s) = state.participants.get(p).and_then(|p| p.site.clone()) {
-                event_sites.insert(s);
+            if let Some(s) = sites_of.get(p) {
+                event_sites.insert(s.clone());
             }
         }
         // Sites: the protocol's, then any other named in the events.
@@ -851,23 +881,23 @@ impl OdmCollector<'_> {
             "    <SubjectData SubjectKey=\"{}\" TransactionType=\"Upsert\">",
             esc_attr(subject)
         );
-        if let Some(site) = state
-            .participants
-            .get(subject)
-            .and_then(|p| p.site.as_ref())
-        {
+        if let Some(site) = sites_of.get(subject) {
             let _ = writeln!(o, "      <SiteRef LocationOID=\"L.{}\"/>", esc_attr(site));
         }
         if let Some(per) = values.get(subject) {
+            // The events of item `key`, in log order.
+            let item = |key: ItemKey| -> &[(ItemKey, Val)] {
+                let from = per.partition_point(|(k, _)| *k < key);
+                let to = per.partition_point(|(k, _)| *k <= key);
+                &per[from..to]
+            };
+            let first_from = |key: ItemKey| per.get(per.partition_point(|(k, _)| *k < key)).map(|(k, _)| *k);
             for v in &protocol.visits {
                 let Some(vid_k) = names.get(v.id.get_ref()) else {
                     continue;
                 };
                 let vid = v.id.get_ref().as_str();
-                let any_visit = per
-                    .range((vid_k, 0, 0)..)
-                    .next()
-                    .is_some_and(|(k, _)| k.0 == vid_k);
+                let any_visit = first_from((vid_k, 0, 0)).is_some_and(|k| k.0 == vid_k);
                 if !any_visit {
                     continue;
                 }
@@ -883,11 +913,7 @@ impl OdmCollector<'_> {
                     let Some(fid_k) = names.get(fid) else {
                         continue;
                     };
-                    if !per
-                        .range((vid_k, fid_k, 0)..)
-                        .next()
-                        .is_some_and(|(k, _)| k.0 == vid_k && k.1 == fid_k)
-                    {
+                    if !first_from((vid_k, fid_k, 0)).is_some_and(|k| k.0 == vid_k && k.1 == fid_k) {
                         continue;
                     }
                     let _ = writeln!(
@@ -899,10 +925,7 @@ impl OdmCollector<'_> {
                         let Some(field_k) = names.get(fl.id.get_ref()) else {
                             continue;
                         };
-                        let Some(list) = per.get(&(vid_k, fid_k, field_k)) else {
-                            continue;
-                        };
-                        for ve in list {
+                        for (_, ve) in item((vid_k, fid_k, field_k)) {
                             summary.item_data += 1;
                             let _ = write!(
                                 o,
@@ -911,7 +934,7 @@ impl OdmCollector<'_> {
                                 esc_attr(fl.id.get_ref()),
                                 if ve.changed { "Update" } else { "Insert" }
                             );
-                            match &ve.value {
+                            match text(ve.value) {
                                 Some(t) => {
                                     let _ = write!(o, " Value=\"{}\"", esc_attr(t));
                                 }
@@ -923,7 +946,7 @@ impl OdmCollector<'_> {
                                 "              ",
                                 names.name(ve.actor),
                                 &ve.at,
-                                ve.reason.as_deref(),
+                                text(ve.reason),
                                 &site_of(ve.site, subject),
                             );
                             o.push_str("            </ItemData>\n");
