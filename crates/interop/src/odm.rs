@@ -22,12 +22,14 @@
 //!   namespace [`RCT_NS`], only in an unblinded export; arm-specific forms and
 //!   their data only there too.
 
+mod collect;
 mod dom;
 mod export;
 mod import;
 
+pub use collect::{participant_sites, OdmCollector};
 pub use dom::{MAX_DEPTH, MAX_ELEMENTS};
-pub use export::{export, participant_sites, ExportOptions, ExportSummary, OdmCollector};
+pub use export::{export, ExportOptions, ExportSummary};
 pub use import::{import, OdmImport, MAX_ODM_BYTES};
 
 /// The ODM 1.3 namespace.

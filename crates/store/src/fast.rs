@@ -121,9 +121,8 @@ fn row_ok(trial: &str, row: &StoredEvent) -> Option<Event> {
 }
 
 /// A store's rows of one trial in order, from the first (a [`Store::scan`]).
-pub type RowScan<'a> = &'a dyn Fn(
-    &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
-) -> Result<(), StoreError>;
+pub type RowScan<'a> =
+    &'a dyn Fn(&mut dyn FnMut(StoredEvent) -> Result<(), StoreError>) -> Result<(), StoreError>;
 
 /// Checks a trial's chain as [`verify_chain`] does, reading rows through
 /// `scan` in chunks of [`CHUNK`] (memory stays bounded): each row's own

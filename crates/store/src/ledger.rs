@@ -159,7 +159,7 @@ impl<S: Store> Ledger<S> {
         let (base, from_snapshot) = match self.cached(trial) {
             Some(s) => (s, None),
             None => {
-                let (state, seq) = self.from_snapshot(trial)?;
+                let (state, seq) = self.start_state(trial)?;
                 (Arc::new(state), Some(seq))
             }
         };
@@ -184,7 +184,7 @@ impl<S: Store> Ledger<S> {
 
     /// The newest good snapshot's state and its sequence number, or the
     /// empty state and 0. Bad snapshots are logged and skipped.
-    fn from_snapshot(&self, trial: &str) -> Result<(TrialState, u64), StoreError> {
+    fn start_state(&self, trial: &str) -> Result<(TrialState, u64), StoreError> {
         for snap in self.store.latest_snapshots(trial, crate::snapshot::KEEP)? {
             let checked = snap.state().and_then(|state| {
                 let mut stored = None;
@@ -207,7 +207,9 @@ impl<S: Store> Ledger<S> {
             });
             match checked {
                 Ok(state) => return Ok((state, snap.seq)),
-                Err(bad) => tracing::warn!(trial, seq = snap.seq, reason = %bad.why, "state snapshot ignored"),
+                Err(bad) => {
+                    tracing::warn!(trial, seq = snap.seq, reason = %bad.why, "state snapshot ignored")
+                }
             }
         }
         Ok((TrialState::new(trial), 0))
@@ -455,7 +457,8 @@ fn queue<E>(
     let Some(committed) = committed.as_ref() else {
         return Err(StoreError::Backend("write pipeline lost its state".into()).into());
     };
-    let drafts = command(tentative.as_ref().unwrap_or(committed)).map_err(ExecuteError::Rejected)?;
+    let drafts =
+        command(tentative.as_ref().unwrap_or(committed)).map_err(ExecuteError::Rejected)?;
     if drafts.is_empty() {
         return Ok(None);
     }

@@ -35,14 +35,14 @@ pub mod sqlite;
 
 pub use checkpoints::{check_checkpoint, check_signs_last, copy_checkpoints};
 pub(crate) use checkpoints::{checkpoint_time_text, parse_checkpoint_time};
-pub use ledger::{ExecuteError, Ledger, MAX_ATTEMPTS, SNAPSHOT_EVERY};
-pub use snapshot::StateSnapshot;
 use ledger::{lock_lane, Lane, LaneCell};
+pub use ledger::{ExecuteError, Ledger, MAX_ATTEMPTS, SNAPSHOT_EVERY};
 pub use locked::{trial_lock_key, Locked};
 pub use mem::MemStore;
 pub use pg::PgStore;
 pub use security::SecurityEntry;
 pub use signing::{CheckpointSigner, KeySigner};
+pub use snapshot::StateSnapshot;
 pub use sqlite::SqliteStore;
 
 /// Why a store operation failed.
@@ -275,7 +275,11 @@ pub trait Store: Send + Sync {
 
     /// The newest `limit` snapshots of `trial`, newest first, as stored
     /// (the caller checks them).
-    fn latest_snapshots(&self, trial: &str, limit: usize) -> Result<Vec<StateSnapshot>, StoreError> {
+    fn latest_snapshots(
+        &self,
+        trial: &str,
+        limit: usize,
+    ) -> Result<Vec<StateSnapshot>, StoreError> {
         let _ = (trial, limit);
         Ok(Vec::new())
     }

@@ -20,8 +20,11 @@ pub trait Locked {
     /// Appends sealed events after the stored head (checked as
     /// [`Store::append`] checks them) and, when given, the checkpoint of the
     /// last one, inside the transaction.
-    fn append(&mut self, events: &[Event], checkpoint: Option<&Checkpoint>)
-        -> Result<(), StoreError>;
+    fn append(
+        &mut self,
+        events: &[Event],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<(), StoreError>;
 
     /// The stored checkpoint of the trial with the highest sequence number.
     fn latest_checkpoint(&mut self) -> Result<Option<Checkpoint>, StoreError>;

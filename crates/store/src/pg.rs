@@ -560,7 +560,11 @@ impl Store for PgStore {
         tx.commit().map_err(|e| self.err(e))
     }
 
-    fn latest_snapshots(&self, trial: &str, limit: usize) -> Result<Vec<StateSnapshot>, StoreError> {
+    fn latest_snapshots(
+        &self,
+        trial: &str,
+        limit: usize,
+    ) -> Result<Vec<StateSnapshot>, StoreError> {
         let mut conn = self.pool.get()?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = conn

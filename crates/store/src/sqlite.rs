@@ -621,7 +621,11 @@ impl Store for SqliteStore {
         tx.commit().map_err(|e| self.err(e))
     }
 
-    fn latest_snapshots(&self, trial: &str, limit: usize) -> Result<Vec<StateSnapshot>, StoreError> {
+    fn latest_snapshots(
+        &self,
+        trial: &str,
+        limit: usize,
+    ) -> Result<Vec<StateSnapshot>, StoreError> {
         let conn = self.pool.get()?;
         let mut stmt = conn
             .0

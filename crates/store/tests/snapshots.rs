@@ -106,9 +106,11 @@ fn tampered_or_stale_snapshots_are_ignored() {
         assert!(good.body.contains(&format!("\"arm\":\"{real_arm}\"")));
 
         // 1. The body edited (participant 1's arm swapped), digest left.
-        let edited = good
-            .body
-            .replacen(&format!("\"arm\":\"{real_arm}\""), &format!("\"arm\":\"{other_arm}\""), 1);
+        let edited = good.body.replacen(
+            &format!("\"arm\":\"{real_arm}\""),
+            &format!("\"arm\":\"{other_arm}\""),
+            1,
+        );
         raw_sql(
             &db,
             &[format!(
@@ -117,7 +119,12 @@ fn tampered_or_stale_snapshots_are_ignored() {
             )],
         );
         let fresh = Ledger::new(open(&db.url).unwrap());
-        assert_eq!(arm_of(&fresh.state(TRIAL).unwrap()), real_arm, "{}", db.kind);
+        assert_eq!(
+            arm_of(&fresh.state(TRIAL).unwrap()),
+            real_arm,
+            "{}",
+            db.kind
+        );
         assert_eq!(*fresh.state(TRIAL).unwrap(), truth);
 
         // 2. A well-formed snapshot (own digest right) filed under an event
@@ -177,7 +184,11 @@ fn a_long_fold_saves_a_snapshot_for_the_next_start() {
         batch.push(e);
     }
     ledger.store().append(TRIAL, &batch).unwrap();
-    assert!(ledger.store().latest_snapshots(TRIAL, 1).unwrap().is_empty());
+    assert!(ledger
+        .store()
+        .latest_snapshots(TRIAL, 1)
+        .unwrap()
+        .is_empty());
     let fresh = Ledger::new(open(&db.url).unwrap());
     assert_eq!(fresh.state(TRIAL).unwrap().seq, seq);
     let saved = fresh.store().latest_snapshots(TRIAL, 1).unwrap();

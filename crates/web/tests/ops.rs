@@ -61,10 +61,18 @@ async fn requests_are_logged_and_health_endpoints_answer_and_the_log_is_blind() 
     let (router, app) = demo_app();
 
     // Health: no login needed.
-    let h = send(&router, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let h = send(
+        &router,
+        Request::get("/healthz").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(h.status, StatusCode::OK);
     assert!(h.body.contains("\"ok\""), "{}", h.body);
-    let r = send(&router, Request::get("/readyz").body(Body::empty()).unwrap()).await;
+    let r = send(
+        &router,
+        Request::get("/readyz").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(h.headers.contains_key("x-request-id"));
 
@@ -105,24 +113,42 @@ async fn requests_are_logged_and_health_endpoints_answer_and_the_log_is_blind() 
     let requests: Vec<&Value> = log.iter().filter(|l| l["message"] == "request").collect();
     assert!(requests.len() >= 15, "{} request lines", requests.len());
     for l in &requests {
-        for k in ["request_id", "method", "route", "user", "status", "latency_ms"] {
+        for k in [
+            "request_id",
+            "method",
+            "route",
+            "user",
+            "status",
+            "latency_ms",
+        ] {
             assert!(l.get(k).is_some(), "{k} missing in {l}");
         }
         assert_eq!(l["request_id"].as_str().unwrap().len(), 16, "{l}");
     }
     assert!(requests
         .iter()
-        .any(|l| l["route"] == "/t/{trial}/participants" && l["user"] == "nurse" && l["status"] == 200));
-    assert!(requests.iter().any(|l| l["route"] == "/healthz" && l["user"] == ""));
+        .any(|l| l["route"] == "/t/{trial}/participants"
+            && l["user"] == "nurse"
+            && l["status"] == 200));
+    assert!(requests
+        .iter()
+        .any(|l| l["route"] == "/healthz" && l["user"] == ""));
     // Routes are patterns: no trial id or participant id in them.
-    assert!(requests.iter().all(|l| !l["route"].as_str().unwrap().contains("lupex")));
+    assert!(requests
+        .iter()
+        .all(|l| !l["route"].as_str().unwrap().contains("lupex")));
     // Request ids differ.
-    let mut ids: Vec<&str> = requests.iter().map(|l| l["request_id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = requests
+        .iter()
+        .map(|l| l["request_id"].as_str().unwrap())
+        .collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), requests.len());
     // The failed login and the refusal have their own lines.
-    assert!(log.iter().any(|l| l["message"] == "login failed" && l["level"] == "WARN"));
+    assert!(log
+        .iter()
+        .any(|l| l["message"] == "login failed" && l["level"] == "WARN"));
     assert!(log
         .iter()
         .any(|l| l["message"] == "command refused" && l["user"] == "nurse"));
@@ -165,6 +191,9 @@ async fn requests_are_logged_and_health_endpoints_answer_and_the_log_is_blind() 
     };
     assert_eq!(named(&text), None, "the log names a secret:\n{text}");
     // The check can fail: a line that did carry an arm is caught.
-    let planted = format!("{text}{{\"message\":\"request\",\"arm\":\"{}\"}}\n", secrets[0]);
+    let planted = format!(
+        "{text}{{\"message\":\"request\",\"arm\":\"{}\"}}\n",
+        secrets[0]
+    );
     assert!(named(&planted).is_some());
 }

@@ -172,8 +172,9 @@ fn stream_from_db(
         .clone()
         .unwrap_or_else(|| protocol.trial.id.get_ref().clone());
     let store = rct_store::open(url).with_context(|| format!("cannot open {url}"))?;
-    let broken =
-        |b: rct_store::StoreError| anyhow::anyhow!("{url}: trial `{trial}`: the audit chain is broken: {b}");
+    let broken = |b: rct_store::StoreError| {
+        anyhow::anyhow!("{url}: trial `{trial}`: the audit chain is broken: {b}")
+    };
     let mut state = TrialState::new(&trial);
     let head = rct_store::scan_verified(&*store, &trial, None, &mut |e| {
         let pid = e.payload.participant().map(str::to_string);
@@ -216,7 +217,9 @@ fn stream_from_db(
     })
     .map_err(broken)?;
     if again.head != head.head {
-        anyhow::bail!("{url}: trial `{trial}`: the chain changed while it was exported; export again");
+        anyhow::bail!(
+            "{url}: trial `{trial}`: the chain changed while it was exported; export again"
+        );
     }
     let summary = collector.finish(&sites, out)?;
     Ok((open, summary))

@@ -128,7 +128,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             let logins: Vec<_> = users
                 .iter()
-                .map(|u| serde_json::json!({"user": u.user, "password": u.password, "role": u.role}))
+                .map(
+                    |u| serde_json::json!({"user": u.user, "password": u.password, "role": u.role}),
+                )
                 .collect();
             println!(
                 "{}",
