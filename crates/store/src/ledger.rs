@@ -308,9 +308,11 @@ impl<S: Store> Ledger<S> {
         lane.flushing = true;
         let base = lane.committed.clone();
         drop(lane);
-        // The long catch-up (a first load) happens before the lock is taken.
+        // Catching up with what other processes wrote happens before the
+        // lock is taken (a first load, or the events since the last round),
+        // so the lock is held only for what is written in between.
         let base = match base {
-            Some(b) => Ok(b),
+            Some(mut b) => fold_scan(&self.store, trial, &mut b).map(|()| b),
             None => self.state(trial),
         };
         let mut own: Option<Result<Queued, ExecuteError<E>>> = None;
