@@ -68,7 +68,10 @@ pub(crate) fn decode_checked(trial: &str, row: &StoredEvent) -> Result<Event, St
 }
 
 /// Threads to use for per-event work: `RCT_THREADS` if set (1 turns the
-/// parallel checks off), else the available cores, at most 8.
+/// parallel checks off), else one less than the available cores (the
+/// calling thread reads rows and folds meanwhile), at most 8. On two cores
+/// that is one: measured on a shared 2-core machine, two threads per chunk
+/// were slower than one (bench/store/run.sh, `RCT_THREADS=2`).
 fn threads() -> usize {
     if let Some(n) = std::env::var("RCT_THREADS")
         .ok()
@@ -76,12 +79,16 @@ fn threads() -> usize {
     {
         return n.clamp(1, 64);
     }
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    std::thread::available_parallelism().map_or(1, |n| (n.get() - 1).clamp(1, 8))
 }
 
 /// `f` over `items` on up to [`threads`] threads, results in order.
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let n = threads();
+    par_map_on(threads(), items, f)
+}
+
+/// `f` over `items` on up to `n` threads, results in order.
+fn par_map_on<T: Sync, R: Send>(n: usize, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     if n <= 1 || items.len() < 256 {
         return items.iter().map(f).collect();
     }
@@ -139,6 +146,18 @@ pub fn verify_scan(
     reload: &dyn Fn() -> Result<Vec<StoredEvent>, StoreError>,
     visit: &mut dyn FnMut(Event) -> Result<(), StoreError>,
 ) -> Result<ChainSummary, StoreError> {
+    verify_scan_on(threads(), trial, upto, scan, reload, visit)
+}
+
+/// [`verify_scan`] on `n` threads.
+fn verify_scan_on(
+    n: usize,
+    trial: &str,
+    upto: Option<u64>,
+    scan: RowScan<'_>,
+    reload: &dyn Fn() -> Result<Vec<StoredEvent>, StoreError>,
+    visit: &mut dyn FnMut(Event) -> Result<(), StoreError>,
+) -> Result<ChainSummary, StoreError> {
     let mut prev = GENESIS_HASH.to_string();
     let mut count: u64 = 0;
     let mut ok = true;
@@ -147,7 +166,7 @@ pub fn verify_scan(
                      prev: &mut String,
                      count: &mut u64|
      -> Result<bool, StoreError> {
-        let events = par_map(chunk, |row| row_ok(trial, row));
+        let events = par_map_on(n, chunk, |row| row_ok(trial, row));
         for (row, event) in chunk.iter().zip(events) {
             *count += 1;
             match event {
@@ -262,10 +281,68 @@ mod tests {
         );
     }
 
+    fn chain(n: u64) -> Vec<StoredEvent> {
+        let mut prev = GENESIS_HASH.to_string();
+        (1..=n)
+            .map(|seq| {
+                let e = event(seq, &prev, serde_json::json!(seq as f64 / 3.0));
+                prev = e.hash.clone();
+                StoredEvent::from_event(&e)
+            })
+            .collect()
+    }
+
+    fn run(n: usize, rows: &[StoredEvent]) -> Result<ChainSummary, StoreError> {
+        let mut seen = 0u64;
+        verify_scan_on(
+            n,
+            "T",
+            None,
+            &|v| {
+                for r in rows {
+                    v(r.clone())?;
+                }
+                Ok(())
+            },
+            &|| Ok(rows.to_vec()),
+            &mut |e| {
+                seen += 1;
+                assert_eq!(e.seq, seen);
+                Ok(())
+            },
+        )
+    }
+
+    #[test]
+    fn parallel_verification_agrees_with_verify_chain() {
+        // The reference: the record's sequential `verify_chain`.
+        let rows = chain(1_000);
+        let (expected, _) = verify_chain("T", &rows).unwrap();
+        for n in [1, 3] {
+            assert_eq!(run(n, &rows).unwrap(), expected);
+        }
+        // An edit, a swap and a deletion are named as verify_chain names them.
+        let mut edited = rows.clone();
+        edited[700].body = edited[700].body.replace("\"hr\"", "\"bp\"");
+        let mut swapped = rows.clone();
+        swapped.swap(300, 301);
+        let mut deleted = rows.clone();
+        deleted.remove(500);
+        for bad in [edited, swapped, deleted] {
+            let reference = verify_chain("T", &bad).unwrap_err();
+            for n in [1, 3] {
+                match run(n, &bad) {
+                    Err(StoreError::Chain { source, .. }) => assert_eq!(source, reference),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    }
+
     #[test]
     fn parallel_map_keeps_order() {
         let items: Vec<u64> = (0..10_000).collect();
-        let out = par_map(&items, |x| x * 2);
+        let out = par_map_on(3, &items, |x| x * 2);
         assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
     }
 }
