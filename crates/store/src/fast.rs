@@ -120,7 +120,7 @@ fn row_ok(trial: &str, row: &StoredEvent) -> Option<Event> {
     if sha256_hex(row.body.as_bytes()) != row.hash {
         return None;
     }
-    let event = decode(&row.body, &row.hash).ok()?;
+    let event = Event::from_body(&row.body, &row.hash).ok()?;
     if event.trial != trial || event.seq != row.seq || event.canonical_body() != row.body {
         return None;
     }
