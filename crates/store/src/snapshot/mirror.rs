@@ -684,3 +684,57 @@ fn step_in(s: Step) -> UnblindingStep {
         reason: s.reason,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// Every governance part survives the mirror (the integration tests'
+    /// trials record none of them).
+    #[test]
+    fn governance_round_trips_through_the_mirror() {
+        let at = |s: i64| Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap();
+        let step = |user: &str, role: Role, seq: u64| UnblindingStep {
+            user: user.into(),
+            role,
+            at: at(seq as i64),
+            seq,
+            sap_version: "1.0".into(),
+            reason: Some(format!("reason {seq}")),
+        };
+        let mut state = TrialState::new("T");
+        state.seq = 9;
+        state.head = "ab".repeat(32);
+        state.governance = Governance {
+            saps: vec![SapRecord {
+                version: "1.0".into(),
+                digest: "cd".repeat(32),
+                by: "stat".into(),
+                at: at(1),
+                seq: 1,
+                after_unblinding: true,
+            }],
+            pending: Some(step("sponsor", Role::Sponsor, 5)),
+            unblinding: Some(TrialUnblinding {
+                requested: step("sponsor", Role::Sponsor, 2),
+                approved: step("stat", Role::Statistician, 3),
+            }),
+            safety_breaks: vec![SafetyBreak {
+                user: "pv".into(),
+                participant: "P-001".into(),
+                at: at(4),
+                seq: 4,
+            }],
+            code_break_lists: vec![CodeBreakListRecord {
+                by: "pharm".into(),
+                at: at(6),
+                entries: 12,
+                seq: 6,
+            }],
+        };
+        let text = serde_json::to_string(&State::from(&state)).unwrap();
+        let back: State = serde_json::from_str(&text).unwrap();
+        assert_eq!(TrialState::from(back), state);
+    }
+}
