@@ -261,7 +261,6 @@ impl Locked for MemLocked<'_> {
             .get(self.trial)
             .and_then(|list| list.last().cloned()))
     }
-
 }
 
 #[cfg(test)]

@@ -23,8 +23,7 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, tokens, Locked, LoginToken, Snapshot, StateSnapshot, Store,
-    StoreError,
+    parse_checkpoint_time, tokens, Locked, LoginToken, Snapshot, StateSnapshot, Store, StoreError,
 };
 
 /// How many times a writer polls for another connection's write lock

@@ -407,3 +407,38 @@ pub fn run(args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// The streamed document with flags equals [`with_flags`] on the whole
+    /// document, however the writes are cut.
+    #[test]
+    fn streamed_flags_land_where_with_flags_puts_them() {
+        let flags = vec!["plan -- changed".to_string(), "second".to_string()];
+        let docs = [
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ODM>\n</ODM>\n",
+            "<ODM/>\n",
+            "",
+        ];
+        for doc in docs {
+            for cut in [1, 3, 7, 1000] {
+                for f in [&flags[..], &[]] {
+                    let mut out = Vec::new();
+                    let mut w = FlagsAfterDeclaration::new(&mut out, f);
+                    for chunk in doc.as_bytes().chunks(cut) {
+                        w.write_all(chunk).unwrap();
+                    }
+                    w.finish().unwrap();
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        with_flags(doc.to_string(), f),
+                        "{doc:?} in chunks of {cut}"
+                    );
+                }
+            }
+        }
+    }
+}

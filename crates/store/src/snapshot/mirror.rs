@@ -10,12 +10,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use imbl::{OrdMap, OrdSet, Vector};
 use rct_random::PriorAllocation;
+use rct_record::governance::{
+    CodeBreakListRecord, Governance, SafetyBreak, SapRecord, TrialUnblinding, UnblindingStep,
+};
 use rct_record::state::{
     Allocation, Participant, Query, QueryStatus, Screening, Session, TrialConfig, UnblindedGrant,
     Unblinding, UserAccount,
-};
-use rct_record::governance::{
-    CodeBreakListRecord, Governance, SafetyBreak, SapRecord, TrialUnblinding, UnblindingStep,
 };
 use rct_record::{Arm, CriterionResult, FormRule, Role, Sites, TrialState, Verdict};
 use serde::{Deserialize, Serialize};
