@@ -417,7 +417,7 @@ mod tests {
     /// document, however the writes are cut.
     #[test]
     fn streamed_flags_land_where_with_flags_puts_them() {
-        let flags = vec!["plan -- changed".to_string(), "second".to_string()];
+        let flags = ["plan -- changed".to_string(), "second".to_string()];
         let docs = [
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ODM>\n</ODM>\n",
             "<ODM/>\n",
