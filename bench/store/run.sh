@@ -2,7 +2,11 @@
 # Store benchmark (release build): randomisations per second and latency
 # with 16 clients on SQLite and PostgreSQL, and the time to load a trial of
 # 1,000,000 events into state. PostgreSQL is the loopback server of
-# .ci/postgres.sh (started if needed). `--quick` runs a small version.
+# .ci/postgres.sh (started if needed). `--quick` runs a small version;
+# `--writers` only the allocation runs; `--million` only the trial load
+# (`--events=N` for another size), which also times saving a state snapshot
+# and a start from it. `RCT_THREADS=N` sets the threads of the per-event
+# checks (default: cores - 1).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -z "${RCT_TEST_POSTGRES:-}" ] && [ -f .ci/postgres.sh ] && command -v pg_ctlcluster >/dev/null 2>&1; then

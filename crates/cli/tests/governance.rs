@@ -408,4 +408,11 @@ fn a_plan_after_unblinding_is_flagged_in_the_exports() {
         xml.contains("<!-- flag: analysis plan changed after unblinding"),
         "{xml}"
     );
+    // Right after the XML declaration (the export streams from the database).
+    assert!(
+        xml.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("<!-- flag: analysis plan changed")),
+        "{xml}"
+    );
 }

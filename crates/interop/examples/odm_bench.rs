@@ -39,6 +39,16 @@ fn main() {
     let t0 = std::time::Instant::now();
     let events = rct_interop::synth::generate(&p, n, 42, "2025-01-06T08:00:00Z".parse().unwrap());
     let gen = t0.elapsed();
+    // Optional: the events as JSON lines and the protocol, for `rct
+    // restore` and `rct export odm --db` (bench/interop/odm_export.sh).
+    if let (Some(lines), Some(protocol)) = (args.get(4), args.get(5)) {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(lines).unwrap());
+        for e in &events {
+            use std::io::Write as _;
+            writeln!(f, "{}", e.to_json_line(true)).unwrap();
+        }
+        std::fs::write(protocol, &t).unwrap();
+    }
     let mut opts = rct_interop::odm::ExportOptions {
         unblinded: false,
         source_version: "bench".into(),

@@ -23,10 +23,12 @@
 //!   their data only there too.
 
 mod clinical;
+mod collect;
 mod dom;
 mod export;
 mod import;
 
+pub use collect::{participant_sites, OdmCollector};
 pub use decode::decode;
 pub use dom::{MAX_DEPTH, MAX_ELEMENTS};
 pub use export::{export, ExportOptions, ExportSummary};

@@ -119,7 +119,8 @@ fn million(kind: &str, url: &str, n: u64) {
     let written = write_start.elapsed();
     drop(store);
     let t = Instant::now();
-    let ledger = Ledger::new(open(url).unwrap());
+    let mut ledger = Ledger::new(open(url).unwrap());
+    ledger.set_snapshot_every(None);
     let state = ledger.state(TRIAL).unwrap();
     let fold = t.elapsed();
     assert_eq!(state.seq, n);
@@ -127,12 +128,22 @@ fn million(kind: &str, url: &str, n: u64) {
     let summary = ledger.verify(TRIAL).unwrap();
     let verify = t.elapsed();
     assert_eq!(summary.head, head);
+    let t = Instant::now();
+    ledger.save_snapshot(TRIAL).unwrap();
+    let saved = t.elapsed();
+    let t = Instant::now();
+    let from_snapshot = Ledger::new(open(url).unwrap());
+    let again = from_snapshot.state(TRIAL).unwrap();
+    let restart = t.elapsed();
+    assert_eq!(*again, *state);
     println!(
-        "{kind:8} trial of {n} events: written in {:.1} s; loaded into state in {:.2} s ({:.1} µs/event); verified in {:.2} s",
+        "{kind:8} trial of {n} events: written in {:.1} s; loaded into state in {:.2} s ({:.1} µs/event); verified in {:.2} s; snapshot saved in {:.2} s; loaded from the snapshot in {:.2} s",
         written.as_secs_f64(),
         fold.as_secs_f64(),
         fold.as_secs_f64() * 1e6 / n as f64,
-        verify.as_secs_f64()
+        verify.as_secs_f64(),
+        saved.as_secs_f64(),
+        restart.as_secs_f64()
     );
 }
 
@@ -145,17 +156,28 @@ fn batch_drafts_registration() -> EventDraft {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
+    let writers_only = args.iter().any(|a| a == "--writers");
+    let million_only = args.iter().any(|a| a == "--million");
     let n_alloc: usize = if quick { 400 } else { 4_000 };
-    let n_events: u64 = if quick { 50_000 } else { 1_000_000 };
+    let n_events: u64 = if quick {
+        50_000
+    } else {
+        args.iter()
+            .find_map(|a| a.strip_prefix("--events=").and_then(|n| n.parse().ok()))
+            .unwrap_or(1_000_000)
+    };
     let mut dbs = vec![sqlite_db()];
     dbs.extend(pg_db("bench"));
-    for db in &dbs {
+    for db in dbs.iter().filter(|_| !million_only) {
         allocations(db.kind, &db.url, n_alloc, true);
     }
     let mut dbs = vec![sqlite_db()];
     dbs.extend(pg_db("bench"));
-    for db in &dbs {
+    for db in dbs.iter().filter(|_| !million_only) {
         allocations(db.kind, &db.url, n_alloc / 4, false);
+    }
+    if writers_only {
+        return;
     }
     let mut dbs = vec![sqlite_db()];
     dbs.extend(pg_db("bench"));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rct_record::{Checkpoint, Event, StoredEvent};
 
-use crate::{lock_lane, CheckpointSigner, Lane, LaneCell, Ledger, Store, StoreError};
+use crate::{lock_lane, CheckpointSigner, Lane, LaneCell, Ledger, Locked, Store, StoreError};
 
 /// Checks that `checkpoint` signs the last of `events` (backends call it
 /// before an [`Store::append_signed`]).
@@ -173,6 +173,7 @@ impl<S: Store> Ledger<S> {
         signing: &Signing,
         batch: &[Event],
         lane: &Lane,
+        locked: &mut dyn Locked,
     ) -> Result<Plan, StoreError> {
         let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
             return Ok(Plan::default());
@@ -184,7 +185,7 @@ impl<S: Store> Ledger<S> {
         let vouched = vouched || {
             // Written by others since: vouched for only if they signed it
             // with the same key.
-            let found = self.store.latest_checkpoint(trial)?;
+            let found = locked.latest_checkpoint()?;
             let ok = found.is_some_and(|cp| {
                 cp.seq == before
                     && cp.hash == first.prev_hash

@@ -1,31 +1,30 @@
 //! `rct-store`: the trial record kept as events, on SQLite or PostgreSQL.
 //!
 //! The interface every backend implements is [`Store`]: an append-only log
-//! per trial with optimistic concurrency (an append names the sequence number
-//! it expects to take; if another writer took it first the append fails with
-//! [`StoreError::Conflict`] and the caller retries against the new state).
-//! [`Ledger`] wraps a store with the command loop every edge uses: fold the
-//! state, check the command against it, seal the drafts onto the chain, append,
-//! and retry on conflict.
+//! per trial (an append names the sequence number it expects to take; if
+//! another writer took it first the append fails with
+//! [`StoreError::Conflict`]), and [`Store::write_locked`], a transaction
+//! holding the trial's writer lock across processes. [`Ledger`] wraps a
+//! store with the command loop every edge uses: take the trial's lock, bring
+//! the state up to the stored head, check the commands against it, seal the
+//! drafts onto the chain and append, all in that one transaction.
 //!
 //! Backends: [`SqliteStore`] (one file, the embedded default),
 //! [`PgStore`] (PostgreSQL, several processes on one database) and
 //! [`MemStore`] (tests). [`open`] picks one from a URL.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher;
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rct_record::{
-    sha256_hex, verify_chain, ApplyError, BreakKind, ChainBreak, ChainSummary, Checkpoint, Event,
-    EventDraft, StoredEvent, TrialState,
-};
+use rct_record::{sha256_hex, ApplyError, ChainBreak, Checkpoint, Event, StoredEvent};
 
 mod checkpoints;
 pub mod dump;
+mod fast;
+pub use fast::{scan_verified, verify_scan, RowScan};
+mod ledger;
+mod locked;
 pub mod mem;
 pub mod migrate;
 pub mod pg;
@@ -33,16 +32,20 @@ mod pool;
 pub mod secrets;
 pub mod security;
 pub mod signing;
+pub mod snapshot;
 pub mod sqlite;
 pub mod tokens;
 
 pub use checkpoints::{check_checkpoint, check_signs_last, copy_checkpoints};
 pub(crate) use checkpoints::{checkpoint_time_text, parse_checkpoint_time};
-use checkpoints::{Plan, Signing};
+use ledger::{lock_lane, Lane, LaneCell};
+pub use ledger::{ExecuteError, Ledger, MAX_ATTEMPTS, SNAPSHOT_EVERY};
+pub use locked::{trial_lock_key, Locked};
 pub use mem::MemStore;
 pub use pg::PgStore;
 pub use security::SecurityEntry;
 pub use signing::{CheckpointSigner, KeySigner};
+pub use snapshot::StateSnapshot;
 pub use sqlite::SqliteStore;
 pub use tokens::LoginToken;
 
@@ -245,6 +248,48 @@ pub trait Store: Send + Sync {
         Ok(self.checkpoints(trial)?.pop())
     }
 
+    /// Runs `write` in one transaction that holds `trial`'s writer lock
+    /// (SQLite `BEGIN IMMEDIATE`, PostgreSQL `pg_advisory_xact_lock` on
+    /// [`trial_lock_key`]): what it reads through [`Locked`] is the stored
+    /// head, and nobody else appends to the trial until it returns. The
+    /// transaction commits when `write` returns `Ok` and rolls back
+    /// otherwise. The default (stores without a lock) reads and appends
+    /// outside any lock, so its appends may fail with
+    /// [`StoreError::Conflict`].
+    fn write_locked(
+        &self,
+        trial: &str,
+        write: &mut dyn FnMut(&mut dyn Locked) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        write(&mut locked::Optimistic { store: self, trial })
+    }
+
+    /// Whether the store can serve: the database answers and its schema is
+    /// the version this binary writes (a `/readyz` probe). The default
+    /// (memory) is always ready.
+    fn check_ready(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Saves a snapshot of a trial's folded state (see [`snapshot`]),
+    /// keeping only the newest [`snapshot::KEEP`] of the trial. The default
+    /// keeps none.
+    fn save_snapshot(&self, snapshot: &StateSnapshot) -> Result<(), StoreError> {
+        let _ = snapshot;
+        Ok(())
+    }
+
+    /// The newest `limit` snapshots of `trial`, newest first, as stored
+    /// (the caller checks them).
+    fn latest_snapshots(
+        &self,
+        trial: &str,
+        limit: usize,
+    ) -> Result<Vec<StateSnapshot>, StoreError> {
+        let _ = (trial, limit);
+        Ok(Vec::new())
+    }
+
     /// [`Store::append`] and [`Store::add_checkpoint`] of the last appended
     /// event in one transaction: both or neither.
     fn append_signed(
@@ -331,404 +376,6 @@ pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
         });
     }
     Ok(Box::new(SqliteStore::open(path)?))
-}
-
-/// The outcome of [`Ledger::execute`] when it does not succeed.
-#[derive(Debug, thiserror::Error)]
-pub enum ExecuteError<E> {
-    /// The command was refused by the check against the state.
-    #[error("{0}")]
-    Rejected(E),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// How many times [`Ledger::execute`] tries before giving up with
-/// [`StoreError::Contended`]. Writers in one process take turns (see
-/// [`Ledger::execute`]), so conflicts come only from other processes.
-pub const MAX_ATTEMPTS: u32 = 256;
-
-/// A store plus a cache of folded states: the command loop of every edge.
-pub struct Ledger<S: Store> {
-    store: S,
-    cache: Mutex<HashMap<String, Arc<TrialState>>>,
-    lanes: Mutex<HashMap<String, Arc<LaneCell>>>,
-    signing: Option<Signing>,
-}
-
-/// The write pipeline of one trial in one ledger (group commit).
-///
-/// Writers run their command against the *tentative* state (the committed
-/// state plus events queued or being written), queue the sealed events and
-/// wait; one of them at a time appends everything queued as one batch, so
-/// one durable commit acknowledges many commands. A failed batch (another
-/// process wrote first) voids every queued event; their writers run their
-/// commands again against the store's new state.
-struct LaneCell {
-    lane: Mutex<Lane>,
-    flushed: Condvar,
-}
-
-impl LaneCell {
-    fn new() -> Self {
-        LaneCell {
-            lane: Mutex::new(Lane {
-                next_batch: 1,
-                ..Lane::default()
-            }),
-            flushed: Condvar::new(),
-        }
-    }
-}
-
-#[derive(Default)]
-struct Lane {
-    /// The state as last known to be stored (valid while nothing is queued
-    /// or being written, and as the base to fall back to when a batch fails).
-    committed: Option<Arc<TrialState>>,
-    /// `committed` plus queued and in-flight events; `None`: same as committed.
-    tentative: Option<TrialState>,
-    /// Sealed events for the next batch.
-    pending: Vec<Event>,
-    /// Number of the batch `pending` will be written in.
-    next_batch: u64,
-    /// Every batch up to this number is durable.
-    done_through: u64,
-    /// Batches that failed, most recent last: (first, last batch number
-    /// voided, was it a conflict, message).
-    voided: VecDeque<(u64, u64, bool, String)>,
-    /// A writer is appending a batch.
-    flushing: bool,
-    /// Every event up to this one is covered by a checkpoint of this
-    /// ledger's key or was written by this ledger after such an event
-    /// (0: the chain is empty so far, as far as this ledger vouches).
-    vouched: u64,
-    /// The hash of event `vouched`.
-    vouched_hash: String,
-    /// The last event this ledger signed (or found signed) a checkpoint of.
-    signed: u64,
-    /// The signer was told that this trial is written without signing.
-    told: bool,
-}
-
-impl<S: Store> Ledger<S> {
-    /// Wraps a store.
-    pub fn new(store: S) -> Self {
-        Ledger {
-            store,
-            cache: Mutex::new(HashMap::new()),
-            lanes: Mutex::new(HashMap::new()),
-            signing: None,
-        }
-    }
-
-    /// The underlying store.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    /// The current state of `trial`, brought up to date with the store. The
-    /// state is shared (cheap to return); events written since the cached
-    /// state are read and folded, each one checked against its hash.
-    pub fn state(&self, trial: &str) -> Result<Arc<TrialState>, StoreError> {
-        let cached = self.cached(trial);
-        let after = cached.as_ref().map_or(0, |s| s.seq);
-        let mut fresh: Option<TrialState> = None;
-        self.store.scan(trial, after, &mut |stored| {
-            let state = fresh.get_or_insert_with(|| match &cached {
-                Some(s) => TrialState::clone(s),
-                None => TrialState::new(trial),
-            });
-            fold_stored(state, trial, &stored)
-        })?;
-        match fresh {
-            Some(state) => {
-                let state = Arc::new(state);
-                self.remember(&state);
-                Ok(state)
-            }
-            None => Ok(cached.unwrap_or_else(|| Arc::new(TrialState::new(trial)))),
-        }
-    }
-
-    /// Checks the whole chain of `trial` from the first event.
-    pub fn verify(&self, trial: &str) -> Result<ChainSummary, StoreError> {
-        let stored = self.store.load(trial, 0)?;
-        verify_chain(trial, &stored)
-            .map(|(summary, _)| summary)
-            .map_err(|source| StoreError::Chain {
-                trial: trial.into(),
-                source,
-            })
-    }
-
-    /// Runs a command: asks `command` for the events to write (or a
-    /// refusal) against the current state, seals them onto the chain and
-    /// appends them. On a conflict the state is refreshed and `command`
-    /// asked again, so a command is always checked against the state it is
-    /// written after. Returns the events written; when it returns, they are
-    /// durable.
-    ///
-    /// Commands on one trial through one ledger are checked one at a time,
-    /// each against the state left by the ones before, and written together
-    /// (group commit: threads of one process never race each other, and one
-    /// durable commit acknowledges many commands). Writers in other
-    /// processes (or other ledgers) race optimistically; the loser waits a
-    /// short random time and tries again.
-    pub fn execute<E>(
-        &self,
-        trial: &str,
-        mut command: impl FnMut(&TrialState) -> Result<Vec<EventDraft>, E>,
-    ) -> Result<Vec<Event>, ExecuteError<E>> {
-        let cell = self.lane(trial);
-        for attempt in 0..MAX_ATTEMPTS {
-            let mut lane = lock_lane(&cell)?;
-            if lane.pending.is_empty() && !lane.flushing {
-                // Nothing in flight: catch up with other writers of the store.
-                let base = match lane.tentative.take() {
-                    Some(t) => Some(Arc::new(t)),
-                    None => lane.committed.take(),
-                };
-                let fresh = self.catch_up(trial, base)?;
-                self.remember(&fresh);
-                lane.committed = Some(fresh);
-            }
-            let events = {
-                let Lane {
-                    committed,
-                    tentative,
-                    ..
-                } = &mut *lane;
-                let Some(committed) = committed.as_ref() else {
-                    return Err(StoreError::Backend("write pipeline lost its state".into()).into());
-                };
-                let drafts = command(tentative.as_ref().unwrap_or(committed))
-                    .map_err(ExecuteError::Rejected)?;
-                if drafts.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let state = tentative.get_or_insert_with(|| TrialState::clone(committed));
-                let mut events = Vec::with_capacity(drafts.len());
-                let mut refused = None;
-                for draft in drafts {
-                    let event = state.seal(draft);
-                    if let Err(source) = state.apply(&event) {
-                        refused = Some(source);
-                        break;
-                    }
-                    events.push(event);
-                }
-                if let Some(source) = refused {
-                    // The tentative state is half-updated: void everything
-                    // queued (those writers retry) and fall back.
-                    void_queued(&mut lane, true, "another command was refused".into());
-                    cell.flushed.notify_all();
-                    return Err(StoreError::Apply {
-                        trial: trial.into(),
-                        source,
-                    }
-                    .into());
-                }
-                events
-            };
-            lane.pending.extend(events.iter().cloned());
-            let my_batch = lane.next_batch;
-            loop {
-                let void = lane
-                    .voided
-                    .iter()
-                    .find(|(first, last, ..)| (*first..=*last).contains(&my_batch));
-                if let Some((_, _, conflict, message)) = void {
-                    if !conflict {
-                        return Err(StoreError::Backend(message.clone()).into());
-                    }
-                    break;
-                }
-                if lane.done_through >= my_batch {
-                    return Ok(events);
-                }
-                if !lane.flushing && !lane.pending.is_empty() {
-                    lane = self.flush(trial, &cell, lane)?;
-                } else {
-                    lane = cell
-                        .flushed
-                        .wait(lane)
-                        .map_err(|_| StoreError::Backend("write pipeline poisoned".into()))?;
-                }
-            }
-            drop(lane);
-            backoff(attempt);
-        }
-        Err(StoreError::Contended {
-            trial: trial.into(),
-            attempts: MAX_ATTEMPTS,
-        }
-        .into())
-    }
-
-    /// Appends the queued events as one batch (the lane unlocked meanwhile)
-    /// and records the outcome for the waiting writers.
-    fn flush<'a>(
-        &self,
-        trial: &str,
-        cell: &'a LaneCell,
-        mut lane: MutexGuard<'a, Lane>,
-    ) -> Result<MutexGuard<'a, Lane>, StoreError> {
-        let batch = std::mem::take(&mut lane.pending);
-        let number = lane.next_batch;
-        lane.next_batch += 1;
-        lane.flushing = true;
-        let plan = match &self.signing {
-            Some(signing) => self.plan_checkpoint(trial, signing, &batch, &lane),
-            None => Ok(Plan::default()),
-        };
-        drop(lane);
-        let (outcome, plan) = match plan {
-            Ok(plan) => {
-                let outcome = match &plan.checkpoint {
-                    Some(cp) => self.store.append_signed(trial, &batch, cp),
-                    None => self.store.append(trial, &batch),
-                };
-                (outcome, plan)
-            }
-            Err(e) => (Err(e), Plan::default()),
-        };
-        let mut lane = lock_lane(cell)?;
-        lane.flushing = false;
-        if let (Some(why), Some(signing)) = (&plan.tell, &self.signing) {
-            lane.told = true;
-            signing.signer.not_signed(trial, why);
-        }
-        match outcome {
-            Ok(()) => {
-                lane.done_through = number;
-                if let Some(last) = batch.last() {
-                    if plan.vouched {
-                        lane.vouched = last.seq;
-                        lane.vouched_hash = last.hash.clone();
-                        lane.signed = plan.signed;
-                    }
-                    if plan.checkpoint.is_some() {
-                        lane.signed = last.seq;
-                    }
-                }
-            }
-            Err(e) => {
-                // This batch and everything queued after it is void; fall
-                // back to the committed state and re-read the store.
-                let conflict = matches!(e, StoreError::Conflict { .. });
-                void_queued_from(&mut lane, number, conflict, e.to_string());
-            }
-        }
-        cell.flushed.notify_all();
-        Ok(lane)
-    }
-
-    /// `base` (or the cached state) brought up to date with the store.
-    fn catch_up(
-        &self,
-        trial: &str,
-        base: Option<Arc<TrialState>>,
-    ) -> Result<Arc<TrialState>, StoreError> {
-        let Some(mut base) = base else {
-            return self.state(trial);
-        };
-        let after = base.seq;
-        self.store.scan(trial, after, &mut |stored| {
-            fold_stored(Arc::make_mut(&mut base), trial, &stored)
-        })?;
-        Ok(base)
-    }
-
-    fn lane(&self, trial: &str) -> Arc<LaneCell> {
-        match self.lanes.lock() {
-            Ok(mut lanes) => lanes
-                .entry(trial.to_string())
-                .or_insert_with(|| Arc::new(LaneCell::new()))
-                .clone(),
-            Err(_) => Arc::new(LaneCell::new()),
-        }
-    }
-
-    fn cached(&self, trial: &str) -> Option<Arc<TrialState>> {
-        self.cache
-            .lock()
-            .ok()
-            .and_then(|cache| cache.get(trial).cloned())
-    }
-
-    fn remember(&self, state: &Arc<TrialState>) {
-        if let Ok(mut cache) = self.cache.lock() {
-            let newer = cache
-                .get(&state.trial)
-                .is_none_or(|old| old.seq < state.seq);
-            if newer {
-                cache.insert(state.trial.clone(), state.clone());
-            }
-        }
-    }
-}
-
-/// Voids the queued (not yet written) batch.
-fn void_queued(lane: &mut Lane, conflict: bool, message: String) {
-    let first = lane.next_batch;
-    void_queued_from(lane, first, conflict, message);
-}
-
-/// Voids batches `first..=next_batch` (in flight from `first`, and queued),
-/// dropping the tentative state.
-fn void_queued_from(lane: &mut Lane, first: u64, conflict: bool, message: String) {
-    let last = lane.next_batch;
-    lane.voided.push_back((first, last, conflict, message));
-    if lane.voided.len() > 1024 {
-        lane.voided.pop_front();
-    }
-    lane.pending.clear();
-    lane.tentative = None;
-    lane.next_batch = last + 1;
-}
-
-fn lock_lane(cell: &LaneCell) -> Result<MutexGuard<'_, Lane>, StoreError> {
-    cell.lane
-        .lock()
-        .map_err(|_| StoreError::Backend("write pipeline poisoned by a panic".into()))
-}
-
-/// Decodes one stored event, checks it against its hash and folds it.
-fn fold_stored(
-    state: &mut TrialState,
-    trial: &str,
-    stored: &StoredEvent,
-) -> Result<(), StoreError> {
-    let broken = |kind: BreakKind, detail: String| StoreError::Chain {
-        trial: trial.into(),
-        source: ChainBreak {
-            seq: stored.seq,
-            kind,
-            detail,
-        },
-    };
-    let event = Event::from_stored(&stored.body, &stored.hash, stored.openings.as_deref())
-        .map_err(|e| broken(BreakKind::Malformed, e.to_string()))?;
-    if event.computed_hash() != stored.hash {
-        return Err(broken(
-            BreakKind::Edited,
-            "the stored hash does not match the stored body".into(),
-        ));
-    }
-    state.apply(&event).map_err(|source| StoreError::Apply {
-        trial: trial.into(),
-        source,
-    })
-}
-
-/// Sleeps a random time that grows with the attempt (at most ~10 ms), so
-/// writers that lost a race do not collide again in lockstep.
-fn backoff(attempt: u32) {
-    let ceiling_us = 50u64 << attempt.min(8);
-    let jitter = std::collections::hash_map::RandomState::new().hash_one(attempt);
-    std::thread::sleep(Duration::from_micros(jitter % ceiling_us.min(10_000)));
 }
 
 /// Checks that the events of an append link to the stored head (`head_hash`)
@@ -877,6 +524,26 @@ macro_rules! forward_store {
             }
             fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
                 (**self).delete_token(sha256)
+            }
+            fn write_locked(
+                &self,
+                trial: &str,
+                write: &mut dyn FnMut(&mut dyn Locked) -> Result<(), StoreError>,
+            ) -> Result<(), StoreError> {
+                (**self).write_locked(trial, write)
+            }
+            fn save_snapshot(&self, snapshot: &StateSnapshot) -> Result<(), StoreError> {
+                (**self).save_snapshot(snapshot)
+            }
+            fn check_ready(&self) -> Result<(), StoreError> {
+                (**self).check_ready()
+            }
+            fn latest_snapshots(
+                &self,
+                trial: &str,
+                limit: usize,
+            ) -> Result<Vec<StateSnapshot>, StoreError> {
+                (**self).latest_snapshots(trial, limit)
             }
         }
     };

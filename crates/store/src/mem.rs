@@ -8,7 +8,8 @@ use rct_record::{Checkpoint, Event, StoredEvent};
 
 use crate::security::{SecurityEntry, MEMORY_SECURITY_ENTRIES};
 use crate::{
-    check_append, check_checkpoint, check_links, check_signs_last, LoginToken, Store, StoreError,
+    check_append, check_checkpoint, check_links, check_signs_last, Locked, LoginToken, Store,
+    StoreError,
 };
 
 /// Events (and login tokens) held in memory, lost when dropped.
@@ -175,10 +176,32 @@ impl Store for MemStore {
         events: &[Event],
         checkpoint: &Checkpoint,
     ) -> Result<(), StoreError> {
-        check_signs_last(trial, events, checkpoint)?;
+        self.write_locked(trial, &mut |locked| locked.append(events, Some(checkpoint)))
+    }
+
+    /// The store's mutex is the lock; a failed `write` is undone.
+    fn write_locked(
+        &self,
+        trial: &str,
+        write: &mut dyn FnMut(&mut dyn Locked) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
-        inner.append(trial, events)?;
-        inner.add_checkpoint(checkpoint)
+        let events = inner.trials.get(trial).map_or(0, Vec::len);
+        let checkpoints = inner.checkpoints.get(trial).cloned();
+        let result = write(&mut MemLocked {
+            inner: &mut inner,
+            trial,
+        });
+        if result.is_err() {
+            if let Some(log) = inner.trials.get_mut(trial) {
+                log.truncate(events);
+            }
+            match checkpoints {
+                Some(list) => inner.checkpoints.insert(trial.to_string(), list),
+                None => inner.checkpoints.remove(trial),
+            };
+        }
+        result
     }
 
     fn put_token(&self, token: &LoginToken, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -194,6 +217,50 @@ impl Store for MemStore {
 
     fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
         Ok(self.lock_tokens()?.remove(sha256).is_some())
+    }
+}
+
+/// [`MemStore::write_locked`]'s view of the store.
+struct MemLocked<'a> {
+    inner: &'a mut Inner,
+    trial: &'a str,
+}
+
+impl Locked for MemLocked<'_> {
+    fn scan(
+        &mut self,
+        after: u64,
+        visit: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if let Some(log) = self.inner.trials.get(self.trial) {
+            for e in log.iter().filter(|e| e.seq > after) {
+                visit(e.clone())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn append(
+        &mut self,
+        events: &[Event],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<(), StoreError> {
+        if let Some(c) = checkpoint {
+            check_signs_last(self.trial, events, c)?;
+        }
+        self.inner.append(self.trial, events)?;
+        match checkpoint {
+            Some(c) => self.inner.add_checkpoint(c),
+            None => Ok(()),
+        }
+    }
+
+    fn latest_checkpoint(&mut self) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(self
+            .inner
+            .checkpoints
+            .get(self.trial)
+            .and_then(|list| list.last().cloned()))
     }
 }
 

@@ -95,6 +95,26 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: "ALTER TABLE events ADD COLUMN openings TEXT;",
         postgres: "ALTER TABLE events ADD COLUMN openings TEXT;",
     },
+    Migration {
+        version: 6,
+        name: "snapshots: folded states of a trial, by the event they end at",
+        sqlite: "CREATE TABLE snapshots (
+        trial TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (trial, seq)
+    ) WITHOUT ROWID;",
+        postgres: "CREATE TABLE snapshots (
+        trial TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        body TEXT NOT NULL,
+        CONSTRAINT snapshots_trial_seq UNIQUE (trial, seq)
+    );",
+    },
 ];
 
 /// The schema version this binary writes.

@@ -1,8 +1,12 @@
 //! The server backend: PostgreSQL through the synchronous `postgres` client.
 //!
-//! An append reads the trial's head and inserts the new rows in one
-//! transaction; the `UNIQUE (trial, seq)` constraint makes a second writer
-//! that read the same head fail with a unique violation, reported as
+//! An append (and a ledger's check-and-append round, [`Store::write_locked`])
+//! runs in one transaction that first takes the trial's advisory lock
+//! (`pg_advisory_xact_lock` on [`trial_lock_key`], waiting at most 30 s),
+//! then reads the head and inserts the new rows, so writers of one trial in
+//! any number of processes take turns. The `UNIQUE (trial, seq)` constraint
+//! stays as a second guard: a writer that bypassed the lock and read the
+//! same head fails with a unique violation, reported as
 //! [`StoreError::Conflict`] (as is a serialization failure). Any number of
 //! processes may share one database. Backups read every trial inside one
 //! `REPEATABLE READ` transaction, so they are a single consistent snapshot.
@@ -24,11 +28,15 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, tokens, LoginToken, Snapshot, Store, StoreError,
+    parse_checkpoint_time, tokens, trial_lock_key, Locked, LoginToken, Snapshot, StateSnapshot,
+    Store, StoreError,
 };
 
 /// The advisory lock key held while migrating (any constant unique to rct).
 const MIGRATION_LOCK: i64 = 0x0072_6374_5f6d_6967; // "rct_mig"
+
+/// How long a writer waits for a trial's lock before giving up.
+const LOCK_TIMEOUT: &str = "30s";
 
 /// Rows per INSERT statement when importing.
 const CHUNK: usize = 5_000;
@@ -345,19 +353,35 @@ fn list_trials(client: &mut impl GenericClient, target: &str) -> Result<Vec<Stri
         .collect())
 }
 
-impl PgStore {
-    /// Appends `events` (and stores `checkpoint`, when given) in one
-    /// transaction: [`Store::append`] and [`Store::append_signed`] share it.
-    fn append_with(
-        &self,
-        trial: &str,
+/// A transaction holding the trial's advisory lock.
+struct PgLocked<'a, 'c> {
+    tx: &'a mut postgres::Transaction<'c>,
+    trial: &'a str,
+    target: &'a str,
+}
+
+impl Locked for PgLocked<'_, '_> {
+    fn scan(
+        &mut self,
+        after: u64,
+        visit: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        read_rows(&mut *self.tx, self.trial, after, self.target, visit)
+    }
+
+    /// The one append body of [`Store::append`], [`Store::append_signed`]
+    /// and the ledger's rounds.
+    fn append(
+        &mut self,
         events: &[Event],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<(), StoreError> {
+        let trial = self.trial;
+        if let Some(c) = checkpoint {
+            check_signs_last(trial, events, c)?;
+        }
         let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
-        let mut conn = self.pool.get()?;
-        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
-        let (head, head_hash) = head_of(&mut tx, trial, &self.target)?;
+        let (head, head_hash) = head_of(&mut *self.tx, trial, self.target)?;
         check_append(trial, head, events)?;
         check_links(trial, &head_hash, events, &bodies)?;
         let openings: Vec<Option<String>> = events.iter().map(Event::openings_text).collect();
@@ -367,20 +391,15 @@ impl PgStore {
             .zip(&openings)
             .map(|((e, b), o)| Ok((to_i64(e.seq)?, b.as_str(), e.hash.as_str(), o.as_deref())))
             .collect::<Result<_, StoreError>>()?;
-        insert_rows(&mut tx, trial, &rows, &self.target)?;
+        insert_rows(&mut *self.tx, trial, &rows, self.target)?;
         if let Some(c) = checkpoint {
-            insert_checkpoint(&mut tx, c, &self.target)?;
+            insert_checkpoint(&mut *self.tx, c, self.target)?;
         }
-        tx.commit().map_err(|e| {
-            if is_conflict(&e) {
-                StoreError::Conflict {
-                    trial: trial.into(),
-                    seq: head + 1,
-                }
-            } else {
-                self.err(e)
-            }
-        })
+        Ok(())
+    }
+
+    fn latest_checkpoint(&mut self) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(read_checkpoints(&mut *self.tx, self.trial, true, self.target)?.pop())
     }
 }
 
@@ -441,7 +460,54 @@ impl Store for PgStore {
     }
 
     fn append(&self, trial: &str, events: &[Event]) -> Result<(), StoreError> {
-        self.append_with(trial, events, None)
+        self.write_locked(trial, &mut |locked| locked.append(events, None))
+    }
+
+    fn write_locked(
+        &self,
+        trial: &str,
+        write: &mut dyn FnMut(&mut dyn Locked) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        // One round trip: a bounded wait, then the trial's lock (held to
+        // the end of the transaction).
+        // The commit does not wait for the WAL flush (`synchronous_commit
+        // = off` for this transaction only), so the trial's lock is held for
+        // the work alone; durability is waited for after the lock is
+        // released, below, where the flushes of several writers are one.
+        tx.batch_execute(&format!(
+            "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SET LOCAL synchronous_commit = off; \
+             SELECT pg_advisory_xact_lock({})",
+            trial_lock_key(trial)
+        ))
+        .map_err(|e| self.err(e))?;
+        write(&mut PgLocked {
+            tx: &mut tx,
+            trial,
+            target: &self.target,
+        })?;
+        tx.commit().map_err(|e| {
+            if is_conflict(&e) {
+                StoreError::Conflict {
+                    trial: trial.into(),
+                    seq: 0,
+                }
+            } else {
+                self.err(e)
+            }
+        })?;
+        // A transaction with a transaction id commits synchronously: it
+        // returns once the WAL is flushed up to its commit record, which
+        // comes after ours. Only then is the write acknowledged.
+        conn.0
+            .batch_execute("BEGIN; SELECT pg_current_xact_id(); COMMIT")
+            .map_err(|e| {
+                StoreError::Backend(format!(
+                    "{}: the write was committed but could not be confirmed durable: {e}",
+                    self.target
+                ))
+            })
     }
 
     fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
@@ -467,8 +533,63 @@ impl Store for PgStore {
         events: &[Event],
         checkpoint: &Checkpoint,
     ) -> Result<(), StoreError> {
-        check_signs_last(trial, events, checkpoint)?;
-        self.append_with(trial, events, Some(checkpoint))
+        self.write_locked(trial, &mut |locked| locked.append(events, Some(checkpoint)))
+    }
+
+    fn check_ready(&self) -> Result<(), StoreError> {
+        let found = self.schema_version()?;
+        let wanted = latest(MIGRATIONS);
+        if found == wanted {
+            return Ok(());
+        }
+        Err(StoreError::Schema(format!(
+            "the database has schema version {found}, this rct writes version {wanted}"
+        )))
+    }
+
+    fn save_snapshot(&self, snap: &StateSnapshot) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        let seq = to_i64(snap.seq)?;
+        tx.execute(
+            "INSERT INTO snapshots (trial, seq, hash, digest, body) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (trial, seq) DO UPDATE SET hash = $3, digest = $4, body = $5",
+            &[&snap.trial, &seq, &snap.hash, &snap.digest, &snap.body],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM snapshots WHERE trial = $1 AND seq NOT IN \
+             (SELECT seq FROM snapshots WHERE trial = $1 ORDER BY seq DESC LIMIT $2)",
+            &[&snap.trial, &(crate::snapshot::KEEP as i64)],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn latest_snapshots(
+        &self,
+        trial: &str,
+        limit: usize,
+    ) -> Result<Vec<StateSnapshot>, StoreError> {
+        let mut conn = self.pool.get()?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = conn
+            .0
+            .query(
+                "SELECT seq, hash, digest, body FROM snapshots WHERE trial = $1 ORDER BY seq DESC LIMIT $2",
+                &[&trial, &limit],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| StateSnapshot {
+                trial: trial.to_string(),
+                seq: u64::try_from(r.get::<_, i64>(0)).unwrap_or(0),
+                hash: r.get(1),
+                digest: r.get(2),
+                body: r.get(3),
+            })
+            .collect())
     }
 
     fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
@@ -505,6 +626,8 @@ impl Store for PgStore {
                 .map_err(|e| self.err(e))?;
             // Checkpoints of the replaced chain do not sign the new one.
             tx.execute("DELETE FROM checkpoints WHERE trial = $1", &[&trial])
+                .map_err(|e| self.err(e))?;
+            tx.execute("DELETE FROM snapshots WHERE trial = $1", &[&trial])
                 .map_err(|e| self.err(e))?;
         } else {
             let (head, _) = head_of(&mut tx, trial, &self.target)?;

@@ -1,7 +1,8 @@
 //! The embedded backend: one SQLite file in WAL mode with `synchronous=FULL`.
 //!
-//! Appends run in `BEGIN IMMEDIATE` transactions, so the head is read and the
-//! new events written under SQLite's single write lock; a process waiting for
+//! Appends (and the ledger's check-and-append rounds, [`Store::write_locked`])
+//! run in `BEGIN IMMEDIATE` transactions, so the head is read and the new
+//! events written under SQLite's single write lock; a process waiting for
 //! the lock waits up to the busy timeout. Reads see a consistent snapshot and
 //! never block the writer. Each store keeps a small pool of connections, and
 //! any number of stores (in one process or many) may open the same file.
@@ -22,31 +23,36 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, tokens, LoginToken, Snapshot, Store, StoreError,
+    parse_checkpoint_time, tokens, Locked, LoginToken, Snapshot, StateSnapshot, Store, StoreError,
 };
 
 /// How many times a writer polls for another connection's write lock
-/// (about 0.5 ms apart: some 30 s in all).
-const BUSY_POLLS: i32 = 60_000;
+/// (at most about 1 ms, soon some 50 µs apart: 30 s or more in all).
+const BUSY_POLLS: i32 = 600_000;
 
-/// Busy handler: wait a short random time (50-950 µs) and poll again.
-/// SQLite's default handler sleeps up to 100 ms between polls, so a writer
-/// that just committed would take the lock again and again while the others
-/// sleep; short random waits keep the queue fair.
+/// Busy handler: wait a short random time and poll again. SQLite's default
+/// handler sleeps up to 100 ms between polls, so a writer that just
+/// committed would take the lock again and again while the others sleep.
+/// Here a writer that has waited longer polls more often (from up to about
+/// 1 ms between polls down to about 50 µs), so the lock tends to go to the
+/// writers that have waited longest: close to a queue.
 fn busy(polls: i32) -> bool {
     if polls >= BUSY_POLLS {
         return false;
     }
-    let jitter = std::collections::hash_map::RandomState::new().hash_one(polls) % 900;
-    std::thread::sleep(Duration::from_micros(50 + jitter));
+    let ceiling = (1_000 / (1 + polls.max(0) as u64 / 4)).max(50);
+    let jitter = std::collections::hash_map::RandomState::new().hash_one(polls) % ceiling;
+    std::thread::sleep(Duration::from_micros(20 + jitter));
     true
 }
 
-struct SqliteConn(Connection);
+/// A pooled connection; the flag is false once its `synchronous` setting
+/// could not be restored (it is then dropped, not reused).
+struct SqliteConn(Connection, bool);
 
 impl PoolConn for SqliteConn {
     fn healthy(&mut self) -> bool {
-        self.0.is_autocommit()
+        self.1 && self.0.is_autocommit()
     }
 }
 
@@ -78,8 +84,8 @@ impl SqliteStore {
         let mut conn = connect(&path)?;
         migrate(&mut conn, migrations, &path)?;
         let for_pool = path.clone();
-        let pool = Pool::new(32, move || connect(&for_pool).map(SqliteConn));
-        pool.put(SqliteConn(conn));
+        let pool = Pool::new(32, move || connect(&for_pool).map(|c| SqliteConn(c, true)));
+        pool.put(SqliteConn(conn, true));
         Ok(SqliteStore { path, pool })
     }
 
@@ -102,6 +108,30 @@ impl SqliteStore {
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
         sql_err(&self.path, e)
+    }
+
+    /// Makes every committed transaction durable: syncs the write-ahead log
+    /// (where a commit's frames are, until a checkpoint copies them into the
+    /// database file and syncs that). Without a WAL file (nothing to sync
+    /// there), the database file is synced.
+    fn sync_wal(&self) -> Result<(), StoreError> {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        let file = match std::fs::File::open(&wal) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::File::open(&self.path).map_err(|e| self.io_err(e))?
+            }
+            Err(e) => return Err(self.io_err(e)),
+        };
+        file.sync_data().map_err(|e| self.io_err(e))
+    }
+
+    fn io_err(&self, e: std::io::Error) -> StoreError {
+        StoreError::Backend(format!(
+            "sqlite {}: could not sync the committed write to disk: {e}",
+            self.path.display()
+        ))
     }
 }
 
@@ -370,36 +400,55 @@ fn list_trials(conn: &Connection, path: &Path) -> Result<Vec<String>, StoreError
         .map_err(|e| sql_err(path, e))
 }
 
-impl SqliteStore {
-    /// Appends `events` (and `checkpoint`, when given) in one transaction.
-    fn append_with(
-        &self,
-        trial: &str,
+/// A `BEGIN IMMEDIATE` transaction: SQLite's single write lock is held, so
+/// it is the writer lock of every trial in the file.
+struct SqliteLocked<'a> {
+    tx: &'a Transaction<'a>,
+    trial: &'a str,
+    path: &'a Path,
+}
+
+impl Locked for SqliteLocked<'_> {
+    fn scan(
+        &mut self,
+        after: u64,
+        visit: &mut dyn FnMut(StoredEvent) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        read_rows(self.tx, self.trial, after, self.path, visit)
+    }
+
+    /// The one append body of [`Store::append`], [`Store::append_signed`]
+    /// and the ledger's rounds.
+    fn append(
+        &mut self,
         events: &[Event],
         checkpoint: Option<&Checkpoint>,
     ) -> Result<(), StoreError> {
+        let trial = self.trial;
+        if let Some(c) = checkpoint {
+            check_signs_last(trial, events, c)?;
+        }
         let bodies: Vec<String> = events.iter().map(Event::canonical_body).collect();
-        let mut conn = self.pool.get()?;
-        let tx = conn
-            .0
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let (head, head_hash) = head_of(&tx, trial, &self.path)?;
+        let (head, head_hash) = head_of(self.tx, trial, self.path)?;
         check_append(trial, head, events)?;
         check_links(trial, &head_hash, events, &bodies)?;
         insert_rows(
-            &tx,
+            self.tx,
             trial,
             events
                 .iter()
                 .zip(bodies)
                 .map(|(e, body)| (e.seq, body, e.hash.clone(), e.openings_text())),
-            &self.path,
+            self.path,
         )?;
         if let Some(c) = checkpoint {
-            insert_checkpoint(&tx, c, &self.path)?;
+            insert_checkpoint(self.tx, c, self.path)?;
         }
-        tx.commit().map_err(|e| self.err(e))
+        Ok(())
+    }
+
+    fn latest_checkpoint(&mut self) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(read_checkpoints(self.tx, self.trial, true, self.path)?.pop())
     }
 }
 
@@ -478,7 +527,41 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, trial: &str, events: &[Event]) -> Result<(), StoreError> {
-        self.append_with(trial, events, None)
+        self.write_locked(trial, &mut |locked| locked.append(events, None))
+    }
+
+    fn write_locked(
+        &self,
+        trial: &str,
+        write: &mut dyn FnMut(&mut dyn Locked) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        // The commit itself does not wait for the disk (`synchronous=NORMAL`
+        // for this transaction), so the write lock is held for the work
+        // only; the WAL is synced after the lock is released, before the
+        // write is acknowledged. Writers of several processes thus overlap
+        // their syncs instead of queueing behind each other's.
+        conn.0
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| self.err(e))?;
+        let written = (|| {
+            let tx = conn
+                .0
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| self.err(e))?;
+            write(&mut SqliteLocked {
+                tx: &tx,
+                trial,
+                path: &self.path,
+            })?;
+            tx.commit().map_err(|e| self.err(e))
+        })();
+        if conn.0.pragma_update(None, "synchronous", "FULL").is_err() {
+            conn.1 = false;
+        }
+        drop(conn);
+        written?;
+        self.sync_wal()
     }
 
     fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
@@ -507,8 +590,76 @@ impl Store for SqliteStore {
         events: &[Event],
         checkpoint: &Checkpoint,
     ) -> Result<(), StoreError> {
-        check_signs_last(trial, events, checkpoint)?;
-        self.append_with(trial, events, Some(checkpoint))
+        self.write_locked(trial, &mut |locked| locked.append(events, Some(checkpoint)))
+    }
+
+    fn check_ready(&self) -> Result<(), StoreError> {
+        let found = self.schema_version()?;
+        let wanted = latest(MIGRATIONS);
+        if found == wanted {
+            return Ok(());
+        }
+        Err(StoreError::Schema(format!(
+            "the database has schema version {found}, this rct writes version {wanted}"
+        )))
+    }
+
+    fn save_snapshot(&self, snap: &StateSnapshot) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let seq = to_i64(snap.seq)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO snapshots (trial, seq, hash, digest, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![snap.trial, seq, snap.hash, snap.digest, snap.body],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.execute(
+            "DELETE FROM snapshots WHERE trial = ?1 AND seq NOT IN \
+             (SELECT seq FROM snapshots WHERE trial = ?1 ORDER BY seq DESC LIMIT ?2)",
+            params![snap.trial, crate::snapshot::KEEP as i64],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn latest_snapshots(
+        &self,
+        trial: &str,
+        limit: usize,
+    ) -> Result<Vec<StateSnapshot>, StoreError> {
+        let conn = self.pool.get()?;
+        let mut stmt = conn
+            .0
+            .prepare_cached(
+                "SELECT seq, hash, digest, body FROM snapshots WHERE trial = ?1 ORDER BY seq DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![trial, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, hash, digest, body) = row.map_err(|e| self.err(e))?;
+            out.push(StateSnapshot {
+                trial: trial.to_string(),
+                seq: u64::try_from(seq).unwrap_or(0),
+                hash,
+                digest,
+                body,
+            });
+        }
+        Ok(out)
     }
 
     fn snapshot(&self, only: Option<&str>) -> Result<Snapshot, StoreError> {
@@ -542,6 +693,8 @@ impl Store for SqliteStore {
                 .map_err(|e| self.err(e))?;
             // Checkpoints of the replaced chain do not sign the new one.
             tx.execute("DELETE FROM checkpoints WHERE trial = ?1", [trial])
+                .map_err(|e| self.err(e))?;
+            tx.execute("DELETE FROM snapshots WHERE trial = ?1", [trial])
                 .map_err(|e| self.err(e))?;
         } else {
             let (head, _) = head_of(&tx, trial, &self.path)?;

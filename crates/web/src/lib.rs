@@ -20,6 +20,7 @@ mod error;
 mod governance;
 mod html;
 mod notices;
+pub mod ops;
 mod pages;
 pub mod routes;
 pub mod throttle;
@@ -467,6 +468,10 @@ pub fn router(state: AppState) -> Router {
             csrf_guard,
         ))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::log_requests,
+        ))
         .with_state(state)
 }
 
@@ -484,12 +489,25 @@ pub async fn serve(
     app: App,
     addr: std::net::SocketAddr,
 ) -> std::io::Result<Vec<rct_record::Checkpoint>> {
+    serve_then(app, addr, || {}).await
+}
+
+/// [`serve`], calling `ready` once the signal handlers are installed and
+/// the socket is bound (so whatever `ready` announces, a SIGTERM sent after
+/// it stops the server cleanly).
+pub async fn serve_then(
+    app: App,
+    addr: std::net::SocketAddr,
+    ready: impl FnOnce(),
+) -> std::io::Result<Vec<rct_record::Checkpoint>> {
     // The signal handlers are installed before the socket is bound, so a
     // SIGTERM that arrives as soon as the server listens stops it cleanly.
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    // Said once the socket listens and SIGTERM stops the server cleanly
-    // (scripts and tests wait for this line).
+    ready();
+    // Said once the socket listens and SIGTERM stops the server cleanly,
+    // after whatever `ready` announced (scripts and tests wait for this
+    // line).
     println!("listening on http://{}", listener.local_addr()?);
     let app = Arc::new(app);
     let router = router(AppState(app.clone()));
@@ -530,8 +548,17 @@ pub fn serve_blocking(
     app: App,
     addr: std::net::SocketAddr,
 ) -> std::io::Result<Vec<rct_record::Checkpoint>> {
+    serve_blocking_then(app, addr, || {})
+}
+
+/// [`serve_then`] on a runtime of its own.
+pub fn serve_blocking_then(
+    app: App,
+    addr: std::net::SocketAddr,
+    ready: impl FnOnce(),
+) -> std::io::Result<Vec<rct_record::Checkpoint>> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(serve(app, addr))
+        .block_on(serve_then(app, addr, ready))
 }

@@ -4,7 +4,7 @@
 
 use axum::routing::{get, post, MethodRouter};
 
-use crate::{api, governance, pages, AppState};
+use crate::{api, governance, ops, pages, AppState};
 
 /// One route.
 pub struct Route {
@@ -361,5 +361,19 @@ pub static ROUTES: &[Route] = &[
         false,
         "Pharmacovigilance code-break of one participant (arm shown to that user only)",
         governance::safety_unblind_post
+    ),
+    r!(
+        "GET",
+        "/healthz",
+        true,
+        "Liveness: the process answers",
+        ops::healthz
+    ),
+    r!(
+        "GET",
+        "/readyz",
+        true,
+        "Readiness: the database answers and its schema is this binary's",
+        ops::readyz
     ),
 ];

@@ -6,8 +6,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use rct_record::verify_chain;
-
 use super::audit::kind_name;
 use super::db::{self, DbArgs};
 
@@ -26,35 +24,45 @@ pub struct ExportEventsArgs {
     blinded: bool,
 }
 
-/// Runs `rct export events`.
+/// Runs `rct export events`. Streams: each trial's chain is verified first
+/// (read in chunks), then read again up to the verified head and written
+/// line by line, so memory stays bounded whatever the trial's length and a
+/// broken chain exports nothing. Each trial is exported up to the head it
+/// had when it was verified (events appended meanwhile are left out).
 pub fn run(args: ExportEventsArgs) -> anyhow::Result<ExitCode> {
     let url = args.db.url();
     let store = db::open_existing(&url)?;
     let trials = db::trials(store.as_ref(), args.trial.as_deref())?;
-    let snapshot = store.snapshot(args.trial.as_deref())?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let chosen: Vec<_> = snapshot
-        .iter()
-        .filter(|(t, _)| trials.contains(t))
-        .collect();
-    for (trial, rows) in &chosen {
-        if let Err(b) = verify_chain(trial, rows) {
-            anyhow::bail!(
+    let mut heads = Vec::with_capacity(trials.len());
+    for trial in &trials {
+        match rct_store::scan_verified(store.as_ref(), trial, None, &mut |_| Ok(())) {
+            Ok(summary) => heads.push(summary),
+            Err(rct_store::StoreError::Chain { source: b, .. }) => anyhow::bail!(
                 "trial `{trial}`: the audit chain is broken at event {} ({}): {}; not exported (take a forensic copy with `rct backup`)",
                 b.seq,
                 kind_name(b.kind),
                 b.detail
-            );
+            ),
+            Err(e) => return Err(e.into()),
         }
     }
-    for (trial, rows) in chosen {
-        for row in rows {
-            writeln!(
-                out,
-                "{}",
-                rct_store::dump::export_line(trial, row, !args.blinded)?
-            )?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (trial, head) in trials.iter().zip(&heads) {
+        let mut failed: Option<std::io::Error> = None;
+        let again = rct_store::scan_verified(store.as_ref(), trial, Some(head.events), &mut |e| {
+            if failed.is_none() {
+                if let Err(err) = writeln!(out, "{}", e.to_json_line(!args.blinded)) {
+                    failed = Some(err);
+                }
+            }
+            Ok(())
+        })?;
+        if let Some(err) = failed {
+            return Err(err.into());
+        }
+        if again.head != head.head {
+            anyhow::bail!("trial `{trial}`: the chain changed while it was exported; export again");
         }
     }
     out.flush()?;

@@ -161,6 +161,80 @@ fn with_flags(xml: String, flags: &[String]) -> String {
     }
 }
 
+/// A writer that puts [`with_flags`]' comments after the XML declaration
+/// of a streamed document (it holds back at most the declaration's line).
+struct FlagsAfterDeclaration<'a> {
+    inner: &'a mut dyn std::io::Write,
+    /// The comments still to write (empty once written, or without flags).
+    comments: String,
+    /// The document's first bytes, held until the declaration's end is seen.
+    head: Vec<u8>,
+}
+
+impl<'a> FlagsAfterDeclaration<'a> {
+    /// The longest first line taken for a declaration.
+    const MAX_HEAD: usize = 256;
+
+    fn new(inner: &'a mut dyn std::io::Write, flags: &[String]) -> Self {
+        let comments = flags
+            .iter()
+            .map(|f| format!("<!-- flag: {} -->\n", f.replace("--", "- -")))
+            .collect();
+        Self {
+            inner,
+            comments,
+            head: Vec::new(),
+        }
+    }
+
+    /// Writes what is held back (the comments first when the document had
+    /// no declaration), then flushes.
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.release(false)?;
+        self.inner.flush()
+    }
+
+    /// Writes the held bytes with the comments: after the declaration when
+    /// `after_declaration`, else before everything.
+    fn release(&mut self, after_declaration: bool) -> std::io::Result<()> {
+        if self.comments.is_empty() && self.head.is_empty() {
+            return Ok(());
+        }
+        let comments = std::mem::take(&mut self.comments);
+        let head = std::mem::take(&mut self.head);
+        if after_declaration {
+            self.inner.write_all(&head)?;
+            self.inner.write_all(comments.as_bytes())
+        } else {
+            self.inner.write_all(comments.as_bytes())?;
+            self.inner.write_all(&head)
+        }
+    }
+}
+
+impl std::io::Write for FlagsAfterDeclaration<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.comments.is_empty() {
+            return self.inner.write(buf);
+        }
+        self.head.extend_from_slice(buf);
+        if !self.head.starts_with(&b"<?xml"[..self.head.len().min(5)]) {
+            self.release(false)?;
+        } else if let Some(k) = self.head.windows(3).position(|w| w == b"?>\n") {
+            let rest = self.head.split_off(k + 3);
+            self.release(true)?;
+            self.inner.write_all(&rest)?;
+        } else if self.head.len() > Self::MAX_HEAD {
+            self.release(false)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Arguments of `rct export odm`.
 #[derive(clap::Args, Debug)]
 pub struct ExportOdmArgs {
@@ -176,24 +250,120 @@ pub struct ExportOdmArgs {
     json: bool,
 }
 
-/// Runs `rct export odm`.
-pub fn run(args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
-    let (protocol, events, state) = load(&args.source)?;
-    let open = unblinded(&args.audience, &protocol, &state);
+/// Streams the export from a database in two passes over the events, each
+/// read in chunks and checked against its hash and link: the first folds
+/// the state (dropping each participant's values and sessions as it goes:
+/// only configuration, lock and sites are needed) to decide what the
+/// audience may see; the second feeds the events up to the same head to the
+/// collector, which writes the XML one participant at a time. Memory holds
+/// the exported values compactly, never the events or the folded values.
+fn stream_from_db(
+    url: &str,
+    src: &Source,
+    aud: &Audience,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<(bool, rct_interop::odm::ExportSummary, Vec<String>)> {
+    let protocol = super::protocol::load(&src.protocol)?;
+    let trial = src
+        .trial
+        .clone()
+        .unwrap_or_else(|| protocol.trial.id.get_ref().clone());
+    let store = rct_store::open(url).with_context(|| format!("cannot open {url}"))?;
+    let broken = |b: rct_store::StoreError| {
+        anyhow::anyhow!("{url}: trial `{trial}`: the audit chain is broken: {b}")
+    };
+    let mut state = TrialState::new(&trial);
+    let head = rct_store::scan_verified(&*store, &trial, None, &mut |e| {
+        let pid = e.payload.participant().map(str::to_string);
+        state
+            .apply(&e)
+            .map_err(|source| rct_store::StoreError::Apply {
+                trial: trial.clone(),
+                source,
+            })?;
+        if let Some(p) = pid.and_then(|pid| state.participants.get_mut(&pid)) {
+            let p = std::sync::Arc::make_mut(p);
+            p.values.clear();
+            p.sessions.clear();
+        }
+        Ok(())
+    })
+    .map_err(broken)?;
+    if head.events == 0 {
+        let known = store.trials().unwrap_or_default();
+        anyhow::bail!(
+            "{url} holds no trial `{trial}` (it holds: {}); pass --trial ID",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
+    let open = unblinded(aud, &protocol, &state);
     let opts = rct_interop::odm::ExportOptions {
         unblinded: open,
         source_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let (xml, summary) = rct_interop::odm::export(&protocol, &events, &opts)?;
+    let sites = rct_interop::odm::participant_sites(&state);
     let flags = state.governance_flags();
+    drop(state);
+    let mut collector = rct_interop::odm::OdmCollector::new(&protocol, &opts);
+    let again = rct_store::scan_verified(&*store, &trial, Some(head.events), &mut |e| {
+        collector.push(&e);
+        Ok(())
+    })
+    .map_err(broken)?;
+    if again.head != head.head {
+        anyhow::bail!(
+            "{url}: trial `{trial}`: the chain changed while it was exported; export again"
+        );
+    }
+    let mut out = FlagsAfterDeclaration::new(out, &flags);
+    let summary = collector.finish(&sites, &mut out)?;
+    out.finish()?;
+    Ok((open, summary, flags))
+}
+
+/// Runs `rct export odm`.
+pub fn run(args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
+    let (open, summary, flags) = match &args.source.db {
+        Some(url) => match &args.out {
+            Some(path) => {
+                let file = std::fs::File::create(path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                let mut w = std::io::BufWriter::new(file);
+                stream_from_db(url, &args.source, &args.audience, &mut w)?
+            }
+            None => {
+                let stdout = std::io::stdout();
+                let mut w = std::io::BufWriter::new(stdout.lock());
+                stream_from_db(url, &args.source, &args.audience, &mut w)?
+            }
+        },
+        None => {
+            let (protocol, events, state) = load(&args.source)?;
+            let open = unblinded(&args.audience, &protocol, &state);
+            let opts = rct_interop::odm::ExportOptions {
+                unblinded: open,
+                source_version: env!("CARGO_PKG_VERSION").to_string(),
+            };
+            let (xml, summary) = rct_interop::odm::export(&protocol, &events, &opts)?;
+            let flags = state.governance_flags();
+            let xml = with_flags(xml, &flags);
+            match &args.out {
+                Some(path) => std::fs::write(path, &xml)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{xml}"),
+            }
+            (open, summary, flags)
+        }
+    };
     for f in &flags {
         eprintln!("flag: {f}");
     }
-    let xml = with_flags(xml, &flags);
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &xml)
-                .with_context(|| format!("cannot write {}", path.display()))?;
             if args.json {
                 super::print_json(&serde_json::json!({
                     "file": path.display().to_string(),
@@ -224,7 +394,6 @@ pub fn run(args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
             }
         }
         None => {
-            print!("{xml}");
             if !open && args.audience.as_role.is_none() && !args.audience.blinded {
                 eprintln!("note: blinded export (the trial is blinded); --as-role pharmacist or intervention_staff includes arms");
             }
@@ -237,4 +406,39 @@ pub fn run(args: ExportOdmArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// The streamed document with flags equals [`with_flags`] on the whole
+    /// document, however the writes are cut.
+    #[test]
+    fn streamed_flags_land_where_with_flags_puts_them() {
+        let flags = ["plan -- changed".to_string(), "second".to_string()];
+        let docs = [
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ODM>\n</ODM>\n",
+            "<ODM/>\n",
+            "",
+        ];
+        for doc in docs {
+            for cut in [1, 3, 7, 1000] {
+                for f in [&flags[..], &[]] {
+                    let mut out = Vec::new();
+                    let mut w = FlagsAfterDeclaration::new(&mut out, f);
+                    for chunk in doc.as_bytes().chunks(cut) {
+                        w.write_all(chunk).unwrap();
+                    }
+                    w.finish().unwrap();
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        with_flags(doc.to_string(), f),
+                        "{doc:?} in chunks of {cut}"
+                    );
+                }
+            }
+        }
+    }
 }

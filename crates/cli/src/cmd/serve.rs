@@ -47,10 +47,16 @@ pub struct ServeArgs {
     /// heads left unsigned are signed at shutdown.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub checkpoint_every: u64,
+    /// Log lines on standard error: `json` (one object per line: request
+    /// id, method, route pattern, user, status, latency; login failures,
+    /// refusals, store retries) or `text` (docs/deploy.md).
+    #[arg(long, value_name = "FORMAT", default_value = "json")]
+    pub log_format: rct_web::ops::LogFormat,
 }
 
 /// Runs `rct serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    rct_web::ops::init_logging(args.log_format);
     let db = match (&args.db, args.demo) {
         (Some(db), _) => db.clone(),
         (None, true) => "sqlite:rct-demo.sqlite".to_string(),
@@ -116,44 +122,49 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "the database holds no trial with a known protocol; start with --bootstrap-admin NAME:PASSWORD to register the protocols, or --demo"
         );
     }
-    let url = format!("http://{}/", args.addr);
-    if args.json {
-        let logins: Vec<_> = users
-            .iter()
-            .map(|u| serde_json::json!({"user": u.user, "password": u.password, "role": u.role}))
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({
-                "url": url, "db": db, "trials": trials, "logins": logins,
-                "public_key": rct_record::checkpoint::public_key_hex(&public),
-                "key_fingerprint": rct_record::checkpoint::fingerprint(&public),
-                "key_file": key_file.as_ref().map(|p| p.display().to_string()),
-            })
-        );
-    } else {
-        println!(
-            "rct serve: {url}  (database {db}; trials {})",
-            trials.join(", ")
-        );
-        if !users.is_empty() {
-            println!("demo logins (user / password / role):");
-            for u in &users {
-                println!("  {:<14} {:<24} {}", u.user, u.password, u.role);
+    // Announced once the server listens with its signal handlers in place.
+    let announce = || {
+        let url = format!("http://{}/", args.addr);
+        if args.json {
+            let logins: Vec<_> = users
+                .iter()
+                .map(
+                    |u| serde_json::json!({"user": u.user, "password": u.password, "role": u.role}),
+                )
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "url": url, "db": db, "trials": trials, "logins": logins,
+                    "public_key": rct_record::checkpoint::public_key_hex(&public),
+                    "key_fingerprint": rct_record::checkpoint::fingerprint(&public),
+                    "key_file": key_file.as_ref().map(|p| p.display().to_string()),
+                })
+            );
+        } else {
+            println!(
+                "rct serve: {url}  (database {db}; trials {})",
+                trials.join(", ")
+            );
+            if !users.is_empty() {
+                println!("demo logins (user / password / role):");
+                for u in &users {
+                    println!("  {:<14} {:<24} {}", u.user, u.password, u.role);
+                }
             }
+            println!(
+                "checkpoint key {} (fingerprint {}){}",
+                rct_record::checkpoint::public_key_hex(&public),
+                rct_record::checkpoint::fingerprint(&public),
+                match &key_file {
+                    Some(p) => format!(", file {}", p.display()),
+                    None => ", for this run only (give --key FILE to keep it)".into(),
+                }
+            );
+            println!("Ctrl-C stops the server.");
         }
-        println!(
-            "checkpoint key {} (fingerprint {}){}",
-            rct_record::checkpoint::public_key_hex(&public),
-            rct_record::checkpoint::fingerprint(&public),
-            match &key_file {
-                Some(p) => format!(", file {}", p.display()),
-                None => ", for this run only (give --key FILE to keep it)".into(),
-            }
-        );
-        println!("Ctrl-C stops the server.");
-    }
-    let signed = rct_web::serve_blocking(app, args.addr)
+    };
+    let signed = rct_web::serve_blocking_then(app, args.addr, announce)
         .with_context(|| format!("serving on {}", args.addr))?;
     for cp in &signed {
         eprintln!(
