@@ -102,3 +102,55 @@ fn a_missing_file_is_a_clear_error() {
         .code(2)
         .stderr(predicate::str::contains("cannot read no-such.toml"));
 }
+
+#[test]
+fn show_and_check_estimands() {
+    // protocols/il2-sle.toml with the core tests' fixture estimand appended.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("il2-estimands.toml");
+    let src = format!(
+        "{}\n{}",
+        std::fs::read_to_string(format!("{}/il2-sle.toml", protocols())).unwrap(),
+        include_str!("../../core/tests/fixtures/il2_estimands.toml")
+    );
+    std::fs::write(&f, &src).unwrap();
+    Command::cargo_bin("rct")
+        .unwrap()
+        .args(["protocol", "show"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Estimands (ICH E9(R1)):")
+                .and(predicate::str::contains(
+                    "event:      rescue therapy: composite (non-responder)",
+                ))
+                .and(predicate::str::contains("compare:    il2_1_0 vs placebo")),
+        );
+    let out = Command::cargo_bin("rct")
+        .unwrap()
+        .args(["protocol", "show", "--json"])
+        .arg(&f)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let p: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        p["estimands"][0]["intercurrent_events"][0]["strategy"],
+        "composite"
+    );
+    std::fs::write(
+        &f,
+        src.replace("strategy = \"composite\"", "strategy = \"compsite\""),
+    )
+    .unwrap();
+    Command::cargo_bin("rct")
+        .unwrap()
+        .args(["protocol", "check"])
+        .arg(&f)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown variant `compsite`"));
+}

@@ -203,3 +203,190 @@ fn help_documents_the_input_formats() {
         .stdout(predicate::str::contains("biopsy_proven_lupus_nephritis"))
         .stdout(predicate::str::contains("max_missing"));
 }
+
+#[test]
+fn bilag2004_text_and_json() {
+    // Yee 2010 coding: renal A 12 + mucocutaneous B 8 + musculoskeletal C 1
+    // + haematological C 1 = 22.
+    rct()
+        .args(["score", "bilag2004", "--input", &example("bilag2004")])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("total: 22 (of 108)"))
+        .stdout(predicate::str::contains("highest grade A"))
+        .stdout(predicate::str::contains("skin_eruption_mild"));
+    let v = json_of(&["score", "bilag2004", "-i", &example("bilag2004")]);
+    assert_eq!(v["total"], 22.0);
+    assert_eq!(v["groups"].as_array().unwrap().len(), 9);
+}
+
+#[test]
+fn bilag2004_grade_contradicting_items_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("b.json");
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(example("bilag2004")).unwrap()).unwrap();
+    v["domains"]["musculoskeletal"]["grade"] = "D".into();
+    std::fs::write(&f, v.to_string()).unwrap();
+    rct()
+        .args(["score", "bilag2004", "-i", f.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("domains.musculoskeletal.grade"))
+        .stderr(predicate::str::contains(
+            "item `arthritis_mild_arthralgia_myalgia` is 1",
+        ));
+    v["domains"]["musculoskeletal"]["grade"] = "C".into();
+    v["domains"]["renal"]["items"]["urine_dipstick_protein"] = 5.into();
+    std::fs::write(&f, v.to_string()).unwrap();
+    rct()
+        .args(["score", "bilag2004", "-i", f.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "domains.renal.items.urine_dipstick_protein` is 5; expected a whole number 0-3",
+        ));
+}
+
+#[test]
+fn pga_is_validated() {
+    let v = json_of(&["score", "pga", "-i", &example("pga")]);
+    assert_eq!(v["total"], 1.25);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.json");
+    std::fs::write(&f, r#"{"pga": 3.1}"#).unwrap();
+    rct()
+        .args(["score", "pga", "-i", f.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("outside the PGA scale 0-3"));
+}
+
+#[test]
+fn sri_example_is_an_sri4_responder_but_not_sri5() {
+    // SLEDAI-2K 10 -> 6, one new B (constitutional D -> B), PGA +0.29.
+    let args = |level: &str| {
+        json_of(&[
+            "score",
+            "sri",
+            "--baseline",
+            &example("sri-baseline"),
+            "--visit",
+            &example("sri-week24"),
+            "--level",
+            level,
+        ])
+    };
+    let v = args("4");
+    assert_eq!(v["responder"], true);
+    assert_eq!(v["sledai_reduction"], 4);
+    assert_eq!(v["pga_change_hundredths"], 29);
+    assert_eq!(v["new_b"], serde_json::json!(["constitutional"]));
+    let v = args("5");
+    assert_eq!(v["responder"], false);
+    assert_eq!(v["failed"], serde_json::json!(["sledai_reduction"]));
+    rct()
+        .args([
+            "score",
+            "sri",
+            "--baseline",
+            &example("sri-baseline"),
+            "--visit",
+            &example("sri-week24"),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("SRI-4"))
+        .stdout(predicate::str::contains("responder: yes"))
+        .stdout(predicate::str::contains(
+            "change +0.29 (needs < +0.30): met",
+        ));
+}
+
+#[test]
+fn sri_boundaries_through_the_command_line() {
+    // Hand-worked: baseline SLEDAI 10, all domains D, PGA 1.50.
+    let dir = tempfile::tempdir().unwrap();
+    let grades = |renal: &str, haem: &str| {
+        serde_json::json!({
+            "constitutional": "D", "mucocutaneous": "D", "neuropsychiatric": "D",
+            "musculoskeletal": "D", "cardiorespiratory": "D", "gastrointestinal": "D",
+            "ophthalmic": "D", "renal": renal, "haematological": haem
+        })
+    };
+    let write = |name: &str, sledai: u32, renal: &str, haem: &str, pga: f64| {
+        let f = dir.path().join(name);
+        let v = serde_json::json!({
+            "sledai2k": sledai, "bilag2004": {"domains": grades(renal, haem)}, "pga": pga
+        });
+        std::fs::write(&f, v.to_string()).unwrap();
+        f.to_str().unwrap().to_string()
+    };
+    let base = write("base.json", 10, "D", "D", 1.5);
+    let run = |visit: &str| json_of(&["score", "sri", "--baseline", &base, "--visit", visit]);
+    // (visit, responder, failed criteria)
+    let cases = [
+        (
+            write("v1.json", 7, "D", "D", 1.5),
+            false,
+            vec!["sledai_reduction"],
+        ),
+        (write("v2.json", 6, "D", "D", 1.5), true, vec![]),
+        (write("v3.json", 6, "B", "D", 1.5), true, vec![]),
+        (
+            write("v4.json", 6, "B", "B", 1.5),
+            false,
+            vec!["at_most_one_new_bilag_b"],
+        ),
+        (
+            write("v5.json", 6, "A", "D", 1.5),
+            false,
+            vec!["no_new_bilag_a"],
+        ),
+        (write("v6.json", 6, "D", "D", 1.79), true, vec![]),
+        (
+            write("v7.json", 6, "D", "D", 1.8),
+            false,
+            vec!["pga_worsening"],
+        ),
+    ];
+    for (visit, responder, failed) in cases {
+        let v = run(&visit);
+        assert_eq!(v["responder"], responder, "{visit}: {v}");
+        assert_eq!(v["failed"], serde_json::json!(failed), "{visit}");
+    }
+}
+
+#[test]
+fn sri_arguments_are_checked() {
+    rct()
+        .args(["score", "sri", "-i", &example("pga")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--baseline FILE and --visit FILE"));
+    rct()
+        .args(["score", "sri", "--baseline", &example("sri-baseline")])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "needs --baseline FILE and --visit FILE",
+        ));
+    rct()
+        .args([
+            "score",
+            "sri",
+            "--baseline",
+            &example("sri-baseline"),
+            "--visit",
+            &example("pga"),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("pga.json"))
+        .stderr(predicate::str::contains("sledai2k"));
+    rct()
+        .args(["score", "pga", "-i", &example("pga"), "--level", "5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("for `rct score sri` only"));
+}

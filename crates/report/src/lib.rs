@@ -15,6 +15,7 @@
 pub mod analysis;
 pub mod binary;
 pub mod demo;
+pub mod estimands;
 pub mod flow;
 pub mod population;
 pub mod render;
@@ -502,6 +503,7 @@ pub fn build_report(
     for flag in state.governance_flags() {
         blocks.push(Block::Para(format!("**Flag:** {flag}.")));
     }
+    blocks.extend(estimands::blocks(protocol));
 
     // CONSORT.
     let pops: Vec<(String, String)> = protocol

@@ -150,3 +150,35 @@ fn report_is_reproducible() {
     assert_eq!(a.markdown, b.markdown);
     assert_eq!(a.html, b.html);
 }
+
+/// The LUPEX protocol with the fixture's two estimands appended.
+fn lupex_with_estimands() -> Protocol {
+    let src = format!(
+        "{}\n{}",
+        include_str!("../../../protocols/lupex.toml"),
+        include_str!("fixtures/lupex_estimands.toml")
+    );
+    protocol::parse(&src, "lupex+estimands.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn report_opens_with_the_estimand_table() {
+    let s = state();
+    let r = build_report(&s, &lupex_with_estimands(), &options()).unwrap();
+    let md = &r.markdown;
+    // The estimands come before every other section.
+    let first_section = md.find("\n## ").unwrap();
+    assert_eq!(&md[first_section..first_section + 14], "\n## Estimands\n");
+    let end = md[first_section + 1..].find("\n## ").unwrap() + first_section + 1;
+    insta::assert_snapshot!("lupex_estimand_table_md", &md[first_section + 1..end]);
+    assert!(
+        r.html.contains("<h2>Estimands</h2>"),
+        "the HTML report has it too"
+    );
+    assert!(r
+        .html
+        .contains("hypothetical (had the dose not been raised)"));
+    // Without estimands there is no such section.
+    let plain = build_report(&s, &lupex(), &options()).unwrap();
+    assert!(!plain.markdown.contains("## Estimands"));
+}

@@ -10,6 +10,11 @@
 //! | `slicc-2012` | [`slicc::score`] | Petri et al., Arthritis Rheum 2012;64:2677 |
 //! | `acr-1997` | [`acr1997::score`] | Hochberg, Arthritis Rheum 1997;40:1725 |
 //! | `fss` | [`fss::score`] | Krupp et al., Arch Neurol 1989;46:1121 |
+//! | `bilag2004` | [`bilag::score`] | Isenberg et al., Rheumatology 2005;44:902; numerical score Yee et al., Rheumatology 2010;49:1665 (grades given, checked against items) |
+//! | `pga` | [`pga::score`] | physician's global assessment, 0-3 visual analogue scale |
+//!
+//! The SLE Responder Index ([`sri::sri`]; Furie et al., Arthritis Rheum
+//! 2009;61:1143) compares two visits, so it is not one of the named scores.
 //!
 //! Inputs reject unknown fields (an unknown descriptor is an error naming it)
 //! and never guess: a descriptor or criterion that is not given is reported as
@@ -20,12 +25,15 @@
 //! [`score_by_name`], which returns the common [`ScoreResult`].
 
 pub mod acr1997;
+pub mod bilag;
 pub mod eular;
 mod finding;
 pub mod fss;
+pub mod pga;
 pub mod result;
 pub mod sledai;
 pub mod slicc;
+pub mod sri;
 
 use std::fmt;
 use std::str::FromStr;
@@ -42,7 +50,7 @@ pub use sledai::{ActivityBand, BandSet, ProteinuriaRule};
 pub enum ScoreError {
     /// The score name is not one of [`ScoreName::ALL`].
     #[error(
-        "unknown score `{0}`; known scores: sledai2k, eular-acr-2019, slicc-2012, acr-1997, fss"
+        "unknown score `{0}`; known scores: sledai2k, eular-acr-2019, slicc-2012, acr-1997, fss, bilag2004, pga"
     )]
     UnknownScore(String),
     /// The input does not have the documented shape (unknown field, wrong
@@ -115,16 +123,22 @@ pub enum ScoreName {
     Acr1997,
     #[serde(rename = "fss")]
     Fss,
+    #[serde(rename = "bilag2004")]
+    Bilag2004,
+    #[serde(rename = "pga")]
+    Pga,
 }
 
 impl ScoreName {
     /// Every score, in the order the command line lists them.
-    pub const ALL: [ScoreName; 5] = [
+    pub const ALL: [ScoreName; 7] = [
         ScoreName::Sledai2k,
         ScoreName::EularAcr2019,
         ScoreName::Slicc2012,
         ScoreName::Acr1997,
         ScoreName::Fss,
+        ScoreName::Bilag2004,
+        ScoreName::Pga,
     ];
 
     /// The registry name (`sledai2k`, `eular-acr-2019`, ...).
@@ -135,6 +149,8 @@ impl ScoreName {
             ScoreName::Slicc2012 => "slicc-2012",
             ScoreName::Acr1997 => "acr-1997",
             ScoreName::Fss => "fss",
+            ScoreName::Bilag2004 => "bilag2004",
+            ScoreName::Pga => "pga",
         }
     }
 
@@ -146,6 +162,10 @@ impl ScoreName {
             ScoreName::Slicc2012 => "SLICC 2012 SLE classification (Petri et al. 2012)",
             ScoreName::Acr1997 => "ACR 1997 SLE classification (Hochberg 1997)",
             ScoreName::Fss => "Fatigue Severity Scale (Krupp et al. 1989)",
+            ScoreName::Bilag2004 => {
+                "BILAG-2004 (Isenberg et al. 2005; numerical score Yee et al. 2010)"
+            }
+            ScoreName::Pga => "Physician's global assessment (0-3 visual analogue scale)",
         }
     }
 }
@@ -239,6 +259,14 @@ pub fn score_with_options(
                 input.max_missing = n;
             }
             Ok(fss::score(&input)?.into())
+        }
+        ScoreName::Bilag2004 => {
+            let input: bilag::BilagInput = parse_input(label, input)?;
+            Ok(bilag::score(&input)?.into())
+        }
+        ScoreName::Pga => {
+            let input: pga::PgaInput = parse_input(label, input)?;
+            Ok(pga::score(&input).into())
         }
     }
 }

@@ -120,6 +120,9 @@ impl ScoreResult {
                 );
             }
         }
+        if self.breakdown.is_empty() {
+            return s;
+        }
         let _ = writeln!(s);
         let wi = self
             .breakdown

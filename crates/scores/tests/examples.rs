@@ -63,6 +63,43 @@ fn fss_example() {
 }
 
 #[test]
+fn bilag2004_example() {
+    // Yee 2010 coding: renal A 12 + mucocutaneous B 8 + musculoskeletal C 1
+    // + haematological C 1 = 22; cardiorespiratory D and the four E score 0.
+    let r = score_by_name("bilag2004", &example("bilag2004")).unwrap();
+    assert_eq!(r.total, 22.0);
+    assert_eq!(r.category.as_deref(), Some("highest grade A"));
+    let msk = r
+        .groups
+        .iter()
+        .find(|g| g.name == "musculoskeletal")
+        .unwrap();
+    assert_eq!(msk.points, 1.0);
+}
+
+#[test]
+fn pga_example() {
+    let r = score_by_name("pga", &example("pga")).unwrap();
+    assert_eq!(r.total, 1.25);
+}
+
+#[test]
+fn sri_example() {
+    // SLEDAI-2K 10 -> 6 (reduction 4), constitutional D -> B is the one new B
+    // (mucocutaneous and musculoskeletal improved B -> C), no new A, PGA
+    // 1.50 -> 1.79 (+0.29 < 0.30): an SRI-4 responder, not SRI-5.
+    use rct_scores::sri::{sri, SriLevel, SriVisit};
+    let b: SriVisit = serde_json::from_value(example("sri-baseline")).unwrap();
+    let v: SriVisit = serde_json::from_value(example("sri-week24")).unwrap();
+    let r = sri(&b, &v, SriLevel::Sri4).unwrap();
+    assert!(r.responder);
+    assert_eq!(r.sledai_reduction, 4);
+    assert_eq!(r.new_b.len(), 1);
+    assert_eq!(r.pga_change_hundredths, 29);
+    assert!(!sri(&b, &v, SriLevel::Sri5).unwrap().responder);
+}
+
+#[test]
 fn docs_show_every_example() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/scores.md");
     let text = std::fs::read_to_string(path).unwrap();
@@ -78,6 +115,10 @@ fn docs_show_every_example() {
         "slicc-2012",
         "acr-1997",
         "fss",
+        "bilag2004",
+        "pga",
+        "sri-baseline",
+        "sri-week24",
     ] {
         assert!(
             blocks.contains(&example(name)),

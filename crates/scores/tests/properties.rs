@@ -208,11 +208,68 @@ proptest! {
 
     #[test]
     fn arbitrary_json_never_panics(input in any_json()) {
-        for name in ["sledai2k", "eular-acr-2019", "slicc-2012", "acr-1997", "fss"] {
+        for name in ["sledai2k", "eular-acr-2019", "slicc-2012", "acr-1997", "fss", "bilag2004", "pga"] {
             if let Ok(r) = score_by_name(name, &input) {
                 prop_assert!(r.total.is_finite());
                 let _ = r.to_text();
             }
+        }
+    }
+
+    /// BILAG-2004: the numerical score is 12 per A, 8 per B, 1 per C
+    /// (Yee 2010), whatever the grades.
+    #[test]
+    fn bilag_total_is_the_yee_sum(grades in proptest::collection::vec(0usize..5, 9)) {
+        let letters = ["A", "B", "C", "D", "E"];
+        let domains: Map<String, Value> = rct_scores::bilag::Domain::ALL
+            .iter()
+            .zip(&grades)
+            .map(|(d, g)| (d.as_str().to_string(), json!(letters[*g])))
+            .collect();
+        let r = score_by_name("bilag2004", &json!({"domains": domains})).unwrap();
+        let want: u32 = grades.iter().map(|g| [12, 8, 1, 0, 0][*g]).sum();
+        prop_assert_eq!(r.total, f64::from(want));
+    }
+
+    /// SRI: a responder exactly when no criterion failed; the SLEDAI and PGA
+    /// criteria are the integer comparisons of the rule; new A and new B
+    /// match a count over the nine domains.
+    #[test]
+    fn sri_components_follow_the_rule(
+        sb in 0u32..=105, sv in 0u32..=105,
+        gb in proptest::collection::vec(0usize..5, 9),
+        gv in proptest::collection::vec(0usize..5, 9),
+        pb in 0u16..=300, pv in 0u16..=300,
+        level in 4u32..=6,
+    ) {
+        use rct_scores::bilag::Grade;
+        use rct_scores::pga::Pga;
+        use rct_scores::sri::{evaluate, Components, SriLevel};
+        let g = [Grade::A, Grade::B, Grade::C, Grade::D, Grade::E];
+        let comp = |s: u32, gs: &[usize], p: u16| Components {
+            sledai2k: s,
+            bilag: std::array::from_fn(|i| g[gs[i]]),
+            pga: Pga::from_hundredths(p).unwrap(),
+        };
+        let r = evaluate(&comp(sb, &gb, pb), &comp(sv, &gv, pv), SriLevel::from_reduction(level).unwrap());
+        prop_assert_eq!(r.sledai_met, i64::from(sb) - i64::from(sv) >= i64::from(level));
+        prop_assert_eq!(r.pga_met, i32::from(pv) - i32::from(pb) < 30);
+        let new_a = (0..9).filter(|&i| gv[i] == 0 && gb[i] != 0).count();
+        let new_b = (0..9).filter(|&i| gv[i] == 1 && gb[i] >= 2).count();
+        prop_assert_eq!(r.new_a.len(), new_a);
+        prop_assert_eq!(r.new_b.len(), new_b);
+        prop_assert_eq!(r.responder, r.sledai_met && new_a == 0 && new_b <= 1 && r.pga_met);
+        prop_assert_eq!(r.responder, r.failed.is_empty());
+    }
+
+    #[test]
+    fn sri_visits_from_arbitrary_json_never_panic(a in any_json(), b in any_json()) {
+        use rct_scores::sri::{sri, SriLevel, SriVisit};
+        if let (Ok(x), Ok(y)) = (
+            serde_json::from_value::<SriVisit>(a),
+            serde_json::from_value::<SriVisit>(b),
+        ) {
+            let _ = sri(&x, &y, SriLevel::Sri4);
         }
     }
 }

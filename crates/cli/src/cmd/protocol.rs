@@ -333,6 +333,40 @@ pub fn render(p: &Protocol) -> String {
                 .join(", ")
         );
     }
+    if !p.estimands.is_empty() {
+        let _ = writeln!(s, "\nEstimands (ICH E9(R1)):");
+        for e in &p.estimands {
+            let _ = writeln!(s, "  {:<12} {}", e.id.get_ref(), e.label);
+            let _ = writeln!(s, "    treatment:  {}", e.treatment.get_ref());
+            if !e.compare.is_empty() {
+                let arms: Vec<&str> = e.compare.iter().map(|a| a.get_ref().as_str()).collect();
+                let _ = writeln!(s, "    compare:    {}", arms.join(" vs "));
+            }
+            let _ = writeln!(s, "    population: {}", e.population.get_ref());
+            let _ = writeln!(
+                s,
+                "    variable:   {} (outcome {})",
+                e.variable.get_ref(),
+                e.outcome.get_ref()
+            );
+            for i in &e.intercurrent_events {
+                let _ = writeln!(
+                    s,
+                    "    event:      {}: {}{}",
+                    i.event.get_ref(),
+                    i.strategy.get_ref().as_str(),
+                    i.handling
+                        .as_ref()
+                        .map(|h| format!(" ({h})"))
+                        .unwrap_or_default()
+                );
+            }
+            let _ = writeln!(s, "    summary:    {}", e.summary.get_ref());
+            if let Some(m) = &e.model {
+                let _ = writeln!(s, "    model:      {}", m.get_ref());
+            }
+        }
+    }
     let _ = writeln!(s, "\nAnalysis plan:");
     for pop in &p.analysis.populations {
         let _ = writeln!(

@@ -62,6 +62,28 @@ fss (Fatigue Severity Scale, Krupp 1989; mean of 9 items, 1-7):
   All nine are required unless --allow-missing N (or max_missing) permits
   proration; a prorated result is flagged.
 
+bilag2004 (BILAG-2004, Isenberg 2005; numerical score A=12 B=8 C=1 D=E=0,
+Yee 2010; 0-108):
+  {\"domains\": {constitutional mucocutaneous neuropsychiatric musculoskeletal
+   cardiorespiratory gastrointestinal ophthalmic renal haematological:
+   \"A\"-\"E\" or {\"grade\": \"A\"-\"E\", \"items\": {ITEM: VALUE}}}}
+  Every domain needs its grade from the BILAG-2004 scoring sheet: rct checks
+  it against the items given (an item at 1-4 rules out D and E; all items 0
+  rule out A-C) but does not derive it. Items 1-77 take 0-4 or \"ND\"; renal
+  and haematological items are values or true/false. Item names:
+  docs/scores.md.
+
+pga (physician's global assessment, 0-3 visual analogue scale):
+  {\"pga\": 1.25}   (at most two decimals; kept in exact hundredths)
+
+sri (SLE Responder Index, Furie 2009): `rct score sri --baseline FILE --visit
+FILE [--level 4|5|6]`, each file
+  {\"sledai2k\": TOTAL or {\"descriptors\": {...}}, \"bilag2004\": {bilag2004
+   input}, \"pga\": N}
+  Responder when SLEDAI-2K falls by >= 4 (5, 6), no new BILAG A (a domain A
+  now that was not A), at most one new B (B now, C/D/E at baseline), and PGA
+  worsens by < 0.30 (+0.29 passes, +0.30 fails).
+
 Exit status: 0 when the score was computed (whatever its value), 2 for bad
 input.";
 
@@ -81,6 +103,12 @@ pub enum ScoreKind {
     Acr1997,
     /// Fatigue Severity Scale (mean of 9 items).
     Fss,
+    /// BILAG-2004 grades and numerical score (0-108).
+    Bilag2004,
+    /// Physician's global assessment (0-3).
+    Pga,
+    /// SLE Responder Index (SRI-4/5/6) of a visit against baseline.
+    Sri,
 }
 
 impl ScoreKind {
@@ -91,6 +119,9 @@ impl ScoreKind {
             ScoreKind::Slicc2012 => "slicc-2012",
             ScoreKind::Acr1997 => "acr-1997",
             ScoreKind::Fss => "fss",
+            ScoreKind::Bilag2004 => "bilag2004",
+            ScoreKind::Pga => "pga",
+            ScoreKind::Sri => "sri",
         }
     }
 }
@@ -123,9 +154,18 @@ pub struct ScoreArgs {
     /// The score to compute.
     #[arg(value_enum)]
     pub score: ScoreKind,
-    /// JSON input file (format: see below or docs/scores.md).
+    /// JSON input file (format: see below or docs/scores.md); every score but sri.
     #[arg(long, short, value_name = "FILE.json")]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
+    /// sri only: the baseline visit's JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    pub baseline: Option<PathBuf>,
+    /// sri only: the visit's JSON file.
+    #[arg(long, value_name = "FILE.json")]
+    pub visit: Option<PathBuf>,
+    /// sri only: the SLEDAI-2K reduction required (SRI-4, SRI-5, SRI-6).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(4..=6))]
+    pub level: Option<u32>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -140,12 +180,61 @@ pub struct ScoreArgs {
     pub allow_missing: Option<usize>,
 }
 
-pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
-    let file = args.input.display().to_string();
-    let text = std::fs::read_to_string(&args.input)
+/// Input files larger than this are refused before reading (a score's input
+/// is a few kilobytes).
+const MAX_INPUT_BYTES: usize = 1 << 20;
+
+fn read_json(path: &std::path::Path) -> anyhow::Result<(String, serde_json::Value)> {
+    let file = path.display().to_string();
+    let text = super::input::read_text_bounded(path, MAX_INPUT_BYTES, "a score input file")
         .with_context(|| format!("cannot read input file {file}"))?;
-    let input: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{file}: not valid JSON"))?;
+    let value = serde_json::from_str(&text).with_context(|| format!("{file}: not valid JSON"))?;
+    Ok((file, value))
+}
+
+fn run_sri(args: &ScoreArgs) -> anyhow::Result<ExitCode> {
+    if args.input.is_some() {
+        anyhow::bail!(
+            "sri compares two visits: give --baseline FILE and --visit FILE, not --input"
+        );
+    }
+    if args.proteinuria_rule.is_some() || args.bands.is_some() || args.allow_missing.is_some() {
+        anyhow::bail!("sri takes --baseline, --visit and --level only");
+    }
+    let (Some(b), Some(v)) = (&args.baseline, &args.visit) else {
+        anyhow::bail!("sri needs --baseline FILE and --visit FILE");
+    };
+    let visit = |path: &std::path::Path| -> anyhow::Result<rct_scores::sri::SriVisit> {
+        let (file, value) = read_json(path)?;
+        rct_scores::parse_input("sri", &value).map_err(|e| anyhow::anyhow!("{file}: {e}"))
+    };
+    let (baseline, at) = (visit(b)?, visit(v)?);
+    let level = rct_scores::sri::SriLevel::from_reduction(args.level.unwrap_or(4))?;
+    let named = |path: &std::path::Path, r: Result<_, rct_scores::ScoreError>| {
+        r.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    };
+    let bc = named(b, baseline.components())?;
+    let vc = named(v, at.components())?;
+    let result = rct_scores::sri::evaluate(&bc, &vc, level);
+    if args.json {
+        super::print_json(&result)?;
+    } else {
+        print!("{}", result.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(args: ScoreArgs) -> anyhow::Result<ExitCode> {
+    if args.score == ScoreKind::Sri {
+        return run_sri(&args);
+    }
+    if args.baseline.is_some() || args.visit.is_some() || args.level.is_some() {
+        anyhow::bail!("--baseline, --visit and --level are for `rct score sri` only");
+    }
+    let Some(path) = &args.input else {
+        anyhow::bail!("{} needs --input FILE.json", args.score.name());
+    };
+    let (file, input) = read_json(path)?;
     let options = ScoreOptions {
         proteinuria_rule: args.proteinuria_rule.map(|r| match r {
             RuleArg::Sledai2k => ProteinuriaRule::Sledai2k,

@@ -642,6 +642,12 @@ pub fn check(p: &Protocol, src: &str, file: &str) -> Vec<Diagnostic> {
         );
     }
     c.unique("model", p.analysis.models.iter().map(|m| &m.id));
+
+    // Estimands.
+    c.unique("estimand", p.estimands.iter().map(|e| &e.id));
+    for (span, message, help) in super::estimand::check(p) {
+        c.at(span, message, help.as_deref());
+    }
     let mut formula_names: BTreeSet<String> = vars.clone();
     formula_names.insert("arm".into());
     formula_names.extend(factors.iter().cloned());

@@ -4,10 +4,12 @@
 
 mod check;
 mod diag;
+mod estimand;
 mod model;
 
 pub use check::{check, formula_names_of, SCORE_FUNCTIONS};
 pub use diag::{Diagnostic, Diagnostics, LineIndex};
+pub use estimand::{Estimand, IntercurrentEvent, Strategy};
 pub use model::*;
 
 /// Largest protocol file read (1 MiB; the seed protocols are about 20 kB).

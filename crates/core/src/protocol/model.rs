@@ -58,6 +58,10 @@ pub struct Protocol {
     /// Populations and pre-specified models.
     #[serde(default)]
     pub analysis: Analysis,
+    /// What the trial estimates (ICH E9(R1)): treatment, population,
+    /// variable, intercurrent events with their strategies, summary.
+    #[serde(default)]
+    pub estimands: Vec<super::estimand::Estimand>,
     /// Values chosen where the sources are silent, for the trial team to confirm.
     #[serde(default)]
     pub assumptions: Vec<Assumption>,
