@@ -2,11 +2,10 @@
 //! against its signed checkpoints, print the audit trail a monitor reads
 //! (through the record's role-based views), and sign the heads.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rct_record::{verify_chain, Event, Role, Sites};
+use rct_record::{verify_chain, Event, Role};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -290,10 +289,6 @@ pub fn kind_name(kind: rct_record::BreakKind) -> &'static str {
     }
 }
 
-/// The viewer name used for `--as-role`: a grant of the role at every site,
-/// added to a copy of the state only for building views.
-const ROLE_VIEWER: &str = "\u{0}role-viewer";
-
 fn log(args: LogArgs) -> anyhow::Result<ExitCode> {
     let url = args.db.url();
     let store = db::open_existing(&url)?;
@@ -314,13 +309,12 @@ fn log(args: LogArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("folding trial `{trial}`"))?;
         let (state, viewer) = match &args.user {
             Some(user) => (state, user.clone()),
-            None => {
-                let mut s = state;
-                let mut grant = BTreeMap::new();
-                grant.insert(args.role, Sites::All);
-                s.grants.insert(ROLE_VIEWER.to_string(), grant);
-                (s, ROLE_VIEWER.to_string())
-            }
+            // A grant of the role at every site, added to a copy of the
+            // state only for building views.
+            None => (
+                state.with_role_viewer(args.role),
+                rct_record::view::ROLE_VIEWER.to_string(),
+            ),
         };
         for e in &events {
             if let Some(p) = &args.participant {

@@ -334,10 +334,11 @@ pub fn seed_by_kits(seen: &[Seen], public: &Public) -> Option<(u64, String)> {
 /// The lists of `strata` under `seed`, as `rct_random` makes them from the
 /// protocol's design.
 pub fn lists(
-    seed: u64,
+    seed: impl Into<rct_random::TrialSeed>,
     public: &Public,
     strata: &[String],
 ) -> BTreeMap<String, Vec<rct_random::ListRow>> {
+    let seed: rct_random::TrialSeed = seed.into();
     let p = &public.protocol;
     let Ok(design) = p
         .randomisation
@@ -361,7 +362,7 @@ pub fn lists(
             let list = rct_random::generate_list(&rct_random::ListRequest {
                 design: design.clone(),
                 arms: arms.clone(),
-                seed: seed.into(),
+                seed,
                 stratum: s.clone(),
                 n: POSITIONS as u32,
                 kits: p.masking.kit_codes,
