@@ -52,6 +52,7 @@ pub mod command;
 pub mod design;
 pub mod event;
 pub mod governance;
+pub mod legacy;
 pub mod registration;
 pub mod seal;
 mod sealing;

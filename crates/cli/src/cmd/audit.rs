@@ -1,4 +1,4 @@
-//! `rct audit verify|log|checkpoint`: check the hash chain of every trial
+//! `rct audit verify|log|checkpoint|migrate`: check the hash chain of every trial
 //! against its signed checkpoints, print the audit trail a monitor reads
 //! (through the record's role-based views), and sign the heads.
 
@@ -27,6 +27,12 @@ pub enum AuditCmd {
     /// (mode 0600) if missing. Refuses a chain that is broken or contradicts
     /// a stored checkpoint.
     Checkpoint(super::audit_checkpoint::CheckpointArgs),
+    /// Re-seal a trial's chain written before commitments (format 1, values
+    /// in plain in the hashed bodies) under the current rule, in one audited
+    /// step: the old chain is verified, every event keeps its content with
+    /// concealed values as salted commitments, and a `chain_migrated` event
+    /// records the old head, the user and the reason.
+    Migrate(super::audit_migrate::MigrateArgs),
 }
 
 /// Arguments of `rct audit verify`.
@@ -96,6 +102,7 @@ pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
         AuditCmd::Verify(a) => verify(a),
         AuditCmd::Log(a) => log(a),
         AuditCmd::Checkpoint(a) => super::audit_checkpoint::run(a),
+        AuditCmd::Migrate(a) => super::audit_migrate::run(a),
     }
 }
 
