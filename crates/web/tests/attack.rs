@@ -35,6 +35,8 @@ use serde_json::{json, Value};
 /// One trial of the fixture.
 struct TrialData {
     public: Public,
+    /// The trial's events as stored (with their openings).
+    events: Vec<rct_record::Event>,
     truth: Truth,
     /// One corpus per blinded reader.
     blinded: Vec<Corpus>,
@@ -105,7 +107,16 @@ async fn build() -> Fixture {
             known: BTreeSet::new(),
         };
         let (export_blinded, export_unblinded) = exports(&app, &public, trial);
+        let events = app
+            .ledger
+            .store()
+            .load(trial, 0)
+            .unwrap()
+            .iter()
+            .map(|r| r.event().unwrap())
+            .collect();
         trials.push(TrialData {
+            events,
             truth: Truth::of(&app, trial),
             public,
             blinded,
@@ -329,12 +340,11 @@ fn blinded_roles_recover_nothing_from_pages_api_audit_and_exports() {
 }
 
 /// Hash guessing as every blinded reader: no arm, position or seed may be
-/// confirmed by hashing guesses against the audit trail's hashes.
-///
-/// Fails today: a redacted `randomised` entry's arm and position are
-/// confirmed through the next entry's hash, and the demo's seed through the
-/// registration's (issue 15 item 1). Un-ignore once the chain carries salted
-/// commitments.
+/// confirmed by hashing guesses against the audit trail's hashes (before
+/// salted commitments, issue 15 item 1, a redacted `randomised` entry's arm
+/// and position were confirmed through the next entry's hash, and the
+/// demo's seed through the registration's; see
+/// `migration_takes_away_what_hash_guessing_finds_in_a_format_1_record`).
 #[test]
 fn blinded_roles_cannot_confirm_guesses_against_hashes() {
     let fx = fixture();
@@ -371,11 +381,67 @@ fn blinded_roles_cannot_confirm_a_seed_from_kit_codes() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The seed guessers find a seed planted in their range: kit codes of a
-/// list made with it, and a registration entry stripped of it (arms, design
-/// and seed removed, its hash withheld, the next entry's prev_hash too).
+/// The drafts of `events` (their content without their place in a chain).
+fn drafts_of(events: &[rct_record::Event]) -> Vec<rct_record::EventDraft> {
+    events
+        .iter()
+        .map(|e| rct_record::EventDraft {
+            trial: e.trial.clone(),
+            at: e.at,
+            actor: e.actor.clone(),
+            role: e.role,
+            site: e.site.clone(),
+            reason: e.reason.clone(),
+            payload: e.payload.clone(),
+        })
+        .collect()
+}
+
+/// The entries an unblinded reader of a format-1 record got: each stored
+/// body (values in plain) with its hash.
+fn entries_v1(rows: &[rct_record::StoredEvent]) -> Vec<Value> {
+    rows.iter()
+        .map(|r| {
+            let mut v: Value = serde_json::from_str(&r.body).unwrap();
+            v["hash"] = Value::String(r.hash.clone());
+            v
+        })
+        .collect()
+}
+
+/// `rct audit migrate` as the record does it (`rct_record::legacy`), by
+/// the demo administrator.
+fn migrated(trial: &str, rows: &[rct_record::StoredEvent]) -> Vec<rct_record::Event> {
+    rct_record::legacy::migrate_v1(
+        trial,
+        rows,
+        &rct_record::legacy::Migration {
+            actor: "admin".into(),
+            at: NOW.parse().unwrap(),
+            reason: "re-seal under chain format 2".into(),
+            seal_key: [0x33; 32],
+        },
+    )
+    .unwrap()
+    .events
+}
+
+/// The audit entries `user` reads of `events` (the trial's whole chain).
+fn entries_as(trial: &str, events: &[rct_record::Event], user: &str) -> Vec<Value> {
+    let state = rct_record::TrialState::from_events(trial, events).unwrap();
+    events
+        .iter()
+        .filter_map(|e| state.view_event(e, user))
+        .collect()
+}
+
+/// The seed guessers find a seed planted in their range (proof that they
+/// can see): kit codes of a list made with it, and the registration of a
+/// format-1 chain (values in plain, as rct wrote records before
+/// commitments) stripped of it (arms, design and seed removed, its hash
+/// withheld, the next entry's prev_hash too). The same registration in
+/// format 2, written so or migrated, gives them nothing.
 #[test]
-#[ignore = "positive control of the registration-hash seed guesser on a rebuilt format-1 chain: the rebuilt chain does not yet match the body the guesser forms (the kit-code half passes); to fix"]
 fn the_seed_guessers_find_a_planted_seed() {
     let planted = 4242;
     for trial in TRIALS {
@@ -407,36 +473,17 @@ fn the_seed_guessers_find_a_planted_seed() {
         let mut s = rct_record::TrialState::new(trial);
         let at: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
         let admin = rct_record::Actor::new("admin", rct_record::Role::Admin, None);
-        let secrets = rct_record::TrialSecrets {
-            seed: planted.into(),
-            seal_key: [0; 32],
-        };
         let cmd = rct_record::registration::register_command_with_text(
             &public.protocol,
             public.text,
-            secrets,
+            rct_record::TrialSecrets::insecure_for_tests(planted),
         );
         let mut events = s.execute(&admin, at, None, &cmd).unwrap();
         let site = rct_record::registration::site_commands(&public.protocol).remove(0);
         events.extend(s.execute(&admin, at, None, &site).unwrap());
-        // As a server without commitments wrote them: each body hashed
-        // with its values in plain (the guesser's model; today's server
-        // hashes commitments, see blinded_roles_cannot_confirm_guesses_against_hashes).
-        let mut prev = rct_record::GENESIS_HASH.to_string();
-        let mut entries: Vec<Value> = Vec::new();
-        for e in &events {
-            let mut v = serde_json::to_value(e).unwrap();
-            let m = v.as_object_mut().unwrap();
-            m.shift_remove("hash");
-            m.shift_remove("openings");
-            m.insert("prev_hash".into(), Value::String(prev.clone()));
-            let h = rct_record::sha256_hex(rct_record::canonical::to_canonical(&v).as_bytes());
-            v.as_object_mut()
-                .unwrap()
-                .insert("hash".into(), Value::String(h.clone()));
-            prev = h;
-            entries.push(v);
-        }
+        let rows = rct_record::legacy::chain_v1(drafts_of(&events));
+        assert!(rows[0].body.contains(&format!("\"seed\":{planted}")));
+        let mut entries = entries_v1(&rows);
         let p = entries[0]["payload"].as_object_mut().unwrap();
         for k in ["arms", "seed", "design"] {
             p.shift_remove(k);
@@ -448,6 +495,63 @@ fn the_seed_guessers_find_a_planted_seed() {
             .shift_remove("prev_hash");
         let (seed, _) = seed_by_hash(&entries, &public).unwrap();
         assert_eq!(seed, planted, "{trial}");
+        // Format 2, as written and as migrated from the format-1 chain:
+        // the seed is a commitment, every hash is shown, nothing matches.
+        for chain in [events, migrated(trial, &rows)] {
+            let state = rct_record::TrialState::from_events(trial, &chain)
+                .unwrap()
+                .with_role_viewer(rct_record::Role::Monitor);
+            let entries: Vec<Value> = chain
+                .iter()
+                .filter_map(|e| state.view_event(e, rct_record::view::ROLE_VIEWER))
+                .collect();
+            assert_eq!(entries.len(), chain.len());
+            assert_eq!(seed_by_hash(&entries, &public), None, "{trial}");
+        }
+    }
+}
+
+/// A blinded reader of a format-1 record (the audit views before
+/// commitments: a `randomised` entry without arm, position and hash, the
+/// next without prev_hash) recovers every arm by hashing guesses; after
+/// `rct audit migrate` every blinded reader of both trials recovers none,
+/// and no seed.
+#[test]
+fn migration_takes_away_what_hash_guessing_finds_in_a_format_1_record() {
+    let fx = fixture();
+    for t in &fx.trials {
+        let trial = t.truth.trial.as_str();
+        let all: BTreeSet<String> = t.truth.alloc.keys().cloned().collect();
+        let rows = rct_record::legacy::chain_v1(drafts_of(&t.events));
+        let before = strip_allocations(&entries_v1(&rows));
+        let f = arms_by_hash(&before, &t.public, "a format-1 audit view");
+        let (right, wrong) = score(&f, &t.truth, &all);
+        assert!(wrong.is_empty(), "{wrong:?}");
+        assert_eq!(right, all, "{trial}: hash guessing on format 1 misses arms");
+
+        let after = migrated(trial, &rows);
+        assert!(matches!(
+            after.last().unwrap().payload,
+            rct_record::Payload::ChainMigrated { .. }
+        ));
+        let mut failures = Vec::new();
+        for c in &t.blinded {
+            let entries = entries_as(trial, &after, &c.reader);
+            assert!(!entries.is_empty(), "{}", c.reader);
+            let mut f = arms_by_hash(
+                &entries,
+                &t.public,
+                &format!("{} after migration", c.reader),
+            );
+            if let Some((seed, how)) = seed_by_hash(&entries, &t.public) {
+                f.merge(arms_from_seed(seed, &how, &participants_seen(c), &t.public));
+            }
+            let leaks = f.leaks(&c.known);
+            if !leaks.is_empty() {
+                failures.push(report(c, &leaks));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }
 
