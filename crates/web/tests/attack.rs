@@ -361,11 +361,9 @@ fn blinded_roles_cannot_confirm_guesses_against_hashes() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Seed guessing against the kit codes every blinded reader of IL-2 sees.
-///
-/// Fails today: the demo registers IL-2 with a fixed seed, which is among
-/// the candidates (issue 15 item 2: seeds drawn at random, a typed seed
-/// mixed with a sealed secret). Un-ignore once seeds are drawn at random.
+/// Seed guessing against the kit codes every blinded reader of IL-2 sees
+/// (the demo registered IL-2 with a fixed seed among the candidates before
+/// seeds were drawn at random, issue 15 item 2).
 #[test]
 fn blinded_roles_cannot_confirm_a_seed_from_kit_codes() {
     let fx = fixture();
