@@ -66,7 +66,7 @@ pub fn event_v1(body: &str, hash: &str) -> Result<Event, EventError> {
 pub fn body_format(body: &str) -> Option<u64> {
     let value: Value = serde_json::from_str(body).ok()?;
     let map = value.as_object()?;
-    Some(map.get("v").map_or(Some(FORMAT_1), Value::as_u64)?)
+    map.get("v").map_or(Some(FORMAT_1), Value::as_u64)
 }
 
 /// Writes `drafts` as the format-1 chain of a new trial, as rct wrote
