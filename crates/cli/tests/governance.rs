@@ -344,8 +344,11 @@ fn a_plan_after_unblinding_is_flagged_in_the_exports() {
         (v, dir)
     };
     // Locked, not unblinded: the statistician's export is blinded.
-    let (v, _) = export("locked");
+    let (v, locked_dir) = export("locked");
     assert_eq!(v["blinded"], true);
+    // Nor does it carry the seed and design.
+    assert_eq!(v["list_recipe"], Value::Null);
+    assert!(!locked_dir.join("randomisation.json").exists());
     let err = t.refused("sp", "sponsor", &["unblind-request"]);
     assert!(err.contains("analysis plan"), "{err}");
     let sap = tmp.path().join("sap.txt");
@@ -368,6 +371,58 @@ fn a_plan_after_unblinding_is_flagged_in_the_exports() {
     t.ok("sp", "sponsor", &["unblind-approve"]);
     let (v, dir) = export("unblinded");
     assert_eq!(v["blinded"], false);
+    // The unblinded export carries the seed and design, and `rct randomise
+    // list` regenerates the list each recorded allocation came from.
+    assert_eq!(v["list_recipe"], "randomisation.json");
+    let recipe: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("randomisation.json")).unwrap())
+            .unwrap();
+    let seed = match &recipe["seed"] {
+        Value::String(s) => s.clone(),
+        n => n.to_string(),
+    };
+    assert_eq!(seed.len(), 64, "a typed seed is mixed into a 256-bit key");
+    assert_eq!(
+        recipe["strata"],
+        json!([{"stratum": "site=pkuph", "positions": 4}])
+    );
+    let list = Command::cargo_bin("rct")
+        .unwrap()
+        .args([
+            "randomise",
+            "list",
+            "--protocol",
+            &protocol(),
+            "--seed",
+            &seed,
+        ])
+        .args(["--stratum", "site=pkuph", "--n", "4", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let list: Value = serde_json::from_slice(&list.stdout).unwrap();
+    let events = Command::cargo_bin("rct")
+        .unwrap()
+        .args(["export", "events", "--db", &t.db])
+        .output()
+        .unwrap();
+    assert!(events.status.success());
+    let mut checked = 0;
+    for line in String::from_utf8(events.stdout).unwrap().lines() {
+        let e: Value = serde_json::from_str(line).unwrap();
+        if e["payload"]["type"] != "randomised" {
+            continue;
+        }
+        let arm = &e["openings"]["arm"]["value"];
+        let position = e["openings"]["position"]["value"].as_u64().unwrap();
+        assert_eq!(&list["rows"][position as usize - 1]["arm"], arm, "{line}");
+        checked += 1;
+    }
+    assert_eq!(checked, 4);
     assert_eq!(v["flags"], json!([]));
     assert!(!dir.join("analysis_plan_flags.txt").exists());
     // A new plan version after the unblinding: recorded, and flagged.

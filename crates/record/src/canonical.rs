@@ -21,8 +21,26 @@ use serde_json::Value;
 /// Writes `value` in canonical JSON (RFC 8785).
 pub fn to_canonical(value: &Value) -> String {
     let mut out = String::new();
-    write(&mut out, value);
+    write(&mut out, value, Format::Jcs);
     out
+}
+
+/// Writes `value` in the canonical JSON of chain format 1 (records written
+/// before commitments; see [`crate::legacy`]): as [`to_canonical`] except
+/// that object keys are sorted by their UTF-8 bytes and numbers are written
+/// as `serde_json` writes them (integers of any size in decimal, other
+/// numbers as the shortest text that reads back to the same `f64`, e.g.
+/// `1e21` as `1e21`). Read only to verify and migrate old records.
+pub fn to_canonical_v1(value: &Value) -> String {
+    let mut out = String::new();
+    write(&mut out, value, Format::V1);
+    out
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Jcs,
+    V1,
 }
 
 /// `value` as the chain stores it: read back from its canonical JSON (a
@@ -53,11 +71,12 @@ pub fn exact_in_canonical(value: &Value) -> bool {
     }
 }
 
-fn write(out: &mut String, value: &Value) {
+fn write(out: &mut String, value: &Value, format: Format) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) if format == Format::V1 => out.push_str(&n.to_string()),
         Value::Number(n) => write_number(out, n),
         Value::String(s) => write_str(out, s),
         Value::Array(items) => {
@@ -66,13 +85,16 @@ fn write(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push(',');
                 }
-                write(out, item);
+                write(out, item, format);
             }
             out.push(']');
         }
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            match format {
+                Format::Jcs => keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16())),
+                Format::V1 => keys.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes())),
+            }
             out.push('{');
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
@@ -81,7 +103,7 @@ fn write(out: &mut String, value: &Value) {
                 write_str(out, key);
                 out.push(':');
                 if let Some(v) = map.get(key) {
-                    write(out, v);
+                    write(out, v, format);
                 }
             }
             out.push('}');

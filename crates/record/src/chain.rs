@@ -88,12 +88,29 @@ pub fn verify_chain(
     trial: &str,
     stored: &[StoredEvent],
 ) -> Result<(ChainSummary, Vec<Event>), ChainBreak> {
+    verify_rows(
+        trial,
+        stored,
+        |row| Event::from_stored(&row.body, &row.hash, row.openings.as_deref()),
+        Event::canonical_body,
+    )
+}
+
+/// [`verify_chain`] with the decoding of a stored row and the canonical
+/// body of an event given (chain format 2, or format 1 in
+/// [`crate::legacy`]).
+pub(crate) fn verify_rows(
+    trial: &str,
+    stored: &[StoredEvent],
+    decode: impl Fn(&StoredEvent) -> Result<Event, crate::event::EventError>,
+    canonical_body: impl Fn(&Event) -> String,
+) -> Result<(ChainSummary, Vec<Event>), ChainBreak> {
     let mut events: Vec<Event> = Vec::with_capacity(stored.len());
     let mut prev_hash = GENESIS_HASH.to_string();
     for (i, row) in stored.iter().enumerate() {
         let position = i as u64 + 1;
         let brk = |seq: u64, kind: BreakKind, detail: String| ChainBreak { seq, kind, detail };
-        let event = match Event::from_stored(&row.body, &row.hash, row.openings.as_deref()) {
+        let event = match decode(row) {
             Ok(e) => e,
             Err(err @ crate::event::EventError::BadOpening { .. }) => {
                 return Err(brk(
@@ -113,7 +130,7 @@ pub fn verify_chain(
             }
         };
         let content_hash = sha256_hex(row.body.as_bytes());
-        let canonical = event.canonical_body();
+        let canonical = canonical_body(&event);
         if canonical != row.body || content_hash != row.hash {
             return Err(brk(
                 row.seq,

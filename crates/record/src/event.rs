@@ -435,6 +435,20 @@ pub enum Payload {
         /// Number of participants on the list.
         entries: u64,
     },
+    /// The chain was re-sealed from an older chain format (`rct audit
+    /// migrate`, see [`crate::legacy`]): each event before this one holds
+    /// the content of the old event with the same number, concealed values
+    /// as commitments. The old chain ended at event `old_head_seq` with hash
+    /// `old_head_hash`; who migrated and why are the event's actor and
+    /// reason.
+    ChainMigrated {
+        /// The old chain's format (1).
+        from_format: u64,
+        /// Sequence number of the old chain's last event.
+        old_head_seq: u64,
+        /// Hash of the old chain's last event.
+        old_head_hash: String,
+    },
 }
 
 impl Payload {
@@ -470,6 +484,7 @@ impl Payload {
             Payload::UnblindingApproved { .. } => "unblinding_approved",
             Payload::SafetyCodeBroken { .. } => "safety_code_broken",
             Payload::CodeBreakListProduced { .. } => "code_break_list_produced",
+            Payload::ChainMigrated { .. } => "chain_migrated",
         }
     }
 
@@ -629,7 +644,7 @@ pub enum EventError {
     #[error("not a valid event: {0}")]
     Json(#[from] serde_json::Error),
     /// Written before commitments (chain format 1).
-    #[error("the event is in chain format 1 (values in the hashed body), written by an earlier rct; this version reads format 2 only (re-sealing a format-1 record, `rct audit migrate`, is not written yet): read it with the rct that wrote it")]
+    #[error("the event is in chain format 1 (values in the hashed body), written by an earlier rct; this version reads format 2 only: re-seal the trial's record with `rct audit migrate --trial TRIAL --user ADMIN --reason TEXT` (keep a backup first)")]
     Legacy,
     /// A sealed value whose opening is not at hand.
     #[error("the sealed `{field}` has no opening (a blinded copy of the record cannot be folded; it can only be verified)")]

@@ -37,6 +37,8 @@
 //!   many entries, never an arm.
 
 mod check;
+mod recipe;
+pub use recipe::{ListRecipe, StratumUse};
 mod safety;
 #[cfg(test)]
 mod tests;

@@ -20,21 +20,23 @@
 //! role sees.
 //!
 //! # Canonical encoding (what the hash covers)
-//! An event's hash is the lower-case hex SHA-256 of its *canonical body*: the
-//! event serialised as a JSON object with every field except `hash`
-//! (`actor`, `at`, `payload`, `prev_hash`, `reason`, `role`, `seq`, `site`,
-//! `trial`), written in canonical JSON:
-//! - object keys sorted by their UTF-8 bytes, no whitespace anywhere;
-//! - strings with minimal escaping (`\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`,
-//!   other control characters as `\u00XX`; all else literal UTF-8);
-//! - integers in plain decimal; other numbers as the shortest text that reads
-//!   back to the same `f64`; `true`, `false`, `null` (absent options are `null`);
-//! - `at` as RFC 3339 UTC with a `Z` suffix; `payload` is an object tagged by
-//!   `type` (snake_case); `prev_hash` of the first event is 64 zeros.
+//! An event's hash is the lower-case hex SHA-256 of its *canonical body*
+//! (chain format 2): the event as a JSON object with every field except
+//! `hash` (`actor`, `at`, `payload`, `prev_hash`, `reason`, `role`, `seq`,
+//! `site`, `trial`) plus `"v": 2`, each concealed value replaced by a salted
+//! commitment ([`seal`]), written in the JSON Canonicalization Scheme of
+//! RFC 8785 ([`canonical`]): members sorted by their keys' UTF-16 code
+//! units, no whitespace, minimal string escaping, numbers as ECMAScript
+//! writes them; `at` as RFC 3339 UTC with a `Z` suffix; `payload` is an
+//! object tagged by `type` (snake_case); `prev_hash` of the first event is
+//! 64 zeros.
 //!
-//! Stores keep the canonical body text and the hash; verification re-hashes
-//! the stored text, checks that it is canonical, that sequence numbers run
-//! 1, 2, 3... without gaps and that every `prev_hash` names the event before.
+//! Stores keep the canonical body text, the hash and the openings beside
+//! them; verification re-hashes the stored text, checks that it is
+//! canonical, that sequence numbers run 1, 2, 3... without gaps, that every
+//! `prev_hash` names the event before and that every opening matches its
+//! commitment. Records written before commitments (format 1: values in
+//! plain, no `"v"`) are verified and re-sealed by [`legacy`].
 //!
 //! # Signed checkpoints
 //! The chain cannot show that its last events were removed, that a
@@ -52,6 +54,7 @@ pub mod command;
 pub mod design;
 pub mod event;
 pub mod governance;
+pub mod legacy;
 pub mod registration;
 pub mod seal;
 mod sealing;

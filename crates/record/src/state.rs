@@ -347,6 +347,18 @@ impl TrialState {
     /// here (that is [`TrialState::check`]'s job before writing); history is
     /// applied as recorded.
     pub fn apply(&mut self, e: &Event) -> Result<(), ApplyError> {
+        self.apply_as(e, true)
+    }
+
+    /// Folds one event of a chain written before commitments (format 1,
+    /// values in plain): as [`TrialState::apply`] without requiring what
+    /// the trial seals to be sealed. Only [`crate::legacy`] reads such
+    /// chains, to verify and migrate them.
+    pub(crate) fn apply_unsealed(&mut self, e: &Event) -> Result<(), ApplyError> {
+        self.apply_as(e, false)
+    }
+
+    fn apply_as(&mut self, e: &Event, sealed: bool) -> Result<(), ApplyError> {
         if e.trial != self.trial {
             return Err(ApplyError::WrongTrial {
                 seq: e.seq,
@@ -363,7 +375,9 @@ impl TrialState {
         if e.prev_hash != self.head {
             return Err(ApplyError::BrokenLink { seq: e.seq });
         }
-        self.check_sealing(e)?;
+        if sealed {
+            self.check_sealing(e)?;
+        }
         let is_registration = matches!(e.payload, Payload::TrialRegistered { .. });
         if (self.seq == 0) != is_registration {
             return Err(ApplyError::Invalid {
@@ -633,6 +647,8 @@ impl TrialState {
             | Payload::UnblindingApproved { .. }
             | Payload::SafetyCodeBroken { .. }
             | Payload::CodeBreakListProduced { .. } => crate::governance::fold(self, e),
+            // The record of a migration (crate::legacy) changes no state.
+            Payload::ChainMigrated { .. } => {}
         }
     }
 

@@ -678,6 +678,24 @@ impl TrialState {
     }
 }
 
+/// The viewer name of [`TrialState::with_role_viewer`] (a NUL byte first,
+/// so no account can have it).
+pub const ROLE_VIEWER: &str = "\u{0}role-viewer";
+
+impl TrialState {
+    /// A copy of the state in which [`ROLE_VIEWER`] holds `role` at every
+    /// site and nothing else: views and audit entries for
+    /// [`ROLE_VIEWER`] are what any holder of `role` at every site sees
+    /// (`rct audit log --as-role ROLE`).
+    pub fn with_role_viewer(&self, role: Role) -> TrialState {
+        let mut s = self.clone();
+        let mut grant = BTreeMap::new();
+        grant.insert(role, Sites::All);
+        s.grants.insert(ROLE_VIEWER.to_string(), grant);
+        s
+    }
+}
+
 /// The audit-trail entry of `event` that `user` may read under `state` (the
 /// trial's current state); see [`TrialState::view_event`].
 pub fn view_event(state: &TrialState, event: &Event, user: &str) -> Option<Value> {

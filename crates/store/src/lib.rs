@@ -221,6 +221,30 @@ pub trait Store: Send + Sync {
         self.append(trial, &events)
     }
 
+    /// Replaces the chain of `trial` with `rows` (a re-sealed chain, `rct
+    /// audit migrate`) in one transaction holding the trial's writer lock,
+    /// only if the stored head is still `old_head` (sequence number and
+    /// hash; a [`StoreError::Conflict`] otherwise, and nothing changes). The
+    /// trial's checkpoints and snapshots go with the old chain (they sign
+    /// or cache it); `checkpoint`, when given, is stored for the new chain
+    /// in the same transaction. Callers verify `rows` first. The default
+    /// (stores that cannot replace a chain) refuses.
+    fn replace_chain(
+        &self,
+        trial: &str,
+        old_head: (u64, &str),
+        rows: &[StoredEvent],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<(), StoreError> {
+        let _ = (old_head, rows, checkpoint);
+        Err(StoreError::NotEmpty {
+            what: format!(
+                "the {} store cannot replace the chain of trial `{trial}`",
+                self.backend()
+            ),
+        })
+    }
+
     /// Writes an online, consistent copy of the whole store to a new SQLite
     /// file at `file` (which must not exist).
     fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
@@ -489,6 +513,15 @@ macro_rules! forward_store {
                 replace: bool,
             ) -> Result<(), StoreError> {
                 (**self).import(trial, rows, replace)
+            }
+            fn replace_chain(
+                &self,
+                trial: &str,
+                old_head: (u64, &str),
+                rows: &[StoredEvent],
+                checkpoint: Option<&Checkpoint>,
+            ) -> Result<(), StoreError> {
+                (**self).replace_chain(trial, old_head, rows, checkpoint)
             }
             fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
                 (**self).backup_to(file)

@@ -652,6 +652,49 @@ impl Store for PgStore {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    fn replace_chain(
+        &self,
+        trial: &str,
+        old_head: (u64, &str),
+        rows: &[StoredEvent],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        tx.batch_execute(&format!(
+            "SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; SELECT pg_advisory_xact_lock({})",
+            trial_lock_key(trial)
+        ))
+        .map_err(|e| self.err(e))?;
+        let (seq, hash) = head_of(&mut tx, trial, &self.target)?;
+        if (seq, hash.as_str()) != old_head {
+            return Err(StoreError::Conflict {
+                trial: trial.into(),
+                seq,
+            });
+        }
+        for table in ["events", "checkpoints", "snapshots"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE trial = $1"), &[&trial])
+                .map_err(|e| self.err(e))?;
+        }
+        let rows: Vec<(i64, &str, &str, Option<&str>)> = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    to_i64(r.seq)?,
+                    r.body.as_str(),
+                    r.hash.as_str(),
+                    r.openings.as_deref(),
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        insert_rows(&mut tx, trial, &rows, &self.target)?;
+        if let Some(cp) = checkpoint {
+            insert_checkpoint(&mut tx, cp, &self.target)?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
     fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
         crate::backup_via_snapshot(self, file)
     }

@@ -714,6 +714,44 @@ impl Store for SqliteStore {
         tx.commit().map_err(|e| self.err(e))
     }
 
+    fn replace_chain(
+        &self,
+        trial: &str,
+        old_head: (u64, &str),
+        rows: &[StoredEvent],
+        checkpoint: Option<&Checkpoint>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        // `BEGIN IMMEDIATE`: the database's write lock, which is every
+        // trial's writer lock on SQLite.
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let (seq, hash) = head_of(&tx, trial, &self.path)?;
+        if (seq, hash.as_str()) != old_head {
+            return Err(StoreError::Conflict {
+                trial: trial.into(),
+                seq,
+            });
+        }
+        for table in ["events", "checkpoints", "snapshots"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE trial = ?1"), [trial])
+                .map_err(|e| self.err(e))?;
+        }
+        insert_rows(
+            &tx,
+            trial,
+            rows.iter()
+                .map(|r| (r.seq, r.body.clone(), r.hash.clone(), r.openings.clone())),
+            &self.path,
+        )?;
+        if let Some(cp) = checkpoint {
+            insert_checkpoint(&tx, cp, &self.path)?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
     fn backup_to(&self, file: &Path) -> Result<(), StoreError> {
         if file.exists() {
             return Err(StoreError::NotEmpty {

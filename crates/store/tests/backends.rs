@@ -358,3 +358,44 @@ fn the_security_log_keeps_bounded_entries_outside_every_trial() {
         assert!(store.trials().unwrap().is_empty(), "{}", db.kind);
     }
 }
+
+/// `replace_chain` (behind `rct audit migrate`): a format-1 chain stored as
+/// rows is replaced by its re-sealed chain in one step, only while the head
+/// is the one read; the old chain's checkpoints go, the new head's is kept.
+#[test]
+fn replace_chain_swaps_a_chain_only_at_the_expected_head() {
+    for db in databases("replace") {
+        let store = open(&db.url).unwrap();
+        let old = rct_record::legacy::chain_v1([registration(), consent(1), consent(2)]);
+        store.import(TRIAL, &old, false).unwrap();
+        let m = rct_record::legacy::migrate_v1(
+            TRIAL,
+            &old,
+            &rct_record::legacy::Migration {
+                actor: "ada".into(),
+                at: at(),
+                reason: "format 2".into(),
+                seal_key: [3; 32],
+            },
+        )
+        .unwrap();
+        let new: Vec<StoredEvent> = m.events.iter().map(StoredEvent::from_event).collect();
+        assert_eq!(new.len(), 4);
+        // A stale head (someone appended meanwhile) changes nothing.
+        let stale = store.replace_chain(TRIAL, (2, &old[1].hash), &new, None);
+        assert!(
+            matches!(stale, Err(StoreError::Conflict { seq: 3, .. })),
+            "{}: {stale:?}",
+            db.kind
+        );
+        assert_eq!(store.load(TRIAL, 0).unwrap(), old, "{}", db.kind);
+        let key = rct_record::ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+        let cp = rct_record::Checkpoint::sign(&key, TRIAL, 4, &new[3].hash, at()).unwrap();
+        store
+            .replace_chain(TRIAL, (3, &old[2].hash), &new, Some(&cp))
+            .unwrap();
+        assert_eq!(store.load(TRIAL, 0).unwrap(), new, "{}", db.kind);
+        assert_eq!(store.checkpoints(TRIAL).unwrap(), vec![cp], "{}", db.kind);
+        rct_record::verify_chain(TRIAL, &store.load(TRIAL, 0).unwrap()).unwrap();
+    }
+}

@@ -249,6 +249,17 @@ pub fn enrol(app: &App, plan: &Plan<'_>, user: &str) -> Result<(), WebError> {
 /// more randomised IL-2 participants (the benchmark uses thousands).
 /// Returns the demo users.
 pub fn seed(app: &App, extra: usize) -> Result<Vec<DemoUser>, WebError> {
+    seed_with(app, extra, |_| draw_secrets())
+}
+
+/// As [`seed`], with each trial's secrets from `secrets` (given the trial
+/// id) instead of the operating system: for tests that need known lists
+/// (e.g. two records that differ only in their allocations).
+pub fn seed_with(
+    app: &App,
+    extra: usize,
+    mut secrets: impl FnMut(&str) -> Result<rct_record::TrialSecrets, WebError>,
+) -> Result<Vec<DemoUser>, WebError> {
     let now = app.now();
     let users = demo_users();
     let start = now - Duration::days(70);
@@ -267,7 +278,7 @@ pub fn seed(app: &App, extra: usize) -> Result<Vec<DemoUser>, WebError> {
             continue;
         }
         fresh.push(trial.clone());
-        register(app, p, Some(text), "admin", draw_secrets()?, start)?;
+        register(app, p, Some(text), "admin", secrets(&trial)?, start)?;
         let admin = admin_who("admin", start);
         for u in &users {
             // LUPEX has no pharmacist and one site; IL-2 has no exercise staff.

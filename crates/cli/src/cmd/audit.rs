@@ -1,12 +1,11 @@
-//! `rct audit verify|log|checkpoint`: check the hash chain of every trial
+//! `rct audit verify|log|checkpoint|migrate`: check the hash chain of every trial
 //! against its signed checkpoints, print the audit trail a monitor reads
 //! (through the record's role-based views), and sign the heads.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rct_record::{verify_chain, Event, Role, Sites};
+use rct_record::{verify_chain, Event, Role};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -28,6 +27,12 @@ pub enum AuditCmd {
     /// (mode 0600) if missing. Refuses a chain that is broken or contradicts
     /// a stored checkpoint.
     Checkpoint(super::audit_checkpoint::CheckpointArgs),
+    /// Re-seal a trial's chain written before commitments (format 1, values
+    /// in plain in the hashed bodies) under the current rule, in one audited
+    /// step: the old chain is verified, every event keeps its content with
+    /// concealed values as salted commitments, and a `chain_migrated` event
+    /// records the old head, the user and the reason.
+    Migrate(super::audit_migrate::MigrateArgs),
 }
 
 /// Arguments of `rct audit verify`.
@@ -97,6 +102,7 @@ pub fn run(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
         AuditCmd::Verify(a) => verify(a),
         AuditCmd::Log(a) => log(a),
         AuditCmd::Checkpoint(a) => super::audit_checkpoint::run(a),
+        AuditCmd::Migrate(a) => super::audit_migrate::run(a),
     }
 }
 
@@ -290,10 +296,6 @@ pub fn kind_name(kind: rct_record::BreakKind) -> &'static str {
     }
 }
 
-/// The viewer name used for `--as-role`: a grant of the role at every site,
-/// added to a copy of the state only for building views.
-const ROLE_VIEWER: &str = "\u{0}role-viewer";
-
 fn log(args: LogArgs) -> anyhow::Result<ExitCode> {
     let url = args.db.url();
     let store = db::open_existing(&url)?;
@@ -314,13 +316,12 @@ fn log(args: LogArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("folding trial `{trial}`"))?;
         let (state, viewer) = match &args.user {
             Some(user) => (state, user.clone()),
-            None => {
-                let mut s = state;
-                let mut grant = BTreeMap::new();
-                grant.insert(args.role, Sites::All);
-                s.grants.insert(ROLE_VIEWER.to_string(), grant);
-                (s, ROLE_VIEWER.to_string())
-            }
+            // A grant of the role at every site, added to a copy of the
+            // state only for building views.
+            None => (
+                state.with_role_viewer(args.role),
+                rct_record::view::ROLE_VIEWER.to_string(),
+            ),
         };
         for e in &events {
             if let Some(p) = &args.participant {

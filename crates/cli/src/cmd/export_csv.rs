@@ -7,6 +7,10 @@ use anyhow::Context;
 
 use super::export_odm::{load, unblinded, Audience, Source};
 
+/// The file of the statistician's unblinded export that regenerates the
+/// allocation lists (seed, design, arms, strata used).
+pub(crate) const RECIPE_FILE: &str = "randomisation.json";
+
 /// Arguments of `rct export csv`.
 #[derive(clap::Args, Debug)]
 pub struct ExportCsvArgs {
@@ -40,6 +44,17 @@ pub fn run(args: ExportCsvArgs) -> anyhow::Result<ExitCode> {
             eprintln!("flag: {f}");
         }
     }
+    // What regenerates the lists: the statistician's export once the trial
+    // is unblinded, never before (the record decides).
+    let recipe = match args.audience.as_role {
+        Some(role) if open => state.list_recipe(role),
+        _ => None,
+    };
+    if let Some(r) = &recipe {
+        let path = args.out.join(RECIPE_FILE);
+        std::fs::write(&path, format!("{}\n", serde_json::to_string_pretty(r)?))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     for t in &tables {
         let path = args.out.join(&t.name);
         std::fs::write(&path, &t.csv)
@@ -51,6 +66,7 @@ pub fn run(args: ExportCsvArgs) -> anyhow::Result<ExitCode> {
             "blinded": !open,
             "tables": tables,
             "flags": flags,
+            "list_recipe": recipe.as_ref().map(|_| RECIPE_FILE),
         }))?;
     } else {
         println!(
@@ -65,6 +81,9 @@ pub fn run(args: ExportCsvArgs) -> anyhow::Result<ExitCode> {
         );
         for t in &tables {
             println!("  {:<40} {:>7} row(s)", t.name, t.rows);
+        }
+        if recipe.is_some() {
+            println!("  {RECIPE_FILE:<40} seed, design and arms: `rct randomise list` regenerates the lists");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@ pub mod analyse_mmrm;
 pub mod analyse_plan;
 pub mod audit;
 pub mod audit_checkpoint;
+pub mod audit_migrate;
 pub mod backup;
 pub mod cpet;
 pub mod ctgov;

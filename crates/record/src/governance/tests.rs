@@ -493,3 +493,44 @@ fn the_sealed_list_is_the_pharmacists_and_its_production_is_recorded() {
     let entry = s.view_event(&e[0], "nina").unwrap();
     assert_eq!(entry["payload"]["entries"], 3);
 }
+
+/// The statistician's list recipe (seed, design, arms, strata used) exists
+/// only once the trial is unblinded, for the statistician only; with it
+/// the lists regenerate the recorded allocations.
+#[test]
+fn the_list_recipe_waits_for_the_trial_unblinding() {
+    let (mut s, _) = governed();
+    assert_eq!(s.list_recipe(Role::Statistician), None);
+    finalise(&mut s, "1.0", DIGEST1).unwrap();
+    run(&mut s, &dm(), Some("end of follow-up"), Command::Lock).unwrap();
+    assert_eq!(s.list_recipe(Role::Statistician), None, "after the lock");
+    run(&mut s, &sue(), None, Command::RequestUnblinding).unwrap();
+    assert_eq!(s.list_recipe(Role::Statistician), None, "after one request");
+    run(&mut s, &stan(), None, Command::ApproveUnblinding).unwrap();
+    assert!(s.trial_unblinded());
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Statistician) {
+        assert_eq!(s.list_recipe(role), None, "{role}");
+    }
+    let r = s.list_recipe(Role::Statistician).unwrap();
+    let config = s.config.clone().unwrap();
+    assert_eq!(r.seed, config.seed);
+    assert_eq!(r.design, config.design);
+    assert_eq!(r.arms, config.arms);
+    // Every allocation is its stratum's list row at its position.
+    let design = crate::TrialDesign::from_value(&r.design).unwrap();
+    for p in s.participants.values() {
+        let Some(a) = &p.allocation else { continue };
+        let used = r.strata.iter().find(|u| u.stratum == a.stratum).unwrap();
+        assert!(a.position <= used.positions);
+        let list = rct_random::generate_list(&rct_random::ListRequest {
+            design: design.design_spec().unwrap(),
+            arms: design.weighted_arms(&r.arms).unwrap(),
+            seed: r.seed,
+            stratum: a.stratum.clone(),
+            n: used.positions as u32,
+            kits: design.kits,
+        })
+        .unwrap();
+        assert_eq!(list.rows[a.position as usize - 1].arm, a.arm, "{}", p.id);
+    }
+}

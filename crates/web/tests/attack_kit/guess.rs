@@ -50,7 +50,9 @@ pub fn seed_candidates() -> Vec<u64> {
 const ARM_MARK: &str = "zzARMzz";
 const POS_MARK: u64 = 987_654_321_012;
 const PREV_MARK: &str = "zzPREVzz";
-const SEED_MARK: u64 = 9_876_543_210_123_456_789;
+/// Below 2^53, so canonical JSON (RFC 8785, which writes larger integers
+/// as the nearest double) writes it digit for digit.
+const SEED_MARK: u64 = 8_765_432_101_234_567;
 
 /// `text` cut at each mark, in order; `None` when a mark is not there
 /// exactly once.
@@ -247,7 +249,18 @@ pub fn seed_by_hash(entries: &[Value], public: &Public) -> Option<(u64, String)>
         .next()?;
     let mut b = body_of(e1);
     b["prev_hash"] = Value::String(GENESIS_HASH.into());
-    b["payload"] = serde_json::to_value(&event.payload).ok()?;
+    let shown = e1["payload"].clone();
+    let mut payload = serde_json::to_value(&event.payload).ok()?;
+    if let Value::Object(p) = &mut payload {
+        // The sealing key is the server's secret: a body that holds it in
+        // plain (none does) cannot be rebuilt. A format-1 body (rct before
+        // commitments) has no sealing key and no public design.
+        p.shift_remove("seal_key");
+        if shown.get("public_design").is_none() {
+            p.shift_remove("public_design");
+        }
+    }
+    b["payload"] = payload;
     let body = to_canonical(&b);
     let parts = cut(&body, &[&SEED_MARK.to_string()])?;
     let key = format!(
@@ -334,10 +347,11 @@ pub fn seed_by_kits(seen: &[Seen], public: &Public) -> Option<(u64, String)> {
 /// The lists of `strata` under `seed`, as `rct_random` makes them from the
 /// protocol's design.
 pub fn lists(
-    seed: u64,
+    seed: impl Into<rct_random::TrialSeed>,
     public: &Public,
     strata: &[String],
 ) -> BTreeMap<String, Vec<rct_random::ListRow>> {
+    let seed: rct_random::TrialSeed = seed.into();
     let p = &public.protocol;
     let Ok(design) = p
         .randomisation
@@ -361,7 +375,7 @@ pub fn lists(
             let list = rct_random::generate_list(&rct_random::ListRequest {
                 design: design.clone(),
                 arms: arms.clone(),
-                seed: seed.into(),
+                seed,
                 stratum: s.clone(),
                 n: POSITIONS as u32,
                 kits: p.masking.kit_codes,

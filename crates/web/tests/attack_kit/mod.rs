@@ -13,6 +13,7 @@
 
 pub mod channels;
 pub mod collect;
+pub mod fixture;
 pub mod guess;
 pub mod records;
 
