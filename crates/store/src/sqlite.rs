@@ -23,7 +23,8 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, tokens, Locked, LoginToken, Snapshot, StateSnapshot, Store, StoreError,
+    parse_checkpoint_time, sessions, tokens, Locked, LoginToken, Snapshot, StateSnapshot, Store,
+    StoreError, WebSession,
 };
 
 /// How many times a writer polls for another connection's write lock
@@ -444,6 +445,8 @@ impl Locked for SqliteLocked<'_> {
         if let Some(c) = checkpoint {
             insert_checkpoint(self.tx, c, self.path)?;
         }
+        sessions::sqlite::end_users(self.tx, &sessions::ended_by(events))
+            .map_err(|e| sql_err(self.path, e))?;
         Ok(())
     }
 
@@ -727,9 +730,9 @@ impl Store for SqliteStore {
         conn.0
             .execute("VACUUM INTO ?1", [target])
             .map_err(|e| self.err(e))?;
-        // A backup is the trial record: login tokens stay behind.
+        // A backup is the trial record: login tokens and sessions stay behind.
         let copy = Connection::open(file).map_err(|e| self.err(e))?;
-        copy.execute_batch("DELETE FROM login_tokens")
+        copy.execute_batch("DELETE FROM login_tokens; DELETE FROM sessions")
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -788,6 +791,36 @@ impl Store for SqliteStore {
             .execute("DELETE FROM login_tokens WHERE token_sha256 = ?1", [sha256])
             .map_err(|e| self.err(e))?;
         Ok(n > 0)
+    }
+
+    fn put_session(&self, session: &WebSession, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        sessions::sqlite::put(&tx, session, now).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn session(&self, sha256: &str) -> Result<Option<WebSession>, StoreError> {
+        let conn = self.pool.get()?;
+        sessions::sqlite::get(&conn.0, sha256).map_err(|e| self.err(e))
+    }
+
+    fn touch_session(&self, sha256: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let conn = self.pool.get()?;
+        sessions::sqlite::touch(&conn.0, sha256, now).map_err(|e| self.err(e))
+    }
+
+    fn delete_session(&self, sha256: &str) -> Result<bool, StoreError> {
+        let conn = self.pool.get()?;
+        sessions::sqlite::delete(&conn.0, sha256).map_err(|e| self.err(e))
+    }
+
+    fn end_sessions(&self, user: &str) -> Result<usize, StoreError> {
+        let conn = self.pool.get()?;
+        sessions::sqlite::end_users(&conn.0, [&user.to_string()]).map_err(|e| self.err(e))
     }
 }
 
