@@ -1,0 +1,191 @@
+//! Several `rct serve` processes on one database (issue 22, "Done when"):
+//! three processes on one PostgreSQL under a randomisation and data-entry
+//! load, one killed with SIGKILL mid-run and restarted; and SIGTERM during
+//! load. Every acknowledged write must be in the record, the list positions
+//! of each stratum must be 1..n, the chain must verify under the servers'
+//! key, and one login must work on every process and after the restart.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg(unix)]
+
+mod cluster_kit;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cluster_kit::*;
+
+/// A PostgreSQL database for this test on the `RCT_TEST_POSTGRES` server,
+/// dropped afterwards; `None` (with the reason printed) when unset.
+struct PgDb {
+    url: String,
+    server: String,
+    name: String,
+}
+
+impl PgDb {
+    fn create(label: &str) -> Option<PgDb> {
+        let server = match std::env::var("RCT_TEST_POSTGRES") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                if std::env::var_os("CI").is_some() {
+                    panic!("RCT_TEST_POSTGRES is not set but CI is: .ci/run must start PostgreSQL");
+                }
+                eprintln!(
+                    "skipped: RCT_TEST_POSTGRES is not set, and several processes on one \
+                     database need PostgreSQL (run `source .ci/postgres.sh`)"
+                );
+                return None;
+            }
+        };
+        let name = format!("rct_cluster_{label}_{}", std::process::id());
+        let mut admin = rct_store::pg::postgres::Client::connect(
+            &server,
+            rct_store::pg::postgres::NoTls,
+        )
+        .unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (root, _) = server.split('?').next().unwrap().rsplit_once('/').unwrap();
+        Some(PgDb {
+            url: format!("{root}/{name}"),
+            server,
+            name,
+        })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = rct_store::pg::postgres::Client::connect(
+            &self.server,
+            rct_store::pg::postgres::NoTls,
+        ) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// How long each load runs.
+const LOAD: Duration = Duration::from_secs(4);
+
+#[test]
+fn three_servers_on_one_postgres_survive_a_sigkill_mid_load() {
+    let Some(db) = PgDb::create("three") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("rct-signing.key");
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    // The first process seeds the demo (trials, accounts); the others find
+    // it there. All share the checkpoint key.
+    let mut servers = vec![start(&db.url, ports[0], &key, &["--demo"], dir.path())];
+    for &p in &ports[1..] {
+        servers.push(start(&db.url, p, &key, &[], dir.path()));
+    }
+    let public = servers[0].public_key.clone();
+    assert!(servers.iter().all(|s| s.public_key == public));
+    // One login per investigator, made on the first process; the same
+    // sessions are then used on all three.
+    let inv = login(ports[0], "investigator");
+    let inv2 = login(ports[0], "investigator2");
+    for s in [&inv, &inv2] {
+        for &p in &ports {
+            assert_eq!(s.me(p).unwrap(), 200, "{} on port {p}", s.user);
+        }
+    }
+    // Six workers, two on each process, both sites on every process.
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let deadline = Instant::now() + LOAD;
+    let victim = 1usize;
+    let mut workers = Vec::new();
+    for w in 0..6usize {
+        let (session, site) = if w % 2 == 0 {
+            (inv.clone(), "pkuph")
+        } else {
+            (inv2.clone(), "site2")
+        };
+        let target = w % 3;
+        let port = ports[target];
+        let tally = tally.clone();
+        workers.push(std::thread::spawn(move || {
+            enrol_until(
+                &session,
+                &move || port,
+                &format!("K{w}"),
+                site,
+                deadline,
+                &tally,
+            );
+        }));
+    }
+    // Mid-run: SIGKILL one process, then start it again on its port.
+    std::thread::sleep(LOAD / 3);
+    let mut killed = servers.remove(victim);
+    killed.child.kill().unwrap();
+    let status = killed.child.wait().unwrap();
+    assert!(!status.success(), "SIGKILL ends the process: {status}");
+    let on_victim = |t: &Tally| {
+        t.acked
+            .keys()
+            .filter(|pid| pid.starts_with(&format!("K{victim}")) || pid.starts_with(&format!("K{}", victim + 3)))
+            .count()
+    };
+    let victim_before = on_victim(&tally.lock().unwrap());
+    std::thread::sleep(Duration::from_millis(300));
+    let restarted = start(&db.url, ports[victim], &key, &[], dir.path());
+    servers.insert(victim, restarted);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let tally = tally.lock().unwrap();
+    // The sessions made before the kill work on every process, the
+    // restarted one included.
+    for s in [&inv, &inv2] {
+        for &p in &ports {
+            assert_eq!(s.me(p).unwrap(), 200, "{} on port {p} after the restart", s.user);
+        }
+    }
+    for s in &mut servers {
+        s.signal(libc::SIGTERM);
+        let status = s.child.wait().unwrap();
+        assert!(status.success(), "SIGTERM: {status}: {}", s.log());
+    }
+    let (acked, allocations) = check_record(&db.url, &tally);
+    let verified = audit_verify(&db.url, &public);
+    eprintln!(
+        "three servers: {acked} acknowledged writes ({} participants; on the killed process {} \
+         before the kill, {} in all), {} unanswered, {} refused, {allocations} allocations; {}",
+        tally.acked.len(),
+        victim_before,
+        on_victim(&tally),
+        tally.unanswered,
+        tally.refused.len(),
+        verified.lines().next().unwrap_or("")
+    );
+    assert!(
+        tally.refused.is_empty(),
+        "refusals under load: {:?}",
+        tally.refused
+    );
+    assert!(
+        tally.unanswered > 0,
+        "no request went unanswered: the kill came too late to test anything"
+    );
+    let randomised = tally
+        .acked
+        .values()
+        .filter(|s| s.contains(&Step::Randomised))
+        .count();
+    assert!(randomised >= 30, "too little load: {randomised} randomised");
+    assert!(
+        on_victim(&tally) > victim_before && victim_before > 0,
+        "the killed process served writes before the kill and after the restart"
+    );
+}
