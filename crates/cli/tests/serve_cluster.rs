@@ -4,7 +4,12 @@
 //! load. Every acknowledged write must be in the record, the list positions
 //! of each stratum must be 1..n, the chain must verify under the servers'
 //! key, and one login must work on every process and after the restart.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
 #![cfg(unix)]
 
 mod cluster_kit;
@@ -38,11 +43,9 @@ impl PgDb {
             }
         };
         let name = format!("rct_cluster_{label}_{}", std::process::id());
-        let mut admin = rct_store::pg::postgres::Client::connect(
-            &server,
-            rct_store::pg::postgres::NoTls,
-        )
-        .unwrap();
+        let mut admin =
+            rct_store::pg::postgres::Client::connect(&server, rct_store::pg::postgres::NoTls)
+                .unwrap();
         admin
             .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .unwrap();
@@ -60,10 +63,9 @@ impl PgDb {
 
 impl Drop for PgDb {
     fn drop(&mut self) {
-        if let Ok(mut c) = rct_store::pg::postgres::Client::connect(
-            &self.server,
-            rct_store::pg::postgres::NoTls,
-        ) {
+        if let Ok(mut c) =
+            rct_store::pg::postgres::Client::connect(&self.server, rct_store::pg::postgres::NoTls)
+        {
             let _ = c.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
@@ -134,7 +136,10 @@ fn three_servers_on_one_postgres_survive_a_sigkill_mid_load() {
     let on_victim = |t: &Tally| {
         t.acked
             .keys()
-            .filter(|pid| pid.starts_with(&format!("K{victim}")) || pid.starts_with(&format!("K{}", victim + 3)))
+            .filter(|pid| {
+                pid.starts_with(&format!("K{victim}"))
+                    || pid.starts_with(&format!("K{}", victim + 3))
+            })
             .count()
     };
     let victim_before = on_victim(&tally.lock().unwrap());
@@ -149,7 +154,12 @@ fn three_servers_on_one_postgres_survive_a_sigkill_mid_load() {
     // restarted one included.
     for s in [&inv, &inv2] {
         for &p in &ports {
-            assert_eq!(s.me(p).unwrap(), 200, "{} on port {p} after the restart", s.user);
+            assert_eq!(
+                s.me(p).unwrap(),
+                200,
+                "{} on port {p} after the restart",
+                s.user
+            );
         }
     }
     for s in &mut servers {
