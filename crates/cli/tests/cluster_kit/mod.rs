@@ -352,7 +352,11 @@ pub enum Step {
 #[derive(Debug, Default)]
 pub struct Tally {
     pub acked: BTreeMap<String, Vec<Step>>,
+    /// Requests without an answer: refused connections (nobody listening)...
     pub unanswered: usize,
+    /// ...of which connections that were made but then cut (reset, closed
+    /// before a whole answer).
+    pub cut: usize,
     pub refused: Vec<String>,
 }
 
@@ -428,8 +432,13 @@ pub fn enrol_until(
                     ));
                     break;
                 }
-                Err(_) => {
-                    tally.lock().unwrap().unanswered += 1;
+                Err(e) => {
+                    let mut t = tally.lock().unwrap();
+                    t.unanswered += 1;
+                    if e.kind() != std::io::ErrorKind::ConnectionRefused {
+                        t.cut += 1;
+                    }
+                    drop(t);
                     std::thread::sleep(Duration::from_millis(50));
                     break;
                 }
