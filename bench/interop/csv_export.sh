@@ -24,7 +24,7 @@ if [ -n "${RCT_TEST_POSTGRES:-}" ]; then
   DBS="$DBS ${RCT_TEST_POSTGRES%/*}/$PGDB"
 fi
 for DB in $DBS; do
-  "$T/release/rct" restore --db "$DB" "$W/events.jsonl" > /dev/null
+  "$T/release/rct" restore --db "$DB" "$W/events.jsonl" > /dev/null 2>&1
   for WHICH in after ${BEFORE:+before}; do
     BIN="$T/release/rct"
     [ "$WHICH" = before ] && BIN="$BEFORE"
