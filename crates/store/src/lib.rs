@@ -31,6 +31,7 @@ pub mod pg;
 mod pool;
 pub mod secrets;
 pub mod security;
+pub mod sessions;
 pub mod signing;
 pub mod snapshot;
 pub mod sqlite;
@@ -44,6 +45,7 @@ pub use locked::{trial_lock_key, Locked};
 pub use mem::MemStore;
 pub use pg::PgStore;
 pub use security::SecurityEntry;
+pub use sessions::WebSession;
 pub use signing::{CheckpointSigner, KeySigner};
 pub use snapshot::StateSnapshot;
 pub use sqlite::SqliteStore;
@@ -346,6 +348,39 @@ pub trait Store: Send + Sync {
         let _ = sha256;
         Err(tokens::unsupported(self.backend()))
     }
+
+    /// Keeps a web session (its token's SHA-256 only, see [`sessions`])
+    /// and deletes every session expired or idle at `now`.
+    fn put_session(&self, session: &WebSession, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let _ = (session, now);
+        Err(sessions::unsupported(self.backend()))
+    }
+
+    /// The kept session whose token's SHA-256 is `sha256`, as stored (the
+    /// caller checks [`WebSession::valid_at`] with its clock).
+    fn session(&self, sha256: &str) -> Result<Option<WebSession>, StoreError> {
+        let _ = sha256;
+        Err(sessions::unsupported(self.backend()))
+    }
+
+    /// Records a use of the session at `now` (never moves it back).
+    fn touch_session(&self, sha256: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let _ = (sha256, now);
+        Err(sessions::unsupported(self.backend()))
+    }
+
+    /// Deletes one session (logout); whether there was one.
+    fn delete_session(&self, sha256: &str) -> Result<bool, StoreError> {
+        let _ = sha256;
+        Err(sessions::unsupported(self.backend()))
+    }
+
+    /// Deletes every session of `user`; how many there were. (Appends of
+    /// the events in [`sessions::ended_by`] do this themselves.)
+    fn end_sessions(&self, user: &str) -> Result<usize, StoreError> {
+        let _ = user;
+        Err(sessions::unsupported(self.backend()))
+    }
 }
 
 impl std::fmt::Debug for dyn Store {
@@ -557,6 +592,25 @@ macro_rules! forward_store {
             }
             fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
                 (**self).delete_token(sha256)
+            }
+            fn put_session(
+                &self,
+                session: &WebSession,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                (**self).put_session(session, now)
+            }
+            fn session(&self, sha256: &str) -> Result<Option<WebSession>, StoreError> {
+                (**self).session(sha256)
+            }
+            fn touch_session(&self, sha256: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+                (**self).touch_session(sha256, now)
+            }
+            fn delete_session(&self, sha256: &str) -> Result<bool, StoreError> {
+                (**self).delete_session(sha256)
+            }
+            fn end_sessions(&self, user: &str) -> Result<usize, StoreError> {
+                (**self).end_sessions(user)
             }
             fn write_locked(
                 &self,

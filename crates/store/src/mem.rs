@@ -1,4 +1,5 @@
-//! An in-memory [`Store`] for tests and for the demo when no file is wanted.
+//! An in-memory [`Store`] for tests and for the demo when no file is wanted
+//! (its sessions, like its events, end with the process).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -9,7 +10,7 @@ use rct_record::{Checkpoint, Event, StoredEvent};
 use crate::security::{SecurityEntry, MEMORY_SECURITY_ENTRIES};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, Locked, LoginToken, Store,
-    StoreError,
+    StoreError, WebSession,
 };
 
 /// Events (and login tokens) held in memory, lost when dropped.
@@ -24,6 +25,8 @@ pub struct MemStore {
 struct Inner {
     trials: BTreeMap<String, Vec<StoredEvent>>,
     checkpoints: BTreeMap<String, Vec<Checkpoint>>,
+    /// Web sessions by their token's SHA-256.
+    sessions: BTreeMap<String, WebSession>,
 }
 
 impl Inner {
@@ -42,6 +45,10 @@ impl Inner {
             hash: e.hash.clone(),
             openings: e.openings_text(),
         }));
+        let ended = crate::sessions::ended_by(events);
+        if !ended.is_empty() {
+            self.sessions.retain(|_, s| !ended.contains(&s.user));
+        }
         Ok(())
     }
 
@@ -217,6 +224,37 @@ impl Store for MemStore {
 
     fn delete_token(&self, sha256: &str) -> Result<bool, StoreError> {
         Ok(self.lock_tokens()?.remove(sha256).is_some())
+    }
+
+    fn put_session(&self, session: &WebSession, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        inner.sessions.retain(|_, s| s.valid_at(now));
+        inner
+            .sessions
+            .insert(session.sha256.clone(), session.clone());
+        Ok(())
+    }
+
+    fn session(&self, sha256: &str) -> Result<Option<WebSession>, StoreError> {
+        Ok(self.lock()?.sessions.get(sha256).cloned())
+    }
+
+    fn touch_session(&self, sha256: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(s) = self.lock()?.sessions.get_mut(sha256) {
+            s.last_seen = s.last_seen.max(now);
+        }
+        Ok(())
+    }
+
+    fn delete_session(&self, sha256: &str) -> Result<bool, StoreError> {
+        Ok(self.lock()?.sessions.remove(sha256).is_some())
+    }
+
+    fn end_sessions(&self, user: &str) -> Result<usize, StoreError> {
+        let mut inner = self.lock()?;
+        let before = inner.sessions.len();
+        inner.sessions.retain(|_, s| s.user != user);
+        Ok(before - inner.sessions.len())
     }
 }
 

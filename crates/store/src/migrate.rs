@@ -115,6 +115,30 @@ pub const MIGRATIONS: &[Migration] = &[
         CONSTRAINT snapshots_trial_seq UNIQUE (trial, seq)
     );",
     },
+    Migration {
+        version: 7,
+        name: "sessions: SHA-256 of each web session token, its user, CSRF token, times and idle timeout",
+        sqlite: "CREATE TABLE sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        idle_secs INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user_name);",
+        postgres: "CREATE TABLE sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        idle_secs BIGINT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user_name);",
+    },
 ];
 
 /// The schema version this binary writes.

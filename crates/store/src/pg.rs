@@ -28,8 +28,8 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, tokens, trial_lock_key, Locked, LoginToken, Snapshot, StateSnapshot,
-    Store, StoreError,
+    parse_checkpoint_time, sessions, tokens, trial_lock_key, Locked, LoginToken, Snapshot,
+    StateSnapshot, Store, StoreError, WebSession,
 };
 
 /// The advisory lock key held while migrating (any constant unique to rct).
@@ -395,6 +395,8 @@ impl Locked for PgLocked<'_, '_> {
         if let Some(c) = checkpoint {
             insert_checkpoint(&mut *self.tx, c, self.target)?;
         }
+        sessions::pg::end_users(&mut *self.tx, &sessions::ended_by(events))
+            .map_err(|e| pg_err(self.target, e))?;
         Ok(())
     }
 
@@ -748,5 +750,33 @@ impl Store for PgStore {
             )
             .map_err(|e| self.err(e))?;
         Ok(n > 0)
+    }
+
+    fn put_session(&self, session: &WebSession, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn.0.transaction().map_err(|e| self.err(e))?;
+        sessions::pg::put(&mut tx, session, now).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn session(&self, sha256: &str) -> Result<Option<WebSession>, StoreError> {
+        let mut conn = self.pool.get()?;
+        sessions::pg::get(&mut conn.0, sha256).map_err(|e| self.err(e))
+    }
+
+    fn touch_session(&self, sha256: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        sessions::pg::touch(&mut conn.0, sha256, now).map_err(|e| self.err(e))
+    }
+
+    fn delete_session(&self, sha256: &str) -> Result<bool, StoreError> {
+        let mut conn = self.pool.get()?;
+        sessions::pg::delete(&mut conn.0, sha256).map_err(|e| self.err(e))
+    }
+
+    fn end_sessions(&self, user: &str) -> Result<usize, StoreError> {
+        let mut conn = self.pool.get()?;
+        let users = std::iter::once(user.to_string()).collect();
+        sessions::pg::end_users(&mut conn.0, &users).map_err(|e| self.err(e))
     }
 }

@@ -23,7 +23,8 @@ use crate::pool::{Pool, PoolConn};
 use crate::security::{self, SecurityEntry};
 use crate::{
     check_append, check_checkpoint, check_links, check_signs_last, checkpoint_time_text,
-    parse_checkpoint_time, tokens, Locked, LoginToken, Snapshot, StateSnapshot, Store, StoreError,
+    parse_checkpoint_time, sessions, tokens, Locked, LoginToken, Snapshot, StateSnapshot, Store,
+    StoreError, WebSession,
 };
 
 /// How many times a writer polls for another connection's write lock
@@ -444,6 +445,8 @@ impl Locked for SqliteLocked<'_> {
         if let Some(c) = checkpoint {
             insert_checkpoint(self.tx, c, self.path)?;
         }
+        sessions::sqlite::end_users(self.tx, &sessions::ended_by(events))
+            .map_err(|e| sql_err(self.path, e))?;
         Ok(())
     }
 
@@ -765,9 +768,9 @@ impl Store for SqliteStore {
         conn.0
             .execute("VACUUM INTO ?1", [target])
             .map_err(|e| self.err(e))?;
-        // A backup is the trial record: login tokens stay behind.
+        // A backup is the trial record: login tokens and sessions stay behind.
         let copy = Connection::open(file).map_err(|e| self.err(e))?;
-        copy.execute_batch("DELETE FROM login_tokens")
+        copy.execute_batch("DELETE FROM login_tokens; DELETE FROM sessions")
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -827,77 +830,37 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))?;
         Ok(n > 0)
     }
+
+    fn put_session(&self, session: &WebSession, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .0
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        sessions::sqlite::put(&tx, session, now).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn session(&self, sha256: &str) -> Result<Option<WebSession>, StoreError> {
+        let conn = self.pool.get()?;
+        sessions::sqlite::get(&conn.0, sha256).map_err(|e| self.err(e))
+    }
+
+    fn touch_session(&self, sha256: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let conn = self.pool.get()?;
+        sessions::sqlite::touch(&conn.0, sha256, now).map_err(|e| self.err(e))
+    }
+
+    fn delete_session(&self, sha256: &str) -> Result<bool, StoreError> {
+        let conn = self.pool.get()?;
+        sessions::sqlite::delete(&conn.0, sha256).map_err(|e| self.err(e))
+    }
+
+    fn end_sessions(&self, user: &str) -> Result<usize, StoreError> {
+        let conn = self.pool.get()?;
+        sessions::sqlite::end_users(&conn.0, [&user.to_string()]).map_err(|e| self.err(e))
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn migrations_apply_once_and_newer_schema_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.sqlite");
-        let store = SqliteStore::open(&path).unwrap();
-        let n = latest(MIGRATIONS);
-        assert_eq!(store.schema_version().unwrap(), n);
-        drop(store);
-        // A further step applies on the next open, once.
-        let mut more = MIGRATIONS.to_vec();
-        more.push(Migration {
-            version: n + 1,
-            name: "test index",
-            sqlite: "CREATE INDEX events_hash ON events(hash);",
-            postgres: "",
-        });
-        let store = SqliteStore::open_with(&path, &more).unwrap();
-        assert_eq!(store.schema_version().unwrap(), n + 1);
-        drop(store);
-        let store = SqliteStore::open_with(&path, &more).unwrap();
-        assert_eq!(store.schema_version().unwrap(), n + 1);
-        drop(store);
-        // This binary refuses the newer file.
-        let err = SqliteStore::open(&path).unwrap_err().to_string();
-        assert!(
-            err.contains(&format!("schema version {}", n + 1))
-                && err.contains(&format!("supports versions up to {n}")),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_version_1_file_gains_the_checkpoints_table() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.sqlite");
-        drop(SqliteStore::open_with(&path, &MIGRATIONS[..1]).unwrap());
-        let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), latest(MIGRATIONS));
-        assert!(store.checkpoints("T").unwrap().is_empty());
-    }
-
-    #[test]
-    fn misnumbered_migrations_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let bad = [Migration {
-            version: 2,
-            ..MIGRATIONS[0]
-        }];
-        assert!(SqliteStore::open_with(dir.path().join("x.sqlite"), &bad).is_err());
-    }
-
-    #[test]
-    fn file_is_wal_with_full_sync() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("t.sqlite")).unwrap();
-        let conn = store.pool.get().unwrap();
-        let mode: String = conn
-            .0
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        let sync: i64 = conn
-            .0
-            .query_row("PRAGMA synchronous", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
-        assert_eq!(sync, 2, "synchronous=FULL is 2");
-    }
-}
+mod tests;

@@ -249,7 +249,9 @@ pub fn set_password(app: &App, admin: &Who, user: &str, password: &str) -> Resul
             },
         )?;
     }
-    app.sessions.end_user(user);
+    // The password change ended the user's sessions in the append's own
+    // transaction (`rct_store::sessions::ended_by`); this catches none left.
+    app.sessions.end_user(app.ledger.store(), user)?;
     Ok(())
 }
 

@@ -1,19 +1,18 @@
 //! Passwords (argon2id), sessions (random 256-bit tokens from the operating
-//! system's generator, one CSRF token each) and the rules for names and
+//! system's generator, one CSRF token each, kept in the store by SHA-256) and the rules for names and
 //! passwords (user names by the record's rule; at most
 //! [`MAX_LOGIN_USER_BYTES`] and [`MAX_PASSWORD_BYTES`] bytes, checked before
 //! any work). The accounts themselves are events of the trial record (see
 //! `crate::accounts`); failed logins slow down, never lock (see
 //! `crate::throttle`).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::OsRng;
 use rand::RngCore;
+use rct_record::sha256_hex;
+use rct_store::{Store, StoreError, WebSession};
 
 /// The longest user name a login accepts, in bytes (the record's rule,
 /// [`rct_record::MAX_USER_NAME`]); checked before any lookup or hashing.
@@ -24,6 +23,8 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub const ARGON_KIB: u32 = 19_456;
 /// A session ends after this long without a request.
 pub const IDLE_TIMEOUT_MINUTES: i64 = 120;
+/// A session ends this long after login, however busy.
+pub const SESSION_HOURS: i64 = 12;
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -173,59 +174,96 @@ pub struct Session {
     pub user: String,
     /// The CSRF token every form of this session carries.
     pub csrf: String,
-    /// Last request.
+    /// Last request (as stored: written back at most once a minute).
     pub seen: DateTime<Utc>,
 }
 
-/// Sessions by token (kept in memory: a restart logs everyone out).
-#[derive(Default)]
+/// The session rules: how long a session may stay idle and how long it
+/// lives at most. The sessions themselves are kept by the store
+/// ([`rct_store::sessions`]: only each token's SHA-256, with its user, CSRF
+/// token and times), so a restart keeps users logged in and every process
+/// on the database serves every user.
+#[derive(Debug, Clone, Copy)]
 pub struct Sessions {
-    inner: Mutex<HashMap<String, Session>>,
+    /// A session ends after this long without a request.
+    pub idle: Duration,
+    /// A session ends this long after login, however busy.
+    pub lifetime: Duration,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions {
+            idle: Duration::minutes(IDLE_TIMEOUT_MINUTES),
+            lifetime: Duration::hours(SESSION_HOURS),
+        }
+    }
 }
 
 impl Sessions {
-    /// Starts a session for `user`; returns its token.
-    pub fn start(&self, user: &str, now: DateTime<Utc>) -> String {
+    /// Starts a session for `user` (and purges every ended one); returns
+    /// its token, which only the cookie holds.
+    pub fn start(
+        &self,
+        store: &dyn Store,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
         let token = random_token();
-        if let Ok(mut map) = self.inner.lock() {
-            map.retain(|_, s| now - s.seen < Duration::minutes(IDLE_TIMEOUT_MINUTES));
-            map.insert(
-                token.clone(),
-                Session {
-                    user: user.to_string(),
-                    csrf: random_token(),
-                    seen: now,
-                },
-            );
-        }
-        token
+        store.put_session(
+            &WebSession {
+                sha256: sha256_hex(token.as_bytes()),
+                user: user.to_string(),
+                csrf: random_token(),
+                created: now,
+                last_seen: now,
+                expires: now + self.lifetime,
+                idle_secs: self.idle.num_seconds(),
+            },
+            now,
+        )?;
+        Ok(token)
     }
 
-    /// The live session of `token`, refreshing its idle timer.
-    pub fn get(&self, token: &str, now: DateTime<Utc>) -> Option<Session> {
-        let mut map = self.inner.lock().ok()?;
-        let live = map
-            .get(token)
-            .is_some_and(|s| now - s.seen < Duration::minutes(IDLE_TIMEOUT_MINUTES));
-        if !live {
-            map.remove(token);
-            return None;
+    /// The live session of `token`, recording the use (at most once a
+    /// minute, [`rct_store::sessions::TOUCH_EVERY_SECS`]); an ended one is
+    /// deleted. A token that is not 64 hex digits is not looked up.
+    pub fn get(
+        &self,
+        store: &dyn Store,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, StoreError> {
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
         }
-        let s = map.get_mut(token)?;
-        s.seen = now;
-        Some(s.clone())
+        let sha = sha256_hex(token.as_bytes());
+        let Some(s) = store.session(&sha)? else {
+            return Ok(None);
+        };
+        if !s.valid_at(now) {
+            store.delete_session(&sha)?;
+            return Ok(None);
+        }
+        if s.needs_touch(now) {
+            store.touch_session(&sha, now)?;
+        }
+        Ok(Some(Session {
+            user: s.user,
+            csrf: s.csrf,
+            seen: s.last_seen,
+        }))
     }
 
-    /// Ends a session.
-    pub fn end(&self, token: &str) -> Option<Session> {
-        self.inner.lock().ok().and_then(|mut m| m.remove(token))
+    /// Ends a session (logout); whether there was one.
+    pub fn end(&self, store: &dyn Store, token: &str) -> Result<bool, StoreError> {
+        store.delete_session(&sha256_hex(token.as_bytes()))
     }
 
-    /// Ends every session of `user` (after a password reset).
-    pub fn end_user(&self, user: &str) {
-        if let Ok(mut m) = self.inner.lock() {
-            m.retain(|_, s| s.user != user);
-        }
+    /// Ends every session of `user`; how many there were. (Appending a
+    /// password change, role revocation or lock does this by itself.)
+    pub fn end_user(&self, store: &dyn Store, user: &str) -> Result<usize, StoreError> {
+        store.end_sessions(user)
     }
 }
 
@@ -301,19 +339,50 @@ mod tests {
     }
 
     #[test]
-    fn sessions_expire_when_idle_and_end() {
+    fn sessions_expire_when_idle_or_old_and_end() {
+        let store = rct_store::MemStore::new();
         let s = Sessions::default();
         let t0: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
-        let tok = s.start("ann", t0);
-        let got = s.get(&tok, t0 + Duration::minutes(10)).unwrap();
+        let tok = s.start(&store, "ann", t0).unwrap();
+        // Only the token's SHA-256 is stored.
+        assert!(store.session(&tok).unwrap().is_none());
+        let stored = store.session(&sha256_hex(tok.as_bytes())).unwrap().unwrap();
+        assert_eq!(stored.expires, t0 + Duration::hours(SESSION_HOURS));
+        let got = s
+            .get(&store, &tok, t0 + Duration::minutes(10))
+            .unwrap()
+            .unwrap();
         assert_eq!(got.user, "ann");
         assert_eq!(got.csrf.len(), 64);
+        assert_eq!(
+            got.seen, t0,
+            "the first use is written back from a minute on"
+        );
+        // Used at 10 min (written back), so idle from then on.
+        let idle_end = t0 + Duration::minutes(10 + IDLE_TIMEOUT_MINUTES);
         assert!(s
-            .get(&tok, t0 + Duration::minutes(11 + IDLE_TIMEOUT_MINUTES))
+            .get(&store, &tok, idle_end - Duration::seconds(1))
+            .unwrap()
+            .is_some());
+        // Kept busy, it still ends after SESSION_HOURS.
+        let mut t = t0;
+        while t < t0 + Duration::hours(SESSION_HOURS) - Duration::minutes(30) {
+            t += Duration::minutes(30);
+            assert!(s.get(&store, &tok, t).unwrap().is_some(), "{t}");
+        }
+        assert!(s
+            .get(&store, &tok, t0 + Duration::hours(SESSION_HOURS))
+            .unwrap()
             .is_none());
-        let tok2 = s.start("ann", t0);
-        s.end(&tok2);
-        assert!(s.get(&tok2, t0).is_none());
+        let tok2 = s.start(&store, "ann", t0).unwrap();
+        assert!(s
+            .get(&store, &tok2, t0 + Duration::minutes(IDLE_TIMEOUT_MINUTES))
+            .unwrap()
+            .is_none());
+        let tok3 = s.start(&store, "ann", t0).unwrap();
+        assert!(s.end(&store, &tok3).unwrap());
+        assert!(s.get(&store, &tok3, t0).unwrap().is_none());
+        assert!(s.get(&store, "not a token", t0).unwrap().is_none());
     }
 
     #[test]

@@ -72,7 +72,8 @@ pub struct App {
     pub protocols: BTreeMap<String, Protocol>,
     /// Password hashing.
     pub passwords: Passwords,
-    /// Sessions.
+    /// The session rules (idle timeout, lifetime); the sessions are in
+    /// the store.
     pub sessions: Sessions,
     /// Delays after failed logins, per user name and per client address
     /// (replace it to change the schedule, e.g. in tests).
@@ -235,6 +236,22 @@ impl App {
     }
 }
 
+impl AppState {
+    /// The logged-in user of a session token, looked up in the store on
+    /// the blocking pool (`None`: no such live session).
+    pub async fn session(&self, token: String) -> Result<Option<CurrentUser>, WebError> {
+        App::run(self, move |app| {
+            let found = app.sessions.get(app.ledger.store(), &token, app.now())?;
+            Ok(found.map(|s| CurrentUser {
+                name: s.user,
+                csrf: s.csrf,
+                token,
+            }))
+        })
+        .await
+    }
+}
+
 /// A user's standing in one trial for one request.
 pub struct Access<'a> {
     /// The user.
@@ -348,18 +365,16 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let api = parts.uri.path().starts_with("/api/");
-        let found = cookie(&parts.headers, SESSION_COOKIE).and_then(|token| {
-            let s = state.sessions.get(&token, state.now())?;
-            Some(CurrentUser {
-                name: s.user,
-                csrf: s.csrf,
-                token,
-            })
-        });
+        let found = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) => state.session(token).await,
+            None => Ok(None),
+        };
         match found {
-            Some(u) => Ok(u),
-            None if api => Err(WebError::Unauthenticated.into_api_response()),
-            None => Err(Redirect::to("/login").into_response()),
+            Ok(Some(u)) => Ok(u),
+            Ok(None) if api => Err(WebError::Unauthenticated.into_api_response()),
+            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Err(e) if api => Err(e.into_api_response()),
+            Err(e) => Err(e.into_response()),
         }
     }
 }
@@ -396,9 +411,14 @@ pub async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next)
     let expected = if parts.uri.path() == "/login" {
         cookie(&parts.headers, LOGIN_COOKIE)
     } else {
-        cookie(&parts.headers, SESSION_COOKIE)
-            .and_then(|t| state.sessions.get(&t, state.now()))
-            .map(|s| s.csrf)
+        match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) => match state.session(token).await {
+                Ok(found) => found.map(|u| u.csrf),
+                Err(e) if parts.uri.path().starts_with("/api/") => return e.into_api_response(),
+                Err(e) => return e.into_response(),
+            },
+            None => None,
+        }
     };
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();

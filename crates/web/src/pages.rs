@@ -131,7 +131,7 @@ pub async fn login(
     App::run(&s, move |app| {
         match crate::accounts::login(app, &user, &password, client.0)? {
             LoginOutcome::Ok => {
-                let token = app.sessions.start(&user, app.now());
+                let token = app.sessions.start(app.ledger.store(), &user, app.now())?;
                 let mut res = Redirect::to("/").into_response();
                 let h = res.headers_mut();
                 for c in [
@@ -168,7 +168,7 @@ pub async fn login(
 
 pub async fn logout(State(s): State<AppState>, user: CurrentUser) -> PageResult {
     App::run(&s, move |app| {
-        app.sessions.end(&user.token);
+        app.sessions.end(app.ledger.store(), &user.token)?;
         crate::accounts::logout(app, &user.name)?;
         Ok((
             [(

@@ -1,11 +1,14 @@
-//! `rct export csv`: analysis-ready tables (docs/interop.md).
+//! `rct export csv`: analysis-ready tables (docs/interop.md), streamed
+//! from a database table by table.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::export_odm::{load, unblinded, Audience, Source};
+use rct_record::TrialState;
+
+use super::export_odm::{fold_light, load, unblinded, Audience, Source};
 
 /// The file of the statistician's unblinded export that regenerates the
 /// allocation lists (seed, design, arms, strata used).
@@ -26,13 +29,50 @@ pub struct ExportCsvArgs {
     json: bool,
 }
 
+/// Streams the tables from a database in one verified pass: a light fold
+/// (values dropped as it goes) gives sites, arms and who may see them, and
+/// the collector keeps only each item's current value; each table is then
+/// written row by row to its file. Memory holds the current values
+/// compactly, never the events or the folded values.
+fn stream_from_db(
+    url: &str,
+    args: &ExportCsvArgs,
+) -> anyhow::Result<(bool, Vec<rct_interop::tables::Table>, TrialState)> {
+    let protocol = super::protocol::load(&args.source.protocol)?;
+    let trial = args
+        .source
+        .trial
+        .clone()
+        .unwrap_or_else(|| protocol.trial.id.get_ref().clone());
+    let store = rct_store::open(url).with_context(|| format!("cannot open {url}"))?;
+    let mut collector = rct_interop::tables::TablesCollector::new();
+    let (state, _) = fold_light(&*store, url, &trial, &mut |e| collector.push(e))?;
+    let open = unblinded(&args.audience, &protocol, &state);
+    let tables = collector.finish(&protocol, &state, !open, &mut |name| {
+        std::fs::File::create(args.out.join(name)).map(std::io::BufWriter::new)
+    })?;
+    Ok((open, tables, state))
+}
+
 /// Runs `rct export csv`.
 pub fn run(args: ExportCsvArgs) -> anyhow::Result<ExitCode> {
-    let (protocol, events, state) = load(&args.source)?;
-    let open = unblinded(&args.audience, &protocol, &state);
-    let tables = rct_interop::tables::export(&protocol, &events, !open)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let (open, tables, state) = match &args.source.db {
+        Some(url) => stream_from_db(url, &args)
+            .with_context(|| format!("exporting into {}", args.out.display()))?,
+        None => {
+            let (protocol, events, state) = load(&args.source)?;
+            let open = unblinded(&args.audience, &protocol, &state);
+            let tables = rct_interop::tables::export(&protocol, &events, !open)?;
+            for t in &tables {
+                let path = args.out.join(&t.name);
+                std::fs::write(&path, &t.csv)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            (open, tables, state)
+        }
+    };
     // Governance flags (e.g. the analysis plan changed after unblinding)
     // travel with the tables.
     let flags = state.governance_flags();
@@ -53,11 +93,6 @@ pub fn run(args: ExportCsvArgs) -> anyhow::Result<ExitCode> {
     if let Some(r) = &recipe {
         let path = args.out.join(RECIPE_FILE);
         std::fs::write(&path, format!("{}\n", serde_json::to_string_pretty(r)?))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    for t in &tables {
-        let path = args.out.join(&t.name);
-        std::fs::write(&path, &t.csv)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if args.json {

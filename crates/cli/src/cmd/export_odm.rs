@@ -269,37 +269,10 @@ fn stream_from_db(
         .clone()
         .unwrap_or_else(|| protocol.trial.id.get_ref().clone());
     let store = rct_store::open(url).with_context(|| format!("cannot open {url}"))?;
+    let (state, head) = fold_light(&*store, url, &trial, &mut |_| {})?;
     let broken = |b: rct_store::StoreError| {
         anyhow::anyhow!("{url}: trial `{trial}`: the audit chain is broken: {b}")
     };
-    let mut state = TrialState::new(&trial);
-    let head = rct_store::scan_verified(&*store, &trial, None, &mut |e| {
-        let pid = e.payload.participant().map(str::to_string);
-        state
-            .apply(&e)
-            .map_err(|source| rct_store::StoreError::Apply {
-                trial: trial.clone(),
-                source,
-            })?;
-        if let Some(p) = pid.and_then(|pid| state.participants.get_mut(&pid)) {
-            let p = std::sync::Arc::make_mut(p);
-            p.values.clear();
-            p.sessions.clear();
-        }
-        Ok(())
-    })
-    .map_err(broken)?;
-    if head.events == 0 {
-        let known = store.trials().unwrap_or_default();
-        anyhow::bail!(
-            "{url} holds no trial `{trial}` (it holds: {}); pass --trial ID",
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            }
-        );
-    }
     let open = unblinded(aud, &protocol, &state);
     let opts = rct_interop::odm::ExportOptions {
         unblinded: open,
@@ -323,6 +296,48 @@ fn stream_from_db(
     let summary = collector.finish(&sites, &mut out)?;
     out.finish()?;
     Ok((open, summary, flags))
+}
+
+/// Folds `trial` from the store in one verified pass, dropping each
+/// participant's values and sessions as it goes (what an export needs of
+/// the state: configuration, lock, sites, allocations), and shows each
+/// event to `also` first. Fails on a broken chain or an empty trial.
+pub(crate) fn fold_light(
+    store: &dyn rct_store::Store,
+    url: &str,
+    trial: &str,
+    also: &mut dyn FnMut(&Event),
+) -> anyhow::Result<(TrialState, rct_record::ChainSummary)> {
+    let mut state = TrialState::new(trial);
+    let head = rct_store::scan_verified(store, trial, None, &mut |e| {
+        also(&e);
+        let pid = e.payload.participant().map(str::to_string);
+        state
+            .apply(&e)
+            .map_err(|source| rct_store::StoreError::Apply {
+                trial: trial.to_string(),
+                source,
+            })?;
+        if let Some(p) = pid.and_then(|pid| state.participants.get_mut(&pid)) {
+            let p = std::sync::Arc::make_mut(p);
+            p.values.clear();
+            p.sessions.clear();
+        }
+        Ok(())
+    })
+    .map_err(|b| anyhow::anyhow!("{url}: trial `{trial}`: the audit chain is broken: {b}"))?;
+    if head.events == 0 {
+        let known = store.trials().unwrap_or_default();
+        anyhow::bail!(
+            "{url} holds no trial `{trial}` (it holds: {}); pass --trial ID",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
+    Ok((state, head))
 }
 
 /// Runs `rct export odm`.
