@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::event::FormRule;
+use crate::state::QueryStatus;
 use serde_json::json;
 
 pub(crate) fn at(minute: u32) -> DateTime<Utc> {
