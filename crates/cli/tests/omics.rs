@@ -625,8 +625,8 @@ fn scores_attach_to_participants_visits() {
                 Command::Screen {
                     participant: p.into(),
                     site: None,
-                    verdict: Verdict::Eligible,
-                    criteria: vec![],
+                    date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                    facts: Default::default(),
                 },
             );
             run(

@@ -49,7 +49,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::design::TrialDesign;
-use crate::event::{Arm, CriterionResult, EventDraft, Payload, Role, Sites, Verdict};
+use crate::event::{Arm, EventDraft, Payload, Role, Sites};
 use crate::state::{Participant, TrialConfig, TrialState};
 
 mod accounts;
@@ -61,6 +61,8 @@ mod ids;
 mod permissions;
 mod queries;
 
+pub use data::check_data;
+pub use enrolment::{evaluate_screening, strata_of};
 pub use errors::CommandError;
 pub use ids::{check_participant_id, MAX_PARTICIPANT_ID};
 pub use permissions::Action;
@@ -118,29 +120,33 @@ pub enum Command {
         /// Name.
         name: String,
     },
-    /// Record a screening verdict (creates the participant at a site).
+    /// Screen a person (creates the participant at a site): the record
+    /// computes the verdict from the facts with the registered protocol's
+    /// eligibility rules, and keeps the facts (stratification reads them).
     Screen {
         /// Participant identifier.
         participant: String,
         /// Site; the actor's site when `None`.
         site: Option<String>,
-        /// Verdict of the eligibility engine.
-        verdict: Verdict,
-        /// Per-criterion summary.
-        criteria: Vec<CriterionResult>,
+        /// The screening date, on which criteria such as age are evaluated.
+        date: chrono::NaiveDate,
+        /// Facts by the protocol's fact id, in the facts format of `rct
+        /// screen` (numbers, booleans, codes, dates as `YYYY-MM-DD`,
+        /// laboratory values as `{"value", "unit", ...}`; null: unknown).
+        #[serde(default)]
+        facts: BTreeMap<String, Value>,
     },
     /// Record informed consent.
     Consent {
         /// Participant.
         participant: String,
     },
-    /// Randomise: the arm is computed from the state's allocation history.
+    /// Randomise: the arm is computed from the state's allocation history;
+    /// the stratification and minimisation factors come from the recorded
+    /// screening facts (and the participant's site), never from the edge.
     Randomise {
         /// Participant.
         participant: String,
-        /// Factor levels (stratification and minimisation factors). A design
-        /// stratified by `site` gets the participant's site when not given.
-        strata: BTreeMap<String, String>,
     },
     /// Enter a value for the first time.
     EnterValue {
@@ -153,6 +159,23 @@ pub enum Command {
         /// Field.
         field: String,
         /// Value.
+        value: Value,
+    },
+    /// Record a dispensed kit other than the one the record assigned, as
+    /// given (the edge asked the person to confirm it; a reason is
+    /// required): the value is entered (or changed) and a kit deviation is
+    /// raised that only unblinded roles see. A plain [`Command::EnterValue`]
+    /// of another kit is refused.
+    DispenseOtherKit {
+        /// Participant.
+        participant: String,
+        /// Visit.
+        visit: String,
+        /// Form.
+        form: String,
+        /// The kit field.
+        field: String,
+        /// The kit code given.
         value: Value,
     },
     /// Change an entered value (a reason is required).
@@ -363,6 +386,8 @@ pub(super) struct Ctx<'a> {
     action: Action,
     grant: &'a Sites,
     config: &'a TrialConfig,
+    /// The edge confirmed a kit other than the assigned one.
+    confirmed_kit: bool,
 }
 
 fn draft_of(
@@ -475,6 +500,13 @@ impl TrialState {
             }
             nonempty(title, "the title")?;
             design.validate(arms)?;
+            if let Some(text) = &design.protocol {
+                rct_core::protocol::parse(text, "the registered protocol").map_err(|d| {
+                    CommandError::ProtocolText {
+                        message: d.to_string(),
+                    }
+                })?;
+            }
             if crate::seal::parse_key(seal_key).is_none() {
                 return Err(CommandError::BadSealKey);
             }
@@ -563,6 +595,7 @@ impl TrialState {
             action,
             grant,
             config,
+            confirmed_kit: false,
         };
 
         self.check_duties(actor, command)?;
@@ -587,16 +620,13 @@ impl TrialState {
             Command::Screen {
                 participant,
                 site,
-                verdict,
-                criteria,
-            } => return self.check_screen(&cx, participant, site, verdict, criteria),
+                date,
+                facts,
+            } => return self.check_screen(&cx, participant, site, *date, facts),
             Command::Consent { participant } => self.check_consent(&cx, participant)?,
-            Command::Randomise {
-                participant,
-                strata,
-            } => {
+            Command::Randomise { participant } => {
                 let p = cx.participant(participant)?;
-                return Ok(vec![cx.draft(p.site.clone(), self.randomise(p, strata)?)]);
+                return Ok(vec![cx.draft(p.site.clone(), self.randomise(p)?)]);
             }
             Command::EnterValue {
                 participant,
@@ -612,6 +642,49 @@ impl TrialState {
                 field,
                 value,
             } => self.check_value(&cx, command, participant, visit, form, field, value)?,
+            Command::DispenseOtherKit {
+                participant,
+                visit,
+                form,
+                field,
+                value,
+            } => {
+                if reason.is_none() {
+                    return Err(CommandError::ReasonRequired { action });
+                }
+                let p = cx.participant(participant)?;
+                let as_value = if p
+                    .values
+                    .contains_key(&crate::state::item_key(visit, form, field))
+                {
+                    Command::ChangeValue {
+                        participant: participant.clone(),
+                        visit: visit.clone(),
+                        form: form.clone(),
+                        field: field.clone(),
+                        value: value.clone(),
+                    }
+                } else {
+                    Command::EnterValue {
+                        participant: participant.clone(),
+                        visit: visit.clone(),
+                        form: form.clone(),
+                        field: field.clone(),
+                        value: value.clone(),
+                    }
+                };
+                let cx = Ctx {
+                    confirmed_kit: true,
+                    ..cx
+                };
+                let (site, payload) =
+                    self.check_value(&cx, &as_value, participant, visit, form, field, value)?;
+                let mut out = vec![cx.draft(site.clone(), payload)];
+                if let Some(d) = data::kit_deviation(p, field, value) {
+                    out.push(cx.draft(site, d));
+                }
+                return Ok(out);
+            }
             Command::RaiseQuery {
                 participant,
                 item,

@@ -121,7 +121,6 @@ async fn build() -> Fixture {
             pid: format!("L{:03}", k + 101),
             site: "rh",
             facts: demo::lupex_facts(sex, true),
-            factors: BTreeMap::from([("sex".to_string(), sex.to_string())]),
             randomise: true,
             at: start + Duration::days(40) + Duration::hours(k as i64),
         };

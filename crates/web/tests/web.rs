@@ -601,7 +601,7 @@ async fn data_entry_refuses_hard_range_and_changes_without_reason() {
 async fn screen_consent_randomise_shows_a_concealed_result_to_the_investigator() {
     let (router, app) = demo_app();
     let c = demo_login(&router, "investigator").await;
-    // Live screening: one fact missing -> undetermined.
+    // Live screening: one fact missing -> incomplete.
     let live = c
         .post_json(
             "/api/trials/il2-sle/screening/evaluate",
@@ -610,7 +610,7 @@ async fn screen_consent_randomise_shows_a_concealed_result_to_the_investigator()
         )
         .await;
     let live: serde_json::Value = serde_json::from_str(&live.body).unwrap();
-    assert_eq!(live["verdict"], "undetermined");
+    assert_eq!(live["verdict"], "incomplete");
     assert!(live["criteria"]
         .as_array()
         .unwrap()
@@ -1613,7 +1613,7 @@ async fn live_screening_uses_the_limits_of_normal_and_reports_unreadable_facts()
         "{r}"
     );
     assert_eq!(e3(&r), "unknown", "{r}");
-    assert_eq!(r["verdict"], "undetermined", "{r}");
+    assert_eq!(r["verdict"], "incomplete", "{r}");
     assert_eq!(
         eval(json!({"facts": facts("70"), "uln": uln})).await["problems"],
         json!({})

@@ -5,9 +5,108 @@ use std::collections::BTreeMap;
 
 use rct_random::{allocate, AllocationRequest, PriorAllocation};
 
+use chrono::NaiveDate;
+use serde_json::Value;
+
 use super::{check_participant_id, nonempty, Action, CommandError, Ctx};
 use crate::event::{CriterionResult, EventDraft, Payload, Verdict};
-use crate::state::{Participant, TrialState};
+use crate::state::{Participant, TrialConfig, TrialState};
+
+/// The verdict and per-criterion results of screening `facts` on `date`
+/// with the registered protocol's eligibility rules, and the engine's whole
+/// screening (criteria left unknown, facts missing) for edges to explain.
+/// A trial registered from a bare design has no eligibility criteria: every
+/// screening is eligible (only the record's own tests register that way;
+/// every edge registers the protocol).
+pub fn evaluate_screening(
+    config: &TrialConfig,
+    participant: &str,
+    date: NaiveDate,
+    facts: &BTreeMap<String, Value>,
+) -> Result<
+    (
+        Verdict,
+        Vec<CriterionResult>,
+        Option<rct_core::eligibility::Screening>,
+    ),
+    CommandError,
+> {
+    let Some(protocol) = config.protocol() else {
+        return Ok((Verdict::Eligible, Vec::new(), None));
+    };
+    let input = serde_json::json!({
+        "id": participant,
+        "screening_date": date.format("%Y-%m-%d").to_string(),
+        "facts": facts,
+    });
+    let bad = |e: rct_core::eligibility::ScreenError| CommandError::Screening {
+        participant: participant.to_string(),
+        message: e.to_string(),
+    };
+    let person = rct_core::eligibility::person_from_json(protocol, &input).map_err(bad)?;
+    let s = rct_core::eligibility::screen(protocol, &person).map_err(bad)?;
+    let (verdict, criteria) = crate::registration::screening_record(&s);
+    Ok((verdict, criteria, Some(s)))
+}
+
+/// The stratification and minimisation factor levels of `p`, read from its
+/// recorded screening facts: each factor's fact is the protocol's
+/// `[[strata]] fact` (the factor's own id when not given); `site` is the
+/// participant's site (added by the allocation). A missing fact refuses,
+/// naming it; a value outside the stratum's levels refuses, naming them.
+pub fn strata_of(
+    config: &TrialConfig,
+    p: &Participant,
+) -> Result<BTreeMap<String, String>, CommandError> {
+    let design = config.trial_design()?;
+    let mut out = BTreeMap::new();
+    let factors = design
+        .stratify_by
+        .iter()
+        .chain(design.minimise_on.keys())
+        .collect::<std::collections::BTreeSet<_>>();
+    for factor in factors {
+        let stratum = config
+            .protocol()
+            .and_then(|pr| pr.strata.iter().find(|s| s.id.get_ref() == factor));
+        let fact = stratum.map_or(factor.as_str(), |s| s.fact_id());
+        if factor == "site" || fact == "site" {
+            continue;
+        }
+        let value = p
+            .screening
+            .as_ref()
+            .and_then(|s| s.facts.get(fact))
+            .and_then(|v| match v {
+                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .ok_or_else(|| CommandError::StratumFactMissing {
+                participant: p.id.clone(),
+                factor: factor.clone(),
+                fact: fact.to_string(),
+            })?;
+        if let Some(s) = stratum {
+            if !s.levels.is_empty() && !s.levels.iter().any(|l| *l.get_ref() == value) {
+                return Err(CommandError::StratumLevel {
+                    participant: p.id.clone(),
+                    factor: factor.clone(),
+                    value,
+                    levels: s
+                        .levels
+                        .iter()
+                        .map(|l| l.get_ref().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+        out.insert(factor.clone(), value);
+    }
+    Ok(out)
+}
 
 impl TrialState {
     /// [`super::Command::Screen`].
@@ -16,8 +115,8 @@ impl TrialState {
         cx: &Ctx<'_>,
         id: &str,
         site: &Option<String>,
-        verdict: &Verdict,
-        criteria: &[CriterionResult],
+        date: NaiveDate,
+        facts: &BTreeMap<String, Value>,
     ) -> Result<Vec<EventDraft>, CommandError> {
         let actor = cx.actor;
         nonempty(id, "the participant identifier")?;
@@ -53,12 +152,20 @@ impl TrialState {
         };
         self.known_site(&site)?;
         cx.covers(Some(&site))?;
+        let facts: BTreeMap<String, Value> = facts
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let (verdict, criteria, _) = evaluate_screening(cx.config, id, date, &facts)?;
         Ok(vec![cx.draft(
             Some(site),
             Payload::Screened {
                 participant: id.to_string(),
-                verdict: *verdict,
-                criteria: criteria.to_vec(),
+                verdict,
+                criteria,
+                facts,
+                date: Some(date),
             },
         )])
     }
@@ -137,11 +244,7 @@ impl TrialState {
 
     /// The randomised event for `p`: eligibility, consent and history checks,
     /// then `rct_random::allocate` over the state's allocation history.
-    pub(super) fn randomise(
-        &self,
-        p: &Participant,
-        strata: &BTreeMap<String, String>,
-    ) -> Result<Payload, CommandError> {
+    pub(super) fn randomise(&self, p: &Participant) -> Result<Payload, CommandError> {
         let id = &p.id;
         if let Some(a) = &p.allocation {
             return Err(CommandError::AlreadyRandomised {
@@ -176,7 +279,13 @@ impl TrialState {
                 participant: id.to_string(),
             });
         }
-        let allocation = self.allocation_for(p, strata)?;
+        let Some(config) = &self.config else {
+            return Err(CommandError::NotRegistered {
+                trial: self.trial.clone(),
+            });
+        };
+        let strata = strata_of(config, p)?;
+        let allocation = self.allocation_for(p, &strata)?;
         Ok(Payload::Randomised {
             participant: id.to_string(),
             arm: allocation.arm,

@@ -409,6 +409,78 @@ pub enum CommandError {
         /// The identifier, quoted and escaped (cut after 40 characters).
         id: String,
     },
+    /// The protocol text of a registration does not parse.
+    #[error("the protocol given with the registration is not valid: {message}")]
+    ProtocolText {
+        /// The checker's diagnostics.
+        message: String,
+    },
+    /// The screening facts do not fit the protocol.
+    #[error("screening participant {participant}: {message}")]
+    Screening {
+        /// Participant.
+        participant: String,
+        /// What is wrong (the eligibility engine's words).
+        message: String,
+    },
+    /// A stratification fact was not recorded at screening.
+    #[error("participant {participant} cannot be randomised: the stratification factor `{factor}` needs the screening fact `{fact}`, which was not recorded; screen again with it")]
+    StratumFactMissing {
+        /// Participant.
+        participant: String,
+        /// Factor.
+        factor: String,
+        /// The screening fact it reads.
+        fact: String,
+    },
+    /// A recorded fact outside a stratum's levels.
+    #[error("participant {participant} cannot be randomised: `{factor}` is `{value}`, not one of the stratum's levels ({levels})")]
+    StratumLevel {
+        /// Participant.
+        participant: String,
+        /// Factor.
+        factor: String,
+        /// The recorded value.
+        value: String,
+        /// The stratum's levels.
+        levels: String,
+    },
+    /// A visit the protocol does not schedule.
+    #[error("visit `{visit}` is not in the protocol; expected one of: {expected}")]
+    UnknownVisit {
+        /// Visit.
+        visit: String,
+        /// The protocol's visits.
+        expected: String,
+    },
+    /// A form not collected at the visit.
+    #[error("form `{form}` is not collected at visit `{visit}` (its forms: {forms}); the protocol collects `{form}` at: {at}")]
+    NotScheduled {
+        /// Form.
+        form: String,
+        /// Visit.
+        visit: String,
+        /// The visit's forms.
+        forms: String,
+        /// Visits that collect the form.
+        at: String,
+    },
+    /// A value that does not fit its field.
+    #[error("{message}")]
+    Value {
+        /// The form checker's words (naming form and field).
+        message: String,
+    },
+    /// A kit other than the one assigned.
+    #[error("kit `{given}` is not the kit allocated to {participant} (`{kit}`); dispense that kit, or, if another kit was given, confirm it (`rct trial enter --confirm-other-kit --reason ...`, or the box on the form): it is then recorded as given and flagged as a deviation for the pharmacy")]
+    OtherKit {
+        /// Participant.
+        participant: String,
+        /// Kit given.
+        given: String,
+        /// Kit assigned.
+        kit: String,
+    },
     /// A governance rule refuses (analysis plan, unblinding, code-breaks).
     #[error(transparent)]
     Governance(#[from] crate::governance::GovernanceError),

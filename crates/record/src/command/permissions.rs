@@ -230,6 +230,7 @@ impl Command {
             Command::Randomise { .. } => Action::Randomise,
             Command::EnterValue { .. } => Action::EnterValue,
             Command::ChangeValue { .. } => Action::ChangeValue,
+            Command::DispenseOtherKit { .. } => Action::EnterValue,
             Command::RaiseQuery { .. } => Action::RaiseQuery,
             Command::AnswerQuery { .. } => Action::AnswerQuery,
             Command::CloseQuery { .. } => Action::CloseQuery,

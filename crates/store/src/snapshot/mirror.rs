@@ -60,6 +60,10 @@ struct Screen {
     verdict: Verdict,
     criteria: Vec<CriterionResult>,
     at: DateTime<Utc>,
+    #[serde(default)]
+    facts: BTreeMap<String, Value>,
+    #[serde(default)]
+    date: Option<chrono::NaiveDate>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -250,6 +254,8 @@ impl From<State> for TrialState {
                 title: c.title,
                 blinded: c.blinded,
                 arms: c.arms,
+                // Parsed again from the design, as the fold does.
+                protocol: rct_record::state::RegisteredProtocol::from_design(&c.design),
                 design: c.design,
                 seed: c.seed,
                 seal_key: c.seal_key,
@@ -329,6 +335,7 @@ fn config_out(c: &TrialConfig) -> Config {
         seed,
         seal_key,
         forms,
+        protocol: _,
     } = c;
     Config {
         title: title.clone(),
@@ -360,11 +367,15 @@ fn person_out(p: &Participant) -> Person {
                 verdict,
                 criteria,
                 at,
+                facts,
+                date,
             } = s;
             Screen {
                 verdict: *verdict,
                 criteria: criteria.clone(),
                 at: *at,
+                facts: facts.clone(),
+                date: *date,
             }
         }),
         consented: *consented,
@@ -416,6 +427,8 @@ fn person_in(p: Person) -> Participant {
             verdict: s.verdict,
             criteria: s.criteria,
             at: s.at,
+            facts: s.facts,
+            date: s.date,
         }),
         consented: p.consented,
         allocation: p.allocation.map(|a| Allocation {
