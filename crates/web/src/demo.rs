@@ -265,12 +265,18 @@ pub fn seed(app: &App, extra: usize) -> Result<Vec<DemoUser>, WebError> {
         hashes.insert(u.user, h);
     }
     let mut fresh = Vec::new();
-    for (p, (_, text)) in seed_protocols()?.iter().zip(SEEDS) {
-        let trial = p.trial.id.get_ref().clone();
+    for (seed, (_, seed_text)) in seed_protocols()?.iter().zip(SEEDS) {
+        let trial = seed.trial.id.get_ref().clone();
         if app.ledger.state(&trial)?.seq > 0 {
             continue;
         }
         fresh.push(trial.clone());
+        // A protocol text the caller loaded for this trial (a local
+        // version of a seed protocol) is the one registered.
+        let (p, text) = match (app.protocols.get(&trial), app.protocol_texts.get(&trial)) {
+            (Some(p), Some(text)) => (p, text.as_str()),
+            _ => (seed, seed_text),
+        };
         register(app, p, text, "admin", draw_secrets()?, start)?;
         let admin = admin_who("admin", start);
         for u in &users {

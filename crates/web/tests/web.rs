@@ -1491,12 +1491,14 @@ async fn a_derived_sledai_total_is_computed_as_descriptors_are_entered() {
         .unwrap_or_else(|d| panic!("{d}"));
     let il2 = rct_web::demo::seed_protocols().unwrap().remove(1);
     let now: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
-    let app = rct_web::App::new(
+    let mut app = rct_web::App::new(
         Box::new(rct_store::MemStore::new()),
         vec![lupex, il2],
         rct_web::Passwords::new(64),
         Arc::new(move || now),
     );
+    // The record keeps the text it is registered with: the pages serve that.
+    app.protocol_texts.insert("lupex".into(), text.clone());
     rct_web::demo::seed(&app, 0).unwrap();
     let app = Arc::new(app);
     let router = rct_web::router(rct_web::AppState(app.clone()));
