@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
-use rct_record::{Actor, Arm, Command, Event, Role, Sites, TrialDesign, TrialState, Verdict};
+use rct_record::{Actor, Arm, Command, Event, Role, Sites, TrialDesign, TrialState};
 
 fn t0() -> DateTime<Utc> {
     "2026-07-01T08:00:00Z".parse().unwrap()

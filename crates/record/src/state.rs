@@ -94,6 +94,28 @@ impl TrialConfig {
         self.forms.iter().find(|f| f.form == form)
     }
 
+    /// The roles a query about `item` (`visit/form/field`) goes to: those
+    /// who can answer it by correcting the value. A form entered by one
+    /// role goes to that role (a CPET query to the outcome assessor); an
+    /// arm-specific form to the unblinded roles who enter it; anything else
+    /// (other forms, the participant as a whole) to the site's investigator
+    /// and research nurse.
+    pub fn answered_by(&self, item: Option<&str>) -> Vec<Role> {
+        let rule = item
+            .and_then(|i| i.split('/').nth(1))
+            .and_then(|form| self.form_rule(form));
+        match rule {
+            Some(FormRule {
+                entered_by: Some(by),
+                ..
+            }) => vec![*by],
+            Some(FormRule { arm: Some(_), .. }) => {
+                vec![Role::InterventionStaff, Role::Pharmacist]
+            }
+            _ => vec![Role::Investigator, Role::ResearchNurse],
+        }
+    }
+
     /// The arm a form belongs to, if it is arm-specific.
     pub fn form_arm(&self, form: &str) -> Option<&str> {
         self.form_rule(form).and_then(|f| f.arm.as_deref())

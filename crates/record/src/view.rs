@@ -168,6 +168,9 @@ pub struct QueryView {
     pub answers: Vec<String>,
     /// Status.
     pub status: QueryStatus,
+    /// The roles it goes to: those who enter the item's form
+    /// (`TrialConfig::answered_by`).
+    pub to: Vec<Role>,
 }
 
 /// Counts along the CONSORT flow.
@@ -487,6 +490,11 @@ impl TrialState {
                     raised_at: q.raised_at,
                     answers: q.answers.clone(),
                     status: q.status,
+                    to: self
+                        .config
+                        .as_ref()
+                        .map(|c| c.answered_by(q.item.as_deref()))
+                        .unwrap_or_default(),
                 })
             })
             .collect();

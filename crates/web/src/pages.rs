@@ -1324,7 +1324,13 @@ pub async fn queries_page(
         for q in v.queries.iter().filter(|q| q.status != rct_record::QueryStatus::Closed) {
             by_site.entry(q.site.clone().unwrap_or_default()).or_default().push(q);
         }
-        let answer = a.may(Action::AnswerQuery) && !v.locked;
+        // A query goes to the roles that enter its form: only they answer it.
+        let answer = |q: &rct_record::view::QueryView| q.to.iter().any(|r| a.holds(&[*r])) && !v.locked;
+        let mine = v
+            .queries
+            .iter()
+            .filter(|q| q.status != rct_record::QueryStatus::Closed && answer(q))
+            .count();
         let close = a.may(Action::CloseQuery) && !v.locked;
         Ok(trial_page(
             &a,
@@ -1332,10 +1338,11 @@ pub async fn queries_page(
             html! {
                 h1 { "Open queries" }
                 @if by_site.is_empty() { p { "No open queries." } }
+                @if mine > 0 { p.notice role="status" { (mine) " of them for you to answer." } }
                 @for (site, qs) in &by_site {
                     h2 { "Site " (site) }
                     table {
-                        thead { tr { th scope="col" { "Query" } th scope="col" { "Participant" } th scope="col" { "Item" } th scope="col" { "Question" } th scope="col" { "Answers" } th scope="col" { "Status" } th scope="col" { "Action" } } }
+                        thead { tr { th scope="col" { "Query" } th scope="col" { "Participant" } th scope="col" { "Item" } th scope="col" { "Question" } th scope="col" { "Answers" } th scope="col" { "To" } th scope="col" { "Status" } th scope="col" { "Action" } } }
                         tbody { @for q in qs { tr {
                             td { (q.id) } td { a href={"/t/" (trial) "/p/" (q.participant)} { (q.participant) } }
                             td { @match q.item.as_deref().and_then(|i| i.rsplit_once('/')) {
@@ -1344,9 +1351,10 @@ pub async fn queries_page(
                             } }
                             td { (q.text) }
                             td { ul { @for ans in &q.answers { li { (ans) } } } }
+                            td { (q.to.iter().map(|r| r.as_str().replace('_', " ")).collect::<Vec<_>>().join(", ")) }
                             td { (format!("{:?}", q.status).to_lowercase()) }
                             td {
-                                @if answer {
+                                @if answer(q) {
                                     form method="post" action={"/t/" (trial) "/queries/" (q.id) "/answer"} {
                                         (csrf(&user))
                                         label for={"ans-" (q.id)} { "Answer" }
@@ -1382,21 +1390,7 @@ pub async fn raise_query(
         a.participant(&pid)?;
         let who = a.who(app, Action::RaiseQuery, None)?;
         let item = Some(field(&input, "item").to_string()).filter(|s| !s.is_empty());
-        if let Some(item) = &item {
-            // A field of a form the user may see at that visit.
-            let parts: Vec<&str> = item.split('/').collect();
-            let known = match parts[..] {
-                [visit, form, fld] => visit_form(&a, visit, form)
-                    .ok()
-                    .is_some_and(|f| f.fields.iter().any(|x| x.id.get_ref() == fld)),
-                _ => false,
-            };
-            if !known {
-                return Err(WebError::BadRequest(format!(
-                    "`{item}` is not a field of the protocol: write visit/form/field, e.g. baseline/demographics/weight, or leave it empty"
-                )));
-            }
-        }
+        // The record checks the item (a field of the protocol at that visit).
         let cmd = Command::RaiseQuery {
             participant: pid,
             item,
@@ -1425,7 +1419,17 @@ pub async fn answer_query(
     App::run(&s, move |app| {
         let a = app.access(&user, &trial)?;
         query_visible(&a, &query)?;
-        let who = a.who(app, Action::AnswerQuery, None)?;
+        // In the role the query goes to, where the user holds it.
+        let mut who = a.who(app, Action::AnswerQuery, None)?;
+        if let Some(role) = a
+            .view
+            .queries
+            .iter()
+            .find(|q| q.id == query)
+            .and_then(|q| q.to.iter().find(|r| a.holds(&[**r])))
+        {
+            who.actor.role = *role;
+        }
         let cmd = Command::AnswerQuery {
             query,
             text: field(&input, "text").to_string(),

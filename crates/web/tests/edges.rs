@@ -205,3 +205,51 @@ async fn a_kit_other_than_the_assigned_one_is_never_silently_taken() {
     let seen = state.view_event(deviation, "pharmacist").unwrap();
     assert!(seen.to_string().contains("WRONGKIT"), "{seen}");
 }
+
+/// A query on the CPET form (entered by the outcome assessor) goes to the
+/// assessor: it is in their list with an answer form, they answer it, and
+/// the investigator, who cannot edit CPET, may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_on_the_cpet_form_reaches_the_assessor() {
+    let (router, app) = demo_app();
+    let monitor = demo_login(&router, "monitor").await;
+    let a = monitor
+        .post(
+            "/t/lupex/queries",
+            &[
+                ("participant", "L001"),
+                ("item", "baseline/cpet/vo2max_abs"),
+                ("text", "VO2max looks low; please check the source"),
+            ],
+        )
+        .await;
+    assert!(a.status.is_redirection(), "{} {}", a.status, a.body);
+    let q = app.ledger.state("lupex").unwrap().queries.len();
+    let id = format!("Q{q}");
+    let assessor = demo_login(&router, "assessor").await;
+    let page = assessor.get("/t/lupex/queries").await.body;
+    assert!(page.contains("for you to answer"), "{page}");
+    assert!(
+        page.contains(&format!("/t/lupex/queries/{id}/answer")),
+        "{page}"
+    );
+    let inv = demo_login(&router, "investigator").await;
+    let page = inv.get("/t/lupex/queries").await.body;
+    assert!(
+        !page.contains(&format!("/t/lupex/queries/{id}/answer")),
+        "{page}"
+    );
+    let a = inv
+        .post(&format!("/t/lupex/queries/{id}/answer"), &[("text", "ok")])
+        .await;
+    assert!(a.status.is_client_error(), "{} {}", a.status, a.body);
+    let a = assessor
+        .post(
+            &format!("/t/lupex/queries/{id}/answer"),
+            &[("text", "re-read from the CPET printout: correct")],
+        )
+        .await;
+    assert!(a.status.is_redirection(), "{} {}", a.status, a.body);
+    let state = app.ledger.state("lupex").unwrap();
+    assert_eq!(state.queries[&id].answers.len(), 1);
+}

@@ -1073,7 +1073,9 @@ fn nav_links(body: &str) -> Vec<String> {
 /// permission table of ../shared/DESIGN.md as `rct_record::Action::roles`
 /// encodes it, written out here by hand: screening is for investigators
 /// and research nurses; queries are raised and closed by monitors and data
-/// managers and answered by investigators and nurses; the data manager
+/// managers and answered by the roles that enter the query's form (issue
+/// 16: investigators and nurses, and the assessor, pharmacist or data
+/// manager for the forms they enter); the data manager
 /// locks; the administrator manages users; the statistician and the
 /// sponsor record the analysis plan and authorise the trial's unblinding;
 /// the data monitoring committee reads its safety tables. Everyone reads the dashboard,
@@ -1091,8 +1093,8 @@ async fn each_role_sees_only_the_menu_entries_it_may_use() {
             "nurse",
             &["", "/participants", "/screen", "/queries", "/audit"],
         ),
-        ("pharmacist", &["", "/participants", "/audit"]),
-        ("assessor", &["", "/participants", "/audit"]),
+        ("pharmacist", &["", "/participants", "/queries", "/audit"]),
+        ("assessor", &["", "/participants", "/queries", "/audit"]),
         (
             "datamanager",
             &["", "/participants", "/queries", "/lock", "/audit"],

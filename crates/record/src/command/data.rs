@@ -45,6 +45,21 @@ pub fn check_data(
             Value::Null
         }
     };
+    check_schedule(protocol, visit, form)?;
+    Ok((
+        stored,
+        check.warnings.iter().map(|w| w.to_string()).collect(),
+    ))
+}
+
+/// The visit is in the schedule and collects the form (forms at no visit,
+/// the arm-specific forms entered at the pseudo-visit `intervention`, are
+/// not on the schedule).
+pub(super) fn check_schedule(
+    protocol: &rct_core::protocol::Protocol,
+    visit: &str,
+    form: &str,
+) -> Result<(), CommandError> {
     // Forms at no visit (arm-specific forms, entered at the pseudo-visit
     // `intervention`) are not on the schedule.
     let scheduled = protocol
@@ -83,10 +98,7 @@ pub fn check_data(
             });
         }
     }
-    Ok((
-        stored,
-        check.warnings.iter().map(|w| w.to_string()).collect(),
-    ))
+    Ok(())
 }
 
 /// A `kit` field records the kit dispensed: a kit other than the one the

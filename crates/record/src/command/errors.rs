@@ -481,6 +481,22 @@ pub enum CommandError {
         /// Kit assigned.
         kit: String,
     },
+    /// A query answered by a role it does not go to.
+    #[error("query {query} goes to the {to}, who enter that form; the {role} may not answer it")]
+    NotAddressee {
+        /// Query.
+        query: String,
+        /// The role that tried.
+        role: Role,
+        /// The roles it goes to.
+        to: String,
+    },
+    /// A query item that is not a field of the protocol at that visit.
+    #[error("`{item}` is not a field of the protocol: write visit/form/field, e.g. baseline/demographics/weight, or leave it empty")]
+    UnknownItem {
+        /// Item.
+        item: String,
+    },
     /// A governance rule refuses (analysis plan, unblinding, code-breaks).
     #[error(transparent)]
     Governance(#[from] crate::governance::GovernanceError),

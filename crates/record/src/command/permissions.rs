@@ -136,7 +136,15 @@ impl Action {
                 DataManager,
             ],
             Action::RaiseQuery | Action::CloseQuery => &[Monitor, DataManager],
-            Action::AnswerQuery => &[Investigator, ResearchNurse],
+            // Narrowed to the query's addressee (`TrialConfig::answered_by`).
+            Action::AnswerQuery => &[
+                Investigator,
+                ResearchNurse,
+                OutcomeAssessor,
+                InterventionStaff,
+                Pharmacist,
+                DataManager,
+            ],
             Action::RecordSession => &[InterventionStaff],
             Action::EmergencyUnblind => &[Investigator],
             Action::Lock | Action::Unlock => &[DataManager],

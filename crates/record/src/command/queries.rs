@@ -23,6 +23,16 @@ impl TrialState {
                 return Err(CommandError::BadItem { item: item.clone() });
             }
             self.check_query_item(config, actor, item)?;
+            // A field of the registered protocol's form, at a visit that
+            // collects it.
+            if let Some(protocol) = config.protocol() {
+                let known = protocol
+                    .form(parts[1])
+                    .is_some_and(|f| f.fields.iter().any(|x| x.id.get_ref() == parts[2]));
+                if !known || super::data::check_schedule(protocol, parts[0], parts[1]).is_err() {
+                    return Err(CommandError::UnknownItem { item: item.clone() });
+                }
+            }
         }
         Ok((
             p.site.clone(),
@@ -65,6 +75,14 @@ impl TrialState {
         }
         let payload = if let Command::AnswerQuery { text, .. } = command {
             nonempty(text, "the answer")?;
+            let to = config.answered_by(q.item.as_deref());
+            if !to.contains(&actor.role) {
+                return Err(CommandError::NotAddressee {
+                    query: query.to_string(),
+                    role: actor.role,
+                    to: to.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+                });
+            }
             Payload::QueryAnswered {
                 query: query.to_string(),
                 text: text.to_string(),

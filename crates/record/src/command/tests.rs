@@ -718,7 +718,7 @@ fn queries_raise_answer_close() {
                 text: "ok".into()
             }
         ),
-        "the role monitor may not answer a query (allowed: investigator, research_nurse)"
+        "the role monitor may not answer a query (allowed: investigator, research_nurse, outcome_assessor, intervention_staff, pharmacist, data_manager)"
     );
     assert_eq!(
         refuse(
@@ -792,6 +792,48 @@ fn queries_raise_answer_close() {
         refuse(&s, &monitor(), None, hidden),
         "item `week1/hiit_session/minutes` is on an arm-specific form, which blinded roles cannot see or query"
     );
+}
+
+#[test]
+fn a_query_goes_to_the_role_that_enters_the_form() {
+    // `fss` is entered by the outcome assessor (design()): a query on it
+    // goes to the assessor, who answers it; the investigator may not.
+    let mut s = trial();
+    enrol(&mut s, &inv(), "P1");
+    let raise = |item: &str| Command::RaiseQuery {
+        participant: "P1".into(),
+        item: Some(item.into()),
+        text: "Please check".into(),
+    };
+    s.execute(&monitor(), at(10), None, &raise("week12/fss/x"))
+        .unwrap();
+    s.execute(&monitor(), at(10), None, &raise("week12/vitals/x"))
+        .unwrap();
+    let answer = |q: &str| Command::AnswerQuery {
+        query: q.into(),
+        text: "checked".into(),
+    };
+    assert_eq!(
+        refuse(&s, &inv(), None, answer("Q1")),
+        "query Q1 goes to the outcome_assessor, who enter that form; the investigator may not answer it"
+    );
+    s.execute(&oa(), at(11), None, &answer("Q1")).unwrap();
+    assert!(
+        refuse(&s, &oa(), None, answer("Q2")).contains("goes to the investigator, research_nurse")
+    );
+    s.execute(&inv(), at(11), None, &answer("Q2")).unwrap();
+    // The assessor's list shows the query addressed to them.
+    let v = s.view("oli");
+    let q1 = v.queries.iter().find(|q| q.id == "Q1").unwrap();
+    assert_eq!(q1.to, vec![Role::OutcomeAssessor]);
+    let q2 = s
+        .view("ian")
+        .queries
+        .iter()
+        .find(|q| q.id == "Q2")
+        .cloned()
+        .unwrap();
+    assert_eq!(q2.to, vec![Role::Investigator, Role::ResearchNurse]);
 }
 
 #[test]

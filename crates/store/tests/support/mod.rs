@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use rct_random::Arm as RandomArm;
 use rct_record::{
-    Actor, Arm, Command, CommandError, CriterionResult, Event, EventDraft, Role, Sites,
-    TrialDesign, TrialState, Verdict,
+    Actor, Arm, Command, CommandError, Event, EventDraft, Role, Sites, TrialDesign, TrialState,
 };
 use rct_store::{ExecuteError, Ledger, Store};
 
