@@ -34,7 +34,8 @@ const USERS: [(&str, Role); 3] = [
 /// One step, as intent.
 #[derive(Debug, Clone)]
 enum Step {
-    Screen(&'static str, Value),
+    /// participant, facts, reason (for a re-screening).
+    Screen(&'static str, Value, Option<&'static str>),
     Consent(&'static str),
     Randomise(&'static str),
     /// participant, visit, value of the IFN score (the data manager's form).
@@ -72,14 +73,14 @@ fn steps() -> Vec<Step> {
     let female = person(Some("female"), false);
     let male = person(Some("male"), false);
     vec![
-        Screen("P1", female.clone()),
-        Screen("P2", male.clone()),
-        Screen("P3", person(Some("female"), true)),
-        Screen("P4", person(None, false)),
-        Screen("P5", female.clone()),
-        Screen("P 6", female.clone()),
-        Screen("P7", male.clone()),
-        Screen("P8", female.clone()),
+        Screen("P1", female.clone(), None),
+        Screen("P2", male.clone(), None),
+        Screen("P3", person(Some("female"), true), None),
+        Screen("P4", person(None, false), None),
+        Screen("P5", female.clone(), None),
+        Screen("P 6", female.clone(), None),
+        Screen("P7", male.clone(), None),
+        Screen("P8", female.clone(), None),
         Randomise("P1"),
         Consent("P1"),
         Consent("P1"),
@@ -110,11 +111,12 @@ fn steps() -> Vec<Step> {
         Enter("P7", "baseline", "0"),
         Enter("P8", "baseline", "-1"),
         Enter("P8", "baseline", "10000"),
-        Screen("P1", female.clone()),
-        Screen("P5", female),
+        Screen("P1", female.clone(), None),
+        Screen("P5", female.clone(), None),
+        Screen("P5", female, Some("consent form version corrected")),
         Consent("P5"),
         Randomise("P5"),
-        Screen("P4", male),
+        Screen("P4", male, Some("sex was missing at the first screening")),
         Randomise("P4"),
         Enter("P3", "baseline", "7"),
     ]
@@ -212,7 +214,7 @@ fn run_cli(db: &str, dir: &Path) -> Vec<bool> {
     let mut out = Vec::new();
     for (i, step) in steps().into_iter().enumerate() {
         let (user, role, args): (&str, &str, Vec<String>) = match step {
-            Step::Screen(pid, facts) => {
+            Step::Screen(pid, facts, reason) => {
                 let f = dir.join(format!("facts{i}.json"));
                 std::fs::write(
                     &f,
@@ -230,7 +232,14 @@ fn run_cli(db: &str, dir: &Path) -> Vec<bool> {
                         "rh".into(),
                         "--facts".into(),
                         f.display().to_string(),
-                    ],
+                    ]
+                    .into_iter()
+                    .chain(
+                        reason
+                            .iter()
+                            .flat_map(|r| ["--reason".to_string(), r.to_string()]),
+                    )
+                    .collect(),
                 )
             }
             Step::Consent(pid) => (
@@ -463,8 +472,11 @@ async fn run_web_forms(db: &str) -> Vec<bool> {
     let mut out = Vec::new();
     for step in steps() {
         let ok = match step {
-            Step::Screen(pid, facts) => {
+            Step::Screen(pid, facts, reason) => {
                 let mut pairs = form_facts(&facts);
+                if let Some(r) = reason {
+                    pairs.push(("reason".into(), r.into()));
+                }
                 pairs.extend([
                     ("participant".to_string(), pid.to_string()),
                     ("site".into(), "rh".into()),
@@ -509,10 +521,10 @@ async fn run_api(db: &str) -> Vec<bool> {
     let mut out = Vec::new();
     for step in steps() {
         let (who, body) = match step {
-            Step::Screen(pid, facts) => (
+            Step::Screen(pid, facts, reason) => (
                 &nina,
                 json!({"command": {"command": "screen", "participant": pid, "site": "rh",
-                    "date": "2025-03-01", "facts": facts}}),
+                    "date": "2025-03-01", "facts": facts}, "reason": reason}),
             ),
             Step::Consent(pid) => (
                 &nina,
@@ -592,6 +604,12 @@ fn the_same_commands_get_the_same_decisions_and_events_from_every_edge() {
         e[0], e[2],
         "command line and JSON API wrote different events"
     );
+    // Re-screening: refused without a reason, kept in the history with one.
+    let state = rct_store::Ledger::new(rct_store::open(&dbs[0]).unwrap())
+        .state("lupex")
+        .unwrap();
+    assert_eq!(state.participants["P5"].earlier_screenings.len(), 1);
+    assert_eq!(state.participants["P4"].earlier_screenings.len(), 1);
     // The man is in the male stratum on every edge.
     assert!(
         e[0].iter().any(|x| x == "randomised P2 sex=male"),

@@ -392,7 +392,8 @@ fn il2_end_to_end() {
             f,
         ];
         if json {
-            args.push("--json");
+            // The second screening of U1: a re-screening needs a reason.
+            args.extend(["--json", "--reason", "weight measured"]);
         }
         t.ok("zhao", "investigator", &args)
     };

@@ -181,6 +181,9 @@ pub struct Participant {
     pub site: Option<String>,
     /// Latest screening.
     pub screening: Option<Screening>,
+    /// Earlier screenings, oldest first (a re-screening, with its reason,
+    /// never replaces the history).
+    pub earlier_screenings: Vec<Screening>,
     /// When consent was recorded.
     pub consented: Option<DateTime<Utc>>,
     /// Allocation.
@@ -199,6 +202,7 @@ impl Participant {
             id: id.into(),
             site: site.map(str::to_string),
             screening: None,
+            earlier_screenings: Vec::new(),
             consented: None,
             allocation: None,
             withdrawn: None,
@@ -502,7 +506,11 @@ impl TrialState {
                 facts,
                 date,
             } => {
-                self.participant_mut(participant, site).screening = Some(Screening {
+                let p = self.participant_mut(participant, site);
+                if let Some(earlier) = p.screening.take() {
+                    p.earlier_screenings.push(earlier);
+                }
+                p.screening = Some(Screening {
                     verdict: *verdict,
                     criteria: criteria.clone(),
                     at: e.at,

@@ -125,6 +125,9 @@ pub struct ParticipantView {
     pub site: Option<String>,
     /// Latest screening.
     pub screening: Option<Screening>,
+    /// Earlier screenings, oldest first (each re-screening's reason is on
+    /// its event).
+    pub earlier_screenings: Vec<Screening>,
     /// When consent was recorded.
     pub consented: Option<DateTime<Utc>>,
     /// Whether randomised.
@@ -445,6 +448,7 @@ impl TrialState {
                 id: p.id.clone(),
                 site: p.site.clone(),
                 screening: p.screening.clone(),
+                earlier_screenings: p.earlier_screenings.clone(),
                 consented: p.consented,
                 randomised: p.allocation.is_some(),
                 randomised_at: p.allocation.as_ref().map(|a| a.at),

@@ -427,6 +427,10 @@ pub async fn participant(
                         None => "none",
                     } }
                     dt { "Screening" } dd { @if let Some(s) = &p.screening { (s.verdict) " on " (s.at.format("%Y-%m-%d")) } @else { "not screened" } }
+                    @if !p.earlier_screenings.is_empty() {
+                        dt { "Earlier screenings" }
+                        dd { @for s in &p.earlier_screenings { (s.verdict) " on " (s.at.format("%Y-%m-%d")) "; " } }
+                    }
                     dt { "Consent" } dd { @if let Some(c) = p.consented { "given " (c.format("%Y-%m-%d")) } @else { "not recorded" } }
                     dt { "Randomisation" } dd {
                         @if let Some(r) = p.randomised_at {
@@ -638,6 +642,8 @@ fn screen_form(
                 }
                 p { "Verdict so far: " strong id="verdict" aria-live="polite" { "—" } }
                 (criteria_table(&a.protocol, &[]))
+                label for="reason" { "Reason for re-screening " span.hint { "(needed when the participant was screened before; the earlier screening is kept)" } }
+                input id="reason" name="reason" size="60" value=(field(input, "reason"));
                 p { button type="submit" { "Record screening" } }
             }
         },
@@ -710,7 +716,8 @@ pub async fn screen_post(
 ) -> PageResult {
     App::run(&s, move |app| {
         let a = app.access(&user, &trial)?;
-        let who = a.who(app, Action::Screen, None)?;
+        // A reason is needed (and kept) when the participant was screened before.
+        let who = a.who(app, Action::Screen, input.get("reason").cloned())?;
         let pid = field(&input, "participant").to_string();
         let site = field(&input, "site").to_string();
         let (date, facts) = match screen_input(&a.protocol, &input, field(&input, "screening_date"))

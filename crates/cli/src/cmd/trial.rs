@@ -112,6 +112,10 @@ pub enum TrialCmd {
         /// facts it read or missed).
         #[arg(long)]
         json: bool,
+        /// Why a participant screened before is screened again (required
+        /// then; the earlier screening stays in the record).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Record informed consent.
     Consent {
@@ -637,6 +641,7 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             site,
             facts,
             json,
+            reason,
         } => {
             let ledger = ctx.ledger()?;
             let trial = ctx.trial(ledger.store().as_ref())?;
@@ -650,7 +655,14 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             };
             // The record computes the verdict; the engine's account of it
             // (criteria left unknown, facts missing) is the record's own.
-            let state = write(&ledger, &trial, &actor, ctx.at()?, None, &[cmd])?;
+            let state = write(
+                &ledger,
+                &trial,
+                &actor,
+                ctx.at()?,
+                reason.as_deref(),
+                &[cmd],
+            )?;
             let config = state
                 .config
                 .as_ref()

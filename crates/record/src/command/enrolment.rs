@@ -139,6 +139,13 @@ impl TrialState {
                         participant: id.to_string(),
                     });
                 }
+                // Re-screening is explicit: it needs a reason, and the
+                // earlier screenings stay in the history.
+                if p.screening.is_some() && cx.reason.is_none() {
+                    return Err(CommandError::RescreenReason {
+                        participant: id.to_string(),
+                    });
+                }
                 cx.not_withdrawn(p)?;
                 p.site.clone().or_else(|| asked.clone())
             }

@@ -497,6 +497,12 @@ pub enum CommandError {
         /// Item.
         item: String,
     },
+    /// A re-screening without a reason.
+    #[error("participant {participant} was screened before; re-screening needs a reason (the earlier screening stays in the record)")]
+    RescreenReason {
+        /// Participant.
+        participant: String,
+    },
     /// A governance rule refuses (analysis plan, unblinding, code-breaks).
     #[error(transparent)]
     Governance(#[from] crate::governance::GovernanceError),

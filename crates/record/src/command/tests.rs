@@ -795,6 +795,36 @@ fn queries_raise_answer_close() {
 }
 
 #[test]
+fn re_screening_needs_a_reason_and_keeps_the_earlier_screening() {
+    let mut s = trial_with_protocol();
+    assert_eq!(
+        screen_facts(&mut s, "P1", json!({"age": 40})),
+        Verdict::Undetermined
+    );
+    let again = Command::Screen {
+        participant: "P1".into(),
+        site: None,
+        date: day(),
+        facts: BTreeMap::from([
+            ("age".to_string(), json!(40)),
+            ("sex".to_string(), json!("female")),
+        ]),
+    };
+    assert_eq!(
+        refuse(&s, &inv(), None, again.clone()),
+        "participant P1 was screened before; re-screening needs a reason (the earlier screening stays in the record)"
+    );
+    let e = s
+        .execute(&inv(), at(4), Some("sex recorded"), &again)
+        .unwrap();
+    assert_eq!(e[0].reason.as_deref(), Some("sex recorded"));
+    let p = &s.participants["P1"];
+    assert_eq!(p.screening.as_ref().unwrap().verdict, Verdict::Eligible);
+    assert_eq!(p.earlier_screenings.len(), 1);
+    assert_eq!(p.earlier_screenings[0].verdict, Verdict::Undetermined);
+}
+
+#[test]
 fn a_query_goes_to_the_role_that_enters_the_form() {
     // `fss` is entered by the outcome assessor (design()): a query on it
     // goes to the assessor, who answers it; the investigator may not.
