@@ -1,4 +1,4 @@
-//! `rct analyse --db URL --protocol FILE --out DIR`: the protocol's whole
+//! `rct analyse --db URL [--protocol FILE] --out DIR`: the registered protocol's whole
 //! analysis plan on the locked trial record, written as `report.html`
 //! (self-contained), `report.md`, the SVG figures and `report.json` (every
 //! result at full precision).
