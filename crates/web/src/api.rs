@@ -231,8 +231,9 @@ pub struct CommandBody {
 /// Runs one command as the user, in the first role they hold that may take
 /// it: the record checks it exactly as for the pages and the command line.
 /// Accepted: the last event's number and the record's soft-range
-/// warnings. Refused: the record's reason. Registration, accounts and
-/// logins have their own pages and are not taken here.
+/// warnings. Refused: the record's reason. Only data commands are taken
+/// (screening, consent, randomisation, values, kits, queries, sessions,
+/// withdrawal).
 pub async fn command(
     State(s): State<AppState>,
     user: CurrentUser,
@@ -242,14 +243,23 @@ pub async fn command(
     use rct_record::Command as C;
     run(&s, move |app| {
         let a = app.access(&user, &trial)?;
-        if matches!(
+        // Data commands only: registration, accounts, logins, the lock,
+        // emergency unblinding and governance keep their pages, which ask
+        // for what these need besides the command (the password again, the
+        // trial's name typed, two people).
+        if !matches!(
             body.command,
-            C::RegisterTrial { .. }
-                | C::CreateUser { .. }
-                | C::ChangePassword { .. }
-                | C::Login { .. }
-                | C::Logout { .. }
-                | C::LoginFailed { .. }
+            C::Screen { .. }
+                | C::Consent { .. }
+                | C::Randomise { .. }
+                | C::EnterValue { .. }
+                | C::ChangeValue { .. }
+                | C::DispenseOtherKit { .. }
+                | C::RaiseQuery { .. }
+                | C::AnswerQuery { .. }
+                | C::CloseQuery { .. }
+                | C::RecordSession { .. }
+                | C::Withdraw { .. }
         ) {
             return Err(WebError::BadRequest(format!(
                 "`{}` is not taken by this call; use its page",

@@ -82,6 +82,14 @@ async fn a_man_is_never_randomised_into_the_female_stratum() {
     let a = c.post_json(api, &randomise, Some(&c.csrf)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(stratum(&app, "lupex", "M02").as_deref(), Some("sex=male"));
+    // Only data commands are taken: emergency unblinding keeps its page,
+    // which asks for the password again.
+    let unblind = json!({"command": {"command": "emergency_unblind", "participant": "M02"},
+        "reason": "serious adverse event"});
+    let before = app.ledger.state("lupex").unwrap().unblindings.len();
+    let a = c.post_json(api, &unblind, Some(&c.csrf)).await;
+    assert!(a.status.is_client_error(), "{} {}", a.status, a.body);
+    assert_eq!(app.ledger.state("lupex").unwrap().unblindings.len(), before);
 
     // A screening without the stratification fact is incomplete: the
     // record refuses to randomise, on the page and through the API.

@@ -795,6 +795,49 @@ fn queries_raise_answer_close() {
 }
 
 #[test]
+fn values_are_checked_against_the_registered_protocol() {
+    // test_protocol.toml: form `lab` at visit `baseline` only; `crp` a
+    // number, required, hard [0, 500], soft [0, 100].
+    let mut s = trial_with_protocol();
+    screen_facts(&mut s, "P1", json!({"age": 40, "sex": "male"}));
+    let lab = |visit: &str, field: &str, value: Value| Command::EnterValue {
+        participant: "P1".into(),
+        visit: visit.into(),
+        form: "lab".into(),
+        field: field.into(),
+        value,
+    };
+    assert!(refuse(&s, &inv(), None, lab("baseline", "crp", json!(600))).contains("lab.crp"));
+    assert!(refuse(&s, &inv(), None, lab("baseline", "crp", json!("high"))).contains("lab.crp"));
+    assert_eq!(
+        refuse(&s, &inv(), None, lab("baseline", "crp", Value::Null)),
+        "lab.crp: a value is required"
+    );
+    assert!(refuse(&s, &inv(), None, lab("baseline", "pct", json!(1)))
+        .contains("not a field of form `lab`"));
+    assert_eq!(
+        refuse(&s, &inv(), None, lab("week9", "crp", json!(5))),
+        "visit `week9` is not in the protocol; expected one of: baseline, week4"
+    );
+    assert_eq!(
+        refuse(&s, &inv(), None, lab("week4", "crp", json!(5))),
+        "form `lab` is not collected at visit `week4` (its forms: ); the protocol collects `lab` at: baseline"
+    );
+    // Accepted, typed as the field is ("150" is the number 150), with the
+    // record's soft-range warning for every edge to show.
+    let c = lab("baseline", "crp", json!("150"));
+    let warnings = s.warnings(std::slice::from_ref(&c));
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].contains("outside the expected range"),
+        "{warnings:?}"
+    );
+    s.execute(&inv(), at(5), None, &c).unwrap();
+    assert_eq!(s.participants["P1"].values["baseline/lab/crp"], json!(150));
+    assert!(s.warnings(&[lab("baseline", "crp", json!(50))]).is_empty());
+}
+
+#[test]
 fn re_screening_needs_a_reason_and_keeps_the_earlier_screening() {
     let mut s = trial_with_protocol();
     assert_eq!(
