@@ -282,7 +282,7 @@ fn bad_csv_names_file_line_and_column() {
         .assert()
         .failure()
         .stderr(predicate::str::contains(
-            "needs --protocol FILE and --out DIR",
+            "needs --out DIR (the protocol comes from the record",
         ));
 }
 

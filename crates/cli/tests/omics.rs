@@ -557,7 +557,7 @@ fn ifn_score_on_real_files() {
 
 #[test]
 fn scores_attach_to_participants_visits() {
-    use rct_record::{Actor, Arm, Command, Role, Sites, TrialDesign, Verdict};
+    use rct_record::{Actor, Arm, Command, Role, Sites, TrialDesign};
     let tmp = tempfile::tempdir().unwrap();
     let batch = tmp.path().join("batch");
     generated(&batch, true);
@@ -625,8 +625,8 @@ fn scores_attach_to_participants_visits() {
                 Command::Screen {
                     participant: p.into(),
                     site: None,
-                    verdict: Verdict::Eligible,
-                    criteria: vec![],
+                    date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                    facts: Default::default(),
                 },
             );
             run(
@@ -697,4 +697,113 @@ fn scores_attach_to_participants_visits() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("trial T1"));
+}
+
+/// `rct ifn score --attach` goes through the record's checks like every
+/// other edge: with a protocol whose IFN form takes scores up to 5, the
+/// score 8 of sample P1 is refused naming the field, and nothing is written.
+#[test]
+fn attach_refuses_a_score_outside_the_forms_hard_range() {
+    use rct_record::{Actor, Command, Role, Sites};
+    let tmp = tempfile::tempdir().unwrap();
+    let batch = tmp.path().join("batch");
+    generated(&batch, true);
+    let db = format!("sqlite:{}", tmp.path().join("trial.db").display());
+    // LUPEX with the IFN score's hard range narrowed to [0, 5].
+    let lupex = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../protocols/lupex.toml"
+    ))
+    .unwrap();
+    let narrowed = lupex.replacen(
+        r#"type = "number", required = true, hard = [0, 10000] }"#,
+        r#"type = "number", required = true, hard = [0, 5] }"#,
+        1,
+    );
+    assert_ne!(narrowed, lupex, "the IFN field was found");
+    let p = rct_core::protocol::parse(&narrowed, "lupex-narrow.toml").unwrap();
+    {
+        let ledger = rct_store::Ledger::new(rct_store::open(&db).unwrap());
+        let t0: chrono::DateTime<chrono::Utc> = "2026-06-01T08:00:00Z".parse().unwrap();
+        let ada = Actor::new("ada", Role::Admin, None);
+        let ian = Actor::new("ian", Role::Investigator, Some("rh"));
+        let run = |actor: &Actor, c: Command| {
+            ledger
+                .execute("lupex", |s| s.check(actor, t0, None, &c))
+                .unwrap_or_else(|e| panic!("{e}"));
+        };
+        let secrets = rct_record::TrialSecrets::insecure_for_tests(1);
+        run(
+            &ada,
+            rct_record::registration::register_command_with_text(&p, &narrowed, secrets),
+        );
+        for c in rct_record::registration::site_commands(&p) {
+            run(&ada, c);
+        }
+        let hash = rct_web::Passwords::new(64)
+            .hash(&support::password("dan"))
+            .unwrap();
+        for (user, role) in [("dan", Role::DataManager), ("ian", Role::Investigator)] {
+            run(
+                &ada,
+                Command::CreateUser {
+                    user: user.into(),
+                    display_name: user.into(),
+                    password_hash: hash.clone(),
+                },
+            );
+            run(
+                &ada,
+                Command::GrantRole {
+                    user: user.into(),
+                    role,
+                    sites: Sites::All,
+                },
+            );
+        }
+        run(
+            &ian,
+            Command::Screen {
+                participant: "001".into(),
+                site: None,
+                date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                facts: Default::default(),
+            },
+        );
+    }
+    let logins = support::Logins::new(&db, tmp.path());
+    assert!(logins.login("dan"));
+    let token = logins.token_file("dan").display().to_string();
+    let map = tmp.path().join("map.csv");
+    std::fs::write(&map, "sample,participant\nP1.RCC,001\n").unwrap();
+    rct()
+        .args([
+            "ifn",
+            "score",
+            "--controls",
+            "HC1,HC2,HC3,HC4,HC5",
+            "--attach",
+            "--db",
+            &db,
+        ])
+        .args([
+            "--trial",
+            "lupex",
+            "--visit",
+            "baseline",
+            "--user",
+            "dan",
+            "--role",
+            "data_manager",
+        ])
+        .args(["--token-file", &token])
+        .arg("--sample-map")
+        .arg(&map)
+        .arg(&batch)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("ifn.score").and(predicate::str::contains("5")));
+    let ledger = rct_store::Ledger::new(rct_store::open(&db).unwrap());
+    let state = ledger.state("lupex").unwrap();
+    assert!(state.participants["001"].values.is_empty());
 }

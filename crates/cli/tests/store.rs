@@ -2,13 +2,10 @@
 //! on SQLite and (when RCT_TEST_POSTGRES is set) PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use assert_cmd::Command;
-use rct_record::{
-    Actor, Arm, Command as Cmd, CriterionResult, Role, Sites, TrialDesign, TrialState, Verdict,
-};
+use rct_record::{Actor, Arm, Command as Cmd, Role, Sites, TrialDesign, TrialState};
 use rct_store::{open, Ledger, Store};
 
 const TRIAL: &str = "LUPEX";
@@ -168,11 +165,8 @@ fn seed(url: &str) -> Ledger<Box<dyn Store>> {
             Cmd::Screen {
                 participant: p.clone(),
                 site: None,
-                verdict: Verdict::Eligible,
-                criteria: vec![CriterionResult {
-                    criterion: "age".into(),
-                    result: "met".into(),
-                }],
+                date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                facts: Default::default(),
             },
         );
         run(
@@ -183,15 +177,7 @@ fn seed(url: &str) -> Ledger<Box<dyn Store>> {
                 participant: p.clone(),
             },
         );
-        run(
-            &nurse,
-            30 + i,
-            None,
-            Cmd::Randomise {
-                participant: p,
-                strata: BTreeMap::new(),
-            },
-        );
+        run(&nurse, 30 + i, None, Cmd::Randomise { participant: p });
     }
     run(
         &nurse,

@@ -174,6 +174,21 @@ fn lupex_end_to_end() {
         let id = format!("P{i:02}");
         t.ok("nina", "research_nurse", &["consent", "--participant", &id]);
         let sex = if i % 2 == 0 { "female" } else { "male" };
+        if sex == "male" && i == 1 {
+            // A man cannot be randomised into the female stratum: the
+            // record reads the stratum from the screening facts, and a
+            // --strata that differs is refused naming the difference.
+            let err = t.refused(
+                "nina",
+                "research_nurse",
+                &["randomise", "--participant", &id, "--strata", "sex=female"],
+            );
+            assert!(
+                err.contains("--strata sex=female disagrees with the record")
+                    && err.contains("sex is `male`"),
+                "{err}"
+            );
+        }
         let out = t.ok(
             "nina",
             "research_nurse",
@@ -399,11 +414,54 @@ fn lupex_end_to_end() {
         .assert()
         .success();
 
-    // The report from the locked record.
+    // The report from the locked record: the protocol is the record's
+    // (issue 16), so no --protocol is needed; a file that differs from the
+    // registered text is refused, naming the first line that differs.
+    let changed = t.dir.join("lupex-changed.toml");
+    std::fs::write(
+        &changed,
+        std::fs::read_to_string(protocol()).unwrap().replacen(
+            "design = \"rpbr:2,4\"",
+            "design = \"pbr:4\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let refused = Command::cargo_bin("rct")
+        .unwrap()
+        .args(["analyse", "--db", &t.db, "--protocol"])
+        .arg(&changed)
+        .arg("--out")
+        .arg(t.dir.join("never"))
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert!(
+        err.contains("differs from the protocol registered with trial `lupex`")
+            && err.contains("rpbr:2,4")
+            && err.contains("pbr:4"),
+        "{err}"
+    );
+    assert!(!t.dir.join("never").exists());
+    // The same file as registered is accepted.
+    Command::cargo_bin("rct")
+        .unwrap()
+        .args(["analyse", "--db", &t.db, "--protocol", &protocol(), "--out"])
+        .arg(t.dir.join("report-same"))
+        .assert()
+        .success();
+    // ODM export without --protocol: the metadata is the registered protocol's.
+    let odm = Command::cargo_bin("rct")
+        .unwrap()
+        .args(["export", "odm", "--db", &t.db])
+        .assert()
+        .success();
+    let xml = String::from_utf8_lossy(&odm.get_output().stdout).into_owned();
+    assert!(xml.contains("<ODM") && xml.contains("FormDef"), "{xml}");
     let out_dir = t.dir.join("report");
     let a = Command::cargo_bin("rct")
         .unwrap()
-        .args(["analyse", "--db", &t.db, "--protocol", &protocol(), "--out"])
+        .args(["analyse", "--db", &t.db, "--out"])
         .arg(&out_dir)
         .output()
         .unwrap();

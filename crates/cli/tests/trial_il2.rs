@@ -392,13 +392,14 @@ fn il2_end_to_end() {
             f,
         ];
         if json {
-            args.push("--json");
+            // The second screening of U1: a re-screening needs a reason.
+            args.extend(["--json", "--reason", "weight measured"]);
         }
         t.ok("zhao", "investigator", &args)
     };
     assert_eq!(
         screen_u1(&f, false).trim(),
-        "U1: undetermined (unknown: I3; give the facts weight and screen again)"
+        "U1: incomplete (unknown: I3; give the facts weight and screen again)"
     );
     let f = write_facts("U1-full", &facts("U1", &[]));
     let v: Value = serde_json::from_str(&screen_u1(&f, true)).unwrap();

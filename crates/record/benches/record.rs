@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
-use rct_record::{Actor, Arm, Command, Event, Role, Sites, TrialDesign, TrialState, Verdict};
+use rct_record::{Actor, Arm, Command, Event, Role, Sites, TrialDesign, TrialState};
 
 fn t0() -> DateTime<Utc> {
     "2026-07-01T08:00:00Z".parse().unwrap()
@@ -80,8 +80,11 @@ fn trial(n: usize) -> (TrialState, Vec<Event>) {
             Command::Screen {
                 participant: id.clone(),
                 site: None,
-                verdict: Verdict::Eligible,
-                criteria: vec![],
+                date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                facts: BTreeMap::from([(
+                    "sex".to_string(),
+                    serde_json::json!(if i % 3 == 0 { "F" } else { "M" }),
+                )]),
             },
         );
         run(
@@ -92,19 +95,7 @@ fn trial(n: usize) -> (TrialState, Vec<Event>) {
                 participant: id.clone(),
             },
         );
-        let strata = BTreeMap::from([(
-            "sex".to_string(),
-            if i % 3 == 0 { "F" } else { "M" }.to_string(),
-        )]);
-        run(
-            &mut s,
-            &inv,
-            at,
-            Command::Randomise {
-                participant: id,
-                strata,
-            },
-        );
+        run(&mut s, &inv, at, Command::Randomise { participant: id });
     }
     (s, events)
 }
@@ -119,8 +110,8 @@ fn bench(c: &mut Criterion) {
         &Command::Screen {
             participant: "X".into(),
             site: None,
-            verdict: Verdict::Eligible,
-            criteria: vec![],
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            facts: BTreeMap::from([("sex".to_string(), serde_json::json!("F"))]),
         },
     )
     .unwrap();
@@ -135,7 +126,6 @@ fn bench(c: &mut Criterion) {
     .unwrap();
     let cmd = Command::Randomise {
         participant: "X".into(),
-        strata: BTreeMap::from([("sex".to_string(), "F".to_string())]),
     };
     c.bench_function("check randomise after 2000 allocations", |b| {
         b.iter(|| s.check(&inv, t0(), None, &cmd).unwrap())

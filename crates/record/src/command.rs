@@ -31,20 +31,43 @@
 //!   for existing accounts. Nothing locks an account on its own: the
 //!   administrator locks, and the administrator or the operator unlocks.
 
+//!
+//! # Where each rule lives
+//! [`permissions`] holds the permission table, [`errors`] the refusals;
+//! `check` below applies the rules every command shares (registration,
+//! the role table, the grant, the lock, the reason) and hands over to one
+//! module per concern: `enrolment` (screening, consent, randomisation,
+//! withdrawal, emergency unblinding), `data` (values and sessions),
+//! `queries` (queries and the database lock), `accounts` (sites, users,
+//! grants, logins), [`duties`] (separation of duties) and `ids`
+//! (participant identifiers).
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use rct_random::{allocate, AllocationRequest, PriorAllocation, RandomError};
+use crate::design::TrialDesign;
+use crate::event::{Arm, EventDraft, Payload, Role, Sites};
+use crate::state::{Participant, TrialConfig, TrialState};
 
-use crate::design::{DesignError, TrialDesign};
-use crate::event::{Arm, CriterionResult, EventDraft, Payload, Role, Sites, Verdict};
-use crate::state::{item_key, Participant, QueryStatus, TrialState};
-
+mod accounts;
+mod data;
+pub mod duties;
+mod enrolment;
+mod errors;
 mod ids;
+mod permissions;
+mod queries;
+
+pub use data::check_data;
+pub use enrolment::{evaluate_screening, strata_of};
+pub use errors::CommandError;
 pub use ids::{check_participant_id, MAX_PARTICIPANT_ID};
+pub use permissions::Action;
+
+use Role::{Admin, System};
 
 /// Who acts: a user, in one of their roles, working at a site (if any).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,29 +120,33 @@ pub enum Command {
         /// Name.
         name: String,
     },
-    /// Record a screening verdict (creates the participant at a site).
+    /// Screen a person (creates the participant at a site): the record
+    /// computes the verdict from the facts with the registered protocol's
+    /// eligibility rules, and keeps the facts (stratification reads them).
     Screen {
         /// Participant identifier.
         participant: String,
         /// Site; the actor's site when `None`.
         site: Option<String>,
-        /// Verdict of the eligibility engine.
-        verdict: Verdict,
-        /// Per-criterion summary.
-        criteria: Vec<CriterionResult>,
+        /// The screening date, on which criteria such as age are evaluated.
+        date: chrono::NaiveDate,
+        /// Facts by the protocol's fact id, in the facts format of `rct
+        /// screen` (numbers, booleans, codes, dates as `YYYY-MM-DD`,
+        /// laboratory values as `{"value", "unit", ...}`; null: unknown).
+        #[serde(default)]
+        facts: BTreeMap<String, Value>,
     },
     /// Record informed consent.
     Consent {
         /// Participant.
         participant: String,
     },
-    /// Randomise: the arm is computed from the state's allocation history.
+    /// Randomise: the arm is computed from the state's allocation history;
+    /// the stratification and minimisation factors come from the recorded
+    /// screening facts (and the participant's site), never from the edge.
     Randomise {
         /// Participant.
         participant: String,
-        /// Factor levels (stratification and minimisation factors). A design
-        /// stratified by `site` gets the participant's site when not given.
-        strata: BTreeMap<String, String>,
     },
     /// Enter a value for the first time.
     EnterValue {
@@ -132,6 +159,23 @@ pub enum Command {
         /// Field.
         field: String,
         /// Value.
+        value: Value,
+    },
+    /// Record a dispensed kit other than the one the record assigned, as
+    /// given (the edge asked the person to confirm it; a reason is
+    /// required): the value is entered (or changed) and a kit deviation is
+    /// raised that only unblinded roles see. A plain [`Command::EnterValue`]
+    /// of another kit is refused.
+    DispenseOtherKit {
+        /// Participant.
+        participant: String,
+        /// Visit.
+        visit: String,
+        /// Form.
+        form: String,
+        /// The kit field.
+        field: String,
+        /// The kit code given.
         value: Value,
     },
     /// Change an entered value (a reason is required).
@@ -272,667 +316,6 @@ pub enum Command {
     ProduceCodeBreakList,
 }
 
-/// The kind of a command, for the permission table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// [`Command::RegisterTrial`].
-    RegisterTrial,
-    /// [`Command::AddSite`].
-    AddSite,
-    /// [`Command::Screen`].
-    Screen,
-    /// [`Command::Consent`].
-    Consent,
-    /// [`Command::Randomise`].
-    Randomise,
-    /// [`Command::EnterValue`].
-    EnterValue,
-    /// [`Command::ChangeValue`].
-    ChangeValue,
-    /// [`Command::RaiseQuery`].
-    RaiseQuery,
-    /// [`Command::AnswerQuery`].
-    AnswerQuery,
-    /// [`Command::CloseQuery`].
-    CloseQuery,
-    /// [`Command::RecordSession`].
-    RecordSession,
-    /// [`Command::Withdraw`].
-    Withdraw,
-    /// [`Command::EmergencyUnblind`].
-    EmergencyUnblind,
-    /// [`Command::Lock`].
-    Lock,
-    /// [`Command::Unlock`].
-    Unlock,
-    /// [`Command::GrantRole`].
-    GrantRole,
-    /// [`Command::RevokeRole`].
-    RevokeRole,
-    /// [`Command::CreateUser`].
-    CreateUser,
-    /// [`Command::ChangePassword`].
-    ChangePassword,
-    /// [`Command::LockUser`].
-    LockUser,
-    /// [`Command::UnlockUser`].
-    UnlockUser,
-    /// [`Command::Login`].
-    Login,
-    /// [`Command::Logout`].
-    Logout,
-    /// [`Command::LoginFailed`].
-    LoginFailed,
-    /// [`Command::FinaliseSap`].
-    FinaliseSap,
-    /// [`Command::RequestUnblinding`].
-    RequestUnblinding,
-    /// [`Command::ApproveUnblinding`].
-    ApproveUnblinding,
-    /// [`Command::SafetyCodeBreak`].
-    SafetyCodeBreak,
-    /// [`Command::ProduceCodeBreakList`].
-    ProduceCodeBreakList,
-}
-
-use Role::{
-    Admin, DataManager, InterventionStaff, Investigator, Monitor, OutcomeAssessor, Pharmacist,
-    ResearchNurse, System,
-};
-
-impl Action {
-    /// Every action.
-    pub const ALL: [Action; 29] = [
-        Action::RegisterTrial,
-        Action::AddSite,
-        Action::Screen,
-        Action::Consent,
-        Action::Randomise,
-        Action::EnterValue,
-        Action::ChangeValue,
-        Action::RaiseQuery,
-        Action::AnswerQuery,
-        Action::CloseQuery,
-        Action::RecordSession,
-        Action::Withdraw,
-        Action::EmergencyUnblind,
-        Action::Lock,
-        Action::Unlock,
-        Action::GrantRole,
-        Action::RevokeRole,
-        Action::CreateUser,
-        Action::ChangePassword,
-        Action::LockUser,
-        Action::UnlockUser,
-        Action::Login,
-        Action::Logout,
-        Action::LoginFailed,
-        Action::FinaliseSap,
-        Action::RequestUnblinding,
-        Action::ApproveUnblinding,
-        Action::SafetyCodeBreak,
-        Action::ProduceCodeBreakList,
-    ];
-
-    /// The permission table: roles that may take this action.
-    pub fn roles(self) -> &'static [Role] {
-        match self {
-            Action::RegisterTrial
-            | Action::AddSite
-            | Action::GrantRole
-            | Action::RevokeRole
-            | Action::CreateUser
-            | Action::ChangePassword
-            | Action::LockUser => &[Admin],
-            // The operator (`rct trial unlock-user`) recovers a locked account.
-            Action::UnlockUser => &[Admin, System],
-            Action::Screen | Action::Consent | Action::Randomise | Action::Withdraw => {
-                &[Investigator, ResearchNurse]
-            }
-            // Narrowed further by the form's rule.
-            // The data manager enters only forms whose rule names it (e.g.
-            // laboratory results such as LUPEX's IFN score).
-            Action::EnterValue | Action::ChangeValue => &[
-                Investigator,
-                ResearchNurse,
-                OutcomeAssessor,
-                InterventionStaff,
-                Pharmacist,
-                DataManager,
-            ],
-            Action::RaiseQuery | Action::CloseQuery => &[Monitor, DataManager],
-            Action::AnswerQuery => &[Investigator, ResearchNurse],
-            Action::RecordSession => &[InterventionStaff],
-            Action::EmergencyUnblind => &[Investigator],
-            Action::Lock | Action::Unlock => &[DataManager],
-            Action::Login | Action::Logout | Action::LoginFailed => &[System],
-            Action::FinaliseSap
-            | Action::RequestUnblinding
-            | Action::ApproveUnblinding
-            | Action::SafetyCodeBreak
-            | Action::ProduceCodeBreakList => crate::governance::roles(self),
-        }
-    }
-
-    /// Whether `role` may take this action (before the per-command rules).
-    pub fn permits(self, role: Role) -> bool {
-        self.roles().contains(&role)
-    }
-
-    /// Words for messages: "randomise", "change a value", ...
-    pub fn describe(self) -> &'static str {
-        match self {
-            Action::RegisterTrial => "register the trial",
-            Action::AddSite => "add a site",
-            Action::Screen => "screen",
-            Action::Consent => "record consent",
-            Action::Randomise => "randomise",
-            Action::EnterValue => "enter a value",
-            Action::ChangeValue => "change a value",
-            Action::RaiseQuery => "raise a query",
-            Action::AnswerQuery => "answer a query",
-            Action::CloseQuery => "close a query",
-            Action::RecordSession => "record a session",
-            Action::Withdraw => "withdraw a participant",
-            Action::EmergencyUnblind => "unblind in an emergency",
-            Action::Lock => "lock the database",
-            Action::Unlock => "unlock the database",
-            Action::GrantRole => "grant a role",
-            Action::RevokeRole => "revoke a role",
-            Action::CreateUser => "create a user",
-            Action::ChangePassword => "change a password",
-            Action::LockUser => "lock a user account",
-            Action::UnlockUser => "unlock a user account",
-            Action::Login => "record a login",
-            Action::Logout => "record a logout",
-            Action::LoginFailed => "record a failed login",
-            Action::FinaliseSap => "record the analysis plan as final",
-            Action::RequestUnblinding => "request the trial's unblinding",
-            Action::ApproveUnblinding => "approve the trial's unblinding",
-            Action::SafetyCodeBreak => "break the code for an expedited safety report",
-            Action::ProduceCodeBreakList => "produce the sealed code-break list",
-        }
-    }
-
-    /// Whether the action writes trial data (refused while the database is locked).
-    pub fn writes_data(self) -> bool {
-        matches!(
-            self,
-            Action::Screen
-                | Action::Consent
-                | Action::Randomise
-                | Action::EnterValue
-                | Action::ChangeValue
-                | Action::RaiseQuery
-                | Action::AnswerQuery
-                | Action::CloseQuery
-                | Action::RecordSession
-                | Action::Withdraw
-        )
-    }
-
-    /// Whether the action needs a reason.
-    pub fn needs_reason(self) -> bool {
-        matches!(
-            self,
-            Action::ChangeValue
-                | Action::Withdraw
-                | Action::EmergencyUnblind
-                | Action::Unlock
-                | Action::Lock
-        )
-    }
-}
-
-impl Command {
-    /// The kind of this command.
-    pub fn action(&self) -> Action {
-        match self {
-            Command::RegisterTrial { .. } => Action::RegisterTrial,
-            Command::AddSite { .. } => Action::AddSite,
-            Command::Screen { .. } => Action::Screen,
-            Command::Consent { .. } => Action::Consent,
-            Command::Randomise { .. } => Action::Randomise,
-            Command::EnterValue { .. } => Action::EnterValue,
-            Command::ChangeValue { .. } => Action::ChangeValue,
-            Command::RaiseQuery { .. } => Action::RaiseQuery,
-            Command::AnswerQuery { .. } => Action::AnswerQuery,
-            Command::CloseQuery { .. } => Action::CloseQuery,
-            Command::RecordSession { .. } => Action::RecordSession,
-            Command::Withdraw { .. } => Action::Withdraw,
-            Command::EmergencyUnblind { .. } => Action::EmergencyUnblind,
-            Command::Lock => Action::Lock,
-            Command::Unlock => Action::Unlock,
-            Command::GrantRole { .. } => Action::GrantRole,
-            Command::RevokeRole { .. } => Action::RevokeRole,
-            Command::CreateUser { .. } => Action::CreateUser,
-            Command::ChangePassword { .. } => Action::ChangePassword,
-            Command::LockUser { .. } => Action::LockUser,
-            Command::UnlockUser { .. } => Action::UnlockUser,
-            Command::Login { .. } => Action::Login,
-            Command::Logout { .. } => Action::Logout,
-            Command::LoginFailed { .. } => Action::LoginFailed,
-            Command::FinaliseSap { .. } => Action::FinaliseSap,
-            Command::RequestUnblinding => Action::RequestUnblinding,
-            Command::ApproveUnblinding => Action::ApproveUnblinding,
-            Command::SafetyCodeBreak { .. } => Action::SafetyCodeBreak,
-            Command::ProduceCodeBreakList => Action::ProduceCodeBreakList,
-        }
-    }
-}
-
-fn role_list(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Why a command is refused. Messages say what is wrong and what to do.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CommandError {
-    /// The trial has no registration yet.
-    #[error("trial `{trial}` is not registered yet; register it first")]
-    NotRegistered {
-        /// Trial.
-        trial: String,
-    },
-    /// The trial is already registered.
-    #[error("trial `{trial}` is already registered")]
-    AlreadyRegistered {
-        /// Trial.
-        trial: String,
-    },
-    /// The role may not take this action at all.
-    #[error("the role {role} may not {action} (allowed: {allowed})", action = .action.describe(), allowed = role_list(.action.roles()))]
-    NotPermitted {
-        /// Role.
-        role: Role,
-        /// Action.
-        action: Action,
-    },
-    /// The user does not hold the role they act in.
-    #[error(
-        "user `{user}` does not hold the role {role} in this trial; an administrator grants roles"
-    )]
-    RoleNotGranted {
-        /// User.
-        user: String,
-        /// Role.
-        role: Role,
-    },
-    /// The user's grant does not cover the site.
-    #[error("user `{user}` ({role}) has no access to site `{site}`")]
-    SiteNotGranted {
-        /// User.
-        user: String,
-        /// Role.
-        role: Role,
-        /// Site.
-        site: String,
-    },
-    /// A trial-wide action needs a grant for every site.
-    #[error("user `{user}` ({role}) may {action} only with a grant for all sites", action = .action.describe())]
-    NeedsAllSites {
-        /// User.
-        user: String,
-        /// Role.
-        role: Role,
-        /// Action.
-        action: Action,
-    },
-    /// No site for a new participant.
-    #[error("screening participant {participant} needs a site: name one, or act from a site")]
-    NoSite {
-        /// Participant.
-        participant: String,
-    },
-    /// The site is not one of the trial's sites.
-    #[error(
-        "site `{site}` is not a site of this trial (sites: {known}); an administrator adds sites"
-    )]
-    UnknownSite {
-        /// Site.
-        site: String,
-        /// Known sites.
-        known: String,
-    },
-    /// The site already exists.
-    #[error("site `{site}` already exists")]
-    SiteExists {
-        /// Site.
-        site: String,
-    },
-    /// A participant screened at one site cannot be screened at another.
-    #[error("participant {participant} belongs to site `{site}`, not `{other}`")]
-    WrongSite {
-        /// Participant.
-        participant: String,
-        /// The participant's site.
-        site: String,
-        /// Site asked for.
-        other: String,
-    },
-    /// No such participant.
-    #[error("participant {participant} has not been screened; screen them before you {action}", action = .action.describe())]
-    UnknownParticipant {
-        /// Participant.
-        participant: String,
-        /// Action tried.
-        action: Action,
-    },
-    /// The participant is not eligible.
-    #[error("participant {participant} is not eligible (verdict: {verdict}); screening must say eligible before randomisation")]
-    NotEligible {
-        /// Participant.
-        participant: String,
-        /// Latest verdict.
-        verdict: Verdict,
-    },
-    /// No consent.
-    #[error("participant {participant} has not consented; record consent before randomisation")]
-    NotConsented {
-        /// Participant.
-        participant: String,
-    },
-    /// Consent already recorded.
-    #[error("participant {participant} consented on {at}; consent is recorded once")]
-    AlreadyConsented {
-        /// Participant.
-        participant: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// Withdrawn.
-    #[error("participant {participant} was withdrawn on {at}; a withdrawn participant cannot {action}", action = .action.describe())]
-    Withdrawn {
-        /// Participant.
-        participant: String,
-        /// When.
-        at: DateTime<Utc>,
-        /// Action tried.
-        action: Action,
-    },
-    /// Already randomised.
-    #[error("participant {participant} was already randomised on {at}; a participant is randomised once")]
-    AlreadyRandomised {
-        /// Participant.
-        participant: String,
-        /// When.
-        at: DateTime<Utc>,
-    },
-    /// Screening after randomisation.
-    #[error("participant {participant} is already randomised; screening cannot be repeated")]
-    ScreenAfterRandomisation {
-        /// Participant.
-        participant: String,
-    },
-    /// Not randomised.
-    #[error("participant {participant} has not been randomised; you cannot {action} before randomisation", action = .action.describe())]
-    NotRandomised {
-        /// Participant.
-        participant: String,
-        /// Action tried.
-        action: Action,
-    },
-    /// A reason is required.
-    #[error("a reason is required to {action}", action = .action.describe())]
-    ReasonRequired {
-        /// Action.
-        action: Action,
-    },
-    /// A required text is empty.
-    #[error("{what} must not be empty")]
-    Empty {
-        /// What is empty.
-        what: &'static str,
-    },
-    /// Change of a value never entered.
-    #[error("participant {participant} has no value for {item}; enter it first (change is for values already entered)")]
-    NoValue {
-        /// Participant.
-        participant: String,
-        /// Item.
-        item: String,
-    },
-    /// Enter over an existing value.
-    #[error("participant {participant} already has a value for {item} ({current}); change it with a reason instead")]
-    ValueExists {
-        /// Participant.
-        participant: String,
-        /// Item.
-        item: String,
-        /// Current value.
-        current: String,
-    },
-    /// A change to the same value.
-    #[error("the new value of {item} for participant {participant} equals the current one; nothing to change")]
-    Unchanged {
-        /// Participant.
-        participant: String,
-        /// Item.
-        item: String,
-    },
-    /// The form is entered by one role only.
-    #[error("form `{form}` is entered by the {entered_by} only; the {role} may not write it")]
-    FormRole {
-        /// Form.
-        form: String,
-        /// The role that enters it.
-        entered_by: Role,
-        /// The role that tried.
-        role: Role,
-    },
-    /// An arm-specific form in a blinded trial.
-    #[error("form `{form}` is arm-specific; in a blinded trial only unblinded roles ({allowed}) write it", allowed = role_list(&[InterventionStaff, Pharmacist]))]
-    ArmFormBlinded {
-        /// Form.
-        form: String,
-    },
-    /// A form of another arm.
-    #[error(
-        "form `{form}` belongs to arm `{arm}`; participant {participant} is not allocated to it"
-    )]
-    ArmFormOtherArm {
-        /// Form.
-        form: String,
-        /// Arm of the form.
-        arm: String,
-        /// Participant.
-        participant: String,
-    },
-    /// Only the investigator and the nurse enter general forms.
-    #[error("form `{form}` is entered by the site ({allowed}); the {role} may not write it", allowed = role_list(&[Investigator, ResearchNurse]))]
-    SiteForm {
-        /// Form.
-        form: String,
-        /// Role that tried.
-        role: Role,
-    },
-    /// A query on an arm-specific form by a blinded role.
-    #[error("item `{item}` is on an arm-specific form, which blinded roles cannot see or query")]
-    ArmFormQuery {
-        /// Item.
-        item: String,
-    },
-    /// Locked database.
-    #[error("the database is locked; you cannot {action} until a data manager unlocks it with a reason", action = .action.describe())]
-    Locked {
-        /// Action tried.
-        action: Action,
-    },
-    /// Queries still open at the lock.
-    #[error("queries {queries} are not closed; close every query before locking the database")]
-    OpenQueries {
-        /// Open query identifiers.
-        queries: String,
-    },
-    /// Lock twice.
-    #[error("the database is already locked")]
-    AlreadyLocked,
-    /// Unlock when unlocked.
-    #[error("the database is not locked")]
-    NotLocked,
-    /// No such query.
-    #[error("there is no query {query}")]
-    UnknownQuery {
-        /// Query.
-        query: String,
-    },
-    /// Query closed.
-    #[error("query {query} is closed")]
-    QueryClosed {
-        /// Query.
-        query: String,
-    },
-    /// The query's item is not of the form `visit/form/field`.
-    #[error("query item `{item}` must be written visit/form/field")]
-    BadItem {
-        /// Item.
-        item: String,
-    },
-    /// Unblinding an open trial.
-    #[error("the trial is not blinded; there is nothing to unblind")]
-    NotBlinded,
-    /// Unblinded already.
-    #[error("participant {participant} is already unblinded to user `{user}`")]
-    AlreadyUnblinded {
-        /// Participant.
-        participant: String,
-        /// User.
-        user: String,
-    },
-    /// No such account.
-    #[error("there is no user `{user}`")]
-    UnknownUser {
-        /// User.
-        user: String,
-    },
-    /// The account exists.
-    #[error("user `{user}` already exists")]
-    UserExists {
-        /// User.
-        user: String,
-    },
-    /// A locked account.
-    #[error("user `{user}` is locked; an administrator can unlock the account")]
-    UserLocked {
-        /// User.
-        user: String,
-    },
-    /// Unlocking an unlocked account.
-    #[error("user `{user}` is not locked")]
-    UserNotLocked {
-        /// User.
-        user: String,
-    },
-    /// Revoking a role not held.
-    #[error("user `{user}` does not hold the role {role}")]
-    NotHeld {
-        /// User.
-        user: String,
-        /// Role.
-        role: Role,
-    },
-    /// Granting the system role.
-    #[error("the role system is not granted to people")]
-    SystemRole,
-    /// A password hash that is not an argon2 PHC string.
-    #[error("the password hash must be an argon2 PHC string ($argon2id$...), computed by the server; never store a password itself")]
-    BadPasswordHash,
-    /// A login event about another user.
-    #[error("user `{actor}` cannot {action} for user `{user}`", action = .action.describe())]
-    OtherUser {
-        /// Acting user.
-        actor: String,
-        /// User named.
-        user: String,
-        /// Action.
-        action: Action,
-    },
-    /// The design cannot be used.
-    #[error(transparent)]
-    Design(#[from] DesignError),
-    /// The allocation could not be computed.
-    #[error("randomising participant {participant}: {source}")]
-    Allocation {
-        /// Participant.
-        participant: String,
-        /// Why.
-        #[source]
-        source: RandomError,
-    },
-    /// An accepted command's event did not fold (a bug: please report it).
-    #[error("internal error: {0}")]
-    Internal(String),
-    /// A registration whose sealing key is not 64 hex digits.
-    #[error("the sealing key must be 64 hex digits drawn from the operating system")]
-    BadSealKey,
-    /// A stratification factor disagrees with the participant's record.
-    #[error(
-        "participant {participant} belongs to site `{site}`, but the strata give site `{given}`"
-    )]
-    SiteFactor {
-        /// Participant.
-        participant: String,
-        /// The participant's site.
-        site: String,
-        /// Level given.
-        given: String,
-    },
-    /// A user name outside the one rule ([`duties::check_user_name`]).
-    #[error("user name `{user}` is not allowed: user names are 1 to 64 letters, digits, `.`, `_`, `-` or `@`")]
-    BadUserName {
-        /// The name (cut to 64 characters).
-        user: String,
-    },
-    /// A grant to oneself.
-    #[error("user `{user}` cannot grant the role {role} to themselves; another administrator must grant it")]
-    SelfGrant {
-        /// User.
-        user: String,
-        /// Role.
-        role: Role,
-    },
-    /// A grant to a name without an account.
-    #[error(
-        "there is no account `{user}` in this trial; create the account first, then grant the role"
-    )]
-    NoAccount {
-        /// User.
-        user: String,
-    },
-    /// A blinded and an unblinded role on one account of a blinded trial.
-    #[error("user `{user}` holds the role {held}; in a blinded trial one account cannot hold a blinded and an unblinded role at once, so {role} is refused (revoke {held} first)")]
-    BlindingConflict {
-        /// User.
-        user: String,
-        /// Role asked for.
-        role: Role,
-        /// The role held on the other side of the blind.
-        held: Role,
-    },
-    /// Revoking or locking the last administrator.
-    #[error("user `{user}` is the last administrator of this trial who can act; grant admin to another account before you {action}", action = .action.describe())]
-    LastAdmin {
-        /// User.
-        user: String,
-        /// Action tried.
-        action: Action,
-    },
-    /// A participant identifier outside the rule ([`check_participant_id`]).
-    #[error("participant identifier {id} is not allowed: use 1 to 32 letters, digits, `-`, `_` or `.` (not dots alone), e.g. P001")]
-    BadParticipantId {
-        /// The identifier, quoted and escaped (cut after 40 characters).
-        id: String,
-    },
-    /// A governance rule refuses (analysis plan, unblinding, code-breaks).
-    #[error(transparent)]
-    Governance(#[from] crate::governance::GovernanceError),
-}
-
 impl TrialState {
     /// Checks several commands as one write (all or nothing): each is
     /// checked against the state as the earlier ones leave it (a scratch copy;
@@ -992,6 +375,90 @@ fn nonempty(text: &str, what: &'static str) -> Result<(), CommandError> {
     }
 }
 
+/// What every per-concern check needs: the state's trial, the actor, the
+/// time, the reason, the action, the actor's grant and the trial's
+/// registration.
+pub(super) struct Ctx<'a> {
+    state: &'a TrialState,
+    actor: &'a Actor,
+    at: DateTime<Utc>,
+    reason: Option<&'a str>,
+    action: Action,
+    grant: &'a Sites,
+    config: &'a TrialConfig,
+    /// The edge confirmed a kit other than the assigned one.
+    confirmed_kit: bool,
+}
+
+fn draft_of(
+    state: &TrialState,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    reason: Option<&str>,
+    site: Option<String>,
+    payload: Payload,
+) -> EventDraft {
+    EventDraft {
+        trial: state.trial.clone(),
+        at,
+        actor: actor.user.clone(),
+        role: actor.role,
+        site,
+        reason: reason.map(str::to_string),
+        payload,
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// An event by this actor at this time with this reason.
+    fn draft(&self, site: Option<String>, payload: Payload) -> EventDraft {
+        draft_of(self.state, self.actor, self.at, self.reason, site, payload)
+    }
+
+    /// The actor's grant covers `site` (`None`: every site).
+    fn covers(&self, site: Option<&str>) -> Result<(), CommandError> {
+        match site {
+            Some(site) if !self.grant.covers(site) => Err(CommandError::SiteNotGranted {
+                user: self.actor.user.clone(),
+                role: self.actor.role,
+                site: site.to_string(),
+            }),
+            None if *self.grant != Sites::All => Err(CommandError::NeedsAllSites {
+                user: self.actor.user.clone(),
+                role: self.actor.role,
+                action: self.action,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A participant known to the state, within the actor's sites.
+    fn participant(&self, id: &str) -> Result<&'a Participant, CommandError> {
+        let p =
+            self.state
+                .participants
+                .get(id)
+                .ok_or_else(|| CommandError::UnknownParticipant {
+                    participant: id.to_string(),
+                    action: self.action,
+                })?;
+        self.covers(p.site.as_deref())?;
+        Ok(p)
+    }
+
+    /// Refuses a withdrawn participant.
+    fn not_withdrawn(&self, p: &Participant) -> Result<(), CommandError> {
+        match &p.withdrawn {
+            Some((when, _)) => Err(CommandError::Withdrawn {
+                participant: p.id.clone(),
+                at: *when,
+                action: self.action,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 impl TrialState {
     /// Checks `command` by `actor` at time `at` against the state. Accepted:
     /// the events to write (seal them onto the chain in order). Refused: why.
@@ -1006,14 +473,8 @@ impl TrialState {
     ) -> Result<Vec<EventDraft>, CommandError> {
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         let action = command.action();
-        let draft = |site: Option<String>, payload: Payload| EventDraft {
-            trial: self.trial.clone(),
-            at,
-            actor: actor.user.clone(),
-            role: actor.role,
-            site,
-            reason: reason.map(str::to_string),
-            payload,
+        let draft = |site: Option<String>, payload: Payload| {
+            draft_of(self, actor, at, reason, site, payload)
         };
         nonempty(&actor.user, "the acting user")?;
 
@@ -1039,6 +500,13 @@ impl TrialState {
             }
             nonempty(title, "the title")?;
             design.validate(arms)?;
+            if let Some(text) = &design.protocol {
+                rct_core::protocol::parse(text, "the registered protocol").map_err(|d| {
+                    CommandError::ProtocolText {
+                        message: d.to_string(),
+                    }
+                })?;
+            }
             if crate::seal::parse_key(seal_key).is_none() {
                 return Err(CommandError::BadSealKey);
             }
@@ -1119,47 +587,20 @@ impl TrialState {
         if action.needs_reason() && reason.is_none() {
             return Err(CommandError::ReasonRequired { action });
         }
-        let covers = |site: Option<&str>| -> Result<(), CommandError> {
-            match site {
-                Some(site) if !grant.covers(site) => Err(CommandError::SiteNotGranted {
-                    user: actor.user.clone(),
-                    role: actor.role,
-                    site: site.to_string(),
-                }),
-                None if *grant != Sites::All => Err(CommandError::NeedsAllSites {
-                    user: actor.user.clone(),
-                    role: actor.role,
-                    action,
-                }),
-                _ => Ok(()),
-            }
-        };
-        // A participant known to the state, within the actor's sites.
-        let participant = |id: &str| -> Result<&Participant, CommandError> {
-            let p = self
-                .participants
-                .get(id)
-                .ok_or_else(|| CommandError::UnknownParticipant {
-                    participant: id.to_string(),
-                    action,
-                })?;
-            covers(p.site.as_deref())?;
-            Ok(p)
-        };
-        let not_withdrawn = |p: &Participant| -> Result<(), CommandError> {
-            match &p.withdrawn {
-                Some((when, _)) => Err(CommandError::Withdrawn {
-                    participant: p.id.clone(),
-                    at: *when,
-                    action,
-                }),
-                None => Ok(()),
-            }
+        let cx = Ctx {
+            state: self,
+            actor,
+            at,
+            reason,
+            action,
+            grant,
+            config,
+            confirmed_kit: false,
         };
 
         self.check_duties(actor, command)?;
 
-        let payload = match command {
+        let (site, payload) = match command {
             Command::RegisterTrial { .. }
             | Command::Login { .. }
             | Command::Logout { .. }
@@ -1175,627 +616,104 @@ impl TrialState {
             | Command::ProduceCodeBreakList => {
                 crate::governance::check(self, config, actor, grant, reason, command)?
             }
-            Command::AddSite { site, name } => {
-                nonempty(site, "the site identifier")?;
-                nonempty(name, "the site name")?;
-                if self.sites.contains_key(site) {
-                    return Err(CommandError::SiteExists { site: site.clone() });
-                }
-                return Ok(vec![draft(
-                    Some(site.clone()),
-                    Payload::SiteAdded {
-                        site: site.clone(),
-                        name: name.clone(),
-                    },
-                )]);
-            }
+            Command::AddSite { site, name } => return self.check_add_site(&cx, site, name),
             Command::Screen {
-                participant: id,
+                participant,
                 site,
-                verdict,
-                criteria,
-            } => {
-                nonempty(id, "the participant identifier")?;
-                if !self.participants.contains_key(id) {
-                    check_participant_id(id)?;
-                }
-                let site = match (self.participants.get(id), site, &actor.site) {
-                    (Some(p), asked, _) => {
-                        if let (Some(theirs), Some(asked)) = (&p.site, asked) {
-                            if theirs != asked {
-                                return Err(CommandError::WrongSite {
-                                    participant: id.clone(),
-                                    site: theirs.clone(),
-                                    other: asked.clone(),
-                                });
-                            }
-                        }
-                        if p.allocation.is_some() {
-                            return Err(CommandError::ScreenAfterRandomisation {
-                                participant: id.clone(),
-                            });
-                        }
-                        not_withdrawn(p)?;
-                        p.site.clone().or_else(|| asked.clone())
-                    }
-                    (None, Some(s), _) | (None, None, Some(s)) => Some(s.clone()),
-                    (None, None, None) => None,
-                };
-                let Some(site) = site else {
-                    return Err(CommandError::NoSite {
-                        participant: id.clone(),
-                    });
-                };
-                self.known_site(&site)?;
-                covers(Some(&site))?;
-                return Ok(vec![draft(
-                    Some(site),
-                    Payload::Screened {
-                        participant: id.clone(),
-                        verdict: *verdict,
-                        criteria: criteria.clone(),
-                    },
-                )]);
-            }
-            Command::Consent { participant: id } => {
-                let p = participant(id)?;
-                not_withdrawn(p)?;
-                if let Some(when) = p.consented {
-                    return Err(CommandError::AlreadyConsented {
-                        participant: id.clone(),
-                        at: when,
-                    });
-                }
-                (
-                    p.site.clone(),
-                    Payload::Consented {
-                        participant: id.clone(),
-                    },
-                )
-            }
-            Command::Randomise {
-                participant: id,
-                strata,
-            } => {
-                let p = participant(id)?;
-                return Ok(vec![draft(p.site.clone(), self.randomise(p, strata)?)]);
+                date,
+                facts,
+            } => return self.check_screen(&cx, participant, site, *date, facts),
+            Command::Consent { participant } => self.check_consent(&cx, participant)?,
+            Command::Randomise { participant } => {
+                let p = cx.participant(participant)?;
+                return Ok(vec![cx.draft(p.site.clone(), self.randomise(p)?)]);
             }
             Command::EnterValue {
-                participant: id,
+                participant,
                 visit,
                 form,
                 field,
                 value,
             }
             | Command::ChangeValue {
-                participant: id,
+                participant,
+                visit,
+                form,
+                field,
+                value,
+            } => self.check_value(&cx, command, participant, visit, form, field, value)?,
+            Command::DispenseOtherKit {
+                participant,
                 visit,
                 form,
                 field,
                 value,
             } => {
-                nonempty(visit, "the visit")?;
-                nonempty(form, "the form")?;
-                nonempty(field, "the field")?;
-                let p = participant(id)?;
-                self.check_form_writer(config, actor.role, p, form)?;
-                let item = item_key(visit, form, field);
-                let current = p.values.get(&item);
-                // As the chain will store it (one form for equal numbers).
-                let value = &crate::canonical::canonical_value(value);
-                let payload = match (command, current) {
-                    (Command::EnterValue { .. }, None) => Payload::ValueEntered {
-                        participant: id.clone(),
+                if reason.is_none() {
+                    return Err(CommandError::ReasonRequired { action });
+                }
+                let p = cx.participant(participant)?;
+                let as_value = if p
+                    .values
+                    .contains_key(&crate::state::item_key(visit, form, field))
+                {
+                    Command::ChangeValue {
+                        participant: participant.clone(),
                         visit: visit.clone(),
                         form: form.clone(),
                         field: field.clone(),
                         value: value.clone(),
-                    },
-                    (Command::EnterValue { .. }, Some(current)) => {
-                        return Err(CommandError::ValueExists {
-                            participant: id.clone(),
-                            item,
-                            current: current.to_string(),
-                        })
-                    }
-                    (_, None) => {
-                        return Err(CommandError::NoValue {
-                            participant: id.clone(),
-                            item,
-                        })
-                    }
-                    (_, Some(current)) => {
-                        if current == value {
-                            return Err(CommandError::Unchanged {
-                                participant: id.clone(),
-                                item,
-                            });
-                        }
-                        Payload::ValueChanged {
-                            participant: id.clone(),
-                            visit: visit.clone(),
-                            form: form.clone(),
-                            field: field.clone(),
-                            old: current.clone(),
-                            new: value.clone(),
-                        }
-                    }
-                };
-                (p.site.clone(), payload)
-            }
-            Command::RaiseQuery {
-                participant: id,
-                item,
-                text,
-            } => {
-                nonempty(text, "the query text")?;
-                let p = participant(id)?;
-                if let Some(item) = item {
-                    let parts: Vec<&str> = item.split('/').collect();
-                    if parts.len() != 3 || parts.iter().any(|s| s.trim().is_empty()) {
-                        return Err(CommandError::BadItem { item: item.clone() });
-                    }
-                    self.check_query_item(config, actor, item)?;
-                }
-                (
-                    p.site.clone(),
-                    Payload::QueryRaised {
-                        query: format!("Q{}", self.queries.len() + 1),
-                        participant: id.clone(),
-                        item: item.clone(),
-                        text: text.clone(),
-                    },
-                )
-            }
-            Command::AnswerQuery { query, .. } | Command::CloseQuery { query } => {
-                let q = self
-                    .queries
-                    .get(query)
-                    .ok_or_else(|| CommandError::UnknownQuery {
-                        query: query.clone(),
-                    })?;
-                let p = participant(&q.participant)?;
-                if let Some(item) = &q.item {
-                    // A query on a hidden item does not exist for a blinded actor.
-                    if self.check_query_item(config, actor, item).is_err() {
-                        return Err(CommandError::UnknownQuery {
-                            query: query.clone(),
-                        });
-                    }
-                }
-                if q.status == QueryStatus::Closed {
-                    return Err(CommandError::QueryClosed {
-                        query: query.clone(),
-                    });
-                }
-                let payload = if let Command::AnswerQuery { text, .. } = command {
-                    nonempty(text, "the answer")?;
-                    Payload::QueryAnswered {
-                        query: query.clone(),
-                        text: text.clone(),
                     }
                 } else {
-                    Payload::QueryClosed {
-                        query: query.clone(),
+                    Command::EnterValue {
+                        participant: participant.clone(),
+                        visit: visit.clone(),
+                        form: form.clone(),
+                        field: field.clone(),
+                        value: value.clone(),
                     }
                 };
-                (p.site.clone(), payload)
+                let cx = Ctx {
+                    confirmed_kit: true,
+                    ..cx
+                };
+                let (site, payload) =
+                    self.check_value(&cx, &as_value, participant, visit, form, field, value)?;
+                let mut out = vec![cx.draft(site.clone(), payload)];
+                if let Some(d) = data::kit_deviation(p, field, value) {
+                    out.push(cx.draft(site, d));
+                }
+                return Ok(out);
+            }
+            Command::RaiseQuery {
+                participant,
+                item,
+                text,
+            } => self.check_raise_query(&cx, participant, item, text)?,
+            Command::AnswerQuery { query, .. } | Command::CloseQuery { query } => {
+                self.check_answer_or_close(&cx, command, query)?
             }
             Command::RecordSession {
-                participant: id,
+                participant,
                 session,
                 summary,
-            } => {
-                nonempty(session, "the session identifier")?;
-                let p = participant(id)?;
-                if p.allocation.is_none() {
-                    return Err(CommandError::NotRandomised {
-                        participant: id.clone(),
-                        action,
-                    });
-                }
-                not_withdrawn(p)?;
-                (
-                    p.site.clone(),
-                    Payload::SessionRecorded {
-                        participant: id.clone(),
-                        session: session.clone(),
-                        summary: summary.clone(),
-                    },
-                )
+            } => self.check_session(&cx, participant, session, summary)?,
+            Command::Withdraw { participant } => self.check_withdraw(&cx, participant)?,
+            Command::EmergencyUnblind { participant } => {
+                self.check_emergency_unblind(&cx, participant)?
             }
-            Command::Withdraw { participant: id } => {
-                let p = participant(id)?;
-                not_withdrawn(p)?;
-                (
-                    p.site.clone(),
-                    Payload::Withdrawn {
-                        participant: id.clone(),
-                    },
-                )
-            }
-            Command::EmergencyUnblind { participant: id } => {
-                let p = participant(id)?;
-                if !config.blinded {
-                    return Err(CommandError::NotBlinded);
-                }
-                if p.allocation.is_none() {
-                    return Err(CommandError::NotRandomised {
-                        participant: id.clone(),
-                        action,
-                    });
-                }
-                if self.unblinded.contains(&(actor.user.clone(), id.clone())) {
-                    return Err(CommandError::AlreadyUnblinded {
-                        participant: id.clone(),
-                        user: actor.user.clone(),
-                    });
-                }
-                (
-                    p.site.clone(),
-                    Payload::EmergencyUnblinded {
-                        participant: id.clone(),
-                    },
-                )
-            }
-            Command::Lock => {
-                covers(None)?;
-                if self.locked {
-                    return Err(CommandError::AlreadyLocked);
-                }
-                let open: Vec<String> = self
-                    .queries
-                    .values()
-                    .filter(|q| q.status != QueryStatus::Closed)
-                    .map(|q| q.id.clone())
-                    .collect();
-                if !open.is_empty() {
-                    return Err(CommandError::OpenQueries {
-                        queries: open.join(", "),
-                    });
-                }
-                (None, Payload::DatabaseLocked)
-            }
-            Command::Unlock => {
-                covers(None)?;
-                if !self.locked {
-                    return Err(CommandError::NotLocked);
-                }
-                (None, Payload::DatabaseUnlocked)
-            }
-            Command::GrantRole { user, role, sites } => {
-                nonempty(user, "the user name")?;
-                if *role == System {
-                    return Err(CommandError::SystemRole);
-                }
-                if let Sites::Only(list) = sites {
-                    if list.is_empty() {
-                        return Err(CommandError::Empty {
-                            what: "the list of sites",
-                        });
-                    }
-                    for s in list {
-                        self.known_site(s)?;
-                    }
-                }
-                (
-                    actor.site.clone(),
-                    Payload::RoleGranted {
-                        user: user.clone(),
-                        role: *role,
-                        sites: sites.clone(),
-                    },
-                )
-            }
-            Command::RevokeRole { user, role } => {
-                if self.grant(user, *role).is_none() {
-                    return Err(CommandError::NotHeld {
-                        user: user.clone(),
-                        role: *role,
-                    });
-                }
-                (
-                    actor.site.clone(),
-                    Payload::RoleRevoked {
-                        user: user.clone(),
-                        role: *role,
-                    },
-                )
-            }
-            Command::CreateUser {
-                user,
-                display_name,
-                password_hash,
-            } => {
-                nonempty(user, "the user name")?;
-                nonempty(display_name, "the display name")?;
-                check_phc(password_hash)?;
-                if self.users.contains_key(user) {
-                    return Err(CommandError::UserExists { user: user.clone() });
-                }
-                (
-                    actor.site.clone(),
-                    Payload::UserCreated {
-                        user: user.clone(),
-                        display_name: display_name.clone(),
-                        password_hash: password_hash.clone(),
-                    },
-                )
-            }
-            Command::ChangePassword {
-                user,
-                password_hash,
-            } => {
-                check_phc(password_hash)?;
-                self.account(user)?;
-                (
-                    actor.site.clone(),
-                    Payload::PasswordChanged {
-                        user: user.clone(),
-                        password_hash: password_hash.clone(),
-                    },
-                )
-            }
-            Command::LockUser { user } => {
-                if self.account(user)?.locked {
-                    return Err(CommandError::UserLocked { user: user.clone() });
-                }
-                (
-                    actor.site.clone(),
-                    Payload::UserLocked { user: user.clone() },
-                )
-            }
-            Command::UnlockUser { user } => {
-                if !self.account(user)?.locked {
-                    return Err(CommandError::UserNotLocked { user: user.clone() });
-                }
-                (
-                    actor.site.clone(),
-                    Payload::UserUnlocked { user: user.clone() },
-                )
-            }
+            Command::Lock => self.check_lock(&cx, true)?,
+            Command::Unlock => self.check_lock(&cx, false)?,
+            Command::GrantRole { .. }
+            | Command::RevokeRole { .. }
+            | Command::CreateUser { .. }
+            | Command::ChangePassword { .. }
+            | Command::LockUser { .. }
+            | Command::UnlockUser { .. } => self.check_account(&cx, command)?,
         };
-        let (site, payload) = payload;
         Ok(vec![draft(site, payload)])
     }
-
-    fn account(&self, user: &str) -> Result<&crate::state::UserAccount, CommandError> {
-        self.users
-            .get(user)
-            .ok_or_else(|| CommandError::UnknownUser {
-                user: user.to_string(),
-            })
-    }
-
-    fn known_site(&self, site: &str) -> Result<(), CommandError> {
-        if self.sites.is_empty() || self.sites.contains_key(site) {
-            Ok(())
-        } else {
-            Err(CommandError::UnknownSite {
-                site: site.to_string(),
-                known: self.sites.keys().cloned().collect::<Vec<_>>().join(", "),
-            })
-        }
-    }
-
-    /// Queries on values of an arm-specific form of a blinded trial are for
-    /// unblinded roles only (blinded roles cannot see those values).
-    fn check_query_item(
-        &self,
-        config: &crate::state::TrialConfig,
-        actor: &Actor,
-        item: &str,
-    ) -> Result<(), CommandError> {
-        let form = item.split('/').nth(1).unwrap_or_default();
-        if config.blinded && !actor.role.is_unblinded() && config.form_arm(form).is_some() {
-            return Err(CommandError::ArmFormQuery {
-                item: item.to_string(),
-            });
-        }
-        Ok(())
-    }
-
-    fn check_form_writer(
-        &self,
-        config: &crate::state::TrialConfig,
-        role: Role,
-        p: &Participant,
-        form: &str,
-    ) -> Result<(), CommandError> {
-        let rule = config.form_rule(form);
-        if let Some(arm) = rule.and_then(|r| r.arm.as_ref()) {
-            if config.blinded && !role.is_unblinded() {
-                return Err(CommandError::ArmFormBlinded {
-                    form: form.to_string(),
-                });
-            }
-            if p.allocation.as_ref().is_none_or(|a| &a.arm != arm) {
-                return Err(CommandError::ArmFormOtherArm {
-                    form: form.to_string(),
-                    arm: arm.clone(),
-                    participant: p.id.clone(),
-                });
-            }
-        }
-        match rule.and_then(|r| r.entered_by) {
-            Some(by) if by != role => Err(CommandError::FormRole {
-                form: form.to_string(),
-                entered_by: by,
-                role,
-            }),
-            Some(_) => Ok(()),
-            None if rule.is_some_and(|r| r.arm.is_some()) => Ok(()),
-            None if matches!(role, Investigator | ResearchNurse) => Ok(()),
-            None => Err(CommandError::SiteForm {
-                form: form.to_string(),
-                role,
-            }),
-        }
-    }
-
-    /// The randomised event for `p`: eligibility, consent and history checks,
-    /// then `rct_random::allocate` over the state's allocation history.
-    fn randomise(
-        &self,
-        p: &Participant,
-        strata: &BTreeMap<String, String>,
-    ) -> Result<Payload, CommandError> {
-        let id = &p.id;
-        if let Some(a) = &p.allocation {
-            return Err(CommandError::AlreadyRandomised {
-                participant: id.clone(),
-                at: a.at,
-            });
-        }
-        if let Some((when, _)) = &p.withdrawn {
-            return Err(CommandError::Withdrawn {
-                participant: id.clone(),
-                at: *when,
-                action: Action::Randomise,
-            });
-        }
-        match &p.screening {
-            None => {
-                return Err(CommandError::UnknownParticipant {
-                    participant: id.clone(),
-                    action: Action::Randomise,
-                })
-            }
-            Some(s) if s.verdict != Verdict::Eligible => {
-                return Err(CommandError::NotEligible {
-                    participant: id.clone(),
-                    verdict: s.verdict,
-                })
-            }
-            Some(_) => {}
-        }
-        if p.consented.is_none() {
-            return Err(CommandError::NotConsented {
-                participant: id.clone(),
-            });
-        }
-        let allocation = self.allocation_for(p, strata)?;
-        Ok(Payload::Randomised {
-            participant: id.clone(),
-            arm: allocation.arm,
-            kit: allocation.kit,
-            position: u64::from(allocation.position),
-            stratum: allocation.stratum,
-            factors: allocation.factors,
-        })
-    }
-
-    /// The allocation the next randomisation of `p` with these factor levels
-    /// would receive (no eligibility checks).
-    fn allocation_for(
-        &self,
-        p: &Participant,
-        strata: &BTreeMap<String, String>,
-    ) -> Result<NextAllocation, CommandError> {
-        let Some(config) = &self.config else {
-            return Err(CommandError::NotRegistered {
-                trial: self.trial.clone(),
-            });
-        };
-        let design = config.trial_design()?;
-        let spec = design.design_spec()?;
-        let arms = design.weighted_arms(&config.arms)?;
-        let mut factors = strata.clone();
-        if let Some(site) = &p.site {
-            let uses_site = design.stratify_by.iter().any(|f| f == "site")
-                || design.minimise_on.contains_key("site");
-            match factors.get("site") {
-                Some(given) if given != site => {
-                    return Err(CommandError::SiteFactor {
-                        participant: p.id.clone(),
-                        site: site.clone(),
-                        given: given.clone(),
-                    })
-                }
-                None if uses_site => {
-                    factors.insert("site".into(), site.clone());
-                }
-                _ => {}
-            }
-        }
-        // List-based designs read only the stratum's arms and, with kits, the
-        // codes used elsewhere: hand over just that (cloning the whole
-        // history dominated the cost of a randomisation).
-        let history = if spec.is_list_based() {
-            let stratum =
-                rct_random::stratum_key(&design.stratify_by, &factors).map_err(|source| {
-                    CommandError::Allocation {
-                        participant: p.id.clone(),
-                        source,
-                    }
-                })?;
-            self.history
-                .iter()
-                .filter_map(|h| {
-                    if h.stratum == stratum {
-                        Some(PriorAllocation {
-                            arm: h.arm.clone(),
-                            stratum: stratum.clone(),
-                            factors: BTreeMap::new(),
-                            kit: h.kit.clone(),
-                        })
-                    } else if design.kits {
-                        h.kit.as_ref().map(|k| PriorAllocation {
-                            arm: String::new(),
-                            stratum: h.stratum.clone(),
-                            factors: BTreeMap::new(),
-                            kit: Some(k.clone()),
-                        })
-                    } else {
-                        None
-                    }
-                })
-                .collect()
-        } else {
-            self.history.iter().cloned().collect()
-        };
-        let request = AllocationRequest {
-            design: spec,
-            arms,
-            seed: config.seed,
-            factors: factors.clone(),
-            strata: design.stratify_by.clone(),
-            factor_weights: design.minimise_on.clone(),
-            history,
-            list_length: design.list_length,
-            kits: design.kits,
-        };
-        let out = allocate(&request).map_err(|source| CommandError::Allocation {
-            participant: p.id.clone(),
-            source,
-        })?;
-        Ok(NextAllocation {
-            arm: out.arm,
-            kit: out.kit,
-            position: out.position,
-            stratum: out.stratum,
-            factors,
-        })
-    }
 }
-
-struct NextAllocation {
-    arm: String,
-    kit: Option<String>,
-    position: u32,
-    stratum: String,
-    factors: BTreeMap<String, String>,
-}
-
-fn check_phc(hash: &str) -> Result<(), CommandError> {
-    if hash.starts_with("$argon2") && hash.matches('$').count() >= 4 {
-        Ok(())
-    } else {
-        Err(CommandError::BadPasswordHash)
-    }
-}
-
-pub mod duties;
 
 #[cfg(test)]
 pub(crate) mod tests;

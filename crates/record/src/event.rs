@@ -147,11 +147,22 @@ impl Verdict {
             Verdict::Undetermined => "undetermined",
         }
     }
+
+    /// The word shown to people: `eligible`, `ineligible` or `incomplete`
+    /// (one word for an undecided verdict on every edge, as the command
+    /// line, the README and the eligibility engine say; the stored name
+    /// stays `undetermined` so earlier records keep their hashes).
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Undetermined => "incomplete",
+            other => other.as_str(),
+        }
+    }
 }
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.word())
     }
 }
 
@@ -237,6 +248,14 @@ pub enum Payload {
         verdict: Verdict,
         /// Per-criterion summary.
         criteria: Vec<CriterionResult>,
+        /// The screening facts the verdict was computed from, by the
+        /// protocol's fact id (stratification reads them at randomisation).
+        /// Empty in records written before the record computed verdicts.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        facts: BTreeMap<String, Value>,
+        /// The screening date the criteria were evaluated on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        date: Option<chrono::NaiveDate>,
     },
     /// Informed consent recorded.
     Consented {
@@ -429,6 +448,19 @@ pub enum Payload {
         /// Participant.
         participant: String,
     },
+    /// A kit other than the one assigned was dispensed, confirmed by the
+    /// person who entered it: the value is recorded as given (the
+    /// as-treated analysis needs the truth) and this deviation is sealed
+    /// whole in a blinded trial, so only unblinded roles (the pharmacy) see
+    /// it.
+    KitDeviation {
+        /// Participant.
+        participant: String,
+        /// The kit the record assigned.
+        assigned: String,
+        /// The kit given.
+        given: String,
+    },
     /// The sealed code-break list (the 24-hour line's fallback) was
     /// produced: who and when are the event's, `entries` how many lines.
     CodeBreakListProduced {
@@ -485,6 +517,7 @@ impl Payload {
             Payload::SafetyCodeBroken { .. } => "safety_code_broken",
             Payload::CodeBreakListProduced { .. } => "code_break_list_produced",
             Payload::ChainMigrated { .. } => "chain_migrated",
+            Payload::KitDeviation { .. } => "kit_deviation",
         }
     }
 
@@ -499,7 +532,8 @@ impl Payload {
             | Payload::QueryRaised { participant, .. }
             | Payload::SessionRecorded { participant, .. }
             | Payload::Withdrawn { participant }
-            | Payload::EmergencyUnblinded { participant } => Some(participant),
+            | Payload::EmergencyUnblinded { participant }
+            | Payload::KitDeviation { participant, .. } => Some(participant),
             _ => None,
         }
     }

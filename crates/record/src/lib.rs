@@ -69,7 +69,10 @@ pub use checkpoint::{
     PublishedHead,
 };
 pub use command::duties::{check_user_name, MAX_USER_NAME};
-pub use command::{check_participant_id, Action, Actor, Command, CommandError, MAX_PARTICIPANT_ID};
+pub use command::{
+    check_data, check_participant_id, evaluate_screening, strata_of, Action, Actor, Command,
+    CommandError, MAX_PARTICIPANT_ID,
+};
 pub use design::{DesignError, TrialDesign};
 /// The Ed25519 implementation checkpoints are signed with (for the edges
 /// that hold the key).

@@ -6,7 +6,8 @@
 //!   `arms` when the trial is blinded; `public_design` stays readable.
 //! - In a blinded trial: `randomised` seals `arm` and `position`; a value of
 //!   an arm-specific form, a session, and a query about an arm-specific value
-//!   (raised, answered, closed) are sealed whole.
+//!   (raised, answered, closed) are sealed whole, and so is a kit deviation
+//!   (a kit other than the assigned one, dispensed and confirmed).
 //! - `user_created` and `password_changed` seal `password_hash` in every
 //!   trial (no reader ever receives it).
 //! - Everything else is open.
@@ -48,7 +49,7 @@ impl TrialState {
             {
                 SealSpec::Whole
             }
-            Payload::SessionRecorded { .. } => SealSpec::Whole,
+            Payload::SessionRecorded { .. } | Payload::KitDeviation { .. } => SealSpec::Whole,
             Payload::QueryRaised { item, .. } if arm_item(item.as_deref()) => SealSpec::Whole,
             Payload::QueryAnswered { query, .. } | Payload::QueryClosed { query }
                 if self

@@ -34,6 +34,48 @@ pub struct TrialConfig {
     /// Form rules read from the design (empty when the design has none or
     /// cannot be read).
     pub forms: Vec<FormRule>,
+    /// The registered protocol, parsed once when the registration is
+    /// folded (`None` for a trial registered from a bare design). Every
+    /// reader takes the protocol from here: the record screens, validates
+    /// values and checks kits against it; edges render its forms.
+    /// Concealed like the design it comes from (it names the
+    /// randomisation design): edges render forms, facts and strata from it,
+    /// never its randomisation.
+    #[serde(skip)]
+    pub protocol: Option<RegisteredProtocol>,
+}
+
+/// The protocol a trial was registered with, parsed: a pure function of the
+/// registration's design (its `protocol` text), so two configurations with
+/// equal designs hold equal protocols.
+#[derive(Debug, Clone)]
+pub struct RegisteredProtocol(pub Arc<rct_core::protocol::Protocol>);
+
+impl PartialEq for RegisteredProtocol {
+    fn eq(&self, _: &RegisteredProtocol) -> bool {
+        // Derived from `TrialConfig::design`, which is compared beside it.
+        true
+    }
+}
+
+impl std::ops::Deref for RegisteredProtocol {
+    type Target = rct_core::protocol::Protocol;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl RegisteredProtocol {
+    /// The protocol held in a registration's design, parsed (`None` when
+    /// the design carries no protocol text or the text does not parse: a
+    /// registration is checked before it is written, so the latter does
+    /// not happen for a record written by this software).
+    pub fn from_design(design: &Value) -> Option<RegisteredProtocol> {
+        let text = TrialDesign::from_value(design).ok()?.protocol?;
+        rct_core::protocol::parse(&text, "registered protocol")
+            .ok()
+            .map(|p| RegisteredProtocol(Arc::new(p)))
+    }
 }
 
 impl TrialConfig {
@@ -42,9 +84,36 @@ impl TrialConfig {
         TrialDesign::from_value(&self.design)
     }
 
+    /// The registered protocol, if the trial was registered with one.
+    pub fn protocol(&self) -> Option<&rct_core::protocol::Protocol> {
+        self.protocol.as_deref()
+    }
+
     /// The rule of a form, if any.
     pub fn form_rule(&self, form: &str) -> Option<&FormRule> {
         self.forms.iter().find(|f| f.form == form)
+    }
+
+    /// The roles a query about `item` (`visit/form/field`) goes to: those
+    /// who can answer it by correcting the value. A form entered by one
+    /// role goes to that role (a CPET query to the outcome assessor); an
+    /// arm-specific form to the unblinded roles who enter it; anything else
+    /// (other forms, the participant as a whole) to the site's investigator
+    /// and research nurse.
+    pub fn answered_by(&self, item: Option<&str>) -> Vec<Role> {
+        let rule = item
+            .and_then(|i| i.split('/').nth(1))
+            .and_then(|form| self.form_rule(form));
+        match rule {
+            Some(FormRule {
+                entered_by: Some(by),
+                ..
+            }) => vec![*by],
+            Some(FormRule { arm: Some(_), .. }) => {
+                vec![Role::InterventionStaff, Role::Pharmacist]
+            }
+            _ => vec![Role::Investigator, Role::ResearchNurse],
+        }
     }
 
     /// The arm a form belongs to, if it is arm-specific.
@@ -67,6 +136,10 @@ pub struct Screening {
     pub criteria: Vec<CriterionResult>,
     /// When.
     pub at: DateTime<Utc>,
+    /// The facts screened, by the protocol's fact id.
+    pub facts: BTreeMap<String, Value>,
+    /// The screening date.
+    pub date: Option<chrono::NaiveDate>,
 }
 
 /// An allocation held in the state (never shown to blinded roles as is).
@@ -108,6 +181,9 @@ pub struct Participant {
     pub site: Option<String>,
     /// Latest screening.
     pub screening: Option<Screening>,
+    /// Earlier screenings, oldest first (a re-screening, with its reason,
+    /// never replaces the history).
+    pub earlier_screenings: Vec<Screening>,
     /// When consent was recorded.
     pub consented: Option<DateTime<Utc>>,
     /// Allocation.
@@ -126,6 +202,7 @@ impl Participant {
             id: id.into(),
             site: site.map(str::to_string),
             screening: None,
+            earlier_screenings: Vec::new(),
             consented: None,
             allocation: None,
             withdrawn: None,
@@ -429,6 +506,7 @@ impl TrialState {
                         .and_then(crate::seal::parse_key)
                         .unwrap_or([0; 32]),
                     forms,
+                    protocol: RegisteredProtocol::from_design(design),
                 });
                 self.grants
                     .entry(e.actor.clone())
@@ -439,11 +517,19 @@ impl TrialState {
                 participant,
                 verdict,
                 criteria,
+                facts,
+                date,
             } => {
-                self.participant_mut(participant, site).screening = Some(Screening {
+                let p = self.participant_mut(participant, site);
+                if let Some(earlier) = p.screening.take() {
+                    p.earlier_screenings.push(earlier);
+                }
+                p.screening = Some(Screening {
                     verdict: *verdict,
                     criteria: criteria.clone(),
                     at: e.at,
+                    facts: facts.clone(),
+                    date: *date,
                 });
             }
             Payload::Consented { participant } => {
@@ -549,6 +635,9 @@ impl TrialState {
             Payload::Withdrawn { participant } => {
                 self.participant_mut(participant, site).withdrawn = Some((e.at, e.reason.clone()));
             }
+            // The kit given is the value entered beside it; the deviation
+            // itself is read from the events by those who may see it.
+            Payload::KitDeviation { .. } => {}
             Payload::EmergencyUnblinded { participant } => {
                 self.unblinded
                     .insert((e.actor.clone(), participant.clone()));

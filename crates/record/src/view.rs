@@ -125,6 +125,9 @@ pub struct ParticipantView {
     pub site: Option<String>,
     /// Latest screening.
     pub screening: Option<Screening>,
+    /// Earlier screenings, oldest first (each re-screening's reason is on
+    /// its event).
+    pub earlier_screenings: Vec<Screening>,
     /// When consent was recorded.
     pub consented: Option<DateTime<Utc>>,
     /// Whether randomised.
@@ -168,6 +171,9 @@ pub struct QueryView {
     pub answers: Vec<String>,
     /// Status.
     pub status: QueryStatus,
+    /// The roles it goes to: those who enter the item's form
+    /// (`TrialConfig::answered_by`).
+    pub to: Vec<Role>,
 }
 
 /// Counts along the CONSORT flow.
@@ -442,6 +448,7 @@ impl TrialState {
                 id: p.id.clone(),
                 site: p.site.clone(),
                 screening: p.screening.clone(),
+                earlier_screenings: p.earlier_screenings.clone(),
                 consented: p.consented,
                 randomised: p.allocation.is_some(),
                 randomised_at: p.allocation.as_ref().map(|a| a.at),
@@ -487,6 +494,11 @@ impl TrialState {
                     raised_at: q.raised_at,
                     answers: q.answers.clone(),
                     status: q.status,
+                    to: self
+                        .config
+                        .as_ref()
+                        .map(|c| c.answered_by(q.item.as_deref()))
+                        .unwrap_or_default(),
                 })
             })
             .collect();

@@ -6,12 +6,9 @@
 //! guesses). A blinded role of a blinded trial must never receive them; the
 //! positive controls (unblinded roles, open trial) must.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Duration, Utc};
 use rct_record::{
-    Actor, Arm, Command, CriterionResult, Event, FormRule, Payload, Role, Sites, TrialDesign,
-    TrialState, Verdict,
+    Actor, Arm, Command, Event, FormRule, Payload, Role, Sites, TrialDesign, TrialState,
 };
 use serde_json::json;
 
@@ -182,23 +179,16 @@ fn generate(blinded: bool, kits: bool, seed: u64) -> Trial {
         let id = format!("P{i:02}");
         let site = if rng.next(3) == 0 { "s2" } else { "s1" };
         let a = inv(site);
-        let verdict = match rng.next(6) {
-            0 => Verdict::Ineligible,
-            1 => Verdict::Undetermined,
-            _ => Verdict::Eligible,
-        };
-        let criteria = vec![CriterionResult {
-            criterion: "age".into(),
-            result: "met".into(),
-        }];
+        // (The verdict is the record's now; the draw keeps the sequence.)
+        let _ = rng.next(6);
         trial.run(
             &a,
             None,
             Command::Screen {
                 participant: id.clone(),
                 site: None,
-                verdict,
-                criteria,
+                date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                facts: Default::default(),
             },
         );
         trial.run(
@@ -213,7 +203,6 @@ fn generate(blinded: bool, kits: bool, seed: u64) -> Trial {
             None,
             Command::Randomise {
                 participant: id.clone(),
-                strata: BTreeMap::new(),
             },
         );
         let value = |form: &str, v: f64| Command::EnterValue {

@@ -7,7 +7,6 @@
 use chrono::{DateTime, Utc};
 use rct_record::{
     check_participant_id, Actor, Arm, Command, CommandError, Role, Sites, TrialDesign, TrialState,
-    Verdict,
 };
 
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
@@ -89,8 +88,8 @@ fn screen(id: &str) -> Command {
     Command::Screen {
         participant: id.into(),
         site: Some("rh".into()),
-        verdict: Verdict::Eligible,
-        criteria: vec![],
+        date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        facts: Default::default(),
     }
 }
 
@@ -151,8 +150,8 @@ fn the_rule_is_checked_before_anything_else_about_the_participant() {
     let c = Command::Screen {
         participant: "A/../../x".into(),
         site: Some("nowhere".into()),
-        verdict: Verdict::Eligible,
-        criteria: vec![],
+        date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        facts: Default::default(),
     };
     let err = s.check(&nurse(), at(1), None, &c).unwrap_err();
     assert!(

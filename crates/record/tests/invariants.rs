@@ -35,20 +35,11 @@ fn command(kind: u8, p: u8, x: u8) -> Command {
         0 | 12 => Command::Screen {
             participant,
             site: None,
-            verdict: [
-                Verdict::Eligible,
-                Verdict::Eligible,
-                Verdict::Eligible,
-                Verdict::Ineligible,
-                Verdict::Undetermined,
-            ][usize::from(x % 5)],
-            criteria: vec![],
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            facts: Default::default(),
         },
         1 | 13 => Command::Consent { participant },
-        2 | 3 | 14 => Command::Randomise {
-            participant,
-            strata: BTreeMap::new(),
-        },
+        2 | 3 | 14 => Command::Randomise { participant },
         4 | 15 => Command::EnterValue {
             participant,
             visit: "v1".into(),
@@ -64,10 +55,7 @@ fn command(kind: u8, p: u8, x: u8) -> Command {
             value: json!(x),
         },
         6 if x % 4 == 0 => Command::Withdraw { participant },
-        6 => Command::Randomise {
-            participant,
-            strata: BTreeMap::new(),
-        },
+        6 => Command::Randomise { participant },
         7 => Command::RaiseQuery {
             participant,
             item: Some("v1/vitals/x".into()),

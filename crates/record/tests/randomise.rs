@@ -11,9 +11,7 @@ use proptest::prelude::*;
 use rct_random::{
     allocate, generate_list, AllocationRequest, DesignSpec, ListRequest, PriorAllocation,
 };
-use rct_record::{
-    Actor, Arm, Command, CriterionResult, Payload, Role, Sites, TrialDesign, TrialState, Verdict,
-};
+use rct_record::{Actor, Arm, Command, Payload, Role, Sites, TrialDesign, TrialState};
 
 fn t0() -> DateTime<Utc> {
     "2026-04-01T08:00:00Z".parse().unwrap()
@@ -91,14 +89,17 @@ fn enrol(
 ) -> Payload {
     let inv = Actor::new("ian", Role::Investigator, Some(site));
     let at = t0() + Duration::minutes(minute);
+    // The factors are screening facts (the site is the participant's own).
+    let facts = factors
+        .iter()
+        .filter(|(k, _)| *k != "site")
+        .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+        .collect();
     let screen = Command::Screen {
         participant: id.into(),
         site: None,
-        verdict: Verdict::Eligible,
-        criteria: vec![CriterionResult {
-            criterion: "age".into(),
-            result: "met".into(),
-        }],
+        date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        facts,
     };
     s.execute(&inv, at, None, &screen).unwrap();
     s.execute(
@@ -110,13 +111,8 @@ fn enrol(
         },
     )
     .unwrap();
-    let strata = factors
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
     let c = Command::Randomise {
         participant: id.into(),
-        strata,
     };
     s.execute(&inv, at, None, &c).unwrap().remove(0).payload
 }
@@ -265,8 +261,8 @@ fn a_retried_check_takes_the_next_position() {
         let screen = Command::Screen {
             participant: id.into(),
             site: None,
-            verdict: Verdict::Eligible,
-            criteria: vec![],
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            facts: Default::default(),
         };
         s.execute(&inv, t0(), None, &screen).unwrap();
         s.execute(
@@ -281,11 +277,9 @@ fn a_retried_check_takes_the_next_position() {
     }
     let ra = Command::Randomise {
         participant: "A".into(),
-        strata: BTreeMap::new(),
     };
     let rb = Command::Randomise {
         participant: "B".into(),
-        strata: BTreeMap::new(),
     };
     let da = s.check(&inv, t0(), None, &ra).unwrap();
     let db = s.check(&inv, t0(), None, &rb).unwrap();

@@ -137,6 +137,8 @@ pub fn generated_lupex_trial(seed: u64) -> Vec<Event> {
                     criterion: "I1".into(),
                     result: "met".into(),
                 }],
+                facts: Default::default(),
+                date: None,
             },
         );
         if verdict != Verdict::Eligible || randomised == 60 {

@@ -133,7 +133,7 @@ pub async fn participant(
         let p = a.participant(&pid)?;
         let schedule = p.randomised_at.map(|r| {
             crate::entry::schedule(
-                a.protocol,
+                &a.protocol,
                 r.date_naive(),
                 app.now().date_naive(),
                 &p.values,
@@ -206,12 +206,70 @@ pub async fn evaluate(
             .unwrap_or_else(|| app.now().date_naive().to_string());
         // Facts typed so that they do not read are left out and reported,
         // so the verdict never rests on a value shown as wrong.
-        let (verdict, criteria, problems) = screen_lenient(a.protocol, &input, &date)?;
+        let (verdict, criteria, problems) = screen_lenient(&a, &input, &date)?;
         let criteria: Vec<Value> = criteria
             .iter()
             .map(|c| json!({"id": c.criterion, "result": c.result}))
             .collect();
-        Ok(json!({"verdict": verdict, "criteria": criteria, "problems": problems}))
+        Ok(json!({"verdict": verdict.word(), "criteria": criteria, "problems": problems}))
+    })
+    .await
+}
+
+/// Body of a command call: one `rct_record::Command` as JSON (the record's
+/// own shape, e.g. `{"command": "randomise", "participant": "P1"}`) and the
+/// reason, where the command needs one.
+#[derive(Debug, Deserialize)]
+pub struct CommandBody {
+    /// The command.
+    pub command: rct_record::Command,
+    /// Why (changes, withdrawals, unblinding, lock).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Runs one command as the user, in the first role they hold that may take
+/// it: the record checks it exactly as for the pages and the command line.
+/// Accepted: the last event's number and the record's soft-range
+/// warnings. Refused: the record's reason. Only data commands are taken
+/// (screening, consent, randomisation, values, kits, queries, sessions,
+/// withdrawal).
+pub async fn command(
+    State(s): State<AppState>,
+    user: CurrentUser,
+    Path(trial): Path<String>,
+    Json(body): Json<CommandBody>,
+) -> ApiResult {
+    use rct_record::Command as C;
+    run(&s, move |app| {
+        let a = app.access(&user, &trial)?;
+        // Data commands only: registration, accounts, logins, the lock,
+        // emergency unblinding and governance keep their pages, which ask
+        // for what these need besides the command (the password again, the
+        // trial's name typed, two people).
+        if !matches!(
+            body.command,
+            C::Screen { .. }
+                | C::Consent { .. }
+                | C::Randomise { .. }
+                | C::EnterValue { .. }
+                | C::ChangeValue { .. }
+                | C::DispenseOtherKit { .. }
+                | C::RaiseQuery { .. }
+                | C::AnswerQuery { .. }
+                | C::CloseQuery { .. }
+                | C::RecordSession { .. }
+                | C::Withdraw { .. }
+        ) {
+            return Err(WebError::BadRequest(format!(
+                "`{}` is not taken by this call; use its page",
+                body.command.action().describe()
+            )));
+        }
+        let who = a.who(app, body.command.action(), body.reason.clone())?;
+        let warnings = a.warnings(std::slice::from_ref(&body.command));
+        let seq = crate::commands::execute(app, &trial, &who, &body.command)?;
+        Ok(json!({"accepted": true, "seq": seq, "warnings": warnings}))
     })
     .await
 }
@@ -242,7 +300,7 @@ pub async fn derive(
             .iter()
             .map(|(k, v)| (format!("f.{k}"), v.clone()))
             .collect();
-        let checked = crate::entry::check_entry(a.protocol, f, &input);
+        let checked = crate::entry::check_entry(&a.protocol, f, &input);
         // Messages only for fields typed so far (an empty form is not an error).
         let messages: BTreeMap<&String, &String> = checked
             .messages

@@ -86,22 +86,22 @@ fn admin_who(admin: &str, at: DateTime<Utc>) -> Who {
 /// Registers a trial from its protocol (first event, by `admin`) and adds
 /// the protocol's sites. The commands are `rct_record::registration`'s (the
 /// one mapping from a protocol to its registration, also behind `rct trial
-/// create`); with the protocol file's `text`, the registration keeps it, so
-/// `rct trial ...` and `rct analyse --db` work on the same database.
+/// create`); the registration keeps the protocol file's `text`, the one
+/// place every edge (pages, API, `rct trial ...`, `rct analyse --db`) reads
+/// the protocol from.
 pub fn register(
     app: &App,
     p: &Protocol,
-    text: Option<&str>,
+    text: &str,
     admin: &str,
     secrets: rct_record::TrialSecrets,
     at: DateTime<Utc>,
 ) -> Result<(), WebError> {
     let trial = p.trial.id.get_ref().clone();
     let who = admin_who(admin, at);
-    let first = match text {
-        Some(text) => registration::register_command_with_text(p, text, secrets),
-        None => registration::register_command(p, secrets),
-    };
+    // The record keeps the protocol text: every page, the API and the
+    // command line read the protocol from it.
+    let first = registration::register_command_with_text(p, text, secrets);
     execute(app, &trial, &who, &first)?;
     // Each site after the registration it needs (one command at a time).
     for cmd in registration::site_commands(p) {
@@ -193,8 +193,6 @@ pub struct Plan<'a> {
     pub site: &'a str,
     /// Facts as form input.
     pub facts: BTreeMap<String, String>,
-    /// Stratification levels.
-    pub factors: BTreeMap<String, String>,
     /// Consent and randomise (if eligible).
     pub randomise: bool,
     /// When screened.
@@ -205,7 +203,7 @@ pub struct Plan<'a> {
 /// investigator), through the commands the pages use.
 pub fn enrol(app: &App, plan: &Plan<'_>, user: &str) -> Result<(), WebError> {
     let p = app.protocol(plan.trial)?;
-    let (verdict, criteria) = screen_input(p, &plan.facts, "2025-03-01")?;
+    let (date, facts) = screen_input(&p, &plan.facts, "2025-03-01")?;
     let who = |days: i64| Who {
         actor: Actor::new(user, Role::Investigator, None),
         at: plan.at + Duration::days(days),
@@ -218,11 +216,18 @@ pub fn enrol(app: &App, plan: &Plan<'_>, user: &str) -> Result<(), WebError> {
         &Command::Screen {
             participant: plan.pid.clone(),
             site: Some(plan.site.to_string()),
-            verdict,
-            criteria,
+            date,
+            facts,
         },
     )?;
-    if plan.randomise && verdict == rct_record::Verdict::Eligible {
+    let eligible = app
+        .ledger
+        .state(plan.trial)?
+        .participants
+        .get(&plan.pid)
+        .and_then(|p| p.screening.as_ref())
+        .is_some_and(|s| s.verdict == rct_record::Verdict::Eligible);
+    if plan.randomise && eligible {
         execute(
             app,
             plan.trial,
@@ -237,7 +242,6 @@ pub fn enrol(app: &App, plan: &Plan<'_>, user: &str) -> Result<(), WebError> {
             &who(2),
             &Command::Randomise {
                 participant: plan.pid.clone(),
-                strata: plan.factors.clone(),
             },
         )?;
     }
@@ -272,13 +276,19 @@ pub fn seed_with(
         hashes.insert(u.user, h);
     }
     let mut fresh = Vec::new();
-    for (p, (_, text)) in seed_protocols()?.iter().zip(SEEDS) {
-        let trial = p.trial.id.get_ref().clone();
+    for (seed, (_, seed_text)) in seed_protocols()?.iter().zip(SEEDS) {
+        let trial = seed.trial.id.get_ref().clone();
         if app.ledger.state(&trial)?.seq > 0 {
             continue;
         }
         fresh.push(trial.clone());
-        register(app, p, Some(text), "admin", secrets(&trial)?, start)?;
+        // A protocol text the caller loaded for this trial (a local
+        // version of a seed protocol) is the one registered.
+        let (p, text) = match (app.protocols.get(&trial), app.protocol_texts.get(&trial)) {
+            (Some(p), Some(text)) => (p, text.as_str()),
+            _ => (seed, seed_text),
+        };
+        register(app, p, text, "admin", secrets(&trial)?, start)?;
         let admin = admin_who("admin", start);
         for u in &users {
             // LUPEX has no pharmacist and one site; IL-2 has no exercise staff.
@@ -325,7 +335,6 @@ pub fn seed_with(
             pid: format!("L{:03}", k + 1),
             site: "rh",
             facts: lupex_facts(sex, k != 4),
-            factors: BTreeMap::from([("sex".to_string(), sex.to_string())]),
             randomise: k != 5,
             at: start + Duration::days(7 * k as i64),
         });
@@ -337,7 +346,6 @@ pub fn seed_with(
             pid: format!("X{:03}", k + 1),
             site,
             facts: il2_facts(k != 6),
-            factors: BTreeMap::from([("site".to_string(), site.to_string())]),
             randomise: true,
             at: start + Duration::days(6 * k as i64),
         });
@@ -349,7 +357,6 @@ pub fn seed_with(
             pid: format!("B{:05}", k + 1),
             site,
             facts: il2_facts(true),
-            factors: BTreeMap::from([("site".to_string(), site.to_string())]),
             randomise: true,
             at: start + Duration::days(60),
         });
@@ -389,7 +396,11 @@ pub fn bootstrap(app: &App, admin: &str, password: &str) -> Result<Vec<String>, 
             continue;
         }
         let at = app.now();
-        let text = app.protocol_texts.get(&trial).map(String::as_str);
+        let Some(text) = app.protocol_texts.get(&trial) else {
+            return Err(WebError::Internal(format!(
+                "the text of protocol `{trial}` is not known; the record keeps the protocol text, so load it from its file"
+            )));
+        };
         register(app, p, text, admin, draw_secrets()?, at)?;
         execute(
             app,

@@ -68,7 +68,10 @@ pub fn wall_clock() -> Clock {
 pub struct App {
     /// The event store with its command loop.
     pub ledger: Ledger<Box<dyn Store>>,
-    /// Protocols served, by trial id.
+    /// Protocols offered for registration (`--bootstrap-admin` registers
+    /// those the database does not hold yet), by trial id. A registered
+    /// trial is served with the protocol its record holds, never with
+    /// these.
     pub protocols: BTreeMap<String, Protocol>,
     /// Password hashing.
     pub passwords: Passwords,
@@ -137,19 +140,27 @@ impl App {
         (self.clock)()
     }
 
-    /// Trials that are both registered in the store and have a protocol.
+    /// Trials registered in the store with their protocol in the record.
     pub fn trial_ids(&self) -> Result<Vec<String>, WebError> {
         let stored = self.ledger.store().trials()?;
-        Ok(stored
-            .into_iter()
-            .filter(|t| self.protocols.contains_key(t))
-            .collect())
+        let mut out = Vec::new();
+        for t in stored {
+            if self.protocol(&t).is_ok() {
+                out.push(t);
+            }
+        }
+        Ok(out)
     }
 
-    /// The protocol of `trial`.
-    pub fn protocol(&self, trial: &str) -> Result<&Protocol, WebError> {
-        self.protocols
-            .get(trial)
+    /// The protocol of `trial`, as its record holds it (registered with
+    /// the trial, parsed when the registration is folded).
+    pub fn protocol(&self, trial: &str) -> Result<Arc<Protocol>, WebError> {
+        let state = self.ledger.state(trial)?;
+        state
+            .config
+            .as_ref()
+            .and_then(|c| c.protocol.as_ref())
+            .map(|p| p.0.clone())
             .ok_or_else(|| WebError::NotFound(format!("no trial `{trial}`")))
     }
 
@@ -178,8 +189,13 @@ impl App {
         trial: &str,
         only: Option<&str>,
     ) -> Result<Access<'_>, WebError> {
-        let protocol = self.protocol(trial)?;
         let state = self.ledger.state(trial)?;
+        let protocol = state
+            .config
+            .as_ref()
+            .and_then(|c| c.protocol.as_ref())
+            .map(|p| p.0.clone())
+            .ok_or_else(|| WebError::NotFound(format!("no trial `{trial}`")))?;
         let grants: Vec<(Role, Sites)> = state
             .grants
             .get(&user.name)
@@ -197,6 +213,7 @@ impl App {
             grants,
             state,
             protocol,
+            _request: std::marker::PhantomData,
             view,
         })
     }
@@ -260,8 +277,10 @@ pub struct Access<'a> {
     pub grants: Vec<(Role, Sites)>,
     /// The trial state: for checks only, never rendered.
     state: Arc<TrialState>,
-    /// The protocol.
-    pub protocol: &'a Protocol,
+    /// The protocol, from the record.
+    pub protocol: Arc<Protocol>,
+    /// Ties the access to the request that made it.
+    _request: std::marker::PhantomData<&'a ()>,
     /// The user's view of the trial: what pages and answers are built from.
     pub view: Arc<TrialView>,
 }
@@ -334,6 +353,37 @@ impl Access<'_> {
     /// The number of events in the record.
     pub fn seq(&self) -> u64 {
         self.state.seq
+    }
+
+    /// The trial's registration (the record's checks read it).
+    pub fn config(&self) -> Result<&rct_record::TrialConfig, WebError> {
+        self.state
+            .config
+            .as_ref()
+            .ok_or_else(|| WebError::NotFound(format!("no trial `{}`", self.state.trial)))
+    }
+
+    /// The stratum levels the record reads for `pid` from its screening
+    /// facts, or why it cannot (shown read-only on the randomise page).
+    pub fn strata(&self, pid: &str) -> Result<BTreeMap<String, String>, String> {
+        let config = self.config().map_err(|e| e.to_string())?;
+        let p = self
+            .state
+            .participants
+            .get(pid)
+            .ok_or_else(|| format!("no participant `{pid}`"))?;
+        let mut strata = rct_record::strata_of(config, p).map_err(|e| e.to_string())?;
+        if let (Some(site), Ok(d)) = (&p.site, config.trial_design()) {
+            if d.stratify_by.iter().any(|f| f == "site") || d.minimise_on.contains_key("site") {
+                strata.insert("site".into(), site.clone());
+            }
+        }
+        Ok(strata)
+    }
+
+    /// The record's soft-range warnings for `commands`.
+    pub fn warnings(&self, commands: &[rct_record::Command]) -> Vec<String> {
+        self.state.warnings(commands)
     }
 }
 

@@ -9,9 +9,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::{html, Markup};
-use rct_core::eligibility::{person_from_json, screen};
 use rct_core::protocol::{Protocol, ValueType};
-use rct_record::view::ParticipantView;
 use rct_record::{Action, Command, CriterionResult, Role, Sites, Verdict};
 use serde_json::Value;
 
@@ -396,7 +394,7 @@ pub async fn participant(
         let today = app.now().date_naive();
         let sched = p
             .randomised_at
-            .map(|r| entry::schedule(a.protocol, r.date_naive(), today, &p.values));
+            .map(|r| entry::schedule(&a.protocol, r.date_naive(), today, &p.values));
         let eligible = p.screening.as_ref().map(|s| s.verdict) == Some(Verdict::Eligible);
         let open: Vec<_> = v
             .queries
@@ -429,6 +427,10 @@ pub async fn participant(
                         None => "none",
                     } }
                     dt { "Screening" } dd { @if let Some(s) = &p.screening { (s.verdict) " on " (s.at.format("%Y-%m-%d")) } @else { "not screened" } }
+                    @if !p.earlier_screenings.is_empty() {
+                        dt { "Earlier screenings" }
+                        dd { @for s in &p.earlier_screenings { (s.verdict) " on " (s.at.format("%Y-%m-%d")) "; " } }
+                    }
                     dt { "Consent" } dd { @if let Some(c) = p.consented { "given " (c.format("%Y-%m-%d")) } @else { "not recorded" } }
                     dt { "Randomisation" } dd {
                         @if let Some(r) = p.randomised_at {
@@ -496,7 +498,7 @@ pub async fn participant(
                     ul { @for f in &arm_forms { li { a href={"/t/" (t) "/p/" (pid) "/visit/intervention/" (f.id.get_ref())} { (f.label) } } } }
                     @if let Some(sessions) = &p.sessions { p { (sessions.len()) " sessions recorded." } }
                 }
-                @if !results.is_empty() { h2 { "Eligibility" } (criteria_table(a.protocol, &results)) }
+                @if !results.is_empty() { h2 { "Eligibility" } (criteria_table(&a.protocol, &results)) }
                 h2 { "Open queries" }
                 @if open.is_empty() { p { "None." } }
                 ul { @for q in &open { li { (q.id) " (" (q.item.clone().unwrap_or_default()) "): " (q.text) } } }
@@ -636,10 +638,12 @@ fn screen_form(
                 }
                 fieldset {
                     legend { "Facts" }
-                    @for f in &a.protocol.facts { (fact_input(a.protocol, f, input)) }
+                    @for f in &a.protocol.facts { (fact_input(&a.protocol, f, input)) }
                 }
                 p { "Verdict so far: " strong id="verdict" aria-live="polite" { "—" } }
-                (criteria_table(a.protocol, &[]))
+                (criteria_table(&a.protocol, &[]))
+                label for="reason" { "Reason for re-screening " span.hint { "(needed when the participant was screened before; the earlier screening is kept)" } }
+                input id="reason" name="reason" size="60" value=(field(input, "reason"));
                 p { button type="submit" { "Record screening" } }
             }
         },
@@ -650,38 +654,57 @@ fn screen_form(
     r
 }
 
-/// Screens form input (`f.<fact>`, `u.<fact>`) at `date`: the verdict and
-/// per-criterion results.
+/// Reads screening form input (`f.<fact>`, `u.<fact>`) and its date into
+/// what `Command::Screen` carries: the edge parses, the record screens.
 pub fn screen_input(
     protocol: &Protocol,
     input: &BTreeMap<String, String>,
     date: &str,
-) -> Result<(Verdict, Vec<CriterionResult>), WebError> {
-    let (verdict, criteria, problems) = screen_lenient(protocol, input, date)?;
+) -> Result<(chrono::NaiveDate, BTreeMap<String, serde_json::Value>), WebError> {
+    let (facts, problems) = screen_facts(protocol, input);
     if let Some((fact, msg)) = problems.iter().next() {
         return Err(WebError::BadRequest(format!("{fact}: {msg}")));
     }
-    Ok((verdict, criteria))
+    Ok((screening_date(date)?, facts))
+}
+
+/// The screening date typed (`YYYY-MM-DD`).
+fn screening_date(date: &str) -> Result<chrono::NaiveDate, WebError> {
+    chrono::NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").map_err(|_| {
+        WebError::BadRequest(format!(
+            "screening_date: `{date}` is not a date (YYYY-MM-DD)"
+        ))
+    })
 }
 
 /// Problems with typed facts, by fact id.
 pub type Problems = BTreeMap<String, String>;
 
-/// As [`screen_input`] for live screening: a fact typed so that it does not
-/// read as its type is left out (so the criteria needing it are unknown)
-/// and reported with the problems.
-pub fn screen_lenient(
+/// Facts typed on the form, by fact id, and the ones that did not read.
+fn screen_facts(
     protocol: &Protocol,
+    input: &BTreeMap<String, String>,
+) -> (BTreeMap<String, serde_json::Value>, Problems) {
+    let (facts, problems) = entry::facts_json(protocol, input);
+    let facts = match facts {
+        serde_json::Value::Object(m) => m.into_iter().collect(),
+        _ => BTreeMap::new(),
+    };
+    (facts, problems)
+}
+
+/// Live screening: the verdict the record would compute (its own
+/// function), with a fact typed so that it does not read left out (so the
+/// criteria needing it are unknown) and reported with the problems.
+pub fn screen_lenient(
+    a: &Access<'_>,
     input: &BTreeMap<String, String>,
     date: &str,
 ) -> Result<(Verdict, Vec<CriterionResult>, Problems), WebError> {
-    let (facts, problems) = entry::facts_json(protocol, input);
-    let json = serde_json::json!({ "screening_date": date, "facts": facts });
-    let person =
-        person_from_json(protocol, &json).map_err(|e| WebError::BadRequest(e.to_string()))?;
-    let s = screen(protocol, &person).map_err(|e| WebError::BadRequest(e.to_string()))?;
-    // The same record `rct trial screen` writes.
-    let (verdict, criteria) = rct_record::registration::screening_record(&s);
+    let (facts, problems) = screen_facts(&a.protocol, input);
+    let (verdict, criteria, _) =
+        rct_record::evaluate_screening(a.config()?, "", screening_date(date)?, &facts)
+            .map_err(|e| WebError::BadRequest(e.to_string()))?;
     Ok((verdict, criteria, problems))
 }
 
@@ -693,19 +716,21 @@ pub async fn screen_post(
 ) -> PageResult {
     App::run(&s, move |app| {
         let a = app.access(&user, &trial)?;
-        let who = a.who(app, Action::Screen, None)?;
+        // A reason is needed (and kept) when the participant was screened before.
+        let who = a.who(app, Action::Screen, input.get("reason").cloned())?;
         let pid = field(&input, "participant").to_string();
         let site = field(&input, "site").to_string();
-        let (verdict, criteria) =
-            match screen_input(a.protocol, &input, field(&input, "screening_date")) {
-                Ok(x) => x,
-                Err(e) => return Ok(screen_form(app, &a, &input, Some(&e.to_string()))),
-            };
+        let (date, facts) = match screen_input(&a.protocol, &input, field(&input, "screening_date"))
+        {
+            Ok(x) => x,
+            Err(e) => return Ok(screen_form(app, &a, &input, Some(&e.to_string()))),
+        };
+        // The record computes the verdict from the facts.
         let cmd = Command::Screen {
             participant: pid.clone(),
             site: Some(site),
-            verdict,
-            criteria,
+            date,
+            facts,
         };
         // The record decides what a participant id may be (and the rest);
         // its refusal is shown on the form, to be corrected.
@@ -742,23 +767,6 @@ pub async fn consent(
 
 // ---- randomisation ------------------------------------------------------------
 
-/// Stratification factors the form asks for (`site` comes from the participant).
-fn stratum_inputs(a: &Access<'_>) -> Vec<(String, String, Vec<String>)> {
-    let strata = &a.view.randomisation.stratify_by;
-    a.protocol
-        .strata
-        .iter()
-        .filter(|f| strata.contains(f.id.get_ref()) && f.fact_id() != "site")
-        .map(|f| {
-            (
-                f.id.get_ref().clone(),
-                f.label.clone().unwrap_or_else(|| f.id.get_ref().clone()),
-                f.levels.iter().map(|l| l.get_ref().clone()).collect(),
-            )
-        })
-        .collect()
-}
-
 pub async fn randomise_page(
     State(s): State<AppState>,
     user: CurrentUser,
@@ -770,6 +778,7 @@ pub async fn randomise_page(
         a.who(app, Action::Randomise, None)?;
         let eligible = p.screening.as_ref().map(|s| s.verdict) == Some(Verdict::Eligible);
         let ready = eligible && p.consented.is_some() && !p.randomised && !a.view.locked;
+        let strata = a.strata(&pid);
         Ok(trial_page(
             &a,
             "Randomise",
@@ -778,15 +787,21 @@ pub async fn randomise_page(
                 @if !ready {
                     p.alert role="alert" { "Randomisation needs an eligible screening and recorded consent, once, before the database is locked." }
                 } @else {
-                    form method="post" action={"/t/" (trial) "/p/" (pid) "/randomise"} {
-                        (csrf(&user))
-                        @for (id, label, levels) in stratum_inputs(&a) {
-                            label for={"st-" (id)} { (label) }
-                            select id={"st-" (id)} name={"s." (id)} required {
-                                @for l in &levels { option value=(l) { (l) } }
+                    // The stratum is the record's, read from the screening
+                    // facts: shown, never asked for.
+                    @match &strata {
+                        Ok(levels) => {
+                            @if !levels.is_empty() {
+                                dl.stratum {
+                                    @for (factor, level) in levels { dt { (factor) } dd { (level) } }
+                                }
+                            }
+                            form method="post" action={"/t/" (trial) "/p/" (pid) "/randomise"} {
+                                (csrf(&user))
+                                p { button type="submit" { "Randomise now" } }
                             }
                         }
-                        p { button type="submit" { "Randomise now" } }
+                        Err(why) => { p.alert role="alert" { (why) } }
                     }
                 }
             },
@@ -795,43 +810,17 @@ pub async fn randomise_page(
     .await
 }
 
-/// The strata of a participant from form input and its site.
-pub fn strata_of(
-    a: &Access<'_>,
-    p: &ParticipantView,
-    input: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, WebError> {
-    let mut strata = BTreeMap::new();
-    for (id, _, levels) in stratum_inputs(a) {
-        let level = field(input, &format!("s.{id}"));
-        if !levels.iter().any(|l| l == level) {
-            return Err(WebError::BadRequest(format!(
-                "{id}: choose one of {}",
-                levels.join(", ")
-            )));
-        }
-        strata.insert(id, level.to_string());
-    }
-    for f in &a.protocol.strata {
-        if f.fact_id() == "site" {
-            strata.insert(f.id.get_ref().clone(), p.site.clone().unwrap_or_default());
-        }
-    }
-    Ok(strata)
-}
-
 pub async fn randomise_post(
     State(s): State<AppState>,
     user: CurrentUser,
     Path((trial, pid)): Path<(String, String)>,
-    Form(input): Input,
+    Form(_input): Input,
 ) -> PageResult {
     App::run(&s, move |app| {
         let a = app.access_to(&user, &trial, &pid)?;
-        let p = a.participant(&pid)?;
+        a.participant(&pid)?;
         let who = a.who(app, Action::Randomise, None)?;
-        let strata = strata_of(&a, p, &input)?;
-        execute(app, &trial, &who, &Command::Randomise { participant: pid.clone(), strata })?;
+        execute(app, &trial, &who, &Command::Randomise { participant: pid.clone() })?;
         // Read back through the view: the result shown is what the user may see.
         let a = app.access_to(&user, &trial, &pid)?;
         let p = a.participant(&pid)?;
@@ -861,7 +850,7 @@ pub async fn randomise_post(
 /// live at the pseudo-visit `intervention`, visible only when the view
 /// lists them.
 pub fn visit_form<'p>(
-    a: &Access<'p>,
+    a: &'p Access<'_>,
     visit: &str,
     form: &str,
 ) -> Result<&'p rct_core::protocol::Form, WebError> {
@@ -961,7 +950,7 @@ fn entry_form(
                 shown.insert(key, value_text(&x));
             }
         }
-        entry::check_entry(a.protocol, f, &shown).shown
+        entry::check_entry(&a.protocol, f, &shown).shown
     };
     let editable = entry_role(a, f).is_some() && !v.locked;
     let has_values = f.fields.iter().any(|x| current(x.id.get_ref()).is_some());
@@ -1001,7 +990,7 @@ fn entry_form(
                             },
                             ValueType::Choice => select id=(html_id) name={"f." (id)} disabled[!editable] aria-required=[fld.required.then_some("true")] aria-describedby=(msg) data-saved=[saved.as_deref()] {
                                 option value="" { "—" }
-                                @for (code, label) in entry::codes(a.protocol, fld.code_list.as_ref().map(|c| c.get_ref().as_str())) {
+                                @for (code, label) in entry::codes(&a.protocol, fld.code_list.as_ref().map(|c| c.get_ref().as_str())) {
                                     option value=(code) selected[now == code] { (label) }
                                 }
                             },
@@ -1017,6 +1006,15 @@ fn entry_form(
                 @if editable {
                     label for="reason" { "Reason for change " span.hint id="reason-hint" aria-live="polite" { @if has_values { "(required when a saved value changes)" } @else { "(needed only when changing a saved value)" } } }
                     input id="reason" name="reason" size="60" aria-describedby="reason-hint";
+                    @if f.fields.iter().any(|x| x.id.get_ref() == "kit") {
+                        // The record refuses a kit other than the assigned one
+                        // unless this is ticked (with a reason): then it is
+                        // recorded as given and flagged for the pharmacy.
+                        p {
+                            input id="confirm_other_kit" name="confirm_other_kit" type="checkbox" value="yes";
+                            label for="confirm_other_kit" { " Another kit than the assigned one was given: record it as given (needs a reason)" }
+                        }
+                    }
                     p { button type="submit" { "Save" } }
                 } @else {
                     p.hint { "You may view but not enter this form." }
@@ -1054,7 +1052,7 @@ pub fn save_form(
         errors,
         warnings,
         ..
-    } = entry::check_entry(a.protocol, f, input);
+    } = entry::check_entry(&a.protocol, f, input);
     if !errors.is_empty() {
         return Err((errors, warnings));
     }
@@ -1097,9 +1095,46 @@ pub fn save_form(
             }),
         }
     }
-    let changes = cmds
-        .iter()
-        .any(|c| matches!(c, Command::ChangeValue { .. }));
+    // A kit other than the assigned one is refused by the record unless
+    // the person confirms it was given (the box the refusal asks for).
+    if input
+        .get("confirm_other_kit")
+        .is_some_and(|v| !v.trim().is_empty())
+    {
+        for c in &mut cmds {
+            if let Command::EnterValue {
+                participant,
+                visit,
+                form,
+                field,
+                value,
+            }
+            | Command::ChangeValue {
+                participant,
+                visit,
+                form,
+                field,
+                value,
+            } = c
+            {
+                if field == "kit" {
+                    *c = Command::DispenseOtherKit {
+                        participant: participant.clone(),
+                        visit: visit.clone(),
+                        form: form.clone(),
+                        field: field.clone(),
+                        value: value.clone(),
+                    };
+                }
+            }
+        }
+    }
+    let changes = cmds.iter().any(|c| {
+        matches!(
+            c,
+            Command::ChangeValue { .. } | Command::DispenseOtherKit { .. }
+        )
+    });
     let reason = input
         .get("reason")
         .map(|r| r.trim().to_string())
@@ -1118,6 +1153,8 @@ pub fn save_form(
     if cmds.is_empty() {
         return Ok((0, warnings));
     }
+    // The record's soft-range warnings, the same on every edge.
+    let warnings = a.warnings(&cmds);
     match execute_all(app, &a.view.trial, &who, &cmds) {
         Ok(_) => Ok((cmds.len(), warnings)),
         Err(e) => Err((vec![e.to_string()], warnings)),
@@ -1294,7 +1331,13 @@ pub async fn queries_page(
         for q in v.queries.iter().filter(|q| q.status != rct_record::QueryStatus::Closed) {
             by_site.entry(q.site.clone().unwrap_or_default()).or_default().push(q);
         }
-        let answer = a.may(Action::AnswerQuery) && !v.locked;
+        // A query goes to the roles that enter its form: only they answer it.
+        let answer = |q: &rct_record::view::QueryView| q.to.iter().any(|r| a.holds(&[*r])) && !v.locked;
+        let mine = v
+            .queries
+            .iter()
+            .filter(|q| q.status != rct_record::QueryStatus::Closed && answer(q))
+            .count();
         let close = a.may(Action::CloseQuery) && !v.locked;
         Ok(trial_page(
             &a,
@@ -1302,10 +1345,11 @@ pub async fn queries_page(
             html! {
                 h1 { "Open queries" }
                 @if by_site.is_empty() { p { "No open queries." } }
+                @if mine > 0 { p.notice role="status" { (mine) " of them for you to answer." } }
                 @for (site, qs) in &by_site {
                     h2 { "Site " (site) }
                     table {
-                        thead { tr { th scope="col" { "Query" } th scope="col" { "Participant" } th scope="col" { "Item" } th scope="col" { "Question" } th scope="col" { "Answers" } th scope="col" { "Status" } th scope="col" { "Action" } } }
+                        thead { tr { th scope="col" { "Query" } th scope="col" { "Participant" } th scope="col" { "Item" } th scope="col" { "Question" } th scope="col" { "Answers" } th scope="col" { "To" } th scope="col" { "Status" } th scope="col" { "Action" } } }
                         tbody { @for q in qs { tr {
                             td { (q.id) } td { a href={"/t/" (trial) "/p/" (q.participant)} { (q.participant) } }
                             td { @match q.item.as_deref().and_then(|i| i.rsplit_once('/')) {
@@ -1314,9 +1358,10 @@ pub async fn queries_page(
                             } }
                             td { (q.text) }
                             td { ul { @for ans in &q.answers { li { (ans) } } } }
+                            td { (q.to.iter().map(|r| r.as_str().replace('_', " ")).collect::<Vec<_>>().join(", ")) }
                             td { (format!("{:?}", q.status).to_lowercase()) }
                             td {
-                                @if answer {
+                                @if answer(q) {
                                     form method="post" action={"/t/" (trial) "/queries/" (q.id) "/answer"} {
                                         (csrf(&user))
                                         label for={"ans-" (q.id)} { "Answer" }
@@ -1352,21 +1397,7 @@ pub async fn raise_query(
         a.participant(&pid)?;
         let who = a.who(app, Action::RaiseQuery, None)?;
         let item = Some(field(&input, "item").to_string()).filter(|s| !s.is_empty());
-        if let Some(item) = &item {
-            // A field of a form the user may see at that visit.
-            let parts: Vec<&str> = item.split('/').collect();
-            let known = match parts[..] {
-                [visit, form, fld] => visit_form(&a, visit, form)
-                    .ok()
-                    .is_some_and(|f| f.fields.iter().any(|x| x.id.get_ref() == fld)),
-                _ => false,
-            };
-            if !known {
-                return Err(WebError::BadRequest(format!(
-                    "`{item}` is not a field of the protocol: write visit/form/field, e.g. baseline/demographics/weight, or leave it empty"
-                )));
-            }
-        }
+        // The record checks the item (a field of the protocol at that visit).
         let cmd = Command::RaiseQuery {
             participant: pid,
             item,
@@ -1395,7 +1426,17 @@ pub async fn answer_query(
     App::run(&s, move |app| {
         let a = app.access(&user, &trial)?;
         query_visible(&a, &query)?;
-        let who = a.who(app, Action::AnswerQuery, None)?;
+        // In the role the query goes to, where the user holds it.
+        let mut who = a.who(app, Action::AnswerQuery, None)?;
+        if let Some(role) = a
+            .view
+            .queries
+            .iter()
+            .find(|q| q.id == query)
+            .and_then(|q| q.to.iter().find(|r| a.holds(&[**r])))
+        {
+            who.actor.role = *role;
+        }
         let cmd = Command::AnswerQuery {
             query,
             text: field(&input, "text").to_string(),

@@ -314,6 +314,13 @@ pub static ROUTES: &[Route] = &[
         api::save_values
     ),
     r!(
+        "POST",
+        "/api/trials/{trial}/commands",
+        false,
+        "Run one command of the record (screen, consent, randomise, enter, change, ...)",
+        api::command
+    ),
+    r!(
         "GET",
         "/t/{trial}/governance",
         false,

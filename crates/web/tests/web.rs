@@ -601,7 +601,7 @@ async fn data_entry_refuses_hard_range_and_changes_without_reason() {
 async fn screen_consent_randomise_shows_a_concealed_result_to_the_investigator() {
     let (router, app) = demo_app();
     let c = demo_login(&router, "investigator").await;
-    // Live screening: one fact missing -> undetermined.
+    // Live screening: one fact missing -> incomplete.
     let live = c
         .post_json(
             "/api/trials/il2-sle/screening/evaluate",
@@ -610,7 +610,7 @@ async fn screen_consent_randomise_shows_a_concealed_result_to_the_investigator()
         )
         .await;
     let live: serde_json::Value = serde_json::from_str(&live.body).unwrap();
-    assert_eq!(live["verdict"], "undetermined");
+    assert_eq!(live["verdict"], "incomplete");
     assert!(live["criteria"]
         .as_array()
         .unwrap()
@@ -1073,7 +1073,9 @@ fn nav_links(body: &str) -> Vec<String> {
 /// permission table of ../shared/DESIGN.md as `rct_record::Action::roles`
 /// encodes it, written out here by hand: screening is for investigators
 /// and research nurses; queries are raised and closed by monitors and data
-/// managers and answered by investigators and nurses; the data manager
+/// managers and answered by the roles that enter the query's form (issue
+/// 16: investigators and nurses, and the assessor, pharmacist or data
+/// manager for the forms they enter); the data manager
 /// locks; the administrator manages users; the statistician and the
 /// sponsor record the analysis plan and authorise the trial's unblinding;
 /// the data monitoring committee reads its safety tables. Everyone reads the dashboard,
@@ -1091,8 +1093,8 @@ async fn each_role_sees_only_the_menu_entries_it_may_use() {
             "nurse",
             &["", "/participants", "/screen", "/queries", "/audit"],
         ),
-        ("pharmacist", &["", "/participants", "/audit"]),
-        ("assessor", &["", "/participants", "/audit"]),
+        ("pharmacist", &["", "/participants", "/queries", "/audit"]),
+        ("assessor", &["", "/participants", "/queries", "/audit"]),
         (
             "datamanager",
             &["", "/participants", "/queries", "/lock", "/audit"],
@@ -1491,12 +1493,14 @@ async fn a_derived_sledai_total_is_computed_as_descriptors_are_entered() {
         .unwrap_or_else(|d| panic!("{d}"));
     let il2 = rct_web::demo::seed_protocols().unwrap().remove(1);
     let now: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
-    let app = rct_web::App::new(
+    let mut app = rct_web::App::new(
         Box::new(rct_store::MemStore::new()),
         vec![lupex, il2],
         rct_web::Passwords::new(64),
         Arc::new(move || now),
     );
+    // The record keeps the text it is registered with: the pages serve that.
+    app.protocol_texts.insert("lupex".into(), text.clone());
     rct_web::demo::seed(&app, 0).unwrap();
     let app = Arc::new(app);
     let router = rct_web::router(rct_web::AppState(app.clone()));
@@ -1613,7 +1617,7 @@ async fn live_screening_uses_the_limits_of_normal_and_reports_unreadable_facts()
         "{r}"
     );
     assert_eq!(e3(&r), "unknown", "{r}");
-    assert_eq!(r["verdict"], "undetermined", "{r}");
+    assert_eq!(r["verdict"], "incomplete", "{r}");
     assert_eq!(
         eval(json!({"facts": facts("70"), "uln": uln})).await["problems"],
         json!({})

@@ -22,7 +22,7 @@ Examples:
   rct analyse --data trial.csv --model 'y ~ arm * ifn_score + vo2max_w0 + sex' \\
       --robust hc3 --test arm,arm:ifn_score --json
   rct analyse --data il2.csv --model 'y ~ arm' --protocol protocols/il2-sle.toml --compare arm
-  rct analyse --db sqlite:trial.db --protocol protocols/lupex.toml --out report/
+  rct analyse --db sqlite:trial.db --out report/
   rct analyse --data il2.csv --model 'responder_w24 ~ arm + sledai_w0 + site' \\
       --family binomial --protocol protocols/il2-sle.toml --compare arm --cmh site
   rct analyse --data flares.csv --model 'flares ~ arm + sledai_w0' --family poisson \\
@@ -82,12 +82,16 @@ pub struct AnalyseArgs {
     #[arg(long, value_name = "TERM")]
     compare: Option<String>,
     /// Protocol file: its control arm becomes the reference level of `arm`
-    /// (with --data); the analysis plan to run (with --db).
+    /// (with --data). With --db the analysis plan is the protocol the record
+    /// holds; a file given must be the same text (a difference is refused).
     #[arg(long, value_name = "FILE")]
     protocol: Option<PathBuf>,
-    /// Trial database URL (runs the protocol's analysis plan; needs --protocol and --out).
+    /// Trial database URL (runs the registered protocol's analysis plan; needs --out).
     #[arg(long, value_name = "URL")]
     db: Option<String>,
+    /// Trial id with --db (default: the protocol's, else the database's only trial).
+    #[arg(long, value_name = "ID", requires = "db")]
+    trial: Option<String>,
     /// Output folder of the report (with --db).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -142,13 +146,13 @@ pub struct AnalyseArgs {
 /// Runs `rct analyse`.
 pub fn run(args: AnalyseArgs) -> anyhow::Result<ExitCode> {
     if let Some(db) = &args.db {
-        let (Some(protocol), Some(out)) = (&args.protocol, &args.out) else {
-            bail!("`rct analyse --db URL` needs --protocol FILE and --out DIR");
+        let Some(out) = &args.out else {
+            bail!("`rct analyse --db URL` needs --out DIR (the protocol comes from the record; --protocol FILE is optional and must match it)");
         };
-        return super::analyse_plan::run(db, protocol, out);
+        return super::analyse_plan::run(db, args.protocol.as_deref(), args.trial.as_deref(), out);
     }
     let Some(data) = &args.data else {
-        bail!("give --data FILE.csv --model FORMULA, or --db URL --protocol FILE --out DIR");
+        bail!("give --data FILE.csv --model FORMULA, or --db URL --out DIR");
     };
     let Some(model) = &args.model else {
         bail!("--data needs --model FORMULA, e.g. --model 'y ~ arm + baseline'");

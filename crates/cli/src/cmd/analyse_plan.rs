@@ -1,4 +1,4 @@
-//! `rct analyse --db URL --protocol FILE --out DIR`: the protocol's whole
+//! `rct analyse --db URL [--protocol FILE] --out DIR`: the registered protocol's whole
 //! analysis plan on the locked trial record, written as `report.html`
 //! (self-contained), `report.md`, the SVG figures and `report.json` (every
 //! result at full precision).
@@ -35,18 +35,19 @@ fn open_db(db: &str) -> anyhow::Result<Box<dyn Store>> {
 
 /// Runs the analysis plan of `protocol` on the record in `db` and writes the
 /// report into `out`.
-pub fn run(db: &str, protocol: &Path, out: &Path) -> anyhow::Result<ExitCode> {
-    let src = fs::read_to_string(protocol)
-        .with_context(|| format!("cannot read the protocol {}", protocol.display()))?;
-    let proto = rct_core::protocol::parse(&src, &protocol.display().to_string())
-        .map_err(|d| anyhow!("{d}"))?;
-    let trial = proto.trial.id.get_ref().clone();
+pub fn run(
+    db: &str,
+    protocol: Option<&Path>,
+    trial: Option<&str>,
+    out: &Path,
+) -> anyhow::Result<ExitCode> {
+    let given = super::registered::given(protocol)?;
     let ledger = Ledger::new(open_db(db)?);
     let trials = ledger.store().trials()?;
+    let trial = super::registered::trial_id(trial, given.as_ref(), || Ok(trials.clone()), db)?;
     if !trials.iter().any(|t| t == &trial) {
         bail!(
-            "`{db}` holds no trial `{trial}` (the id in {}); it holds: {}",
-            protocol.display(),
+            "`{db}` holds no trial `{trial}`; it holds: {}",
             if trials.is_empty() {
                 "no trials".to_string()
             } else {
@@ -71,8 +72,9 @@ pub fn run(db: &str, protocol: &Path, out: &Path) -> anyhow::Result<ExitCode> {
     for f in state.governance_flags() {
         eprintln!("flag: {f}");
     }
+    let proto = super::registered::protocol(&state, given)?;
     let report = build_report(&state, &proto, &ReportOptions::default())
-        .map_err(|e| anyhow!("{}: {e}", protocol.display()))?;
+        .map_err(|e| anyhow!("trial `{trial}`: {e}"))?;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let write = |name: &str, text: &str| -> anyhow::Result<()> {
         let path = out.join(name);

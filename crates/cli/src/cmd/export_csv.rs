@@ -38,15 +38,17 @@ fn stream_from_db(
     url: &str,
     args: &ExportCsvArgs,
 ) -> anyhow::Result<(bool, Vec<rct_interop::tables::Table>, TrialState)> {
-    let protocol = super::protocol::load(&args.source.protocol)?;
-    let trial = args
-        .source
-        .trial
-        .clone()
-        .unwrap_or_else(|| protocol.trial.id.get_ref().clone());
+    let given = super::registered::given(args.source.protocol.as_deref())?;
     let store = rct_store::open(url).with_context(|| format!("cannot open {url}"))?;
+    let trial = super::registered::trial_id(
+        args.source.trial.as_deref(),
+        given.as_ref(),
+        || Ok(store.trials()?),
+        url,
+    )?;
     let mut collector = rct_interop::tables::TablesCollector::new();
     let (state, _) = fold_light(&*store, url, &trial, &mut |e| collector.push(e))?;
+    let protocol = super::registered::protocol(&state, given)?;
     let open = unblinded(&args.audience, &protocol, &state);
     let tables = collector.finish(&protocol, &state, !open, &mut |name| {
         std::fs::File::create(args.out.join(name)).map(std::io::BufWriter::new)

@@ -12,10 +12,12 @@ use rct_record::{Event, Role, TrialState};
 /// Where a trial's events come from.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Source {
-    /// The protocol file: the metadata of the export (the registration event
-    /// carries the design, not the forms).
+    /// The protocol file (optional): the record holds the protocol the
+    /// trial was registered with, and that is the metadata of the export;
+    /// a file given here must be the same text (a difference is refused,
+    /// naming the first line that differs).
     #[arg(long, value_name = "FILE")]
-    pub protocol: PathBuf,
+    pub protocol: Option<PathBuf>,
     /// Trial database URL (`sqlite:PATH`, a file path, `postgres://...`).
     #[arg(
         long,
@@ -28,7 +30,8 @@ pub struct Source {
     /// `rct export events` writes them) instead of a database.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
-    /// Trial id (default: the protocol's `trial.id`).
+    /// Trial id (default: the protocol's `trial.id`, else the database's
+    /// only trial).
     #[arg(long, value_name = "ID")]
     pub trial: Option<String>,
 }
@@ -51,13 +54,15 @@ pub struct Audience {
 
 /// Reads the protocol and the verified events of the trial.
 pub(crate) fn load(src: &Source) -> anyhow::Result<(Protocol, Vec<Event>, TrialState)> {
-    let protocol = super::protocol::load(&src.protocol)?;
-    let trial = src
-        .trial
-        .clone()
-        .unwrap_or_else(|| protocol.trial.id.get_ref().clone());
+    let given = super::registered::given(src.protocol.as_deref())?;
     let events = if let Some(url) = &src.db {
         let store = rct_store::open(url).with_context(|| format!("cannot open {url}"))?;
+        let trial = super::registered::trial_id(
+            src.trial.as_deref(),
+            given.as_ref(),
+            || Ok(store.trials()?),
+            url,
+        )?;
         let stored = store.load(&trial, 0)?;
         if stored.is_empty() {
             let known = store.trials().unwrap_or_default();
@@ -75,13 +80,21 @@ pub(crate) fn load(src: &Source) -> anyhow::Result<(Protocol, Vec<Event>, TrialS
         })?;
         events
     } else if let Some(path) = &src.events {
+        let trial = super::registered::trial_id(
+            src.trial.as_deref(),
+            given.as_ref(),
+            || anyhow::bail!("give --trial ID with --events"),
+            &path.display().to_string(),
+        )?;
         read_events(path, &trial)?
     } else {
         anyhow::bail!("give --db URL or --events FILE");
     };
+    let trial = events.first().map(|e| e.trial.clone()).unwrap_or_default();
     let state = TrialState::from_events(&trial, events.iter())
         .map_err(|e| anyhow::anyhow!("trial `{trial}`: {e}"))?;
-    Ok((protocol, events, state))
+    let protocol = super::registered::protocol(&state, given)?;
+    Ok(((*protocol).clone(), events, state))
 }
 
 /// Reads events (JSON lines) of `trial` from a file.
@@ -263,16 +276,19 @@ fn stream_from_db(
     aud: &Audience,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<(bool, rct_interop::odm::ExportSummary, Vec<String>)> {
-    let protocol = super::protocol::load(&src.protocol)?;
-    let trial = src
-        .trial
-        .clone()
-        .unwrap_or_else(|| protocol.trial.id.get_ref().clone());
+    let given = super::registered::given(src.protocol.as_deref())?;
     let store = rct_store::open(url).with_context(|| format!("cannot open {url}"))?;
+    let trial = super::registered::trial_id(
+        src.trial.as_deref(),
+        given.as_ref(),
+        || Ok(store.trials()?),
+        url,
+    )?;
     let (state, head) = fold_light(&*store, url, &trial, &mut |_| {})?;
     let broken = |b: rct_store::StoreError| {
         anyhow::anyhow!("{url}: trial `{trial}`: the audit chain is broken: {b}")
     };
+    let protocol = super::registered::protocol(&state, given)?;
     let open = unblinded(aud, &protocol, &state);
     let opts = rct_interop::odm::ExportOptions {
         unblinded: open,

@@ -387,6 +387,24 @@ fn attach(a: &ScoreArgs, r: &ScoreReport, n: &Normalised) -> anyhow::Result<()> 
             Cutoff::Fixed(_) => "fixed".to_string(),
         }
     );
+    let store = rct_store::open(db).with_context(|| format!("opening {db}"))?;
+    let mut ledger = rct_store::Ledger::new(store);
+    let key = super::signing::KeyArgs::default().path(db);
+    super::signing::attach(&mut ledger, key.as_deref(), false)?;
+    // The fields the registered protocol's form declares (all of score,
+    // call and method for a trial registered without a protocol): the
+    // record checks every value against the form, as from any edge.
+    let declared: Option<Vec<String>> = ledger
+        .state(trial)?
+        .config
+        .as_ref()
+        .and_then(|c| c.protocol())
+        .and_then(|p| p.form(&at.form))
+        .map(|f| f.fields.iter().map(|x| x.id.get_ref().clone()).collect());
+    let wanted = |field: &str| match &declared {
+        Some(fields) => fields.iter().any(|f| f == field),
+        None => field != "high",
+    };
     let mut commands = Vec::new();
     let mut entered = Vec::new();
     for (sample, participant) in sample_map(map)? {
@@ -408,7 +426,11 @@ fn attach(a: &ScoreArgs, r: &ScoreReport, n: &Normalised) -> anyhow::Result<()> 
                 serde_json::json!(if row.high { "high" } else { "low" }),
             ),
             ("method", serde_json::json!(method)),
+            ("high", serde_json::json!(row.high)),
         ] {
+            if !wanted(field) {
+                continue;
+            }
             commands.push(Command::EnterValue {
                 participant: participant.clone(),
                 visit: visit.clone(),
@@ -422,10 +444,6 @@ fn attach(a: &ScoreArgs, r: &ScoreReport, n: &Normalised) -> anyhow::Result<()> 
     if commands.is_empty() {
         bail!("{}: no rows", map.display());
     }
-    let store = rct_store::open(db).with_context(|| format!("opening {db}"))?;
-    let mut ledger = rct_store::Ledger::new(store);
-    let key = super::signing::KeyArgs::default().path(db);
-    super::signing::attach(&mut ledger, key.as_deref(), false)?;
     let time = now();
     let user = super::identity::acting_user(
         ledger.store().as_ref(),

@@ -26,6 +26,7 @@ pub mod login;
 pub mod nanostring;
 pub mod protocol;
 pub mod randomise;
+pub(crate) mod registered;
 pub mod score;
 pub mod screen;
 pub mod serve;

@@ -23,7 +23,10 @@ pub struct ServeArgs {
     /// Load both seed protocols, demo accounts and demo participants.
     #[arg(long)]
     pub demo: bool,
-    /// Extra protocol files to serve (the seed protocols are always known).
+    /// Protocol files to register with --bootstrap-admin (the seed
+    /// protocols are always known). A trial the database holds is served
+    /// with the protocol its record holds; a file given for it that differs
+    /// is refused at start, naming the first line that differs.
     #[arg(long = "protocol", value_name = "FILE")]
     pub protocols: Vec<PathBuf>,
     /// Register every served protocol the database does not hold yet, with
@@ -92,6 +95,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         app.secure_cookies = !args.insecure_cookies;
         app
     };
+    // A file given for a trial the database holds must be its registered
+    // text: the record's protocol is served, never the file.
+    for path in &args.protocols {
+        let given = super::registered::given(Some(path))?;
+        if let Some(g) = given {
+            let trial = g.protocol.trial.id.get_ref().clone();
+            let state = app.ledger.state(&trial)?;
+            if state.config.is_some() {
+                super::registered::protocol(&state, Some(g))?;
+            }
+        }
+    }
     // The checkpoint key: created on first start (mode 0600); an in-memory
     // database without --key gets a key for this run only.
     let mut app = app;

@@ -33,7 +33,7 @@ use chrono::{DateTime, Utc};
 use rct_core::protocol::Protocol;
 use rct_exercise::{compliance, read_csv, read_fit, Alignment, PhaseSpec, SessionTemplate};
 use rct_record::registration::{register_command_with_text, site_commands};
-use rct_record::{Actor, Command, CriterionResult, QueryStatus, Role, Sites, TrialState, Verdict};
+use rct_record::{Actor, Command, QueryStatus, Role, Sites, TrialState, Verdict};
 use rct_store::{ExecuteError, Ledger, Store};
 use serde_json::Value;
 
@@ -112,6 +112,10 @@ pub enum TrialCmd {
         /// facts it read or missed).
         #[arg(long)]
         json: bool,
+        /// Why a participant screened before is screened again (required
+        /// then; the earlier screening stays in the record).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Record informed consent.
     Consent {
@@ -128,19 +132,29 @@ pub enum TrialCmd {
         /// Participant.
         #[arg(long)]
         participant: String,
-        /// Factor levels, e.g. sex=female,site=rh (site defaults to the participant's).
+        /// Optional check: factor levels such as sex=female. The record
+        /// reads the strata from the screening facts; a level given here
+        /// that differs is refused, naming the difference.
         #[arg(long, default_value = "")]
         strata: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
-    /// Enter a value for the first time (checked against the protocol's form).
+    /// Enter a value for the first time (the record checks it against the
+    /// registered protocol's form and schedule).
     Enter {
         #[command(flatten)]
         ctx: Ctx,
         #[command(flatten)]
         item: Item,
+        /// A kit other than the assigned one was dispensed: record it as
+        /// given and flag the deviation for the pharmacy (needs --reason).
+        #[arg(long)]
+        confirm_other_kit: bool,
+        /// Why (with --confirm-other-kit).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Change an entered value (a reason is required).
     Change {
@@ -420,21 +434,23 @@ fn write(
     }
 }
 
-/// The protocol kept in the registration.
-fn protocol_of(state: &TrialState) -> anyhow::Result<Protocol> {
-    let design = state
+/// The protocol kept in the registration, as the record parsed it.
+fn protocol_of(state: &TrialState) -> anyhow::Result<std::sync::Arc<Protocol>> {
+    let config = state
         .config
         .as_ref()
-        .ok_or_else(|| anyhow!("trial `{}` is not registered", state.trial))?
-        .trial_design()?;
-    let text = design.protocol.ok_or_else(|| {
-        anyhow!(
-            "trial `{}` was not registered from a protocol file (`rct trial create`); \
+        .ok_or_else(|| anyhow!("trial `{}` is not registered", state.trial))?;
+    config
+        .protocol
+        .as_ref()
+        .map(|p| p.0.clone())
+        .ok_or_else(|| {
+            anyhow!(
+                "trial `{}` was not registered from a protocol file (`rct trial create`); \
              its protocol is not in the record",
-            state.trial
-        )
-    })?;
-    rct_core::protocol::parse(&text, "registered protocol").map_err(|d| anyhow!("{d}"))
+                state.trial
+            )
+        })
 }
 
 fn parse_value(s: &str) -> Value {
@@ -442,17 +458,6 @@ fn parse_value(s: &str) -> Value {
         .ok()
         .filter(|v| !v.is_object() && !v.is_array())
         .unwrap_or_else(|| Value::String(s.to_string()))
-}
-
-/// Checks an item against the protocol's form; returns the value to store.
-fn checked_value(p: &Protocol, item: &Item) -> anyhow::Result<Value> {
-    let raw = parse_value(&item.value);
-    let check = rct_core::forms::validate_field(p, &item.form, &item.field, &raw)
-        .map_err(|e| anyhow!("refused: {e}"))?;
-    for w in &check.warnings {
-        eprintln!("warning: {w}");
-    }
-    Ok(check.value.map_or(Value::Null, |v| v.to_json()))
 }
 
 fn strata_map(s: &str) -> anyhow::Result<BTreeMap<String, String>> {
@@ -466,23 +471,25 @@ fn strata_map(s: &str) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-/// The verdict, the per-criterion summary to record, and the screening in full.
-type Screened = (
-    Verdict,
-    Vec<CriterionResult>,
-    rct_core::eligibility::Screening,
-);
-
-fn screen_verdict(p: &Protocol, facts: &Path) -> anyhow::Result<Screened> {
+/// The screening date and facts of a facts file (`rct screen --facts`'s
+/// format): the edge reads them; the record screens.
+fn read_facts(facts: &Path) -> anyhow::Result<(chrono::NaiveDate, BTreeMap<String, Value>)> {
     let name = facts.display().to_string();
     let text = std::fs::read_to_string(facts).with_context(|| format!("cannot read {name}"))?;
     let json: Value =
         serde_json::from_str(&text).with_context(|| format!("{name}: not valid JSON"))?;
-    let person = rct_core::eligibility::person_from_json(p, &json)
-        .with_context(|| format!("{name}: not a facts file for this protocol"))?;
-    let s = rct_core::eligibility::screen(p, &person).with_context(|| name.clone())?;
-    let (verdict, criteria) = rct_record::registration::screening_record(&s);
-    Ok((verdict, criteria, s))
+    let date = json
+        .get("screening_date")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("{name}: screening_date (YYYY-MM-DD) is missing"))?;
+    let date = chrono::NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+        .map_err(|_| anyhow!("{name}: screening_date `{date}` is not a date (YYYY-MM-DD)"))?;
+    let facts = match json.get("facts") {
+        Some(Value::Object(m)) => m.clone().into_iter().collect(),
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(other) => bail!("{name}: facts must be an object, found {other}"),
+    };
+    Ok((date, facts))
 }
 
 /// One line a site can act on: the verdict, the criteria that exclude, and
@@ -493,10 +500,7 @@ fn screen_line(
     verdict: Verdict,
     s: &rct_core::eligibility::Screening,
 ) -> String {
-    let word = serde_json::to_value(verdict)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "recorded".into());
+    let word = verdict.word();
     let excluded: Vec<&str> = s
         .criteria
         .iter()
@@ -637,23 +641,41 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             site,
             facts,
             json,
+            reason,
         } => {
             let ledger = ctx.ledger()?;
             let trial = ctx.trial(ledger.store().as_ref())?;
             let actor = ctx.actor(&ledger, &trial)?;
-            let p = protocol_of(ledger.state(&trial)?.as_ref())?;
-            let (verdict, criteria, screening) = screen_verdict(&p, &facts)?;
+            let (date, facts) = read_facts(&facts)?;
             let cmd = Command::Screen {
                 participant: participant.clone(),
                 site: Some(site),
-                verdict,
-                criteria,
+                date,
+                facts: facts.clone(),
             };
-            write(&ledger, &trial, &actor, ctx.at()?, None, &[cmd])?;
+            // The record computes the verdict; the engine's account of it
+            // (criteria left unknown, facts missing) is the record's own.
+            let state = write(
+                &ledger,
+                &trial,
+                &actor,
+                ctx.at()?,
+                reason.as_deref(),
+                &[cmd],
+            )?;
+            let config = state
+                .config
+                .as_ref()
+                .ok_or_else(|| anyhow!("trial {trial} is not registered"))?;
+            let (verdict, _, screening) =
+                rct_record::evaluate_screening(config, &participant, date, &facts)?;
+            let screening = screening.ok_or_else(|| {
+                anyhow!("trial {trial} has no protocol in the record to screen against")
+            })?;
             if json {
                 super::print_json(&serde_json::json!({
                     "participant": participant,
-                    "verdict": verdict,
+                    "verdict": verdict.word(),
                     "criteria": screening.criteria,
                     "missing": screening.missing,
                 }))?;
@@ -678,13 +700,12 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let strata = strata_map(&strata)?;
-            check_factors(&ctx, &strata)?;
+            check_strata(&ctx, &participant, &strata)?;
             let (state, actor) = simple(
                 &ctx,
                 None,
                 Command::Randomise {
                     participant: participant.clone(),
-                    strata,
                 },
             )?;
             let pv = participant_view(&state, &actor.user, &participant)?;
@@ -708,11 +729,16 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        TrialCmd::Enter { ctx, item } => {
-            enter(&ctx, &item, None, false)?;
+        TrialCmd::Enter {
+            ctx,
+            item,
+            confirm_other_kit,
+            reason,
+        } => {
+            enter(&ctx, &item, reason.as_deref(), false, confirm_other_kit)?;
         }
         TrialCmd::Change { ctx, item, reason } => {
-            enter(&ctx, &item, reason.as_deref(), true)?;
+            enter(&ctx, &item, reason.as_deref(), true, false)?;
         }
         TrialCmd::Withdraw {
             ctx,
@@ -1033,26 +1059,48 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Refuses `--strata` factors the trial's design does not use (a typo would
-/// otherwise be stored with the allocation and change nothing).
-fn check_factors(ctx: &Ctx, strata: &BTreeMap<String, String>) -> anyhow::Result<()> {
+/// `--strata`, where given, is only compared with the strata the record
+/// reads from the screening facts: a level that differs is refused, naming
+/// the difference (never used instead).
+fn check_strata(
+    ctx: &Ctx,
+    participant: &str,
+    strata: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
     if strata.is_empty() {
         return Ok(());
     }
     let ledger = ctx.ledger()?;
     let trial = ctx.trial(ledger.store().as_ref())?;
     let state = ledger.state(&trial)?;
-    let Some(design) = state.config.as_ref().and_then(|c| c.trial_design().ok()) else {
+    let (Some(config), Some(p)) = (state.config.as_ref(), state.participants.get(participant))
+    else {
         return Ok(());
     };
-    let mut known: Vec<&str> = design.stratify_by.iter().map(String::as_str).collect();
-    known.extend(design.minimise_on.keys().map(String::as_str));
-    for factor in strata.keys() {
-        if factor != "site" && !known.contains(&factor.as_str()) {
-            bail!(
-                "refused: --strata {factor}=...: `{factor}` is not a stratification or minimisation factor of trial {trial} (it uses: {})",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
-            );
+    let mut recorded = rct_record::strata_of(config, p).map_err(|e| anyhow!("refused: {e}"))?;
+    let uses_site = config.trial_design().is_ok_and(|d| {
+        d.stratify_by.iter().any(|f| f == "site") || d.minimise_on.contains_key("site")
+    });
+    if let (Some(site), true) = (&p.site, uses_site) {
+        recorded.insert("site".into(), site.clone());
+    }
+    for (factor, level) in strata {
+        match recorded.get(factor) {
+            Some(r) if r == level => {}
+            Some(r) if factor == "site" => bail!(
+                "refused: participant {participant} belongs to site `{r}`, not `{level}`; the record reads the strata, so leave out --strata"
+            ),
+            Some(r) => bail!(
+                "refused: --strata {factor}={level} disagrees with the record: {participant}'s {factor} is `{r}` (from the screening facts); the record reads the strata, so leave out --strata"
+            ),
+            None => bail!(
+                "refused: --strata {factor}=...: `{factor}` is not a stratification or minimisation factor of trial {trial} (it uses: {}); the record reads the strata from the screening facts",
+                if recorded.is_empty() {
+                    "none".to_string()
+                } else {
+                    recorded.keys().cloned().collect::<Vec<_>>().join(", ")
+                }
+            ),
         }
     }
     Ok(())
@@ -1143,70 +1191,35 @@ pub(crate) fn simple(
     Ok((state, actor))
 }
 
-fn enter(ctx: &Ctx, item: &Item, reason: Option<&str>, change: bool) -> anyhow::Result<()> {
+fn enter(
+    ctx: &Ctx,
+    item: &Item,
+    reason: Option<&str>,
+    change: bool,
+    other_kit: bool,
+) -> anyhow::Result<()> {
     let ledger = ctx.ledger()?;
     let trial = ctx.trial(ledger.store().as_ref())?;
     let actor = ctx.actor(&ledger, &trial)?;
-    let state = ledger.state(&trial)?;
-    let p = protocol_of(state.as_ref())?;
-    let Some(visit) = p.visits.iter().find(|v| v.id.get_ref() == &item.visit) else {
-        bail!(
-            "refused: visit `{}` is not in the protocol; expected one of: {}",
-            item.visit,
-            p.visits
-                .iter()
-                .map(|v| v.id.get_ref().as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    };
-    let value = checked_value(&p, item)?;
-    // The form must be on the visit's schedule (a locked database refuses
-    // every entry anyway, and says so).
-    if !state.locked && !visit.forms.iter().any(|f| f.get_ref() == &item.form) {
-        let at: Vec<&str> = p
-            .visits
-            .iter()
-            .filter(|v| v.forms.iter().any(|f| f.get_ref() == &item.form))
-            .map(|v| v.id.get_ref().as_str())
-            .collect();
-        bail!(
-            "refused: form `{}` is not collected at visit `{}` (its forms: {}); the protocol collects `{}` at: {}",
-            item.form,
-            item.visit,
-            visit
-                .forms
-                .iter()
-                .map(|f| f.get_ref().as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            item.form,
-            if at.is_empty() { "no visit".to_string() } else { at.join(", ") }
-        );
-    }
-    // A kit field records a dispensed kit: it must be the participant's own
-    // (a wrong kit is a wrong treatment). Kit codes are blind; naming the
-    // allocated one reveals no arm.
-    let allocated_kit = state
-        .participants
-        .get(&item.participant)
-        .and_then(|p| p.allocation.as_ref())
-        .and_then(|a| a.kit.as_deref());
-    if let (true, Some(kit), Some(given)) = (item.field == "kit", allocated_kit, value.as_str()) {
-        if given.trim() != kit {
-            bail!(
-                "refused: kit `{given}` is not the kit allocated to {} (`{kit}`); dispense that kit, or check the code",
-                item.participant
-            );
-        }
-    }
+    // The record checks the value against the registered protocol (visit,
+    // schedule, type, code list, ranges, required, who enters the form, the
+    // kit assigned); the command line only reads it.
+    let value = parse_value(&item.value);
     let (participant, visit, form, field) = (
         item.participant.clone(),
         item.visit.clone(),
         item.form.clone(),
         item.field.clone(),
     );
-    let cmd = if change {
+    let cmd = if other_kit {
+        Command::DispenseOtherKit {
+            participant,
+            visit,
+            form,
+            field,
+            value: value.clone(),
+        }
+    } else if change {
         Command::ChangeValue {
             participant,
             visit,
@@ -1223,7 +1236,23 @@ fn enter(ctx: &Ctx, item: &Item, reason: Option<&str>, change: bool) -> anyhow::
             value: value.clone(),
         }
     };
-    write(&ledger, &trial, &actor, ctx.at()?, reason, &[cmd])?;
+    let warnings = ledger.state(&trial)?.warnings(std::slice::from_ref(&cmd));
+    let state = write(&ledger, &trial, &actor, ctx.at()?, reason, &[cmd])?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let value = state
+        .participants
+        .get(&item.participant)
+        .and_then(|p| {
+            p.values.get(&rct_record::state::item_key(
+                &item.visit,
+                &item.form,
+                &item.field,
+            ))
+        })
+        .cloned()
+        .unwrap_or(value);
     println!(
         "{}: {}/{}/{} = {value}{}",
         item.participant,

@@ -1,7 +1,8 @@
 //! Each rule accepted and refused, with its message.
 
 use super::*;
-use crate::event::FormRule;
+use crate::event::{FormRule, Verdict};
+use crate::state::QueryStatus;
 use serde_json::json;
 
 pub(crate) fn at(minute: u32) -> DateTime<Utc> {
@@ -73,6 +74,11 @@ pub(crate) fn physio() -> Actor {
 
 /// A registered blinded trial with sites rh and gh and one user per role.
 pub(crate) fn trial() -> TrialState {
+    trial_with(design())
+}
+
+/// [`trial`] with another design.
+pub(crate) fn trial_with(design: TrialDesign) -> TrialState {
     let mut s = TrialState::new("lupex");
     let ok = |s: &mut TrialState, a: &Actor, c: Command| {
         s.execute(a, at(0), None, &c).unwrap();
@@ -84,7 +90,7 @@ pub(crate) fn trial() -> TrialState {
             title: "LUPEX".into(),
             blinded: true,
             arms: arms(),
-            design: design(),
+            design,
             seed: crate::TrialSecrets::insecure_for_tests(20260301).seed,
             seal_key: crate::TrialSecrets::insecure_for_tests(20260301).seal_key_hex(),
         },
@@ -162,7 +168,14 @@ pub(crate) fn grant_new(s: &mut TrialState, user: &str, role: Role, sites: Sites
     .unwrap();
 }
 
-pub(crate) fn screen(s: &mut TrialState, a: &Actor, id: &str, verdict: Verdict) {
+/// The screening date of the tests.
+pub(crate) fn day() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
+}
+
+/// Screens `id`: the record computes the verdict (a trial registered
+/// without a protocol has no criteria: eligible).
+pub(crate) fn screen(s: &mut TrialState, a: &Actor, id: &str) {
     s.execute(
         a,
         at(1),
@@ -170,18 +183,26 @@ pub(crate) fn screen(s: &mut TrialState, a: &Actor, id: &str, verdict: Verdict) 
         &Command::Screen {
             participant: id.into(),
             site: None,
-            verdict,
-            criteria: vec![CriterionResult {
-                criterion: "age".into(),
-                result: "met".into(),
-            }],
+            date: day(),
+            facts: BTreeMap::new(),
         },
     )
     .unwrap();
 }
 
+/// The test protocol (criterion I1: age >= 18; a stratum `sex`).
+pub(crate) const TEST_PROTOCOL: &str = include_str!("test_protocol.toml");
+
+/// [`trial`] registered with [`TEST_PROTOCOL`] and stratified by sex.
+pub(crate) fn trial_with_protocol() -> TrialState {
+    let mut d = design();
+    d.protocol = Some(TEST_PROTOCOL.to_string());
+    d.stratify_by = vec!["sex".into()];
+    trial_with(d)
+}
+
 pub(crate) fn enrol(s: &mut TrialState, a: &Actor, id: &str) -> crate::event::Event {
-    screen(s, a, id, Verdict::Eligible);
+    screen(s, a, id);
     s.execute(
         a,
         at(2),
@@ -197,7 +218,6 @@ pub(crate) fn enrol(s: &mut TrialState, a: &Actor, id: &str) -> crate::event::Ev
         None,
         &Command::Randomise {
             participant: id.into(),
-            strata: BTreeMap::new(),
         },
     )
     .unwrap()
@@ -211,7 +231,6 @@ fn refuse(s: &TrialState, a: &Actor, reason: Option<&str>, c: Command) -> String
 fn randomise(id: &str) -> Command {
     Command::Randomise {
         participant: id.into(),
-        strata: BTreeMap::new(),
     }
 }
 
@@ -278,14 +297,7 @@ fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
         refuse(&s, &inv(), None, randomise("P1")),
         "participant P1 has not been screened; screen them before you randomise"
     );
-    screen(&mut s, &inv(), "P7", Verdict::Undetermined);
-    assert_eq!(
-        refuse(&s, &inv(), None, randomise("P7")),
-        "participant P7 is not eligible (verdict: undetermined); screening must say eligible before randomisation"
-    );
-    screen(&mut s, &inv(), "P8", Verdict::Ineligible);
-    assert!(refuse(&s, &inv(), None, randomise("P8")).contains("(verdict: ineligible)"));
-    screen(&mut s, &inv(), "P7", Verdict::Eligible);
+    screen(&mut s, &inv(), "P7");
     assert_eq!(
         refuse(&s, &inv(), None, randomise("P7")),
         "participant P7 has not consented; record consent before randomisation"
@@ -338,14 +350,14 @@ fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
             Command::Screen {
                 participant: "P7".into(),
                 site: None,
-                verdict: Verdict::Eligible,
-                criteria: vec![]
+                date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                facts: Default::default(),
             }
         ),
         "participant P7 is already randomised; screening cannot be repeated"
     );
     // Withdrawn before randomisation.
-    screen(&mut s, &inv(), "P9", Verdict::Eligible);
+    screen(&mut s, &inv(), "P9");
     s.execute(
         &inv(),
         at(2),
@@ -381,27 +393,107 @@ fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
     );
 }
 
-#[test]
-fn stratum_levels_must_match_the_site_and_be_complete() {
-    let mut s = trial();
-    screen(&mut s, &inv(), "P1", Verdict::Eligible);
+/// Screens with facts under the test protocol.
+fn screen_facts(s: &mut TrialState, id: &str, facts: Value) -> Verdict {
+    let facts: BTreeMap<String, Value> = serde_json::from_value(facts).unwrap();
+    let e = s
+        .execute(
+            &inv(),
+            at(1),
+            None,
+            &Command::Screen {
+                participant: id.into(),
+                site: None,
+                date: day(),
+                facts,
+            },
+        )
+        .unwrap();
+    let Payload::Screened { verdict, .. } = &e[0].payload else {
+        panic!("{:?}", e[0].payload)
+    };
+    *verdict
+}
+
+fn consent(s: &mut TrialState, id: &str) {
     s.execute(
         &inv(),
         at(2),
         None,
         &Command::Consent {
-            participant: "P1".into(),
+            participant: id.into(),
         },
     )
     .unwrap();
-    let c = Command::Randomise {
-        participant: "P1".into(),
-        strata: BTreeMap::from([("site".to_string(), "gh".to_string())]),
-    };
+}
+
+#[test]
+fn the_record_computes_the_verdict_and_reads_strata_from_the_facts() {
+    let mut s = trial_with_protocol();
+    // test_protocol.toml: I1 `age >= 18`.
+    assert_eq!(screen_facts(&mut s, "P1", json!({})), Verdict::Undetermined);
     assert_eq!(
-        refuse(&s, &inv(), None, c),
-        "participant P1 belongs to site `rh`, but the strata give site `gh`"
+        refuse(&s, &inv(), None, randomise("P1")),
+        "participant P1 is not eligible (verdict: incomplete); screening must say eligible before randomisation"
     );
+    assert_eq!(
+        screen_facts(&mut s, "P2", json!({"age": 16, "sex": "male"})),
+        Verdict::Ineligible
+    );
+    assert!(refuse(&s, &inv(), None, randomise("P2")).contains("(verdict: ineligible)"));
+    // Every declared fact is needed for a verdict.
+    assert_eq!(
+        screen_facts(&mut s, "P3", json!({"age": 40})),
+        Verdict::Undetermined
+    );
+    // A screening recorded without the stratification fact (a bare design
+    // has no criteria, and records written before the record kept facts
+    // have none) refuses, naming the fact.
+    let mut d = design();
+    d.stratify_by = vec!["sex".into()];
+    let mut bare = trial_with(d);
+    screen(&mut bare, &inv(), "P3");
+    consent(&mut bare, "P3");
+    assert_eq!(
+        refuse(&bare, &inv(), None, randomise("P3")),
+        "participant P3 cannot be randomised: the stratification factor `sex` needs the screening fact `sex`, which was not recorded; screen again with it"
+    );
+    // A man is randomised into the male stratum: the edge gives no strata.
+    assert_eq!(
+        screen_facts(&mut s, "P4", json!({"age": 40, "sex": "male"})),
+        Verdict::Eligible
+    );
+    consent(&mut s, "P4");
+    let e = s.execute(&inv(), at(3), None, &randomise("P4")).unwrap();
+    let Payload::Randomised {
+        stratum, factors, ..
+    } = &e[0].payload
+    else {
+        panic!("{:?}", e[0].payload)
+    };
+    assert_eq!(stratum, "sex=male");
+    assert_eq!(factors.get("sex").map(String::as_str), Some("male"));
+    // A fact of the wrong type is refused, naming it.
+    let bad = Command::Screen {
+        participant: "P5".into(),
+        site: None,
+        date: day(),
+        facts: BTreeMap::from([("sex".to_string(), json!("robot"))]),
+    };
+    assert!(refuse(&s, &inv(), None, bad).contains("sex"));
+}
+
+#[test]
+fn stratum_levels_must_match_the_site_and_be_complete() {
+    // The site factor is the participant's own site, never the edge's.
+    let mut s = trial();
+    screen(&mut s, &inv(), "P1");
+    consent(&mut s, "P1");
+    let e = s.execute(&inv(), at(3), None, &randomise("P1")).unwrap();
+    let Payload::Randomised { stratum, .. } = &e[0].payload else {
+        panic!("{:?}", e[0].payload)
+    };
+    assert_eq!(stratum, "site=rh");
 }
 
 #[test]
@@ -530,8 +622,8 @@ fn roles_and_sites_are_enforced() {
     let screen_rh = Command::Screen {
         participant: "P2".into(),
         site: Some("rh".into()),
-        verdict: Verdict::Eligible,
-        criteria: vec![],
+        date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        facts: Default::default(),
     };
     assert_eq!(
         refuse(&s, &inv2(), None, screen_rh),
@@ -540,8 +632,8 @@ fn roles_and_sites_are_enforced() {
     let screen_xx = Command::Screen {
         participant: "P2".into(),
         site: Some("xx".into()),
-        verdict: Verdict::Eligible,
-        criteria: vec![],
+        date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        facts: Default::default(),
     };
     assert_eq!(
         refuse(&s, &inv2(), None, screen_xx),
@@ -550,8 +642,8 @@ fn roles_and_sites_are_enforced() {
     let no_site = Command::Screen {
         participant: "P3".into(),
         site: None,
-        verdict: Verdict::Eligible,
-        criteria: vec![],
+        date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        facts: Default::default(),
     };
     assert_eq!(
         refuse(
@@ -626,7 +718,7 @@ fn queries_raise_answer_close() {
                 text: "ok".into()
             }
         ),
-        "the role monitor may not answer a query (allowed: investigator, research_nurse)"
+        "the role monitor may not answer a query (allowed: investigator, research_nurse, outcome_assessor, intervention_staff, pharmacist, data_manager)"
     );
     assert_eq!(
         refuse(
@@ -703,6 +795,121 @@ fn queries_raise_answer_close() {
 }
 
 #[test]
+fn values_are_checked_against_the_registered_protocol() {
+    // test_protocol.toml: form `lab` at visit `baseline` only; `crp` a
+    // number, required, hard [0, 500], soft [0, 100].
+    let mut s = trial_with_protocol();
+    screen_facts(&mut s, "P1", json!({"age": 40, "sex": "male"}));
+    let lab = |visit: &str, field: &str, value: Value| Command::EnterValue {
+        participant: "P1".into(),
+        visit: visit.into(),
+        form: "lab".into(),
+        field: field.into(),
+        value,
+    };
+    assert!(refuse(&s, &inv(), None, lab("baseline", "crp", json!(600))).contains("lab.crp"));
+    assert!(refuse(&s, &inv(), None, lab("baseline", "crp", json!("high"))).contains("lab.crp"));
+    assert_eq!(
+        refuse(&s, &inv(), None, lab("baseline", "crp", Value::Null)),
+        "lab.crp: a value is required"
+    );
+    assert!(refuse(&s, &inv(), None, lab("baseline", "pct", json!(1)))
+        .contains("not a field of form `lab`"));
+    assert_eq!(
+        refuse(&s, &inv(), None, lab("week9", "crp", json!(5))),
+        "visit `week9` is not in the protocol; expected one of: baseline, week4"
+    );
+    assert_eq!(
+        refuse(&s, &inv(), None, lab("week4", "crp", json!(5))),
+        "form `lab` is not collected at visit `week4` (its forms: ); the protocol collects `lab` at: baseline"
+    );
+    // Accepted, typed as the field is ("150" is the number 150), with the
+    // record's soft-range warning for every edge to show.
+    let c = lab("baseline", "crp", json!("150"));
+    let warnings = s.warnings(std::slice::from_ref(&c));
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].contains("outside the expected range"),
+        "{warnings:?}"
+    );
+    s.execute(&inv(), at(5), None, &c).unwrap();
+    assert_eq!(s.participants["P1"].values["baseline/lab/crp"], json!(150));
+    assert!(s.warnings(&[lab("baseline", "crp", json!(50))]).is_empty());
+}
+
+#[test]
+fn re_screening_needs_a_reason_and_keeps_the_earlier_screening() {
+    let mut s = trial_with_protocol();
+    assert_eq!(
+        screen_facts(&mut s, "P1", json!({"age": 40})),
+        Verdict::Undetermined
+    );
+    let again = Command::Screen {
+        participant: "P1".into(),
+        site: None,
+        date: day(),
+        facts: BTreeMap::from([
+            ("age".to_string(), json!(40)),
+            ("sex".to_string(), json!("female")),
+        ]),
+    };
+    assert_eq!(
+        refuse(&s, &inv(), None, again.clone()),
+        "participant P1 was screened before; re-screening needs a reason (the earlier screening stays in the record)"
+    );
+    let e = s
+        .execute(&inv(), at(4), Some("sex recorded"), &again)
+        .unwrap();
+    assert_eq!(e[0].reason.as_deref(), Some("sex recorded"));
+    let p = &s.participants["P1"];
+    assert_eq!(p.screening.as_ref().unwrap().verdict, Verdict::Eligible);
+    assert_eq!(p.earlier_screenings.len(), 1);
+    assert_eq!(p.earlier_screenings[0].verdict, Verdict::Undetermined);
+}
+
+#[test]
+fn a_query_goes_to_the_role_that_enters_the_form() {
+    // `fss` is entered by the outcome assessor (design()): a query on it
+    // goes to the assessor, who answers it; the investigator may not.
+    let mut s = trial();
+    enrol(&mut s, &inv(), "P1");
+    let raise = |item: &str| Command::RaiseQuery {
+        participant: "P1".into(),
+        item: Some(item.into()),
+        text: "Please check".into(),
+    };
+    s.execute(&monitor(), at(10), None, &raise("week12/fss/x"))
+        .unwrap();
+    s.execute(&monitor(), at(10), None, &raise("week12/vitals/x"))
+        .unwrap();
+    let answer = |q: &str| Command::AnswerQuery {
+        query: q.into(),
+        text: "checked".into(),
+    };
+    assert_eq!(
+        refuse(&s, &inv(), None, answer("Q1")),
+        "query Q1 goes to the outcome_assessor, who enter that form; the investigator may not answer it"
+    );
+    s.execute(&oa(), at(11), None, &answer("Q1")).unwrap();
+    assert!(
+        refuse(&s, &oa(), None, answer("Q2")).contains("goes to the investigator, research_nurse")
+    );
+    s.execute(&inv(), at(11), None, &answer("Q2")).unwrap();
+    // The assessor's list shows the query addressed to them.
+    let v = s.view("oli");
+    let q1 = v.queries.iter().find(|q| q.id == "Q1").unwrap();
+    assert_eq!(q1.to, vec![Role::OutcomeAssessor]);
+    let q2 = s
+        .view("ian")
+        .queries
+        .iter()
+        .find(|q| q.id == "Q2")
+        .cloned()
+        .unwrap();
+    assert_eq!(q2.to, vec![Role::Investigator, Role::ResearchNurse]);
+}
+
+#[test]
 fn lock_stops_data_writes_until_unlocked_with_a_reason() {
     let mut s = trial();
     enrol(&mut s, &inv(), "P1");
@@ -764,8 +971,8 @@ fn lock_stops_data_writes_until_unlocked_with_a_reason() {
         Command::Screen {
             participant: "P2".into(),
             site: None,
-            verdict: Verdict::Eligible,
-            criteria: vec![]
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            facts: Default::default(),
         }
     )
     .starts_with("the database is locked; you cannot screen"));
@@ -790,7 +997,7 @@ fn lock_stops_data_writes_until_unlocked_with_a_reason() {
 #[test]
 fn emergency_unblinding_needs_reason_and_randomised_participant() {
     let mut s = trial();
-    screen(&mut s, &inv(), "P1", Verdict::Eligible);
+    screen(&mut s, &inv(), "P1");
     let c = Command::EmergencyUnblind {
         participant: "P1".into(),
     };
@@ -828,7 +1035,7 @@ fn emergency_unblinding_needs_reason_and_randomised_participant() {
 #[test]
 fn sessions_need_intervention_staff_and_randomisation() {
     let mut s = trial();
-    screen(&mut s, &inv(), "P1", Verdict::Eligible);
+    screen(&mut s, &inv(), "P1");
     let c = Command::RecordSession {
         participant: "P1".into(),
         session: "S1".into(),
@@ -990,10 +1197,7 @@ fn every_action_has_a_role_and_commands_serialise() {
     }
     let c = randomise("P1");
     let text = serde_json::to_string(&c).unwrap();
-    assert_eq!(
-        text,
-        r#"{"command":"randomise","participant":"P1","strata":{}}"#
-    );
+    assert_eq!(text, r#"{"command":"randomise","participant":"P1"}"#);
     assert_eq!(serde_json::from_str::<Command>(&text).unwrap(), c);
 }
 

@@ -60,6 +60,10 @@ struct Screen {
     verdict: Verdict,
     criteria: Vec<CriterionResult>,
     at: DateTime<Utc>,
+    #[serde(default)]
+    facts: BTreeMap<String, Value>,
+    #[serde(default)]
+    date: Option<chrono::NaiveDate>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -85,6 +89,8 @@ struct Person {
     id: String,
     site: Option<String>,
     screening: Option<Screen>,
+    #[serde(default)]
+    earlier_screenings: Vec<Screen>,
     consented: Option<DateTime<Utc>>,
     allocation: Option<Alloc>,
     withdrawn: Option<(DateTime<Utc>, Option<String>)>,
@@ -250,6 +256,8 @@ impl From<State> for TrialState {
                 title: c.title,
                 blinded: c.blinded,
                 arms: c.arms,
+                // Parsed again from the design, as the fold does.
+                protocol: rct_record::state::RegisteredProtocol::from_design(&c.design),
                 design: c.design,
                 seed: c.seed,
                 seal_key: c.seal_key,
@@ -329,6 +337,7 @@ fn config_out(c: &TrialConfig) -> Config {
         seed,
         seal_key,
         forms,
+        protocol: _,
     } = c;
     Config {
         title: title.clone(),
@@ -346,6 +355,7 @@ fn person_out(p: &Participant) -> Person {
         id,
         site,
         screening,
+        earlier_screenings,
         consented,
         allocation,
         withdrawn,
@@ -355,18 +365,8 @@ fn person_out(p: &Participant) -> Person {
     Person {
         id: id.clone(),
         site: site.clone(),
-        screening: screening.as_ref().map(|s| {
-            let Screening {
-                verdict,
-                criteria,
-                at,
-            } = s;
-            Screen {
-                verdict: *verdict,
-                criteria: criteria.clone(),
-                at: *at,
-            }
-        }),
+        screening: screening.as_ref().map(screen_out),
+        earlier_screenings: earlier_screenings.iter().map(screen_out).collect(),
         consented: *consented,
         allocation: allocation.as_ref().map(|a| {
             let Allocation {
@@ -408,15 +408,39 @@ fn person_out(p: &Participant) -> Person {
     }
 }
 
+fn screen_out(s: &Screening) -> Screen {
+    let Screening {
+        verdict,
+        criteria,
+        at,
+        facts,
+        date,
+    } = s;
+    Screen {
+        verdict: *verdict,
+        criteria: criteria.clone(),
+        at: *at,
+        facts: facts.clone(),
+        date: *date,
+    }
+}
+
+fn screen_in(s: Screen) -> Screening {
+    Screening {
+        verdict: s.verdict,
+        criteria: s.criteria,
+        at: s.at,
+        facts: s.facts,
+        date: s.date,
+    }
+}
+
 fn person_in(p: Person) -> Participant {
     Participant {
         id: p.id,
         site: p.site,
-        screening: p.screening.map(|s| Screening {
-            verdict: s.verdict,
-            criteria: s.criteria,
-            at: s.at,
-        }),
+        screening: p.screening.map(screen_in),
+        earlier_screenings: p.earlier_screenings.into_iter().map(screen_in).collect(),
         consented: p.consented,
         allocation: p.allocation.map(|a| Allocation {
             arm: a.arm,

@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use rct_random::Arm as RandomArm;
 use rct_record::{
-    Actor, Arm, Command, CommandError, CriterionResult, Event, EventDraft, Role, Sites,
-    TrialDesign, TrialState, Verdict,
+    Actor, Arm, Command, CommandError, Event, EventDraft, Role, Sites, TrialDesign, TrialState,
 };
 use rct_store::{ExecuteError, Ledger, Store};
 
@@ -215,11 +214,12 @@ pub fn enrol_commands(i: usize) -> Vec<(Actor, Command)> {
             Command::Screen {
                 participant: pid(i),
                 site: f.get("site").cloned(),
-                verdict: Verdict::Eligible,
-                criteria: vec![CriterionResult {
-                    criterion: "age".into(),
-                    result: "met".into(),
-                }],
+                date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                // The stratification fact, read at randomisation.
+                facts: BTreeMap::from([(
+                    "sex".to_string(),
+                    serde_json::Value::String(f["sex"].clone()),
+                )]),
             },
         ),
         (
@@ -246,11 +246,8 @@ pub fn randomise<S: Store>(
     ledger: &Ledger<S>,
     i: usize,
 ) -> Result<Vec<Event>, ExecuteError<CommandError>> {
-    let mut strata = BTreeMap::new();
-    strata.insert("sex".to_string(), factors(i)["sex"].clone());
     let command = Command::Randomise {
         participant: pid(i),
-        strata,
     };
     ledger.execute(TRIAL, |s| s.check(&nurse(), at(), None, &command))
 }

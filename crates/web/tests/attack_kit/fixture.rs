@@ -5,7 +5,7 @@
 //! dispensed by the pharmacist, a query, one emergency unblinding per trial
 //! by the investigator), then the blinded and unblinded exports.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -72,7 +72,6 @@ pub async fn app(
             pid: format!("L{:03}", k + 101),
             site: "rh",
             facts: demo::lupex_facts(sex, true),
-            factors: BTreeMap::from([("sex".to_string(), sex.to_string())]),
             randomise: true,
             at: start + Duration::days(40) + Duration::hours(k as i64),
         };
