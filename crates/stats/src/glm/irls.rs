@@ -3,7 +3,7 @@
 //! X'Wz in one pass over the columns, factors X'WX by Cholesky in place and
 //! solves; no allocation inside the loop.
 
-use super::{loglik, Family, GlmOptions, Prepared};
+use super::{logistic_means, loglik, Family, GlmOptions, Prepared};
 
 /// The buffers of one IRLS run.
 pub(crate) struct Buffers {
@@ -280,6 +280,18 @@ pub(super) fn eta_sparse(pr: &Prepared, cols: &Columns, beta: &[f64], out: &mut 
     }
 }
 
+/// The means of the linear predictors `eta` into `mu`.
+fn means(family: Family, eta: &[f64], mu: &mut [f64]) {
+    match family {
+        Family::Binomial => logistic_means(eta, mu),
+        Family::Poisson => {
+            for (m, e) in mu.iter_mut().zip(eta) {
+                *m = family.inv_link(*e);
+            }
+        }
+    }
+}
+
 /// How an IRLS run ended.
 pub(crate) struct IrlsEnd {
     pub(crate) iterations: usize,
@@ -311,11 +323,8 @@ pub(super) fn irls(
         // Means only (no deviance): the first step is taken as from a cold
         // start; the later ones are guarded by step halving.
         eta_sparse(pr, cols, b0, eta);
-        let mut finite = true;
-        for (m, e) in mu.iter_mut().zip(eta.iter()) {
-            *m = family.inv_link(*e);
-            finite &= m.is_finite();
-        }
+        means(family, eta, mu);
+        let finite = mu.iter().all(|m| m.is_finite());
         if finite {
             beta.extend_from_slice(b0);
             warm = true;
@@ -395,9 +404,7 @@ pub(super) fn irls(
             // next decrement decides convergence.
             if dec.is_finite() && dec < 1e-2 {
                 eta_sparse(pr, cols, &b.target, eta);
-                for (m, e) in mu.iter_mut().zip(eta.iter()) {
-                    *m = family.inv_link(*e);
-                }
+                means(family, eta, mu);
                 beta.copy_from_slice(&b.target);
                 continue;
             }
