@@ -93,9 +93,8 @@ impl Columns {
 }
 
 /// X'WX into `info` (full symmetric, row-major) and X'r into `rhs`, with
-/// `xw` as scratch for the weighted dense columns. Each sum is taken in the
-/// same order as the plain products (`1 * w` is `w`): the fusions below
-/// change the work, not the result.
+/// `xw` as scratch for the weighted dense columns. The intercept's sums
+/// are those of W (`1 * w` is `w`), so they are not taken twice.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn normal_equations(
     x: &[f64],
@@ -128,17 +127,14 @@ pub(crate) fn normal_equations(
         let sa = &cols.ones[a];
         if !sa.is_empty() {
             // An indicator: the sums of w (and r) over its rows in one pass.
-            let (mut sw, mut sr) = (0.0, 0.0);
-            match r {
+            let sw = match r {
                 Some(r) => {
-                    for &i in sa {
-                        sw += w[i as usize];
-                        sr += r[i as usize];
-                    }
+                    let (sw, sr) = gather2(sa, w, r);
                     rhs[a] = sr;
+                    sw
                 }
-                None => sw = gather(sa, w),
-            }
+                None => gather(sa, w),
+            };
             info[a * p + a] = sw;
             continue;
         }
@@ -183,8 +179,41 @@ pub(crate) fn normal_equations(
     }
 }
 
+/// The sum of `v` over the rows `idx`, with four accumulators (independent
+/// chains of additions the CPU overlaps, as `dot`).
 fn gather(idx: &[u32], v: &[f64]) -> f64 {
-    idx.iter().map(|&i| v[i as usize]).sum()
+    let mut s = [0.0; 4];
+    let mut c = idx.chunks_exact(4);
+    for q in &mut c {
+        for k in 0..4 {
+            s[k] += v[q[k] as usize];
+        }
+    }
+    for &i in c.remainder() {
+        s[0] += v[i as usize];
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
+/// The sums of `w` and of `r` over the rows `idx` in one pass, each as
+/// `gather`.
+fn gather2(idx: &[u32], w: &[f64], r: &[f64]) -> (f64, f64) {
+    let (mut sw, mut sr) = ([0.0; 4], [0.0; 4]);
+    let mut c = idx.chunks_exact(4);
+    for q in &mut c {
+        for k in 0..4 {
+            sw[k] += w[q[k] as usize];
+            sr[k] += r[q[k] as usize];
+        }
+    }
+    for &i in c.remainder() {
+        sw[0] += w[i as usize];
+        sr[0] += r[i as usize];
+    }
+    (
+        (sw[0] + sw[1]) + (sw[2] + sw[3]),
+        (sr[0] + sr[1]) + (sr[2] + sr[3]),
+    )
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
