@@ -141,7 +141,8 @@ impl<'d> GlmWorkspace<'d> {
 
     /// Fits the design to the response `y` (one value per design row),
     /// starting IRLS from `start` (e.g. a first fit's estimates: most refits
-    /// then take a few iterations) or, with `None`, from statsmodels' start.
+    /// then take a few iterations) or, with `None`, from statsmodels' start
+    /// (as `fit_glm`). Firth fits (`opts.firth`) always start at zero.
     pub fn refit(&mut self, y: &[f64], start: Option<&[f64]>) -> Result<GlmRefit<'_>, StatsError> {
         self.run(y, start)?;
         let p = self.beta.len();
