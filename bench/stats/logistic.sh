@@ -3,7 +3,8 @@
 # `responder ~ arm + sledai_w0 + site`) in statsmodels and in rct, side by
 # side in one run, with the ratio: one fit from formula to table (smf.logit
 # vs design + fit_glm), and refits of the same design with new responses
-# (sm.Logit(y, X).fit() vs refit_glm); then the MMRM of mmrm's fev_data in
+# (sm.Logit(y, X).fit() vs GlmWorkspace::refit, the design prepared once
+# and timed with the refits); then the MMRM of mmrm's fev_data in
 # milliseconds. CPU time of each process (statsmodels: time.process_time;
 # rct: the thread's schedstat), so other load distorts less.
 #

@@ -18,15 +18,15 @@ use nalgebra::{Cholesky, DMatrix, DVector};
 use statrs::function::gamma::ln_gamma;
 
 use crate::formula::{Design, TermInfo};
-use crate::mvt::norm_cdf;
 use crate::StatsError;
 
 mod firth;
 pub(crate) mod irls;
 mod separation;
+mod workspace;
 
 use firth::firth;
-use separation::{separation_report, zero_rate_report};
+pub use workspace::{GlmRefit, GlmWorkspace};
 
 /// The 97.5 % quantile of the standard normal (scipy.stats.norm.ppf(0.975)).
 pub const Z_975: f64 = 1.959_963_984_540_054;
@@ -56,15 +56,16 @@ impl Family {
         }
     }
 
+    #[inline]
     fn inv_link(self, eta: f64) -> f64 {
         match self {
             Family::Binomial => {
-                if eta >= 0.0 {
-                    1.0 / (1.0 + (-eta).exp())
-                } else {
-                    let e = eta.exp();
-                    e / (1.0 + e)
-                }
+                // 1 / (1 + e^-eta) for eta >= 0, e^eta / (1 + e^eta) below:
+                // one exponential of -|eta| and a select, not a branch (the
+                // sign of eta is unpredictable from row to row).
+                let e = exp_nonpositive(-eta.abs());
+                let num = if eta >= 0.0 { 1.0 } else { e };
+                num / (1.0 + e)
             }
             Family::Poisson => eta.min(700.0).exp(),
         }
@@ -109,6 +110,91 @@ impl Family {
                 }
             }
         }
+    }
+}
+
+/// e^x for x <= 0 (the logistic's exponentials), inlined: x = k ln 2 + r
+/// with |r| <= ln 2 / 2 (Cody and Waite's two-part ln 2, as fdlibm), e^r by
+/// its Taylor polynomial of degree 13 (truncation below 5e-18 relative),
+/// times 2^k built from the exponent bits. Within 2 ulp of the correctly
+/// rounded value (the unit test checks it against `f64::exp`); below -708
+/// (subnormal results), NaN or positive x: `f64::exp`.
+#[inline]
+pub(crate) fn exp_nonpositive(x: f64) -> f64 {
+    if !(-708.0..=0.0).contains(&x) {
+        return x.exp();
+    }
+    exp_in_range(x)
+}
+
+/// `exp_nonpositive` for x in [-708, 0], without branches (so that loops of
+/// it vectorise).
+#[inline]
+fn exp_in_range(x: f64) -> f64 {
+    // fdlibm's ln2_hi (low 32 bits zero: k * LN2_HI is exact) and ln2_lo.
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    // 1.5 * 2^52: adding it rounds to an integer, kept in the low bits.
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    let t = x * std::f64::consts::LOG2_E + SHIFT;
+    let k = t - SHIFT;
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    const C: [f64; 14] = [
+        1.0,
+        1.0,
+        0.5,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5_040.0,
+        1.0 / 40_320.0,
+        1.0 / 362_880.0,
+        1.0 / 3_628_800.0,
+        1.0 / 39_916_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 6_227_020_800.0,
+    ];
+    // Estrin's scheme: shorter dependency chains than Horner's.
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let r8 = r4 * r4;
+    let p01 = C[0] + C[1] * r;
+    let p23 = C[2] + C[3] * r;
+    let p45 = C[4] + C[5] * r;
+    let p67 = C[6] + C[7] * r;
+    let p89 = C[8] + C[9] * r;
+    let p1011 = C[10] + C[11] * r;
+    let p1213 = C[12] + C[13] * r;
+    let lo = (p01 + p23 * r2) + (p45 + p67 * r2) * r4;
+    let hi = (p89 + p1011 * r2) + p1213 * r4;
+    let q = lo + hi * r8;
+    // k in [-1022, 0]: the biased exponent k + 1023 is at least 1.
+    let ki = t.to_bits() as i64 - SHIFT.to_bits() as i64;
+    q * f64::from_bits(((ki + 1023) as u64) << 52)
+}
+
+/// e^-|eta_i| into `out`: a branch-free pass the compiler vectorises, then
+/// the rare arguments below -708 (or NaN) from `f64::exp`.
+pub(crate) fn exp_neg_abs(eta: &[f64], out: &mut [f64]) {
+    for (o, x) in out.iter_mut().zip(eta) {
+        *o = exp_in_range((-x.abs()).max(-708.0));
+    }
+    for (o, x) in out.iter_mut().zip(eta) {
+        let x = -x.abs();
+        if x < -708.0 || x.is_nan() {
+            *o = x.exp();
+        }
+    }
+}
+
+/// The logistic means of `eta` into `mu`, as `Family::Binomial.inv_link`.
+pub(crate) fn logistic_means(eta: &[f64], mu: &mut [f64]) {
+    exp_neg_abs(eta, mu);
+    for (m, x) in mu.iter_mut().zip(eta) {
+        let e = *m;
+        let num = if *x >= 0.0 { 1.0 } else { e };
+        *m = num / (1.0 + e);
     }
 }
 
@@ -201,14 +287,14 @@ pub struct LrTest {
 struct Prepared<'a> {
     x: &'a [f64],
     y: &'a [f64],
-    off: Vec<f64>,
+    off: &'a [f64],
     n: usize,
     p: usize,
 }
 
 impl Prepared<'_> {
     fn eta(&self, beta: &[f64], out: &mut [f64]) {
-        out.copy_from_slice(&self.off);
+        out.copy_from_slice(self.off);
         for (j, b) in beta.iter().enumerate() {
             if *b != 0.0 {
                 let col = &self.x[j * self.n..(j + 1) * self.n];
@@ -245,44 +331,50 @@ impl Prepared<'_> {
     }
 }
 
-fn check_response(family: Family, d: &Design) -> Result<(), StatsError> {
-    for (k, &y) in d.y.iter().enumerate() {
-        let bad = match family {
-            Family::Binomial => y != 0.0 && y != 1.0,
-            Family::Poisson => !(y >= 0.0 && y.is_finite()),
-        };
-        if bad {
-            let what = match family {
-                Family::Binomial => "0 or 1 (no / yes)",
-                Family::Poisson => "a count of 0 or more",
-            };
-            return Err(StatsError::Invalid(format!(
-                "the response `{}` must be {what} for the {family:?} family; data row {} has {y}",
-                d.response,
-                d.rows.get(k).map_or(k + 1, |r| r + 1)
-            )));
-        }
-    }
-    Ok(())
-}
-
 fn loglik(family: Family, pr: &Prepared, eta: &[f64], mu: &mut [f64]) -> f64 {
     let mut s = 0.0;
     match family {
         Family::Binomial => {
             // One exponential per row: e = exp(-|eta|) gives both the mean
-            // and ln(1 + exp(eta)) = max(eta, 0) + ln(1 + e).
-            for i in 0..pr.n {
-                let x = eta[i];
-                let e = (-x.abs()).exp();
-                mu[i] = if x >= 0.0 {
-                    1.0 / (1.0 + e)
-                } else {
-                    e / (1.0 + e)
-                };
-                // ln(1 + e) for e in (0, 1]: `ln` is accurate to an ulp of
-                // the result there and faster than `ln_1p`.
-                s += pr.y[i] * x - (x.max(0.0) + (1.0 + e).ln());
+            // and ln(1 + exp(eta)) = max(eta, 0) + ln(1 + e). The logarithms
+            // are summed as the logarithm of the product of the 1 + e, in
+            // (1, 2] each, over blocks of 512 rows (at most 2^512, no
+            // overflow): one `ln` per block instead of per row, with a
+            // rounding error (512 ulp of the product at most, below 6e-14 in
+            // the sum) of the order of that of the sum of n logarithms. The
+            // means are formed in a separate pass (divisions vectorised).
+            // Four independent accumulators of each (the CPU overlaps
+            // their chains; each product at most 2^128 within a block).
+            exp_neg_abs(eta, mu);
+            let mut logs = 0.0;
+            let (mut s4, mut p4) = ([0.0; 4], [1.0; 4]);
+            for ((xb, eb), yb) in eta.chunks(512).zip(mu.chunks(512)).zip(pr.y.chunks(512)) {
+                let mut xs = xb.chunks_exact(4);
+                let mut es = eb.chunks_exact(4);
+                let mut ys = yb.chunks_exact(4);
+                for ((x, e), y) in (&mut xs).zip(&mut es).zip(&mut ys) {
+                    for k in 0..4 {
+                        s4[k] += y[k] * x[k] - x[k].max(0.0);
+                        p4[k] *= 1.0 + e[k];
+                    }
+                }
+                for ((x, e), y) in xs
+                    .remainder()
+                    .iter()
+                    .zip(es.remainder())
+                    .zip(ys.remainder())
+                {
+                    s4[0] += y * x - x.max(0.0);
+                    p4[0] *= 1.0 + e;
+                }
+                logs += ((p4[0] * p4[1]) * (p4[2] * p4[3])).ln();
+                p4 = [1.0; 4];
+            }
+            s = (s4[0] + s4[1]) + (s4[2] + s4[3]) - logs;
+            for (m, x) in mu.iter_mut().zip(eta) {
+                let e = *m;
+                let num = if *x >= 0.0 { 1.0 } else { e };
+                *m = num / (1.0 + e);
             }
         }
         Family::Poisson => {
@@ -308,12 +400,13 @@ pub fn fit_glm(
     }
     // The least-squares QR names aliased columns and too few rows.
     crate::ols::check_columns(d)?;
-    fit_checked(d, family, offset, opts, None)
+    GlmWorkspace::prepare(d, family, offset, opts)?.refit_full(&d.y, None)
 }
 
 /// Refits a design already fitted once (its columns checked) with a new
 /// response, starting IRLS from `start` (e.g. the first fit's estimates):
 /// for simulations, where most refits then take two or three iterations.
+/// Many refits of one design: [`GlmWorkspace`], which prepares it once.
 pub fn refit_glm(
     d: &Design,
     family: Family,
@@ -324,150 +417,7 @@ pub fn refit_glm(
     if start.len() != d.ncols() || opts.firth {
         return fit_glm(d, family, offset, opts);
     }
-    fit_checked(d, family, offset, opts, Some(start))
-}
-
-fn fit_checked(
-    d: &Design,
-    family: Family,
-    offset: Option<&[f64]>,
-    opts: GlmOptions,
-    start: Option<&[f64]>,
-) -> Result<GlmFit, StatsError> {
-    let (n, p) = (d.nobs, d.ncols());
-    check_response(family, d)?;
-    if opts.firth && family != Family::Binomial {
-        return Err(StatsError::Invalid(
-            "Firth's penalised likelihood is available for the binomial family only".into(),
-        ));
-    }
-    let off = match offset {
-        Some(o) if o.len() != n => {
-            return Err(StatsError::Invalid(format!(
-                "the offset has {} values for {n} rows",
-                o.len()
-            )))
-        }
-        Some(o) if o.iter().any(|v| !v.is_finite()) => {
-            return Err(StatsError::Invalid(
-                "the offset has a missing or infinite value; exposures must be positive".into(),
-            ))
-        }
-        Some(o) => o.to_vec(),
-        None => vec![0.0; n],
-    };
-    let pr = Prepared {
-        x: &d.x,
-        y: &d.y,
-        off,
-        n,
-        p,
-    };
-    let mut eta = vec![0.0; n];
-    let mut mu = vec![0.0; n];
-    let cols = irls::Columns::new(pr.x, n, p);
-    let mut bufs = irls::Buffers::new(n, p);
-    let (beta, iterations, converged, pen) = if opts.firth {
-        let (b, it, conv, pl) = firth(&pr, &vec![false; p], opts)?;
-        (b, it, conv, Some(pl))
-    } else {
-        let (b, it, conv) = irls::irls(
-            family, &pr, opts, start, &cols, &mut bufs, &mut eta, &mut mu,
-        )?;
-        (b, it, conv, None)
-    };
-    if beta.len() != p {
-        return Err(StatsError::Invalid(
-            "the Fisher information became singular during IRLS (every fitted probability is \
-             0 or 1): the data are separated; fit with --firth"
-                .into(),
-        ));
-    }
-    pr.eta(&beta, &mut eta);
-    let llf = loglik(family, &pr, &eta, &mut mu);
-    let sat: f64 = match family {
-        Family::Binomial => 0.0,
-        Family::Poisson => d.y.iter().map(|&y| family.loglik_saturated(y)).sum(),
-    };
-    for (w, &m) in bufs.w.iter_mut().zip(&mu) {
-        *w = family.variance(m);
-    }
-    let mut flat = vec![0.0; p * p];
-    irls::normal_equations(
-        pr.x,
-        n,
-        p,
-        &cols,
-        &bufs.w,
-        None,
-        &mut bufs.xw,
-        &mut bufs.info,
-        &mut [],
-    );
-    if irls::cholesky(&bufs.info, p, &mut bufs.chol) {
-        irls::chol_inverse(&bufs.chol, p, &mut flat, &mut bufs.rhs);
-    } else {
-        let inv = DMatrix::from_row_slice(p, p, &bufs.info)
-            .try_inverse()
-            .ok_or_else(|| {
-                StatsError::Invalid(
-                    "the Fisher information is singular at the estimate (every fitted \
-                     probability is 0 or 1); the data are separated: fit with --firth"
-                        .into(),
-                )
-            })?;
-        for k in 0..p * p {
-            flat[k] = inv[(k / p, k % p)];
-        }
-    }
-    let mut terms = Vec::with_capacity(p);
-    for j in 0..p {
-        let se = flat[j * p + j].max(0.0).sqrt();
-        let z = beta[j] / se;
-        terms.push(GlmCoef {
-            name: d.column_names[j].clone(),
-            estimate: beta[j],
-            std_error: se,
-            z,
-            p: 2.0 * norm_cdf(-z.abs()),
-            ci_low: beta[j] - Z_975 * se,
-            ci_high: beta[j] + Z_975 * se,
-        });
-    }
-    let separation = match family {
-        Family::Binomial if !opts.firth => separation_report(d, &mu, &terms, converged),
-        Family::Poisson => zero_rate_report(d, &mu, &terms),
-        Family::Binomial => None,
-    };
-    if !converged && separation.is_none() {
-        return Err(StatsError::Invalid(format!(
-            "the {family:?} GLM did not converge in {} iterations; check the response and the \
-             scale of the covariates (centre or rescale large values)",
-            opts.max_iter
-        )));
-    }
-    let null_deviance = 2.0 * (sat - null_loglik(family, &pr));
-    let intercept = usize::from(d.has_intercept);
-    Ok(GlmFit {
-        family,
-        firth: opts.firth,
-        nobs: n,
-        df_model: (p - intercept) as f64,
-        df_resid: (n - p) as f64,
-        llf,
-        penalized_llf: pen,
-        deviance: 2.0 * (sat - llf),
-        null_deviance,
-        aic: -2.0 * llf + 2.0 * p as f64,
-        iterations,
-        converged,
-        terms,
-        separation,
-        dropped_rows: d.dropped,
-        cov: flat,
-        term_info: d.terms.clone(),
-        mu,
-    })
+    GlmWorkspace::prepare(d, family, offset, opts)?.refit_full(&d.y, Some(start))
 }
 
 /// Log-likelihood of the intercept-only model with the same offset.
@@ -478,7 +428,7 @@ fn null_loglik(family: Family, pr: &Prepared) -> f64 {
             let se: f64 = pr.off.iter().map(|o| o.exp()).sum();
             let a = if sy > 0.0 { (sy / se).ln() } else { -1e300 };
             pr.y.iter()
-                .zip(&pr.off)
+                .zip(pr.off)
                 .map(|(&y, &o)| {
                     let eta = a + o;
                     family.loglik(y, family.inv_link(eta), eta)
@@ -502,7 +452,7 @@ fn null_loglik(family: Family, pr: &Prepared) -> f64 {
             };
             for _ in 0..100 {
                 let (mut g, mut h) = (0.0, 0.0);
-                for (&y, &o) in pr.y.iter().zip(&pr.off) {
+                for (&y, &o) in pr.y.iter().zip(pr.off) {
                     let m = family.inv_link(a + o);
                     g += y - m;
                     h += m * (1.0 - m);
@@ -517,7 +467,7 @@ fn null_loglik(family: Family, pr: &Prepared) -> f64 {
                 }
             }
             pr.y.iter()
-                .zip(&pr.off)
+                .zip(pr.off)
                 .map(|(&y, &o)| family.loglik(y, family.inv_link(a + o), a + o))
                 .sum()
         }
@@ -587,10 +537,11 @@ pub fn lr_test(
     }
     let names: Vec<String> = cols.iter().map(|&c| d.column_names[c].clone()).collect();
     let chi2 = if fit.firth {
+        let off = offset.map_or_else(|| vec![0.0; d.nobs], <[f64]>::to_vec);
         let pr = Prepared {
             x: &d.x,
             y: &d.y,
-            off: offset.map_or_else(|| vec![0.0; d.nobs], <[f64]>::to_vec),
+            off: &off,
             n: d.nobs,
             p,
         };
@@ -603,14 +554,15 @@ pub fn lr_test(
     } else {
         let keep: Vec<usize> = (0..p).filter(|j| !cols.contains(j)).collect();
         let reduced = if keep.is_empty() {
+            let off = offset.map_or_else(|| vec![0.0; d.nobs], <[f64]>::to_vec);
             let pr = Prepared {
                 x: &d.x,
                 y: &d.y,
-                off: offset.map_or_else(|| vec![0.0; d.nobs], <[f64]>::to_vec),
+                off: &off,
                 n: d.nobs,
                 p: 0,
             };
-            let mut eta = pr.off.clone();
+            let mut eta = off.clone();
             let mut mu = vec![0.0; d.nobs];
             pr.eta(&[], &mut eta);
             loglik(fit.family, &pr, &eta, &mut mu)
@@ -756,6 +708,32 @@ mod tests {
             );
         }
         assert!((fresh.llf - warm.llf).abs() < 1e-9);
+    }
+
+    #[test]
+    fn inlined_exponential_is_within_two_ulp_of_std() {
+        let mut worst = 0.0_f64;
+        for k in 0..=200_000 {
+            let x = -745.0 * f64::from(k) / 200_000.0;
+            let (a, b) = (exp_nonpositive(x), x.exp());
+            if b > 0.0 {
+                let ulp = f64::from_bits(b.to_bits() + 1) - b;
+                worst = worst.max((a - b).abs() / ulp);
+            }
+        }
+        for x in [
+            0.0,
+            -0.0,
+            -1e-300,
+            -0.5 * std::f64::consts::LN_2,
+            -1.0,
+            -708.0,
+        ] {
+            let b = f64::exp(x);
+            assert!((exp_nonpositive(x) - b).abs() <= 2.0 * (f64::from_bits(b.to_bits() + 1) - b));
+        }
+        assert!(worst <= 2.0, "{worst} ulp");
+        assert!(exp_nonpositive(f64::NAN).is_nan() && exp_nonpositive(-800.0) == 0.0);
     }
 
     #[test]

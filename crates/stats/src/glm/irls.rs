@@ -3,8 +3,7 @@
 //! X'Wz in one pass over the columns, factors X'WX by Cholesky in place and
 //! solves; no allocation inside the loop.
 
-use super::{loglik, Family, GlmOptions, Prepared};
-use crate::StatsError;
+use super::{logistic_means, loglik, Family, GlmOptions, Prepared};
 
 /// The buffers of one IRLS run.
 pub(crate) struct Buffers {
@@ -38,7 +37,9 @@ impl Buffers {
 /// The structure of the design's columns: indicator (0/1) columns with at
 /// most half their entries 1 are kept as the list of those rows, so X'WX
 /// and X'r sum over them instead of multiplying by zeros (treatment-coded
-/// factors: arm, site).
+/// factors: arm, site); a column of ones (the intercept) is not weighted
+/// (its weighted column is W itself, its sums over an indicator's rows
+/// those of W).
 pub(crate) struct Columns {
     /// Rows where column j is 1, for indicator columns; empty for dense ones.
     ones: Vec<Vec<u32>>,
@@ -46,6 +47,8 @@ pub(crate) struct Columns {
     /// `a * p + b`; the same for every iteration): empty for the columns of
     /// one factor.
     both: Vec<Vec<u32>>,
+    /// Dense columns of ones.
+    unit: Vec<bool>,
 }
 
 impl Columns {
@@ -82,12 +85,16 @@ impl Columns {
                 }
             }
         }
-        Columns { ones, both }
+        let unit = (0..p)
+            .map(|j| ones[j].is_empty() && n > 0 && x[j * n..(j + 1) * n].iter().all(|v| *v == 1.0))
+            .collect();
+        Columns { ones, both, unit }
     }
 }
 
 /// X'WX into `info` (full symmetric, row-major) and X'r into `rhs`, with
-/// `xw` as scratch for the weighted dense columns.
+/// `xw` as scratch for the weighted dense columns. The intercept's sums
+/// are those of W (`1 * w` is `w`), so they are not taken twice.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn normal_equations(
     x: &[f64],
@@ -101,41 +108,112 @@ pub(crate) fn normal_equations(
     rhs: &mut [f64],
 ) {
     for j in 0..p {
-        if cols.ones[j].is_empty() {
+        if cols.ones[j].is_empty() && !cols.unit[j] {
             let col = &x[j * n..(j + 1) * n];
             for ((o, a), b) in xw[j * n..(j + 1) * n].iter_mut().zip(col).zip(w) {
                 *o = a * b;
             }
         }
     }
+    let xw: &[f64] = xw;
+    let wcol = |j: usize| -> &[f64] {
+        if cols.unit[j] {
+            w
+        } else {
+            &xw[j * n..(j + 1) * n]
+        }
+    };
     for a in 0..p {
-        let xa = &x[a * n..(a + 1) * n];
         let sa = &cols.ones[a];
+        if !sa.is_empty() {
+            // An indicator: the sums of w (and r) over its rows in one pass.
+            let sw = match r {
+                Some(r) => {
+                    let (sw, sr) = gather2(sa, w, r);
+                    rhs[a] = sr;
+                    sw
+                }
+                None => gather(sa, w),
+            };
+            info[a * p + a] = sw;
+            continue;
+        }
+        let xa = &x[a * n..(a + 1) * n];
         for b in 0..=a {
+            if cols.ones[b].is_empty() {
+                let s = dot(xa, wcol(b));
+                info[a * p + b] = s;
+                info[b * p + a] = s;
+            }
+        }
+        if let Some(r) = r {
+            rhs[a] = dot(xa, r);
+        }
+    }
+    // Indicator against dense (the intercept's: the indicator's sum of w)
+    // and indicator against indicator (w over the rows where both are 1).
+    for a in 0..p {
+        let sa = &cols.ones[a];
+        if sa.is_empty() {
+            continue;
+        }
+        for b in 0..p {
+            if b == a {
+                continue;
+            }
             let sb = &cols.ones[b];
-            let s = match (sa.is_empty(), sb.is_empty()) {
-                (true, true) => dot(xa, &xw[b * n..(b + 1) * n]),
-                (false, true) => gather(sa, &xw[b * n..(b + 1) * n]),
-                (true, false) => gather(sb, &xw[a * n..(a + 1) * n]),
-                // Both indicators: the sum of w over the rows where both are 1.
-                (false, false) if a == b => gather(sa, w),
-                (false, false) => gather(&cols.both[a * p + b], w),
+            let s = if sb.is_empty() {
+                if cols.unit[b] {
+                    info[a * p + a]
+                } else {
+                    gather(sa, wcol(b))
+                }
+            } else if b < a {
+                gather(&cols.both[a * p + b], w)
+            } else {
+                continue;
             };
             info[a * p + b] = s;
             info[b * p + a] = s;
         }
-        if let Some(r) = r {
-            rhs[a] = if sa.is_empty() {
-                dot(xa, r)
-            } else {
-                gather(sa, r)
-            };
-        }
     }
 }
 
+/// The sum of `v` over the rows `idx`, with four accumulators (independent
+/// chains of additions the CPU overlaps, as `dot`).
 fn gather(idx: &[u32], v: &[f64]) -> f64 {
-    idx.iter().map(|&i| v[i as usize]).sum()
+    let mut s = [0.0; 4];
+    let mut c = idx.chunks_exact(4);
+    for q in &mut c {
+        for k in 0..4 {
+            s[k] += v[q[k] as usize];
+        }
+    }
+    for &i in c.remainder() {
+        s[0] += v[i as usize];
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
+/// The sums of `w` and of `r` over the rows `idx` in one pass, each as
+/// `gather`.
+fn gather2(idx: &[u32], w: &[f64], r: &[f64]) -> (f64, f64) {
+    let (mut sw, mut sr) = ([0.0; 4], [0.0; 4]);
+    let mut c = idx.chunks_exact(4);
+    for q in &mut c {
+        for k in 0..4 {
+            sw[k] += w[q[k] as usize];
+            sr[k] += r[q[k] as usize];
+        }
+    }
+    for &i in c.remainder() {
+        sw[0] += w[i as usize];
+        sr[0] += r[i as usize];
+    }
+    (
+        (sw[0] + sw[1]) + (sw[2] + sw[3]),
+        (sr[0] + sr[1]) + (sr[2] + sr[3]),
+    )
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -208,8 +286,53 @@ pub(crate) fn chol_inverse(l: &[f64], p: usize, out: &mut [f64], col: &mut [f64]
     }
 }
 
-/// IRLS with step halving; returns the estimates (empty when X'WX became
-/// singular at the first iteration), the iterations and convergence.
+/// The linear predictor `off + X beta` into `out`, adding the coefficient of
+/// an indicator column at its rows only (the same sums, term by term in the
+/// same order, as the dense product: `b * 0` adds nothing and `b * 1` is `b`).
+pub(super) fn eta_sparse(pr: &Prepared, cols: &Columns, beta: &[f64], out: &mut [f64]) {
+    let n = pr.n;
+    out.copy_from_slice(pr.off);
+    for (j, &b) in beta.iter().enumerate() {
+        if b == 0.0 {
+            continue;
+        }
+        let ones = &cols.ones[j];
+        if ones.is_empty() || !b.is_finite() {
+            for (o, v) in out.iter_mut().zip(&pr.x[j * n..(j + 1) * n]) {
+                *o += b * v;
+            }
+        } else {
+            for &i in ones {
+                out[i as usize] += b;
+            }
+        }
+    }
+}
+
+/// The means of the linear predictors `eta` into `mu`.
+fn means(family: Family, eta: &[f64], mu: &mut [f64]) {
+    match family {
+        Family::Binomial => logistic_means(eta, mu),
+        Family::Poisson => {
+            for (m, e) in mu.iter_mut().zip(eta) {
+                *m = family.inv_link(*e);
+            }
+        }
+    }
+}
+
+/// How an IRLS run ended.
+pub(crate) struct IrlsEnd {
+    pub(crate) iterations: usize,
+    pub(crate) converged: bool,
+    /// The log-likelihood at the estimates when `eta` and `mu` already hold
+    /// them (convergence of the deviance), so the caller need not recompute.
+    pub(crate) llf: Option<f64>,
+}
+
+/// IRLS with step halving; writes the estimates into `beta` (left empty
+/// when X'WX became singular at the first iteration) and returns the
+/// iterations and convergence. No allocation once `beta` has capacity p.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn irls(
     family: Family,
@@ -220,21 +343,19 @@ pub(super) fn irls(
     b: &mut Buffers,
     eta: &mut [f64],
     mu: &mut [f64],
-) -> Result<(Vec<f64>, usize, bool), StatsError> {
+    beta: &mut Vec<f64>,
+) -> IrlsEnd {
     let (n, p) = (pr.n, pr.p);
-    let mut beta: Vec<f64> = Vec::new();
+    beta.clear();
     let mut warm = false;
     if let Some(b0) = start {
         // Means only (no deviance): the first step is taken as from a cold
         // start; the later ones are guarded by step halving.
-        pr.eta(b0, eta);
-        let mut finite = true;
-        for (m, e) in mu.iter_mut().zip(eta.iter()) {
-            *m = family.inv_link(*e);
-            finite &= m.is_finite();
-        }
+        eta_sparse(pr, cols, b0, eta);
+        means(family, eta, mu);
+        let finite = mu.iter().all(|m| m.is_finite());
         if finite {
-            beta = b0.to_vec();
+            beta.extend_from_slice(b0);
             warm = true;
         }
     }
@@ -277,7 +398,11 @@ pub(super) fn irls(
         );
         if !cholesky(&b.info, p, &mut b.chol) {
             // Weights underflowed: the data are separated.
-            return Ok((beta, it, false));
+            return IrlsEnd {
+                iterations: it,
+                converged: false,
+                llf: None,
+            };
         }
         b.target.copy_from_slice(&b.rhs);
         chol_solve(&b.chol, p, &mut b.target);
@@ -295,27 +420,32 @@ pub(super) fn irls(
                 dec += da * s;
             }
             if dec.is_finite() && dec <= opts.tol * (dev_old.abs() + 0.1) {
-                return Ok((b.target.clone(), it, true));
+                beta.copy_from_slice(&b.target);
+                return IrlsEnd {
+                    iterations: it,
+                    converged: true,
+                    llf: None,
+                };
             }
             // Close to the optimum (the step gains at most ~dec/2 of
             // log-likelihood, in a region where the quadratic model holds):
             // take the full step without the deviance (no logarithms); the
             // next decrement decides convergence.
             if dec.is_finite() && dec < 1e-2 {
-                pr.eta(&b.target, eta);
-                for (m, e) in mu.iter_mut().zip(eta.iter()) {
-                    *m = family.inv_link(*e);
-                }
+                eta_sparse(pr, cols, &b.target, eta);
+                means(family, eta, mu);
                 beta.copy_from_slice(&b.target);
                 continue;
             }
         }
         b.cand.copy_from_slice(&b.target);
+        let mut ll;
         let mut dev;
         let mut halvings = 0;
         loop {
-            pr.eta(&b.cand, eta);
-            dev = -2.0 * loglik(family, pr, eta, mu);
+            eta_sparse(pr, cols, &b.cand, eta);
+            ll = loglik(family, pr, eta, mu);
+            dev = -2.0 * ll;
             let worse = !dev.is_finite() || (dev_old.is_finite() && dev > dev_old * (1.0 + 1e-14));
             if !worse
                 || beta.is_empty()
@@ -325,21 +455,26 @@ pub(super) fn irls(
                 break;
             }
             halvings += 1;
-            for (c, bb) in b.cand.iter_mut().zip(&beta) {
+            for (c, bb) in b.cand.iter_mut().zip(beta.iter()) {
                 *c = 0.5 * (*c + bb);
             }
         }
-        if beta.len() == p {
-            beta.copy_from_slice(&b.cand);
-        } else {
-            beta = b.cand.clone();
-        }
+        beta.clear();
+        beta.extend_from_slice(&b.cand);
         if dev_old.is_finite() && (dev_old - dev).abs() <= opts.tol * (dev.abs() + 0.1) {
-            return Ok((beta, it, true));
+            return IrlsEnd {
+                iterations: it,
+                converged: true,
+                llf: Some(ll),
+            };
         }
         dev_old = dev;
     }
-    Ok((beta, opts.max_iter, false))
+    IrlsEnd {
+        iterations: opts.max_iter,
+        converged: false,
+        llf: None,
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! Separation: the maximum-likelihood estimates do not exist (logistic:
 //! fitted probabilities of 0 or 1; Poisson: a group without events).
 
-use super::GlmCoef;
 use crate::formula::Design;
 
+/// Logistic separation, from the fitted means and the standard errors of
+/// the columns of `d`.
 pub(super) fn separation_report(
     d: &Design,
     mu: &[f64],
-    terms: &[GlmCoef],
+    std_errors: &[f64],
     converged: bool,
 ) -> Option<String> {
     let extreme = mu
@@ -19,14 +20,14 @@ pub(super) fn separation_report(
     }
     let n = d.nobs as f64;
     let mut cols = Vec::new();
-    for (j, t) in terms.iter().enumerate() {
+    for (j, se) in std_errors.iter().enumerate() {
         let c = d.col(j);
         let mean = c.iter().sum::<f64>() / n;
         let sd = (c.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
         let scale = if sd > 0.0 { sd } else { 1.0 };
-        let v = t.std_error * scale;
+        let v = se * scale;
         if v.is_nan() || v > 20.0 {
-            cols.push(format!("`{}`", t.name));
+            cols.push(format!("`{}`", d.column_names[j]));
         }
     }
     if extreme == 0 && cols.is_empty() && converged {
@@ -58,20 +59,26 @@ pub(super) fn separation_report(
 /// Poisson's separation: rows with no events whose fitted mean is
 /// numerically 0 (a category, or a side of a covariate, without any event),
 /// where the maximum-likelihood estimate is minus infinity.
-pub(super) fn zero_rate_report(d: &Design, mu: &[f64], terms: &[GlmCoef]) -> Option<String> {
-    let mean = d.y.iter().sum::<f64>() / d.nobs.max(1) as f64;
+/// `y` is the response fitted (that of `d` or a refit's).
+pub(super) fn zero_rate_report(
+    d: &Design,
+    y: &[f64],
+    mu: &[f64],
+    estimates: &[f64],
+    std_errors: &[f64],
+) -> Option<String> {
+    let mean = y.iter().sum::<f64>() / d.nobs.max(1) as f64;
     let zero = mu
         .iter()
-        .zip(&d.y)
+        .zip(y)
         .filter(|(m, y)| **y == 0.0 && **m <= 1e-8 * mean.max(1e-300))
         .count();
     if zero == 0 {
         return None;
     }
-    let cols: Vec<String> = terms
-        .iter()
-        .filter(|t| t.estimate < -15.0 || t.std_error.is_nan() || t.std_error > 1e3)
-        .map(|t| format!("`{}`", t.name))
+    let cols: Vec<String> = (0..estimates.len())
+        .filter(|&j| estimates[j] < -15.0 || std_errors[j].is_nan() || std_errors[j] > 1e3)
+        .map(|j| format!("`{}`", d.column_names[j]))
         .collect();
     Some(format!(
         "separation: {zero} of {} rows have no events and a fitted mean of numerically 0{}; the \
