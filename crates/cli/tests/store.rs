@@ -313,6 +313,7 @@ fn audit_verify_names_each_kind_of_tampering() {
                 let mut forged = rows[10].event().unwrap();
                 forged.actor = "eve".into();
                 let forged = rct_record::EventDraft {
+                    software: None,
                     trial: forged.trial,
                     at: forged.at,
                     actor: forged.actor,

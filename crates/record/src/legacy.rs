@@ -273,6 +273,7 @@ pub fn migrate_v1(
                 }
             }
             EventDraft {
+                software: e.software,
                 trial: e.trial,
                 at: e.at,
                 actor: e.actor,
@@ -284,6 +285,7 @@ pub fn migrate_v1(
         })
         .collect();
     drafts.push(EventDraft {
+        software: None,
         trial: trial.into(),
         at: m.at,
         actor: m.actor.clone(),

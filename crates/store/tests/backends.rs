@@ -17,6 +17,7 @@ fn registration() -> rct_record::EventDraft {
 
 fn draft(payload: Payload, actor: &str, role: Role, site: Option<&str>) -> rct_record::EventDraft {
     rct_record::EventDraft {
+        software: None,
         trial: TRIAL.into(),
         at: at(),
         actor: actor.into(),

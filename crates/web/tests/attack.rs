@@ -384,6 +384,7 @@ fn drafts_of(events: &[rct_record::Event]) -> Vec<rct_record::EventDraft> {
     events
         .iter()
         .map(|e| rct_record::EventDraft {
+            software: e.software.clone(),
             trial: e.trial.clone(),
             at: e.at,
             actor: e.actor.clone(),

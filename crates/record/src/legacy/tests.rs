@@ -5,6 +5,7 @@ use serde_json::json;
 
 fn draft(actor: &str, role: Role, payload: Payload) -> EventDraft {
     EventDraft {
+        software: None,
         trial: "t".into(),
         at: "2026-01-02T03:04:05Z".parse().unwrap(),
         actor: actor.into(),
