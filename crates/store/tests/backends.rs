@@ -377,6 +377,7 @@ fn replace_chain_swaps_a_chain_only_at_the_expected_head() {
                 at: at(),
                 reason: "format 2".into(),
                 seal_key: [3; 32],
+                software: None,
             },
         )
         .unwrap();
