@@ -114,6 +114,7 @@ impl Setup {
 
 fn consent(i: usize) -> EventDraft {
     EventDraft {
+        software: None,
         trial: TRIAL.into(),
         at: "2026-11-23T09:30:00Z".parse().unwrap(),
         actor: "nina".into(),

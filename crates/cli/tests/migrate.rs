@@ -71,6 +71,7 @@ fn drafts(events: &[rct_record::Event]) -> Vec<EventDraft> {
     events
         .iter()
         .map(|e| EventDraft {
+            software: e.software.clone(),
             trial: e.trial.clone(),
             at: e.at,
             actor: e.actor.clone(),

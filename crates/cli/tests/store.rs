@@ -89,7 +89,10 @@ fn at(minute: u32) -> chrono::DateTime<chrono::Utc> {
 fn seed(url: &str) -> Ledger<Box<dyn Store>> {
     let ledger = Ledger::new(open(url).unwrap());
     let admin = Actor::new("ada", Role::Admin, None);
-    let nurse = Actor::new("nina", Role::ResearchNurse, Some("01"));
+    // The nurse's edge names its software; the administrator's does not
+    // (as events written before software was recorded).
+    let nurse =
+        Actor::new("nina", Role::ResearchNurse, Some("01")).running("rct 9.9.9 (git 0123456789ab)");
     let run = |actor: &Actor, minute: u32, reason: Option<&str>, cmd: Cmd| {
         ledger
             .execute(TRIAL, |s: &TrialState| {
@@ -313,6 +316,7 @@ fn audit_verify_names_each_kind_of_tampering() {
                 let mut forged = rows[10].event().unwrap();
                 forged.actor = "eve".into();
                 let forged = rct_record::EventDraft {
+                    software: None,
                     trial: forged.trial,
                     at: forged.at,
                     actor: forged.actor,
@@ -493,6 +497,10 @@ fn audit_log_shows_the_trail_without_arms_to_blinded_roles() {
     );
     assert!(
         lines[4].contains("value_changed P00003 baseline/vitals/weight_kg: 71.5 -> 75.1; reason: transcription error, source says 75.1"),
+        "{monitor}"
+    );
+    assert!(
+        lines[4].ends_with("; written by rct 9.9.9 (git 0123456789ab)"),
         "{monitor}"
     );
     // The pharmacist (unblinded) sees the arm.

@@ -1017,6 +1017,20 @@ fn il2_end_to_end() {
     let log = t.audit_log(&["--participant", &changed, "--as", "wang"]);
     t.assert_blind(&log.to_string(), "audit log as wang");
     let events = log.as_array().unwrap();
+    // Every event names the build that wrote it (21 CFR 11.10(a)): the
+    // workspace version and the commit `git rev-parse` names (reference:
+    // git itself, run here; `unknown` outside a checkout).
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let software = format!("rct {} (git {commit})", env!("CARGO_PKG_VERSION"));
+    for e in events {
+        assert_eq!(e["software"], software.as_str(), "{e}");
+    }
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| e["payload"]["type"].as_str().unwrap())

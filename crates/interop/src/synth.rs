@@ -59,6 +59,7 @@ pub fn generate(
                  site: Option<&str>,
                  reason: Option<&str>,
                  payload: Payload| EventDraft {
+        software: None,
         trial: trial.clone(),
         at,
         actor: actor.into(),

@@ -133,6 +133,7 @@ fn blinded_export_has_no_arms_allocations_or_arm_forms() {
     let last = events.last().unwrap().clone();
     events.push(
         rct_record::EventDraft {
+            software: None,
             trial: last.trial.clone(),
             at: last.at,
             actor: "physio".into(),

@@ -314,6 +314,7 @@ pub(crate) mod tests_support {
         (1..=n)
             .map(|seq| {
                 let e = EventDraft {
+                    software: None,
                     trial: "t".into(),
                     at: "2026-01-02T03:04:05Z".parse().unwrap(),
                     actor: "ann".into(),
@@ -379,6 +380,7 @@ mod tests {
     fn badly_linked_append_names_itself() {
         let mut rows = chain(8);
         let forged = EventDraft {
+            software: None,
             trial: "t".into(),
             at: "2026-01-02T03:04:05Z".parse().unwrap(),
             actor: "eve".into(),
@@ -406,6 +408,7 @@ mod tests {
     fn insertion_is_named() {
         let mut rows = chain(8);
         let forged = EventDraft {
+            software: None,
             trial: "t".into(),
             at: "2026-01-02T03:04:05Z".parse().unwrap(),
             actor: "eve".into(),

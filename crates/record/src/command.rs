@@ -79,16 +79,28 @@ pub struct Actor {
     /// The site the user works at; new participants are screened at this
     /// site unless the command names one.
     pub site: Option<String>,
+    /// The software the edge runs (e.g. `rct 0.1.0 (git 0123456789ab)`),
+    /// kept on every event the actor's commands write (see
+    /// [`crate::Event::software`]); the edge knows it, as it knows the time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software: Option<String>,
 }
 
 impl Actor {
-    /// An actor.
+    /// An actor (no software named: see [`Actor::running`]).
     pub fn new(user: &str, role: Role, site: Option<&str>) -> Actor {
         Actor {
             user: user.to_string(),
             role,
             site: site.map(str::to_string),
+            software: None,
         }
+    }
+
+    /// The actor with the software the edge runs, recorded on its events.
+    pub fn running(mut self, software: &str) -> Actor {
+        self.software = Some(software.to_string());
+        self
     }
 }
 
@@ -399,6 +411,7 @@ fn draft_of(
     payload: Payload,
 ) -> EventDraft {
     EventDraft {
+        software: actor.software.clone(),
         trial: state.trial.clone(),
         at,
         actor: actor.user.clone(),

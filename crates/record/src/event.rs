@@ -574,6 +574,10 @@ pub struct EventDraft {
     pub reason: Option<String>,
     /// What happened.
     pub payload: Payload,
+    /// The software that writes the event (see [`Event::software`]), given
+    /// by the edge as it gives the time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software: Option<String>,
 }
 
 impl EventDraft {
@@ -598,6 +602,7 @@ impl EventDraft {
             site: self.site,
             reason: self.reason,
             payload: self.payload,
+            software: self.software,
             prev_hash: prev_hash.to_string(),
             hash: String::new(),
             openings: Openings::new(),
@@ -660,6 +665,14 @@ pub struct Event {
     pub reason: Option<String>,
     /// What happened.
     pub payload: Payload,
+    /// The software that wrote the event, e.g. `rct 0.1.0 (git
+    /// 0123456789ab)` (21 CFR 11.10(a): the record shows which validated
+    /// build produced it). Part of the hashed body and never sealed (it is
+    /// the same for every event a build writes, whatever the arm). Absent in
+    /// events written before it was recorded: their bodies, and so their
+    /// hashes, are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software: Option<String>,
     /// Hash of the previous event ([`GENESIS_HASH`] for the first).
     pub prev_hash: String,
     /// SHA-256 (lower-case hex) of [`Event::canonical_body`].
@@ -903,6 +916,7 @@ mod tests {
 
     fn draft() -> EventDraft {
         EventDraft {
+            software: None,
             trial: "t".into(),
             at: "2026-01-02T03:04:05Z".parse().unwrap(),
             actor: "ann".into(),
@@ -924,6 +938,40 @@ mod tests {
                 r#"{{"actor":"ann","at":"2026-01-02T03:04:05Z","payload":{{"participant":"P1","type":"consented"}},"prev_hash":"{GENESIS_HASH}","reason":null,"role":"research_nurse","seq":1,"site":"rh","trial":"t","v":2}}"#
             )
         );
+    }
+
+    #[test]
+    fn software_is_in_the_hashed_body_and_optional() {
+        // A new event names the software that wrote it, inside the hashed
+        // body (an edit of it breaks the hash).
+        let mut d = draft();
+        d.software = Some("rct 0.1.0 (git 0123456789ab)".into());
+        let e = d.seal(1, GENESIS_HASH);
+        let body = e.canonical_body();
+        assert!(body.contains(r#""software":"rct 0.1.0 (git 0123456789ab)""#));
+        let back = Event::from_body(&body, &e.hash).unwrap();
+        assert_eq!(
+            back.software.as_deref(),
+            Some("rct 0.1.0 (git 0123456789ab)")
+        );
+        let edited = body.replace("0123456789ab", "ffffffffffff");
+        let broken = crate::chain::verify_chain(
+            "t",
+            &[crate::chain::StoredEvent {
+                seq: 1,
+                body: edited,
+                hash: e.hash.clone(),
+                openings: None,
+            }],
+        );
+        assert_eq!(broken.unwrap_err().kind, crate::chain::BreakKind::Edited);
+        // An event written before (the documented body above, without
+        // `software`) reads back with none and keeps its bytes and hash.
+        let old = draft().seal(1, GENESIS_HASH);
+        assert!(!old.canonical_body().contains("software"));
+        let back = Event::from_body(&old.canonical_body(), &old.hash).unwrap();
+        assert_eq!(back.software, None);
+        assert_eq!(back.computed_hash(), old.hash);
     }
 
     #[test]

@@ -132,6 +132,9 @@ pub struct Migration {
     pub reason: String,
     /// The trial's new 256-bit sealing key (drawn by the edge).
     pub seal_key: [u8; 32],
+    /// The software that migrates (see [`crate::Event::software`]; the
+    /// migrated events keep theirs, none for format 1).
+    pub software: Option<String>,
 }
 
 /// Why a chain cannot be migrated.
@@ -273,6 +276,7 @@ pub fn migrate_v1(
                 }
             }
             EventDraft {
+                software: e.software,
                 trial: e.trial,
                 at: e.at,
                 actor: e.actor,
@@ -284,6 +288,7 @@ pub fn migrate_v1(
         })
         .collect();
     drafts.push(EventDraft {
+        software: m.software.clone(),
         trial: trial.into(),
         at: m.at,
         actor: m.actor.clone(),

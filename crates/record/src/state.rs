@@ -777,6 +777,7 @@ mod tests {
 
     fn draft(payload: Payload) -> EventDraft {
         EventDraft {
+            software: None,
             trial: "t".into(),
             at: "2026-01-02T03:04:05Z".parse().unwrap(),
             actor: "ann".into(),

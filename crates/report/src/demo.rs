@@ -30,6 +30,7 @@ impl Log {
     fn push(&mut self, day: i64, role: Role, reason: Option<&str>, payload: Payload) {
         let seq = self.state.seq + 1;
         let d = EventDraft {
+            software: None,
             trial: "lupex".into(),
             at: self.t0 + Duration::days(day) + Duration::seconds(seq as i64),
             actor: "generator".into(),

@@ -84,6 +84,7 @@ fn million(kind: &str, url: &str, n: u64) {
         } else {
             let k = seq - 2;
             EventDraft {
+                software: None,
                 trial: TRIAL.into(),
                 at: at(),
                 actor: "nina".into(),

@@ -122,6 +122,7 @@ mod tests {
 
     fn event(seq: u64, prev: &str, p: &str) -> Event {
         EventDraft {
+            software: None,
             trial: "t".into(),
             at: "2026-01-02T03:04:05Z".parse().unwrap(),
             actor: "ann".into(),

@@ -199,6 +199,7 @@ mod tests {
 
     fn event(seq: u64, prev: &str, value: serde_json::Value) -> Event {
         EventDraft {
+            software: None,
             trial: "T".into(),
             at: "2026-11-23T09:00:00Z".parse().unwrap(),
             actor: "nina".into(),

@@ -311,6 +311,7 @@ mod tests {
 
     fn draft(trial: &str, payload: Payload) -> EventDraft {
         EventDraft {
+            software: None,
             trial: trial.into(),
             at: Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap(),
             actor: "alice".into(),

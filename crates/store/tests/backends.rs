@@ -17,6 +17,7 @@ fn registration() -> rct_record::EventDraft {
 
 fn draft(payload: Payload, actor: &str, role: Role, site: Option<&str>) -> rct_record::EventDraft {
     rct_record::EventDraft {
+        software: None,
         trial: TRIAL.into(),
         at: at(),
         actor: actor.into(),
@@ -376,6 +377,7 @@ fn replace_chain_swaps_a_chain_only_at_the_expected_head() {
                 at: at(),
                 reason: "format 2".into(),
                 seal_key: [3; 32],
+                software: None,
             },
         )
         .unwrap();

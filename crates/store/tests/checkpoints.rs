@@ -31,6 +31,7 @@ fn signer(told: &Arc<Mutex<Vec<String>>>) -> Arc<KeySigner> {
 
 fn consent(i: usize) -> EventDraft {
     EventDraft {
+        software: None,
         trial: TRIAL.into(),
         at: at(),
         actor: "nina".into(),

@@ -164,6 +164,7 @@ fn a_long_fold_saves_a_snapshot_for_the_next_start() {
     let n = rct_store::SNAPSHOT_EVERY + 10;
     for k in 0..n {
         let draft = rct_record::EventDraft {
+            software: None,
             trial: TRIAL.into(),
             at: at(),
             actor: "nina".into(),

@@ -70,7 +70,7 @@ pub fn find_in(
 
 fn system(at: DateTime<Utc>) -> Who {
     Who {
-        actor: Actor::new("system", Role::System, None),
+        actor: Actor::new("system", Role::System, None).running(crate::SOFTWARE),
         at,
         reason: None,
     }

@@ -77,7 +77,7 @@ fn draw_secrets() -> Result<rct_record::TrialSecrets, WebError> {
 
 fn admin_who(admin: &str, at: DateTime<Utc>) -> Who {
     Who {
-        actor: Actor::new(admin, Role::Admin, None),
+        actor: Actor::new(admin, Role::Admin, None).running(crate::SOFTWARE),
         at,
         reason: None,
     }
@@ -205,7 +205,7 @@ pub fn enrol(app: &App, plan: &Plan<'_>, user: &str) -> Result<(), WebError> {
     let p = app.protocol(plan.trial)?;
     let (date, facts) = screen_input(&p, &plan.facts, "2025-03-01")?;
     let who = |days: i64| Who {
-        actor: Actor::new(user, Role::Investigator, None),
+        actor: Actor::new(user, Role::Investigator, None).running(crate::SOFTWARE),
         at: plan.at + Duration::days(days),
         reason: None,
     };

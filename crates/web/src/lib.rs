@@ -46,6 +46,18 @@ pub use commands::Who;
 pub use error::WebError;
 pub use throttle::{Throttle, ThrottleConfig};
 
+/// The software this build is, as every event it writes records it:
+/// `rct VERSION (git COMMIT)`, the commit read by `build.rs` when the build
+/// was made in a git checkout, else `unknown`. The command line and the web
+/// application (one workspace version) both name it.
+pub const SOFTWARE: &str = concat!(
+    "rct ",
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("RCT_GIT_COMMIT"),
+    ")"
+);
+
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "rct_session";
 /// Name of the cookie carrying the login form's CSRF token (before a session exists).
@@ -314,7 +326,7 @@ impl Access<'_> {
             ))
         })?;
         Ok(Who {
-            actor: rct_record::Actor::new(&self.user.name, role, None),
+            actor: rct_record::Actor::new(&self.user.name, role, None).running(SOFTWARE),
             at: app.now(),
             reason: reason.filter(|r| !r.trim().is_empty()),
         })

@@ -1146,7 +1146,7 @@ pub fn save_form(
         ));
     }
     let who = Who {
-        actor: rct_record::Actor::new(&a.user.name, role, None),
+        actor: rct_record::Actor::new(&a.user.name, role, None).running(crate::SOFTWARE),
         at: app.now(),
         reason,
     };
@@ -1303,12 +1303,13 @@ pub async fn audit_page(
                 p { "The latest " (shown.len()) " of the " (entries.len()) " entries you may read (of " (a.seq()) " events). "
                     "Entries about sites or arms you may not see are left out or shortened." }
                 table {
-                    thead { tr { th scope="col" { "#" } th scope="col" { "When (UTC)" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "Reason" } } }
+                    thead { tr { th scope="col" { "#" } th scope="col" { "When (UTC)" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "Reason" } th scope="col" { "Software" } } }
                     tbody { @for e in &shown { tr {
                         td { (e["seq"]) } td { (value_text(&e["at"])) }
                         td { (value_text(&e["actor"])) " (" (value_text(&e["role"])) ")" }
                         td { code { (e["payload"].to_string()) } }
                         td { (value_text(&e["reason"])) }
+                        td { (value_text(&e["software"])) }
                     } } }
                 }
             },

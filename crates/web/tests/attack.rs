@@ -384,6 +384,7 @@ fn drafts_of(events: &[rct_record::Event]) -> Vec<rct_record::EventDraft> {
     events
         .iter()
         .map(|e| rct_record::EventDraft {
+            software: e.software.clone(),
             trial: e.trial.clone(),
             at: e.at,
             actor: e.actor.clone(),
@@ -418,6 +419,7 @@ fn migrated(trial: &str, rows: &[rct_record::StoredEvent]) -> Vec<rct_record::Ev
             at: NOW.parse().unwrap(),
             reason: "re-seal under chain format 2".into(),
             seal_key: [0x33; 32],
+            software: Some(rct_web::SOFTWARE.into()),
         },
     )
     .unwrap()

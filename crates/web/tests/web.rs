@@ -1717,3 +1717,43 @@ async fn the_audit_page_shows_the_last_checkpoint_without_its_hash() {
     // The head hash commits to concealed arms: a blinded role never gets it.
     assert!(!page.body.contains(&state.head));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_names_the_software_that_wrote_it() {
+    let (router, app) = demo_app();
+    let c = demo_login(&router, "investigator").await;
+    let s0 = app.ledger.state("lupex").unwrap().seq;
+    let a = c
+        .post(
+            "/t/lupex/p/L001/visit/baseline/demographics",
+            &[("f.weight", "70"), ("f.height", "170")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    // Reference: the workspace version, and the commit `git rev-parse`
+    // names (`unknown` outside a checkout).
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let software = format!("rct {} (git {commit})", env!("CARGO_PKG_VERSION"));
+    assert_eq!(rct_web::SOFTWARE, software);
+    let trail: serde_json::Value =
+        serde_json::from_str(&c.get("/api/trials/lupex/audit").await.body).unwrap();
+    let new: Vec<&serde_json::Value> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["seq"].as_u64().unwrap() > s0)
+        .collect();
+    assert_eq!(new.len(), 3, "weight, height and the derived BMI");
+    for e in &new {
+        assert_eq!(e["software"], software.as_str(), "{e}");
+    }
+    let page = c.get("/t/lupex/audit").await;
+    assert!(page.body.contains("Software"), "{}", page.body);
+    assert!(page.body.contains(&software), "{}", page.body);
+}

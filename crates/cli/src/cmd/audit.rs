@@ -410,6 +410,9 @@ fn render(view: &Value) -> String {
     if let Some(reason) = view.get("reason").filter(|r| !r.is_null()) {
         line.push_str(&format!("; reason: {}", text(reason)));
     }
+    if let Some(software) = view.get("software").filter(|s| !s.is_null()) {
+        line.push_str(&format!("; written by {}", text(software)));
+    }
     if let Some(r) = view.get("redacted").and_then(Value::as_array) {
         let names: Vec<String> = r.iter().map(text).collect();
         line.push_str(&format!(

@@ -115,6 +115,7 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             at: now,
             reason: args.reason.clone(),
             seal_key,
+            software: Some(rct_web::SOFTWARE.into()),
         },
     )?;
     let new_rows: Vec<StoredEvent> = migrated

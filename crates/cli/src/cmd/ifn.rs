@@ -452,7 +452,7 @@ fn attach(a: &ScoreArgs, r: &ScoreReport, n: &Normalised) -> anyhow::Result<()> 
         &at.token,
         time,
     )?;
-    let actor = Actor::new(&user, role, at.site.as_deref());
+    let actor = Actor::new(&user, role, at.site.as_deref()).running(rct_web::SOFTWARE);
     let events = ledger
         .execute(trial, |state| {
             state.check_all(&actor, time, None, &commands)

@@ -45,7 +45,7 @@ pub struct LogoutArgs {
 
 /// Writes `cmd` (a login event) as the system to each of `trials`.
 fn record(ledger: &Ledger<Box<dyn Store>>, trials: &[String], cmd: &Command) -> anyhow::Result<()> {
-    let system = Actor::new("system", Role::System, None);
+    let system = Actor::new("system", Role::System, None).running(rct_web::SOFTWARE);
     let at = identity::now();
     for t in trials {
         ledger

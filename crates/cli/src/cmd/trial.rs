@@ -387,7 +387,7 @@ impl Ctx {
             &self.token,
             identity::now(),
         )?;
-        Ok(Actor::new(&user, self.role(None)?, None))
+        Ok(Actor::new(&user, self.role(None)?, None).running(rct_web::SOFTWARE))
     }
 
     pub(crate) fn ledger(&self) -> anyhow::Result<Ledger<Box<dyn Store>>> {
@@ -1134,7 +1134,10 @@ fn creator(
         );
     }
     let (cmd, _) = new_account(ledger, &user, None, password)?;
-    Ok((Actor::new(&user, role, None), cmd))
+    Ok((
+        Actor::new(&user, role, None).running(rct_web::SOFTWARE),
+        cmd,
+    ))
 }
 
 /// The command creating `user`'s account in a trial: with the hash of

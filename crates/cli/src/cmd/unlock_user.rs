@@ -59,7 +59,7 @@ pub fn run(a: UnlockUserArgs) -> anyhow::Result<ExitCode> {
     };
     let ledger = db::open_writer(&a.db.url(), &a.key)?;
     let trials = db::trials(ledger.store().as_ref(), a.trial.as_deref())?;
-    let operator = Actor::new(OPERATOR, Role::System, None);
+    let operator = Actor::new(OPERATOR, Role::System, None).running(rct_web::SOFTWARE);
     let mut holding = Vec::new();
     let mut unlocked = Vec::new();
     for trial in &trials {

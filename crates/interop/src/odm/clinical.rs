@@ -196,6 +196,7 @@ pub(super) fn read(
                             item_data += 1;
                             forms_seen.insert(form.clone());
                             body.push(EventDraft {
+                                software: None,
                                 trial: trial.to_string(),
                                 at,
                                 actor,
@@ -227,6 +228,7 @@ pub(super) fn read(
                     .map_err(|e| cx.err(&apath, e.to_string()))?;
                     earliest = Some(earliest.map_or(at, |e| e.min(at)));
                     body.push(EventDraft {
+                        software: None,
                         trial: trial.to_string(),
                         at,
                         actor: strip(cx.need(al, "UserOID", &apath)?, "USR.").to_string(),

@@ -685,6 +685,7 @@ pub fn import_with(
         .or_else(|| root.attr("CreationDateTime").and_then(parse_time))
         .unwrap_or_default();
     drafts.push(EventDraft {
+        software: None,
         trial: trial.clone(),
         at: reg_at,
         actor: IMPORT_ACTOR.into(),

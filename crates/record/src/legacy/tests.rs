@@ -5,6 +5,7 @@ use serde_json::json;
 
 fn draft(actor: &str, role: Role, payload: Payload) -> EventDraft {
     EventDraft {
+        software: None,
         trial: "t".into(),
         at: "2026-01-02T03:04:05Z".parse().unwrap(),
         actor: actor.into(),
@@ -87,6 +88,7 @@ fn migration(actor: &str, reason: &str) -> Migration {
         at: "2026-03-01T10:00:00Z".parse().unwrap(),
         reason: reason.into(),
         seal_key: [7; 32],
+        software: Some("rct 0.1.0 (git unknown)".into()),
     }
 }
 
@@ -189,6 +191,10 @@ fn an_old_chain_verifies_and_migrates_to_commitments() {
     );
     assert_eq!((last.actor.as_str(), last.role), ("ada", Role::Admin));
     assert_eq!(last.reason.as_deref(), Some("re-seal under format 2"));
+    // The migration names the software that did it; the migrated format-1
+    // events had none and keep none (their content is unchanged).
+    assert_eq!(last.software.as_deref(), Some("rct 0.1.0 (git unknown)"));
+    assert!(back[..4].iter().all(|e| e.software.is_none()));
     // The states agree (apart from head, count and sealing key).
     let after = TrialState::from_events("t", &back).unwrap();
     assert_eq!(after, m.after);

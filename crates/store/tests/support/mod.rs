@@ -136,6 +136,7 @@ pub fn batch(
     for (actor, command) in commands {
         for e in s.execute(actor, at(), None, command)? {
             drafts.push(EventDraft {
+                software: None,
                 trial: e.trial,
                 at: e.at,
                 actor: e.actor,
