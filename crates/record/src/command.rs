@@ -62,7 +62,7 @@ mod permissions;
 mod queries;
 
 pub use data::check_data;
-pub use enrolment::{evaluate_screening, strata_of};
+pub use enrolment::{evaluate_screening, strata_of, unblinding_categories, EXPLANATION_MIN_CHARS};
 pub use errors::CommandError;
 pub use ids::{check_participant_id, MAX_PARTICIPANT_ID};
 pub use permissions::Action;
@@ -226,11 +226,23 @@ pub enum Command {
         /// Participant.
         participant: String,
     },
-    /// Emergency unblinding of one participant for the acting user (a reason
-    /// is required).
+    /// Emergency unblinding of one participant for the acting user: a reason
+    /// category from the protocol's `[unblinding] categories` now; the
+    /// free-text explanation (the command's reason) may come now or follow
+    /// as [`Command::ExplainUnblinding`] within the protocol's time.
     EmergencyUnblind {
         /// Participant.
         participant: String,
+        /// The reason category, one of the protocol's.
+        #[serde(default)]
+        category: String,
+    },
+    /// The written explanation of the acting user's own earlier code-break.
+    ExplainUnblinding {
+        /// Participant.
+        participant: String,
+        /// The explanation (at least 10 characters and two words).
+        explanation: String,
     },
     /// Lock the database.
     Lock,
@@ -699,9 +711,14 @@ impl TrialState {
                 summary,
             } => self.check_session(&cx, participant, session, summary)?,
             Command::Withdraw { participant } => self.check_withdraw(&cx, participant)?,
-            Command::EmergencyUnblind { participant } => {
-                self.check_emergency_unblind(&cx, participant)?
-            }
+            Command::EmergencyUnblind {
+                participant,
+                category,
+            } => self.check_emergency_unblind(&cx, participant, category)?,
+            Command::ExplainUnblinding {
+                participant,
+                explanation,
+            } => self.check_explain_unblinding(&cx, participant, explanation)?,
             Command::Lock => self.check_lock(&cx, true)?,
             Command::Unlock => self.check_lock(&cx, false)?,
             Command::GrantRole { .. }

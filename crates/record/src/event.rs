@@ -349,6 +349,17 @@ pub enum Payload {
     EmergencyUnblinded {
         /// Participant.
         participant: String,
+        /// The protocol's reason category (absent in events written before
+        /// categories existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<String>,
+    },
+    /// The written explanation of an earlier code-break by the same user.
+    UnblindingExplained {
+        /// Participant.
+        participant: String,
+        /// The explanation.
+        explanation: String,
     },
     /// Database locked: no more data writes.
     DatabaseLocked,
@@ -499,6 +510,7 @@ impl Payload {
             Payload::SessionRecorded { .. } => "session_recorded",
             Payload::Withdrawn { .. } => "withdrawn",
             Payload::EmergencyUnblinded { .. } => "emergency_unblinded",
+            Payload::UnblindingExplained { .. } => "unblinding_explained",
             Payload::DatabaseLocked => "database_locked",
             Payload::DatabaseUnlocked => "database_unlocked",
             Payload::RoleGranted { .. } => "role_granted",
@@ -532,7 +544,8 @@ impl Payload {
             | Payload::QueryRaised { participant, .. }
             | Payload::SessionRecorded { participant, .. }
             | Payload::Withdrawn { participant }
-            | Payload::EmergencyUnblinded { participant }
+            | Payload::EmergencyUnblinded { participant, .. }
+            | Payload::UnblindingExplained { participant, .. }
             | Payload::KitDeviation { participant, .. } => Some(participant),
             _ => None,
         }

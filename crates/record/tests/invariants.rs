@@ -75,7 +75,10 @@ fn command(kind: u8, p: u8, x: u8) -> Command {
                 Command::Unlock
             }
         }
-        _ => Command::EmergencyUnblind { participant },
+        _ => Command::EmergencyUnblind {
+            participant,
+            category: "serious adverse event".into(),
+        },
     }
 }
 
@@ -185,7 +188,7 @@ proptest! {
             let who = if who < 7 { who } else { usual_actor(&c, p) };
             let (user, role, site) = USERS[who];
             let actor = Actor::new(user, role, site);
-            let reason = with_reason.then_some("because");
+            let reason = with_reason.then_some("because of it");
             let at = t0() + Duration::minutes(i as i64);
             if let Ok(drafts) = state.check(&actor, at, reason, &c) {
                 for d in drafts {
@@ -213,7 +216,7 @@ proptest! {
             }
             // Changes always carry a reason; nothing is written while locked
             // (checked below by replaying the lock state).
-            if matches!(e.payload, Payload::ValueChanged { .. } | Payload::Withdrawn { .. } | Payload::EmergencyUnblinded { .. } | Payload::DatabaseLocked | Payload::DatabaseUnlocked) {
+            if matches!(e.payload, Payload::ValueChanged { .. } | Payload::Withdrawn { .. } | Payload::DatabaseLocked | Payload::DatabaseUnlocked) {
                 prop_assert!(e.reason.is_some());
             }
         }

@@ -277,6 +277,34 @@ pub enum CommandError {
     /// Unblinding an open trial.
     #[error("the trial is not blinded; there is nothing to unblind")]
     NotBlinded,
+    /// The code-break's reason category is not one of the protocol's.
+    #[error("the unblinding category `{category}` is not one of the protocol's: expected one of {expected} ([unblinding] categories)")]
+    UnblindingCategory {
+        /// Category given.
+        category: String,
+        /// The protocol's categories, joined.
+        expected: String,
+    },
+    /// The code-break's explanation says too little.
+    #[error("the explanation of the code-break of participant {participant} is too short (`{given}`): write at least {min_chars} characters and two words saying why the treatment had to be known")]
+    ExplanationTooShort {
+        /// Participant.
+        participant: String,
+        /// The text given (trimmed).
+        given: String,
+        /// Minimum characters.
+        min_chars: usize,
+    },
+    /// No code-break of this user awaits an explanation.
+    #[error(
+        "user `{user}` has no code-break of participant {participant} awaiting an explanation"
+    )]
+    NothingToExplain {
+        /// Participant.
+        participant: String,
+        /// User.
+        user: String,
+    },
     /// Unblinded already.
     #[error("participant {participant} is already unblinded to user `{user}`")]
     AlreadyUnblinded {

@@ -143,7 +143,18 @@ struct Unblind {
     user: String,
     participant: String,
     at: DateTime<Utc>,
+    /// Absent in snapshots written before reason categories.
+    #[serde(default)]
+    category: Option<String>,
     reason: Option<String>,
+    /// Absent in snapshots written before explanations could follow: the
+    /// explanation then came with the code-break, as the fold reads it.
+    #[serde(default)]
+    explained_at: Option<DateTime<Utc>>,
+    /// Absent in snapshots written before due times: the default hours
+    /// after the code-break (no protocol could set others then).
+    #[serde(default)]
+    explain_by: Option<DateTime<Utc>>,
     seq: u64,
 }
 
@@ -282,9 +293,14 @@ impl From<State> for TrialState {
                 .unblindings
                 .into_iter()
                 .map(|u| Unblinding {
+                    explained_at: u.explained_at.or(u.reason.as_ref().map(|_| u.at)),
+                    explain_by: u
+                        .explain_by
+                        .unwrap_or_else(|| Unblinding::default_explain_by(u.at)),
                     user: u.user,
                     participant: u.participant,
                     at: u.at,
+                    category: u.category,
                     reason: u.reason,
                     seq: u.seq,
                 })
@@ -554,14 +570,20 @@ fn unblinding_out(u: &Unblinding) -> Unblind {
         user,
         participant,
         at,
+        category,
         reason,
+        explained_at,
+        explain_by,
         seq,
     } = u;
     Unblind {
         user: user.clone(),
         participant: participant.clone(),
         at: *at,
+        category: category.clone(),
         reason: reason.clone(),
+        explained_at: *explained_at,
+        explain_by: Some(*explain_by),
         seq: *seq,
     }
 }
