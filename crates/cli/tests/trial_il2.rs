@@ -452,7 +452,30 @@ fn il2_end_to_end() {
     // Not randomised before consent, nor when ineligible.
     let err = t.refused("li", "investigator", &["randomise", "--participant", "P01"]);
     assert!(err.contains("refused") && err.contains("consent"), "{err}");
-    t.ok("li", "investigator", &["consent", "--participant", "X1"]);
+    let err = t.refused(
+        "li",
+        "investigator",
+        &["consent", "--participant", "X1", "--version", "9"],
+    );
+    assert!(
+        err.contains("consent form version `9` is not one of the protocol's: expected one of 1"),
+        "{err}"
+    );
+    t.ok(
+        "li",
+        "investigator",
+        &[
+            "consent",
+            "--participant",
+            "X1",
+            "--date",
+            "2025-03-01T09:30:00Z",
+            "--version",
+            "1",
+            "--obtained-by",
+            "nurse nora",
+        ],
+    );
     let err = t.refused("li", "investigator", &["randomise", "--participant", "X1"]);
     assert!(err.contains("refused") && err.contains("X1"), "{err}");
 

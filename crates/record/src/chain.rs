@@ -322,6 +322,9 @@ pub(crate) mod tests_support {
                     reason: None,
                     payload: Payload::Consented {
                         participant: format!("P{seq}"),
+                        version: None,
+                        given_at: None,
+                        obtained_by: None,
                     },
                 }
                 .seal(seq, &prev);
@@ -387,6 +390,9 @@ mod tests {
             reason: None,
             payload: Payload::Consented {
                 participant: "X".into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         }
         .seal(9, &"ab".repeat(32));
@@ -414,6 +420,9 @@ mod tests {
             reason: None,
             payload: Payload::Consented {
                 participant: "X".into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         }
         .seal(6, &rows[4].hash);

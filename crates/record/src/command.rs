@@ -62,7 +62,9 @@ mod permissions;
 mod queries;
 
 pub use data::check_data;
-pub use enrolment::{evaluate_screening, strata_of, unblinding_categories, EXPLANATION_MIN_CHARS};
+pub use enrolment::{
+    consent_versions, evaluate_screening, strata_of, unblinding_categories, EXPLANATION_MIN_CHARS,
+};
 pub use errors::CommandError;
 pub use ids::{check_participant_id, MAX_PARTICIPANT_ID};
 pub use permissions::Action;
@@ -136,10 +138,21 @@ pub enum Command {
         #[serde(default)]
         facts: BTreeMap<String, Value>,
     },
-    /// Record informed consent.
+    /// Record informed consent: when it was given, on which version of the
+    /// consent form (the protocol's `[consent] versions`; the current one
+    /// when not given) and who obtained it (the acting user when not given).
     Consent {
         /// Participant.
         participant: String,
+        /// The consent form version.
+        #[serde(default)]
+        version: Option<String>,
+        /// When consent was given (the command's time when not given).
+        #[serde(default)]
+        given_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Who obtained it.
+        #[serde(default)]
+        obtained_by: Option<String>,
     },
     /// Randomise: the arm is computed from the state's allocation history;
     /// the stratification and minimisation factors come from the recorded
@@ -635,7 +648,12 @@ impl TrialState {
                 date,
                 facts,
             } => return self.check_screen(&cx, participant, site, *date, facts),
-            Command::Consent { participant } => self.check_consent(&cx, participant)?,
+            Command::Consent {
+                participant,
+                version,
+                given_at,
+                obtained_by,
+            } => self.check_consent(&cx, participant, version, *given_at, obtained_by)?,
             Command::Randomise { participant } => {
                 let p = cx.participant(participant)?;
                 return Ok(vec![cx.draft(p.site.clone(), self.randomise(p)?)]);
@@ -734,3 +752,6 @@ impl TrialState {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod tests_consent;

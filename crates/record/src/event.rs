@@ -261,6 +261,16 @@ pub enum Payload {
     Consented {
         /// Participant.
         participant: String,
+        /// The consent form version (absent in events written before
+        /// versions: the protocol's first version).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+        /// When consent was given (absent: the event's time).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        given_at: Option<DateTime<Utc>>,
+        /// Who obtained it (absent: the event's actor).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        obtained_by: Option<String>,
     },
     /// Allocated to an arm.
     Randomised {
@@ -537,7 +547,7 @@ impl Payload {
     pub fn participant(&self) -> Option<&str> {
         match self {
             Payload::Screened { participant, .. }
-            | Payload::Consented { participant }
+            | Payload::Consented { participant, .. }
             | Payload::Randomised { participant, .. }
             | Payload::ValueEntered { participant, .. }
             | Payload::ValueChanged { participant, .. }
@@ -924,6 +934,9 @@ mod tests {
             reason: None,
             payload: Payload::Consented {
                 participant: "P1".into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         }
     }

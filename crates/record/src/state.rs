@@ -186,6 +186,8 @@ pub struct Participant {
     pub earlier_screenings: Vec<Screening>,
     /// When consent was recorded.
     pub consented: Option<DateTime<Utc>>,
+    /// The consent form version of the latest consent.
+    pub consent_version: Option<String>,
     /// Allocation.
     pub allocation: Option<Allocation>,
     /// Withdrawal: when and why.
@@ -204,6 +206,7 @@ impl Participant {
             screening: None,
             earlier_screenings: Vec::new(),
             consented: None,
+            consent_version: None,
             allocation: None,
             withdrawn: None,
             values: BTreeMap::new(),
@@ -559,8 +562,20 @@ impl TrialState {
                     date: *date,
                 });
             }
-            Payload::Consented { participant } => {
-                self.participant_mut(participant, site).consented = Some(e.at);
+            Payload::Consented {
+                participant,
+                version,
+                given_at,
+                ..
+            } => {
+                let first = self
+                    .config
+                    .as_ref()
+                    .and_then(TrialConfig::protocol)
+                    .map_or_else(|| "1".to_string(), |p| p.consent.versions()[0].clone());
+                let p = self.participant_mut(participant, site);
+                p.consented = Some(given_at.unwrap_or(e.at));
+                p.consent_version = Some(version.clone().unwrap_or(first));
             }
             Payload::Randomised {
                 participant,

@@ -196,6 +196,9 @@ fn generate(blinded: bool, kits: bool, seed: u64) -> Trial {
             None,
             Command::Consent {
                 participant: id.clone(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         );
         let randomised = trial.run(

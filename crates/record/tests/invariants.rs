@@ -38,7 +38,12 @@ fn command(kind: u8, p: u8, x: u8) -> Command {
             date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
             facts: Default::default(),
         },
-        1 | 13 => Command::Consent { participant },
+        1 | 13 => Command::Consent {
+            participant,
+            version: None,
+            given_at: None,
+            obtained_by: None,
+        },
         2 | 3 | 14 => Command::Randomise { participant },
         4 | 15 => Command::EnterValue {
             participant,

@@ -450,6 +450,17 @@ pub async fn participant(
                 @if a.may(Action::Consent) && !v.locked && p.screening.is_some() && p.consented.is_none() {
                     form method="post" action={"/t/" (t) "/p/" (pid) "/consent"} {
                         (csrf(&user))
+                        label for="given_at" { "Date and time consent was given (UTC; now when left empty)" }
+                        input id="given_at" name="given_at" type="datetime-local";
+                        label for="version" { "Consent form version" }
+                        select id="version" name="version" {
+                            @let versions = a.protocol.consent.versions();
+                            @for (i, ver) in versions.iter().enumerate() {
+                                option value=(ver) selected[i + 1 == versions.len()] { (ver) @if i + 1 == versions.len() { " (current)" } }
+                            }
+                        }
+                        label for="obtained_by" { "Obtained by" }
+                        input id="obtained_by" name="obtained_by" value=(user.name) required;
                         p { button type="submit" { "Record informed consent" } }
                     }
                 }
@@ -751,17 +762,34 @@ pub async fn consent(
     State(s): State<AppState>,
     user: CurrentUser,
     Path((trial, pid)): Path<(String, String)>,
+    Form(input): Input,
 ) -> PageResult {
     App::run(&s, move |app| {
         let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let who = a.who(app, Action::Consent, None)?;
+        let given_at = match field(&input, "given_at") {
+            "" => None,
+            t => Some(
+                chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M")
+                    .map_err(|_| {
+                        WebError::BadRequest(format!(
+                            "given_at `{t}`: expected a date and time such as 2025-03-01T09:30"
+                        ))
+                    })?
+                    .and_utc(),
+            ),
+        };
+        let text = |k: &str| Some(field(&input, k).to_string()).filter(|v| !v.is_empty());
         execute(
             app,
             &trial,
             &who,
             &Command::Consent {
                 participant: pid.clone(),
+                version: text("version"),
+                given_at,
+                obtained_by: text("obtained_by"),
             },
         )?;
         Ok(redirect(&format!("/t/{trial}/p/{pid}")))

@@ -118,12 +118,24 @@ pub enum TrialCmd {
         reason: Option<String>,
     },
     /// Record informed consent.
+    #[command(disable_version_flag = true)]
     Consent {
         #[command(flatten)]
         ctx: Ctx,
         /// Participant.
         #[arg(long)]
         participant: String,
+        /// When consent was given (RFC 3339, e.g. 2025-03-01T09:30:00Z)
+        /// [default: now].
+        #[arg(long)]
+        date: Option<String>,
+        /// The consent form version, one of the protocol's `[consent]
+        /// versions` [default: the current one].
+        #[arg(long = "version", id = "form_version", value_name = "VERSION")]
+        form_version: Option<String>,
+        /// Who obtained consent [default: the acting user].
+        #[arg(long)]
+        obtained_by: Option<String>,
     },
     /// Randomise a consented, eligible participant.
     Randomise {
@@ -706,12 +718,30 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 println!("{}", screen_line(&participant, verdict, &screening));
             }
         }
-        TrialCmd::Consent { ctx, participant } => {
+        TrialCmd::Consent {
+            ctx,
+            participant,
+            date,
+            form_version,
+            obtained_by,
+        } => {
+            let given_at = date
+                .map(|s| {
+                    DateTime::parse_from_rfc3339(&s)
+                        .map(|d| d.with_timezone(&Utc))
+                        .with_context(|| {
+                            format!("--date `{s}`: expected an RFC 3339 time such as 2025-03-01T09:30:00Z")
+                        })
+                })
+                .transpose()?;
             simple(
                 &ctx,
                 None,
                 Command::Consent {
                     participant: participant.clone(),
+                    version: form_version,
+                    given_at,
+                    obtained_by,
                 },
             )?;
             println!("{participant}: consent recorded");

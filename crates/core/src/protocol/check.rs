@@ -238,6 +238,9 @@ pub fn check(p: &Protocol, src: &str, file: &str) -> Vec<Diagnostic> {
         );
     }
 
+    // Consent form versions.
+    c.unique("consent version", p.consent.versions.iter());
+
     // Emergency unblinding.
     c.unique("unblinding category", p.unblinding.categories.iter());
     for cat in &p.unblinding.categories {

@@ -21,6 +21,9 @@ pub struct Protocol {
     /// for the written explanation.
     #[serde(default)]
     pub unblinding: Unblinding,
+    /// Informed consent: the consent form versions.
+    #[serde(default)]
+    pub consent: Consent,
     /// Roles of the trial and what each may see.
     #[serde(default)]
     pub roles: Vec<Role>,
@@ -254,6 +257,35 @@ impl Unblinding {
         self.explain_within_hours
             .as_ref()
             .map_or(DEFAULT_EXPLAIN_WITHIN_HOURS, |h| *h.get_ref())
+    }
+}
+
+/// `[consent]`: the consent form versions, oldest first; the current one is
+/// the last. None declared means one version, `1`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    /// Versions of the consent form, oldest first.
+    #[serde(default)]
+    pub versions: Vec<Spanned<String>>,
+}
+
+impl Consent {
+    /// The versions in force (`["1"]` when none are declared).
+    pub fn versions(&self) -> Vec<String> {
+        if self.versions.is_empty() {
+            vec!["1".to_string()]
+        } else {
+            self.versions
+                .iter()
+                .map(|v| v.get_ref().trim().to_string())
+                .collect()
+        }
+    }
+
+    /// The current version: the last declared, else `1`.
+    pub fn current(&self) -> String {
+        self.versions().pop().unwrap_or_else(|| "1".to_string())
     }
 }
 

@@ -120,6 +120,14 @@ pub fn unblinding_categories(config: &TrialConfig) -> Vec<String> {
     )
 }
 
+/// The consent form versions of the trial, oldest first (the protocol's
+/// `[consent] versions`, else `["1"]`).
+pub fn consent_versions(config: &TrialConfig) -> Vec<String> {
+    config
+        .protocol()
+        .map_or_else(|| vec!["1".to_string()], |p| p.consent.versions())
+}
+
 /// Refuses an explanation shorter than [`EXPLANATION_MIN_CHARS`]
 /// characters or of fewer than two words (a word holds a letter or digit).
 fn meaningful_explanation(participant: &str, text: &str) -> Result<(), CommandError> {
@@ -208,23 +216,61 @@ impl TrialState {
     }
 
     /// [`super::Command::Consent`].
+    /// A consent again is taken only on a version other than the one held
+    /// (re-consent after an amendment).
     pub(super) fn check_consent(
         &self,
         cx: &Ctx<'_>,
         id: &str,
+        version: &Option<String>,
+        given_at: Option<chrono::DateTime<chrono::Utc>>,
+        obtained_by: &Option<String>,
     ) -> Result<(Option<String>, Payload), CommandError> {
         let p = cx.participant(id)?;
         cx.not_withdrawn(p)?;
-        if let Some(when) = p.consented {
-            return Err(CommandError::AlreadyConsented {
-                participant: id.to_string(),
-                at: when,
+        let versions = consent_versions(cx.config);
+        let current = versions.last().cloned().unwrap_or_else(|| "1".into());
+        let version = version
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map_or(current, str::to_string);
+        if !versions.contains(&version) {
+            return Err(CommandError::ConsentVersion {
+                version,
+                expected: versions.join(", "),
             });
         }
+        if let (Some(when), Some(held)) = (p.consented, &p.consent_version) {
+            if *held == version {
+                return Err(CommandError::AlreadyConsented {
+                    participant: id.to_string(),
+                    at: when,
+                });
+            }
+        }
+        if let Some(g) = given_at {
+            if g > cx.at {
+                return Err(CommandError::ConsentInFuture {
+                    participant: id.to_string(),
+                    given_at: g,
+                    at: cx.at,
+                });
+            }
+        }
+        let obtained_by = obtained_by
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .unwrap_or(&cx.actor.user)
+            .to_string();
         Ok((
             p.site.clone(),
             Payload::Consented {
                 participant: id.to_string(),
+                version: Some(version),
+                given_at: Some(given_at.unwrap_or(cx.at)),
+                obtained_by: Some(obtained_by),
             },
         ))
     }
@@ -364,6 +410,15 @@ impl TrialState {
                 trial: self.trial.clone(),
             });
         };
+        let current = consent_versions(config).pop().unwrap_or_else(|| "1".into());
+        let held = p.consent_version.clone().unwrap_or_else(|| "1".into());
+        if held != current {
+            return Err(CommandError::ConsentNotCurrent {
+                participant: id.to_string(),
+                version: held,
+                current,
+            });
+        }
         let strata = strata_of(config, p)?;
         let allocation = self.allocation_for(p, &strata)?;
         Ok(Payload::Randomised {

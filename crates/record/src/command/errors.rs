@@ -119,7 +119,7 @@ pub enum CommandError {
         participant: String,
     },
     /// Consent already recorded.
-    #[error("participant {participant} consented on {at}; consent is recorded once")]
+    #[error("participant {participant} consented on {at}; consent is recorded once per consent form version")]
     AlreadyConsented {
         /// Participant.
         participant: String,
@@ -304,6 +304,34 @@ pub enum CommandError {
         participant: String,
         /// User.
         user: String,
+    },
+    /// A consent form version the protocol does not declare.
+    #[error("consent form version `{version}` is not one of the protocol's: expected one of {expected} ([consent] versions)")]
+    ConsentVersion {
+        /// Version given.
+        version: String,
+        /// The protocol's versions, joined.
+        expected: String,
+    },
+    /// Consent dated after it was recorded.
+    #[error("the consent of participant {participant} is dated {given_at}, after the time it is recorded ({at})")]
+    ConsentInFuture {
+        /// Participant.
+        participant: String,
+        /// Date given.
+        given_at: chrono::DateTime<chrono::Utc>,
+        /// Recording time.
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Consent on a version that is no longer current.
+    #[error("participant {participant} consented on form version {version}, not the current version {current}: record consent on version {current} before randomising")]
+    ConsentNotCurrent {
+        /// Participant.
+        participant: String,
+        /// Version consented on.
+        version: String,
+        /// Current version.
+        current: String,
     },
     /// Unblinded already.
     #[error("participant {participant} is already unblinded to user `{user}`")]

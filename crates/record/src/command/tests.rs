@@ -209,6 +209,9 @@ pub(crate) fn enrol(s: &mut TrialState, a: &Actor, id: &str) -> crate::event::Ev
         None,
         &Command::Consent {
             participant: id.into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();
@@ -276,7 +279,10 @@ fn registration_once_by_an_admin_with_a_valid_design() {
             &inv(),
             None,
             Command::Consent {
-                participant: "P1".into()
+                participant: "P1".into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             }
         ),
         "trial `t` is not registered yet; register it first"
@@ -308,6 +314,9 @@ fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
         None,
         &Command::Consent {
             participant: "P7".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();
@@ -317,10 +326,13 @@ fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
             &inv(),
             None,
             Command::Consent {
-                participant: "P7".into()
+                participant: "P7".into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             }
         ),
-        "participant P7 consented on 2026-03-01 09:02:00 UTC; consent is recorded once"
+        "participant P7 consented on 2026-03-01 09:02:00 UTC; consent is recorded once per consent form version"
     );
     let e = s.execute(&inv(), at(3), None, &randomise("P7")).unwrap();
     let Payload::Randomised {
@@ -364,6 +376,9 @@ fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
         None,
         &Command::Consent {
             participant: "P9".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();
@@ -394,7 +409,7 @@ fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
 }
 
 /// Screens with facts under the test protocol.
-fn screen_facts(s: &mut TrialState, id: &str, facts: Value) -> Verdict {
+pub(crate) fn screen_facts(s: &mut TrialState, id: &str, facts: Value) -> Verdict {
     let facts: BTreeMap<String, Value> = serde_json::from_value(facts).unwrap();
     let e = s
         .execute(
@@ -422,6 +437,9 @@ fn consent(s: &mut TrialState, id: &str) {
         None,
         &Command::Consent {
             participant: id.into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();
@@ -1012,6 +1030,9 @@ fn emergency_unblinding_needs_category_and_randomised_participant() {
         None,
         &Command::Consent {
             participant: "P1".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();
@@ -1114,6 +1135,9 @@ fn sessions_need_intervention_staff_and_randomisation() {
         None,
         &Command::Consent {
             participant: "P1".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();

@@ -92,6 +92,10 @@ struct Person {
     #[serde(default)]
     earlier_screenings: Vec<Screen>,
     consented: Option<DateTime<Utc>>,
+    /// Absent in snapshots written before consent versions: `1` for a
+    /// consent (no protocol could declare versions then).
+    #[serde(default)]
+    consent_version: Option<String>,
     allocation: Option<Alloc>,
     withdrawn: Option<(DateTime<Utc>, Option<String>)>,
     values: BTreeMap<String, Value>,
@@ -373,6 +377,7 @@ fn person_out(p: &Participant) -> Person {
         screening,
         earlier_screenings,
         consented,
+        consent_version,
         allocation,
         withdrawn,
         values,
@@ -384,6 +389,7 @@ fn person_out(p: &Participant) -> Person {
         screening: screening.as_ref().map(screen_out),
         earlier_screenings: earlier_screenings.iter().map(screen_out).collect(),
         consented: *consented,
+        consent_version: consent_version.clone(),
         allocation: allocation.as_ref().map(|a| {
             let Allocation {
                 arm,
@@ -457,6 +463,9 @@ fn person_in(p: Person) -> Participant {
         site: p.site,
         screening: p.screening.map(screen_in),
         earlier_screenings: p.earlier_screenings.into_iter().map(screen_in).collect(),
+        consent_version: p
+            .consent_version
+            .or_else(|| p.consented.map(|_| "1".to_string())),
         consented: p.consented,
         allocation: p.allocation.map(|a| Allocation {
             arm: a.arm,
