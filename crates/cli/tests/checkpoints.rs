@@ -123,6 +123,9 @@ fn consent(i: usize) -> EventDraft {
         reason: None,
         payload: Payload::Consented {
             participant: format!("P{i:02}"),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     }
 }

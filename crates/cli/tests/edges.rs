@@ -162,7 +162,12 @@ fn summary(e: &rct_record::Event) -> String {
             verdict,
             ..
         } => format!("screened {participant} {verdict}"),
-        Payload::Consented { participant } => format!("consented {participant}"),
+        Payload::Consented {
+            participant,
+            version: None,
+            given_at: None,
+            obtained_by: None,
+        } => format!("consented {participant}"),
         Payload::Randomised {
             participant,
             stratum,

@@ -633,6 +633,9 @@ fn scores_attach_to_participants_visits() {
                 &ian,
                 Command::Consent {
                     participant: p.into(),
+                    version: None,
+                    given_at: None,
+                    obtained_by: None,
                 },
             );
         }

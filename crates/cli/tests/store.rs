@@ -178,6 +178,9 @@ fn seed(url: &str) -> Ledger<Box<dyn Store>> {
             None,
             Cmd::Consent {
                 participant: p.clone(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         );
         run(&nurse, 30 + i, None, Cmd::Randomise { participant: p });

@@ -452,7 +452,30 @@ fn il2_end_to_end() {
     // Not randomised before consent, nor when ineligible.
     let err = t.refused("li", "investigator", &["randomise", "--participant", "P01"]);
     assert!(err.contains("refused") && err.contains("consent"), "{err}");
-    t.ok("li", "investigator", &["consent", "--participant", "X1"]);
+    let err = t.refused(
+        "li",
+        "investigator",
+        &["consent", "--participant", "X1", "--version", "9"],
+    );
+    assert!(
+        err.contains("consent form version `9` is not one of the protocol's: expected one of 1"),
+        "{err}"
+    );
+    t.ok(
+        "li",
+        "investigator",
+        &[
+            "consent",
+            "--participant",
+            "X1",
+            "--date",
+            "2025-03-01T09:30:00Z",
+            "--version",
+            "1",
+            "--obtained-by",
+            "nurse nora",
+        ],
+    );
     let err = t.refused("li", "investigator", &["randomise", "--participant", "X1"]);
     assert!(err.contains("refused") && err.contains("X1"), "{err}");
 
@@ -872,25 +895,76 @@ fn il2_end_to_end() {
     // Emergency unblinding: one participant, to the investigator who broke
     // the code only.
     let ub = pid(UNBLINDED);
+    let sae = ["--category", "serious adverse event"];
     let err = t.refused("li", "investigator", &["unblind", "--participant", &ub]);
-    assert!(err.contains("reason"), "{err}");
+    assert!(err.contains("--category"), "{err}");
+    // A category outside the protocol's list is refused.
     let err = t.refused(
-        "zhao",
+        "li",
         "investigator",
-        &["unblind", "--participant", &ub, "--reason", "anaphylaxis"],
+        &["unblind", "--participant", &ub, "--category", "curiosity"],
     );
     assert!(
-        err.contains("site"),
-        "another site's investigator cannot break the code: {err}"
+        err.contains("`curiosity` is not one of the protocol's")
+            && err.contains("serious adverse event, overdose"),
+        "{err}"
     );
-    let out = t.ok_unblinded(
+    // An explanation of "x" is refused, saying what is needed.
+    let err = t.refused(
         "li",
         "investigator",
         &[
             "unblind",
             "--participant",
             &ub,
+            sae[0],
+            sae[1],
             "--reason",
+            "x",
+        ],
+    );
+    assert!(
+        err.contains("at least 10 characters and two words"),
+        "{err}"
+    );
+    let err = t.refused(
+        "zhao",
+        "investigator",
+        &["unblind", "--participant", &ub, sae[0], sae[1]],
+    );
+    assert!(
+        err.contains("site"),
+        "another site's investigator cannot break the code: {err}"
+    );
+    // The category and the password suffice; the explanation follows.
+    let out = t.ok_unblinded(
+        "li",
+        "investigator",
+        &["unblind", "--participant", &ub, sae[0], sae[1]],
+    );
+    let err = t.refused(
+        "li",
+        "investigator",
+        &[
+            "explain-unblinding",
+            "--participant",
+            &ub,
+            "--explanation",
+            "x",
+        ],
+    );
+    assert!(
+        err.contains("at least 10 characters and two words"),
+        "{err}"
+    );
+    t.ok(
+        "li",
+        "investigator",
+        &[
+            "explain-unblinding",
+            "--participant",
+            &ub,
+            "--explanation",
             "severe infection, treating team must know",
         ],
     );
@@ -928,6 +1002,8 @@ fn il2_end_to_end() {
         (u[0]["participant"].as_str(), u[0]["user"].as_str()),
         (Some(ub.as_str()), Some("li"))
     );
+    assert_eq!(u[0]["category"], "serious adverse event");
+    assert_eq!(u[0]["reason"], "severe infection, treating team must know");
 
     // Blinded views of the whole trial before the lock.
     for (u, r) in [
@@ -1072,7 +1148,7 @@ fn il2_end_to_end() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|e| e["reason"] == "severe infection, treating team must know"));
+        .any(|e| e["payload"]["explanation"] == "severe infection, treating team must know"));
 
     // The data entered equal the committed fixture the reference reads.
     let mut csv =

@@ -346,3 +346,38 @@ fn repeated_models_name_defined_visit_variables_and_known_methods() {
     let (src, line) = mutate(f, &f.replace("sex +", "bmi +"));
     expect(&src, line, "formula names undefined variable `bmi`");
 }
+
+#[test]
+fn unblinding_categories_and_explanation_time() {
+    let (src, line) = mutate(
+        "[masking]",
+        "[unblinding]\ncategories = [\"overdose\", \"overdose\", \" \"]\nexplain_within_hours = 0\n\n[masking]",
+    );
+    expect(
+        &src,
+        line + 1,
+        "duplicate unblinding category id `overdose`",
+    );
+    expect(&src, line + 1, "an [unblinding] category is empty");
+    expect(&src, line + 2, "explain_within_hours is 0");
+}
+
+#[test]
+fn unblinding_defaults_when_not_declared() {
+    let p = parse(LUPEX, "lupex.toml").unwrap();
+    assert_eq!(
+        p.unblinding.categories(),
+        rct_core::protocol::DEFAULT_UNBLINDING_CATEGORIES
+    );
+    assert_eq!(p.unblinding.explain_within_hours(), 24);
+    let (src, _) = mutate(
+        "[masking]",
+        "[unblinding]\ncategories = [\"overdose\", \"serious adverse event\"]\nexplain_within_hours = 48\n\n[masking]",
+    );
+    let p = parse(&src, "x.toml").unwrap();
+    assert_eq!(
+        p.unblinding.categories(),
+        ["overdose", "serious adverse event"]
+    );
+    assert_eq!(p.unblinding.explain_within_hours(), 48);
+}

@@ -114,6 +114,9 @@ pub fn generate(
             None,
             Payload::Consented {
                 participant: pid.clone(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         ));
         let arm = &protocol.arms[rng.below(protocol.arms.len() as u64) as usize];

@@ -93,6 +93,9 @@ fn trial(n: usize) -> (TrialState, Vec<Event>) {
             at,
             Command::Consent {
                 participant: id.clone(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         );
         run(&mut s, &inv, at, Command::Randomise { participant: id });
@@ -121,6 +124,9 @@ fn bench(c: &mut Criterion) {
         None,
         &Command::Consent {
             participant: "X".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();

@@ -323,6 +323,9 @@ pub(crate) mod tests_support {
                     reason: None,
                     payload: Payload::Consented {
                         participant: format!("P{seq}"),
+                        version: None,
+                        given_at: None,
+                        obtained_by: None,
                     },
                 }
                 .seal(seq, &prev);
@@ -389,6 +392,9 @@ mod tests {
             reason: None,
             payload: Payload::Consented {
                 participant: "X".into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         }
         .seal(9, &"ab".repeat(32));
@@ -417,6 +423,9 @@ mod tests {
             reason: None,
             payload: Payload::Consented {
                 participant: "X".into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         }
         .seal(6, &rows[4].hash);

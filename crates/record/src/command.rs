@@ -62,7 +62,9 @@ mod permissions;
 mod queries;
 
 pub use data::check_data;
-pub use enrolment::{evaluate_screening, strata_of};
+pub use enrolment::{
+    consent_versions, evaluate_screening, strata_of, unblinding_categories, EXPLANATION_MIN_CHARS,
+};
 pub use errors::CommandError;
 pub use ids::{check_participant_id, MAX_PARTICIPANT_ID};
 pub use permissions::Action;
@@ -148,10 +150,21 @@ pub enum Command {
         #[serde(default)]
         facts: BTreeMap<String, Value>,
     },
-    /// Record informed consent.
+    /// Record informed consent: when it was given, on which version of the
+    /// consent form (the protocol's `[consent] versions`; the current one
+    /// when not given) and who obtained it (the acting user when not given).
     Consent {
         /// Participant.
         participant: String,
+        /// The consent form version.
+        #[serde(default)]
+        version: Option<String>,
+        /// When consent was given (the command's time when not given).
+        #[serde(default)]
+        given_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Who obtained it.
+        #[serde(default)]
+        obtained_by: Option<String>,
     },
     /// Randomise: the arm is computed from the state's allocation history;
     /// the stratification and minimisation factors come from the recorded
@@ -238,11 +251,23 @@ pub enum Command {
         /// Participant.
         participant: String,
     },
-    /// Emergency unblinding of one participant for the acting user (a reason
-    /// is required).
+    /// Emergency unblinding of one participant for the acting user: a reason
+    /// category from the protocol's `[unblinding] categories` now; the
+    /// free-text explanation (the command's reason) may come now or follow
+    /// as [`Command::ExplainUnblinding`] within the protocol's time.
     EmergencyUnblind {
         /// Participant.
         participant: String,
+        /// The reason category, one of the protocol's.
+        #[serde(default)]
+        category: String,
+    },
+    /// The written explanation of the acting user's own earlier code-break.
+    ExplainUnblinding {
+        /// Participant.
+        participant: String,
+        /// The explanation (at least 10 characters and two words).
+        explanation: String,
     },
     /// Lock the database.
     Lock,
@@ -636,7 +661,12 @@ impl TrialState {
                 date,
                 facts,
             } => return self.check_screen(&cx, participant, site, *date, facts),
-            Command::Consent { participant } => self.check_consent(&cx, participant)?,
+            Command::Consent {
+                participant,
+                version,
+                given_at,
+                obtained_by,
+            } => self.check_consent(&cx, participant, version, *given_at, obtained_by)?,
             Command::Randomise { participant } => {
                 let p = cx.participant(participant)?;
                 return Ok(vec![cx.draft(p.site.clone(), self.randomise(p)?)]);
@@ -712,9 +742,14 @@ impl TrialState {
                 summary,
             } => self.check_session(&cx, participant, session, summary)?,
             Command::Withdraw { participant } => self.check_withdraw(&cx, participant)?,
-            Command::EmergencyUnblind { participant } => {
-                self.check_emergency_unblind(&cx, participant)?
-            }
+            Command::EmergencyUnblind {
+                participant,
+                category,
+            } => self.check_emergency_unblind(&cx, participant, category)?,
+            Command::ExplainUnblinding {
+                participant,
+                explanation,
+            } => self.check_explain_unblinding(&cx, participant, explanation)?,
             Command::Lock => self.check_lock(&cx, true)?,
             Command::Unlock => self.check_lock(&cx, false)?,
             Command::GrantRole { .. }
@@ -730,3 +765,6 @@ impl TrialState {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod tests_consent;

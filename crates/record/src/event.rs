@@ -261,6 +261,16 @@ pub enum Payload {
     Consented {
         /// Participant.
         participant: String,
+        /// The consent form version (absent in events written before
+        /// versions: the protocol's first version).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+        /// When consent was given (absent: the event's time).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        given_at: Option<DateTime<Utc>>,
+        /// Who obtained it (absent: the event's actor).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        obtained_by: Option<String>,
     },
     /// Allocated to an arm.
     Randomised {
@@ -349,6 +359,17 @@ pub enum Payload {
     EmergencyUnblinded {
         /// Participant.
         participant: String,
+        /// The protocol's reason category (absent in events written before
+        /// categories existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<String>,
+    },
+    /// The written explanation of an earlier code-break by the same user.
+    UnblindingExplained {
+        /// Participant.
+        participant: String,
+        /// The explanation.
+        explanation: String,
     },
     /// Database locked: no more data writes.
     DatabaseLocked,
@@ -499,6 +520,7 @@ impl Payload {
             Payload::SessionRecorded { .. } => "session_recorded",
             Payload::Withdrawn { .. } => "withdrawn",
             Payload::EmergencyUnblinded { .. } => "emergency_unblinded",
+            Payload::UnblindingExplained { .. } => "unblinding_explained",
             Payload::DatabaseLocked => "database_locked",
             Payload::DatabaseUnlocked => "database_unlocked",
             Payload::RoleGranted { .. } => "role_granted",
@@ -525,14 +547,15 @@ impl Payload {
     pub fn participant(&self) -> Option<&str> {
         match self {
             Payload::Screened { participant, .. }
-            | Payload::Consented { participant }
+            | Payload::Consented { participant, .. }
             | Payload::Randomised { participant, .. }
             | Payload::ValueEntered { participant, .. }
             | Payload::ValueChanged { participant, .. }
             | Payload::QueryRaised { participant, .. }
             | Payload::SessionRecorded { participant, .. }
             | Payload::Withdrawn { participant }
-            | Payload::EmergencyUnblinded { participant }
+            | Payload::EmergencyUnblinded { participant, .. }
+            | Payload::UnblindingExplained { participant, .. }
             | Payload::KitDeviation { participant, .. } => Some(participant),
             _ => None,
         }
@@ -925,6 +948,9 @@ mod tests {
             reason: None,
             payload: Payload::Consented {
                 participant: "P1".into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         }
     }

@@ -186,6 +186,8 @@ pub struct Participant {
     pub earlier_screenings: Vec<Screening>,
     /// When consent was recorded.
     pub consented: Option<DateTime<Utc>>,
+    /// The consent form version of the latest consent.
+    pub consent_version: Option<String>,
     /// Allocation.
     pub allocation: Option<Allocation>,
     /// Withdrawal: when and why.
@@ -204,6 +206,7 @@ impl Participant {
             screening: None,
             earlier_screenings: Vec::new(),
             consented: None,
+            consent_version: None,
             allocation: None,
             withdrawn: None,
             values: BTreeMap::new(),
@@ -292,10 +295,37 @@ pub struct Unblinding {
     pub participant: String,
     /// When.
     pub at: DateTime<Utc>,
-    /// Why.
+    /// The protocol's reason category (absent before categories existed).
+    pub category: Option<String>,
+    /// Why: the written explanation, given with the code-break or later;
+    /// `None` while it is awaited.
     pub reason: Option<String>,
+    /// When the explanation was written.
+    pub explained_at: Option<DateTime<Utc>>,
+    /// When the explanation is due: the protocol's `[unblinding]
+    /// explain_within_hours` (24 when not set) after the code-break.
+    pub explain_by: DateTime<Utc>,
     /// Sequence number of the event.
     pub seq: u64,
+}
+
+impl Unblinding {
+    /// When an explanation is due by default: the default hours
+    /// (`[unblinding] explain_within_hours`, 24) after `at`.
+    pub fn default_explain_by(at: DateTime<Utc>) -> DateTime<Utc> {
+        at + chrono::Duration::hours(i64::from(rct_core::protocol::DEFAULT_EXPLAIN_WITHIN_HOURS))
+    }
+
+    /// Whether the explanation is still awaited.
+    pub fn awaits_explanation(&self) -> bool {
+        self.reason.is_none()
+    }
+
+    /// Whether the explanation is awaited past its due time at `now` (the
+    /// record has no clock: the reader passes the time).
+    pub fn overdue(&self, now: DateTime<Utc>) -> bool {
+        self.awaits_explanation() && now > self.explain_by
+    }
 }
 
 /// Why an event cannot be folded into the state.
@@ -532,8 +562,20 @@ impl TrialState {
                     date: *date,
                 });
             }
-            Payload::Consented { participant } => {
-                self.participant_mut(participant, site).consented = Some(e.at);
+            Payload::Consented {
+                participant,
+                version,
+                given_at,
+                ..
+            } => {
+                let first = self
+                    .config
+                    .as_ref()
+                    .and_then(TrialConfig::protocol)
+                    .map_or_else(|| "1".to_string(), |p| p.consent.versions()[0].clone());
+                let p = self.participant_mut(participant, site);
+                p.consented = Some(given_at.unwrap_or(e.at));
+                p.consent_version = Some(version.clone().unwrap_or(first));
             }
             Payload::Randomised {
                 participant,
@@ -638,16 +680,41 @@ impl TrialState {
             // The kit given is the value entered beside it; the deviation
             // itself is read from the events by those who may see it.
             Payload::KitDeviation { .. } => {}
-            Payload::EmergencyUnblinded { participant } => {
+            Payload::EmergencyUnblinded {
+                participant,
+                category,
+            } => {
                 self.unblinded
                     .insert((e.actor.clone(), participant.clone()));
                 self.unblindings.push(Unblinding {
                     user: e.actor.clone(),
                     participant: participant.clone(),
                     at: e.at,
+                    category: category.clone(),
                     reason: e.reason.clone(),
+                    explained_at: e.reason.as_ref().map(|_| e.at),
+                    explain_by: e.at
+                        + chrono::Duration::hours(i64::from(
+                            self.config
+                                .as_ref()
+                                .and_then(TrialConfig::protocol)
+                                .map_or(rct_core::protocol::DEFAULT_EXPLAIN_WITHIN_HOURS, |p| {
+                                    p.unblinding.explain_within_hours()
+                                }),
+                        )),
                     seq: e.seq,
                 });
+            }
+            Payload::UnblindingExplained {
+                participant,
+                explanation,
+            } => {
+                if let Some(u) = self.unblindings.iter_mut().rev().find(|u| {
+                    u.user == e.actor && &u.participant == participant && u.reason.is_none()
+                }) {
+                    u.reason = Some(explanation.clone());
+                    u.explained_at = Some(e.at);
+                }
             }
             Payload::DatabaseLocked => self.locked = true,
             Payload::DatabaseUnlocked => self.locked = false,

@@ -275,8 +275,16 @@ pub struct TrialView {
     pub by_stratum: BTreeMap<String, u64>,
     /// Randomised per arm, when arms are visible.
     pub by_arm: Option<BTreeMap<String, u64>>,
-    /// Emergency code-breaks (administrators, monitors, data managers).
+    /// Emergency code-breaks (administrators, monitors, data managers):
+    /// who, when, the category and the explanation (or that it is awaited
+    /// and since when); never the arm.
     pub unblindings: Option<Vec<Unblinding>>,
+    /// The viewer's own code-breaks whose written explanation is still
+    /// awaited (the reminder shown until it is given).
+    pub my_unexplained_unblindings: Vec<Unblinding>,
+    /// The reason categories an emergency code-break may name (the
+    /// protocol's `[unblinding] categories`, else the defaults).
+    pub unblinding_categories: Vec<String>,
     /// Accounts (administrators).
     pub users: Option<Vec<UserView>>,
     /// Every grant of an unblinded role, who granted it and when
@@ -574,6 +582,17 @@ impl TrialState {
                         })
                         .collect()
                 }),
+            my_unexplained_unblindings: self
+                .unblindings
+                .iter()
+                .filter(|u| u.user == user && u.awaits_explanation())
+                .cloned()
+                .collect(),
+            unblinding_categories: self
+                .config
+                .as_ref()
+                .map(crate::command::unblinding_categories)
+                .unwrap_or_default(),
             unblinded_grants: self
                 .holds_any(user, &[Role::Admin, Role::Monitor])
                 .then(|| self.unblinded_grants.clone()),

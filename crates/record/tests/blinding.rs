@@ -196,6 +196,9 @@ fn generate(blinded: bool, kits: bool, seed: u64) -> Trial {
             None,
             Command::Consent {
                 participant: id.clone(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         );
         let randomised = trial.run(
@@ -293,8 +296,11 @@ fn generate(blinded: bool, kits: bool, seed: u64) -> Trial {
         let ursula = Actor::new("ursula", Role::Investigator, Some("s1"));
         assert!(trial.run(
             &ursula,
-            Some("severe adverse event"),
-            Command::EmergencyUnblind { participant: first }
+            Some("severe adverse event after dosing"),
+            Command::EmergencyUnblind {
+                participant: first,
+                category: "serious adverse event".into(),
+            }
         ));
     }
     trial

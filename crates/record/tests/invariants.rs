@@ -38,7 +38,12 @@ fn command(kind: u8, p: u8, x: u8) -> Command {
             date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
             facts: Default::default(),
         },
-        1 | 13 => Command::Consent { participant },
+        1 | 13 => Command::Consent {
+            participant,
+            version: None,
+            given_at: None,
+            obtained_by: None,
+        },
         2 | 3 | 14 => Command::Randomise { participant },
         4 | 15 => Command::EnterValue {
             participant,
@@ -75,7 +80,10 @@ fn command(kind: u8, p: u8, x: u8) -> Command {
                 Command::Unlock
             }
         }
-        _ => Command::EmergencyUnblind { participant },
+        _ => Command::EmergencyUnblind {
+            participant,
+            category: "serious adverse event".into(),
+        },
     }
 }
 
@@ -185,7 +193,7 @@ proptest! {
             let who = if who < 7 { who } else { usual_actor(&c, p) };
             let (user, role, site) = USERS[who];
             let actor = Actor::new(user, role, site);
-            let reason = with_reason.then_some("because");
+            let reason = with_reason.then_some("because of it");
             let at = t0() + Duration::minutes(i as i64);
             if let Ok(drafts) = state.check(&actor, at, reason, &c) {
                 for d in drafts {
@@ -213,7 +221,7 @@ proptest! {
             }
             // Changes always carry a reason; nothing is written while locked
             // (checked below by replaying the lock state).
-            if matches!(e.payload, Payload::ValueChanged { .. } | Payload::Withdrawn { .. } | Payload::EmergencyUnblinded { .. } | Payload::DatabaseLocked | Payload::DatabaseUnlocked) {
+            if matches!(e.payload, Payload::ValueChanged { .. } | Payload::Withdrawn { .. } | Payload::DatabaseLocked | Payload::DatabaseUnlocked) {
                 prop_assert!(e.reason.is_some());
             }
         }

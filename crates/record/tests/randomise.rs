@@ -108,6 +108,9 @@ fn enrol(
         None,
         &Command::Consent {
             participant: id.into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();
@@ -271,6 +274,9 @@ fn a_retried_check_takes_the_next_position() {
             None,
             &Command::Consent {
                 participant: id.into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         )
         .unwrap();

@@ -151,6 +151,9 @@ pub fn generated_lupex_trial(seed: u64) -> Vec<Event> {
             None,
             Payload::Consented {
                 participant: p.clone(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         );
         if matches!(i, 10 | 30 | 50) {

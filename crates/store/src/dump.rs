@@ -131,6 +131,9 @@ mod tests {
             reason: Some("why \"quoted\"\nnew line".into()),
             payload: Payload::Consented {
                 participant: p.into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         }
         .seal(seq, prev)

@@ -351,6 +351,9 @@ mod tests {
                     "T1",
                     Payload::Consented {
                         participant: "P1".into(),
+                        version: None,
+                        given_at: None,
+                        obtained_by: None,
                     },
                 )])
             })

@@ -32,6 +32,9 @@ fn consent(i: usize) -> rct_record::EventDraft {
     draft(
         Payload::Consented {
             participant: pid(i),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
         "nurse",
         Role::ResearchNurse,

@@ -40,6 +40,9 @@ fn consent(i: usize) -> EventDraft {
         reason: None,
         payload: Payload::Consented {
             participant: pid(i),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     }
 }

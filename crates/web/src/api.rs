@@ -223,9 +223,12 @@ pub async fn evaluate(
 pub struct CommandBody {
     /// The command.
     pub command: rct_record::Command,
-    /// Why (changes, withdrawals, unblinding, lock).
+    /// Why (changes, withdrawals, the explanation of a code-break, lock).
     #[serde(default)]
     pub reason: Option<String>,
+    /// The user's password again: an emergency unblinding needs it.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 /// Runs one command as the user, in the first role they hold that may take
@@ -233,7 +236,8 @@ pub struct CommandBody {
 /// Accepted: the last event's number and the record's soft-range
 /// warnings. Refused: the record's reason. Only data commands are taken
 /// (screening, consent, randomisation, values, kits, queries, sessions,
-/// withdrawal).
+/// withdrawal), and emergency unblinding with `password` (the user's, again)
+/// and its later explanation.
 pub async fn command(
     State(s): State<AppState>,
     user: CurrentUser,
@@ -243,10 +247,10 @@ pub async fn command(
     use rct_record::Command as C;
     run(&s, move |app| {
         let a = app.access(&user, &trial)?;
-        // Data commands only: registration, accounts, logins, the lock,
-        // emergency unblinding and governance keep their pages, which ask
-        // for what these need besides the command (the password again, the
-        // trial's name typed, two people).
+        // Data commands and emergency unblinding (with the password again)
+        // only: registration, accounts, logins, the lock and governance keep
+        // their pages, which ask for what these need besides the command
+        // (the trial's name typed, two people).
         if !matches!(
             body.command,
             C::Screen { .. }
@@ -260,6 +264,8 @@ pub async fn command(
                 | C::CloseQuery { .. }
                 | C::RecordSession { .. }
                 | C::Withdraw { .. }
+                | C::EmergencyUnblind { .. }
+                | C::ExplainUnblinding { .. }
         ) {
             return Err(WebError::BadRequest(format!(
                 "`{}` is not taken by this call; use its page",
@@ -267,6 +273,13 @@ pub async fn command(
             )));
         }
         let who = a.who(app, body.command.action(), body.reason.clone())?;
+        if matches!(body.command, C::EmergencyUnblind { .. }) {
+            crate::unblinding::password_again(
+                app,
+                &user.name,
+                body.password.as_deref().unwrap_or(""),
+            )?;
+        }
         let warnings = a.warnings(std::slice::from_ref(&body.command));
         let seq = crate::commands::execute(app, &trial, &who, &body.command)?;
         Ok(json!({"accepted": true, "seq": seq, "warnings": warnings}))

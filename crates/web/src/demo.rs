@@ -234,6 +234,9 @@ pub fn enrol(app: &App, plan: &Plan<'_>, user: &str) -> Result<(), WebError> {
             &who(1),
             &Command::Consent {
                 participant: plan.pid.clone(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         )?;
         execute(

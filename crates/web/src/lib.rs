@@ -24,6 +24,7 @@ pub mod ops;
 mod pages;
 pub mod routes;
 pub mod throttle;
+mod unblinding;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -218,6 +218,7 @@ pub async fn dashboard(
         let a = app.access(&user, &trial)?;
         let v = &a.view;
         let f = &v.flow;
+        let now = app.now();
         let target = u64::from(*a.protocol.trial.target_enrolment.get_ref());
         let pct = percent(f.randomised, target);
         let site_name = |id: &str| {
@@ -240,6 +241,7 @@ pub async fn dashboard(
                 }
                 @if v.locked { p.warning { strong { "Locked: " } "the database is locked; no data can be entered or changed." } }
                 (crate::notices::unblinded_grants(v))
+                (crate::unblinding::reminders(v, &user, now))
                 h2 { "Enrolment against target" }
                 p { (f.randomised) " of " (target) " randomised (" (pct) "% of the target) "
                     span.bar aria-hidden="true" { span style={"width:" (pct.min(100)) "%"} {} } }
@@ -282,7 +284,9 @@ pub async fn dashboard(
                 @if let Some(list) = &v.unblindings {
                     h2 id="unblindings" { "Emergency unblindings" }
                     @if list.is_empty() { p { "None." } }
-                    ul { @for u in list { li.warning { (u.at.format("%Y-%m-%d %H:%M")) " UTC: " (u.user) " broke the code for " (u.participant) " — " (u.reason.clone().unwrap_or_default()) } } }
+                    ul { @for u in list { li.warning { (u.at.format("%Y-%m-%d %H:%M")) " UTC: " (u.user) " broke the code for " (u.participant)
+                        @if let Some(c) = &u.category { " (" (c) ")" }
+                        " — " (crate::unblinding::explanation_state(u, now)) } } }
                 }
                 p { (open_queries(&a)) " open queries · " a href={"/t/" (v.trial) "/audit"} { "audit trail" } }
             },
@@ -446,6 +450,17 @@ pub async fn participant(
                 @if a.may(Action::Consent) && !v.locked && p.screening.is_some() && p.consented.is_none() {
                     form method="post" action={"/t/" (t) "/p/" (pid) "/consent"} {
                         (csrf(&user))
+                        label for="given_at" { "Date and time consent was given (UTC; now when left empty)" }
+                        input id="given_at" name="given_at" type="datetime-local";
+                        label for="version" { "Consent form version" }
+                        select id="version" name="version" {
+                            @let versions = a.protocol.consent.versions();
+                            @for (i, ver) in versions.iter().enumerate() {
+                                option value=(ver) selected[i + 1 == versions.len()] { (ver) @if i + 1 == versions.len() { " (current)" } }
+                            }
+                        }
+                        label for="obtained_by" { "Obtained by" }
+                        input id="obtained_by" name="obtained_by" value=(user.name) required;
                         p { button type="submit" { "Record informed consent" } }
                     }
                 }
@@ -747,17 +762,34 @@ pub async fn consent(
     State(s): State<AppState>,
     user: CurrentUser,
     Path((trial, pid)): Path<(String, String)>,
+    Form(input): Input,
 ) -> PageResult {
     App::run(&s, move |app| {
         let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let who = a.who(app, Action::Consent, None)?;
+        let given_at = match field(&input, "given_at") {
+            "" => None,
+            t => Some(
+                chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M")
+                    .map_err(|_| {
+                        WebError::BadRequest(format!(
+                            "given_at `{t}`: expected a date and time such as 2025-03-01T09:30"
+                        ))
+                    })?
+                    .and_utc(),
+            ),
+        };
+        let text = |k: &str| Some(field(&input, k).to_string()).filter(|v| !v.is_empty());
         execute(
             app,
             &trial,
             &who,
             &Command::Consent {
                 participant: pid.clone(),
+                version: text("version"),
+                given_at,
+                obtained_by: text("obtained_by"),
             },
         )?;
         Ok(redirect(&format!("/t/{trial}/p/{pid}")))
@@ -1459,72 +1491,6 @@ pub async fn close_query(
         let who = a.who(app, Action::CloseQuery, None)?;
         execute(app, &trial, &who, &Command::CloseQuery { query })?;
         Ok(redirect(&format!("/t/{trial}/queries")))
-    })
-    .await
-}
-
-// ---- emergency unblinding -----------------------------------------------------
-
-pub async fn unblind_page(
-    State(s): State<AppState>,
-    user: CurrentUser,
-    Path((trial, pid)): Path<(String, String)>,
-) -> PageResult {
-    App::run(&s, move |app| {
-        let a = app.access_to(&user, &trial, &pid)?;
-        a.participant(&pid)?;
-        a.who(app, Action::EmergencyUnblind, None)?;
-        Ok(trial_page(
-            &a,
-            "Emergency unblinding",
-            html! {
-                h1 { "Emergency unblinding of " (pid) }
-                p.warning { "Break the code only when the participant's care depends on knowing the treatment. "
-                    "The arm is shown to you alone, the code-break is recorded with your reason, and administrators see it on their dashboard." }
-                form method="post" action={"/t/" (trial) "/p/" (pid) "/unblind"} {
-                    (csrf(&user))
-                    label for="reason" { "Reason" }
-                    textarea id="reason" name="reason" rows="3" cols="60" required {}
-                    label for="password" { "Your password, again" }
-                    input id="password" name="password" type="password" autocomplete="current-password" required;
-                    p { button.danger type="submit" { "Reveal the allocation" } }
-                }
-            },
-        ))
-    })
-    .await
-}
-
-pub async fn unblind_post(
-    State(s): State<AppState>,
-    user: CurrentUser,
-    Path((trial, pid)): Path<(String, String)>,
-    Form(input): Input,
-) -> PageResult {
-    App::run(&s, move |app| {
-        let a = app.access_to(&user, &trial, &pid)?;
-        a.participant(&pid)?;
-        let who = a.who(
-            app,
-            Action::EmergencyUnblind,
-            Some(field(&input, "reason").to_string()),
-        )?;
-        let found = crate::accounts::find(app, &user.name)?.ok_or(WebError::Unauthenticated)?;
-        let password = input.get("password").map_or("", String::as_str);
-        if found.locked || !crate::accounts::verify(app, &found, password) {
-            return Err(WebError::Forbidden(
-                "the password is wrong; nothing was revealed".into(),
-            ));
-        }
-        execute(
-            app,
-            &trial,
-            &who,
-            &Command::EmergencyUnblind {
-                participant: pid.clone(),
-            },
-        )?;
-        Ok(redirect(&format!("/t/{trial}/p/{pid}")))
     })
     .await
 }

@@ -4,7 +4,7 @@
 
 use axum::routing::{get, post, MethodRouter};
 
-use crate::{api, governance, ops, pages, AppState};
+use crate::{api, governance, ops, pages, unblinding, AppState};
 
 /// One route.
 pub struct Route {
@@ -128,14 +128,21 @@ pub static ROUTES: &[Route] = &[
         "/t/{trial}/p/{pid}/unblind",
         false,
         "Emergency unblinding form",
-        pages::unblind_page
+        unblinding::unblind_page
     ),
     r!(
         "POST",
         "/t/{trial}/p/{pid}/unblind",
         false,
         "Emergency unblinding",
-        pages::unblind_post
+        unblinding::unblind_post
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/p/{pid}/unblind/explain",
+        false,
+        "The written explanation of your own emergency code-break",
+        unblinding::explain_post
     ),
     r!(
         "GET",

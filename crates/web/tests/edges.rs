@@ -54,8 +54,32 @@ async fn a_man_is_never_randomised_into_the_female_stratum() {
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let a = c.post("/t/lupex/screen", &pairs).await;
     assert!(a.status.is_redirection(), "{} {}", a.status, a.body);
-    let a = c.post("/t/lupex/p/M01/consent", &[]).await;
+    let a = c.post("/t/lupex/p/M01/consent", &[("version", "9")]).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    assert!(
+        a.body.contains("expected one of 1 ([consent] versions)"),
+        "{}",
+        a.body
+    );
+    let a = c
+        .post(
+            "/t/lupex/p/M01/consent",
+            &[
+                ("version", "1"),
+                ("given_at", "2025-03-01T09:30"),
+                ("obtained_by", "nurse nora"),
+            ],
+        )
+        .await;
     assert!(a.status.is_redirection(), "{} {}", a.status, a.body);
+    let held = app.ledger.state("lupex").unwrap().participants["M01"].clone();
+    assert_eq!(
+        (
+            held.consent_version.as_deref(),
+            held.consented.map(|t| t.to_rfc3339())
+        ),
+        (Some("1"), Some("2025-03-01T09:30:00+00:00".to_string()))
+    );
     let page = c.get("/t/lupex/p/M01/randomise").await.body;
     assert!(!page.contains("name=\"s.sex\""), "no stratum input: {page}");
     assert!(page.contains("<dd>male</dd>"), "stratum shown: {page}");
@@ -72,7 +96,18 @@ async fn a_man_is_never_randomised_into_the_female_stratum() {
         "date": "2025-03-01", "facts": typed_facts("male")}});
     let a = c.post_json(api, &screen, Some(&c.csrf)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    let consent = json!({"command": {"command": "consent", "participant": "M02"}});
+    // Consent names a version the protocol declares (none declared: `1`).
+    let bad = json!({"command": {"command": "consent", "participant": "M02", "version": "9"}});
+    let a = c.post_json(api, &bad, Some(&c.csrf)).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    assert!(
+        a.body
+            .contains("consent form version `9` is not one of the protocol's"),
+        "{}",
+        a.body
+    );
+    let consent = json!({"command": {"command": "consent", "participant": "M02",
+        "version": "1", "given_at": "2025-03-01T09:30:00Z", "obtained_by": "nurse nora"}});
     assert_eq!(
         c.post_json(api, &consent, Some(&c.csrf)).await.status,
         StatusCode::OK
@@ -82,14 +117,65 @@ async fn a_man_is_never_randomised_into_the_female_stratum() {
     let a = c.post_json(api, &randomise, Some(&c.csrf)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(stratum(&app, "lupex", "M02").as_deref(), Some("sex=male"));
-    // Only data commands are taken: emergency unblinding keeps its page,
-    // which asks for the password again.
-    let unblind = json!({"command": {"command": "emergency_unblind", "participant": "M02"},
-        "reason": "serious adverse event"});
+    // Emergency unblinding through the API needs the password again; the
+    // record refuses a category outside the protocol's list and an
+    // explanation of "x", as for the page and the command line.
     let before = app.ledger.state("lupex").unwrap().unblindings.len();
-    let a = c.post_json(api, &unblind, Some(&c.csrf)).await;
-    assert!(a.status.is_client_error(), "{} {}", a.status, a.body);
+    let unblind = |category: &str, reason: Option<&str>, password: Option<&str>| {
+        json!({"command": {"command": "emergency_unblind", "participant": "M02",
+            "category": category}, "reason": reason, "password": password})
+    };
+    let pw = Some("investigator-demo-pw");
+    for (body, status, says) in [
+        (
+            unblind("serious adverse event", None, None),
+            StatusCode::FORBIDDEN,
+            "password",
+        ),
+        (
+            unblind("curiosity", None, pw),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`curiosity` is not one of the protocol's",
+        ),
+        (
+            unblind("serious adverse event", Some("x"), pw),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "at least 10 characters and two words",
+        ),
+    ] {
+        let a = c.post_json(api, &body, Some(&c.csrf)).await;
+        assert_eq!(a.status, status, "{}", a.body);
+        assert!(a.body.contains(says), "{}", a.body);
+    }
     assert_eq!(app.ledger.state("lupex").unwrap().unblindings.len(), before);
+    let a = c
+        .post_json(
+            api,
+            &unblind("serious adverse event", None, pw),
+            Some(&c.csrf),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let explain = |text: &str| {
+        json!({"command": {"command": "explain_unblinding", "participant": "M02",
+            "explanation": text}})
+    };
+    let a = c.post_json(api, &explain("x"), Some(&c.csrf)).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    let a = c
+        .post_json(
+            api,
+            &explain("hypoglycaemia needing the dose known"),
+            Some(&c.csrf),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let s = app.ledger.state("lupex").unwrap();
+    assert_eq!(s.unblindings.len(), before + 1);
+    assert_eq!(
+        s.unblindings[before].reason.as_deref(),
+        Some("hypoglycaemia needing the dose known")
+    );
 
     // A screening without the stratification fact is incomplete: the
     // record refuses to randomise, on the page and through the API.

@@ -703,36 +703,73 @@ async fn screen_consent_randomise_shows_a_concealed_result_to_the_investigator()
 async fn emergency_unblinding_reveals_one_participant_to_one_user_and_is_recorded() {
     let (router, app) = demo_app();
     let c = demo_login(&router, "investigator").await;
+    let sae = ("category", "serious adverse event");
+    let pw = ("password", "investigator-demo-pw");
     let wrong = c
         .post(
             "/t/il2-sle/p/X002/unblind",
-            &[("reason", "anaphylaxis"), ("password", "not mine")],
+            &[sae, ("password", "not mine")],
         )
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
-    let no_reason = c
-        .post(
-            "/t/il2-sle/p/X002/unblind",
-            &[("password", "investigator-demo-pw")],
-        )
-        .await;
-    assert_eq!(
-        no_reason.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        no_reason.body
+    // The form offers the protocol's categories (here the defaults).
+    let form = c.get("/t/il2-sle/p/X002/unblind").await.body;
+    assert!(
+        form.contains("<option value=\"overdose\">") && form.contains("within 24 hours"),
+        "{form}"
     );
+    // No category, one outside the protocol's list, and an explanation of
+    // "x" are refused, saying why; nothing is revealed.
+    for (input, says) in [
+        (vec![pw], "is not one of the protocol's"),
+        (
+            vec![("category", "curiosity"), pw],
+            "`curiosity` is not one of the protocol's",
+        ),
+        (
+            vec![sae, ("reason", "x"), pw],
+            "at least 10 characters and two words",
+        ),
+    ] {
+        let a = c.post("/t/il2-sle/p/X002/unblind", &input).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+        assert!(a.body.contains(says), "{}", a.body);
+    }
     assert!(app.ledger.state("il2-sle").unwrap().unblindings.is_empty());
+    // The category and the password suffice: the explanation may follow.
+    let ok = c.post("/t/il2-sle/p/X002/unblind", &[sae, pw]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    // Until it is given, the dashboard reminds the user who broke the code,
+    // and tells administrators it is awaited.
+    let dash = c.get("/t/il2-sle").await.body;
+    assert!(
+        dash.contains("Reminder: </strong>explain your emergency code-break of X002"),
+        "{dash}"
+    );
+    let admin = demo_login(&router, "admin").await;
+    let a_dash = admin.get("/t/il2-sle").await.body;
+    assert!(
+        a_dash.contains("Code-breaks awaiting an explanation: </strong>1"),
+        "{a_dash}"
+    );
+    assert!(leaks(&a_dash).is_empty());
+    let x = c
+        .post("/t/il2-sle/p/X002/unblind/explain", &[("explanation", "x")])
+        .await;
+    assert_eq!(x.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", x.body);
+    assert!(
+        x.body.contains("at least 10 characters and two words"),
+        "{}",
+        x.body
+    );
     let ok = c
         .post(
-            "/t/il2-sle/p/X002/unblind",
-            &[
-                ("reason", "anaphylaxis"),
-                ("password", "investigator-demo-pw"),
-            ],
+            "/t/il2-sle/p/X002/unblind/explain",
+            &[("explanation", "anaphylaxis after the first dose")],
         )
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert!(!c.get("/t/il2-sle").await.body.contains("Reminder:"));
     let arm = app.ledger.state("il2-sle").unwrap().participants["X002"]
         .allocation
         .clone()
@@ -756,10 +793,10 @@ async fn emergency_unblinding_reveals_one_participant_to_one_user_and_is_recorde
     let nurse = demo_login(&router, "nurse").await;
     assert!(leaks(&nurse.get("/t/il2-sle/p/X002").await.body).is_empty());
     // Administrators are told (who, when, why; no arm).
-    let admin = demo_login(&router, "admin").await;
     let dash = admin.get("/t/il2-sle").await.body;
     assert!(
-        dash.contains("broke the code for X002") && dash.contains("anaphylaxis"),
+        dash.contains("broke the code for X002 (serious adverse event)")
+            && dash.contains("anaphylaxis after the first dose"),
         "{dash}"
     );
     // ... at the top of the dashboard, as an alert.

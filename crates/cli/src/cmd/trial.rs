@@ -118,12 +118,24 @@ pub enum TrialCmd {
         reason: Option<String>,
     },
     /// Record informed consent.
+    #[command(disable_version_flag = true)]
     Consent {
         #[command(flatten)]
         ctx: Ctx,
         /// Participant.
         #[arg(long)]
         participant: String,
+        /// When consent was given (RFC 3339, e.g. 2025-03-01T09:30:00Z)
+        /// [default: now].
+        #[arg(long)]
+        date: Option<String>,
+        /// The consent form version, one of the protocol's `[consent]
+        /// versions` [default: the current one].
+        #[arg(long = "version", id = "form_version", value_name = "VERSION")]
+        form_version: Option<String>,
+        /// Who obtained consent [default: the acting user].
+        #[arg(long)]
+        obtained_by: Option<String>,
     },
     /// Randomise a consented, eligible participant.
     Randomise {
@@ -200,20 +212,43 @@ pub enum TrialCmd {
         json: bool,
     },
     /// Emergency code-break: reveal one participant's arm to the acting
-    /// investigator only (a reason is required; administrators, monitors and
-    /// data managers see who broke the code, when and why, never the arm).
+    /// investigator only, with a reason category from the protocol's
+    /// `[unblinding] categories` and the user's password again. The written
+    /// explanation may come now (`--reason`) or follow with
+    /// `explain-unblinding` within the protocol's `explain_within_hours`.
+    /// Administrators, monitors and data managers see who broke the code,
+    /// when and why, never the arm.
     Unblind {
         #[command(flatten)]
         ctx: Ctx,
         /// Participant.
         #[arg(long)]
         participant: String,
-        /// Why the code must be broken (e.g. the medical emergency).
+        /// The reason category, one of the protocol's (e.g. `serious
+        /// adverse event`).
+        #[arg(long)]
+        category: String,
+        /// The written explanation (at least 10 characters and two words);
+        /// may follow with `explain-unblinding`.
         #[arg(long)]
         reason: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
         /// Print JSON (the participant as the user now sees them).
         #[arg(long)]
         json: bool,
+    },
+    /// The written explanation of your own earlier emergency code-break (at
+    /// least 10 characters and two words).
+    ExplainUnblinding {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Participant.
+        #[arg(long)]
+        participant: String,
+        /// Why the treatment had to be known.
+        #[arg(long)]
+        explanation: String,
     },
     /// The kit list: each dispensed kit code with its participant and site,
     /// and the arm for users who may map kits to arms (the pharmacist in a
@@ -683,12 +718,30 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 println!("{}", screen_line(&participant, verdict, &screening));
             }
         }
-        TrialCmd::Consent { ctx, participant } => {
+        TrialCmd::Consent {
+            ctx,
+            participant,
+            date,
+            form_version,
+            obtained_by,
+        } => {
+            let given_at = date
+                .map(|s| {
+                    DateTime::parse_from_rfc3339(&s)
+                        .map(|d| d.with_timezone(&Utc))
+                        .with_context(|| {
+                            format!("--date `{s}`: expected an RFC 3339 time such as 2025-03-01T09:30:00Z")
+                        })
+                })
+                .transpose()?;
             simple(
                 &ctx,
                 None,
                 Command::Consent {
                     participant: participant.clone(),
+                    version: form_version,
+                    given_at,
+                    obtained_by,
                 },
             )?;
             println!("{participant}: consent recorded");
@@ -816,14 +869,18 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
         TrialCmd::Unblind {
             ctx,
             participant,
+            category,
             reason,
+            password,
             json,
         } => {
+            password_again(&ctx, &password)?;
             let (state, actor) = simple(
                 &ctx,
                 reason.as_deref(),
                 Command::EmergencyUnblind {
                     participant: participant.clone(),
+                    category,
                 },
             )?;
             let pv = participant_view(&state, &actor.user, &participant)?;
@@ -844,6 +901,21 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                     None => println!("{participant}: code-break recorded"),
                 }
             }
+        }
+        TrialCmd::ExplainUnblinding {
+            ctx,
+            participant,
+            explanation,
+        } => {
+            simple(
+                &ctx,
+                None,
+                Command::ExplainUnblinding {
+                    participant: participant.clone(),
+                    explanation,
+                },
+            )?;
+            println!("{participant}: explanation of the code-break recorded");
         }
         TrialCmd::Kits { ctx, json } => {
             let ledger = ctx.ledger()?;
@@ -1182,6 +1254,25 @@ fn new_account(
 }
 
 /// One command by the acting user; the state after and the actor.
+/// The acting user's password asked again (a code-break): refused when
+/// wrong, before anything is written. A trial without accounts has none.
+fn password_again(ctx: &Ctx, password: &PasswordArgs) -> anyhow::Result<()> {
+    let ledger = ctx.ledger()?;
+    let trial = ctx.trial(ledger.store().as_ref())?;
+    let actor = ctx.actor(&ledger, &trial)?;
+    let Some(found) = identity::account(&ledger, &actor.user)? else {
+        if ledger.state(&trial)?.users.is_empty() {
+            return Ok(());
+        }
+        bail!("`{}` has no account; nothing was revealed", actor.user);
+    };
+    let pw = password.read(&format!("Password for {}, again: ", actor.user), false)?;
+    if found.locked || !found.verify(&identity::passwords(), &pw) {
+        bail!("the password is wrong; nothing was revealed");
+    }
+    Ok(())
+}
+
 pub(crate) fn simple(
     ctx: &Ctx,
     reason: Option<&str>,

@@ -85,6 +85,10 @@ impl Logins {
         if let Some(u) = new_account {
             c.arg("--password-stdin")
                 .write_stdin(format!("{}\n", password(u)));
+        } else if args.first() == Some(&"unblind") {
+            // A code-break asks the user's password again.
+            c.arg("--password-stdin")
+                .write_stdin(format!("{}\n", password(user)));
         }
         c
     }

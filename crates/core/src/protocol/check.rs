@@ -238,6 +238,30 @@ pub fn check(p: &Protocol, src: &str, file: &str) -> Vec<Diagnostic> {
         );
     }
 
+    // Consent form versions.
+    c.unique("consent version", p.consent.versions.iter());
+
+    // Emergency unblinding.
+    c.unique("unblinding category", p.unblinding.categories.iter());
+    for cat in &p.unblinding.categories {
+        if cat.get_ref().trim().is_empty() {
+            c.at(
+                cat.span(),
+                "an [unblinding] category is empty: expected a name such as `serious adverse event`".into(),
+                Some("remove it or name the category"),
+            );
+        }
+    }
+    if let Some(h) = &p.unblinding.explain_within_hours {
+        if *h.get_ref() == 0 {
+            c.at(
+                h.span(),
+                "[unblinding] explain_within_hours is 0: expected the hours allowed for the written explanation, e.g. 24".into(),
+                Some("give a whole number of hours >= 1"),
+            );
+        }
+    }
+
     // Roles and masking.
     let roles = c.unique("role", p.roles.iter().map(|r| &r.id));
     for r in &p.roles {

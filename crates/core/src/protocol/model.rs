@@ -17,6 +17,13 @@ pub struct Protocol {
     pub arms: Vec<Arm>,
     /// Who is blinded, and whether kit codes conceal allocation.
     pub masking: Masking,
+    /// Emergency unblinding: the reason categories and the time allowed
+    /// for the written explanation.
+    #[serde(default)]
+    pub unblinding: Unblinding,
+    /// Informed consent: the consent form versions.
+    #[serde(default)]
+    pub consent: Consent,
     /// Roles of the trial and what each may see.
     #[serde(default)]
     pub roles: Vec<Role>,
@@ -200,6 +207,86 @@ pub struct Masking {
     /// Free-text description of how blinding is maintained.
     #[serde(default)]
     pub description: Option<String>,
+}
+
+/// The reason categories of an emergency code-break offered when the
+/// protocol declares none.
+pub const DEFAULT_UNBLINDING_CATEGORIES: [&str; 4] = [
+    "serious adverse event",
+    "overdose",
+    "pregnancy",
+    "other medical emergency",
+];
+
+/// The hours allowed for a code-break's written explanation when the
+/// protocol sets none.
+pub const DEFAULT_EXPLAIN_WITHIN_HOURS: u32 = 24;
+
+/// `[unblinding]`: how an emergency code-break is recorded.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unblinding {
+    /// Reason categories a code-break must name (for example `serious
+    /// adverse event`); empty means [`DEFAULT_UNBLINDING_CATEGORIES`].
+    #[serde(default)]
+    pub categories: Vec<Spanned<String>>,
+    /// Hours within which the free-text explanation must follow the
+    /// code-break; absent means [`DEFAULT_EXPLAIN_WITHIN_HOURS`].
+    #[serde(default)]
+    pub explain_within_hours: Option<Spanned<u32>>,
+}
+
+impl Unblinding {
+    /// The categories in force: the declared ones, else the defaults.
+    pub fn categories(&self) -> Vec<String> {
+        if self.categories.is_empty() {
+            DEFAULT_UNBLINDING_CATEGORIES
+                .iter()
+                .map(|c| (*c).to_string())
+                .collect()
+        } else {
+            self.categories
+                .iter()
+                .map(|c| c.get_ref().trim().to_string())
+                .collect()
+        }
+    }
+
+    /// The hours allowed for the explanation.
+    pub fn explain_within_hours(&self) -> u32 {
+        self.explain_within_hours
+            .as_ref()
+            .map_or(DEFAULT_EXPLAIN_WITHIN_HOURS, |h| *h.get_ref())
+    }
+}
+
+/// `[consent]`: the consent form versions, oldest first; the current one is
+/// the last. None declared means one version, `1`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    /// Versions of the consent form, oldest first.
+    #[serde(default)]
+    pub versions: Vec<Spanned<String>>,
+}
+
+impl Consent {
+    /// The versions in force (`["1"]` when none are declared).
+    pub fn versions(&self) -> Vec<String> {
+        if self.versions.is_empty() {
+            vec!["1".to_string()]
+        } else {
+            self.versions
+                .iter()
+                .map(|v| v.get_ref().trim().to_string())
+                .collect()
+        }
+    }
+
+    /// The current version: the last declared, else `1`.
+    pub fn current(&self) -> String {
+        self.versions().pop().unwrap_or_else(|| "1".to_string())
+    }
 }
 
 /// A party that can be masked.

@@ -108,6 +108,44 @@ pub fn strata_of(
     Ok(out)
 }
 
+/// The least an emergency code-break's explanation must hold.
+pub const EXPLANATION_MIN_CHARS: usize = 10;
+
+/// The reason categories of an emergency code-break in force for the
+/// trial: the protocol's `[unblinding] categories`, else the defaults.
+pub fn unblinding_categories(config: &TrialConfig) -> Vec<String> {
+    config.protocol().map_or_else(
+        || rct_core::protocol::Unblinding::default().categories(),
+        |p| p.unblinding.categories(),
+    )
+}
+
+/// The consent form versions of the trial, oldest first (the protocol's
+/// `[consent] versions`, else `["1"]`).
+pub fn consent_versions(config: &TrialConfig) -> Vec<String> {
+    config
+        .protocol()
+        .map_or_else(|| vec!["1".to_string()], |p| p.consent.versions())
+}
+
+/// Refuses an explanation shorter than [`EXPLANATION_MIN_CHARS`]
+/// characters or of fewer than two words (a word holds a letter or digit).
+fn meaningful_explanation(participant: &str, text: &str) -> Result<(), CommandError> {
+    let text = text.trim();
+    let words = text
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count();
+    if text.chars().count() < EXPLANATION_MIN_CHARS || words < 2 {
+        return Err(CommandError::ExplanationTooShort {
+            participant: participant.to_string(),
+            given: text.chars().take(40).collect(),
+            min_chars: EXPLANATION_MIN_CHARS,
+        });
+    }
+    Ok(())
+}
+
 impl TrialState {
     /// [`super::Command::Screen`].
     pub(super) fn check_screen(
@@ -178,23 +216,61 @@ impl TrialState {
     }
 
     /// [`super::Command::Consent`].
+    /// A consent again is taken only on a version other than the one held
+    /// (re-consent after an amendment).
     pub(super) fn check_consent(
         &self,
         cx: &Ctx<'_>,
         id: &str,
+        version: &Option<String>,
+        given_at: Option<chrono::DateTime<chrono::Utc>>,
+        obtained_by: &Option<String>,
     ) -> Result<(Option<String>, Payload), CommandError> {
         let p = cx.participant(id)?;
         cx.not_withdrawn(p)?;
-        if let Some(when) = p.consented {
-            return Err(CommandError::AlreadyConsented {
-                participant: id.to_string(),
-                at: when,
+        let versions = consent_versions(cx.config);
+        let current = versions.last().cloned().unwrap_or_else(|| "1".into());
+        let version = version
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map_or(current, str::to_string);
+        if !versions.contains(&version) {
+            return Err(CommandError::ConsentVersion {
+                version,
+                expected: versions.join(", "),
             });
         }
+        if let (Some(when), Some(held)) = (p.consented, &p.consent_version) {
+            if *held == version {
+                return Err(CommandError::AlreadyConsented {
+                    participant: id.to_string(),
+                    at: when,
+                });
+            }
+        }
+        if let Some(g) = given_at {
+            if g > cx.at {
+                return Err(CommandError::ConsentInFuture {
+                    participant: id.to_string(),
+                    given_at: g,
+                    at: cx.at,
+                });
+            }
+        }
+        let obtained_by = obtained_by
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .unwrap_or(&cx.actor.user)
+            .to_string();
         Ok((
             p.site.clone(),
             Payload::Consented {
                 participant: id.to_string(),
+                version: Some(version),
+                given_at: Some(given_at.unwrap_or(cx.at)),
+                obtained_by: Some(obtained_by),
             },
         ))
     }
@@ -215,16 +291,29 @@ impl TrialState {
         ))
     }
 
-    /// [`super::Command::EmergencyUnblind`].
+    /// [`super::Command::EmergencyUnblind`]: a category from the protocol;
+    /// the explanation (the reason), when given now, must say something.
     pub(super) fn check_emergency_unblind(
         &self,
         cx: &Ctx<'_>,
         id: &str,
+        category: &str,
     ) -> Result<(Option<String>, Payload), CommandError> {
         let (actor, action) = (cx.actor, cx.action);
         let p = cx.participant(id)?;
         if !cx.config.blinded {
             return Err(CommandError::NotBlinded);
+        }
+        let category = category.trim();
+        let categories = unblinding_categories(cx.config);
+        if !categories.iter().any(|c| c == category) {
+            return Err(CommandError::UnblindingCategory {
+                category: category.to_string(),
+                expected: categories.join(", "),
+            });
+        }
+        if let Some(reason) = cx.reason {
+            meaningful_explanation(id, reason)?;
         }
         if p.allocation.is_none() {
             return Err(CommandError::NotRandomised {
@@ -245,6 +334,36 @@ impl TrialState {
             p.site.clone(),
             Payload::EmergencyUnblinded {
                 participant: id.to_string(),
+                category: Some(category.to_string()),
+            },
+        ))
+    }
+
+    /// [`super::Command::ExplainUnblinding`]: only the user who broke the
+    /// code explains it, once.
+    pub(super) fn check_explain_unblinding(
+        &self,
+        cx: &Ctx<'_>,
+        id: &str,
+        explanation: &str,
+    ) -> Result<(Option<String>, Payload), CommandError> {
+        let p = cx.participant(id)?;
+        if !self
+            .unblindings
+            .iter()
+            .any(|u| u.user == cx.actor.user && u.participant == id && u.awaits_explanation())
+        {
+            return Err(CommandError::NothingToExplain {
+                participant: id.to_string(),
+                user: cx.actor.user.clone(),
+            });
+        }
+        meaningful_explanation(id, explanation)?;
+        Ok((
+            p.site.clone(),
+            Payload::UnblindingExplained {
+                participant: id.to_string(),
+                explanation: explanation.trim().to_string(),
             },
         ))
     }
@@ -291,6 +410,15 @@ impl TrialState {
                 trial: self.trial.clone(),
             });
         };
+        let current = consent_versions(config).pop().unwrap_or_else(|| "1".into());
+        let held = p.consent_version.clone().unwrap_or_else(|| "1".into());
+        if held != current {
+            return Err(CommandError::ConsentNotCurrent {
+                participant: id.to_string(),
+                version: held,
+                current,
+            });
+        }
         let strata = strata_of(config, p)?;
         let allocation = self.allocation_for(p, &strata)?;
         Ok(Payload::Randomised {

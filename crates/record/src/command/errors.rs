@@ -119,7 +119,7 @@ pub enum CommandError {
         participant: String,
     },
     /// Consent already recorded.
-    #[error("participant {participant} consented on {at}; consent is recorded once")]
+    #[error("participant {participant} consented on {at}; consent is recorded once per consent form version")]
     AlreadyConsented {
         /// Participant.
         participant: String,
@@ -277,6 +277,62 @@ pub enum CommandError {
     /// Unblinding an open trial.
     #[error("the trial is not blinded; there is nothing to unblind")]
     NotBlinded,
+    /// The code-break's reason category is not one of the protocol's.
+    #[error("the unblinding category `{category}` is not one of the protocol's: expected one of {expected} ([unblinding] categories)")]
+    UnblindingCategory {
+        /// Category given.
+        category: String,
+        /// The protocol's categories, joined.
+        expected: String,
+    },
+    /// The code-break's explanation says too little.
+    #[error("the explanation of the code-break of participant {participant} is too short (`{given}`): write at least {min_chars} characters and two words saying why the treatment had to be known")]
+    ExplanationTooShort {
+        /// Participant.
+        participant: String,
+        /// The text given (trimmed).
+        given: String,
+        /// Minimum characters.
+        min_chars: usize,
+    },
+    /// No code-break of this user awaits an explanation.
+    #[error(
+        "user `{user}` has no code-break of participant {participant} awaiting an explanation"
+    )]
+    NothingToExplain {
+        /// Participant.
+        participant: String,
+        /// User.
+        user: String,
+    },
+    /// A consent form version the protocol does not declare.
+    #[error("consent form version `{version}` is not one of the protocol's: expected one of {expected} ([consent] versions)")]
+    ConsentVersion {
+        /// Version given.
+        version: String,
+        /// The protocol's versions, joined.
+        expected: String,
+    },
+    /// Consent dated after it was recorded.
+    #[error("the consent of participant {participant} is dated {given_at}, after the time it is recorded ({at})")]
+    ConsentInFuture {
+        /// Participant.
+        participant: String,
+        /// Date given.
+        given_at: chrono::DateTime<chrono::Utc>,
+        /// Recording time.
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Consent on a version that is no longer current.
+    #[error("participant {participant} consented on form version {version}, not the current version {current}: record consent on version {current} before randomising")]
+    ConsentNotCurrent {
+        /// Participant.
+        participant: String,
+        /// Version consented on.
+        version: String,
+        /// Current version.
+        current: String,
+    },
     /// Unblinded already.
     #[error("participant {participant} is already unblinded to user `{user}`")]
     AlreadyUnblinded {

@@ -218,11 +218,7 @@ impl Action {
     pub fn needs_reason(self) -> bool {
         matches!(
             self,
-            Action::ChangeValue
-                | Action::Withdraw
-                | Action::EmergencyUnblind
-                | Action::Unlock
-                | Action::Lock
+            Action::ChangeValue | Action::Withdraw | Action::Unlock | Action::Lock
         )
     }
 }
@@ -244,7 +240,9 @@ impl Command {
             Command::CloseQuery { .. } => Action::CloseQuery,
             Command::RecordSession { .. } => Action::RecordSession,
             Command::Withdraw { .. } => Action::Withdraw,
-            Command::EmergencyUnblind { .. } => Action::EmergencyUnblind,
+            Command::EmergencyUnblind { .. } | Command::ExplainUnblinding { .. } => {
+                Action::EmergencyUnblind
+            }
             Command::Lock => Action::Lock,
             Command::Unlock => Action::Unlock,
             Command::GrantRole { .. } => Action::GrantRole,

@@ -209,6 +209,9 @@ pub(crate) fn enrol(s: &mut TrialState, a: &Actor, id: &str) -> crate::event::Ev
         None,
         &Command::Consent {
             participant: id.into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();
@@ -276,7 +279,10 @@ fn registration_once_by_an_admin_with_a_valid_design() {
             &inv(),
             None,
             Command::Consent {
-                participant: "P1".into()
+                participant: "P1".into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             }
         ),
         "trial `t` is not registered yet; register it first"
@@ -308,6 +314,9 @@ fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
         None,
         &Command::Consent {
             participant: "P7".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();
@@ -317,10 +326,13 @@ fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
             &inv(),
             None,
             Command::Consent {
-                participant: "P7".into()
+                participant: "P7".into(),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             }
         ),
-        "participant P7 consented on 2026-03-01 09:02:00 UTC; consent is recorded once"
+        "participant P7 consented on 2026-03-01 09:02:00 UTC; consent is recorded once per consent form version"
     );
     let e = s.execute(&inv(), at(3), None, &randomise("P7")).unwrap();
     let Payload::Randomised {
@@ -364,6 +376,9 @@ fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
         None,
         &Command::Consent {
             participant: "P9".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();
@@ -394,7 +409,7 @@ fn randomisation_needs_eligible_consented_unwithdrawn_unrandomised() {
 }
 
 /// Screens with facts under the test protocol.
-fn screen_facts(s: &mut TrialState, id: &str, facts: Value) -> Verdict {
+pub(crate) fn screen_facts(s: &mut TrialState, id: &str, facts: Value) -> Verdict {
     let facts: BTreeMap<String, Value> = serde_json::from_value(facts).unwrap();
     let e = s
         .execute(
@@ -422,6 +437,9 @@ fn consent(s: &mut TrialState, id: &str) {
         None,
         &Command::Consent {
             participant: id.into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();
@@ -995,18 +1013,15 @@ fn lock_stops_data_writes_until_unlocked_with_a_reason() {
 }
 
 #[test]
-fn emergency_unblinding_needs_reason_and_randomised_participant() {
+fn emergency_unblinding_needs_category_and_randomised_participant() {
     let mut s = trial();
     screen(&mut s, &inv(), "P1");
     let c = Command::EmergencyUnblind {
         participant: "P1".into(),
+        category: "serious adverse event".into(),
     };
     assert_eq!(
         refuse(&s, &inv(), None, c.clone()),
-        "a reason is required to unblind in an emergency"
-    );
-    assert_eq!(
-        refuse(&s, &inv(), Some("anaphylaxis"), c.clone()),
         "participant P1 has not been randomised; you cannot unblind in an emergency before randomisation"
     );
     s.execute(
@@ -1015,19 +1030,84 @@ fn emergency_unblinding_needs_reason_and_randomised_participant() {
         None,
         &Command::Consent {
             participant: "P1".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();
     s.execute(&inv(), at(3), None, &randomise("P1")).unwrap();
     assert_eq!(
-        refuse(&s, &monitor(), Some("x"), c.clone()),
+        refuse(&s, &monitor(), None, c.clone()),
         "the role monitor may not unblind in an emergency (allowed: investigator)"
     );
-    s.execute(&inv(), at(4), Some("anaphylaxis"), &c).unwrap();
-    assert!(s.unblinded.contains(&("ian".to_string(), "P1".to_string())));
-    assert_eq!(s.unblindings[0].reason.as_deref(), Some("anaphylaxis"));
+    // A category outside the protocol's list (here the defaults) is refused.
     assert_eq!(
-        refuse(&s, &inv(), Some("again"), c),
+        refuse(
+            &s,
+            &inv(),
+            None,
+            Command::EmergencyUnblind {
+                participant: "P1".into(),
+                category: "curiosity".into(),
+            }
+        ),
+        "the unblinding category `curiosity` is not one of the protocol's: expected one of \
+         serious adverse event, overdose, pregnancy, other medical emergency ([unblinding] categories)"
+    );
+    // An explanation of "x" is refused, naming the minimum.
+    assert_eq!(
+        refuse(&s, &inv(), Some("x"), c.clone()),
+        "the explanation of the code-break of participant P1 is too short (`x`): write at least \
+         10 characters and two words saying why the treatment had to be known"
+    );
+    // One long word is not an explanation either.
+    assert!(refuse(&s, &inv(), Some("anaphylaxis"), c.clone()).contains("two words"));
+    // Nothing slower than the category: the explanation may follow.
+    s.execute(&inv(), at(4), None, &c).unwrap();
+    assert!(s.unblinded.contains(&("ian".to_string(), "P1".to_string())));
+    let u = &s.unblindings[0];
+    assert_eq!(u.category.as_deref(), Some("serious adverse event"));
+    assert!(u.awaits_explanation());
+    // Due 24 hours (the default) after the code-break.
+    let hours = |h| at(4) + chrono::Duration::hours(h);
+    assert_eq!(u.explain_by, hours(24));
+    assert!(!u.overdue(hours(24)));
+    assert!(u.overdue(hours(25)));
+    // The reminder: to the user who broke the code (who and when, no arm).
+    let mine = s.view("ian").my_unexplained_unblindings;
+    assert_eq!((mine.len(), mine[0].at), (1, at(4)));
+    assert!(s.view("mona").my_unexplained_unblindings.is_empty());
+    let explain = |text: &str| Command::ExplainUnblinding {
+        participant: "P1".into(),
+        explanation: text.into(),
+    };
+    assert!(refuse(&s, &inv(), None, explain("x")).contains("at least 10 characters and two words"));
+    s.execute(
+        &inv(),
+        at(6),
+        None,
+        &explain("anaphylaxis after the second dose"),
+    )
+    .unwrap();
+    let u = &s.unblindings[0];
+    assert_eq!(
+        u.reason.as_deref(),
+        Some("anaphylaxis after the second dose")
+    );
+    assert_eq!(u.explained_at, Some(at(6)));
+    assert!(!u.overdue(hours(48)));
+    assert_eq!(
+        refuse(
+            &s,
+            &inv(),
+            None,
+            explain("anaphylaxis after the second dose")
+        ),
+        "user `ian` has no code-break of participant P1 awaiting an explanation"
+    );
+    assert_eq!(
+        refuse(&s, &inv(), None, c),
         "participant P1 is already unblinded to user `ian`"
     );
 }
@@ -1055,6 +1135,9 @@ fn sessions_need_intervention_staff_and_randomisation() {
         None,
         &Command::Consent {
             participant: "P1".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .unwrap();

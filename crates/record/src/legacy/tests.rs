@@ -101,6 +101,9 @@ fn format_1_body_is_the_documented_shape() {
         Role::ResearchNurse,
         Payload::Consented {
             participant: "P1".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )
     .seal(1, GENESIS_HASH);
@@ -115,6 +118,9 @@ fn format_1_body_is_the_documented_shape() {
         Role::ResearchNurse,
         Payload::Consented {
             participant: "P1".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
         },
     )]);
     assert_eq!(rows[0].body, body_v1(&e));

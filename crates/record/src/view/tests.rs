@@ -49,8 +49,17 @@ fn scenario() -> (TrialState, Vec<Event>, String) {
     events.extend(s.execute(&inv(), at(32), None, &c).unwrap());
     let c = Command::EmergencyUnblind {
         participant: "P1".into(),
+        category: "serious adverse event".into(),
     };
-    events.extend(s.execute(&inv(), at(33), Some("anaphylaxis"), &c).unwrap());
+    events.extend(
+        s.execute(
+            &inv(),
+            at(33),
+            Some("anaphylaxis after the second dose"),
+            &c,
+        )
+        .unwrap(),
+    );
     (s, events, arm1)
 }
 
@@ -96,8 +105,15 @@ fn emergency_unblinding_reveals_one_participant_to_one_user() {
     assert_eq!(u.len(), 1);
     assert_eq!(
         (u[0].user.as_str(), u[0].reason.as_deref()),
-        ("ian", Some("anaphylaxis"))
+        ("ian", Some("anaphylaxis after the second dose"))
     );
+    assert_eq!(u[0].category.as_deref(), Some("serious adverse event"));
+    assert_eq!(
+        dan.unblinding_categories,
+        rct_core::protocol::DEFAULT_UNBLINDING_CATEGORIES
+    );
+    // The explanation came with the code-break: no reminder.
+    assert!(s.view("ian").my_unexplained_unblindings.is_empty());
     assert!(dan.participants.iter().all(|p| p.allocation.is_none()));
 }
 
@@ -411,9 +427,10 @@ fn an_emergency_unblinding_reveals_the_arm_never_the_position() {
         .execute(
             &inv(),
             at(33),
-            Some("anaphylaxis"),
+            Some("anaphylaxis after the second dose"),
             &Command::EmergencyUnblind {
                 participant: "P1".into(),
+                category: "serious adverse event".into(),
             },
         )
         .unwrap()

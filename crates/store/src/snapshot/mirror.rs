@@ -92,6 +92,10 @@ struct Person {
     #[serde(default)]
     earlier_screenings: Vec<Screen>,
     consented: Option<DateTime<Utc>>,
+    /// Absent in snapshots written before consent versions: `1` for a
+    /// consent (no protocol could declare versions then).
+    #[serde(default)]
+    consent_version: Option<String>,
     allocation: Option<Alloc>,
     withdrawn: Option<(DateTime<Utc>, Option<String>)>,
     values: BTreeMap<String, Value>,
@@ -143,7 +147,18 @@ struct Unblind {
     user: String,
     participant: String,
     at: DateTime<Utc>,
+    /// Absent in snapshots written before reason categories.
+    #[serde(default)]
+    category: Option<String>,
     reason: Option<String>,
+    /// Absent in snapshots written before explanations could follow: the
+    /// explanation then came with the code-break, as the fold reads it.
+    #[serde(default)]
+    explained_at: Option<DateTime<Utc>>,
+    /// Absent in snapshots written before due times: the default hours
+    /// after the code-break (no protocol could set others then).
+    #[serde(default)]
+    explain_by: Option<DateTime<Utc>>,
     seq: u64,
 }
 
@@ -282,9 +297,14 @@ impl From<State> for TrialState {
                 .unblindings
                 .into_iter()
                 .map(|u| Unblinding {
+                    explained_at: u.explained_at.or(u.reason.as_ref().map(|_| u.at)),
+                    explain_by: u
+                        .explain_by
+                        .unwrap_or_else(|| Unblinding::default_explain_by(u.at)),
                     user: u.user,
                     participant: u.participant,
                     at: u.at,
+                    category: u.category,
                     reason: u.reason,
                     seq: u.seq,
                 })
@@ -357,6 +377,7 @@ fn person_out(p: &Participant) -> Person {
         screening,
         earlier_screenings,
         consented,
+        consent_version,
         allocation,
         withdrawn,
         values,
@@ -368,6 +389,7 @@ fn person_out(p: &Participant) -> Person {
         screening: screening.as_ref().map(screen_out),
         earlier_screenings: earlier_screenings.iter().map(screen_out).collect(),
         consented: *consented,
+        consent_version: consent_version.clone(),
         allocation: allocation.as_ref().map(|a| {
             let Allocation {
                 arm,
@@ -441,6 +463,9 @@ fn person_in(p: Person) -> Participant {
         site: p.site,
         screening: p.screening.map(screen_in),
         earlier_screenings: p.earlier_screenings.into_iter().map(screen_in).collect(),
+        consent_version: p
+            .consent_version
+            .or_else(|| p.consented.map(|_| "1".to_string())),
         consented: p.consented,
         allocation: p.allocation.map(|a| Allocation {
             arm: a.arm,
@@ -554,14 +579,20 @@ fn unblinding_out(u: &Unblinding) -> Unblind {
         user,
         participant,
         at,
+        category,
         reason,
+        explained_at,
+        explain_by,
         seq,
     } = u;
     Unblind {
         user: user.clone(),
         participant: participant.clone(),
         at: *at,
+        category: category.clone(),
         reason: reason.clone(),
+        explained_at: *explained_at,
+        explain_by: Some(*explain_by),
         seq: *seq,
     }
 }

@@ -227,6 +227,9 @@ pub fn enrol_commands(i: usize) -> Vec<(Actor, Command)> {
             nurse(),
             Command::Consent {
                 participant: pid(i),
+                version: None,
+                given_at: None,
+                obtained_by: None,
             },
         ),
     ]

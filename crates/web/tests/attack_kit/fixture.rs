@@ -169,7 +169,8 @@ pub async fn activity(router: &axum::Router, app: &App) {
             .post(
                 &format!("/t/{t}/p/{}/unblind", broken(t)),
                 &[
-                    ("reason", "anaphylaxis"),
+                    ("category", "serious adverse event"),
+                    ("reason", "anaphylaxis after the first dose"),
                     ("password", "investigator-demo-pw"),
                 ],
             )
