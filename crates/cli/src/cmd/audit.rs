@@ -9,6 +9,7 @@ use rct_record::{verify_chain, Event, Role};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::audit_scan::scan_trial;
 use super::db::{self, DbArgs};
 use super::print_json;
 use super::signing::KeyArgs;
