@@ -20,7 +20,7 @@ use serde_json::Value;
 
 /// Writes `value` in canonical JSON (RFC 8785).
 pub fn to_canonical(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(256);
     write(&mut out, value, Format::Jcs);
     out
 }
@@ -92,7 +92,7 @@ fn write(out: &mut String, value: &Value, format: Format) {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             match format {
-                Format::Jcs => keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16())),
+                Format::Jcs => keys.sort_by(|a, b| utf16_order(a, b)),
                 Format::V1 => keys.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes())),
             }
             out.push('{');
@@ -111,16 +111,29 @@ fn write(out: &mut String, value: &Value, format: Format) {
     }
 }
 
+/// The order of `a` and `b` by their UTF-16 code units (RFC 8785 section
+/// 3.2.3). For ASCII text that is the order of the bytes (compared
+/// without re-encoding: keys are nearly always ASCII).
+fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.as_bytes().cmp(b.as_bytes())
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
 fn write_number(out: &mut String, n: &serde_json::Number) {
+    use std::fmt::Write as _;
     const LIMIT: u64 = 1 << 53;
+    // Writing into a String cannot fail.
     if let Some(u) = n.as_u64() {
         if u <= LIMIT {
-            out.push_str(&u.to_string());
+            let _ = write!(out, "{u}");
             return;
         }
     } else if let Some(i) = n.as_i64() {
         if i.unsigned_abs() <= LIMIT {
-            out.push_str(&i.to_string());
+            let _ = write!(out, "{i}");
             return;
         }
     }
@@ -170,6 +183,12 @@ fn write_double(out: &mut String, x: f64) {
 
 fn write_str(out: &mut String, s: &str) {
     out.push('"');
+    // Most text needs no escape: copied whole.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -313,6 +332,24 @@ mod tests {
             let back: Value = serde_json::from_str(&text).unwrap();
             prop_assert!(same_numbers(&back, &v), "{} -> {}", v, text);
             prop_assert_eq!(to_canonical(&back), text);
+        }
+
+        // Reference: the UTF-16 code-unit comparison itself, on any text
+        // (ASCII, BMP and astral characters mixed).
+        #[test]
+        fn the_ascii_shortcut_keeps_utf16_order(a in "[a-z\u{e000}-\u{e00f}\u{1f600}-\u{1f60f}]{0,6}", b in "[a-z\u{e000}-\u{e00f}\u{1f600}-\u{1f60f}]{0,6}") {
+            prop_assert_eq!(utf16_order(&a, &b), a.encode_utf16().cmp(b.encode_utf16()));
+        }
+
+        // Reference: serde_json's escaping (the same escapes, lower-case hex).
+        #[test]
+        fn unescaped_text_is_copied_whole(s in "[ -~\u{80}-\u{2ff}\n\t\u{1}]{0,12}") {
+            let mut fast = String::new();
+            write_str(&mut fast, &s);
+            let slow = serde_json::to_string(&s).unwrap();
+            let back: String = serde_json::from_str(&fast).unwrap();
+            prop_assert_eq!(back, s.clone());
+            prop_assert_eq!(fast, slow);
         }
     }
 }

@@ -36,7 +36,7 @@
 //! This module is pure: signing takes the key and the time as parameters;
 //! generating and keeping the key is the edge's work.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -358,6 +358,32 @@ pub fn audit_checkpoints(
 ) -> CheckpointAudit {
     let stored: BTreeMap<u64, &str> = rows.iter().map(|r| (r.seq, r.hash.as_str())).collect();
     let head = stored.keys().next_back().copied().unwrap_or(0);
+    audit_checkpoint_hashes(trial, &stored, head, checkpoints, trusted, heads)
+}
+
+/// The sequence numbers whose stored hashes [`audit_checkpoint_hashes`]
+/// looks up: those of the checkpoints and of the published heads.
+pub fn checkpoint_seqs(checkpoints: &[Checkpoint], heads: &[PublishedHead]) -> BTreeSet<u64> {
+    checkpoints
+        .iter()
+        .map(|c| c.seq)
+        .chain(heads.iter().map(|h| h.seq))
+        .collect()
+}
+
+/// [`audit_checkpoints`] from the stored hashes it needs alone: `stored`
+/// maps each stored sequence number of [`checkpoint_seqs`] to its stored
+/// hash (the last row of that number, as the store orders them), and
+/// `head` is the highest stored sequence number (0 when none). A reader
+/// that streams the rows thus need not keep them all.
+pub fn audit_checkpoint_hashes(
+    trial: &str,
+    stored: &BTreeMap<u64, &str>,
+    head: u64,
+    checkpoints: &[Checkpoint],
+    trusted: Option<&VerifyingKey>,
+    heads: &[PublishedHead],
+) -> CheckpointAudit {
     let mut findings = Vec::new();
     let mut valid: Vec<&Checkpoint> = Vec::new();
     for cp in checkpoints {

@@ -65,8 +65,8 @@ pub mod view;
 pub use chain::{verify_chain, BreakKind, ChainBreak, ChainSummary, StoredEvent};
 pub use chain_public::{entry_body, verify_public};
 pub use checkpoint::{
-    audit_checkpoints, Checkpoint, CheckpointAudit, CheckpointError, Finding, FindingKind,
-    PublishedHead,
+    audit_checkpoint_hashes, audit_checkpoints, checkpoint_seqs, Checkpoint, CheckpointAudit,
+    CheckpointError, Finding, FindingKind, PublishedHead,
 };
 pub use command::duties::{check_user_name, MAX_USER_NAME};
 pub use command::{

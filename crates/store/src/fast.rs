@@ -32,17 +32,19 @@ pub(crate) fn decode_checked(trial: &str, row: &StoredEvent) -> Result<Event, St
         .map_err(|e| broken(BreakKind::Malformed, e.to_string()))
 }
 
-/// Threads to use for per-event work: `RCT_THREADS` if set (1 turns the
-/// parallel checks off), else one less than the available cores (the
-/// calling thread reads rows and folds meanwhile), at most 8. On two cores
-/// that is one: measured on a shared 2-core machine, two threads per chunk
-/// were slower than one (bench/store/run.sh, `RCT_THREADS=2`).
+/// Threads to use for per-event work: `RCT_THREADS` if set (0 runs the
+/// checks on the reading thread; in [`par_map`] 0 and 1 both mean the
+/// calling thread), else one less than the available cores (the calling
+/// thread reads rows and checks links meanwhile), at most 8. On two cores
+/// that is one worker beside the reader: measured on a shared 2-core
+/// machine, splitting each chunk over two threads was slower than one
+/// (bench/store/run.sh, `RCT_THREADS=2`).
 fn threads() -> usize {
     if let Some(n) = std::env::var("RCT_THREADS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
     {
-        return n.clamp(1, 64);
+        return n.min(64);
     }
     std::thread::available_parallelism().map_or(1, |n| (n.get() - 1).clamp(1, 8))
 }
@@ -114,7 +116,14 @@ pub fn verify_scan(
     verify_scan_on(threads(), trial, upto, scan, reload, visit)
 }
 
-/// [`verify_scan`] on `n` threads.
+/// The rows of one chunk and each one's own check (in order).
+type Checked = (Vec<StoredEvent>, Vec<Option<Event>>);
+
+/// [`verify_scan`] with `n` threads checking rows. With `n` >= 1 the rows'
+/// own checks run on worker threads while the calling thread reads the
+/// next chunk and checks positions and links (and visits) in order: a
+/// pipeline, so reading and checking overlap even with one worker. With
+/// `n` = 0 everything runs on the calling thread.
 fn verify_scan_on(
     n: usize,
     trial: &str,
@@ -126,37 +135,66 @@ fn verify_scan_on(
     let mut prev = GENESIS_HASH.to_string();
     let mut count: u64 = 0;
     let mut ok = true;
-    let mut chunk: Vec<StoredEvent> = Vec::with_capacity(CHUNK);
-    let mut check = |chunk: &mut Vec<StoredEvent>,
-                     prev: &mut String,
-                     count: &mut u64|
-     -> Result<bool, StoreError> {
-        let events = par_map_on(n, chunk, |row| row_ok(trial, row));
-        for (row, event) in chunk.iter().zip(events) {
-            *count += 1;
-            match event {
-                Some(event) if row.seq == *count && event.prev_hash == *prev => {
-                    prev.clone_from(&row.hash);
-                    visit(event)?;
+    // Positions and links of a checked chunk, in order.
+    let mut settle =
+        |(rows, events): Checked, prev: &mut String, count: &mut u64| -> Result<bool, StoreError> {
+            for (row, event) in rows.iter().zip(events) {
+                *count += 1;
+                match event {
+                    Some(event) if row.seq == *count && event.prev_hash == *prev => {
+                        prev.clone_from(&row.hash);
+                        visit(event)?;
+                    }
+                    _ => return Ok(false),
                 }
-                _ => return Ok(false),
+            }
+            Ok(true)
+        };
+    let check = |rows: Vec<StoredEvent>| -> Checked {
+        let events = par_map_on(n, &rows, |row| row_ok(trial, row));
+        (rows, events)
+    };
+    std::thread::scope(|s| -> Result<(), StoreError> {
+        let mut chunk: Vec<StoredEvent> = Vec::with_capacity(CHUNK);
+        let mut pending: Option<std::thread::ScopedJoinHandle<'_, Checked>> = None;
+        // A worker cannot panic (no unwrap in `row_ok`); if one did, the
+        // chain counts as broken here and is checked again below.
+        let join = |h: std::thread::ScopedJoinHandle<'_, Checked>| h.join().ok();
+        scan(&mut |row| {
+            if !ok || upto.is_some_and(|u| row.seq > u) {
+                return Ok(());
+            }
+            chunk.push(row);
+            if chunk.len() < CHUNK {
+                return Ok(());
+            }
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+            if n == 0 {
+                ok = settle(check(full), &mut prev, &mut count)?;
+                return Ok(());
+            }
+            let next = s.spawn(move || check(full));
+            if let Some(done) = pending.replace(next) {
+                ok = match join(done) {
+                    Some(checked) => settle(checked, &mut prev, &mut count)?,
+                    None => false,
+                };
+            }
+            Ok(())
+        })?;
+        if ok {
+            if let Some(done) = pending.take() {
+                ok = match join(done) {
+                    Some(checked) => settle(checked, &mut prev, &mut count)?,
+                    None => false,
+                };
             }
         }
-        chunk.clear();
-        Ok(true)
-    };
-    scan(&mut |row| {
-        if ok && upto.is_none_or(|u| row.seq <= u) {
-            chunk.push(row);
-            if chunk.len() == CHUNK {
-                ok = check(&mut chunk, &mut prev, &mut count)?;
-            }
+        if ok && !chunk.is_empty() {
+            ok = settle(check(chunk), &mut prev, &mut count)?;
         }
         Ok(())
     })?;
-    if ok && !chunk.is_empty() {
-        ok = check(&mut chunk, &mut prev, &mut count)?;
-    }
     if ok {
         return Ok(ChainSummary {
             events: count,
@@ -263,22 +301,44 @@ mod tests {
 
     #[test]
     fn parallel_verification_agrees_with_verify_chain() {
-        // The reference: the record's sequential `verify_chain`.
-        let rows = chain(1_000);
+        // The reference: the record's sequential `verify_chain`. Two full
+        // chunks and a partial one, so the pipeline holds a chunk on a
+        // worker while the next is read.
+        let len = 2 * CHUNK + 100;
+        let rows = chain(len as u64);
         let (expected, _) = verify_chain("T", &rows).unwrap();
-        for n in [1, 3] {
+        for n in [0, 1, 3] {
             assert_eq!(run(n, &rows).unwrap(), expected);
         }
-        // An edit, a swap and a deletion are named as verify_chain names them.
+        // An edit (in the second chunk), a swap (in the first), a
+        // deletion (in the last, partial one), a link to another
+        // predecessor (re-sealed, so its own hash holds) and an edit of
+        // the last row are named as verify_chain names them.
         let mut edited = rows.clone();
-        edited[700].body = edited[700].body.replace("\"hr\"", "\"bp\"");
+        edited[CHUNK + 700].body = edited[CHUNK + 700].body.replace("\"hr\"", "\"bp\"");
         let mut swapped = rows.clone();
         swapped.swap(300, 301);
         let mut deleted = rows.clone();
-        deleted.remove(500);
-        for bad in [edited, swapped, deleted] {
+        deleted.remove(2 * CHUNK + 50);
+        let mut relinked = rows.clone();
+        let mut moved = rows[CHUNK].event().unwrap();
+        moved.prev_hash = GENESIS_HASH.into();
+        relinked[CHUNK].body = moved.canonical_body();
+        relinked[CHUNK].hash = sha256_hex(relinked[CHUNK].body.as_bytes());
+        let mut last = rows.clone();
+        last[len - 1].hash = "0".repeat(64);
+        let cases = [
+            (edited, CHUNK as u64 + 701),
+            (swapped, 301),
+            (deleted, 2 * CHUNK as u64 + 51),
+            // verify_chain blames the predecessor the link no longer names.
+            (relinked, CHUNK as u64),
+            (last, len as u64),
+        ];
+        for (bad, seq) in cases {
             let reference = verify_chain("T", &bad).unwrap_err();
-            for n in [1, 3] {
+            assert_eq!(reference.seq, seq, "{reference}");
+            for n in [0, 1, 3] {
                 match run(n, &bad) {
                     Err(StoreError::Chain { source, .. }) => assert_eq!(source, reference),
                     other => panic!("{other:?}"),

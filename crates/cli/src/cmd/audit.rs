@@ -9,6 +9,7 @@ use rct_record::{verify_chain, Event, Role};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::audit_scan::scan_trial;
 use super::db::{self, DbArgs};
 use super::print_json;
 use super::signing::KeyArgs;
@@ -153,15 +154,20 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let trusted = trusted_key(&args, &url)?;
     let mut checks = Vec::with_capacity(trials.len());
     for trial in trials {
-        let rows = store
-            .load(&trial, 0)
-            .with_context(|| format!("reading trial `{trial}`"))?;
         let cps = store
             .checkpoints(&trial)
             .with_context(|| format!("reading the checkpoints of trial `{trial}`"))?;
-        let audit = rct_record::audit_checkpoints(
+        let scanned = scan_trial(store.as_ref(), &trial, &cps, &args.heads)
+            .with_context(|| format!("reading trial `{trial}`"))?;
+        let hashes: std::collections::BTreeMap<u64, &str> = scanned
+            .hashes
+            .iter()
+            .map(|(seq, h)| (*seq, h.as_str()))
+            .collect();
+        let audit = rct_record::audit_checkpoint_hashes(
             &trial,
-            &rows,
+            &hashes,
+            scanned.head,
             &cps,
             trusted.as_ref().map(|(k, _)| k),
             &args.heads,
@@ -170,10 +176,9 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         if !args.allow_unsigned_tail {
             findings.extend(audit.unsigned_finding());
         }
-        let stored = rows.len() as u64;
-        let (events, head, broken) = match verify_chain(&trial, &rows) {
-            Ok((summary, _)) => (summary.events, Some(summary.head), None),
-            Err(brk) => (stored, None, Some(brk)),
+        let (events, head, broken) = match scanned.chain {
+            Ok(summary) => (summary.events, Some(summary.head), None),
+            Err(brk) => (scanned.rows, None, Some(brk)),
         };
         checks.push(TrialCheck {
             trial,

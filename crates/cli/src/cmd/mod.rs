@@ -8,6 +8,7 @@ pub mod analyse_plan;
 pub mod audit;
 pub mod audit_checkpoint;
 pub mod audit_migrate;
+pub mod audit_scan;
 pub mod backup;
 pub mod cpet;
 pub mod ctgov;
