@@ -97,6 +97,7 @@ mod tests {
                     role: Role::ResearchNurse,
                     site: Some("01".into()),
                     reason: None,
+                    software: None,
                     payload: Payload::ValueEntered {
                         participant: format!("P{}", seq % 7),
                         visit: "week0".into(),
