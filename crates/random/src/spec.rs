@@ -376,6 +376,10 @@ pub fn reduce_ratio(ratio: &[u32]) -> Vec<u32> {
     ratio.iter().map(|r| r / g).collect()
 }
 
+/// The largest allocation weight of one arm (real ratios are small; the
+/// bound keeps every sum of weights far from overflow).
+pub const MAX_WEIGHT: u32 = 1000;
+
 /// Text form of a ratio, `1:1:2`.
 pub fn ratio_text(ratio: &[u32]) -> String {
     ratio
@@ -467,7 +471,7 @@ impl DesignSpec {
     /// Check that this design can serve `ratio.len()` arms with these
     /// integer allocation weights. Ratios are reduced first (`2:2` is `1:1`).
     ///
-    /// Rules: at least two arms, every weight at least 1; the two-arm designs
+    /// Rules: at least two arms, every weight from 1 to [`MAX_WEIGHT`]; the two-arm designs
     /// (big stick, maximal procedure, Efron, Chen, urn) need exactly two arms
     /// with equal weights; block sizes must be multiples of the sum of the
     /// reduced ratio. The random allocation rule's list length is checked
@@ -486,6 +490,13 @@ impl DesignSpec {
         }
         if ratio.contains(&0) {
             return Err(err("every arm needs a weight of at least 1".into()));
+        }
+        // Bounded before any arithmetic: the sum below must not overflow.
+        if let Some(w) = ratio.iter().find(|w| **w > MAX_WEIGHT) {
+            return Err(err(format!(
+                "an arm's weight is {w}; weights are at most {MAX_WEIGHT} (write the ratio in \
+                 its smallest terms, e.g. 1:2)"
+            )));
         }
         let reduced = reduce_ratio(ratio);
         let sum: u32 = reduced.iter().sum();
@@ -598,6 +609,13 @@ mod tests {
         assert!(pbr4.check_ratio(&[1, 1]).is_ok());
         assert!(pbr4.check_ratio(&[1, 1, 1, 1]).is_ok());
         assert!(pbr4.check_ratio(&[2, 2]).is_ok());
+        // A weight near u32::MAX made the sum wrap to 0 and the block check
+        // divide by zero (a fuzzed protocol, tools/fuzz/run.sh): refused.
+        let e = pbr4.check_ratio(&[1, u32::MAX]).unwrap_err().to_string();
+        assert!(e.contains("at most 1000"), "{e}");
+        assert!(DesignSpec::Complete
+            .check_ratio(&[MAX_WEIGHT, MAX_WEIGHT - 1])
+            .is_ok());
         let e = pbr4.check_ratio(&[2, 1]).unwrap_err().to_string();
         assert!(e.contains("not a multiple of 3"), "{e}");
         let rp: DesignSpec = "rpbr:3,6".parse().unwrap();
