@@ -137,7 +137,7 @@ async function investigatorEnrolsAndEntersAVisit(browser) {
     // A fact that does not read is said so beside it, and the verdict waits for it.
     await page.fill('#fact-prednisolone_dose', 'a lot');
     await page.waitForFunction(() => document.getElementById('fact-msg-prednisolone_dose').textContent.includes('not a number'));
-    await page.waitForFunction(() => document.getElementById('verdict').textContent.trim() === 'undetermined');
+    await page.waitForFunction(() => document.getElementById('verdict').textContent.trim() === 'incomplete');
     await page.fill('#fact-prednisolone_dose', '7.5');
     await page.waitForFunction(() => document.getElementById('fact-msg-prednisolone_dose').textContent.trim() === '');
     await page.waitForFunction(() => document.getElementById('verdict').textContent.trim() === 'eligible');
@@ -150,7 +150,10 @@ async function investigatorEnrolsAndEntersAVisit(browser) {
     await submit(page, 'Record informed consent');
     check((await text(page)).includes('given'), 'consent recorded');
     await Promise.all([page.waitForNavigation(), page.click(`a[href$="/p/${PID}/randomise"]`)]);
-    await page.selectOption('#st-sex', 'female');
+    // The stratum is the record's, read from the screening facts: shown, never asked for.
+    const stratum = (await page.locator('dl.stratum').innerText()).replace(/\s+/g, ' ').trim();
+    check(stratum === 'sex female', `stratum shown from the screening: ${stratum}`);
+    check((await page.locator('#st-sex').count()) === 0, 'the stratum is not asked for');
     await submit(page, 'Randomise now');
     const result = await text(page);
     check(result.includes(`${PID} is randomised`), `randomisation result: ${result}`);
