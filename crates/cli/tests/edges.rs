@@ -37,7 +37,13 @@ enum Step {
     /// participant, facts, reason (for a re-screening).
     Screen(&'static str, Value, Option<&'static str>),
     Consent(&'static str),
+    /// The person declines to consent.
+    Decline(&'static str),
     Randomise(&'static str),
+    /// participant, reason: the intervention stops, follow-up continues.
+    Stop(&'static str, Option<&'static str>),
+    /// participant, reason: consent withdrawn.
+    Withdraw(&'static str, Option<&'static str>),
     /// participant, visit, value of the IFN score (the data manager's form).
     Enter(&'static str, &'static str, &'static str),
     /// participant, visit, value, reason.
@@ -119,6 +125,22 @@ fn steps() -> Vec<Step> {
         Screen("P4", male, Some("sex was missing at the first screening")),
         Randomise("P4"),
         Enter("P3", "baseline", "7"),
+        // CONSORT: a declined consent; the intervention stopped (follow-up
+        // data still taken) against consent withdrawn (no new data).
+        Screen("P10", person(Some("female"), false), None),
+        Decline("P10"),
+        Decline("P10"),
+        Decline("P1"),
+        Stop("P1", None),
+        Stop("P1", Some("knee injury")),
+        Stop("P1", Some("again")),
+        Stop("P10", Some("never randomised")),
+        Enter("P1", "followup", "2.2"),
+        Withdraw("P2", None),
+        Withdraw("P2", Some("moved abroad")),
+        Withdraw("P2", Some("twice")),
+        Enter("P2", "followup", "1.9"),
+        Stop("P2", Some("after withdrawal")),
     ]
 }
 
@@ -257,6 +279,23 @@ fn run_cli(db: &str, dir: &Path) -> Vec<bool> {
                 "research_nurse",
                 vec!["randomise".into(), "--participant".into(), pid.into()],
             ),
+            Step::Decline(pid) => (
+                "nina",
+                "research_nurse",
+                vec!["decline-consent".into(), "--participant".into(), pid.into()],
+            ),
+            Step::Stop(pid, reason) | Step::Withdraw(pid, reason) => {
+                let verb = if matches!(step, Step::Stop(..)) {
+                    "stop-intervention"
+                } else {
+                    "withdraw"
+                };
+                let mut a: Vec<String> = vec![verb.into(), "--participant".into(), pid.into()];
+                if let Some(r) = reason {
+                    a.extend(["--reason".into(), r.into()]);
+                }
+                ("nina", "research_nurse", a)
+            }
             Step::Enter(pid, visit, value) | Step::Change(pid, visit, value, _) => {
                 let mut a: Vec<String> = vec![
                     if matches!(step, Step::Enter(..)) {
@@ -501,6 +540,26 @@ async fn run_web_forms(db: &str) -> Vec<bool> {
                 let a = nina.post(&format!("/t/lupex/p/{pid}/randomise"), &[]).await;
                 a.status == StatusCode::OK && a.body.contains("is randomised")
             }
+            Step::Decline(pid) => {
+                let a = nina
+                    .post(&format!("/t/lupex/p/{pid}/decline-consent"), &[])
+                    .await;
+                a.status == StatusCode::SEE_OTHER
+            }
+            Step::Stop(pid, reason) | Step::Withdraw(pid, reason) => {
+                let scope = if matches!(step, Step::Stop(..)) {
+                    "intervention"
+                } else {
+                    "consent"
+                };
+                let a = nina
+                    .post(
+                        &format!("/t/lupex/p/{pid}/withdraw"),
+                        &[("scope", scope), ("reason", reason.unwrap_or(""))],
+                    )
+                    .await;
+                a.status == StatusCode::SEE_OTHER
+            }
             Step::Enter(pid, visit, value) | Step::Change(pid, visit, value, _) => {
                 let mut pairs = vec![("f.score", value)];
                 if let Step::Change(_, _, _, Some(r)) = step {
@@ -538,6 +597,18 @@ async fn run_api(db: &str) -> Vec<bool> {
             Step::Randomise(pid) => (
                 &nina,
                 json!({"command": {"command": "randomise", "participant": pid}}),
+            ),
+            Step::Decline(pid) => (
+                &nina,
+                json!({"command": {"command": "decline_consent", "participant": pid}}),
+            ),
+            Step::Stop(pid, reason) => (
+                &nina,
+                json!({"command": {"command": "stop_intervention", "participant": pid}, "reason": reason}),
+            ),
+            Step::Withdraw(pid, reason) => (
+                &nina,
+                json!({"command": {"command": "withdraw", "participant": pid}, "reason": reason}),
             ),
             Step::Enter(pid, visit, value) | Step::Change(pid, visit, value, _) => {
                 // As typed: a number when it reads as one.
@@ -600,6 +671,28 @@ fn the_same_commands_get_the_same_decisions_and_events_from_every_edge() {
     // Both kinds of outcome are exercised.
     let accepted = cli.iter().filter(|a| **a).count();
     assert!(accepted >= 15 && cli.len() - accepted >= 15, "{cli:?}");
+    // Declining, stopping the intervention and withdrawing consent: the
+    // record's decisions, step by step (the last 14 steps).
+    let tail: Vec<bool> = cli[cli.len() - 14..].to_vec();
+    assert_eq!(
+        tail,
+        vec![
+            true,  // P10 screened
+            true,  // P10 declines
+            false, // P10 declines again: already recorded
+            false, // P1 has consented: cannot decline
+            false, // stopping needs a reason
+            true,  // P1's intervention stops
+            false, // ... once
+            false, // P10 was never randomised
+            true,  // P1's follow-up value is still taken
+            false, // a withdrawal needs a reason
+            true,  // P2 withdraws consent
+            false, // ... once
+            false, // no new data after it (follow-up opens on day 84)
+            false, // nor an intervention to stop
+        ]
+    );
     let e: Vec<Vec<String>> = dbs.iter().map(|d| events_after(d, start)).collect();
     assert_eq!(
         e[0], e[1],

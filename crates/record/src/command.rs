@@ -246,8 +246,22 @@ pub enum Command {
         /// Summary.
         summary: Value,
     },
-    /// Withdraw a participant (a reason is required).
+    /// The person declines to consent (counted in the CONSORT flow as
+    /// excluded, declined to participate).
+    DeclineConsent {
+        /// Participant.
+        participant: String,
+    },
+    /// Withdraw a participant's consent: no more data (a reason is
+    /// required; what was recorded is kept).
     Withdraw {
+        /// Participant.
+        participant: String,
+    },
+    /// Stop the intervention early for a randomised participant who stays
+    /// in follow-up (a reason is required): data are still taken, kits and
+    /// intervention sessions no longer are.
+    StopIntervention {
         /// Participant.
         participant: String,
     },
@@ -485,6 +499,18 @@ impl<'a> Ctx<'a> {
     }
 
     /// Refuses a withdrawn participant.
+    /// Refuses when `p`'s intervention has stopped early.
+    fn intervention_continues(&self, p: &Participant) -> Result<(), CommandError> {
+        match &p.intervention_stopped {
+            Some((when, _)) => Err(CommandError::InterventionStopped {
+                participant: p.id.clone(),
+                at: *when,
+                action: self.action,
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn not_withdrawn(&self, p: &Participant) -> Result<(), CommandError> {
         match &p.withdrawn {
             Some((when, _)) => Err(CommandError::Withdrawn {
@@ -742,6 +768,12 @@ impl TrialState {
                 summary,
             } => self.check_session(&cx, participant, session, summary)?,
             Command::Withdraw { participant } => self.check_withdraw(&cx, participant)?,
+            Command::DeclineConsent { participant } => {
+                self.check_decline_consent(&cx, participant)?
+            }
+            Command::StopIntervention { participant } => {
+                self.check_stop_intervention(&cx, participant)?
+            }
             Command::EmergencyUnblind {
                 participant,
                 category,
@@ -768,3 +800,5 @@ pub(crate) mod tests;
 
 #[cfg(test)]
 mod tests_consent;
+#[cfg(test)]
+mod tests_stop;

@@ -350,8 +350,24 @@ pub enum Payload {
         /// Summary (compliance, etc.).
         summary: Value,
     },
-    /// Withdrawn from the trial (the reason says why).
+    /// The person declined to consent (CONSORT: excluded, declined to
+    /// participate). A later consent is still taken if they change their
+    /// mind.
+    ConsentDeclined {
+        /// Participant.
+        participant: String,
+    },
+    /// Withdrawn from the trial: consent withdrawn, no more data are taken
+    /// (the reason says why; data already recorded are kept).
     Withdrawn {
+        /// Participant.
+        participant: String,
+    },
+    /// The intervention stopped early for a participant who stays in the
+    /// trial: follow-up continues and intention to treat keeps the data
+    /// (the reason says why). Sealed whole in a blinded trial: who stops an
+    /// intervention can say which one it was.
+    InterventionStopped {
         /// Participant.
         participant: String,
     },
@@ -519,6 +535,8 @@ impl Payload {
             Payload::QueryClosed { .. } => "query_closed",
             Payload::SessionRecorded { .. } => "session_recorded",
             Payload::Withdrawn { .. } => "withdrawn",
+            Payload::ConsentDeclined { .. } => "consent_declined",
+            Payload::InterventionStopped { .. } => "intervention_stopped",
             Payload::EmergencyUnblinded { .. } => "emergency_unblinded",
             Payload::UnblindingExplained { .. } => "unblinding_explained",
             Payload::DatabaseLocked => "database_locked",
@@ -554,6 +572,8 @@ impl Payload {
             | Payload::QueryRaised { participant, .. }
             | Payload::SessionRecorded { participant, .. }
             | Payload::Withdrawn { participant }
+            | Payload::ConsentDeclined { participant }
+            | Payload::InterventionStopped { participant }
             | Payload::EmergencyUnblinded { participant, .. }
             | Payload::UnblindingExplained { participant, .. }
             | Payload::KitDeviation { participant, .. } => Some(participant),

@@ -7,7 +7,9 @@
 //! - In a blinded trial: `randomised` seals `arm` and `position`; a value of
 //!   an arm-specific form, a session, and a query about an arm-specific value
 //!   (raised, answered, closed) are sealed whole, and so is a kit deviation
-//!   (a kit other than the assigned one, dispensed and confirmed).
+//!   (a kit other than the assigned one, dispensed and confirmed), and an
+//!   intervention stopped early when only one arm has an intervention to
+//!   stop (no kits: [`crate::TrialConfig::stopping_reveals_arm`]).
 //! - `user_created` and `password_changed` seal `password_hash` in every
 //!   trial (no reader ever receives it).
 //! - Everything else is open.
@@ -50,6 +52,7 @@ impl TrialState {
                 SealSpec::Whole
             }
             Payload::SessionRecorded { .. } | Payload::KitDeviation { .. } => SealSpec::Whole,
+            Payload::InterventionStopped { .. } if config.stopping_reveals_arm() => SealSpec::Whole,
             Payload::QueryRaised { item, .. } if arm_item(item.as_deref()) => SealSpec::Whole,
             Payload::QueryAnswered { query, .. } | Payload::QueryClosed { query }
                 if self

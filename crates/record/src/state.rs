@@ -84,6 +84,15 @@ impl TrialConfig {
         TrialDesign::from_value(&self.design)
     }
 
+    /// Whether stopping a participant's intervention reveals the arm: in a
+    /// blinded trial without kits for every arm (a control arm without an
+    /// intervention, as LUPEX's usual care), only one arm has an
+    /// intervention to stop. With kits (double-blind, placebo), every arm
+    /// has one, and blinded staff must see that it stopped.
+    pub fn stopping_reveals_arm(&self) -> bool {
+        self.blinded && !self.trial_design().is_ok_and(|d| d.kits)
+    }
+
     /// The registered protocol, if the trial was registered with one.
     pub fn protocol(&self) -> Option<&rct_core::protocol::Protocol> {
         self.protocol.as_deref()
@@ -190,8 +199,12 @@ pub struct Participant {
     pub consent_version: Option<String>,
     /// Allocation.
     pub allocation: Option<Allocation>,
-    /// Withdrawal: when and why.
+    /// When the person declined to consent (the latest time).
+    pub declined: Option<DateTime<Utc>>,
+    /// Withdrawal of consent: when and why.
     pub withdrawn: Option<(DateTime<Utc>, Option<String>)>,
+    /// The intervention stopped early (follow-up continues): when and why.
+    pub intervention_stopped: Option<(DateTime<Utc>, Option<String>)>,
     /// Current values keyed by `visit/form/field`.
     pub values: BTreeMap<String, Value>,
     /// Sessions.
@@ -208,7 +221,9 @@ impl Participant {
             consented: None,
             consent_version: None,
             allocation: None,
+            declined: None,
             withdrawn: None,
+            intervention_stopped: None,
             values: BTreeMap::new(),
             sessions: Vec::new(),
         }
@@ -676,6 +691,13 @@ impl TrialState {
             }
             Payload::Withdrawn { participant } => {
                 self.participant_mut(participant, site).withdrawn = Some((e.at, e.reason.clone()));
+            }
+            Payload::ConsentDeclined { participant } => {
+                self.participant_mut(participant, site).declined = Some(e.at);
+            }
+            Payload::InterventionStopped { participant } => {
+                self.participant_mut(participant, site).intervention_stopped =
+                    Some((e.at, e.reason.clone()));
             }
             // The kit given is the value entered beside it; the deviation
             // itself is read from the events by those who may see it.

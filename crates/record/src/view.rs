@@ -130,6 +130,8 @@ pub struct ParticipantView {
     pub earlier_screenings: Vec<Screening>,
     /// When consent was recorded.
     pub consented: Option<DateTime<Utc>>,
+    /// When the person declined to consent.
+    pub declined: Option<DateTime<Utc>>,
     /// Whether randomised.
     pub randomised: bool,
     /// When randomised.
@@ -142,8 +144,12 @@ pub struct ParticipantView {
     pub allocation: Option<ArmView>,
     /// Whether the viewer sees the arm only through their emergency unblinding.
     pub unblinded_by_emergency: bool,
-    /// Withdrawal.
+    /// Withdrawal of consent.
     pub withdrawn: Option<WithdrawalView>,
+    /// The intervention stopped early (follow-up continues), when the
+    /// viewer may know it (it reveals the arm when only one arm has an
+    /// intervention).
+    pub intervention_stopped: Option<WithdrawalView>,
     /// Values keyed `visit/form/field` (arm-specific forms only when the arm is visible).
     pub values: BTreeMap<String, Value>,
     /// Sessions, when the arm is visible (`None`: hidden).
@@ -193,6 +199,15 @@ pub struct Flow {
     pub randomised: u64,
     /// Withdrawn.
     pub withdrawn: u64,
+    /// CONSORT exclusions among those screened and not randomised: the
+    /// latest verdict ineligible.
+    pub excluded_ineligible: u64,
+    /// Excluded: declined to consent (and has not consented since).
+    pub excluded_declined: u64,
+    /// Excluded for another reason: withdrew before randomisation.
+    pub excluded_other: u64,
+    /// Neither randomised nor excluded yet (screening or consent pending).
+    pub in_screening: u64,
 }
 
 /// Adds one to `counts[key]` (allocating the key only the first time).
@@ -218,6 +233,19 @@ impl Flow {
         self.consented += u64::from(p.consented.is_some());
         self.randomised += u64::from(p.allocation.is_some());
         self.withdrawn += u64::from(p.withdrawn.is_some());
+        if p.allocation.is_some() || p.screening.is_none() {
+            return;
+        }
+        let verdict = p.screening.as_ref().map(|s| s.verdict);
+        if verdict == Some(crate::Verdict::Ineligible) {
+            self.excluded_ineligible += 1;
+        } else if p.declined.is_some() && p.consented.is_none() {
+            self.excluded_declined += 1;
+        } else if p.withdrawn.is_some() {
+            self.excluded_other += 1;
+        } else {
+            self.in_screening += 1;
+        }
     }
 }
 
@@ -417,6 +445,10 @@ impl TrialState {
                 .map(|a| a.name.clone())
                 .unwrap_or_else(|| id.to_string())
         };
+        let config_reveals = self
+            .config
+            .as_ref()
+            .is_some_and(|c| c.stopping_reveals_arm());
         let mut participants = Vec::new();
         let mut flow = Flow::default();
         let mut by_site: BTreeMap<String, Flow> = BTreeMap::new();
@@ -458,6 +490,7 @@ impl TrialState {
                 screening: p.screening.clone(),
                 earlier_screenings: p.earlier_screenings.clone(),
                 consented: p.consented,
+                declined: p.declined,
                 randomised: p.allocation.is_some(),
                 randomised_at: p.allocation.as_ref().map(|a| a.at),
                 stratum: p.allocation.as_ref().map(|a| a.stratum.clone()),
@@ -476,6 +509,14 @@ impl TrialState {
                     at: *at,
                     reason: reason.clone(),
                 }),
+                intervention_stopped: p
+                    .intervention_stopped
+                    .as_ref()
+                    .filter(|_| arm_visible || !config_reveals)
+                    .map(|(at, reason)| WithdrawalView {
+                        at: *at,
+                        reason: reason.clone(),
+                    }),
                 values,
                 sessions: arm_visible.then(|| p.sessions.clone()),
             });

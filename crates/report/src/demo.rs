@@ -71,12 +71,14 @@ fn r2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// 75 people screened (8 ineligible, 3 undetermined, 4 eligible but not
-/// randomised), 60 randomised 1:1 in sex strata by blocks of 2; HIIT raises
+/// 75 people screened (8 ineligible, 3 undetermined, 3 declined to
+/// participate, 1 eligible but not randomised), 60 randomised 1:1 in sex strata by blocks of 2; HIIT raises
 /// VO2max by 4 - 1.5 (IFN score - 2) mL/kg/min and lowers FSS by 0.6; 36
 /// planned sessions with participant-specific adherence; FSS at week 6 for
-/// everyone not withdrawn by then (HIIT lowers it by 0.35); 4 withdrawals and
-/// 2 more missed follow-ups; database locked.
+/// everyone not withdrawn by then (HIIT lowers it by 0.35); HIIT participants
+/// with adherence under 0.5 stop the intervention after the last planned
+/// session and stay in follow-up; 4 withdrawals and 2 more missed follow-ups;
+/// database locked.
 pub fn generated_lupex_trial(seed: u64) -> Vec<Event> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut rng6 = ChaCha8Rng::seed_from_u64(seed ^ 0x6655_7736);
@@ -145,6 +147,18 @@ pub fn generated_lupex_trial(seed: u64) -> Vec<Event> {
         if verdict != Verdict::Eligible || randomised == 60 {
             continue;
         }
+        if matches!(i, 10 | 30 | 50) {
+            // Eligible, declined to participate.
+            log.push(
+                day,
+                Role::Investigator,
+                None,
+                Payload::ConsentDeclined {
+                    participant: p.clone(),
+                },
+            );
+            continue;
+        }
         log.push(
             day,
             Role::Investigator,
@@ -156,9 +170,6 @@ pub fn generated_lupex_trial(seed: u64) -> Vec<Event> {
                 obtained_by: None,
             },
         );
-        if matches!(i, 10 | 30 | 50) {
-            continue; // eligible, declined randomisation
-        }
         randomised += 1;
         let sex = if rng.gen_bool(0.8) { "female" } else { "male" };
         let stratum = format!("sex={sex}");
@@ -225,6 +236,18 @@ pub fn generated_lupex_trial(seed: u64) -> Vec<Event> {
                         },
                     );
                 }
+            }
+            // The least adherent stop exercising after the last planned
+            // session and stay in follow-up (intention to treat).
+            if adherence < 0.5 {
+                log.push(
+                    day + 100,
+                    Role::InterventionStaff,
+                    Some("could not keep up the sessions"),
+                    Payload::InterventionStopped {
+                        participant: p.clone(),
+                    },
+                );
             }
         }
         // Withdrawal or missed follow-up.

@@ -17,6 +17,11 @@ pub struct ArmFlow {
     pub withdrawn: usize,
     /// Withdrawal reasons with counts.
     pub reasons: BTreeMap<String, usize>,
+    /// Discontinued the intervention but stayed in follow-up (intention to
+    /// treat keeps them).
+    pub discontinued: usize,
+    /// Discontinuation reasons with counts.
+    pub discontinued_reasons: BTreeMap<String, usize>,
     /// With the primary outcome recorded at follow-up.
     pub outcome_recorded: usize,
     pub outcome_missing: usize,
@@ -30,6 +35,9 @@ pub struct Flow {
     pub assessed: usize,
     pub ineligible: usize,
     pub undetermined: usize,
+    /// Eligible, declined to participate (CONSORT's "declined").
+    pub declined: usize,
+    /// Eligible, not randomised for another reason.
     pub eligible_not_randomised: usize,
     pub randomised: usize,
     pub arms: Vec<ArmFlow>,
@@ -48,6 +56,7 @@ pub fn flow(
         assessed: 0,
         ineligible: 0,
         undetermined: 0,
+        declined: 0,
         eligible_not_randomised: 0,
         randomised: 0,
         arms: Vec::new(),
@@ -65,6 +74,7 @@ pub fn flow(
         match p.screening.as_ref().map(|s| s.verdict) {
             Some(Verdict::Ineligible) => f.ineligible += 1,
             Some(Verdict::Undetermined) => f.undetermined += 1,
+            _ if p.declined.is_some() && p.consented.is_none() => f.declined += 1,
             _ => f.eligible_not_randomised += 1,
         }
     }
@@ -81,7 +91,20 @@ pub fn flow(
         let rows: Vec<usize> = (0..arm_col.len()).filter(|&i| &arm_col[i] == id).collect();
         let mut reasons = BTreeMap::new();
         let mut withdrawn = 0;
+        let mut discontinued_reasons = BTreeMap::new();
+        let mut discontinued = 0;
         for &i in &rows {
+            let stopped = state
+                .participants
+                .get(&data.participants[i])
+                .and_then(|p| p.intervention_stopped.as_ref());
+            if let Some((_, reason)) = stopped {
+                discontinued += 1;
+                let reason = reason
+                    .clone()
+                    .unwrap_or_else(|| "no reason recorded".into());
+                *discontinued_reasons.entry(reason).or_insert(0) += 1;
+            }
             if data.withdrawn[i] {
                 withdrawn += 1;
                 let reason = state
@@ -107,6 +130,8 @@ pub fn flow(
             allocated: rows.len(),
             withdrawn,
             reasons,
+            discontinued,
+            discontinued_reasons,
             outcome_recorded: recorded,
             outcome_missing: rows.len() - recorded,
             populations,

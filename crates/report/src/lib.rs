@@ -525,11 +525,12 @@ pub fn build_report(
     header.extend(fl.arms.iter().map(|a| a.label.clone()));
     let mut rows = vec![
         vec![format!(
-            "Assessed {} · excluded {} (ineligible {}, undetermined {}, not randomised {}) · randomised {}",
+            "Assessed {} · excluded {} (ineligible {}, undetermined {}, declined {}, not randomised {}) · randomised {}",
             fl.assessed,
-            fl.ineligible + fl.undetermined + fl.eligible_not_randomised,
+            fl.ineligible + fl.undetermined + fl.declined + fl.eligible_not_randomised,
             fl.ineligible,
             fl.undetermined,
+            fl.declined,
             fl.eligible_not_randomised,
             fl.randomised
         )]
@@ -540,6 +541,22 @@ pub fn build_report(
     rows.push(
         std::iter::once("Allocated".to_string())
             .chain(fl.arms.iter().map(|a| a.allocated.to_string()))
+            .collect(),
+    );
+    rows.push(
+        std::iter::once("Discontinued intervention (followed up)".to_string())
+            .chain(fl.arms.iter().map(|a| {
+                let r: Vec<String> = a
+                    .discontinued_reasons
+                    .iter()
+                    .map(|(k, n)| format!("{k}: {n}"))
+                    .collect();
+                if r.is_empty() {
+                    a.discontinued.to_string()
+                } else {
+                    format!("{} ({})", a.discontinued, r.join("; "))
+                }
+            }))
             .collect(),
     );
     rows.push(

@@ -72,10 +72,11 @@ pub fn consort(flow: &Flow, populations: &[(String, String)]) -> String {
     let excl_lines = vec![
         format!(
             "Excluded (n = {})",
-            flow.ineligible + flow.undetermined + flow.eligible_not_randomised
+            flow.ineligible + flow.undetermined + flow.declined + flow.eligible_not_randomised
         ),
         format!("Not meeting criteria (n = {})", flow.ineligible),
         format!("Eligibility undetermined (n = {})", flow.undetermined),
+        format!("Declined to participate (n = {})", flow.declined),
         format!(
             "Eligible, not randomised (n = {})",
             flow.eligible_not_randomised
@@ -130,7 +131,14 @@ pub fn consort(flow: &Flow, populations: &[(String, String)]) -> String {
         .map(|a| {
             let mut alloc = wrap(&format!("Allocated to {}", a.label), 34);
             alloc.push(format!("(n = {})", a.allocated));
-            let mut fu = vec![format!("Withdrawn (n = {})", a.withdrawn)];
+            let mut fu = vec![format!(
+                "Discontinued intervention (n = {})",
+                a.discontinued
+            )];
+            for (r, n) in &a.discontinued_reasons {
+                fu.push(format!("· {} (n = {n})", truncate(r, 30)));
+            }
+            fu.push(format!("Withdrawn (n = {})", a.withdrawn));
             for (r, n) in &a.reasons {
                 fu.push(format!("· {} (n = {n})", truncate(r, 30)));
             }

@@ -98,9 +98,15 @@ fn report_flow_and_figures() {
     assert_eq!(f.assessed, 75);
     assert_eq!(f.randomised, 60);
     assert_eq!(
-        f.ineligible + f.undetermined + f.eligible_not_randomised,
+        f.ineligible + f.undetermined + f.declined + f.eligible_not_randomised,
         15
     );
+    // The generator: P010, P030 and P050 decline; the 61st eligible person
+    // finds the trial full; the four least adherent HIIT participants
+    // (adherence < 0.5) stop exercising and stay in follow-up.
+    assert_eq!((f.declined, f.eligible_not_randomised), (3, 1));
+    let stopped: Vec<usize> = f.arms.iter().map(|a| a.discontinued).collect();
+    assert_eq!(stopped, vec![4, 0], "HIIT, control");
     assert_eq!(f.arms.iter().map(|a| a.allocated).sum::<usize>(), 60);
     assert_eq!(f.arms.iter().map(|a| a.withdrawn).sum::<usize>(), 4);
     assert_eq!(f.arms.iter().map(|a| a.outcome_missing).sum::<usize>(), 6);

@@ -263,7 +263,9 @@ pub async fn command(
                 | C::AnswerQuery { .. }
                 | C::CloseQuery { .. }
                 | C::RecordSession { .. }
+                | C::DeclineConsent { .. }
                 | C::Withdraw { .. }
+                | C::StopIntervention { .. }
                 | C::EmergencyUnblind { .. }
                 | C::ExplainUnblinding { .. }
         ) {

@@ -19,6 +19,7 @@ mod entry;
 mod error;
 mod governance;
 mod html;
+mod leaving;
 mod notices;
 pub mod ops;
 mod pages;

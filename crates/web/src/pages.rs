@@ -273,12 +273,12 @@ pub async fn dashboard(
                 table {
                     tbody {
                         tr { th scope="row" { "Assessed for eligibility" } td { (f.screened) } }
-                        tr { th scope="row" { "Excluded (not meeting criteria)" } td { (f.ineligible) } }
-                        tr { th scope="row" { "Screening incomplete" } td { (f.undetermined) } }
-                        tr { th scope="row" { "Eligible" } td { (f.eligible) } }
-                        tr { th scope="row" { "Consented" } td { (f.consented) } }
+                        tr { th scope="row" { "Excluded: not meeting criteria" } td { (f.excluded_ineligible) } }
+                        tr { th scope="row" { "Excluded: declined to participate" } td { (f.excluded_declined) } }
+                        tr { th scope="row" { "Excluded: other reasons (withdrew before randomisation)" } td { (f.excluded_other) } }
+                        tr { th scope="row" { "Still in screening or awaiting consent" } td { (f.in_screening) } }
                         tr { th scope="row" { "Randomised" } td { (f.randomised) } }
-                        tr { th scope="row" { "Withdrawn" } td { (f.withdrawn) } }
+                        tr { th scope="row" { "Consent withdrawn (all, before or after randomisation)" } td { (f.withdrawn) } }
                     }
                 }
                 @if let Some(list) = &v.unblindings {
@@ -435,7 +435,7 @@ pub async fn participant(
                         dt { "Earlier screenings" }
                         dd { @for s in &p.earlier_screenings { (s.verdict) " on " (s.at.format("%Y-%m-%d")) "; " } }
                     }
-                    dt { "Consent" } dd { @if let Some(c) = p.consented { "given " (c.format("%Y-%m-%d")) } @else { "not recorded" } }
+                    dt { "Consent" } dd { @if let Some(c) = p.consented { "given " (c.format("%Y-%m-%d")) } @else if let Some(d) = p.declined { "declined " (d.format("%Y-%m-%d")) } @else { "not recorded" } }
                     dt { "Randomisation" } dd {
                         @if let Some(r) = p.randomised_at {
                             "randomised " (r.format("%Y-%m-%d"))
@@ -445,7 +445,8 @@ pub async fn participant(
                                 @if p.unblinded_by_emergency { " (revealed to you by emergency unblinding)" } }
                         } @else { "not randomised" }
                     }
-                    @if let Some(w) = &p.withdrawn { dt { "Withdrawn" } dd { (w.at.format("%Y-%m-%d")) " " (w.reason.clone().unwrap_or_default()) } }
+                    @if let Some(w) = &p.intervention_stopped { dt { "Intervention stopped" } dd { (w.at.format("%Y-%m-%d")) " " (w.reason.clone().unwrap_or_default()) "; follow-up continues" } }
+                    @if let Some(w) = &p.withdrawn { dt { "Consent withdrawn" } dd { (w.at.format("%Y-%m-%d")) " " (w.reason.clone().unwrap_or_default()) "; no new data" } }
                 }
                 @if a.may(Action::Consent) && !v.locked && p.screening.is_some() && p.consented.is_none() {
                     form method="post" action={"/t/" (t) "/p/" (pid) "/consent"} {
@@ -463,6 +464,13 @@ pub async fn participant(
                         input id="obtained_by" name="obtained_by" value=(user.name) required;
                         p { button type="submit" { "Record informed consent" } }
                     }
+                    form method="post" action={"/t/" (t) "/p/" (pid) "/decline-consent"} {
+                        (csrf(&user))
+                        p { button type="submit" { "Record that consent was declined" } }
+                    }
+                }
+                @if (a.may(Action::Withdraw) || a.may(Action::StopIntervention)) && !v.locked && p.screening.is_some() && p.withdrawn.is_none() {
+                    p { a href={"/t/" (t) "/p/" (pid) "/withdraw"} { "Withdrawal or stopping the intervention" } }
                 }
                 @if a.may(Action::Randomise) && !v.locked && eligible && p.consented.is_some() && !p.randomised {
                     p { a href={"/t/" (t) "/p/" (pid) "/randomise"} { "Randomise" } }

@@ -4,7 +4,7 @@
 
 use axum::routing::{get, post, MethodRouter};
 
-use crate::{api, governance, ops, pages, unblinding, AppState};
+use crate::{api, governance, leaving, ops, pages, unblinding, AppState};
 
 /// One route.
 pub struct Route {
@@ -87,6 +87,27 @@ pub static ROUTES: &[Route] = &[
         false,
         "Record consent",
         pages::consent
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/p/{pid}/decline-consent",
+        false,
+        "Record that the person declined to consent",
+        leaving::decline_consent
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/p/{pid}/withdraw",
+        false,
+        "Withdrawal form: stop the intervention or withdraw consent",
+        leaving::withdraw_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/p/{pid}/withdraw",
+        false,
+        "Stop the intervention (follow-up continues) or withdraw consent (no more data)",
+        leaving::withdraw_post
     ),
     r!(
         "GET",

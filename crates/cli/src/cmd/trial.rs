@@ -178,8 +178,31 @@ pub enum TrialCmd {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Withdraw a participant (a reason is required).
+    /// Record that a screened person declined to consent (CONSORT:
+    /// excluded, declined to participate).
+    DeclineConsent {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Participant.
+        #[arg(long)]
+        participant: String,
+    },
+    /// Withdraw a participant's consent: no more data are taken (a reason
+    /// is required; what was recorded is kept).
     Withdraw {
+        #[command(flatten)]
+        ctx: Ctx,
+        /// Participant.
+        #[arg(long)]
+        participant: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Stop a randomised participant's intervention early: follow-up
+    /// continues and intention to treat keeps the data; no more kits or
+    /// intervention sessions are taken (a reason is required).
+    StopIntervention {
         #[command(flatten)]
         ctx: Ctx,
         /// Participant.
@@ -806,6 +829,30 @@ pub fn run(c: TrialCmd) -> anyhow::Result<ExitCode> {
                 },
             )?;
             println!("{participant}: withdrawn");
+        }
+        TrialCmd::DeclineConsent { ctx, participant } => {
+            simple(
+                &ctx,
+                None,
+                Command::DeclineConsent {
+                    participant: participant.clone(),
+                },
+            )?;
+            println!("{participant}: declined consent");
+        }
+        TrialCmd::StopIntervention {
+            ctx,
+            participant,
+            reason,
+        } => {
+            simple(
+                &ctx,
+                reason.as_deref(),
+                Command::StopIntervention {
+                    participant: participant.clone(),
+                },
+            )?;
+            println!("{participant}: intervention stopped; follow-up continues");
         }
         TrialCmd::Session {
             ctx,

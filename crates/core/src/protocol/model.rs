@@ -436,6 +436,12 @@ pub struct Fact {
     /// Whether the fact carries the lab's upper limit of normal (`x.uln`).
     #[serde(default)]
     pub uln: bool,
+    /// Whether the fact comes from a procedure done only for the trial (a
+    /// screening test, a trial-specific assessment) rather than from the
+    /// person's existing records: ICH E6(R2) 4.8.8 needs consent before
+    /// it, so the record refuses it in a screening before consent.
+    #[serde(default)]
+    pub trial_specific: bool,
 }
 
 /// An opt-in sub-study.

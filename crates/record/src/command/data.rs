@@ -101,6 +101,36 @@ pub(super) fn check_schedule(
     Ok(())
 }
 
+/// After a withdrawal of consent no new data are collected: a first value
+/// at a visit whose window opens after the withdrawal date is refused.
+/// Values of visits that could have been done before it (data entered
+/// late) are taken, and recorded values can still be corrected.
+fn collected_before_withdrawal(
+    cx: &Ctx<'_>,
+    config: &TrialConfig,
+    p: &Participant,
+    visit: &str,
+) -> Result<(), CommandError> {
+    let (Some((withdrawn, _)), Some(a)) = (&p.withdrawn, &p.allocation) else {
+        return Ok(());
+    };
+    let opens = config
+        .protocol()
+        .and_then(|pr| pr.visits.iter().find(|v| v.id.get_ref() == visit))
+        .map(|v| v.window.get_ref()[0]);
+    let after = opens.is_some_and(|d| {
+        a.at.date_naive() + chrono::Duration::days(i64::from(d)) > withdrawn.date_naive()
+    });
+    if after {
+        return Err(CommandError::Withdrawn {
+            participant: p.id.clone(),
+            at: *withdrawn,
+            action: cx.action,
+        });
+    }
+    Ok(())
+}
+
 /// A `kit` field records the kit dispensed: a kit other than the one the
 /// record assigned is refused unless the edge confirms it was given (then
 /// it is recorded as given, and flagged as a deviation only unblinded roles
@@ -201,7 +231,15 @@ impl TrialState {
         let item = item_key(visit, form, field);
         let current = p.values.get(&item);
         let (checked, _) = check_data(config, visit, form, field, value)?;
+        if matches!(command, Command::EnterValue { .. }) && current.is_none() {
+            collected_before_withdrawal(cx, config, p, visit)?;
+        }
         check_kit(p, field, &checked, cx.confirmed_kit)?;
+        // No kit is dispensed once the intervention has stopped (a
+        // correction of one dispensed before stays possible).
+        if field == "kit" && current.is_none() && !checked.is_null() {
+            cx.intervention_continues(p)?;
+        }
         // As the chain will store it (one form for equal numbers).
         let value = &crate::canonical::canonical_value(&checked);
         let payload = match (command, current) {
@@ -263,6 +301,7 @@ impl TrialState {
             });
         }
         cx.not_withdrawn(p)?;
+        cx.intervention_continues(p)?;
         Ok((
             p.site.clone(),
             Payload::SessionRecorded {

@@ -108,6 +108,18 @@ pub fn strata_of(
     Ok(out)
 }
 
+/// The facts among `facts` that the protocol marks `trial_specific`, in
+/// the protocol's order.
+pub fn trial_specific_facts(config: &TrialConfig, facts: &BTreeMap<String, Value>) -> Vec<String> {
+    config.protocol().map_or_else(Vec::new, |p| {
+        p.facts
+            .iter()
+            .filter(|f| f.trial_specific && facts.contains_key(f.id.get_ref()))
+            .map(|f| f.id.get_ref().clone())
+            .collect()
+    })
+}
+
 /// The least an emergency code-break's explanation must hold.
 pub const EXPLANATION_MIN_CHARS: usize = 10;
 
@@ -178,8 +190,15 @@ impl TrialState {
                     });
                 }
                 // Re-screening is explicit: it needs a reason, and the
-                // earlier screenings stay in the history.
-                if p.screening.is_some() && cx.reason.is_none() {
+                // earlier screenings stay in the history. Completing an
+                // incomplete screening (a pre-screening from existing
+                // records, finished after consent: every earlier fact
+                // kept as it was, facts only added) is not a re-screening.
+                let completes = p.screening.as_ref().is_some_and(|s| {
+                    s.verdict == Verdict::Undetermined
+                        && s.facts.iter().all(|(k, v)| facts.get(k) == Some(v))
+                });
+                if p.screening.is_some() && !completes && cx.reason.is_none() {
                     return Err(CommandError::RescreenReason {
                         participant: id.to_string(),
                     });
@@ -202,6 +221,19 @@ impl TrialState {
             .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let consented = self
+            .participants
+            .get(id)
+            .is_some_and(|p| p.consented.is_some());
+        if !consented {
+            let early = trial_specific_facts(cx.config, &facts);
+            if !early.is_empty() {
+                return Err(CommandError::TrialSpecificBeforeConsent {
+                    participant: id.to_string(),
+                    facts: early.join(", "),
+                });
+            }
+        }
         let (verdict, criteria, _) = evaluate_screening(cx.config, id, date, &facts)?;
         Ok(vec![cx.draft(
             Some(site),
@@ -286,6 +318,59 @@ impl TrialState {
         Ok((
             p.site.clone(),
             Payload::Withdrawn {
+                participant: id.to_string(),
+            },
+        ))
+    }
+
+    /// [`super::Command::DeclineConsent`]: a screened person who has not
+    /// consented.
+    pub(super) fn check_decline_consent(
+        &self,
+        cx: &Ctx<'_>,
+        id: &str,
+    ) -> Result<(Option<String>, Payload), CommandError> {
+        let p = cx.participant(id)?;
+        cx.not_withdrawn(p)?;
+        if let Some(at) = p.consented {
+            return Err(CommandError::AlreadyConsented {
+                participant: id.to_string(),
+                at,
+            });
+        }
+        if let Some(at) = p.declined {
+            return Err(CommandError::AlreadyDeclined {
+                participant: id.to_string(),
+                at,
+            });
+        }
+        Ok((
+            p.site.clone(),
+            Payload::ConsentDeclined {
+                participant: id.to_string(),
+            },
+        ))
+    }
+
+    /// [`super::Command::StopIntervention`]: a randomised participant, not
+    /// withdrawn, whose intervention has not stopped already.
+    pub(super) fn check_stop_intervention(
+        &self,
+        cx: &Ctx<'_>,
+        id: &str,
+    ) -> Result<(Option<String>, Payload), CommandError> {
+        let p = cx.participant(id)?;
+        cx.not_withdrawn(p)?;
+        if p.allocation.is_none() {
+            return Err(CommandError::NotRandomised {
+                participant: id.to_string(),
+                action: cx.action,
+            });
+        }
+        cx.intervention_continues(p)?;
+        Ok((
+            p.site.clone(),
+            Payload::InterventionStopped {
                 participant: id.to_string(),
             },
         ))

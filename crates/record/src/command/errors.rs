@@ -126,6 +126,24 @@ pub enum CommandError {
         /// When.
         at: DateTime<Utc>,
     },
+    /// A declined consent already recorded.
+    #[error("participant {participant} declined consent on {at}; it is recorded once (a consent is still taken if they change their mind)")]
+    AlreadyDeclined {
+        /// Participant.
+        participant: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The intervention stopped early.
+    #[error("participant {participant}'s intervention stopped on {at}: cannot {action} (follow-up data are still taken)", action = .action.describe())]
+    InterventionStopped {
+        /// Participant.
+        participant: String,
+        /// When it stopped.
+        at: DateTime<Utc>,
+        /// What was attempted.
+        action: Action,
+    },
     /// Withdrawn.
     #[error("participant {participant} was withdrawn on {at}; a withdrawn participant cannot {action}", action = .action.describe())]
     Withdrawn {
@@ -552,6 +570,14 @@ pub enum CommandError {
     UnknownItem {
         /// Item.
         item: String,
+    },
+    /// Facts from trial-specific procedures in a screening before consent.
+    #[error("participant {participant} has not consented: {facts} come from trial-specific procedures ([[facts]] trial_specific), which need informed consent first (ICH E6 4.8.8); record the consent, or screen now with facts from existing records only")]
+    TrialSpecificBeforeConsent {
+        /// Participant.
+        participant: String,
+        /// The facts, comma-separated.
+        facts: String,
     },
     /// A re-screening without a reason.
     #[error("participant {participant} was screened before; re-screening needs a reason (the earlier screening stays in the record)")]

@@ -34,6 +34,8 @@ pub enum Action {
     RecordSession,
     /// [`Command::Withdraw`].
     Withdraw,
+    /// [`Command::StopIntervention`].
+    StopIntervention,
     /// [`Command::EmergencyUnblind`].
     EmergencyUnblind,
     /// [`Command::Lock`].
@@ -77,7 +79,7 @@ use Role::{
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 30] = [
         Action::RegisterTrial,
         Action::AddSite,
         Action::Screen,
@@ -90,6 +92,7 @@ impl Action {
         Action::CloseQuery,
         Action::RecordSession,
         Action::Withdraw,
+        Action::StopIntervention,
         Action::EmergencyUnblind,
         Action::Lock,
         Action::Unlock,
@@ -146,6 +149,8 @@ impl Action {
                 DataManager,
             ],
             Action::RecordSession => &[InterventionStaff],
+            // Those who give or decide the intervention.
+            Action::StopIntervention => &[Investigator, ResearchNurse, InterventionStaff],
             Action::EmergencyUnblind => &[Investigator],
             Action::Lock | Action::Unlock => &[DataManager],
             Action::Login | Action::Logout | Action::LoginFailed => &[System],
@@ -177,6 +182,7 @@ impl Action {
             Action::CloseQuery => "close a query",
             Action::RecordSession => "record a session",
             Action::Withdraw => "withdraw a participant",
+            Action::StopIntervention => "stop a participant's intervention",
             Action::EmergencyUnblind => "unblind in an emergency",
             Action::Lock => "lock the database",
             Action::Unlock => "unlock the database",
@@ -211,6 +217,7 @@ impl Action {
                 | Action::CloseQuery
                 | Action::RecordSession
                 | Action::Withdraw
+                | Action::StopIntervention
         )
     }
 
@@ -218,7 +225,11 @@ impl Action {
     pub fn needs_reason(self) -> bool {
         matches!(
             self,
-            Action::ChangeValue | Action::Withdraw | Action::Unlock | Action::Lock
+            Action::ChangeValue
+                | Action::Withdraw
+                | Action::StopIntervention
+                | Action::Unlock
+                | Action::Lock
         )
     }
 }
@@ -230,7 +241,7 @@ impl Command {
             Command::RegisterTrial { .. } => Action::RegisterTrial,
             Command::AddSite { .. } => Action::AddSite,
             Command::Screen { .. } => Action::Screen,
-            Command::Consent { .. } => Action::Consent,
+            Command::Consent { .. } | Command::DeclineConsent { .. } => Action::Consent,
             Command::Randomise { .. } => Action::Randomise,
             Command::EnterValue { .. } => Action::EnterValue,
             Command::ChangeValue { .. } => Action::ChangeValue,
@@ -240,6 +251,7 @@ impl Command {
             Command::CloseQuery { .. } => Action::CloseQuery,
             Command::RecordSession { .. } => Action::RecordSession,
             Command::Withdraw { .. } => Action::Withdraw,
+            Command::StopIntervention { .. } => Action::StopIntervention,
             Command::EmergencyUnblind { .. } | Command::ExplainUnblinding { .. } => {
                 Action::EmergencyUnblind
             }

@@ -862,7 +862,23 @@ fn re_screening_needs_a_reason_and_keeps_the_earlier_screening() {
         screen_facts(&mut s, "P1", json!({"age": 40})),
         Verdict::Undetermined
     );
+    // A screening that changes an earlier fact is a re-screening.
     let again = Command::Screen {
+        participant: "P1".into(),
+        site: None,
+        date: day(),
+        facts: BTreeMap::from([
+            ("age".to_string(), json!(41)),
+            ("sex".to_string(), json!("female")),
+        ]),
+    };
+    assert_eq!(
+        refuse(&s, &inv(), None, again.clone()),
+        "participant P1 was screened before; re-screening needs a reason (the earlier screening stays in the record)"
+    );
+    // One that keeps every earlier fact and adds the missing ones completes
+    // the undecided screening: no reason needed (the check passes).
+    let complete = Command::Screen {
         participant: "P1".into(),
         site: None,
         date: day(),
@@ -871,14 +887,11 @@ fn re_screening_needs_a_reason_and_keeps_the_earlier_screening() {
             ("sex".to_string(), json!("female")),
         ]),
     };
-    assert_eq!(
-        refuse(&s, &inv(), None, again.clone()),
-        "participant P1 was screened before; re-screening needs a reason (the earlier screening stays in the record)"
-    );
+    assert!(s.check(&inv(), at(4), None, &complete).is_ok());
     let e = s
-        .execute(&inv(), at(4), Some("sex recorded"), &again)
+        .execute(&inv(), at(4), Some("age corrected"), &again)
         .unwrap();
-    assert_eq!(e[0].reason.as_deref(), Some("sex recorded"));
+    assert_eq!(e[0].reason.as_deref(), Some("age corrected"));
     let p = &s.participants["P1"];
     assert_eq!(p.screening.as_ref().unwrap().verdict, Verdict::Eligible);
     assert_eq!(p.earlier_screenings.len(), 1);

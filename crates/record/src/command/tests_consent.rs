@@ -118,3 +118,153 @@ fn consent_events_written_before_versions_still_fold() {
         json!({"type": "consented", "participant": "P1"})
     );
 }
+
+/// The test protocol with a fact from a trial-specific procedure (a
+/// screening exercise test) that an exclusion reads.
+fn trial_with_trial_specific_fact() -> TrialState {
+    let mut d = design();
+    d.protocol = Some(format!(
+        "{TEST_PROTOCOL}\n[[facts]]\nid = \"exercise_test_abnormal\"\nlabel = \"Screening exercise test abnormal\"\ntype = \"boolean\"\ntrial_specific = true\n\n[[criteria]]\nid = \"E9\"\nkind = \"exclusion\"\ntext = \"Abnormal screening exercise test\"\nrule = \"exercise_test_abnormal\"\n"
+    ));
+    d.stratify_by = vec!["sex".into()];
+    trial_with(d)
+}
+
+fn screen(facts: serde_json::Value) -> Command {
+    Command::Screen {
+        participant: "P1".into(),
+        site: None,
+        date: super::tests::day(),
+        facts: serde_json::from_value(facts).unwrap(),
+    }
+}
+
+#[test]
+fn a_trial_specific_fact_is_refused_before_consent_and_taken_after() {
+    let mut s = trial_with_trial_specific_fact();
+    // Before consent, from any edge (they all send this command): refused,
+    // naming the fact; nothing is recorded.
+    assert_eq!(
+        refuse(
+            &s,
+            &screen(json!({"age": 40, "sex": "female", "exercise_test_abnormal": false}))
+        ),
+        "participant P1 has not consented: exercise_test_abnormal come from trial-specific procedures ([[facts]] trial_specific), which need informed consent first (ICH E6 4.8.8); record the consent, or screen now with facts from existing records only"
+    );
+    // Pre-screening from existing records needs no consent: incomplete.
+    assert_eq!(
+        screen_facts(&mut s, "P1", json!({"age": 40, "sex": "female"})),
+        Verdict::Undetermined
+    );
+    s.execute(&inv(), at(2), None, &consent(None, None, None))
+        .unwrap();
+    // After consent the screening is completed, without a re-screening
+    // reason (the pre-screening was undecided), and is eligible.
+    let e = s
+        .execute(
+            &inv(),
+            at(3),
+            None,
+            &screen(json!({"age": 40, "sex": "female", "exercise_test_abnormal": false})),
+        )
+        .unwrap();
+    assert!(matches!(
+        e[0].payload,
+        Payload::Screened {
+            verdict: Verdict::Eligible,
+            ..
+        }
+    ));
+    // Both screenings are kept: the pre-screening is in the history.
+    assert_eq!(s.participants["P1"].earlier_screenings.len(), 1);
+    // A decided screening again is a re-screening: it needs a reason.
+    assert!(refuse(
+        &s,
+        &screen(json!({"age": 41, "sex": "female", "exercise_test_abnormal": true}))
+    )
+    .contains("re-screening needs a reason"));
+}
+
+#[test]
+fn the_flow_counts_consort_exclusions_with_reasons() {
+    let mut s = super::tests::trial_with_protocol();
+    let female = |age: i64| json!({"age": age, "sex": "female"});
+    for (id, age) in [("P1", 40), ("P2", 10), ("P3", 50), ("P4", 60)] {
+        screen_facts(&mut s, id, female(age));
+    }
+    screen_facts(&mut s, "P5", json!({"sex": "female"}));
+    let run = |s: &mut TrialState, c: Command, reason: Option<&str>| {
+        s.execute(&inv(), at(3), reason, &c).unwrap();
+    };
+    let consent_of = |id: &str| Command::Consent {
+        participant: id.into(),
+        version: None,
+        given_at: None,
+        obtained_by: None,
+    };
+    // P1 declines; declining again after a consent is refused.
+    run(
+        &mut s,
+        Command::DeclineConsent {
+            participant: "P1".into(),
+        },
+        None,
+    );
+    // P3 consents, then withdraws before randomisation.
+    run(&mut s, consent_of("P3"), None);
+    assert!(s
+        .check(
+            &inv(),
+            at(4),
+            None,
+            &Command::DeclineConsent {
+                participant: "P3".into()
+            }
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("consented"));
+    run(
+        &mut s,
+        Command::Withdraw {
+            participant: "P3".into(),
+        },
+        Some("moved away"),
+    );
+    // P4 is randomised.
+    run(&mut s, consent_of("P4"), None);
+    run(
+        &mut s,
+        Command::Randomise {
+            participant: "P4".into(),
+        },
+        None,
+    );
+    let f = s.view("ian").flow;
+    assert_eq!(f.screened, 5);
+    assert_eq!(f.randomised, 1);
+    assert_eq!(
+        (
+            f.excluded_ineligible,
+            f.excluded_declined,
+            f.excluded_other,
+            f.in_screening
+        ),
+        (1, 1, 1, 1),
+        "P2 ineligible, P1 declined, P3 withdrew, P5 incomplete: {f:?}"
+    );
+    // Every screened person is randomised, excluded, or still in screening.
+    assert_eq!(
+        f.randomised
+            + f.excluded_ineligible
+            + f.excluded_declined
+            + f.excluded_other
+            + f.in_screening,
+        f.screened
+    );
+    // A person who declined may change their mind: the consent is taken and
+    // they leave the exclusions.
+    run(&mut s, consent_of("P1"), None);
+    let f = s.view("ian").flow;
+    assert_eq!((f.excluded_declined, f.in_screening), (0, 2));
+}

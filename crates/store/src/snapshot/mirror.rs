@@ -97,7 +97,14 @@ struct Person {
     #[serde(default)]
     consent_version: Option<String>,
     allocation: Option<Alloc>,
+    /// Absent in snapshots written before a declined consent was recorded.
+    #[serde(default)]
+    declined: Option<DateTime<Utc>>,
     withdrawn: Option<(DateTime<Utc>, Option<String>)>,
+    /// Absent in snapshots written before the intervention could stop
+    /// apart from a withdrawal.
+    #[serde(default)]
+    intervention_stopped: Option<(DateTime<Utc>, Option<String>)>,
     values: BTreeMap<String, Value>,
     sessions: Vec<Sess>,
 }
@@ -379,7 +386,9 @@ fn person_out(p: &Participant) -> Person {
         consented,
         consent_version,
         allocation,
+        declined,
         withdrawn,
+        intervention_stopped,
         values,
         sessions,
     } = p;
@@ -410,7 +419,9 @@ fn person_out(p: &Participant) -> Person {
                 seq: *seq,
             }
         }),
+        declined: *declined,
         withdrawn: withdrawn.clone(),
+        intervention_stopped: intervention_stopped.clone(),
         values: values.clone(),
         sessions: sessions
             .iter()
@@ -476,7 +487,9 @@ fn person_in(p: Person) -> Participant {
             at: a.at,
             seq: a.seq,
         }),
+        declined: p.declined,
         withdrawn: p.withdrawn,
+        intervention_stopped: p.intervention_stopped,
         values: p.values,
         sessions: p
             .sessions
