@@ -10,8 +10,8 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::capture::{save_form, screen_lenient, visit_form};
 use crate::error::ApiError;
-use crate::pages::{save_form, screen_lenient, visit_form};
 use crate::routes::ROUTES;
 use crate::{App, AppState, CurrentUser, WebError};
 
@@ -99,7 +99,7 @@ pub async fn participants(
         };
         let shown = if q.contains_key("page") {
             let page = number("page", 1)?;
-            let per = number("per_page", crate::pages::PAGE_SIZE)?.min(MAX_PER_PAGE);
+            let per = number("per_page", crate::PAGE_SIZE)?.min(MAX_PER_PAGE);
             let start = (page - 1).saturating_mul(per).min(all.len());
             &all[start..start.saturating_add(per).min(all.len())]
         } else {
@@ -163,7 +163,7 @@ pub async fn audit(
 ) -> ApiResult {
     run(&s, move |app| {
         let a = app.access(&user, &trial)?;
-        let events = crate::pages::load_events(app, &trial)?;
+        let events = crate::capture::load_events(app, &trial)?;
         Ok(Value::Array(a.audit(&events)))
     })
     .await
@@ -352,7 +352,7 @@ pub async fn save_values(
         let a = app.access_to(&user, &trial, &pid)?;
         a.participant(&pid)?;
         let f = visit_form(&a, &visit, &form)?;
-        if crate::pages::entry_role(&a, f).is_none() {
+        if crate::capture::entry_role(&a, f).is_none() {
             return Err(WebError::Forbidden(format!(
                 "none of your roles may enter {form}"
             )));

@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use rct_core::protocol::{parse, Protocol};
 use rct_record::{registration, Actor, Command, Role, Sites};
 
+use crate::capture::screen_input;
 use crate::commands::{execute, Who};
-use crate::pages::screen_input;
 use crate::{App, WebError};
 
 /// The LUPEX protocol (HIIT in lupus; investigator and assessors blinded).

@@ -13,6 +13,7 @@
 pub mod accounts;
 mod api;
 pub mod auth;
+mod capture;
 mod commands;
 pub mod demo;
 mod entry;
@@ -47,6 +48,9 @@ pub use auth::{Passwords, Sessions};
 pub use commands::Who;
 pub use error::WebError;
 pub use throttle::{Throttle, ThrottleConfig};
+
+/// Participants per page of a list (pages and the JSON API).
+pub const PAGE_SIZE: usize = 100;
 
 /// The software this build is, as every event it writes records it:
 /// `rct VERSION (git COMMIT)`, the commit read by `build.rs` when the build
