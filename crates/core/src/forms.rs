@@ -187,6 +187,20 @@ pub enum FieldError {
         /// What was given.
         found: String,
     },
+    /// A number with more decimal places than the field declares.
+    #[error("{form}.{field}: `{found}` has {places} decimal places; the field takes at most {decimals} (round it as the source document does, or correct the protocol's `decimals`)")]
+    Decimals {
+        /// Form id.
+        form: String,
+        /// Field id.
+        field: String,
+        /// The value given.
+        found: String,
+        /// Its decimal places.
+        places: usize,
+        /// The field's `decimals`.
+        decimals: u8,
+    },
     /// A choice outside the field's code list.
     #[error("{form}.{field}: `{value}` is not a code of list `{code_list}`; expected one of: {expected}")]
     Code {
@@ -264,6 +278,7 @@ impl FieldError {
             | FieldError::Required { field, .. }
             | FieldError::Type { field, .. }
             | FieldError::Code { field, .. }
+            | FieldError::Decimals { field, .. }
             | FieldError::Unit { field, .. }
             | FieldError::HardRange { field, .. }
             | FieldError::ReadOnly { field, .. }
@@ -542,6 +557,24 @@ fn check_field(
             if !x.is_finite() {
                 return Err(type_err(&expected));
             }
+            // Decimal places are checked on the value as given (a value
+            // converted from another unit has as many as the conversion
+            // makes, and is rounded by no one: it is taken).
+            let converted = unit
+                .as_deref()
+                .is_some_and(|u| Some(u) != field.unit.as_ref().map(|f| f.get_ref().as_str()));
+            if let (Some(d), false, false) = (&field.decimals, converted, whole) {
+                let places = decimal_places(x);
+                if places > usize::from(*d.get_ref()) {
+                    return Err(FieldError::Decimals {
+                        form: form_id.to_string(),
+                        field: id.to_string(),
+                        found: describe(raw),
+                        places,
+                        decimals: *d.get_ref(),
+                    });
+                }
+            }
             if whole {
                 let r = x.round();
                 if (x - r).abs() > 1e-9 || r.abs() > 9.0e15 {
@@ -658,6 +691,13 @@ fn parse_bool(raw: &Json) -> Option<bool> {
         },
         _ => None,
     }
+}
+
+/// Decimal places of `x` as written in its shortest form (`70.10` and
+/// `70.1` both have one: trailing zeros carry no digit).
+fn decimal_places(x: f64) -> usize {
+    let text = format!("{x}");
+    text.split_once('.').map_or(0, |(_, frac)| frac.len())
 }
 
 /// A number and its unit from `72.5`, `"72.5"`, `"72,5 kg"` or

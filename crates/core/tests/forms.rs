@@ -532,3 +532,44 @@ mod never_panics {
         }
     }
 }
+
+/// A field's `decimals` is enforced on the value as given (REDCap's
+/// "number (1 decimal place)" validation does the same): 70.25 kg is
+/// refused at one decimal place (also as `70.25 kg`), 70.2 and 70.20 are
+/// taken; a value converted from another unit is not counted (the
+/// conversion makes places no one typed).
+#[test]
+fn decimals_are_enforced_on_the_value_as_given() {
+    let path = format!("{}/../../protocols/lupex.toml", env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(&path).unwrap().replacen(
+        r#"{ id = "weight", label = "Body weight", type = "number", unit = "kg", required = true,"#,
+        r#"{ id = "weight", label = "Body weight", type = "number", unit = "kg", decimals = 1, required = true,"#,
+        1,
+    );
+    let p = protocol::parse(&src, &path).unwrap();
+    let e = validate_field(&p, "demographics", "weight", &json!("70.25")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "demographics.weight: `\"70.25\"` has 2 decimal places; the field takes at most 1 (round it as the source document does, or correct the protocol's `decimals`)"
+    );
+    assert!(matches!(
+        validate_field(&p, "demographics", "weight", &json!(70.25)),
+        Err(FieldError::Decimals {
+            places: 2,
+            decimals: 1,
+            ..
+        })
+    ));
+    for ok in [json!("70.2"), json!("70.20"), json!(70), json!(70.2)] {
+        assert!(
+            validate_field(&p, "demographics", "weight", &ok).is_ok(),
+            "{ok}"
+        );
+    }
+    assert!(validate_field(&p, "demographics", "weight", &json!("70.25 kg")).is_err());
+    let g = validate_field(&p, "cpet", "weight", &json!("70.25 kg"));
+    assert!(g.is_ok(), "a field without decimals: {g:?}");
+    // Without `decimals`, any number of places is taken (the seed protocols).
+    let seed = load("lupex.toml");
+    assert!(validate_field(&seed, "demographics", "weight", &json!("70.25")).is_ok());
+}

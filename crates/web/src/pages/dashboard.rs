@@ -98,12 +98,12 @@ pub async fn dashboard(t: TrialReq) -> PageResult {
                 table {
                     tbody {
                         tr { th scope="row" { "Assessed for eligibility" } td { (f.screened) } }
-                        tr { th scope="row" { "Excluded (not meeting criteria)" } td { (f.ineligible) } }
-                        tr { th scope="row" { "Screening incomplete" } td { (f.undetermined) } }
-                        tr { th scope="row" { "Eligible" } td { (f.eligible) } }
-                        tr { th scope="row" { "Consented" } td { (f.consented) } }
+                        tr { th scope="row" { "Excluded: not meeting criteria" } td { (f.excluded_ineligible) } }
+                        tr { th scope="row" { "Excluded: declined to participate" } td { (f.excluded_declined) } }
+                        tr { th scope="row" { "Excluded: other reasons (withdrew before randomisation)" } td { (f.excluded_other) } }
+                        tr { th scope="row" { "Still in screening or awaiting consent" } td { (f.in_screening) } }
                         tr { th scope="row" { "Randomised" } td { (f.randomised) } }
-                        tr { th scope="row" { "Withdrawn" } td { (f.withdrawn) } }
+                        tr { th scope="row" { "Consent withdrawn (all, before or after randomisation)" } td { (f.withdrawn) } }
                     }
                 }
                 @if let Some(list) = &v.unblindings {

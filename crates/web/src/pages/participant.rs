@@ -59,7 +59,7 @@ pub async fn participant(t: TrialReq, Path((_, pid)): Path<(String, String)>) ->
                         dt { "Earlier screenings" }
                         dd { @for s in &p.earlier_screenings { (s.verdict) " on " (s.at.format("%Y-%m-%d")) "; " } }
                     }
-                    dt { "Consent" } dd { @if let Some(c) = p.consented { "given " (c.format("%Y-%m-%d")) } @else { "not recorded" } }
+                    dt { "Consent" } dd { @if let Some(c) = p.consented { "given " (c.format("%Y-%m-%d")) } @else if let Some(d) = p.declined { "declined " (d.format("%Y-%m-%d")) } @else { "not recorded" } }
                     dt { "Randomisation" } dd {
                         @if let Some(r) = p.randomised_at {
                             "randomised " (r.format("%Y-%m-%d"))
@@ -69,7 +69,8 @@ pub async fn participant(t: TrialReq, Path((_, pid)): Path<(String, String)>) ->
                                 @if p.unblinded_by_emergency { " (revealed to you by emergency unblinding)" } }
                         } @else { "not randomised" }
                     }
-                    @if let Some(w) = &p.withdrawn { dt { "Withdrawn" } dd { (w.at.format("%Y-%m-%d")) " " (w.reason.clone().unwrap_or_default()) } }
+                    @if let Some(w) = &p.intervention_stopped { dt { "Intervention stopped" } dd { (w.at.format("%Y-%m-%d")) " " (w.reason.clone().unwrap_or_default()) "; follow-up continues" } }
+                    @if let Some(w) = &p.withdrawn { dt { "Consent withdrawn" } dd { (w.at.format("%Y-%m-%d")) " " (w.reason.clone().unwrap_or_default()) "; no new data" } }
                 }
                 @if a.may(Action::Consent) && !v.locked && p.screening.is_some() && p.consented.is_none() {
                     form method="post" action={"/t/" (t) "/p/" (pid) "/consent"} {
@@ -87,6 +88,13 @@ pub async fn participant(t: TrialReq, Path((_, pid)): Path<(String, String)>) ->
                         input id="obtained_by" name="obtained_by" value=(user.name) required;
                         p { button type="submit" { "Record informed consent" } }
                     }
+                    form method="post" action={"/t/" (t) "/p/" (pid) "/decline-consent"} {
+                        (csrf(&user))
+                        p { button type="submit" { "Record that consent was declined" } }
+                    }
+                }
+                @if (a.may(Action::Withdraw) || a.may(Action::StopIntervention)) && !v.locked && p.screening.is_some() && p.withdrawn.is_none() {
+                    p { a href={"/t/" (t) "/p/" (pid) "/withdraw"} { "Withdrawal or stopping the intervention" } }
                 }
                 @if a.may(Action::Randomise) && !v.locked && eligible && p.consented.is_some() && !p.randomised {
                     p { a href={"/t/" (t) "/p/" (pid) "/randomise"} { "Randomise" } }
