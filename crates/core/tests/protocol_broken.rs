@@ -381,3 +381,21 @@ fn unblinding_defaults_when_not_declared() {
     );
     assert_eq!(p.unblinding.explain_within_hours(), 48);
 }
+
+#[test]
+fn data_manager_that_sees_arms_in_a_masked_trial() {
+    let (src, line) = mutate(
+        "id = \"data_manager\"\nsees_arms = false",
+        "id = \"data_manager\"\nsees_arms = true",
+    );
+    expect(&src, line, "the record keeps it blind in a masked trial");
+}
+
+#[test]
+fn role_entering_an_arm_specific_form_that_does_not_see_arms() {
+    let (src, line) = mutate(
+        "id = \"intervention_staff\"\nlabel = \"Exercise physiologist\"\nsees_arms = true",
+        "id = \"intervention_staff\"\nlabel = \"Exercise physiologist\"\nsees_arms = false",
+    );
+    expect(&src, line, "enters the arm-specific form");
+}

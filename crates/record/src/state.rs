@@ -93,6 +93,35 @@ impl TrialConfig {
         self.blinded && !self.trial_design().is_ok_and(|d| d.kits)
     }
 
+    /// Whether the protocol lets `role` see arms: its `[[roles]]
+    /// sees_arms` where declared (the checker refuses a declaration that
+    /// unmasks a party `masking.blinded` names, or hides the arm from the
+    /// role entering an arm-specific form); a role of a masked party that
+    /// is not declared stays blind; `None` where the protocol is silent
+    /// (the record's defaults apply).
+    pub fn protocol_sees_arms(&self, role: crate::Role) -> Option<bool> {
+        use rct_core::protocol::MaskedParty;
+        let p = self.protocol()?;
+        let id = match role {
+            crate::Role::Admin => "administrator",
+            other => other.as_str(),
+        };
+        if let Some(r) = p.roles.iter().find(|r| r.id.get_ref() == id) {
+            return Some(r.sees_arms);
+        }
+        let party = match role {
+            crate::Role::Investigator | crate::Role::ResearchNurse => MaskedParty::Investigator,
+            crate::Role::OutcomeAssessor => MaskedParty::OutcomeAssessor,
+            crate::Role::InterventionStaff => MaskedParty::CareProvider,
+            _ => return None,
+        };
+        p.masking
+            .blinded
+            .iter()
+            .any(|b| *b.get_ref() == party)
+            .then_some(false)
+    }
+
     /// The registered protocol, if the trial was registered with one.
     pub fn protocol(&self) -> Option<&rct_core::protocol::Protocol> {
         self.protocol.as_deref()

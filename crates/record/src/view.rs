@@ -350,7 +350,13 @@ impl TrialState {
     /// Whether a role sees arms of a blinded trial (unblinded roles; the
     /// statistician once the trial is unblinded).
     fn role_sees_arms(&self, role: Role) -> bool {
-        role.is_unblinded() || (role == Role::Statistician && self.trial_unblinded())
+        if role == Role::Statistician && self.trial_unblinded() {
+            return true;
+        }
+        self.config
+            .as_ref()
+            .and_then(|c| c.protocol_sees_arms(role))
+            .unwrap_or_else(|| role.is_unblinded())
     }
 
     /// Whether any grant of `user` covers `site` (a participant without a

@@ -290,8 +290,45 @@ pub fn check(p: &Protocol, src: &str, file: &str) -> Vec<Diagnostic> {
             let blinded_party = match r.id.get_ref().as_str() {
                 "investigator" => Some(MaskedParty::Investigator),
                 "outcome_assessor" => Some(MaskedParty::OutcomeAssessor),
+                "intervention_staff" => Some(MaskedParty::CareProvider),
                 _ => None,
             };
+            // Roles the record keeps blind in every masked trial (the
+            // statistician sees arms once the trial is unblinded).
+            if r.sees_arms
+                && matches!(
+                    r.id.get_ref().as_str(),
+                    "data_manager" | "statistician" | "administrator"
+                )
+            {
+                c.at(
+                    r.id.span(),
+                    format!(
+                        "role `{}` sees arms, but the record keeps it blind in a masked trial (ICH E9 2.3.1: those who manage and analyse data stay blind until the trial is unblinded)",
+                        r.id.get_ref()
+                    ),
+                    Some("set `sees_arms = false`; the statistician sees arms after the two-person unblinding"),
+                );
+            }
+            // A role entering an arm-specific form learns the arm from it.
+            if !r.sees_arms {
+                if let Some(f) = p.forms.iter().find(|f| {
+                    f.arm.is_some()
+                        && f.entered_by
+                            .as_ref()
+                            .is_some_and(|e| e.get_ref() == r.id.get_ref())
+                }) {
+                    c.at(
+                        r.id.span(),
+                        format!(
+                            "role `{}` does not see arms, but enters the arm-specific form `{}`, whose existence reveals the arm",
+                            r.id.get_ref(),
+                            f.id.get_ref()
+                        ),
+                        Some("set `sees_arms = true` for this role, or let an unblinded role enter the form"),
+                    );
+                }
+            }
             if let Some(party) = blinded_party {
                 if r.sees_arms && p.masking.blinded.iter().any(|b| *b.get_ref() == party) {
                     c.at(

@@ -205,3 +205,51 @@ fn a_stop_is_concealed_only_where_it_reveals_the_arm() {
     let p = view.participants.iter().find(|p| p.id == "P1").unwrap();
     assert!(p.intervention_stopped.is_some());
 }
+
+/// The record reads the protocol's `[[roles]] sees_arms` and masking: the
+/// care provider of a trial that masks it (IL-2's double-blind) does not
+/// see arms although the record's default lets intervention staff see
+/// them; the pharmacist, declared `sees_arms = true`, does.
+#[test]
+fn roles_see_arms_as_the_protocol_declares() {
+    let mut d = design();
+    d.forms.retain(|f| f.arm.is_none());
+    d.protocol = Some(
+        super::tests::TEST_PROTOCOL.replace(
+            "blinded = [\"investigator\", \"outcome-assessor\"]",
+            "blinded = [\"investigator\", \"outcome-assessor\", \"care-provider\"]\n\n[[roles]]\nid = \"pharmacist\"\nsees_arms = true",
+        ),
+    );
+    d.stratify_by = vec!["sex".into()];
+    let mut s = trial_with(d);
+    super::tests::grant_new(&mut s, "pam", crate::Role::Pharmacist, crate::Sites::All);
+    super::tests::screen_facts(&mut s, "P1", json!({"age": 40, "sex": "female"}));
+    s.execute(
+        &inv(),
+        at(2),
+        None,
+        &Command::Consent {
+            participant: "P1".into(),
+            version: None,
+            given_at: None,
+            obtained_by: None,
+        },
+    )
+    .unwrap();
+    s.execute(
+        &inv(),
+        at(3),
+        None,
+        &Command::Randomise {
+            participant: "P1".into(),
+        },
+    )
+    .unwrap();
+    // phil holds intervention_staff: masked as the care provider.
+    assert!(!s.sees_arms("phil"));
+    assert!(s.view("phil").participants[0].allocation.is_none());
+    assert!(s.sees_arms("pam"));
+    assert!(s.view("pam").participants[0].allocation.is_some());
+    // Without the masking of the care provider, the default holds.
+    assert!(trial().sees_arms("phil"));
+}
