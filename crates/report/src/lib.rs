@@ -20,6 +20,7 @@ pub mod flow;
 pub mod population;
 pub mod render;
 pub mod repeated;
+pub mod safety;
 pub mod svg;
 
 use rct_core::protocol::{OutcomeKind, Protocol};
