@@ -241,3 +241,71 @@ fn the_safety_section_snapshot() {
     let t = safety_tables(&input(SafetySetRule::Dosed)).unwrap();
     insta::assert_snapshot!("safety_il2_dosed_md", safety_markdown(&t));
 }
+
+/// The report puts the section before its notes and carries the tables
+/// (`report.json`'s `safety`), here on the generated LUPEX-like trial of the
+/// report tests with a randomised safety set built from its allocations.
+#[test]
+fn the_report_carries_the_section() {
+    use rct_report::{build_report, build_report_with, AnalysisSettings, ReportOptions};
+    let src = include_str!("../../../protocols/lupex.toml");
+    let proto = rct_core::protocol::parse(src, "protocols/lupex.toml").unwrap();
+    let events = rct_report::demo::generated_lupex_trial(20260601);
+    let state = rct_record::TrialState::from_events("lupex", &events).unwrap();
+    let participants: Vec<SafetyParticipant> = state
+        .participants
+        .values()
+        .filter_map(|p| {
+            let arm = p.allocation.as_ref()?.arm.clone();
+            Some(SafetyParticipant {
+                id: p.id.clone(),
+                arm_randomised: Some(arm),
+                arm_treated: None,
+                doses: 0,
+                exposure_days: 84.0,
+                events: if p.id.ends_with('3') {
+                    vec![SafetyEvent {
+                        soc: "Musculoskeletal and connective tissue disorders".into(),
+                        pt: "Arthralgia".into(),
+                        grade: 2,
+                        serious: false,
+                        led_to_discontinuation: false,
+                        onset_day: 20,
+                    }]
+                } else {
+                    vec![]
+                },
+            })
+        })
+        .collect();
+    let input = SafetyInput {
+        rule: SafetySetRule::Randomised,
+        arms: SafetyArmSpec::from_protocol(&proto),
+        participants,
+        prespecified: vec![],
+    };
+    let options = ReportOptions {
+        analysis: AnalysisSettings {
+            m: 5,
+            iterations: 3,
+            seed: 42,
+        },
+        ..ReportOptions::default()
+    };
+    let with = build_report_with(&state, &proto, &options, Some(&input)).unwrap();
+    let without = build_report(&state, &proto, &options).unwrap();
+    assert!(without.safety.is_none() && !without.markdown.contains("## Safety"));
+    let t = with.safety.as_ref().unwrap();
+    assert_eq!(t.arms.iter().map(|a| a.n).sum::<u64>(), 60);
+    assert!(t.arms.iter().any(|a| a.control && a.id == "control"));
+    let at = with.markdown.find("## Safety").unwrap();
+    assert!(with.markdown[at..].contains("Arthralgia"));
+    if let Some(notes) = with.markdown.find("## Notes") {
+        assert!(notes > at, "the section comes before the notes");
+    }
+    assert!(with
+        .html
+        .contains("Safety set: everyone randomised, by the arm randomised"));
+    let json = serde_json::to_value(&with.safety).unwrap();
+    assert_eq!(json["rule"], "randomised");
+}

@@ -18,9 +18,12 @@
 //! - Fisher's exact test (two-sided) only for the safety outcomes the
 //!   protocol pre-specifies ([`PrespecifiedOutcome`]), unadjusted.
 //!
-//! [`safety_blocks`] renders the section; `build_report_with` puts it in the
+//! [`SafetyEvent::from_adverse_event`] turns the record's coded
+//! [`rct_core::safety::AdverseEvent`] into a row (study day from the first
+//! day of exposure; `None` before it). [`safety_blocks`] renders the section; `build_report_with` puts it in the
 //! report and `report.json` when the caller hands the input.
 
+mod from_event;
 mod render;
 mod tables;
 
@@ -48,6 +51,21 @@ pub struct SafetyArmSpec {
     pub label: String,
     /// The comparator (placebo or control) every other arm is compared with.
     pub control: bool,
+}
+
+impl SafetyArmSpec {
+    /// The protocol's arms in its order, its control arm marked.
+    pub fn from_protocol(protocol: &rct_core::protocol::Protocol) -> Vec<SafetyArmSpec> {
+        protocol
+            .arms
+            .iter()
+            .map(|a| SafetyArmSpec {
+                id: a.id.get_ref().clone(),
+                label: a.label.clone(),
+                control: a.control,
+            })
+            .collect()
+    }
 }
 
 /// One adverse event as the tables need it (treatment-emergent, coded).

@@ -215,3 +215,137 @@ fn bad_input_is_named() {
     i.arms.clear();
     assert!(msg(i).contains("the trial has no arms"));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SOCS: [&str; 3] = ["Infections", "Skin", "Nervous"];
+
+    fn event() -> impl Strategy<Value = SafetyEvent> {
+        (
+            0usize..3,
+            0usize..2,
+            1u8..=5,
+            any::<bool>(),
+            any::<bool>(),
+            1u32..500,
+        )
+            .prop_map(|(s, t, grade, serious, disc, day)| SafetyEvent {
+                soc: SOCS[s].into(),
+                pt: format!("{}-{t}", SOCS[s]),
+                grade,
+                serious,
+                led_to_discontinuation: disc,
+                onset_day: day,
+            })
+    }
+
+    fn participant(
+    ) -> impl Strategy<Value = (Option<usize>, Option<usize>, u32, u32, Vec<SafetyEvent>)> {
+        (
+            prop::option::of(0usize..4),
+            prop::option::of(0usize..4),
+            0u32..3,
+            0u32..400,
+            prop::collection::vec(event(), 0..4),
+        )
+    }
+
+    fn tables_input() -> impl Strategy<Value = SafetyInput> {
+        (
+            2usize..=4,
+            any::<bool>(),
+            prop::collection::vec(participant(), 0..30),
+        )
+            .prop_map(|(n_arms, dosed, people)| {
+                let arms: Vec<SafetyArmSpec> =
+                    (0..n_arms).map(|k| arm(&format!("a{k}"), k == 0)).collect();
+                let participants = people
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, (r, t, doses, exposure, events))| SafetyParticipant {
+                        id: format!("p{k}"),
+                        arm_randomised: r.map(|a| format!("a{}", a % n_arms)),
+                        arm_treated: t.or(r).map(|a| format!("a{}", a % n_arms)),
+                        // Someone dosed has a known arm given.
+                        doses: if t.or(r).is_some() { doses } else { 0 },
+                        exposure_days: f64::from(exposure),
+                        events,
+                    })
+                    .collect();
+                SafetyInput {
+                    rule: if dosed {
+                        SafetySetRule::Dosed
+                    } else {
+                        SafetySetRule::Randomised
+                    },
+                    arms,
+                    participants,
+                    prespecified: vec![PrespecifiedOutcome {
+                        id: "infections".into(),
+                        label: "Infections".into(),
+                        socs: vec!["Infections".into()],
+                        pts: vec![],
+                    }],
+                }
+            })
+    }
+
+    fn check_row(t: &SafetyTables, r: &SafetyRow) -> Result<(), TestCaseError> {
+        for (a, c) in t.arms.iter().zip(&r.arms) {
+            prop_assert!(c.participants <= a.n && c.events >= c.participants);
+            if let Some(p) = c.percent {
+                prop_assert!((0.0..=100.0).contains(&p));
+            } else {
+                prop_assert_eq!(a.n, 0);
+            }
+            if let Some(rate) = c.rate {
+                prop_assert!(rate.ci_low <= rate.per_100_py && rate.per_100_py <= rate.ci_high);
+                prop_assert!(rate.ci_high.is_finite() && rate.person_years_at_risk > 0.0);
+            }
+        }
+        for d in &r.differences {
+            if let (Some(x), Some(l), Some(h)) = (d.difference, d.ci_low, d.ci_high) {
+                prop_assert!(-1.0 <= l && l <= x + 1e-12 && x <= h + 1e-12 && h <= 1.0 + 1e-12);
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn tables_hold_together(input in tables_input()) {
+            let t = safety_tables(&input).unwrap();
+            let any = &t.overview[0];
+            for r in &t.overview {
+                check_row(&t, r)?;
+                for (c, a) in r.arms.iter().zip(&any.arms) {
+                    prop_assert!(c.participants <= a.participants && c.events <= a.events);
+                }
+            }
+            for s in &t.by_soc {
+                check_row(&t, &s.soc)?;
+                let mut events = 0;
+                for term in &s.terms {
+                    check_row(&t, term)?;
+                    for (c, sc) in term.arms.iter().zip(&s.soc.arms) {
+                        prop_assert!(c.participants <= sc.participants);
+                    }
+                    events += term.arms.iter().map(|c| c.events).sum::<u64>();
+                }
+                prop_assert_eq!(events, s.soc.arms.iter().map(|c| c.events).sum::<u64>());
+            }
+            // Every event of the safety set is in exactly one SOC.
+            let soc_events: u64 = t.by_soc.iter().flat_map(|s| &s.soc.arms).map(|c| c.events).sum();
+            prop_assert_eq!(soc_events, any.arms.iter().map(|c| c.events).sum::<u64>());
+            for f in &t.prespecified[0].tests {
+                if let Some(p) = f.p {
+                    prop_assert!(p > 0.0 && p <= 1.0);
+                }
+            }
+            // Comparisons above fail on NaN; person-years are finite too.
+            prop_assert!(t.arms.iter().all(|a| a.person_years.is_finite()));
+        }
+    }
+}
