@@ -122,7 +122,8 @@ fn members<'a>(
 }
 
 struct Ctx<'a> {
-    members: Vec<(usize, &'a SafetyParticipant)>,
+    /// The safety set's participants by arm index.
+    by_arm: Vec<Vec<&'a SafetyParticipant>>,
     arms: Vec<SafetyArm>,
     control: Option<usize>,
 }
@@ -134,7 +135,7 @@ impl Ctx<'_> {
         pred: &dyn Fn(&SafetyEvent) -> bool,
     ) -> Result<SafetyCell, SafetyError> {
         let (mut participants, mut events, mut at_risk_days) = (0u64, 0u64, 0.0f64);
-        for (_, p) in self.members.iter().filter(|(a, _)| *a == arm) {
+        for p in self.by_arm.get(arm).into_iter().flatten() {
             let mut first: Option<u32> = None;
             for e in p.events.iter().filter(|e| pred(e)) {
                 events += 1;
@@ -322,8 +323,14 @@ pub fn safety_tables(input: &SafetyInput) -> Result<SafetyTables, SafetyError> {
             ));
         }
     }
+    let mut by_arm: Vec<Vec<&SafetyParticipant>> = vec![Vec::new(); arms.len()];
+    for (a, p) in &members {
+        if let Some(v) = by_arm.get_mut(*a) {
+            v.push(*p);
+        }
+    }
     let ctx = Ctx {
-        members,
+        by_arm,
         arms,
         control,
     };
@@ -347,7 +354,7 @@ pub fn safety_tables(input: &SafetyInput) -> Result<SafetyTables, SafetyError> {
 
     // Terms of the safety set's events only.
     let mut terms: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (_, p) in &ctx.members {
+    for p in ctx.by_arm.iter().flatten() {
         for e in &p.events {
             terms
                 .entry(e.soc.as_str())
