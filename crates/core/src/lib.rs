@@ -3,4 +3,5 @@ pub mod eligibility;
 pub mod forms;
 pub mod protocol;
 pub mod rules;
+pub mod safety;
 pub mod schedule;

@@ -20,6 +20,7 @@ pub mod flow;
 pub mod population;
 pub mod render;
 pub mod repeated;
+pub mod safety;
 pub mod svg;
 
 use rct_core::protocol::{OutcomeKind, Protocol};
@@ -37,6 +38,8 @@ pub enum ReportError {
     Plan(String),
     #[error(transparent)]
     Stats(#[from] rct_stats::StatsError),
+    #[error(transparent)]
+    Safety(#[from] safety::SafetyError),
 }
 
 /// Options of the report.
@@ -57,6 +60,8 @@ pub struct Report {
     pub figures: Vec<(String, String)>,
     pub flow: flow::Flow,
     pub results: PlanResults,
+    /// The safety tables, when the caller handed their input.
+    pub safety: Option<safety::SafetyTables>,
 }
 
 fn arm_label(protocol: &Protocol, id: &str) -> String {
@@ -453,6 +458,17 @@ pub fn build_report(
     protocol: &Protocol,
     options: &ReportOptions,
 ) -> Result<Report, ReportError> {
+    build_report_with(state, protocol, options, None)
+}
+
+/// [`build_report`] with the safety section (before the notes) from
+/// `safety`, the adverse events of the safety set gathered from the record.
+pub fn build_report_with(
+    state: &TrialState,
+    protocol: &Protocol,
+    options: &ReportOptions,
+    safety: Option<&safety::SafetyInput>,
+) -> Result<Report, ReportError> {
     let data = analysis_data(state, protocol, &options.population)?;
     let results = run_plan(protocol, &data, &options.analysis)?;
     let primary_var = protocol
@@ -848,6 +864,10 @@ pub fn build_report(
             caption: title,
         });
     }
+    let safety = safety.map(safety::safety_tables).transpose()?;
+    if let Some(t) = &safety {
+        blocks.extend(safety::safety_blocks(t));
+    }
     if !results.notes.is_empty() {
         blocks.push(Block::Heading(2, "Notes".into()));
         for n in &results.notes {
@@ -860,5 +880,6 @@ pub fn build_report(
         figures,
         flow: fl,
         results,
+        safety,
     })
 }

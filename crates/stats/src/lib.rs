@@ -19,6 +19,7 @@ pub mod multiplicity;
 pub mod mvt;
 pub mod nonparam;
 pub mod ols;
+pub mod poisson;
 pub mod power;
 
 pub use error::StatsError;
@@ -30,3 +31,4 @@ pub use multiplicity::{dunnett_fit, holm, single_step_p, Alternative, Dunnett, D
 pub use mvt::{mvt_rectangle, MvtOptions, MvtProbability};
 pub use nonparam::{rank_sum, RankSum};
 pub use ols::{fit, CovType, OlsFit, Workspace};
+pub use poisson::{gamma_quantile, garwood_interval};

@@ -93,6 +93,7 @@ pub fn run(
         "head": state.head,
         "flow": report.flow,
         "results": report.results,
+        "safety": report.safety,
         "governance_flags": state.governance_flags(),
     });
     write("report.json", &serde_json::to_string_pretty(&json)?)?;
