@@ -162,9 +162,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 trials.join(", ")
             );
             if !users.is_empty() {
-                println!("demo logins (user / password / role):");
+                println!("demo logins (user / password / trial: role, blinded or not):");
                 for u in &users {
-                    println!("  {:<14} {:<24} {}", u.user, u.password, u.role);
+                    let trials = rct_web::demo::login_trials(&app, u.user)
+                        .map(|t| t.join("; "))
+                        .unwrap_or_else(|e| e.to_string());
+                    println!("  {:<18} {:<28} {}", u.user, u.password, trials);
                 }
             }
             println!(
