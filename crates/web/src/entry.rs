@@ -294,10 +294,7 @@ pub fn form_status(
     let typed: Vec<_> = form.fields.iter().filter(|f| f.derived.is_none()).collect();
     if !typed.iter().any(|f| has(f.id.get_ref())) {
         "not_started"
-    } else if typed
-        .iter()
-        .any(|f| f.required && !has(f.id.get_ref()))
-    {
+    } else if typed.iter().any(|f| f.required && !has(f.id.get_ref())) {
         "incomplete"
     } else {
         "complete"
@@ -426,7 +423,10 @@ mod tests {
         );
         assert_eq!(form_status(demo, "baseline", &values), "incomplete");
         for f in &required {
-            values.insert(format!("baseline/demographics/{}", f.id.get_ref()), json!(1));
+            values.insert(
+                format!("baseline/demographics/{}", f.id.get_ref()),
+                json!(1),
+            );
         }
         assert_eq!(form_status(demo, "baseline", &values), "complete");
         // Another visit's values do not count.

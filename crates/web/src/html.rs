@@ -58,6 +58,19 @@ pub const JS: &str = r#"
   Array.prototype.forEach.call(document.querySelectorAll('table'), function (t) {
     if (t.scrollWidth > t.clientWidth + 1) { t.setAttribute('tabindex', '0'); }
   });
+  // Audit times: also in the time zone of the site's computer, to the second.
+  Array.prototype.forEach.call(document.querySelectorAll('table.audit time[datetime]'), function (t) {
+    var d = new Date(t.getAttribute('datetime'));
+    if (isNaN(d)) return;
+    var p = function (n) { return (n < 10 ? '0' : '') + n; };
+    var off = -d.getTimezoneOffset();
+    var zone = 'UTC' + (off >= 0 ? '+' : '-') + p(Math.floor(Math.abs(off) / 60)) + ':' + p(Math.abs(off) % 60);
+    var local = d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' + p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
+    var span = document.createElement('span');
+    span.className = 'hint local-time';
+    span.textContent = ' (' + local + ' ' + zone + ' here)';
+    t.parentNode.appendChild(span);
+  });
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrf = meta ? meta.getAttribute('content') : '';
   function post(url, body, done) {
@@ -211,6 +224,7 @@ impl TrialNav<'_> {
         let mut out = vec![
             (format!("/t/{t}"), "Dashboard"),
             (format!("/t/{t}/participants"), "Participants"),
+            (format!("/t/{t}/status"), "Record status"),
         ];
         if self.screen {
             out.push((format!("/t/{t}/screen"), "Screen"));

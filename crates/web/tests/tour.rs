@@ -19,9 +19,14 @@ async fn a_met_exclusion_is_shown_as_excluding_with_the_reason() {
         "E3 (diabetes) is met for L005 and excludes: {body}"
     );
     assert!(body.contains("met (excludes)"), "{body}");
-    assert!(body.contains("Excluded because: </strong>E3 (exclusion met)"), "{body}");
+    assert!(
+        body.contains("Excluded because: </strong>E3 (exclusion met)"),
+        "{body}"
+    );
     // A not-met exclusion fits (green), never red.
-    let fits = body.matches(r#"class="fits" data-kind="exclusion""#).count();
+    let fits = body
+        .matches(r#"class="fits" data-kind="exclusion""#)
+        .count();
     assert!(fits > 0, "{body}");
     // An eligible participant has no summary.
     let ok = c.get("/t/lupex/p/L001").await.body;
@@ -154,7 +159,9 @@ async fn queries_speak_in_labels_reach_the_assessor_and_stay_listed_when_closed(
         .and_then(|s| s.split('/').next())
         .unwrap()
         .to_string();
-    let closed = mon.post(&format!("/t/lupex/queries/{qid}/close"), &[]).await;
+    let closed = mon
+        .post(&format!("/t/lupex/queries/{qid}/close"), &[])
+        .await;
     assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.body);
     let open = mon.get("/t/lupex/queries").await.body;
     assert!(open.contains("No open queries."), "{open}");
@@ -181,7 +188,10 @@ async fn the_screening_form_reads_as_questions() {
     let pet = body.split(r#"data-opt-in="pet_substudy""#).nth(1).unwrap();
     assert!(pet.contains("fact-adenosine_pet_contraindicated"), "{body}");
     let before = body.split(r#"data-opt-in="pet_substudy""#).next().unwrap();
-    assert!(before.contains("fact-pet_substudy"), "the opt-in question is asked of everyone");
+    assert!(
+        before.contains("fact-pet_substudy"),
+        "the opt-in question is asked of everyone"
+    );
     assert!(before.contains(r#"class="verdict""#), "{body}");
 }
 
@@ -190,7 +200,10 @@ async fn the_screening_form_reads_as_questions() {
 async fn a_form_names_its_visit_status_and_next_form() {
     let (router, _) = demo_app();
     let c = demo_login(&router, "investigator").await;
-    let body = c.get("/t/lupex/p/L001/visit/baseline/demographics").await.body;
+    let body = c
+        .get("/t/lupex/p/L001/visit/baseline/demographics")
+        .await
+        .body;
     assert!(body.contains("Baseline testing"), "{body}");
     assert!(body.contains(r#"id="form-status""#), "{body}");
     assert!(body.contains(r#"id="next-form""#), "{body}");

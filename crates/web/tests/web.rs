@@ -1373,7 +1373,9 @@ async fn the_participant_page_shows_due_dates_windows_and_overdue_visits() {
     );
     // Forms by title with their status, not by id.
     assert!(
-        w6.contains(">Fatigue Severity Scale</a> <span class=\"status-not_started\">(not started)</span>"),
+        w6.contains(
+            ">Fatigue Severity Scale</a> <span class=\"status-not_started\">(not started)</span>"
+        ),
         "{w6}"
     );
     // Entering week 6's only form marks the visit done and its form entered.
@@ -1392,7 +1394,9 @@ async fn the_participant_page_shows_due_dates_windows_and_overdue_visits() {
         .unwrap();
     assert!(w6.contains(">done<") || w6.contains(">done "), "{w6}");
     assert!(
-        w6.contains(">Fatigue Severity Scale</a> <span class=\"status-complete\">(complete)</span>"),
+        w6.contains(
+            ">Fatigue Severity Scale</a> <span class=\"status-complete\">(complete)</span>"
+        ),
         "{w6}"
     );
 }

@@ -68,6 +68,10 @@ pub enum Action {
     SafetyCodeBreak,
     /// [`Command::ProduceCodeBreakList`].
     ProduceCodeBreakList,
+    /// [`Command::VerifyForm`].
+    VerifySource,
+    /// [`Command::SignCasebook`].
+    SignCasebook,
 }
 
 use Role::{
@@ -77,7 +81,7 @@ use Role::{
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 31] = [
         Action::RegisterTrial,
         Action::AddSite,
         Action::Screen,
@@ -107,6 +111,8 @@ impl Action {
         Action::ApproveUnblinding,
         Action::SafetyCodeBreak,
         Action::ProduceCodeBreakList,
+        Action::VerifySource,
+        Action::SignCasebook,
     ];
 
     /// The permission table: roles that may take this action.
@@ -146,6 +152,8 @@ impl Action {
                 DataManager,
             ],
             Action::RecordSession => &[InterventionStaff],
+            Action::VerifySource => &[Monitor],
+            Action::SignCasebook => &[Investigator],
             Action::EmergencyUnblind => &[Investigator],
             Action::Lock | Action::Unlock => &[DataManager],
             Action::Login | Action::Logout | Action::LoginFailed => &[System],
@@ -194,6 +202,8 @@ impl Action {
             Action::ApproveUnblinding => "approve the trial's unblinding",
             Action::SafetyCodeBreak => "break the code for an expedited safety report",
             Action::ProduceCodeBreakList => "produce the sealed code-break list",
+            Action::VerifySource => "verify a form against its source",
+            Action::SignCasebook => "sign a casebook",
         }
     }
 
@@ -211,6 +221,7 @@ impl Action {
                 | Action::CloseQuery
                 | Action::RecordSession
                 | Action::Withdraw
+                | Action::VerifySource
         )
     }
 
@@ -259,6 +270,8 @@ impl Command {
             Command::ApproveUnblinding => Action::ApproveUnblinding,
             Command::SafetyCodeBreak { .. } => Action::SafetyCodeBreak,
             Command::ProduceCodeBreakList => Action::ProduceCodeBreakList,
+            Command::VerifyForm { .. } => Action::VerifySource,
+            Command::SignCasebook { .. } => Action::SignCasebook,
         }
     }
 }

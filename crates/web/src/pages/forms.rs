@@ -79,29 +79,55 @@ fn entry_form(
     // first of the next visit.
     let next: Option<(String, String, String)> = {
         let visible = |vis: &rct_core::protocol::Visit| -> Vec<String> {
-            vis.forms.iter().map(|x| x.get_ref().clone()).filter(|x| visible_form(a, x)).collect()
+            vis.forms
+                .iter()
+                .map(|x| x.get_ref().clone())
+                .filter(|x| visible_form(a, x))
+                .collect()
         };
         let visits = &a.protocol.visits;
-        visits.iter().position(|x| x.id.get_ref() == visit).and_then(|i| {
-            let here = visible(&visits[i]);
-            let after = here.iter().position(|x| x == form).map_or(here.len(), |j| j + 1);
-            here.get(after)
-                .map(|x| (visit.to_string(), x.clone()))
-                .or_else(|| {
-                    visits[i + 1..]
-                        .iter()
-                        .find_map(|vis| visible(vis).first().map(|x| (vis.id.get_ref().clone(), x.clone())))
-                })
-                .and_then(|(vis, fm)| {
-                    a.protocol.form(&fm).map(|ff| (vis.clone(), fm.clone(), format!("{} · {}", visit_label(&a.protocol, &vis), ff.label)))
-                })
-        })
+        visits
+            .iter()
+            .position(|x| x.id.get_ref() == visit)
+            .and_then(|i| {
+                let here = visible(&visits[i]);
+                let after = here
+                    .iter()
+                    .position(|x| x == form)
+                    .map_or(here.len(), |j| j + 1);
+                here.get(after)
+                    .map(|x| (visit.to_string(), x.clone()))
+                    .or_else(|| {
+                        visits[i + 1..].iter().find_map(|vis| {
+                            visible(vis)
+                                .first()
+                                .map(|x| (vis.id.get_ref().clone(), x.clone()))
+                        })
+                    })
+                    .and_then(|(vis, fm)| {
+                        a.protocol.form(&fm).map(|ff| {
+                            (
+                                vis.clone(),
+                                fm.clone(),
+                                format!("{} · {}", visit_label(&a.protocol, &vis), ff.label),
+                            )
+                        })
+                    })
+            })
     };
     // Open queries on this form's fields.
     let queried: BTreeMap<String, Vec<String>> = {
         let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for q in v.queries.iter().filter(|q| q.participant == pid && q.status != rct_record::QueryStatus::Closed) {
-            if let Some(fld) = q.item.as_deref().and_then(|i| i.strip_prefix(&format!("{visit}/{form}/"))) {
+        for q in v
+            .queries
+            .iter()
+            .filter(|q| q.participant == pid && q.status != rct_record::QueryStatus::Closed)
+        {
+            if let Some(fld) = q
+                .item
+                .as_deref()
+                .and_then(|i| i.strip_prefix(&format!("{visit}/{form}/")))
+            {
                 m.entry(fld.to_string()).or_default().push(q.id.clone());
             }
         }
@@ -176,6 +202,7 @@ fn entry_form(
                     p.hint { "You may view but not enter this form." }
                 }
             }
+            (verification_block(a, pid, visit, form, has_values))
             @if a.may(Action::RaiseQuery) && !v.locked {
                 h2 { "Raise a query on this form" }
                 @let fields: Vec<(String, String)> = f.fields.iter().map(|x| (format!("{visit}/{form}/{}", x.id.get_ref()), x.label.clone())).collect();

@@ -10,6 +10,7 @@ mod audit;
 mod dashboard;
 mod forms;
 mod login;
+mod monitoring;
 mod participant;
 mod queries;
 mod screening;
@@ -19,6 +20,7 @@ pub use audit::*;
 pub use dashboard::*;
 pub use forms::*;
 pub use login::*;
+pub use monitoring::*;
 pub use participant::*;
 pub use queries::*;
 pub use screening::*;
@@ -285,7 +287,6 @@ impl axum::extract::FromRequestParts<AppState> for TrialReq {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, Response> {
-
         let user = CurrentUser::from_request_parts(parts, state).await?;
         let Path(params) = Path::<BTreeMap<String, String>>::from_request_parts(parts, state)
             .await
@@ -303,7 +304,10 @@ impl axum::extract::FromRequestParts<AppState> for TrialReq {
             .filter(|u| {
                 u.host().is_none()
                     || u.authority().map(|a| a.as_str())
-                        == parts.headers.get(header::HOST).and_then(|h| h.to_str().ok())
+                        == parts
+                            .headers
+                            .get(header::HOST)
+                            .and_then(|h| h.to_str().ok())
             })
             .map(|u| u.path_and_query().map_or("/", |p| p.as_str()).to_string())
             .filter(|p| p.starts_with('/') && !p.starts_with("//"));
@@ -395,9 +399,7 @@ fn refusal_page(
     kept: &[(String, String)],
 ) -> PageResult {
     let e = match result {
-        Err(
-            e @ (WebError::BadRequest(_) | WebError::Conflict(_) | WebError::Forbidden(_)),
-        ) => e,
+        Err(e @ (WebError::BadRequest(_) | WebError::Conflict(_) | WebError::Forbidden(_))) => e,
         other => return other,
     };
     let status = e.status();

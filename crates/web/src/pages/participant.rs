@@ -71,6 +71,8 @@ pub async fn participant(t: TrialReq, Path((_, pid)): Path<(String, String)>) ->
                     }
                     @if let Some(w) = &p.withdrawn { dt { "Withdrawn" } dd { (w.at.format("%Y-%m-%d")) " " (w.reason.clone().unwrap_or_default()) } }
                 }
+                p { a #casebook href={"/t/" (t) "/p/" (pid) "/casebook"} { "Casebook (values, history, verification, signatures; printable)" }
+                    @if let Some(s) = p.signatures.last() { " — " @if s.needs_renewal { strong.bad { "signature needs renewal" } } @else { "signed by " (s.name) } } }
                 @if a.may(Action::Consent) && !v.locked && p.screening.is_some() && p.consented.is_none() {
                     form method="post" action={"/t/" (t) "/p/" (pid) "/consent"} {
                         (csrf(&user))

@@ -108,9 +108,72 @@ impl Fill {
                     .collect();
             }
         }
+        // The audit table's filters and pages, and the query list's
+        // statuses: every kind (the arm-revealing ones and `sealed`
+        // included), every participant, every account, a page beyond the
+        // first and a date range.
+        if !post && pattern == "/t/{trial}/audit" {
+            let base = out[0].0.clone();
+            for kind in AUDIT_KINDS {
+                out.push((format!("{base}?kind={kind}"), None));
+            }
+            for pid in &self.participants {
+                out.push((format!("{base}?participant={pid}"), Some(pid.clone())));
+            }
+            for user in &self.users {
+                out.push((format!("{base}?user={user}"), None));
+            }
+            out.push((format!("{base}?page=2"), None));
+            out.push((format!("{base}?from=2025-01-01&to=2026-12-31&page=3"), None));
+        }
+        if !post && pattern == "/t/{trial}/queries" {
+            let base = out[0].0.clone();
+            out.push((format!("{base}?status=closed"), None));
+            out.push((format!("{base}?status=all"), None));
+        }
         out
     }
 }
+
+/// Every kind of audit entry (payload types, and `sealed` for an entry
+/// concealed whole).
+const AUDIT_KINDS: &[&str] = &[
+    "sealed",
+    "trial_registered",
+    "screened",
+    "consented",
+    "randomised",
+    "value_entered",
+    "value_changed",
+    "query_raised",
+    "query_answered",
+    "query_closed",
+    "session_recorded",
+    "withdrawn",
+    "emergency_unblinded",
+    "unblinding_explained",
+    "database_locked",
+    "database_unlocked",
+    "role_granted",
+    "role_revoked",
+    "logged_in",
+    "logged_out",
+    "login_failed",
+    "user_created",
+    "password_changed",
+    "user_locked",
+    "user_unlocked",
+    "site_added",
+    "sap_finalised",
+    "unblinding_requested",
+    "unblinding_approved",
+    "safety_code_broken",
+    "kit_deviation",
+    "code_break_list_produced",
+    "chain_migrated",
+    "form_verified",
+    "casebook_signed",
+];
 
 /// The source label of a request: method and path with the participant
 /// as `{pid}`.
