@@ -21,7 +21,7 @@ main { padding: 1rem; max-width: 72rem; }
 dt { font-weight: 600; } dd { margin: 0 0 .4rem 1rem; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: .5rem; background: #fff; color: #000; padding: .3rem; }
-table { border-collapse: collapse; margin: .5rem 0 1rem; display: block; max-width: 100%; overflow-x: auto; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; display: block; max-width: 100%; overflow-x: auto; position: relative; }
 th, td { border: 1px solid var(--line); padding: .3rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
 label { display: block; font-weight: 600; margin-top: .6rem; }
@@ -33,13 +33,15 @@ button.danger { background: var(--bad); }
 .fits { color: var(--ok); font-weight: 600; } .excludes { color: var(--bad); font-weight: 700; background: #fdecec; } .unknown, .not_applicable { color: var(--unk); }
 #why-excluded { color: var(--bad); font-weight: 600; }
 .scroll { max-width: 100%; overflow-x: auto; }
-main { overflow-wrap: anywhere; }
+main { overflow-wrap: break-word; }
+td, th { overflow-wrap: normal; }
 input, select, textarea { max-width: 100%; }
 progress { width: 20rem; max-width: 100%; height: 1rem; vertical-align: middle; }
 .verdict { position: sticky; top: 0; background: #fff; border-bottom: 1px solid var(--line); padding: .4rem 0; z-index: 1; }
 .status-not_started { color: var(--unk); } .status-incomplete { color: var(--warn); font-weight: 600; } .status-complete { color: var(--ok); font-weight: 600; }
 .status-queried { color: var(--bad); font-weight: 600; } .status-verified { color: #0b4f8a; font-weight: 600; } .status-signed { color: #4b1f7a; font-weight: 700; }
 .qmark { color: var(--bad); font-weight: 700; }
+td[class^="status-"] a { color: inherit; }
 .sig { border: 2px solid #4b1f7a; padding: .5rem 1rem; }
 @media print { header.top, nav.trial, form, .noprint { display: none; } main { max-width: none; } }
 .ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); }
@@ -47,7 +49,7 @@ progress { width: 20rem; max-width: 100%; height: 1rem; vertical-align: middle; 
 .notice { border-left: 4px solid var(--ok); background: #eaf6ec; padding: .5rem 1rem; }
 .warning { border-left: 4px solid var(--warn); background: #fff4e0; padding: .5rem 1rem; }
 .overdue { color: var(--bad); font-weight: 600; } .due { color: var(--warn); font-weight: 600; }
-fieldset { border: 1px solid var(--line); margin: 1rem 0; }
+fieldset { border: 1px solid var(--line); margin: 1rem 0; min-width: 0; }
 "#;
 
 /// The script: live screening and derived fields through the JSON API.

@@ -186,13 +186,18 @@ fn plural(n: i64, noun: &str) -> String {
 /// The protocol's label of a role (its `[[roles]]` label), else the role
 /// in words.
 pub(crate) fn role_label(protocol: &Protocol, role: Role) -> String {
+    // The protocol names the administrator `administrator`.
+    let id = match role {
+        Role::Admin => "administrator",
+        r => r.as_str(),
+    };
     protocol
         .roles
         .iter()
-        .find(|r| r.id.get_ref() == role.as_str())
+        .find(|r| r.id.get_ref() == id)
         .and_then(|r| r.label.clone())
         .unwrap_or_else(|| {
-            let s = role.as_str().replace('_', " ");
+            let s = id.replace('_', " ");
             let mut c = s.chars();
             c.next()
                 .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
@@ -295,22 +300,10 @@ impl axum::extract::FromRequestParts<AppState> for TrialReq {
             .get("trial")
             .cloned()
             .ok_or_else(|| WebError::NotFound("no trial in the path".into()).into_response())?;
-        // Only a path of this site: never a link elsewhere.
-        let back = parts
-            .headers
-            .get(header::REFERER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|r| r.parse::<axum::http::Uri>().ok())
-            .filter(|u| {
-                u.host().is_none()
-                    || u.authority().map(|a| a.as_str())
-                        == parts
-                            .headers
-                            .get(header::HOST)
-                            .and_then(|h| h.to_str().ok())
-            })
-            .map(|u| u.path_and_query().map_or("/", |p| p.as_str()).to_string())
-            .filter(|p| p.starts_with('/') && !p.starts_with("//"));
+        // The page the request came from: the same path when a page is
+        // shown there, else the nearest page above it (pages send no
+        // Referer: the referrer policy is `no-referrer`).
+        let back = Some(back_page(parts.uri.path()));
         Ok(TrialReq {
             state: state.clone(),
             user,
@@ -318,6 +311,32 @@ impl axum::extract::FromRequestParts<AppState> for TrialReq {
             back,
             kept: Vec::new(),
         })
+    }
+}
+
+/// The page a form posted to `path` came from: `path` itself when a page
+/// (a GET route of the route table) is shown there, else the nearest path
+/// above it that shows one.
+fn back_page(path: &str) -> String {
+    let matches = |pattern: &str, p: &str| {
+        let (a, b): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), p.split('/').collect());
+        a.len() == b.len()
+            && a.iter()
+                .zip(&b)
+                .all(|(x, y)| x == y || (x.starts_with('{') && x.ends_with('}')))
+    };
+    let mut p = path.trim_end_matches('/').to_string();
+    loop {
+        if crate::routes::ROUTES
+            .iter()
+            .any(|r| r.method == "GET" && !r.path.starts_with("/api/") && matches(r.path, &p))
+        {
+            return p;
+        }
+        match p.rfind('/') {
+            Some(0) | None => return "/".into(),
+            Some(i) => p.truncate(i),
+        }
     }
 }
 
@@ -434,4 +453,22 @@ fn refusal_page(
     );
     *r.status_mut() = status;
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::back_page;
+
+    #[test]
+    fn a_refusal_links_back_to_the_page_of_the_form() {
+        // POST paths of the route table and the GET page each form is on.
+        assert_eq!(back_page("/t/lupex/lock"), "/t/lupex/lock");
+        assert_eq!(back_page("/t/lupex/admin/roles/revoke"), "/t/lupex/admin");
+        assert_eq!(back_page("/t/lupex/queries/Q1/answer"), "/t/lupex/queries");
+        assert_eq!(back_page("/t/lupex/p/L001/consent"), "/t/lupex/p/L001");
+        assert_eq!(
+            back_page("/t/lupex/p/L001/visit/baseline/cpet"),
+            "/t/lupex/p/L001/visit/baseline/cpet"
+        );
+    }
 }

@@ -109,9 +109,9 @@ impl Fill {
             }
         }
         // The audit table's filters and pages, and the query list's
-        // statuses: every kind (the arm-revealing ones and `sealed`
-        // included), every participant, every account, a page beyond the
-        // first and a date range.
+        // statuses: the kinds that could tell about an arm (`sealed`
+        // included), every participant, the accounts that write
+        // arm-specific entries, a page beyond the first and a date range.
         if !post && pattern == "/t/{trial}/audit" {
             let base = out[0].0.clone();
             for kind in AUDIT_KINDS {
@@ -120,7 +120,8 @@ impl Fill {
             for pid in &self.participants {
                 out.push((format!("{base}?participant={pid}"), Some(pid.clone())));
             }
-            for user in &self.users {
+            // The unblinded staff write the arm-specific entries.
+            for user in ["physio", "pharmacist", "investigator"] {
                 out.push((format!("{base}?user={user}"), None));
             }
             out.push((format!("{base}?page=2"), None));
@@ -135,42 +136,20 @@ impl Fill {
     }
 }
 
-/// Every kind of audit entry (payload types, and `sealed` for an entry
-/// concealed whole).
+/// The kinds of audit entry a filter could tell about an arm by: the
+/// sealed ones, the arm-specific ones and the rest about participants.
 const AUDIT_KINDS: &[&str] = &[
     "sealed",
-    "trial_registered",
-    "screened",
-    "consented",
     "randomised",
+    "session_recorded",
+    "kit_deviation",
     "value_entered",
     "value_changed",
     "query_raised",
     "query_answered",
     "query_closed",
-    "session_recorded",
-    "withdrawn",
     "emergency_unblinded",
-    "unblinding_explained",
-    "database_locked",
-    "database_unlocked",
-    "role_granted",
-    "role_revoked",
-    "logged_in",
-    "logged_out",
-    "login_failed",
-    "user_created",
-    "password_changed",
-    "user_locked",
-    "user_unlocked",
-    "site_added",
-    "sap_finalised",
-    "unblinding_requested",
-    "unblinding_approved",
     "safety_code_broken",
-    "kit_deviation",
-    "code_break_list_produced",
-    "chain_migrated",
     "form_verified",
     "casebook_signed",
 ];
