@@ -10,19 +10,24 @@
 //   RCT_E2E_SCREENSHOTS  folder for screenshots (default target/e2e-screenshots)
 //   RCT_CHROMIUM         the browser (default /usr/bin/chromium)
 //
-// The scenarios run in order and share the participant the first one creates:
+// The scenarios run in order and share the participant the first one creates
+// (the last two are the tour and every page at 1,280 and 390 px with axe-core):
 //   1. a blinded investigator screens, consents, randomises and enters a visit;
 //   2. a monitor raises a query that the investigator answers (and the monitor closes);
 //   3. the investigator unblinds that participant in an emergency.
 // Prints one line per scenario and closes with "N passed, N failed"; exit 1
 // when any failed.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// axe-core (npm): run in the page through the DevTools protocol, which the
+// content security policy does not govern (a <script> tag would be blocked).
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const base = new URL(process.env.RCT_E2E_URL || process.argv[2] || 'http://127.0.0.1:8080/');
 const shots = process.env.RCT_E2E_SCREENSHOTS || join(here, '..', 'target', 'e2e-screenshots');
 const executablePath = process.env.RCT_CHROMIUM || '/usr/bin/chromium';
@@ -65,6 +70,10 @@ async function login(browser, user, { screenshot } = {}) {
   page.setDefaultTimeout(15000);
   const jsErrors = [];
   page.on('pageerror', (e) => jsErrors.push(String(e)));
+  // The content security policy's refusals are console errors: none allowed.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) jsErrors.push(m.text());
+  });
   page.jsErrors = jsErrors;
   await page.goto(url('/login'));
   await page.fill('#user', user);
@@ -130,7 +139,10 @@ async function investigatorEnrolsAndEntersAVisit(browser) {
     await page.fill('#pid', PID);
     await fillFacts(page, { ...ELIGIBLE, diabetes_diagnosed: 'true' });
     await page.waitForFunction(() => document.getElementById('verdict').textContent.trim() === 'ineligible');
-    check((await page.locator('#crit-E3').textContent()).trim() === 'met', 'E3 (diabetes) should show as met');
+    // A met exclusion excludes: red, with the reason summarised.
+    check((await page.locator('#crit-E3').textContent()).trim() === 'met (excludes)', 'E3 (diabetes) should show as met, excluding');
+    check((await page.getAttribute('#crit-E3', 'class')) === 'excludes', 'E3 is coloured as excluding');
+    check((await page.locator('#why-excluded').textContent()).includes('Excluded because: E3'), 'the summary names E3');
     await fillFacts(page, { diabetes_diagnosed: 'false' });
     await page.waitForFunction(() => document.getElementById('verdict').textContent.trim() === 'eligible');
     check((await verdict(page)) === 'eligible', 'live verdict');
@@ -315,11 +327,213 @@ async function emergencyUnblinding(browser) {
   }
 }
 
+
+// ---- every page: accessibility, phones, screenshots ---------------------------
+
+/** axe-core's serious and critical violations on the page, as text. */
+async function axeViolations(page) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/**
+ * Checks the page as it stands at 1,280 and 390 px: axe-core finds no
+ * serious or critical violation, the page does not scroll sideways at 390
+ * px (wide tables scroll in their own box), and a screenshot at each width.
+ */
+async function checkPage(page, name, problems) {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.reload();
+    const bad = await axeViolations(page);
+    for (const v of bad) problems.push(`${name} at ${width} px: axe ${v.impact} ${v.id} (${v.help}) at ${v.nodes.join(', ')}`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (wide > width) problems.push(`${name} at ${width} px: the page is ${wide} px wide`);
+    await shot(page, `page-${name}-${width}`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+/** The pages each login reaches, by name and path. */
+function pagesOf(user) {
+  const t = `/t/${TRIAL}`;
+  const p = `${t}/p/${PID}`;
+  const common = [
+    ['home', '/'],
+    ['dashboard', t],
+    ['participants', `${t}/participants`],
+    ['status', `${t}/status`],
+    ['participant', p],
+    ['casebook', `${p}/casebook`],
+    ['form', `${p}/visit/baseline/demographics`],
+    ['field-history', `${p}/visit/baseline/demographics/weight/history`],
+    ['queries', `${t}/queries`],
+    ['queries-closed', `${t}/queries?status=closed`],
+    ['audit', `${t}/audit`],
+    ['audit-participant', `${t}/audit?participant=${PID}`],
+  ];
+  const extra = {
+    investigator: [['screen', `${t}/screen`], ['unblind', `${p}/unblind`]],
+    datamanager: [['lock', `${t}/lock`]],
+    admin: [['admin', `${t}/admin`]],
+    statistician: [['governance', `${t}/governance`]],
+    assessor: [['form-cpet', `${p}/visit/baseline/cpet`]],
+    dmc: [['dmc', `${t}/dmc`]],
+  };
+  return common.concat(extra[user] || []);
+}
+
+async function everyPageIsAccessibleAndFitsAPhone(browser) {
+  const problems = [];
+  {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(url('/login'));
+    await checkPage(page, 'login', problems);
+    await context.close();
+  }
+  for (const user of ['investigator', 'monitor', 'assessor', 'datamanager', 'admin', 'statistician', 'physio', 'dmc']) {
+    const { context, page } = await login(browser, user);
+    try {
+      for (const [name, path] of pagesOf(user)) {
+        const res = await page.goto(url(path));
+        check(res && res.status() < 500, `${user} ${path}: ${res && res.status()}`);
+        await checkPage(page, `${user}-${name}`, problems);
+      }
+      check(page.jsErrors.length === 0, `${user}: script or CSP errors: ${page.jsErrors.join('; ')}`);
+    } finally {
+      await context.close();
+    }
+  }
+  check(problems.length === 0, `\n  ${problems.join('\n  ')}`);
+}
+
+async function monitorVerifiesAndPiSigns(browser) {
+  const form = `/t/${TRIAL}/p/${PID}/visit/baseline/demographics`;
+  {
+    const { context, page } = await login(browser, 'monitor');
+    try {
+      await page.goto(url(form));
+      await submit(page, 'Verify against the source');
+      check((await page.locator('#sdv-status').textContent()).includes('Verified by monitor'), 'the form is verified');
+      await page.goto(url(`/t/${TRIAL}/status`));
+      const row = page.locator('tr', { hasText: PID });
+      check((await row.locator('td.status-verified').count()) >= 1, 'the grid shows the form verified');
+    } finally {
+      await context.close();
+    }
+  }
+  {
+    const { context, page } = await login(browser, 'investigator');
+    try {
+      await page.goto(url(`/t/${TRIAL}/p/${PID}/casebook`));
+      await page.fill('#sig-user', 'investigator');
+      await page.fill('#sig-password', password('investigator'));
+      await submit(page, 'Sign the casebook');
+      const book = await text(page);
+      check(book.includes('Signed by') && book.includes('Date and time:') && book.includes('Meaning: Approval'), `manifestation: ${book}`);
+      check((await page.locator('#signature-state').textContent()).includes('Current'), 'the signature is current');
+      await shot(page, '12-casebook-signed');
+      // A later change marks the signature for renewal.
+      await page.goto(url(form));
+      await page.fill('#field-weight', '71');
+      await page.fill('#reason', 'Source document re-read');
+      await submit(page, 'Save');
+      await page.goto(url(`/t/${TRIAL}/p/${PID}/casebook`));
+      check((await page.locator('#signature-state').textContent()).includes('Needs renewal'), 'a later change asks for renewal');
+      await shot(page, '13-casebook-renewal');
+    } finally {
+      await context.close();
+    }
+  }
+}
+
+async function auditTableFilters(browser) {
+  const { context, page } = await login(browser, 'monitor');
+  try {
+    await page.goto(url(`/t/${TRIAL}/audit`));
+    await page.fill('#a-participant', PID);
+    await Promise.all([page.waitForNavigation(), page.click('button:has-text("Show")')]);
+    const rows = page.locator('table.audit tbody tr');
+    const n = await rows.count();
+    check(n > 0, 'entries about the participant');
+    for (let i = 0; i < n; i += 1) check((await rows.nth(i).innerText()).includes(PID), `row ${i} names ${PID}`);
+    await page.goto(url(`/t/${TRIAL}/audit`));
+    await page.selectOption('#a-user', 'investigator');
+    await Promise.all([page.waitForNavigation(), page.click('button:has-text("Show")')]);
+    const byUser = page.locator('table.audit tbody tr');
+    const m = await byUser.count();
+    check(m > 0, 'entries by the investigator');
+    for (let i = 0; i < m; i += 1) check((await byUser.nth(i).locator('td').nth(2).innerText()).startsWith('investigator'), `row ${i} by the investigator`);
+    // The raw entry is one click away.
+    await byUser.first().locator('summary').click();
+    check((await byUser.first().locator('pre').innerText()).includes('"seq"'), 'the raw entry opens');
+    await shot(page, '14-audit-filtered');
+  } finally {
+    await context.close();
+  }
+}
+
+async function tourFixes(browser) {
+  // A refusal keeps the menu and what was typed, and links back.
+  {
+    const { context, page } = await login(browser, 'datamanager');
+    try {
+      await page.goto(url(`/t/${TRIAL}/lock`));
+      await page.fill('#reason', 'Close-out visit done');
+      await page.fill('#confirm', 'not the trial id');
+      await submit(page, 'Lock the database');
+      const body = await text(page);
+      check(body.includes('Close-out visit done'), 'the typed reason is shown again');
+      check((await page.locator('nav.trial').count()) === 1, 'the menu stays');
+      await Promise.all([page.waitForNavigation(), page.click('#back')]);
+      check(page.url().endsWith(`/t/${TRIAL}/lock`), `back to the form: ${page.url()}`);
+    } finally {
+      await context.close();
+    }
+  }
+  // Revoking a role asks first.
+  {
+    const { context, page } = await login(browser, 'admin');
+    try {
+      await page.goto(url(`/t/${TRIAL}/admin`));
+      await Promise.all([page.waitForNavigation(), page.locator('button', { hasText: 'Revoke Administrator' }).first().click()]);
+      check((await text(page)).includes('Revoke a role?'), 'asks for confirmation');
+      await submit(page, 'Yes, revoke');
+      check((await text(page)).includes('last administrator'), 'the last administrator is kept');
+      check((await page.locator('nav.trial').count()) === 1, 'the refusal keeps the menu');
+    } finally {
+      await context.close();
+    }
+  }
+  // Role labels from the protocol; the enrolment bar needs no inline style.
+  {
+    const { context, page } = await login(browser, 'physio');
+    try {
+      await page.goto(url(`/t/${TRIAL}`));
+      check((await text(page)).includes('Exercise physiologist'), 'the protocol role label');
+      check((await page.locator('progress').count()) === 1, 'enrolment is a progress element');
+      check(page.jsErrors.length === 0, `CSP or script errors: ${page.jsErrors.join('; ')}`);
+    } finally {
+      await context.close();
+    }
+  }
+}
+
 // ---- harness -----------------------------------------------------------------
 
 const scenarios = [
   ['a blinded investigator screens, consents, randomises and enters a visit', investigatorEnrolsAndEntersAVisit],
   ['a monitor raises a query that the investigator answers', monitorRaisesAQueryTheInvestigatorAnswers],
+  ['a monitor verifies a form, the investigator signs, a change asks for renewal', monitorVerifiesAndPiSigns],
+  ['the audit table filters by participant and by user', auditTableFilters],
+  ['the tour\'s fixes: refusals, revoking, labels, enrolment bar', tourFixes],
+  ['every page: axe-core, 390 px, screenshots', everyPageIsAccessibleAndFitsAPhone],
   ['an emergency unblinding', emergencyUnblinding],
 ];
 

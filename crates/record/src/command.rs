@@ -58,6 +58,7 @@ pub mod duties;
 mod enrolment;
 mod errors;
 mod ids;
+mod monitoring;
 mod permissions;
 mod queries;
 
@@ -295,6 +296,26 @@ pub enum Command {
         role: Role,
         /// Sites covered.
         sites: Sites,
+    },
+    /// Source data verification of one form at one visit (monitor): the
+    /// values as they stand were checked against the source documents.
+    VerifyForm {
+        /// Participant.
+        participant: String,
+        /// Visit.
+        visit: String,
+        /// Form.
+        form: String,
+    },
+    /// The investigator's electronic signature of a participant's casebook
+    /// (21 CFR 11.50, 11.200): the edge re-checks the password; the record
+    /// writes the printed name (the account's display name), the time (the
+    /// event's) and the meaning.
+    SignCasebook {
+        /// Participant.
+        participant: String,
+        /// What the signature means, e.g. "approval of the casebook".
+        meaning: String,
     },
     /// Revoke a role.
     RevokeRole {
@@ -782,6 +803,15 @@ impl TrialState {
                 participant,
                 explanation,
             } => self.check_explain_unblinding(&cx, participant, explanation)?,
+            Command::VerifyForm {
+                participant,
+                visit,
+                form,
+            } => self.check_verify_form(&cx, participant, visit, form)?,
+            Command::SignCasebook {
+                participant,
+                meaning,
+            } => self.check_sign_casebook(&cx, participant, meaning)?,
             Command::Lock => self.check_lock(&cx, true)?,
             Command::Unlock => self.check_lock(&cx, false)?,
             Command::GrantRole { .. }
@@ -802,3 +832,6 @@ pub(crate) mod tests;
 mod tests_consent;
 #[cfg(test)]
 mod tests_stop;
+
+#[cfg(test)]
+mod tests_monitoring;

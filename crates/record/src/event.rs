@@ -498,6 +498,28 @@ pub enum Payload {
         /// The kit given.
         given: String,
     },
+    /// A monitor verified one form at one visit against the source
+    /// documents (the values as they stood at this event).
+    FormVerified {
+        /// Participant.
+        participant: String,
+        /// Visit.
+        visit: String,
+        /// Form.
+        form: String,
+    },
+    /// The investigator signed the participant's casebook: the printed
+    /// name and the meaning of the signature (21 CFR 11.50); the date and
+    /// time are the event's. A later change to a value the signer could
+    /// see marks it as needing renewal.
+    CasebookSigned {
+        /// Participant.
+        participant: String,
+        /// The signer's printed name (the account's display name).
+        name: String,
+        /// What the signature means.
+        meaning: String,
+    },
     /// The sealed code-break list (the 24-hour line's fallback) was
     /// produced: who and when are the event's, `entries` how many lines.
     CodeBreakListProduced {
@@ -558,6 +580,8 @@ impl Payload {
             Payload::CodeBreakListProduced { .. } => "code_break_list_produced",
             Payload::ChainMigrated { .. } => "chain_migrated",
             Payload::KitDeviation { .. } => "kit_deviation",
+            Payload::FormVerified { .. } => "form_verified",
+            Payload::CasebookSigned { .. } => "casebook_signed",
         }
     }
 
@@ -576,7 +600,9 @@ impl Payload {
             | Payload::InterventionStopped { participant }
             | Payload::EmergencyUnblinded { participant, .. }
             | Payload::UnblindingExplained { participant, .. }
-            | Payload::KitDeviation { participant, .. } => Some(participant),
+            | Payload::KitDeviation { participant, .. }
+            | Payload::FormVerified { participant, .. }
+            | Payload::CasebookSigned { participant, .. } => Some(participant),
             _ => None,
         }
     }

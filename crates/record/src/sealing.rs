@@ -53,6 +53,11 @@ impl TrialState {
             }
             Payload::SessionRecorded { .. } | Payload::KitDeviation { .. } => SealSpec::Whole,
             Payload::InterventionStopped { .. } if config.stopping_reveals_arm() => SealSpec::Whole,
+            // Never written for an arm-specific form in a blinded trial
+            // (the record refuses it); sealed whole all the same.
+            Payload::FormVerified { form, .. } if config.form_arm(form).is_some() => {
+                SealSpec::Whole
+            }
             Payload::QueryRaised { item, .. } if arm_item(item.as_deref()) => SealSpec::Whole,
             Payload::QueryAnswered { query, .. } | Payload::QueryClosed { query }
                 if self

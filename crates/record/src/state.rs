@@ -238,9 +238,68 @@ pub struct Participant {
     pub values: BTreeMap<String, Value>,
     /// Sessions.
     pub sessions: Vec<Session>,
+    /// Source data verification by form (`visit/form`), the latest.
+    pub verified: BTreeMap<String, Verification>,
+    /// Casebook signatures, oldest first.
+    pub signatures: Vec<Signature>,
+    /// The last event that entered or changed a value, by form
+    /// (`visit/form`).
+    pub changed: BTreeMap<String, u64>,
+    /// The last event that entered or changed a value of a form that is not
+    /// arm-specific (what a signature covers; a blinded signer's casebook
+    /// holds no arm-specific form).
+    pub last_open_change: u64,
+}
+
+/// A form's source data verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// Monitor.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The event.
+    pub seq: u64,
+}
+
+/// A casebook signature (21 CFR 11.50: printed name, date and time,
+/// meaning).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signature {
+    /// Account of the signer.
+    pub user: String,
+    /// Printed name.
+    pub name: String,
+    /// Meaning.
+    pub meaning: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The event.
+    pub seq: u64,
 }
 
 impl Participant {
+    /// Notes that event `seq` entered or changed a value of `visit/form`.
+    fn note_change(&mut self, visit: &str, form: &str, seq: u64, open: bool) {
+        self.changed.insert(format!("{visit}/{form}"), seq);
+        if open {
+            self.last_open_change = seq;
+        }
+    }
+
+    /// Whether the verification of `visit/form` still holds: no value of
+    /// the form entered or changed since.
+    pub fn verification_current(&self, form_key: &str) -> bool {
+        self.verified
+            .get(form_key)
+            .is_some_and(|v| self.changed.get(form_key).is_none_or(|c| *c < v.seq))
+    }
+
+    /// Whether `s` needs renewal: a value the signature covers changed
+    /// after it.
+    pub fn signature_stale(&self, s: &Signature) -> bool {
+        self.last_open_change > s.seq
+    }
     fn new(id: &str, site: Option<&str>) -> Participant {
         Participant {
             id: id.into(),
@@ -255,6 +314,10 @@ impl Participant {
             intervention_stopped: None,
             values: BTreeMap::new(),
             sessions: Vec::new(),
+            verified: BTreeMap::new(),
+            signatures: Vec::new(),
+            changed: BTreeMap::new(),
+            last_open_change: 0,
         }
     }
 }
@@ -546,6 +609,13 @@ impl TrialState {
         Ok(())
     }
 
+    /// Whether `form` is open to every role (not arm-specific).
+    fn form_is_open(&self, form: &str) -> bool {
+        self.config
+            .as_ref()
+            .is_none_or(|c| c.form_arm(form).is_none())
+    }
+
     fn participant_mut(&mut self, id: &str, site: Option<&str>) -> &mut Participant {
         Arc::make_mut(
             self.participants
@@ -657,9 +727,10 @@ impl TrialState {
                 value,
             } => {
                 let key = item_key(visit, form, field);
-                self.participant_mut(participant, site)
-                    .values
-                    .insert(key, value.clone());
+                let open = self.form_is_open(form);
+                let p = self.participant_mut(participant, site);
+                p.values.insert(key, value.clone());
+                p.note_change(visit, form, e.seq, open);
             }
             Payload::ValueChanged {
                 participant,
@@ -670,9 +741,39 @@ impl TrialState {
                 ..
             } => {
                 let key = item_key(visit, form, field);
+                let open = self.form_is_open(form);
+                let p = self.participant_mut(participant, site);
+                p.values.insert(key, new.clone());
+                p.note_change(visit, form, e.seq, open);
+            }
+            Payload::FormVerified {
+                participant,
+                visit,
+                form,
+            } => {
+                self.participant_mut(participant, site).verified.insert(
+                    format!("{visit}/{form}"),
+                    Verification {
+                        by: e.actor.clone(),
+                        at: e.at,
+                        seq: e.seq,
+                    },
+                );
+            }
+            Payload::CasebookSigned {
+                participant,
+                name,
+                meaning,
+            } => {
                 self.participant_mut(participant, site)
-                    .values
-                    .insert(key, new.clone());
+                    .signatures
+                    .push(Signature {
+                        user: e.actor.clone(),
+                        name: name.clone(),
+                        meaning: meaning.clone(),
+                        at: e.at,
+                        seq: e.seq,
+                    });
             }
             Payload::QueryRaised {
                 query,

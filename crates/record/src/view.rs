@@ -154,6 +154,36 @@ pub struct ParticipantView {
     pub values: BTreeMap<String, Value>,
     /// Sessions, when the arm is visible (`None`: hidden).
     pub sessions: Option<Vec<Session>>,
+    /// Source data verification by form (`visit/form`) the reader may see.
+    pub verified: BTreeMap<String, VerificationView>,
+    /// Casebook signatures, oldest first.
+    pub signatures: Vec<SignatureView>,
+}
+
+/// A form's source data verification as a reader sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerificationView {
+    /// Monitor.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// No value of the form entered or changed since.
+    pub current: bool,
+}
+
+/// A casebook signature as a reader sees it (21 CFR 11.50).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureView {
+    /// Account of the signer.
+    pub user: String,
+    /// Printed name.
+    pub name: String,
+    /// Meaning.
+    pub meaning: String,
+    /// Date and time.
+    pub at: DateTime<Utc>,
+    /// A value the signature covers changed after it.
+    pub needs_renewal: bool,
 }
 
 /// A query as the viewer may see it.
@@ -525,6 +555,32 @@ impl TrialState {
                     }),
                 values,
                 sessions: arm_visible.then(|| p.sessions.clone()),
+                verified: p
+                    .verified
+                    .iter()
+                    .filter(|(k, _)| arm_visible || !self.arm_item(&format!("{k}/")))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            VerificationView {
+                                by: v.by.clone(),
+                                at: v.at,
+                                current: p.verification_current(k),
+                            },
+                        )
+                    })
+                    .collect(),
+                signatures: p
+                    .signatures
+                    .iter()
+                    .map(|sg| SignatureView {
+                        user: sg.user.clone(),
+                        name: sg.name.clone(),
+                        meaning: sg.meaning.clone(),
+                        at: sg.at,
+                        needs_renewal: p.signature_stale(sg),
+                    })
+                    .collect(),
             });
         }
         let queries = self

@@ -69,6 +69,32 @@ pub fn demo_users() -> Vec<DemoUser> {
     ]
 }
 
+/// Where a demo login stands in each trial of the record: the trial, the
+/// protocol's label of its role there, and whether it sees arms (what the
+/// record's views decide for that user), e.g. `lupex: Investigator
+/// (blinded)`. Trials the login has no role in are left out.
+pub fn login_trials(app: &App, user: &str) -> Result<Vec<String>, WebError> {
+    let mut out = Vec::new();
+    for trial in app.trial_ids()? {
+        let state = app.ledger.state(&trial)?;
+        let Some(grants) = state.grants.get(user) else {
+            continue;
+        };
+        let protocol = app.protocol(&trial)?;
+        let roles: Vec<String> = grants
+            .keys()
+            .map(|r| crate::pages::role_label(&protocol, *r))
+            .collect();
+        let sight = if state.sees_arms(user) {
+            "sees arms"
+        } else {
+            "blinded"
+        };
+        out.push(format!("{trial}: {} ({sight})", roles.join(", ")));
+    }
+    Ok(out)
+}
+
 /// A trial's secrets from the operating system (the demo's too: a fixed
 /// demo seed would let anyone who reads this code predict its lists).
 fn draw_secrets() -> Result<rct_record::TrialSecrets, WebError> {

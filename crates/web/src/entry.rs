@@ -264,7 +264,41 @@ pub fn schedule(
                 .insert(f.to_string());
         }
     }
-    rct_core::schedule::schedule(protocol, day0, &entered, today).unwrap_or_default()
+    let mut visits =
+        rct_core::schedule::schedule(protocol, day0, &entered, today).unwrap_or_default();
+    // Windows count from randomisation: a visit before it (screening,
+    // baseline) took place before the participant could be randomised, so
+    // its window cannot be missed afterwards; forms still to enter are due.
+    for v in &mut visits {
+        if v.day < 0 && v.status == rct_core::schedule::VisitStatus::Overdue {
+            v.status = rct_core::schedule::VisitStatus::Due;
+            v.days_left = 0;
+        }
+    }
+    visits
+}
+
+/// Where a form at a visit stands: `not_started` (no value), `incomplete`
+/// (a required field without a value) or `complete`.
+pub fn form_status(
+    form: &rct_core::protocol::Form,
+    visit: &str,
+    values: &BTreeMap<String, Value>,
+) -> &'static str {
+    let id = form.id.get_ref();
+    let has = |f: &str| {
+        values
+            .get(&format!("{visit}/{id}/{f}"))
+            .is_some_and(|v| !v.is_null())
+    };
+    let typed: Vec<_> = form.fields.iter().filter(|f| f.derived.is_none()).collect();
+    if !typed.iter().any(|f| has(f.id.get_ref())) {
+        "not_started"
+    } else if typed.iter().any(|f| f.required && !has(f.id.get_ref())) {
+        "incomplete"
+    } else {
+        "complete"
+    }
 }
 
 #[cfg(test)]
@@ -362,9 +396,40 @@ mod tests {
             .map(|v| (v.id.as_str(), v.status.as_str()))
             .collect();
         assert_eq!(by["week6"], "done", "its only form, fss, has a value");
-        assert_eq!(by["baseline"], "overdue");
+        // Baseline (day -7) comes before randomisation: never overdue
+        // after it, still due while its forms are missing.
+        assert_eq!(by["baseline"], "due");
+        assert_eq!(by["screening"], "due");
         assert_eq!(by["followup"], "upcoming");
         let w6 = s.iter().find(|v| v.id == "week6").unwrap();
         assert_eq!(w6.due.to_string(), "2026-02-12");
+    }
+
+    #[test]
+    fn form_status_counts_required_fields() {
+        let p = lupex();
+        let demo = p.form("demographics").unwrap();
+        let required: Vec<_> = demo
+            .fields
+            .iter()
+            .filter(|f| f.required && f.derived.is_none())
+            .collect();
+        assert!(required.len() >= 2, "demographics has required fields");
+        let mut values = BTreeMap::new();
+        assert_eq!(form_status(demo, "baseline", &values), "not_started");
+        values.insert(
+            format!("baseline/demographics/{}", required[0].id.get_ref()),
+            json!(1),
+        );
+        assert_eq!(form_status(demo, "baseline", &values), "incomplete");
+        for f in &required {
+            values.insert(
+                format!("baseline/demographics/{}", f.id.get_ref()),
+                json!(1),
+            );
+        }
+        assert_eq!(form_status(demo, "baseline", &values), "complete");
+        // Another visit's values do not count.
+        assert_eq!(form_status(demo, "followup", &values), "not_started");
     }
 }

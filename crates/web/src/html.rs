@@ -21,7 +21,7 @@ main { padding: 1rem; max-width: 72rem; }
 dt { font-weight: 600; } dd { margin: 0 0 .4rem 1rem; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: .5rem; background: #fff; color: #000; padding: .3rem; }
-table { border-collapse: collapse; margin: .5rem 0 1rem; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; display: block; max-width: 100%; overflow-x: auto; position: relative; }
 th, td { border: 1px solid var(--line); padding: .3rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
 label { display: block; font-weight: 600; margin-top: .6rem; }
@@ -30,20 +30,49 @@ input, select, textarea { font: inherit; padding: .25rem .4rem; border: 1px soli
 button { font: inherit; padding: .35rem .9rem; background: var(--accent); color: #fff; border: 0; border-radius: 3px; cursor: pointer; }
 button.secondary { background: #555; }
 button.danger { background: var(--bad); }
-.met { color: var(--ok); font-weight: 600; } .not_met { color: var(--bad); font-weight: 600; } .unknown, .not_applicable { color: var(--unk); }
+.fits { color: var(--ok); font-weight: 600; } .excludes { color: var(--bad); font-weight: 700; background: #fdecec; } .unknown, .not_applicable { color: var(--unk); }
+#why-excluded { color: var(--bad); font-weight: 600; }
+.scroll { max-width: 100%; overflow-x: auto; }
+main { overflow-wrap: break-word; }
+td, th { overflow-wrap: normal; }
+input, select, textarea { max-width: 100%; }
+progress { width: 20rem; max-width: 100%; height: 1rem; vertical-align: middle; }
+.verdict { position: sticky; top: 0; background: #fff; border-bottom: 1px solid var(--line); padding: .4rem 0; z-index: 1; }
+.status-not_started { color: var(--unk); } .status-incomplete { color: var(--warn); font-weight: 600; } .status-complete { color: var(--ok); font-weight: 600; }
+.status-queried { color: var(--bad); font-weight: 600; } .status-verified { color: #0b4f8a; font-weight: 600; } .status-signed { color: #4b1f7a; font-weight: 700; }
+.qmark { color: var(--bad); font-weight: 700; }
+td[class^="status-"] a { color: inherit; }
+.sig { border: 2px solid #4b1f7a; padding: .5rem 1rem; }
+@media print { header.top, nav.trial, form, .noprint { display: none; } main { max-width: none; } }
 .ok { color: var(--ok); } .bad { color: var(--bad); } .warn { color: var(--warn); }
 .alert { border-left: 4px solid var(--bad); background: #fdecec; padding: .5rem 1rem; }
 .notice { border-left: 4px solid var(--ok); background: #eaf6ec; padding: .5rem 1rem; }
 .warning { border-left: 4px solid var(--warn); background: #fff4e0; padding: .5rem 1rem; }
 .overdue { color: var(--bad); font-weight: 600; } .due { color: var(--warn); font-weight: 600; }
-fieldset { border: 1px solid var(--line); margin: 1rem 0; }
-.bar { background: #d9e3ee; height: 1rem; width: 20rem; display: inline-block; vertical-align: middle; }
-.bar > span { background: var(--accent); height: 100%; display: block; }
+fieldset { border: 1px solid var(--line); margin: 1rem 0; min-width: 0; }
 "#;
 
 /// The script: live screening and derived fields through the JSON API.
 pub const JS: &str = r#"
 (function () {
+  // A table wider than the screen scrolls in its own box: make that box
+  // reachable from the keyboard.
+  Array.prototype.forEach.call(document.querySelectorAll('table'), function (t) {
+    if (t.scrollWidth > t.clientWidth + 1) { t.setAttribute('tabindex', '0'); }
+  });
+  // Audit times: also in the time zone of the site's computer, to the second.
+  Array.prototype.forEach.call(document.querySelectorAll('table.audit time[datetime]'), function (t) {
+    var d = new Date(t.getAttribute('datetime'));
+    if (isNaN(d)) return;
+    var p = function (n) { return (n < 10 ? '0' : '') + n; };
+    var off = -d.getTimezoneOffset();
+    var zone = 'UTC' + (off >= 0 ? '+' : '-') + p(Math.floor(Math.abs(off) / 60)) + ':' + p(Math.abs(off) % 60);
+    var local = d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' + p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
+    var span = document.createElement('span');
+    span.className = 'hint local-time';
+    span.textContent = ' (' + local + ' ' + zone + ' here)';
+    t.parentNode.appendChild(span);
+  });
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrf = meta ? meta.getAttribute('content') : '';
   function post(url, body, done) {
@@ -63,6 +92,13 @@ pub const JS: &str = r#"
   }
   var screen = document.querySelector('form[data-live-screen]');
   if (screen) {
+    // A sub-study's facts show once the person opted in.
+    Array.prototype.forEach.call(screen.querySelectorAll('fieldset[data-opt-in]'), function (fs) {
+      var opt = screen.elements.namedItem('f.' + fs.getAttribute('data-opt-in'));
+      if (!opt) return;
+      var sync = function () { fs.hidden = opt.value !== 'true'; };
+      opt.addEventListener('change', sync); sync();
+    });
     var url = screen.getAttribute('data-live-screen');
     var asked = 0;
     var tick = function () {
@@ -77,10 +113,25 @@ pub const JS: &str = r#"
         var v = document.getElementById('verdict');
         if (mine !== asked) return;
         if (!res.criteria) { if (v) v.textContent = res.error ? 'cannot tell: ' + res.error : '\u2014'; return; }
+        // Coloured by meaning: an exclusion met or an inclusion not met excludes.
+        var why = [];
         res.criteria.forEach(function (c) {
           var cell = document.getElementById('crit-' + c.id);
-          if (cell) { cell.textContent = c.result.replace('_', ' '); cell.className = c.result; }
+          if (!cell) return;
+          var kind = cell.getAttribute('data-kind');
+          var meaning = c.result === 'not_applicable' ? 'not_applicable' : 'unknown';
+          if ((kind === 'inclusion' && c.result === 'met') || (kind === 'exclusion' && c.result === 'not_met')) meaning = 'fits';
+          if ((kind === 'inclusion' && c.result === 'not_met') || (kind === 'exclusion' && c.result === 'met')) meaning = 'excludes';
+          var words = c.result.replace('_', ' ');
+          if (meaning === 'fits' || meaning === 'excludes') words += ' (' + meaning + ')';
+          cell.textContent = words; cell.className = meaning;
+          if (meaning === 'excludes') {
+            var t = document.getElementById('crit-text-' + c.id);
+            why.push(c.id + ' ' + (kind === 'exclusion' ? '(exclusion met)' : '(inclusion not met)') + ': ' + (t ? t.textContent : ''));
+          }
         });
+        var whyEl = document.getElementById('why-excluded');
+        if (whyEl) whyEl.textContent = why.length ? 'Excluded because: ' + why.join('; ') : '';
         if (v) v.textContent = res.verdict;
         // A message beside each fact that does not read; none once it does.
         var problems = res.problems || {};
@@ -175,6 +226,7 @@ impl TrialNav<'_> {
         let mut out = vec![
             (format!("/t/{t}"), "Dashboard"),
             (format!("/t/{t}/participants"), "Participants"),
+            (format!("/t/{t}/status"), "Record status"),
         ];
         if self.screen {
             out.push((format!("/t/{t}/screen"), "Screen"));

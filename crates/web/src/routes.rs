@@ -272,6 +272,34 @@ pub static ROUTES: &[Route] = &[
     ),
     r!(
         "GET",
+        "/t/{trial}/status",
+        false,
+        "Record status grid: participants by visit and form",
+        pages::status_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/p/{pid}/visit/{visit}/{form}/verify",
+        false,
+        "Source data verification of a form (monitor)",
+        pages::verify_post
+    ),
+    r!(
+        "GET",
+        "/t/{trial}/p/{pid}/casebook",
+        false,
+        "A participant's printable casebook: values, history, verifications, signatures",
+        pages::casebook_page
+    ),
+    r!(
+        "POST",
+        "/t/{trial}/p/{pid}/sign",
+        false,
+        "Sign a participant's casebook (investigator; user name and password)",
+        pages::sign_post
+    ),
+    r!(
+        "GET",
         "/api/openapi.json",
         true,
         "This OpenAPI document",

@@ -126,14 +126,13 @@ pub async fn unblind_page(
 }
 
 pub async fn unblind_post(
-    State(s): State<AppState>,
-    user: CurrentUser,
-    Path((trial, pid)): Path<(String, String)>,
+    t: crate::pages::TrialReq,
+    Path((_, pid)): Path<(String, String)>,
     Form(input): Input,
 ) -> PageResult {
-    App::run(&s, move |app| {
-        let a = app.access_to(&user, &trial, &pid)?;
-        a.participant(&pid)?;
+    let (user, trial) = (t.user.clone(), t.trial.clone());
+    let t = t.keep(&input);
+    t.run_for(&pid.clone(), move |app, a| {
         let reason = Some(field(&input, "reason").to_string()).filter(|r| !r.is_empty());
         let who = a.who(app, Action::EmergencyUnblind, reason)?;
         password_again(
@@ -156,14 +155,13 @@ pub async fn unblind_post(
 }
 
 pub async fn explain_post(
-    State(s): State<AppState>,
-    user: CurrentUser,
-    Path((trial, pid)): Path<(String, String)>,
+    t: crate::pages::TrialReq,
+    Path((_, pid)): Path<(String, String)>,
     Form(input): Input,
 ) -> PageResult {
-    App::run(&s, move |app| {
-        let a = app.access_to(&user, &trial, &pid)?;
-        a.participant(&pid)?;
+    let (_user, trial) = (t.user.clone(), t.trial.clone());
+    let t = t.keep(&input);
+    t.run_for(&pid.clone(), move |app, a| {
         let who = a.who(app, Action::EmergencyUnblind, None)?;
         execute(
             app,

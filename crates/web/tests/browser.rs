@@ -198,5 +198,5 @@ fn browser_scenarios_pass_in_chromium() {
         "browser scenarios failed (exit {:?}):\n{report}",
         out.status.code()
     );
-    assert!(report.contains("3 passed, 0 failed"), "{report}");
+    assert!(report.contains("7 passed, 0 failed"), "{report}");
 }

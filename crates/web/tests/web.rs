@@ -1362,8 +1362,22 @@ async fn the_participant_page_shows_due_dates_windows_and_overdue_visits() {
     assert!(w6.contains("overdue (window closed 19 days ago)"), "{w6}");
     let fu = row("Follow-up testing");
     assert!(fu.contains("2026-03-21") && fu.contains("upcoming"), "{fu}");
-    // Screening (day -21), baseline (day -7) and week 6: no form entered.
-    assert!(body.contains("Overdue: </strong>3 visits"), "{body}");
+    // Screening (day -21) and baseline (day -7) come before randomisation:
+    // windows count from randomisation, so they are never overdue after it
+    // (their forms are still to enter); week 6 is.
+    assert!(body.contains("Overdue: </strong>1 visit past"), "{body}");
+    let sc = row(">Screening</th>");
+    assert!(
+        sc.contains("due (before randomisation: forms to enter)") && !sc.contains("overdue"),
+        "{sc}"
+    );
+    // Forms by title with their status, not by id.
+    assert!(
+        w6.contains(
+            ">Fatigue Severity Scale</a> <span class=\"status-not_started\">(not started)</span>"
+        ),
+        "{w6}"
+    );
     // Entering week 6's only form marks the visit done and its form entered.
     let asr = demo_login(&router, "assessor").await;
     let mut fss: Vec<(String, String)> = (1..=9)
@@ -1379,7 +1393,12 @@ async fn the_participant_page_shows_due_dates_windows_and_overdue_visits() {
         .find(|r| r.contains("Mid-intervention"))
         .unwrap();
     assert!(w6.contains(">done<") || w6.contains(">done "), "{w6}");
-    assert!(w6.contains("fss</a> (entered)"), "{w6}");
+    assert!(
+        w6.contains(
+            ">Fatigue Severity Scale</a> <span class=\"status-complete\">(complete)</span>"
+        ),
+        "{w6}"
+    );
 }
 
 /// Randomisation only for an eligible, consented participant: L005 in the

@@ -137,6 +137,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "the database holds no trial with a known protocol; start with --bootstrap-admin NAME:PASSWORD to register the protocols, or --demo"
         );
     }
+    // Each demo login's trials: its role there and whether it is blinded.
+    let login_trials: Vec<String> = users
+        .iter()
+        .map(|u| {
+            rct_web::demo::login_trials(&app, u.user)
+                .map(|t| t.join("; "))
+                .unwrap_or_else(|e| e.to_string())
+        })
+        .collect();
     // Announced once the server listens with its signal handlers in place.
     let announce = || {
         let url = format!("http://{}/", args.addr);
@@ -162,9 +171,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 trials.join(", ")
             );
             if !users.is_empty() {
-                println!("demo logins (user / password / role):");
-                for u in &users {
-                    println!("  {:<14} {:<24} {}", u.user, u.password, u.role);
+                println!("demo logins (user / password / trial: role, blinded or not):");
+                for (u, trials) in users.iter().zip(&login_trials) {
+                    println!("  {:<18} {:<28} {}", u.user, u.password, trials);
                 }
             }
             println!(

@@ -391,6 +391,30 @@ pub enum CommandError {
         /// Role.
         role: Role,
     },
+    /// Verifying a form without values.
+    #[error("participant {participant} has no value on {form} to verify")]
+    NothingToVerify {
+        /// Participant.
+        participant: String,
+        /// `visit/form`.
+        form: String,
+    },
+    /// Verifying a form whose verification still holds.
+    #[error("{form} of participant {participant} is verified and unchanged since")]
+    AlreadyVerified {
+        /// Participant.
+        participant: String,
+        /// `visit/form`.
+        form: String,
+    },
+    /// Signing again while one's signature still holds.
+    #[error("user `{user}` signed the casebook of participant {participant} and nothing changed since; a change to a value asks for a new signature")]
+    AlreadySigned {
+        /// Participant.
+        participant: String,
+        /// Signer.
+        user: String,
+    },
     /// Granting the system role.
     #[error("the role system is not granted to people")]
     SystemRole,

@@ -70,6 +70,10 @@ pub enum Action {
     SafetyCodeBreak,
     /// [`Command::ProduceCodeBreakList`].
     ProduceCodeBreakList,
+    /// [`Command::VerifyForm`].
+    VerifySource,
+    /// [`Command::SignCasebook`].
+    SignCasebook,
 }
 
 use Role::{
@@ -79,7 +83,7 @@ use Role::{
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 32] = [
         Action::RegisterTrial,
         Action::AddSite,
         Action::Screen,
@@ -110,6 +114,8 @@ impl Action {
         Action::ApproveUnblinding,
         Action::SafetyCodeBreak,
         Action::ProduceCodeBreakList,
+        Action::VerifySource,
+        Action::SignCasebook,
     ];
 
     /// The permission table: roles that may take this action.
@@ -151,6 +157,8 @@ impl Action {
             Action::RecordSession => &[InterventionStaff],
             // Those who give or decide the intervention.
             Action::StopIntervention => &[Investigator, ResearchNurse, InterventionStaff],
+            Action::VerifySource => &[Monitor],
+            Action::SignCasebook => &[Investigator],
             Action::EmergencyUnblind => &[Investigator],
             Action::Lock | Action::Unlock => &[DataManager],
             Action::Login | Action::Logout | Action::LoginFailed => &[System],
@@ -200,6 +208,8 @@ impl Action {
             Action::ApproveUnblinding => "approve the trial's unblinding",
             Action::SafetyCodeBreak => "break the code for an expedited safety report",
             Action::ProduceCodeBreakList => "produce the sealed code-break list",
+            Action::VerifySource => "verify a form against its source",
+            Action::SignCasebook => "sign a casebook",
         }
     }
 
@@ -218,6 +228,7 @@ impl Action {
                 | Action::RecordSession
                 | Action::Withdraw
                 | Action::StopIntervention
+                | Action::VerifySource
         )
     }
 
@@ -271,6 +282,8 @@ impl Command {
             Command::ApproveUnblinding => Action::ApproveUnblinding,
             Command::SafetyCodeBreak { .. } => Action::SafetyCodeBreak,
             Command::ProduceCodeBreakList => Action::ProduceCodeBreakList,
+            Command::VerifyForm { .. } => Action::VerifySource,
+            Command::SignCasebook { .. } => Action::SignCasebook,
         }
     }
 }

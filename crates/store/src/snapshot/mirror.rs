@@ -14,8 +14,8 @@ use rct_record::governance::{
     CodeBreakListRecord, Governance, SafetyBreak, SapRecord, TrialUnblinding, UnblindingStep,
 };
 use rct_record::state::{
-    Allocation, Participant, Query, QueryStatus, Screening, Session, TrialConfig, UnblindedGrant,
-    Unblinding, UserAccount,
+    Allocation, Participant, Query, QueryStatus, Screening, Session, Signature, TrialConfig,
+    UnblindedGrant, Unblinding, UserAccount, Verification,
 };
 use rct_record::{Arm, CriterionResult, FormRule, Role, Sites, TrialState, Verdict};
 use serde::{Deserialize, Serialize};
@@ -107,6 +107,33 @@ struct Person {
     intervention_stopped: Option<(DateTime<Utc>, Option<String>)>,
     values: BTreeMap<String, Value>,
     sessions: Vec<Sess>,
+    /// Absent in snapshots written before source data verification and
+    /// signatures: none were recorded then, and every later one has a
+    /// later event number than any change the snapshot folded.
+    #[serde(default)]
+    verified: BTreeMap<String, Verif>,
+    #[serde(default)]
+    signatures: Vec<Sig>,
+    #[serde(default)]
+    changed: BTreeMap<String, u64>,
+    #[serde(default)]
+    last_open_change: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Verif {
+    by: String,
+    at: DateTime<Utc>,
+    seq: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Sig {
+    user: String,
+    name: String,
+    meaning: String,
+    at: DateTime<Utc>,
+    seq: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -391,6 +418,10 @@ fn person_out(p: &Participant) -> Person {
         intervention_stopped,
         values,
         sessions,
+        verified,
+        signatures,
+        changed,
+        last_open_change,
     } = p;
     Person {
         id: id.clone(),
@@ -438,6 +469,41 @@ fn person_out(p: &Participant) -> Person {
                 }
             })
             .collect(),
+        verified: verified
+            .iter()
+            .map(|(k, v)| {
+                let Verification { by, at, seq } = v;
+                (
+                    k.clone(),
+                    Verif {
+                        by: by.clone(),
+                        at: *at,
+                        seq: *seq,
+                    },
+                )
+            })
+            .collect(),
+        signatures: signatures
+            .iter()
+            .map(|s| {
+                let Signature {
+                    user,
+                    name,
+                    meaning,
+                    at,
+                    seq,
+                } = s;
+                Sig {
+                    user: user.clone(),
+                    name: name.clone(),
+                    meaning: meaning.clone(),
+                    at: *at,
+                    seq: *seq,
+                }
+            })
+            .collect(),
+        changed: changed.clone(),
+        last_open_change: *last_open_change,
     }
 }
 
@@ -500,6 +566,33 @@ fn person_in(p: Person) -> Participant {
                 at: s.at,
             })
             .collect(),
+        verified: p
+            .verified
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    Verification {
+                        by: v.by,
+                        at: v.at,
+                        seq: v.seq,
+                    },
+                )
+            })
+            .collect(),
+        signatures: p
+            .signatures
+            .into_iter()
+            .map(|s| Signature {
+                user: s.user,
+                name: s.name,
+                meaning: s.meaning,
+                at: s.at,
+                seq: s.seq,
+            })
+            .collect(),
+        changed: p.changed,
+        last_open_change: p.last_open_change,
     }
 }
 

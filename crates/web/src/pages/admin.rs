@@ -59,16 +59,19 @@ pub async fn lock_page(t: TrialReq) -> PageResult {
 }
 
 pub async fn lock_post(t: TrialReq, Form(input): Input) -> PageResult {
+    let t = t.keep(&input);
     lock_change(t, input, true).await
 }
 
 pub async fn unlock_post(t: TrialReq, Form(input): Input) -> PageResult {
+    let t = t.keep(&input);
     lock_change(t, input, false).await
 }
 
 /// Locks (`lock`) or unlocks the database: the role's permission, a reason,
 /// and the trial id typed to confirm.
 async fn lock_change(t: TrialReq, input: BTreeMap<String, String>, lock: bool) -> PageResult {
+    let t = t.keep(&input);
     let trial = t.trial.clone();
     t.run(move |app, a| {
         let (action, command, word) = if lock {
@@ -109,12 +112,12 @@ pub async fn admin_page(t: TrialReq) -> PageResult {
                     tbody { @for u in &users { tr {
                         td { (u.user) } td { (u.display_name) }
                         td { ul { @for g in &u.roles { li {
-                            (g.role) " — " @match &g.sites { Sites::All => "all sites", Sites::Only(l) => (l.join(", ")) }
+                            (role_label(&a.protocol, g.role)) " — " @match &g.sites { Sites::All => "all sites", Sites::Only(l) => (l.join(", ")) }
                             form method="post" action={"/t/" (trial) "/admin/roles/revoke"} {
                                 (csrf(&user))
                                 input type="hidden" name="user" value=(u.user);
                                 input type="hidden" name="role" value=(g.role.as_str());
-                                button.secondary type="submit" { "Revoke " (g.role) }
+                                button.secondary type="submit" { "Revoke " (role_label(&a.protocol, g.role)) span.sr { " from " (u.user) } }
                             }
                         } } } }
                         td { (u.failed_logins) }
@@ -151,7 +154,7 @@ pub async fn admin_page(t: TrialReq) -> PageResult {
                     label for="g-user" { "User" }
                     select id="g-user" name="user" { @for u in &users { option value=(u.user) { (u.user) } } }
                     label for="g-role" { "Role" }
-                    select id="g-role" name="role" { @for r in Role::ALL.iter().filter(|r| **r != Role::System) { option value=(r.as_str()) { (r) } } }
+                    select id="g-role" name="role" { @for r in Role::ALL.iter().filter(|r| **r != Role::System) { option value=(r.as_str()) { (role_label(&a.protocol, *r)) } } }
                     fieldset {
                         legend { "Sites" }
                         label { input type="checkbox" name="all_sites" value="yes"; " All sites" }
@@ -178,6 +181,7 @@ pub async fn admin_page(t: TrialReq) -> PageResult {
 }
 
 pub async fn grant_post(t: TrialReq, Form(input): Input) -> PageResult {
+    let t = t.keep(&input);
     let (_user, trial) = (t.user.clone(), t.trial.clone());
     t.acting(Action::GrantRole, None, move |app, a, who| {
         let target = field(&input, "user").to_string();
@@ -211,13 +215,36 @@ pub async fn grant_post(t: TrialReq, Form(input): Input) -> PageResult {
     .await
 }
 
+/// Revoking a role asks first: the first post shows what would be
+/// revoked and asks to confirm; the post with `confirm=yes` revokes (the
+/// record refuses to revoke the trial's last administrator).
 pub async fn revoke_post(t: TrialReq, Form(input): Input) -> PageResult {
-    let (_user, trial) = (t.user.clone(), t.trial.clone());
-    t.acting(Action::RevokeRole, None, move |app, _, who| {
+    let t = t.keep(&input);
+    let (user, trial) = (t.user.clone(), t.trial.clone());
+    t.acting(Action::RevokeRole, None, move |app, a, who| {
         let target = field(&input, "user").to_string();
         let role: Role = field(&input, "role")
             .parse()
             .map_err(WebError::BadRequest)?;
+        if field(&input, "confirm") != "yes" {
+            let label = role_label(&a.protocol, role);
+            return Ok(trial_page(
+                a,
+                "Revoke a role?",
+                html! {
+                    h1 { "Revoke a role?" }
+                    p.warning { "Revoke " strong { (label) } " from " strong { (target) } "? "
+                        (target) " can no longer act in this role in " (a.view.title) "." }
+                    form method="post" action={"/t/" (trial) "/admin/roles/revoke"} {
+                        (csrf(&user))
+                        input type="hidden" name="user" value=(target);
+                        input type="hidden" name="role" value=(role.as_str());
+                        input type="hidden" name="confirm" value="yes";
+                        p { button.danger type="submit" { "Yes, revoke " (label) } " " a href={"/t/" (trial) "/admin"} { "Cancel" } }
+                    }
+                },
+            ));
+        }
         execute(
             app,
             &trial,
@@ -230,6 +257,7 @@ pub async fn revoke_post(t: TrialReq, Form(input): Input) -> PageResult {
 }
 
 pub async fn add_site(t: TrialReq, Form(input): Input) -> PageResult {
+    let t = t.keep(&input);
     let (_user, trial) = (t.user.clone(), t.trial.clone());
     t.acting(Action::AddSite, None, move |app, _, who| {
         let cmd = Command::AddSite {
@@ -243,6 +271,7 @@ pub async fn add_site(t: TrialReq, Form(input): Input) -> PageResult {
 }
 
 pub async fn create_user(t: TrialReq, Form(input): Input) -> PageResult {
+    let t = t.keep(&input);
     let (_user, trial) = (t.user.clone(), t.trial.clone());
     t.acting(Action::CreateUser, None, move |app, _, who| {
         let pw = input.get("password").map_or("", String::as_str);
@@ -273,6 +302,7 @@ pub async fn set_password(
     Path((_, name)): Path<(String, String)>,
     Form(input): Input,
 ) -> PageResult {
+    let t = t.keep(&input);
     let (_user, trial) = (t.user.clone(), t.trial.clone());
     t.acting(Action::ChangePassword, None, move |app, _, who| {
         let pw = input.get("password").map_or("", String::as_str);

@@ -17,7 +17,7 @@ pub async fn home(State(s): State<AppState>, user: CurrentUser) -> PageResult {
         for t in app.trial_ids()? {
             if let Ok(a) = app.access(&user, &t) {
                 let breaks = a.view.unblindings.as_ref().map_or(0, Vec::len);
-                rows.push((t.clone(), a.view.title.clone(), a.roles_text(), breaks));
+                rows.push((t.clone(), a.view.title.clone(), roles_text(&a), breaks));
             }
         }
         Ok(page(
@@ -69,7 +69,7 @@ pub async fn dashboard(t: TrialReq) -> PageResult {
                 (crate::unblinding::reminders(v, &user, now))
                 h2 { "Enrolment against target" }
                 p { (f.randomised) " of " (target) " randomised (" (pct) "% of the target) "
-                    span.bar aria-hidden="true" { span style={"width:" (pct.min(100)) "%"} {} } }
+                    progress max=(target.max(1)) value=(f.randomised.min(target)) aria-label="Enrolment against target" { (pct) "%" } }
                 table {
                     caption { "By site (share of the trial's target of " (target) ")" }
                     thead { tr { th scope="col" { "Site" } th scope="col" { "Screened" } th scope="col" { "Eligible" } th scope="col" { "Consented" } th scope="col" { "Randomised" } th scope="col" { "% of target" } } }

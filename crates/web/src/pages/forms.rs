@@ -74,12 +74,73 @@ fn entry_form(
     };
     let editable = entry_role(a, f).is_some() && !v.locked;
     let has_values = f.fields.iter().any(|x| current(x.id.get_ref()).is_some());
+    let status = entry::form_status(f, visit, &stored);
+    // The next form: the next one of this visit the user may see, else the
+    // first of the next visit.
+    let next: Option<(String, String, String)> = {
+        let visible = |vis: &rct_core::protocol::Visit| -> Vec<String> {
+            vis.forms
+                .iter()
+                .map(|x| x.get_ref().clone())
+                .filter(|x| visible_form(a, x))
+                .collect()
+        };
+        let visits = &a.protocol.visits;
+        visits
+            .iter()
+            .position(|x| x.id.get_ref() == visit)
+            .and_then(|i| {
+                let here = visible(&visits[i]);
+                let after = here
+                    .iter()
+                    .position(|x| x == form)
+                    .map_or(here.len(), |j| j + 1);
+                here.get(after)
+                    .map(|x| (visit.to_string(), x.clone()))
+                    .or_else(|| {
+                        visits[i + 1..].iter().find_map(|vis| {
+                            visible(vis)
+                                .first()
+                                .map(|x| (vis.id.get_ref().clone(), x.clone()))
+                        })
+                    })
+                    .and_then(|(vis, fm)| {
+                        a.protocol.form(&fm).map(|ff| {
+                            (
+                                vis.clone(),
+                                fm.clone(),
+                                format!("{} · {}", visit_label(&a.protocol, &vis), ff.label),
+                            )
+                        })
+                    })
+            })
+    };
+    // Open queries on this form's fields.
+    let queried: BTreeMap<String, Vec<String>> = {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for q in v
+            .queries
+            .iter()
+            .filter(|q| q.participant == pid && q.status != rct_record::QueryStatus::Closed)
+        {
+            if let Some(fld) = q
+                .item
+                .as_deref()
+                .and_then(|i| i.strip_prefix(&format!("{visit}/{form}/")))
+            {
+                m.entry(fld.to_string()).or_default().push(q.id.clone());
+            }
+        }
+        m
+    };
     let mut r = trial_page(
         a,
         &f.label,
         html! {
             h1 { (f.label) }
-            p { "Participant " a href={"/t/" (t) "/p/" (pid)} { (pid) } ", visit " (visit) }
+            p { "Participant " a href={"/t/" (t) "/p/" (pid)} { (pid) } " · " (visit_label(&a.protocol, visit))
+                " · form status: " span class={"status-" (status)} #form-status { (status.replace('_', " ")) } }
+            @if let Some((nv, nf, label)) = &next { p { "Next form: " a #next-form href={"/t/" (t) "/p/" (pid) "/visit/" (nv) "/" (nf)} { (label) } } }
             @if let Some(n) = saved { p.notice role="status" { "Saved " (n) " change(s)." } }
             @if !errors.is_empty() { div.alert role="alert" { p { "Nothing was saved:" } ul { @for e in errors { li { (e) } } } } }
             @if !warnings.is_empty() { div.warning role="status" { ul { @for w in warnings { li { (w) } } } } }
@@ -99,6 +160,7 @@ fn entry_form(
                     } @else {
                         @let msg = format!("msg-{id}");
                         label for=(html_id) { (fld.label) @if fld.required { " (required)" }
+                            @if let Some(qs) = queried.get(id) { " " span.qmark title="open query" { "⚑ query " (qs.join(", ")) } }
                             span.hint { @if let Some(u) = &unit { " in " (u) }
                                 @if let Some(h) = &fld.hard { "; allowed " (entry::number_text(h.get_ref()[0])) "–" (entry::number_text(h.get_ref()[1])) }
                                 @if let Some(h) = &fld.soft { "; expected " (entry::number_text(h.get_ref()[0])) "–" (entry::number_text(h.get_ref()[1])) } } }
@@ -140,6 +202,7 @@ fn entry_form(
                     p.hint { "You may view but not enter this form." }
                 }
             }
+            (verification_block(a, pid, visit, form, has_values))
             @if a.may(Action::RaiseQuery) && !v.locked {
                 h2 { "Raise a query on this form" }
                 @let fields: Vec<(String, String)> = f.fields.iter().map(|x| (format!("{visit}/{form}/{}", x.id.get_ref()), x.label.clone())).collect();
@@ -158,6 +221,7 @@ pub async fn entry_post(
     Path((_, pid, visit, form)): Path<(String, String, String, String)>,
     Form(input): Input,
 ) -> PageResult {
+    let t = t.keep(&input);
     let (user, trial) = (t.user.clone(), t.trial.clone());
     t.run_for(&pid.clone(), move |app, a| {
         let f = visit_form(a, &visit, &form)?;

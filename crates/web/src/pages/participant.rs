@@ -72,6 +72,8 @@ pub async fn participant(t: TrialReq, Path((_, pid)): Path<(String, String)>) ->
                     @if let Some(w) = &p.intervention_stopped { dt { "Intervention stopped" } dd { (w.at.format("%Y-%m-%d")) " " (w.reason.clone().unwrap_or_default()) "; follow-up continues" } }
                     @if let Some(w) = &p.withdrawn { dt { "Consent withdrawn" } dd { (w.at.format("%Y-%m-%d")) " " (w.reason.clone().unwrap_or_default()) "; no new data" } }
                 }
+                p { a #casebook href={"/t/" (t) "/p/" (pid) "/casebook"} { "Casebook (values, history, verification, signatures; printable)" }
+                    @if let Some(s) = p.signatures.last() { " — " @if s.needs_renewal { strong.bad { "signature needs renewal" } } @else { "signed by " (s.name) } } }
                 @if a.may(Action::Consent) && !v.locked && p.screening.is_some() && p.consented.is_none() {
                     form method="post" action={"/t/" (t) "/p/" (pid) "/consent"} {
                         (csrf(&user))
@@ -121,14 +123,18 @@ pub async fn participant(t: TrialReq, Path((_, pid)): Path<(String, String)>) ->
                                 td { span.date { (sv.window_start) } " to " span.date { (sv.window_end) } }
                                 td class=(sv.status.as_str()) { (sv.status.as_str())
                                     @match sv.status {
-                                        rct_core::schedule::VisitStatus::Due => { " (" (sv.days_left) " days left)" }
-                                        rct_core::schedule::VisitStatus::Overdue => { " (window closed " (-sv.days_left) " days ago)" }
+                                        rct_core::schedule::VisitStatus::Due if sv.day < 0 => { " (before randomisation: forms to enter)" }
+                                        rct_core::schedule::VisitStatus::Due => { " (" (plural(sv.days_left, "day")) " left)" }
+                                        rct_core::schedule::VisitStatus::Overdue => { " (window closed " (plural(-sv.days_left, "day")) " ago)" }
                                         _ => {}
                                     } }
-                                td { @if let Some(visit) = visit { @for f in forms_of(visit) {
-                                    a href={"/t/" (t) "/p/" (pid) "/visit/" (sv.id) "/" (f)} { (f) }
-                                    @if sv.forms_entered.contains(&f) { " (entered)" } " "
-                                } } }
+                                td { @if let Some(visit) = visit { ul.forms { @for f in forms_of(visit) {
+                                    @if let Some(form) = a.protocol.form(&f) {
+                                        @let st = entry::form_status(form, &sv.id, &p.values);
+                                        li { a href={"/t/" (t) "/p/" (pid) "/visit/" (sv.id) "/" (f)} { (form.label) }
+                                            " " span class={"status-" (st)} { "(" (st.replace('_', " ")) ")" } }
+                                    }
+                                } } } }
                             }
                         } }
                     }
@@ -136,7 +142,11 @@ pub async fn participant(t: TrialReq, Path((_, pid)): Path<(String, String)>) ->
                     h2 { "Screening visit forms" }
                     ul { @for visit in a.protocol.visits.iter().filter(|x| *x.day.get_ref() < 0) {
                         @for f in forms_of(visit) {
-                            li { a href={"/t/" (t) "/p/" (pid) "/visit/" (visit.id.get_ref()) "/" (f)} { (visit.label) ": " (f) } }
+                            @if let Some(form) = a.protocol.form(&f) {
+                                @let st = entry::form_status(form, visit.id.get_ref(), &p.values);
+                                li { a href={"/t/" (t) "/p/" (pid) "/visit/" (visit.id.get_ref()) "/" (f)} { (visit.label) ": " (form.label) }
+                                    " " span class={"status-" (st)} { "(" (st.replace('_', " ")) ")" } }
+                            }
                         }
                     } }
                 }
@@ -148,7 +158,7 @@ pub async fn participant(t: TrialReq, Path((_, pid)): Path<(String, String)>) ->
                 @if !results.is_empty() { h2 { "Eligibility" } (criteria_table(&a.protocol, &results)) }
                 h2 { "Open queries" }
                 @if open.is_empty() { p { "None." } }
-                ul { @for q in &open { li { (q.id) " (" (q.item.clone().unwrap_or_default()) "): " (q.text) } } }
+                ul { @for q in &open { li { (q.id) " (" (item_label(&a.protocol, q.item.as_deref())) "): " (q.text) } } }
                 @if a.may(Action::RaiseQuery) && !v.locked {
                     h2 { "Raise a query" }
                     (raise_query_form(&user, t, &pid, None))
@@ -164,6 +174,7 @@ pub async fn consent(
     Path((_, pid)): Path<(String, String)>,
     Form(input): Input,
 ) -> PageResult {
+    let t = t.keep(&input);
     let (_user, trial) = (t.user.clone(), t.trial.clone());
     t.run_for(&pid.clone(), move |app, a| {
         let who = a.who(app, Action::Consent, None)?;

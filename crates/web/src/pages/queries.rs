@@ -13,12 +13,30 @@ use crate::{Access, WebError};
 
 use super::*;
 
-pub async fn queries_page(t: TrialReq) -> PageResult {
+/// The queries of the user's sites: open ones (`?status=open`, the
+/// default), closed ones (`?status=closed`) or all (`?status=all`).
+pub async fn queries_page(
+    t: TrialReq,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+) -> PageResult {
     let (user, trial) = (t.user.clone(), t.trial.clone());
+    let status = match q.get("status").map(String::as_str) {
+        Some("closed") => "closed",
+        Some("all") => "all",
+        _ => "open",
+    };
     t.run(move |_app, a| {
         let v = &a.view;
+        let shown = |q: &&rct_record::view::QueryView| {
+            let closed = q.status == rct_record::QueryStatus::Closed;
+            match status {
+                "closed" => closed,
+                "all" => true,
+                _ => !closed,
+            }
+        };
         let mut by_site: BTreeMap<String, Vec<&rct_record::view::QueryView>> = BTreeMap::new();
-        for q in v.queries.iter().filter(|q| q.status != rct_record::QueryStatus::Closed) {
+        for q in v.queries.iter().filter(shown) {
             by_site.entry(q.site.clone().unwrap_or_default()).or_default().push(q);
         }
         // A query goes to the roles that enter its form: only they answer it.
@@ -33,9 +51,14 @@ pub async fn queries_page(t: TrialReq) -> PageResult {
             a,
             "Queries",
             html! {
-                h1 { "Open queries" }
-                @if by_site.is_empty() { p { "No open queries." } }
-                @if mine > 0 { p.notice role="status" { (mine) " of them for you to answer." } }
+                h1 { @match status { "closed" => "Closed queries", "all" => "All queries", _ => "Open queries" } }
+                nav aria-label="Which queries" { p {
+                    @for (s, label) in [("open", "Open"), ("closed", "Closed"), ("all", "All")] {
+                        @if s == status { strong aria-current="page" { (label) } } @else { a href={"/t/" (trial) "/queries?status=" (s)} { (label) } } " "
+                    }
+                } }
+                @if by_site.is_empty() { p { @match status { "closed" => "No closed queries.", "all" => "No queries.", _ => "No open queries." } } }
+                @if mine > 0 { p.notice role="status" { (mine) " open " (if mine == 1 { "query is" } else { "queries are" }) " for you to answer." } }
                 @for (site, qs) in &by_site {
                     h2 { "Site " (site) }
                     table {
@@ -43,15 +66,15 @@ pub async fn queries_page(t: TrialReq) -> PageResult {
                         tbody { @for q in qs { tr {
                             td { (q.id) } td { a href={"/t/" (trial) "/p/" (q.participant)} { (q.participant) } }
                             td { @match q.item.as_deref().and_then(|i| i.rsplit_once('/')) {
-                                Some((vf, _)) => a href={"/t/" (trial) "/p/" (q.participant) "/visit/" (vf)} { (q.item.clone().unwrap_or_default()) },
+                                Some((vf, _)) => a href={"/t/" (trial) "/p/" (q.participant) "/visit/" (vf)} { (item_label(&a.protocol, q.item.as_deref())) },
                                 None => "the participant",
                             } }
                             td { (q.text) }
                             td { ul { @for ans in &q.answers { li { (ans) } } } }
-                            td { (q.to.iter().map(|r| r.as_str().replace('_', " ")).collect::<Vec<_>>().join(", ")) }
+                            td { (q.to.iter().map(|r| role_label(&a.protocol, *r)).collect::<Vec<_>>().join(", ")) }
                             td { (format!("{:?}", q.status).to_lowercase()) }
                             td {
-                                @if answer(q) {
+                                @if answer(q) && q.status != rct_record::QueryStatus::Closed {
                                     form method="post" action={"/t/" (trial) "/queries/" (q.id) "/answer"} {
                                         (csrf(&user))
                                         label for={"ans-" (q.id)} { "Answer" }
@@ -59,7 +82,7 @@ pub async fn queries_page(t: TrialReq) -> PageResult {
                                         button type="submit" { "Answer" }
                                     }
                                 }
-                                @if close {
+                                @if close && q.status != rct_record::QueryStatus::Closed {
                                     form method="post" action={"/t/" (trial) "/queries/" (q.id) "/close"} {
                                         (csrf(&user))
                                         button.secondary type="submit" { "Close " (q.id) }
@@ -76,6 +99,7 @@ pub async fn queries_page(t: TrialReq) -> PageResult {
 }
 
 pub async fn raise_query(t: TrialReq, Form(input): Input) -> PageResult {
+    let t = t.keep(&input);
     let trial = t.trial.clone();
     let pid = field(&input, "participant").to_string();
     t.run_for(&pid.clone(), move |app, a| {
@@ -106,6 +130,7 @@ pub async fn answer_query(
     Path((_, query)): Path<(String, String)>,
     Form(input): Input,
 ) -> PageResult {
+    let t = t.keep(&input);
     let (_user, trial) = (t.user.clone(), t.trial.clone());
     t.run(move |app, a| {
         query_visible(a, &query)?;

@@ -28,8 +28,8 @@ fn fact_input(
     let value = field(input, &name);
     let msg = format!("fact-msg-{id}");
     html! {
-        label for=(html_id) { (f.label) " " span.hint { "(" (id)
-            @if let Some(u) = &f.unit { ", " (u.get_ref()) } ")" } }
+        label for=(html_id) { (plain_label(&f.label))
+            @if let Some(u) = &f.unit { " " span.hint { "(" (u.get_ref()) ")" } } }
         @match f.kind {
             ValueType::Boolean => {
                 select id=(html_id) name=(name) aria-describedby=(msg) {
@@ -51,11 +51,44 @@ fn fact_input(
             ValueType::Text => { input id=(html_id) name=(name) aria-describedby=(msg) value=(value); }
         }
         @if f.uln {
-            label for={"uln-" (id)} { "Upper limit of normal for " (id) }
+            label for={"uln-" (id)} { "Upper limit of normal for " (plain_label(&f.label)) }
             input id={"uln-" (id)} name={"u." (id)} inputmode="decimal" value=(field(input, &format!("u.{id}")));
         }
         span.hint id=(msg) aria-live="polite" {}
     }
+}
+
+/// A fact's label without the command hints some protocols add
+/// ("(rct score ...)"): the form asks the question, the manual names tools.
+fn plain_label(label: &str) -> String {
+    match label.find(" (rct ") {
+        Some(i) if label.ends_with(')') => label[..i].to_string(),
+        _ => label.to_string(),
+    }
+}
+
+/// The opt-in fact of the sub-study a fact belongs to: a fact read only by
+/// criteria of one sub-study (never the opt-in fact itself).
+fn substudy_of<'p>(protocol: &'p Protocol, fact: &str) -> Option<&'p str> {
+    let mentions = |rule: &str| {
+        rule.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|w| w == fact)
+    };
+    let users: Vec<_> = protocol
+        .criteria
+        .iter()
+        .filter(|c| mentions(c.rule.get_ref()))
+        .collect();
+    let pop = users.first()?.population.as_ref()?.get_ref();
+    if !users
+        .iter()
+        .all(|c| c.population.as_ref().map(|p| p.get_ref()) == Some(pop))
+    {
+        return None;
+    }
+    let sub = protocol.substudies.iter().find(|s| s.id.get_ref() == pop)?;
+    let opt_in = sub.opt_in.get_ref();
+    (opt_in != fact).then_some(opt_in.as_str())
 }
 
 fn screening_sites(a: &Access<'_>) -> Vec<(String, String)> {
@@ -106,11 +139,21 @@ fn screen_form(
                     label for="sdate" { "Screening date" }
                     input id="sdate" name="screening_date" type="date" value=(date) required;
                 }
+                // The verdict stays in view while the facts are typed.
+                p.verdict { "Verdict so far: " strong id="verdict" aria-live="polite" { "—" } }
                 fieldset {
                     legend { "Facts" }
-                    @for f in &a.protocol.facts { (fact_input(&a.protocol, f, input)) }
+                    @for f in a.protocol.facts.iter().filter(|f| substudy_of(&a.protocol, f.id.get_ref()).is_none()) { (fact_input(&a.protocol, f, input)) }
                 }
-                p { "Verdict so far: " strong id="verdict" aria-live="polite" { "—" } }
+                // A sub-study's facts only for people who opted in.
+                @for sub in &a.protocol.substudies {
+                    @let opt_in = sub.opt_in.get_ref();
+                    @let opted = field(input, &format!("f.{opt_in}")) == "true";
+                    fieldset data-opt-in=(opt_in) hidden[!opted] {
+                        legend { (sub.label) " (opted in)" }
+                        @for f in a.protocol.facts.iter().filter(|f| substudy_of(&a.protocol, f.id.get_ref()) == Some(opt_in.as_str())) { (fact_input(&a.protocol, f, input)) }
+                    }
+                }
                 (criteria_table(&a.protocol, &[]))
                 label for="reason" { "Reason for re-screening " span.hint { "(needed when the participant was screened before; the earlier screening is kept)" } }
                 input id="reason" name="reason" size="60" value=(field(input, "reason"));
@@ -125,6 +168,7 @@ fn screen_form(
 }
 
 pub async fn screen_post(t: TrialReq, Form(input): Input) -> PageResult {
+    let t = t.keep(&input);
     let (_user, trial) = (t.user.clone(), t.trial.clone());
     t.run(move |app, a| {
         // A reason is needed (and kept) when the participant was screened before.

@@ -108,9 +108,51 @@ impl Fill {
                     .collect();
             }
         }
+        // The audit table's filters and pages, and the query list's
+        // statuses: the kinds that could tell about an arm (`sealed`
+        // included), every participant, the accounts that write
+        // arm-specific entries, a page beyond the first and a date range.
+        if !post && pattern == "/t/{trial}/audit" {
+            let base = out[0].0.clone();
+            for kind in AUDIT_KINDS {
+                out.push((format!("{base}?kind={kind}"), None));
+            }
+            for pid in &self.participants {
+                out.push((format!("{base}?participant={pid}"), Some(pid.clone())));
+            }
+            // The unblinded staff write the arm-specific entries.
+            for user in ["physio", "pharmacist", "investigator"] {
+                out.push((format!("{base}?user={user}"), None));
+            }
+            out.push((format!("{base}?page=2"), None));
+            out.push((format!("{base}?from=2025-01-01&to=2026-12-31&page=3"), None));
+        }
+        if !post && pattern == "/t/{trial}/queries" {
+            let base = out[0].0.clone();
+            out.push((format!("{base}?status=closed"), None));
+            out.push((format!("{base}?status=all"), None));
+        }
         out
     }
 }
+
+/// The kinds of audit entry a filter could tell about an arm by: the
+/// sealed ones, the arm-specific ones and the rest about participants.
+const AUDIT_KINDS: &[&str] = &[
+    "sealed",
+    "randomised",
+    "session_recorded",
+    "kit_deviation",
+    "value_entered",
+    "value_changed",
+    "query_raised",
+    "query_answered",
+    "query_closed",
+    "emergency_unblinded",
+    "safety_code_broken",
+    "form_verified",
+    "casebook_signed",
+];
 
 /// The source label of a request: method and path with the participant
 /// as `{pid}`.
