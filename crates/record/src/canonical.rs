@@ -114,7 +114,7 @@ fn write(out: &mut String, value: &Value, format: Format) {
 /// The order of `a` and `b` by their UTF-16 code units (RFC 8785 section
 /// 3.2.3). For ASCII text that is the order of the bytes (compared
 /// without re-encoding: keys are nearly always ASCII).
-fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
     if a.is_ascii() && b.is_ascii() {
         a.as_bytes().cmp(b.as_bytes())
     } else {
@@ -143,7 +143,7 @@ fn write_number(out: &mut String, n: &serde_json::Number) {
 
 /// ECMAScript `Number.prototype.toString` for a finite double (ECMA-262,
 /// Number::toString, radix 10), as RFC 8785 section 3.2.2.3 requires.
-fn write_double(out: &mut String, x: f64) {
+pub(crate) fn write_double(out: &mut String, x: f64) {
     if x == 0.0 || !x.is_finite() {
         out.push('0');
         return;
@@ -181,7 +181,7 @@ fn write_double(out: &mut String, x: f64) {
     }
 }
 
-fn write_str(out: &mut String, s: &str) {
+pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
     // Most text needs no escape: copied whole.
     if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {

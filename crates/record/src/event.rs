@@ -816,6 +816,13 @@ impl Event {
     /// The canonical JSON (RFC 8785) of [`Event::public_body`]: the bytes
     /// hashed and stored.
     pub fn canonical_body(&self) -> String {
+        // An event that seals nothing is written straight from its fields
+        // (no intermediate `Value`); the general path is the reference,
+        // and debug builds (every test) check that both agree.
+        if let Some(fast) = crate::fast_body::canonical_public_body(self) {
+            debug_assert_eq!(fast, to_canonical(&self.public_body()));
+            return fast;
+        }
         to_canonical(&self.public_body())
     }
 
@@ -884,6 +891,33 @@ impl Event {
     /// Parses a stored body (format 2) and its openings into the full
     /// event, checking every opening against its commitment.
     pub fn from_stored(
+        body: &str,
+        hash: &str,
+        openings: Option<&str>,
+    ) -> Result<Event, EventError> {
+        // A body without openings is read straight into the event's types
+        // when it can be; otherwise (and to name what is wrong) through a
+        // `Value`. Debug builds check that both read the same event.
+        if openings.is_none() {
+            if let Some(fast) = crate::fast_body::decode_public_body(body, hash) {
+                debug_assert_eq!(
+                    Event::from_stored_value(body, hash, None).ok().as_ref(),
+                    Some(&fast)
+                );
+                return Ok(fast);
+            }
+        }
+        Event::from_stored_value(body, hash, openings)
+    }
+
+    /// The general path of [`Event::from_stored`], for the shortcut's tests.
+    #[cfg(test)]
+    pub(crate) fn from_stored_value_for_tests(body: &str, hash: &str) -> Result<Event, EventError> {
+        Event::from_stored_value(body, hash, None)
+    }
+
+    /// [`Event::from_stored`] through a parsed `Value` (the general path).
+    fn from_stored_value(
         body: &str,
         hash: &str,
         openings: Option<&str>,

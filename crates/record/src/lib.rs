@@ -53,6 +53,7 @@ pub mod checkpoint;
 pub mod command;
 pub mod design;
 pub mod event;
+mod fast_body;
 pub mod governance;
 pub mod legacy;
 pub mod registration;
