@@ -243,7 +243,7 @@ async fn the_record_refusals_reach_the_administrator_page() {
     let ans = admin
         .post(
             "/t/il2-sle/admin/roles/revoke",
-            &[("user", "admin"), ("role", "admin")],
+            &[("user", "admin"), ("role", "admin"), ("confirm", "yes")],
         )
         .await;
     assert_eq!(ans.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", ans.body);
@@ -308,7 +308,7 @@ async fn the_record_refusals_reach_the_administrator_page() {
         )
         .await;
     assert!(
-        ans.body.contains("there is no account `ghost`"),
+        ans.body.contains("here is no account `ghost`"),
         "{}",
         ans.body
     );

@@ -201,7 +201,7 @@ fn password_change_and_role_revocation_end_sessions_everywhere() {
         // Revoking the monitor's role (on A) ends the monitor's sessions.
         let ans = rt.block_on(admin.post(
             "/t/il2-sle/admin/roles/revoke",
-            &[("user", "monitor"), ("role", "monitor")],
+            &[("user", "monitor"), ("role", "monitor"), ("confirm", "yes")],
         ));
         assert_eq!(ans.status, StatusCode::SEE_OTHER, "{kind}: {}", ans.body);
         assert!(

@@ -1124,27 +1124,66 @@ async fn each_role_sees_only_the_menu_entries_it_may_use() {
     let cases: &[(&str, &[&str])] = &[
         (
             "investigator",
-            &["", "/participants", "/screen", "/queries", "/audit"],
+            &[
+                "",
+                "/participants",
+                "/status",
+                "/screen",
+                "/queries",
+                "/audit",
+            ],
         ),
         (
             "nurse",
-            &["", "/participants", "/screen", "/queries", "/audit"],
+            &[
+                "",
+                "/participants",
+                "/status",
+                "/screen",
+                "/queries",
+                "/audit",
+            ],
         ),
-        ("pharmacist", &["", "/participants", "/queries", "/audit"]),
-        ("assessor", &["", "/participants", "/queries", "/audit"]),
+        (
+            "pharmacist",
+            &["", "/participants", "/status", "/queries", "/audit"],
+        ),
+        (
+            "assessor",
+            &["", "/participants", "/status", "/queries", "/audit"],
+        ),
         (
             "datamanager",
-            &["", "/participants", "/queries", "/lock", "/audit"],
+            &[
+                "",
+                "/participants",
+                "/status",
+                "/queries",
+                "/lock",
+                "/audit",
+            ],
         ),
-        ("monitor", &["", "/participants", "/queries", "/audit"]),
+        (
+            "monitor",
+            &["", "/participants", "/status", "/queries", "/audit"],
+        ),
         (
             "statistician",
-            &["", "/participants", "/audit", "/governance"],
+            &["", "/participants", "/status", "/audit", "/governance"],
         ),
-        ("admin", &["", "/participants", "/audit", "/admin"]),
-        ("sponsor", &["", "/participants", "/audit", "/governance"]),
-        ("dmc", &["", "/participants", "/audit", "/dmc"]),
-        ("pharmacovigilance", &["", "/participants", "/audit"]),
+        (
+            "admin",
+            &["", "/participants", "/status", "/audit", "/admin"],
+        ),
+        (
+            "sponsor",
+            &["", "/participants", "/status", "/audit", "/governance"],
+        ),
+        ("dmc", &["", "/participants", "/status", "/audit", "/dmc"]),
+        (
+            "pharmacovigilance",
+            &["", "/participants", "/status", "/audit"],
+        ),
     ];
     for (user, expected) in cases {
         let c = demo_login(&router, user).await;

@@ -277,7 +277,9 @@ pub async fn audit_page(t: TrialReq, Query(q): Query<BTreeMap<String, String>>) 
                             td { (value_text(&e["actor"]))
                                 @if let Some(r) = e["role"].as_str().and_then(|r| r.parse::<rct_record::Role>().ok()) { " (" (role_label(&a.protocol, r)) ")" } }
                             td { (in_words(&a.protocol, e))
-                                details { summary { "Raw entry" span.sr { " " (e["seq"]) } } pre { (serde_json::to_string_pretty(e).unwrap_or_default()) } } }
+                                details { summary { "Raw entry" span.sr { " " (e["seq"]) } }
+                                    @if let Some(sw) = e["software"].as_str() { p { "Software: " (sw) } }
+                                    pre { (raw_entry(e)) } } }
                             td { (value_text(&e["reason"])) }
                         }
                     } }
@@ -286,4 +288,16 @@ pub async fn audit_page(t: TrialReq, Query(q): Query<BTreeMap<String, String>>) 
         ))
     })
     .await
+}
+
+/// The entry as the reader may read it, without its chain links: the
+/// hashes stay in the JSON API and `rct audit verify` (the head hash is
+/// not put on a page; see docs/security.md).
+fn raw_entry(e: &Value) -> String {
+    let mut e = e.clone();
+    if let Some(o) = e.as_object_mut() {
+        o.remove("hash");
+        o.remove("prev_hash");
+    }
+    serde_json::to_string_pretty(&e).unwrap_or_default()
 }
