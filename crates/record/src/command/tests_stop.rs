@@ -89,28 +89,7 @@ fn crp(visit: &str, value: f64) -> Command {
 #[test]
 fn withdrawal_of_consent_ends_new_data_but_keeps_late_entry_and_corrections() {
     let mut s = trial_with_week12();
-    super::tests::screen_facts(&mut s, "P1", json!({"age": 40, "sex": "female"}));
-    s.execute(
-        &inv(),
-        at(2),
-        None,
-        &Command::Consent {
-            participant: "P1".into(),
-            version: None,
-            given_at: None,
-            obtained_by: None,
-        },
-    )
-    .unwrap();
-    s.execute(
-        &inv(),
-        at(3),
-        None,
-        &Command::Randomise {
-            participant: "P1".into(),
-        },
-    )
-    .unwrap();
+    enrol_female(&mut s);
     // Withdrawn on the day of randomisation.
     s.execute(
         &inv(),
@@ -223,7 +202,20 @@ fn roles_see_arms_as_the_protocol_declares() {
     d.stratify_by = vec!["sex".into()];
     let mut s = trial_with(d);
     super::tests::grant_new(&mut s, "pam", crate::Role::Pharmacist, crate::Sites::All);
-    super::tests::screen_facts(&mut s, "P1", json!({"age": 40, "sex": "female"}));
+    enrol_female(&mut s);
+    // phil holds intervention_staff: masked as the care provider.
+    assert!(!s.sees_arms("phil"));
+    assert!(s.view("phil").participants[0].allocation.is_none());
+    assert!(s.sees_arms("pam"));
+    assert!(s.view("pam").participants[0].allocation.is_some());
+    // Without the masking of the care provider, the default holds.
+    assert!(trial().sees_arms("phil"));
+}
+
+/// Screens P1 (a woman of 40) on a protocol trial, records consent and
+/// randomises her.
+fn enrol_female(s: &mut TrialState) {
+    super::tests::screen_facts(s, "P1", json!({"age": 40, "sex": "female"}));
     s.execute(
         &inv(),
         at(2),
@@ -245,11 +237,4 @@ fn roles_see_arms_as_the_protocol_declares() {
         },
     )
     .unwrap();
-    // phil holds intervention_staff: masked as the care provider.
-    assert!(!s.sees_arms("phil"));
-    assert!(s.view("phil").participants[0].allocation.is_none());
-    assert!(s.sees_arms("pam"));
-    assert!(s.view("pam").participants[0].allocation.is_some());
-    // Without the masking of the care provider, the default holds.
-    assert!(trial().sees_arms("phil"));
 }
