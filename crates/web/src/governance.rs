@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::{Form, Json};
 use maud::html;
 use rct_record::{sha256_hex, Action, Command, Role};
@@ -21,16 +21,11 @@ use crate::html::csrf;
 use crate::pages::trial_page;
 use crate::{Access, App, AppState, CurrentUser, WebError};
 
-type Input = Form<BTreeMap<String, String>>;
-type PageResult = Result<Response, WebError>;
+use crate::pages::{field, Input, PageResult};
 
 /// Largest analysis plan text accepted in the form (the digest is what is
 /// recorded; the plan itself is kept elsewhere).
 pub const MAX_PLAN_TEXT: usize = 200 * 1024;
-
-fn field<'a>(input: &'a BTreeMap<String, String>, name: &str) -> &'a str {
-    input.get(name).map_or("", |s| s.trim())
-}
 
 /// The user's password, checked again before a code-break or an
 /// unblinding (as for emergency unblinding).

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::Form;
 use maud::html;
 use rct_record::{Action, Command};
@@ -17,12 +17,7 @@ use crate::html::csrf;
 use crate::pages::trial_page;
 use crate::{App, AppState, CurrentUser, WebError};
 
-type Input = Form<BTreeMap<String, String>>;
-type PageResult = Result<Response, WebError>;
-
-fn field<'a>(input: &'a BTreeMap<String, String>, name: &str) -> &'a str {
-    input.get(name).map_or("", |s| s.trim())
-}
+use crate::pages::{field, redirect, Input, PageResult};
 
 /// The page offering to stop the intervention or to withdraw consent, each
 /// with its reason; `message` is the record's refusal of the last attempt,
@@ -120,7 +115,7 @@ pub async fn withdraw_post(
         let reason = Some(field(&input, "reason").to_string()).filter(|r| !r.is_empty());
         let who = a.who(app, action, reason)?;
         match execute(app, &trial, &who, &cmd) {
-            Ok(_) => Ok(Redirect::to(&format!("/t/{trial}/p/{pid}")).into_response()),
+            Ok(_) => Ok(redirect(&format!("/t/{trial}/p/{pid}"))),
             Err(WebError::BadRequest(why)) => Ok(leave_form(&a, &user, &pid, &input, Some(&why))),
             Err(e) => Err(e),
         }
@@ -146,7 +141,7 @@ pub async fn decline_consent(
                 participant: pid.clone(),
             },
         )?;
-        Ok(Redirect::to(&format!("/t/{trial}/p/{pid}")).into_response())
+        Ok(redirect(&format!("/t/{trial}/p/{pid}")))
     })
     .await
 }

@@ -5,10 +5,8 @@
 //! explain); these pages only parse and render. A reminder names who broke
 //! the code, for whom and when, never the arm.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::Form;
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
@@ -20,12 +18,7 @@ use crate::html::csrf;
 use crate::pages::trial_page;
 use crate::{App, AppState, CurrentUser, WebError};
 
-type Input = Form<BTreeMap<String, String>>;
-type PageResult = Result<Response, WebError>;
-
-fn field<'a>(input: &'a BTreeMap<String, String>, name: &str) -> &'a str {
-    input.get(name).map_or("", |s| s.trim())
-}
+use crate::pages::{field, Input, PageResult};
 
 /// Refuses unless `password` is the user's own (a code-break asks it again).
 pub(crate) fn password_again(app: &App, user: &str, password: &str) -> Result<(), WebError> {

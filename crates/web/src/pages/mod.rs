@@ -39,14 +39,18 @@ use crate::commands::Who;
 use crate::html::{csrf, page, TrialNav, CSS, JS};
 use crate::{Access, App, AppState, CurrentUser, WebError};
 
-type Input = Form<BTreeMap<String, String>>;
-type PageResult = Result<Response, WebError>;
+/// A page's form input.
+pub(crate) type Input = Form<BTreeMap<String, String>>;
+/// A page's answer.
+pub(crate) type PageResult = Result<Response, WebError>;
 
-fn field<'a>(input: &'a BTreeMap<String, String>, name: &str) -> &'a str {
+/// A form field as typed, trimmed (empty when absent).
+pub(crate) fn field<'a>(input: &'a BTreeMap<String, String>, name: &str) -> &'a str {
     input.get(name).map_or("", |s| s.trim())
 }
 
-fn redirect(to: &str) -> Response {
+/// A 303 to `to`.
+pub(crate) fn redirect(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
